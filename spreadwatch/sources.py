@@ -1,0 +1,170 @@
+"""Per-platform source sections of an incident file, each with its own schedule.
+
+Every section shares `every` (crawl interval), `jitter`, `enabled`, `refresh` (how far back posts
+are re-fetched to update engagement) and an optional `terms` list that replaces the incident's
+query terms for that platform's search.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from spreadwatch.fields import Duration, Strict
+
+_REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class SourceBase(Strict):
+    enabled: bool = True
+    every: Duration = timedelta(minutes=30)
+    jitter: Duration = timedelta(seconds=30)
+    refresh: Duration = timedelta(hours=24)
+    terms: list[str] | None = None
+    max_pages: int = Field(default=10, ge=1, le=100)
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=10):
+            raise ValueError("crawling more often than every 10s is abuse of the source")
+        return value
+
+
+class GithubSearch(Strict):
+    query: str = Field(min_length=1, max_length=256)
+    types: list[Literal["repositories", "issues", "commits"]] = Field(
+        default_factory=lambda: ["repositories", "issues", "commits"]
+    )
+
+
+class GithubSource(SourceBase):
+    searches: list[GithubSearch] = Field(default_factory=list)
+    repos: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+    follow_found_repos: bool = True
+    token_env: str = "GITHUB_TOKEN"
+
+    @field_validator("repos")
+    @classmethod
+    def _owner_name(cls, repos: list[str]) -> list[str]:
+        import re  # noqa: PLC0415
+
+        bad = [r for r in repos if not re.match(_REPO, r)]
+        if bad:
+            raise ValueError(f"repos must be owner/name; not: {', '.join(bad)}")
+        return repos
+
+
+class Feed(Strict):
+    url: str
+    name: str | None = None
+    lang: str | None = None
+    official: bool = False
+
+
+class GoogleNewsSearch(Strict):
+    query: str
+    lang: Literal["zh", "en", "de", "fr", "ja"] = "en"
+
+
+class FeedsSource(SourceBase):
+    every: Duration = timedelta(hours=1)
+    feeds: list[Feed] = Field(default_factory=list)
+    google_news: list[GoogleNewsSearch] = Field(default_factory=list)
+
+
+class Selectors(Strict):
+    """CSS selectors (or `xpath:` expressions) that find posts in a page."""
+
+    item: str
+    text: str
+    title: str | None = None
+    time: str | None = None
+    time_attr: str | None = None
+    author: str | None = None
+    link: str | None = None
+    id_attr: str | None = None
+    replies: str | None = None
+    views: str | None = None
+
+
+class Page(Strict):
+    name: str
+    url: str
+    platform: str = "web"
+    kind: Literal["post", "comment", "article", "statement"] = "post"
+    lang: str | None = None
+    official: bool = False
+    selectors: Selectors
+    next_page: str | None = None
+    follow: str | None = None
+    follow_selectors: Selectors | None = None
+    max_pages: int = Field(default=3, ge=1, le=50)
+
+
+class PagesSource(SourceBase):
+    every: Duration = timedelta(hours=1)
+    pages: list[Page] = Field(default_factory=list)
+    obey_robots: bool = True
+
+
+class HackerNewsSource(SourceBase):
+    comment_trees: bool = True
+
+
+class RedditSource(SourceBase):
+    subreddits: list[str] = Field(default_factory=list)
+    global_search: bool = True
+    client_id_env: str = "REDDIT_CLIENT_ID"
+    client_secret_env: str = "REDDIT_CLIENT_SECRET"
+
+
+class MastodonInstance(Strict):
+    url: str
+    hashtags: list[str] = Field(default_factory=list)
+    token_env: str | None = None
+
+
+class MastodonSource(SourceBase):
+    instances: list[MastodonInstance] = Field(default_factory=list)
+
+
+class BlueskySource(SourceBase):
+    stream: bool = False
+    handle_env: str = "BLUESKY_HANDLE"
+    app_password_env: str = "BLUESKY_APP_PASSWORD"
+    languages: list[str] | None = None
+
+
+class WeiboSource(SourceBase):
+    users: list[str] = Field(default_factory=list)
+    search: bool = True
+    cookie_env: str = "WEIBO_COOKIE"
+
+
+class TelegramSource(SourceBase):
+    channels: list[str] = Field(default_factory=list)
+
+
+class SourcesConfig(Strict):
+    github: GithubSource | None = None
+    feeds: FeedsSource | None = None
+    pages: PagesSource | None = None
+    hackernews: HackerNewsSource | None = None
+    reddit: RedditSource | None = None
+    mastodon: MastodonSource | None = None
+    bluesky: BlueskySource | None = None
+    weibo: WeiboSource | None = None
+    telegram: TelegramSource | None = None
+
+    def enabled(self) -> dict[str, SourceBase]:
+        """Configured and enabled sources by name, in file order."""
+        found: dict[str, SourceBase] = {}
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            if section is not None and section.enabled:
+                found[name] = section
+        return found

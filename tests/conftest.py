@@ -1,0 +1,72 @@
+"""Fixtures that start real servers: the embedded Elasticsearch node, and a clean index prefix.
+
+The node is started (or reused, if one is already running from the same data folder) once per
+test session; every test run writes under its own index prefix and removes it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames, make_client
+from indexer.templates import delete_all, init
+from spreadwatch.settings import Settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def es_settings() -> Settings:
+    """Settings for the test session: the real node (embedded unless SPREADWATCH_ES_URL is set)."""
+    prefix = f"swtest-{uuid.uuid4().hex[:8]}"
+    return load_settings(index_prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def es_client(es_settings: Settings) -> Iterator[Elasticsearch]:
+    client = make_client(es_settings)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def session_names(es_settings: Settings, es_client: Elasticsearch) -> Iterator[IndexNames]:
+    """The session's index names, created once and deleted when the session ends."""
+    names = IndexNames(es_settings.index_prefix)
+    init(es_client, names)
+    yield names
+    delete_all(es_client, names)
+
+
+@pytest.fixture
+def index_names(es_settings: Settings, es_client: Elasticsearch) -> Iterator[IndexNames]:
+    """A fresh, empty set of indices for one test, removed afterwards."""
+    names = IndexNames(f"{es_settings.index_prefix}-{uuid.uuid4().hex[:6]}")
+    init(es_client, names)
+    yield names
+    delete_all(es_client, names)
+
+
+@pytest.fixture
+def settings_for(es_settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Build test settings on the session's cluster with overrides (index prefix, base URLs...)."""
+
+    def build(**overrides: object) -> Settings:
+        values = {"data_dir": es_settings.data_dir, "es_url": es_settings.es_url, **overrides}
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture(autouse=True)
+def _no_live_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never use a developer's real tokens, whatever their shell exports."""
+    for name in list(os.environ):
+        if name.endswith(("_TOKEN", "_APP_PASSWORD", "_COOKIE", "_CLIENT_SECRET")):
+            monkeypatch.delenv(name, raising=False)
