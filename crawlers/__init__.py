@@ -1,0 +1,1 @@
+"""The Scrapy project: items, pipelines, middlewares and one spider per platform."""
