@@ -1,0 +1,104 @@
+"""What every platform parser needs: typed field access with clear errors, and HTML to text."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import lxml.html
+from lxml.etree import ParserError
+
+
+class ParseError(ValueError):
+    """A record from a platform that does not have the shape its API documents."""
+
+
+def need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """`record[key]`, which must be of `kind`; anything else is a `ParseError` naming it."""
+    if not isinstance(record, dict):
+        raise ParseError(f"{where}: expected an object, got {type(record).__name__}")
+    value = record.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
+        raise ParseError(f"{where}: field {key!r} should be {_names(kind)}, got {value!r:.80}")
+    return value
+
+
+def opt_int(value: Any) -> int | None:
+    """A count that platforms send as int, numeric string, or null; anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def opt_str(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def from_epoch(seconds: Any, where: str) -> datetime:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ParseError(f"{where}: expected epoch seconds, got {seconds!r:.80}")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def from_iso(value: Any, where: str) -> datetime:
+    """An ISO 8601 time (`Z` or offset) in UTC; naive times are taken as UTC."""
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: expected an ISO time, got {value!r:.80}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParseError(f"{where}: not an ISO time: {value!r:.80}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_BLOCK_TAGS = ("p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "pre")
+
+
+def html_to_text(html: str | None) -> tuple[str, list[str]]:
+    """Text and link targets of an HTML fragment; paragraphs and <br> become line breaks.
+
+    Platform HTML is untrusted: it is only ever turned into text here, never passed on as markup.
+    """
+    if not html or not html.strip():
+        return "", []
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (ParserError, ValueError):
+        return re.sub(r"<[^>]*>", " ", html).strip(), []
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in root.iter(*_BLOCK_TAGS):
+        block.tail = "\n" + (block.tail or "")
+    links = [a.get("href") for a in root.iter("a") if a.get("href")]
+    text = root.text_content()
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" ?\n ?", "\n", text)
+    return re.sub(r"\n{2,}", "\n", text).strip(), links
+
+
+def domain_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = re.sub(r"^[a-z]+://", "", url, flags=re.I).split("/")[0].split(":")[0].lower()
+    return host.removeprefix("www.") or None
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in _tuple(kind))
