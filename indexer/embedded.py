@@ -167,10 +167,10 @@ def status(settings: Settings) -> dict[str, Any]:
 def _start(settings: Settings, paths: NodePaths) -> NodeInfo:
     # No silent fall back to another major: the client's major must equal the server's.
     version = settings.es_version
+    port = _choose_port(settings)
+    java = find_java(int(version.split(".")[0]), settings.java_home)
     zip_path = distribution.fetch(version, settings.maven_command)
     home = distribution.unpack(zip_path, version, paths.dist)
-    java = find_java(int(version.split(".")[0]), settings.java_home)
-    port = _choose_port(settings)
     _write_config(paths, home, port)
     as_root = os.geteuid() == 0
     if as_root:

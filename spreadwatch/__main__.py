@@ -1,0 +1,5 @@
+"""`python -m spreadwatch` runs the CLI."""
+
+from spreadwatch.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""The embedded node: a real Elasticsearch, reused when running, honest about being down."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer import distribution
+from indexer.embedded import ensure_running
+from indexer.jdk import JavaNotFoundError
+from spreadwatch.settings import Settings, load_settings
+
+CLI = [sys.executable, "-m", "spreadwatch"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_node_is_real_elasticsearch(es_client: Elasticsearch) -> None:
+    response = es_client.perform_request("GET", "/_cluster/health")
+    assert response.meta.headers["X-Elastic-Product"] == "Elasticsearch"
+    assert response.body["status"] in ("green", "yellow")
+
+
+def test_starting_twice_reuses_the_running_node(es_settings: Settings) -> None:
+    if not es_settings.embedded:
+        pytest.skip("SPREADWATCH_ES_URL points at an external cluster")
+    first = ensure_running(es_settings)
+    result = run_cli("es", "start")
+    assert result.returncode == 0, result.stderr
+    assert "already running" in result.stdout
+    assert first.url in result.stdout
+    assert ensure_running(es_settings).pid == first.pid
+
+
+def test_status_reports_version_heap_and_data_path(es_settings: Settings) -> None:
+    if not es_settings.embedded:
+        pytest.skip("SPREADWATCH_ES_URL points at an external cluster")
+    ensure_running(es_settings)
+    result = run_cli("es", "status")
+    assert result.returncode == 0, result.stderr
+    assert es_settings.es_version in result.stdout
+    assert "heap" in result.stdout
+    assert str(es_settings.data_dir) in result.stdout
+
+
+def test_status_exits_non_zero_when_no_node_runs(tmp_path: Path) -> None:
+    result = run_cli("es", "status", env={"SPREADWATCH_DATA_DIR": str(tmp_path / "empty")})
+    assert result.returncode != 0
+    assert "not running" in result.stdout
+
+
+def test_an_unwritable_data_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("es", "start", env={"SPREADWATCH_DATA_DIR": str(blocker / "data")})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: data folder")
+    assert "Traceback" not in result.stderr
+
+
+def test_an_explicit_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run_cli(
+            "es",
+            "start",
+            env={"SPREADWATCH_DATA_DIR": str(tmp_path / "d"), "SPREADWATCH_ES_PORT": str(port)},
+        )
+    assert result.returncode == 1
+    assert f"port {port} (SPREADWATCH_ES_PORT) is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_es_url_is_a_one_line_error() -> None:
+    result = run_cli("init", env={"SPREADWATCH_ES_URL": "127.0.0.1:9200"})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "SPREADWATCH_ES_URL" in result.stderr
+
+
+def test_a_corrupt_cached_distribution_is_caught_by_its_checksum(tmp_path: Path) -> None:
+    archive = tmp_path / "elasticsearch-0.0.0.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("elasticsearch-0.0.0/bin/elasticsearch", "#!/bin/sh\n" + "x" * 4096)
+    data = bytearray(archive.read_bytes())
+    data[200] ^= 0xFF  # flip a byte inside the stored file
+    archive.write_bytes(bytes(data))
+    with pytest.raises(distribution.DistributionError, match="delete it and run again"):
+        distribution.unpack(archive, "0.0.0", tmp_path / "dist")
+
+
+def test_a_truncated_cached_distribution_is_caught(tmp_path: Path) -> None:
+    archive = tmp_path / "elasticsearch-0.0.0.zip"
+    archive.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(distribution.DistributionError, match="corrupt"):
+        distribution.verify(archive)
+
+
+def test_the_node_refuses_what_it_cannot_start(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "d", java_home=tmp_path / "nojdk")
+    with pytest.raises(JavaNotFoundError, match="SPREADWATCH_JAVA_HOME"):
+        ensure_running(settings)

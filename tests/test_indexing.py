@@ -1,0 +1,137 @@
+"""The posts index on the real node: multilingual text, exact Chinese phrases, aggregations."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+from elasticsearch.dsl import A, Search
+
+from indexer.connection import ClusterFeatures, IndexNames
+from indexer.templates import concrete_index, init, mapping_for
+
+START = datetime(2024, 10, 17, tzinfo=UTC)
+
+TEXTS = {
+    "zh": [
+        "字节跳动实习生被指投毒，涉及8000多张H100",  # the phrase 实习生
+        "据说损失超过千万美元，实习生已被辞退",  # the phrase 实习生
+        "今天生活很实在，也学习了很多",  # 实, 习, 生 scattered: no phrase
+    ],
+    "en": [
+        "ByteDance intern accused of sabotaging training on 8,000 H100 GPUs",
+        "ByteDance says the reported losses are exaggerated",
+        "Completely unrelated post about cooking",
+    ],
+    "de": [
+        "ByteDance Praktikant soll KI-Training sabotiert haben",
+        "ByteDance dementiert Berichte über Millionenschaden",
+        "Ein Beitrag über das Wetter in Berlin",
+    ],
+}
+PLATFORMS = ("weibo", "github", "reddit", "hackernews")
+N_DOCS = 1000
+
+
+def make_docs(names: IndexNames) -> list[dict[str, object]]:
+    docs = []
+    for i in range(N_DOCS):
+        lang = ("zh", "en", "de")[i % 3]
+        text = TEXTS[lang][i % 9 // 3]
+        docs.append(
+            {
+                "_index": names.posts,
+                "_id": f"{PLATFORMS[i % 4]}:{i}",
+                "@timestamp": (START + timedelta(hours=i % 48)).isoformat(),
+                "platform": PLATFORMS[i % 4],
+                "lang": lang,
+                "text": text,
+                "incident": ["bytedance-intern-2024"],
+                "author": {"handle": f"user{i % 37}", "followers": i * 10},
+            }
+        )
+    return docs
+
+
+@pytest.fixture
+def indexed(es_client: Elasticsearch, index_names: IndexNames) -> list[dict[str, object]]:
+    docs = make_docs(index_names)
+    ok, errors = helpers.bulk(es_client, docs, refresh="wait_for")
+    assert ok == N_DOCS and not errors
+    return docs
+
+
+def posts(client: Elasticsearch, names: IndexNames) -> Search:
+    return Search(using=client, index=names.posts)
+
+
+def test_init_is_idempotent_and_aliased(es_client: Elasticsearch, index_names: IndexNames) -> None:
+    again = init(es_client, index_names)
+    assert set(again.values()) == {"exists"}
+    aliases = es_client.indices.get_alias(name=index_names.posts)
+    assert list(aliases) == [concrete_index(index_names.posts, 1)]
+
+
+def test_the_mapping_matches_the_cluster_features(
+    es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    language = ClusterFeatures(es_client).language_analyzers
+    stored = es_client.indices.get_mapping(index=index_names.posts)
+    mapping = next(iter(stored.body.values()))["mappings"]
+    assert mapping["properties"]["@timestamp"]["type"] == "date"
+    assert ("fields" in mapping["properties"]["text"]) == language
+    expected = mapping_for("posts", language)["properties"]
+    assert set(mapping["properties"]) == set(expected)
+    for name, spec in expected.items():
+        assert mapping["properties"][name].get("type", "object") == spec.get("type", "object")
+
+
+def test_bulk_indexed_documents_are_all_searchable(
+    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+) -> None:
+    assert posts(es_client, index_names).count() == N_DOCS
+
+
+@pytest.mark.parametrize(
+    ("phrase", "lang"),
+    [("实习生", "zh"), ("千万美元", "zh"), ("8,000 H100", "en"), ("dementiert Berichte", "de")],
+)
+def test_a_phrase_matches_exactly(
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    indexed: list[dict[str, object]],
+    phrase: str,
+    lang: str,
+) -> None:
+    expected = sum(1 for d in indexed if phrase in str(d["text"]))
+    hits = posts(es_client, index_names).query("match_phrase", text=phrase)
+    assert hits.count() == expected
+    assert expected > 0
+    for hit in hits.extra(size=50).execute():
+        assert phrase in hit.text
+
+
+def test_a_chinese_phrase_does_not_match_scattered_characters(
+    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+) -> None:
+    hits = posts(es_client, index_names).query("match_phrase", text="实习生")
+    texts = {hit.text for hit in hits.extra(size=500).execute()}
+    assert TEXTS["zh"][2] not in texts
+
+
+def test_date_histogram_by_platform_returns_the_known_counts(
+    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+) -> None:
+    search = posts(es_client, index_names).extra(size=0)
+    per_day = A("date_histogram", field="@timestamp", calendar_interval="1d")
+    per_day.bucket("platform", A("terms", field="platform"))
+    search.aggs.bucket("per_day", per_day)
+    response = search.execute()
+    got = Counter()
+    for day in response.aggregations.per_day.buckets:
+        for platform in day.platform.buckets:
+            got[(day.key_as_string[:10], platform.key)] = platform.doc_count
+    expected = Counter((str(d["@timestamp"])[:10], str(d["platform"])) for d in indexed)
+    assert got == expected
