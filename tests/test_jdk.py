@@ -33,7 +33,7 @@ def test_a_jdk_without_the_needed_modules_is_refused(tmp_path: Path) -> None:
 
 
 def test_nothing_found_lists_every_candidate(tmp_path: Path) -> None:
-    with pytest.raises(JavaNotFoundError, match="no JDK found anywhere.*SPREADWATCH_JAVA_HOME"):
+    with pytest.raises(JavaNotFoundError, match=r"no JDK found anywhere.*SPREADWATCH_JAVA_HOME"):
         find_java(9, None, system_roots=[tmp_path], use_environment=False)
 
 
