@@ -1,0 +1,82 @@
+"""Scripted bad replies, for `ReplayServer.script(pattern, [...])`.
+
+These are what real APIs do to a crawler on a bad day: rate limits (403/429 with the platform's
+headers and `retry-after`), server errors, truncated JSON, a huge body, garbage bytes, and markup
+or script inside text. Each builder returns a `Reply`; one scripted reply answers one request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from spreadwatch.replay.server import Reply
+
+
+def rate_limited(
+    status: int = 429,
+    retry_after: float | None = 1,
+    reset_in: float | None = None,
+    resource: str = "core",
+    message: str = "API rate limit exceeded",
+) -> Reply:
+    """A GitHub-style rate-limit reply: `x-ratelimit-remaining: 0`, reset epoch, `retry-after`."""
+    headers = {
+        "x-ratelimit-limit": "60",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-used": "60",
+        "x-ratelimit-resource": resource,
+    }
+    if reset_in is not None:
+        headers["x-ratelimit-reset"] = str(int(time.time() + reset_in))
+    if retry_after is not None:
+        headers["retry-after"] = str(int(retry_after))
+    body = {"message": message, "documentation_url": "https://docs.github.com/rest/rate-limit"}
+    reply = Reply.json(body, status=status, **headers)
+    reply.etag = False
+    return reply
+
+
+def forbidden(message: str = "Resource not accessible") -> Reply:
+    """A plain 403 (no rate-limit headers at zero): a refusal, not something to wait out."""
+    reply = Reply.json({"message": message}, status=403)
+    reply.etag = False
+    return reply
+
+
+def server_error(status: int = 502, body: str = "Bad Gateway") -> Reply:
+    reply = Reply.text(body, "text/plain; charset=utf-8", status=status)
+    reply.etag = False
+    return reply
+
+
+def truncated_json(data: Any, keep: float = 0.6) -> Reply:
+    """A 200 whose JSON body stops part-way (a dropped connection behind a proxy)."""
+    body = json.dumps(data).encode("utf-8")
+    return Reply(status=200, body=body[: max(1, int(len(body) * keep))], etag=False)
+
+
+def garbage(content_type: str = "application/json; charset=utf-8") -> Reply:
+    """A 200 with bytes that are neither JSON nor XML nor UTF-8."""
+    return Reply(
+        status=200,
+        body=b"\x00\xff\xfe<<not json>>\x9c\x80" * 8,
+        content_type=content_type,
+        etag=False,
+    )
+
+
+def huge_body(size: int = 2 * 1024 * 1024, content_type: str = "application/json") -> Reply:
+    """A 200 of `size` bytes (default 2 MB) of valid JSON: a list of long strings."""
+    chunk = json.dumps("x" * 1000)
+    count = max(1, size // (len(chunk) + 1))
+    body = ("[" + ",".join([chunk] * count) + "]").encode("utf-8")
+    return Reply(status=200, body=body, content_type=content_type, etag=False)
+
+
+#: Text that must come out of a crawl as inert text, never as markup or script.
+HOSTILE_TEXT = (
+    '<script>alert("x")</script><img src=x onerror="alert(1)">'
+    "<b>bold</b> &lt;escaped&gt; javascript:alert(2)"
+)
