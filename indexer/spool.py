@@ -1,0 +1,117 @@
+"""A local JSONL spool: where documents wait when Elasticsearch cannot take them.
+
+One file per index prefix (`<spool_dir>/<prefix>.jsonl`). Every append is flushed and fsync'd
+before the writer moves on, because a spooled document is collected data that exists nowhere
+else. Replay renames the file first, so a crash during replay leaves a `.replaying` file that the
+next start picks up again (ids are deterministic, so a document replayed twice is written once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SpoolEntry:
+    """A document that could not be written: which index kind, the document, and why."""
+
+    kind: str  # "post" or "activity"
+    doc: dict[str, Any]
+    reason: str
+    spooled_at: str = ""
+    attempts: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "kind": self.kind,
+                "reason": self.reason,
+                "spooled_at": self.spooled_at or datetime.now(UTC).isoformat(),
+                "attempts": self.attempts,
+                "doc": self.doc,
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+
+
+class Spool:
+    """Append-only JSONL file of `SpoolEntry`s for one index prefix."""
+
+    def __init__(self, spool_dir: Path, prefix: str) -> None:
+        self.dir = Path(spool_dir)
+        self.path = self.dir / f"{prefix}.jsonl"
+        self.replay_path = self.dir / f"{prefix}.jsonl.replaying"
+
+    def append(self, entries: Iterable[SpoolEntry]) -> int:
+        """Write entries durably; returns how many were written."""
+        lines = [entry.to_json() + "\n" for entry in entries]
+        if not lines:
+            return 0
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return len(lines)
+
+    def take_for_replay(self) -> list[SpoolEntry]:
+        """Move the spool aside and return its entries (plus any left by a crashed replay)."""
+        if self.path.exists():
+            if self.replay_path.exists():
+                self._concatenate_into_replay()
+            else:
+                self.path.rename(self.replay_path)
+        if not self.replay_path.exists():
+            return []
+        return list(self._read(self.replay_path))
+
+    def finish_replay(self) -> None:
+        """The replayed entries are written or spooled again: the replay file can go."""
+        self.replay_path.unlink(missing_ok=True)
+
+    def entries(self) -> list[SpoolEntry]:
+        """What the spool holds now (for `status` and tests)."""
+        return list(self._read(self.path)) if self.path.exists() else []
+
+    def _concatenate_into_replay(self) -> None:
+        with self.replay_path.open("a", encoding="utf-8") as target:
+            target.write(self.path.read_text(encoding="utf-8"))
+            target.flush()
+            os.fsync(target.fileno())
+        self.path.unlink()
+
+    def _read(self, path: Path) -> Iterable[SpoolEntry]:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                    yield SpoolEntry(
+                        kind=raw["kind"],
+                        doc=raw["doc"],
+                        reason=raw.get("reason", ""),
+                        spooled_at=raw.get("spooled_at", ""),
+                        attempts=int(raw.get("attempts", 1)),
+                    )
+                except (ValueError, KeyError, TypeError):
+                    # A torn last line after a power cut; keep it where a human can see it.
+                    self._quarantine(path, number, line)
+
+    def _quarantine(self, path: Path, number: int, line: str) -> None:
+        bad = self.dir / f"{path.name}.unreadable"
+        logger.error("unreadable spool line %s:%s kept in %s", path, number, bad)
+        with bad.open("a", encoding="utf-8") as handle:
+            handle.write(line if line.endswith("\n") else line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,385 @@
+"""The bulk writer: every post and activity point reaches Elasticsearch through here.
+
+Posts are upserted without scripts (the embedded node has no painless): each batch reads the
+stored versions with one `mget`, merges them with the new ones (`first_seen` kept, `last_seen`
+advanced, incidents and matches unioned, engagement replaced) and writes whole documents. A
+changed engagement adds snapshots to the activity index so growth can be plotted.
+
+Nothing collected is lost: when the cluster is unreachable or refuses a batch, the documents go
+to a local spool (see `spool.py`) and are replayed when the next writer starts. A document
+refused for its content (a mapping error) is spooled with the reason and does not hold back the
+rest of its batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+
+from indexer.connection import IndexNames
+from indexer.spool import Spool, SpoolEntry
+
+logger = logging.getLogger(__name__)
+
+POST = "post"
+ACTIVITY = "activity"
+#: Error types that mean "this document's content is wrong", not "try again later".
+CONTENT_ERRORS = (
+    "mapper_parsing_exception",
+    "document_parsing_exception",
+    "illegal_argument_exception",
+    "strict_dynamic_mapping_exception",
+)
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+@dataclass
+class WriterStats:
+    """What a writer did in its lifetime (read by the crawl's run document)."""
+
+    indexed_new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    activity_written: int = 0
+    spooled: int = 0
+    spool_replayed: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Pending:
+    doc: dict[str, Any]
+    replayed: bool = False
+
+
+class BulkWriter:
+    """Buffers documents and writes them in batches of `batch_size` or every `flush_seconds`."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        names: IndexNames,
+        spool_dir: Path,
+        batch_size: int = 500,
+        flush_seconds: float = 5.0,
+    ) -> None:
+        self.client = client
+        self.names = names
+        self.spool = Spool(spool_dir, names.prefix)
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.stats = WriterStats()
+        self._rejected: Counter[str] = Counter()
+        self._posts: dict[str, _Pending] = {}
+        self._activity: dict[str, _Pending] = {}
+        self._last_flush = time.monotonic()
+        self._replay_spool()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def add_post(self, doc: dict[str, Any]) -> None:
+        """Queue a post document (as built by the pipeline); its id is `{platform}:{native_id}`."""
+        self._queue(POST, doc)
+        self._flush_if_due()
+
+    def add_activity(self, doc: dict[str, Any]) -> None:
+        """Queue an activity point; id `{platform}:{event}:{native_id}` unless `_id` is given."""
+        self._queue(ACTIVITY, doc)
+        self._flush_if_due()
+
+    def flush(self) -> None:
+        """Write everything buffered now (posts first, then activity including snapshots)."""
+        posts, self._posts = self._posts, {}
+        if posts:
+            self._flush_posts(posts)
+        activity, self._activity = self._activity, {}
+        if activity:
+            self._flush_activity(activity)
+        self._last_flush = time.monotonic()
+
+    def close(self) -> WriterStats:
+        """Flush what is left and return the totals."""
+        self.flush()
+        self.stats.rejected_by_reason = dict(self._rejected)
+        return self.stats
+
+    # -- queueing -----------------------------------------------------------------------------
+
+    def _queue(self, kind: str, doc: dict[str, Any], replayed: bool = False) -> None:
+        doc_id = doc_id_of(kind, doc)
+        doc = {k: v for k, v in doc.items() if k != "_id"}
+        if doc_id is None:
+            self._spool_rejected(kind, [doc], "missing_id")
+            return
+        buffer = self._posts if kind == POST else self._activity
+        earlier = buffer.get(doc_id)
+        if earlier is not None and kind == POST:
+            doc = merge_post(earlier.doc, doc)
+        buffer[doc_id] = _Pending(doc, replayed and (earlier is None or earlier.replayed))
+
+    def _flush_if_due(self) -> None:
+        size = len(self._posts) + len(self._activity)
+        overdue = time.monotonic() - self._last_flush >= self.flush_seconds
+        if size >= self.batch_size or (size and overdue):
+            self.flush()
+
+    # -- posts --------------------------------------------------------------------------------
+
+    def _flush_posts(self, batch: dict[str, _Pending]) -> None:
+        try:
+            stored = self._stored_posts(list(batch))
+        except (TransportError, ApiError) as error:
+            self._spool_batch(POST, batch, _failure_reason(error))
+            return
+        actions, outcomes = [], {}
+        for doc_id, pending in batch.items():
+            previous = stored.get(doc_id)
+            merged = pending.doc if previous is None else merge_post(previous, pending.doc)
+            outcomes[doc_id] = _outcome(previous, merged)
+            actions.append({"_index": self.names.posts, "_id": doc_id, "_source": merged})
+            for snapshot in engagement_snapshots(doc_id, previous, merged):
+                self._queue(ACTIVITY, snapshot)
+        written = self._bulk(POST, actions, batch)
+        for doc_id in written:
+            self._count_outcome(outcomes[doc_id], batch[doc_id].replayed)
+
+    def _stored_posts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        response = self.client.mget(index=self.names.posts, ids=ids)
+        return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
+
+    def _count_outcome(self, outcome: str, replayed: bool) -> None:
+        if outcome == "new":
+            self.stats.indexed_new += 1
+        elif outcome == "updated":
+            self.stats.updated += 1
+        else:
+            self.stats.unchanged += 1
+        if replayed:
+            self.stats.spool_replayed += 1
+
+    # -- activity -----------------------------------------------------------------------------
+
+    def _flush_activity(self, batch: dict[str, _Pending]) -> None:
+        actions = [
+            {"_index": self.names.activity, "_id": doc_id, "_source": pending.doc}
+            for doc_id, pending in batch.items()
+        ]
+        written = self._bulk(ACTIVITY, actions, batch)
+        self.stats.activity_written += len(written)
+        self.stats.spool_replayed += sum(1 for i in written if batch[i].replayed)
+
+    # -- bulk and spool -----------------------------------------------------------------------
+
+    def _bulk(
+        self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
+    ) -> list[str]:
+        """Write actions; spool every document that did not make it. Returns the written ids."""
+        written: list[str] = []
+        refused: dict[str, list[str]] = {}
+        try:
+            for ok, info in helpers.streaming_bulk(
+                self.client,
+                actions,
+                chunk_size=max(len(actions), 1),
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=2,
+                initial_backoff=1,
+            ):
+                result = info["index"]
+                if ok:
+                    written.append(result["_id"])
+                else:
+                    refused.setdefault(_item_reason(result), []).append(result["_id"])
+        except (TransportError, ApiError) as error:
+            done = set(written)
+            missing = {i: p for i, p in batch.items() if i not in done}
+            self._spool_batch(kind, missing, _failure_reason(error))
+            return written
+        for reason, ids in refused.items():
+            self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
+        return written
+
+    def _spool_batch(self, kind: str, batch: dict[str, _Pending], reason: str) -> None:
+        if not batch:
+            return
+        logger.warning(
+            "spooling %s %s documents to %s: %s", len(batch), kind, self.spool.path, reason
+        )
+        self._spool_rejected(kind, [p.doc for p in batch.values()], reason)
+
+    def _spool_rejected(self, kind: str, docs: list[dict[str, Any]], reason: str) -> None:
+        now = datetime.now(UTC).isoformat()
+        entries = [SpoolEntry(kind=kind, doc=d, reason=reason, spooled_at=now) for d in docs]
+        self.stats.spooled += self.spool.append(entries)
+        self._rejected[reason.split(":", 1)[0]] += len(docs)
+
+    def _replay_spool(self) -> None:
+        entries = self.spool.take_for_replay()
+        if not entries:
+            return
+        logger.info("replaying %s spooled documents from %s", len(entries), self.spool.replay_path)
+        for entry in entries:
+            self._queue(entry.kind, entry.doc, replayed=True)
+        self.flush()
+        self.spool.finish_replay()
+
+
+# -- pure helpers (also used by migrations and tests) ------------------------------------------
+
+
+def doc_id_of(kind: str, doc: dict[str, Any]) -> str | None:
+    """The deterministic id of a document, or None when it lacks the parts."""
+    if doc.get("_id"):
+        return str(doc["_id"])
+    platform, native = doc.get("platform"), doc.get("native_id")
+    if not platform or native in (None, ""):
+        return None
+    if kind == POST:
+        return f"{platform}:{native}"
+    event = doc.get("event")
+    return f"{platform}:{event}:{native}" if event else None
+
+
+def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The stored post updated by a newer crawl of it.
+
+    Empty values in `new` never erase stored ones (a search result may lack counts a detail
+    page had). When `new` was crawled before `stored` (a spooled document replayed late), the
+    stored crawl times and engagement win.
+    """
+    merged = copy.deepcopy(stored)
+    newer = _time(new.get("last_seen")) >= _time(stored.get("last_seen"))
+    for key, value in new.items():
+        if value in _EMPTY or key in ("first_seen", "last_seen", "incident", "matched"):
+            continue
+        if key == "engagement" and not newer:
+            continue
+        if key == "author" and isinstance(value, dict):
+            merged["author"] = _merge_author(stored.get("author") or {}, value)
+            continue
+        merged[key] = copy.deepcopy(value)
+    merged["first_seen"] = _earliest(stored.get("first_seen"), new.get("first_seen"))
+    merged["last_seen"] = new.get("last_seen") if newer else stored.get("last_seen")
+    merged["incident"] = _union(stored.get("incident"), new.get("incident"))
+    merged["matched"] = _merge_matched(stored.get("matched") or {}, new.get("matched") or {})
+    return {k: v for k, v in merged.items() if v not in _EMPTY}
+
+
+def engagement_snapshots(
+    doc_id: str, previous: dict[str, Any] | None, merged: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Activity points for a changed engagement: the value before (once) and the value now.
+
+    The "before" point carries the stored crawl time and a deterministic id, so writing it again
+    on a later change is a no-op; no snapshot is written for a first sighting or no change.
+    """
+    if previous is None:
+        return []
+    before, after = previous.get("engagement") or {}, merged.get("engagement") or {}
+    if before == after:
+        return []
+    points = []
+    if before and previous.get("last_seen"):
+        points.append(_snapshot(doc_id, merged, before, previous["last_seen"]))
+    points.append(_snapshot(doc_id, merged, after, merged.get("last_seen")))
+    return points
+
+
+def _snapshot(
+    doc_id: str, post: dict[str, Any], engagement: dict[str, Any], when: Any
+) -> dict[str, Any]:
+    when = when or datetime.now(UTC).isoformat()
+    platform = post.get("platform")
+    native = f"{post.get('native_id')}@{when}"
+    return {
+        "_id": f"{platform}:engagement:{native}",
+        "@timestamp": when,
+        "incident": post.get("incident"),
+        "platform": platform,
+        "event": "engagement",
+        "native_id": native,
+        "post_id": doc_id,
+        "repo": post.get("repo"),
+        "engagement": engagement,
+        "source": post.get("source"),
+    }
+
+
+def _outcome(previous: dict[str, Any] | None, merged: dict[str, Any]) -> str:
+    if previous is None:
+        return "new"
+    ignore = ("last_seen", "source")
+    same = {k: v for k, v in previous.items() if k not in ignore} == {
+        k: v for k, v in merged.items() if k not in ignore
+    }
+    return "unchanged" if same else "updated"
+
+
+def _merge_author(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    merged.update({k: v for k, v in new.items() if v not in _EMPTY})
+    merged["official"] = bool(stored.get("official") or new.get("official"))
+    return merged
+
+
+def _merge_matched(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = {**stored, **{k: v for k, v in new.items() if not isinstance(v, list)}}
+    for key in ("queries", "claims"):
+        union = _union(stored.get(key), new.get(key))
+        if union:
+            merged[key] = union
+    return merged
+
+
+def _union(first: Any, second: Any) -> list[Any]:
+    items: dict[Any, None] = {}
+    for value in (first, second):
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            items[item] = None
+    return list(items)
+
+
+def _time(value: Any) -> datetime:
+    if not value:
+        return datetime.min.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _earliest(first: Any, second: Any) -> Any:
+    present = [v for v in (first, second) if v]
+    return min(present, key=_time) if present else None
+
+
+def _item_reason(result: dict[str, Any]) -> str:
+    error = result.get("error")
+    status = result.get("status")
+    if isinstance(error, dict):
+        kind = error.get("type", "error")
+        detail = str(error.get("reason", ""))[:300]
+        prefix = "content" if kind in CONTENT_ERRORS else f"refused_{status}"
+        return f"{prefix}: {kind}: {detail}"
+    return f"refused_{status}: {error}"
+
+
+def _failure_reason(error: Exception) -> str:
+    if isinstance(error, ApiError):
+        return f"refused_{error.meta.status}: {error.message}"
+    return f"unreachable: {type(error).__name__}: {getattr(error, 'message', error)}"

@@ -1,0 +1,248 @@
+"""The bulk writer against the real node: upserts, snapshots, and the spool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames
+from indexer.spool import Spool
+from indexer.writer import BulkWriter
+
+
+def post(native_id: str = "1", **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@timestamp": "2024-10-18T08:00:00+00:00",
+        "platform": "github",
+        "native_id": native_id,
+        "kind": "repo",
+        "incident": ["bytedance-intern-2024"],
+        "title": "JusticeFighter110",
+        "text": "recording of the ByteDance intern",
+        "engagement": {"stars": 10},
+        "first_seen": "2024-10-18T09:00:00+00:00",
+        "last_seen": "2024-10-18T09:00:00+00:00",
+    }
+    doc.update(fields)
+    return doc
+
+
+def stored(client: Elasticsearch, names: IndexNames, doc_id: str) -> dict[str, Any]:
+    return client.get(index=names.posts, id=doc_id)["_source"]
+
+
+def count(client: Elasticsearch, index: str, **term: Any) -> int:
+    client.indices.refresh(index=index)
+    query = {"term": term} if term else {"match_all": {}}
+    return int(client.count(index=index, query=query)["count"])
+
+
+@pytest.fixture
+def writer_for(es_client: Elasticsearch, index_names: IndexNames, tmp_path: Path):  # type: ignore[no-untyped-def]
+    def build(client: Elasticsearch = es_client, **options: Any) -> BulkWriter:
+        return BulkWriter(client, index_names, tmp_path / "spool", **options)
+
+    return build
+
+
+@pytest.fixture
+def dead_client() -> Elasticsearch:
+    """A client pointed at a closed port: what the writer sees when the node is down."""
+    return Elasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
+
+
+def test_second_write_of_the_same_post_updates_instead_of_duplicating(
+    es_client, index_names, writer_for
+):
+    for _ in range(2):
+        writer = writer_for()
+        writer.add_post(post())
+        writer.close()
+    assert count(es_client, index_names.posts) == 1
+    assert es_client.exists(index=index_names.posts, id="github:1")
+
+
+def test_second_identical_write_counts_as_unchanged(writer_for):
+    first = writer_for()
+    first.add_post(post())
+    stats_first = first.close()
+    second = writer_for()
+    second.add_post(post(last_seen="2024-10-19T09:00:00+00:00"))
+    stats = second.close()
+    assert (stats_first.indexed_new, stats.indexed_new, stats.unchanged) == (1, 0, 1)
+
+
+def test_changed_engagement_replaces_counts_and_adds_activity_snapshots(
+    es_client, index_names, writer_for
+):
+    writer = writer_for()
+    writer.add_post(post())
+    writer.close()
+    writer = writer_for()
+    writer.add_post(post(engagement={"stars": 250}, last_seen="2024-10-19T09:00:00+00:00"))
+    stats = writer.close()
+    assert stored(es_client, index_names, "github:1")["engagement"] == {"stars": 250}
+    assert stats.updated == 1
+    es_client.indices.refresh(index=index_names.activity)
+    hits = es_client.search(
+        index=index_names.activity, query={"term": {"post_id": "github:1"}}, sort=["@timestamp"]
+    )["hits"]["hits"]
+    assert [(h["_source"]["@timestamp"][:10], h["_source"]["engagement"]) for h in hits] == [
+        ("2024-10-18", {"stars": 10}),
+        ("2024-10-19", {"stars": 250}),
+    ]
+
+
+def test_unchanged_engagement_adds_no_snapshot(es_client, index_names, writer_for):
+    for day in (18, 19):
+        writer = writer_for()
+        writer.add_post(post(last_seen=f"2024-10-{day}T09:00:00+00:00"))
+        writer.close()
+    assert count(es_client, index_names.activity) == 0
+
+
+def test_recrawl_keeps_first_seen_and_advances_last_seen(es_client, index_names, writer_for):
+    writer = writer_for()
+    writer.add_post(post())
+    writer.close()
+    writer = writer_for()
+    later = "2024-10-20T09:00:00+00:00"
+    writer.add_post(post(first_seen=later, last_seen=later))
+    writer.close()
+    doc = stored(es_client, index_names, "github:1")
+    assert (doc["first_seen"], doc["last_seen"]) == ("2024-10-18T09:00:00+00:00", later)
+
+
+def test_post_found_by_two_incidents_lists_both(es_client, index_names, writer_for):
+    writer = writer_for()
+    writer.add_post(post(incident=["bytedance-intern-2024"], matched={"queries": ["zh-intern"]}))
+    writer.close()
+    writer = writer_for()
+    writer.add_post(post(incident=["gpu-sabotage"], matched={"queries": ["en-sabotage"]}))
+    writer.close()
+    doc = stored(es_client, index_names, "github:1")
+    assert doc["incident"] == ["bytedance-intern-2024", "gpu-sabotage"]
+    assert doc["matched"]["queries"] == ["zh-intern", "en-sabotage"]
+
+
+def test_empty_values_in_a_recrawl_do_not_erase_stored_ones(es_client, index_names, writer_for):
+    writer = writer_for()
+    writer.add_post(post(author={"handle": "jf110", "followers": 42}))
+    writer.close()
+    writer = writer_for()
+    writer.add_post(post(author={"handle": "jf110", "followers": None}, text=""))
+    writer.close()
+    doc = stored(es_client, index_names, "github:1")
+    assert (doc["author"]["followers"], doc["text"]) == (42, "recording of the ByteDance intern")
+
+
+def test_batches_are_written_when_they_reach_the_batch_size(es_client, index_names, writer_for):
+    writer = writer_for(batch_size=3, flush_seconds=3600)
+    for number in range(7):
+        writer.add_post(post(str(number)))
+    assert count(es_client, index_names.posts) == 6
+    writer.close()
+    assert count(es_client, index_names.posts) == 7
+
+
+def test_a_batch_older_than_flush_seconds_is_written_on_the_next_add(
+    es_client, index_names, writer_for
+):
+    writer = writer_for(batch_size=1000, flush_seconds=0)
+    writer.add_post(post("a"))
+    assert count(es_client, index_names.posts) == 1
+    writer.close()
+
+
+def test_unreachable_cluster_spools_every_document(writer_for, dead_client, tmp_path):
+    writer = writer_for(client=dead_client)
+    writer.add_post(post("1"))
+    writer.add_post(post("2"))
+    writer.add_activity(
+        {
+            "platform": "github",
+            "event": "star",
+            "native_id": "x",
+            "@timestamp": "2024-10-18T10:00:00Z",
+        }
+    )
+    stats = writer.close()
+    entries = Spool(tmp_path / "spool", writer.names.prefix).entries()
+    assert stats.spooled == 3
+    assert sorted(e.doc["native_id"] for e in entries) == ["1", "2", "x"]
+    assert all(e.reason.startswith("unreachable") for e in entries)
+
+
+def test_spooled_documents_are_replayed_by_the_next_writer(
+    es_client, index_names, writer_for, dead_client, tmp_path
+):
+    down = writer_for(client=dead_client)
+    for number in range(5):
+        down.add_post(post(str(number)))
+    down.close()
+    up = writer_for()
+    stats = up.close()
+    assert (stats.spool_replayed, count(es_client, index_names.posts)) == (5, 5)
+    assert Spool(tmp_path / "spool", index_names.prefix).entries() == []
+
+
+def test_mapping_error_stays_spooled_with_reason_and_the_rest_is_written(
+    es_client, index_names, writer_for, tmp_path
+):
+    writer = writer_for()
+    writer.add_post(post("good-1"))
+    writer.add_post(post("bad", engagement={"stars": "a lot"}))
+    writer.add_post(post("good-2"))
+    stats = writer.close()
+    assert count(es_client, index_names.posts) == 2
+    entries = Spool(tmp_path / "spool", index_names.prefix).entries()
+    assert [e.doc["native_id"] for e in entries] == ["bad"]
+    assert entries[0].reason.startswith("content:")
+    assert "stars" in entries[0].reason
+    assert stats.rejected_by_reason == {"content": 1}
+
+
+def test_mapping_error_is_retried_and_kept_on_the_next_start(
+    es_client, index_names, writer_for, tmp_path
+):
+    writer = writer_for()
+    writer.add_post(post("bad", engagement={"stars": "a lot"}))
+    writer.close()
+    writer_for().close()
+    entries = Spool(tmp_path / "spool", index_names.prefix).entries()
+    assert [e.doc["native_id"] for e in entries] == ["bad"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"platform": "github", "text": "no id"},
+        {"native_id": "7", "text": "no platform"},
+    ],
+)
+def test_document_without_an_id_is_spooled_not_dropped(writer_for, broken, tmp_path):
+    writer = writer_for()
+    writer.add_post(broken)
+    stats = writer.close()
+    entries = Spool(tmp_path / "spool", writer.names.prefix).entries()
+    assert [e.doc for e in entries] == [broken]
+    assert stats.rejected_by_reason == {"missing_id": 1}
+
+
+def test_activity_points_are_written_once_per_id(es_client, index_names, writer_for):
+    star = {
+        "platform": "github",
+        "event": "star",
+        "native_id": "JusticeFighter110/repo:alice",
+        "@timestamp": "2024-10-18T10:00:00Z",
+        "repo": "JusticeFighter110/repo",
+    }
+    for _ in range(2):
+        writer = writer_for()
+        writer.add_activity(dict(star))
+        stats = writer.close()
+    assert stats.activity_written == 1
+    assert count(es_client, index_names.activity) == 1
