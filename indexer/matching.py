@@ -1,0 +1,118 @@
+"""Which of an incident's queries and claim patterns a post's title and text match.
+
+Used by the crawl pipeline (posts matching nothing are not indexed) and by `reclassify`, so the
+rules live in one place and read the incident model only.
+
+Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, `H100` is `h100`):
+- a query's `any` entry is a term group: its space-separated terms must all appear; the query
+  matches when any group does, every `all` group does and no `exclude` group does;
+- a quoted group (`"ByteDance intern"`) must appear as that phrase (punctuation or spaces between
+  the words are allowed, so `ByteDance-intern` matches);
+- a Latin term matches whole words, with an optional plural `s`/`es`; a trailing `*` makes it a
+  prefix (`Praktikant*` matches `Praktikanten`); a CJK term matches anywhere, since Chinese is
+  written without spaces (and spaces between CJK characters in the post are ignored);
+- a claim pattern is a case-insensitive substring, or a regular expression after `re:`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from spreadwatch.fields import normalise_text
+from spreadwatch.incident import Claim, Incident, Query
+
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff"
+#: A word character that is not CJK: what a Latin whole-word boundary must not touch.
+_LATIN_WORD = rf"[^\W{_CJK}]"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+_TOKEN_SPLIT = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Names of the queries and claims a text matched."""
+
+    queries: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.queries or self.claims)
+
+
+def fold(text: str) -> str:
+    """The form both sides are compared in: NFKC, casefold, one space, no spaces inside CJK."""
+    folded = _SPACES.sub(" ", normalise_text(text))
+    return _CJK_GAP.sub("", folded)
+
+
+def _term_pattern(term: str) -> str:
+    """Regex source for one term (no spaces inside)."""
+    prefix = term.endswith("*")
+    core = term.rstrip("*")
+    tokens = [t for t in _TOKEN_SPLIT.split(core) if t]
+    if not tokens:
+        return re.escape(core)
+    body = r"[\W_]*".join(re.escape(t) for t in tokens)
+    if re.search(f"[{_CJK}]", core):
+        return body  # CJK: a substring is a word
+    left = f"(?<!{_LATIN_WORD})"
+    right = rf"{_LATIN_WORD}*" if prefix else rf"(?:e?s)?(?!{_LATIN_WORD})"
+    return f"{left}{body}{right}"
+
+
+@lru_cache(maxsize=4096)
+def _group_patterns(group: str) -> tuple[re.Pattern[str], ...]:
+    """One compiled pattern per term of a group; a quoted group is one phrase pattern."""
+    folded = _SPACES.sub(" ", normalise_text(group.strip()))  # keep spaces: they split terms
+    if len(folded) >= 2 and folded[0] == folded[-1] == '"':
+        words = folded[1:-1].split()
+        phrase = r"[\W_]*".join(_term_pattern(w) for w in words)
+        return (re.compile(phrase),)
+    return tuple(re.compile(_term_pattern(term)) for term in folded.split())
+
+
+def group_matches(group: str, folded_text: str) -> bool:
+    """True when every term of `group` appears in already-folded text."""
+    patterns = _group_patterns(group)
+    return bool(patterns) and all(p.search(folded_text) for p in patterns)
+
+
+def query_matches(query: Query, folded_text: str) -> bool:
+    if not any(group_matches(g, folded_text) for g in query.any):
+        return False
+    if not all(group_matches(g, folded_text) for g in query.all):
+        return False
+    return not any(group_matches(g, folded_text) for g in query.exclude)
+
+
+@lru_cache(maxsize=4096)
+def _claim_pattern(pattern: str) -> re.Pattern[str]:
+    if pattern.startswith("re:"):
+        return re.compile(pattern[3:], re.IGNORECASE)
+    return re.compile(re.escape(fold(pattern)))
+
+
+def claim_matches(claim: Claim, folded_text: str) -> bool:
+    return any(_claim_pattern(p).search(folded_text) for p in claim.patterns)
+
+
+class Matcher:
+    """Matches posts against one incident; build once per crawl, call per post."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+
+    def match(self, title: str | None, text: str | None) -> MatchResult:
+        folded = fold(f"{title or ''}\n{text or ''}")
+        queries = [q.name for q in self.incident.queries if query_matches(q, folded)]
+        claims = [c.name for c in self.incident.claims if claim_matches(c, folded)]
+        return MatchResult(queries=queries, claims=claims)
+
+
+def match_post(incident: Incident, title: str | None, text: str | None) -> MatchResult:
+    """One-off convenience for `reclassify` and tests."""
+    return Matcher(incident).match(title, text)
