@@ -1,0 +1,389 @@
+"""Spread analytics of one incident, computed by Elasticsearch aggregations (`elasticsearch.dsl`).
+
+Only core aggregations are used (date_histogram, terms, filters, min, sum, cardinality,
+top_hits, composite, cumulative_sum): the embedded node has no aggregations module and no
+painless. Phases and their measures live in `indexer.phases`.
+
+Stable API (the HTML report, the Kibana export and the demo use it):
+
+- `span(client, names, incident) -> Span | None` — first and last post time, post count.
+- `choose_interval(start, end) -> str` — a fixed interval giving at most ~`TARGET_BUCKETS` bars.
+- `timeline(client, names, incident, interval=None) -> Timeline` — per-bucket counts by platform
+  and by stance, with the cumulative volume.
+- `first_seen(client, names, incident) -> Origin` — the first post overall and per platform, in
+  the order platforms picked the story up.
+- `amplifiers(client, names, incident, by="reach"|"reposts", size=10) -> list[Amplifier]`.
+- `clusters(client, names, incident, min_accounts=2, size=20) -> list[Cluster]` — near-duplicate
+  groups by `fingerprint` (paged with a composite aggregation).
+- `github_activity(client, names, incident, repos=None) -> list[HourActivity]` — stars and forks
+  (activity index, events star/fork) and issues (posts of kind issue) per hour.
+
+`incident` is an incident id (the `incident` keyword of the documents). Times are aware UTC
+datetimes. A post's reach is its `reach` field (followers/views as the pipeline computed it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import A, Q, Search
+
+from indexer.connection import IndexNames
+
+logger = logging.getLogger(__name__)
+
+#: The timeline aims for at most this many buckets whatever the span.
+TARGET_BUCKETS = 120
+
+#: Candidate fixed intervals, shortest first, with their length.
+INTERVALS: tuple[tuple[str, timedelta], ...] = (
+    ("1m", timedelta(minutes=1)),
+    ("5m", timedelta(minutes=5)),
+    ("15m", timedelta(minutes=15)),
+    ("30m", timedelta(minutes=30)),
+    ("1h", timedelta(hours=1)),
+    ("3h", timedelta(hours=3)),
+    ("6h", timedelta(hours=6)),
+    ("12h", timedelta(hours=12)),
+    ("1d", timedelta(days=1)),
+    ("7d", timedelta(days=7)),
+    ("30d", timedelta(days=30)),
+)
+
+TIMESTAMP = "@timestamp"
+
+
+@dataclass(frozen=True)
+class Span:
+    """When the incident's posts start and end, and how many there are."""
+
+    start: datetime
+    end: datetime
+    posts: int
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bar of the timeline: posts in [start, start + interval)."""
+
+    start: datetime
+    total: int
+    cumulative: int
+    by_platform: dict[str, int] = field(default_factory=dict)
+    by_stance: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    interval: str
+    buckets: list[Bucket]
+
+    @property
+    def total(self) -> int:
+        return self.buckets[-1].cumulative if self.buckets else 0
+
+    def series(self, dimension: Literal["platform", "stance"], key: str) -> list[int]:
+        """One platform's or stance's counts, aligned with `buckets` (for charts)."""
+        attr = "by_platform" if dimension == "platform" else "by_stance"
+        return [getattr(b, attr).get(key, 0) for b in self.buckets]
+
+    def keys(self, dimension: Literal["platform", "stance"]) -> list[str]:
+        attr = "by_platform" if dimension == "platform" else "by_stance"
+        seen: dict[str, int] = {}
+        for bucket in self.buckets:
+            for key, count in getattr(bucket, attr).items():
+                seen[key] = seen.get(key, 0) + count
+        return sorted(seen, key=lambda k: (-seen[k], k))
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """Enough of a post to name it in a report: id, time, platform, author, url, text."""
+
+    id: str
+    timestamp: datetime
+    platform: str
+    author: str | None = None
+    url: str | None = None
+    text: str = ""
+    stance: str | None = None
+    reach: int = 0
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The first post overall, and the first per platform in pick-up order."""
+
+    first: PostRef | None
+    per_platform: list[PostRef]
+
+    @property
+    def platform_order(self) -> list[str]:
+        return [ref.platform for ref in self.per_platform]
+
+
+@dataclass(frozen=True)
+class Amplifier:
+    author: str
+    platform: str
+    posts: int
+    reach: int
+    reposts: int
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Posts sharing one near-duplicate fingerprint: copy-paste spread."""
+
+    fingerprint: str
+    posts: int
+    accounts: int
+    first: datetime
+    last: datetime
+    first_post: PostRef
+
+
+@dataclass(frozen=True)
+class HourActivity:
+    hour: datetime
+    stars: int = 0
+    forks: int = 0
+    issues: int = 0
+
+
+def incident_search(client: Elasticsearch, index: str, incident: str, *extra: Q) -> Search:
+    """A size-0 search over one incident's documents, with optional extra filters."""
+    search = Search(using=client, index=index).filter("term", incident=incident)
+    for query in extra:
+        search = search.filter(query)
+    return search.extra(size=0, track_total_hits=True)
+
+
+def parse_time(value: Any) -> datetime:
+    """An aggregation's epoch-millis (or ISO) value as an aware UTC datetime."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    text = str(value).replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def span(client: Elasticsearch, names: IndexNames, incident: str) -> Span | None:
+    """First and last post time of the incident; None when it has no posts."""
+    search = incident_search(client, names.posts, incident)
+    search.aggs.metric("first", "min", field=TIMESTAMP)
+    search.aggs.metric("last", "max", field=TIMESTAMP)
+    response = search.execute()
+    total = response.hits.total.value
+    if not total:
+        return None
+    aggs = response.aggregations
+    return Span(parse_time(aggs.first.value), parse_time(aggs.last.value), total)
+
+
+def choose_interval(start: datetime, end: datetime, target: int = TARGET_BUCKETS) -> str:
+    """The shortest candidate interval that covers [start, end] in at most `target` buckets."""
+    length = max(end - start, timedelta(seconds=1))
+    for name, step in INTERVALS:
+        if length / step <= target:
+            return name
+    return INTERVALS[-1][0]
+
+
+def timeline(
+    client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
+) -> Timeline:
+    """Posts per bucket by platform and by stance, plus the running total."""
+    if interval is None:
+        bounds = span(client, names, incident)
+        if bounds is None:
+            return Timeline(INTERVALS[4][0], [])
+        interval = choose_interval(bounds.start, bounds.end)
+    search = incident_search(client, names.posts, incident)
+    histogram = search.aggs.bucket(
+        "time", "date_histogram", field=TIMESTAMP, fixed_interval=interval, min_doc_count=0
+    )
+    histogram.bucket("platform", "terms", field="platform", size=50)
+    histogram.bucket("stance", "terms", field="stance", size=10, missing="other")
+    histogram.pipeline("cumulative", "cumulative_sum", buckets_path="_count")
+    response = search.execute()
+    buckets = [
+        Bucket(
+            start=parse_time(b.key),
+            total=b.doc_count,
+            cumulative=int(b.cumulative.value),
+            by_platform={p.key: p.doc_count for p in b.platform.buckets},
+            by_stance={s.key: s.doc_count for s in b.stance.buckets},
+        )
+        for b in response.aggregations.time.buckets
+    ]
+    return Timeline(interval, buckets)
+
+
+def first_seen(client: Elasticsearch, names: IndexNames, incident: str) -> Origin:
+    """The origin post, and each platform's first post ordered by time (how it travelled)."""
+    search = incident_search(client, names.posts, incident)
+    search.aggs.metric("first", first_hit(1))
+    platforms = search.aggs.bucket("platform", "terms", field="platform", size=100)
+    platforms.metric("first", first_hit(1))
+    response = search.execute()
+    aggs = response.aggregations
+    first_hits = aggs.first.hits.hits
+    first = post_ref(first_hits[0]) if first_hits else None
+    per_platform = [post_ref(b.first.hits.hits[0]) for b in aggs.platform.buckets]
+    per_platform.sort(key=lambda ref: (ref.timestamp, ref.platform))
+    return Origin(first, per_platform)
+
+
+def first_hit(size: int) -> A:
+    return A(
+        "top_hits",
+        size=size,
+        sort=[{TIMESTAMP: "asc"}, {"platform": "asc"}, {"native_id": "asc"}],
+        _source=[TIMESTAMP, "platform", "author", "url", "text", "title", "stance", "reach"],
+    )
+
+
+def post_ref(hit: Any) -> PostRef:
+    """A `PostRef` from a raw hit (dict or AttrDict with `_id` and `_source`)."""
+    raw = hit.to_dict() if hasattr(hit, "to_dict") else hit
+    source = raw.get("_source", {})
+    author = source.get("author") or {}
+    text = source.get("text") or source.get("title") or ""
+    return PostRef(
+        id=raw["_id"],
+        timestamp=parse_time(source[TIMESTAMP]),
+        platform=source.get("platform", ""),
+        author=author.get("handle") or author.get("name") or author.get("id"),
+        url=source.get("url"),
+        text=text,
+        stance=source.get("stance"),
+        reach=int(source.get("reach") or 0),
+    )
+
+
+def amplifiers(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: str,
+    by: Literal["reach", "reposts"] = "reach",
+    size: int = 10,
+) -> list[Amplifier]:
+    """Accounts whose posts reached most people (or were reposted most), with their counts."""
+    metric = "reach" if by == "reach" else "reposts"
+    search = incident_search(client, names.posts, incident)
+    authors = search.aggs.bucket(
+        "authors", "terms", field="author.handle", size=size, order={metric: "desc"}
+    )
+    authors.metric("reach", "sum", field="reach")
+    authors.metric("reposts", "sum", field="engagement.reposts")
+    authors.bucket("platform", "terms", field="platform", size=1)
+    buckets = search.execute().aggregations.authors.buckets
+    return [
+        Amplifier(
+            author=b.key,
+            platform=b.platform.buckets[0].key if b.platform.buckets else "",
+            posts=b.doc_count,
+            reach=int(b.reach.value),
+            reposts=int(b.reposts.value),
+        )
+        for b in buckets
+    ]
+
+
+def clusters(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: str,
+    *,
+    min_accounts: int = 2,
+    size: int = 20,
+    page_size: int = 1000,
+) -> list[Cluster]:
+    """Fingerprints posted by at least `min_accounts` accounts, most accounts first."""
+    found = [
+        cluster
+        for cluster in _all_clusters(client, names, incident, page_size)
+        if cluster.accounts >= min_accounts
+    ]
+    found.sort(key=lambda c: (-c.accounts, -c.posts, c.first, c.fingerprint))
+    return found[:size]
+
+
+def _all_clusters(
+    client: Elasticsearch, names: IndexNames, incident: str, page_size: int
+) -> Iterator[Cluster]:
+    after: dict[str, Any] | None = None
+    while True:
+        search = incident_search(client, names.posts, incident, Q("exists", field="fingerprint"))
+        composite = {"sources": [{"fp": {"terms": {"field": "fingerprint"}}}], "size": page_size}
+        if after is not None:
+            composite["after"] = after
+        groups = search.aggs.bucket("groups", "composite", **composite)
+        groups.metric("accounts", "cardinality", field="author.handle")
+        groups.metric("first", "min", field=TIMESTAMP)
+        groups.metric("last", "max", field=TIMESTAMP)
+        groups.metric("sample", first_hit(1))
+        result = search.execute().aggregations.groups
+        for b in result.buckets:
+            if b.doc_count < 2:
+                continue
+            yield Cluster(
+                fingerprint=b.key.fp,
+                posts=b.doc_count,
+                accounts=int(b.accounts.value),
+                first=parse_time(b.first.value),
+                last=parse_time(b.last.value),
+                first_post=post_ref(b.sample.hits.hits[0]),
+            )
+        after_key = getattr(result, "after_key", None)
+        if not result.buckets or after_key is None:
+            return
+        after = after_key.to_dict()
+
+
+def github_activity(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: str,
+    repos: list[str] | None = None,
+) -> list[HourActivity]:
+    """Stars, forks and new issues per hour on the incident's GitHub repos (or `repos`)."""
+    repo_filter = [Q("terms", repo=repos)] if repos else []
+    events = incident_search(
+        client,
+        names.activity,
+        incident,
+        Q("term", platform="github"),
+        Q("terms", event=["star", "fork"]),
+        *repo_filter,
+    )
+    hours = events.aggs.bucket("hour", "date_histogram", field=TIMESTAMP, fixed_interval="1h")
+    hours.bucket("event", "terms", field="event", size=5)
+    issues = incident_search(
+        client,
+        names.posts,
+        incident,
+        Q("term", platform="github"),
+        Q("term", kind="issue"),
+        *repo_filter,
+    )
+    issues.aggs.bucket("hour", "date_histogram", field=TIMESTAMP, fixed_interval="1h")
+    per_hour: dict[datetime, dict[str, int]] = {}
+    for b in events.execute().aggregations.hour.buckets:
+        counts = per_hour.setdefault(parse_time(b.key), {})
+        for e in b.event.buckets:
+            counts[f"{e.key}s"] = e.doc_count
+    for b in issues.execute().aggregations.hour.buckets:
+        if b.doc_count:
+            per_hour.setdefault(parse_time(b.key), {})["issues"] = b.doc_count
+    return [
+        HourActivity(hour, **counts)
+        for hour, counts in sorted(per_hour.items())
+        if any(counts.values())
+    ]

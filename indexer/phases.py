@@ -1,0 +1,285 @@
+"""Phases of a rumour's spread and the measures comms teams ask for, from aggregations.
+
+Stable API: `phases(client, names, incident, interval=None) -> Phases`.
+
+Boundaries (each an aware UTC datetime, or None when the data has no such moment):
+
+- **onset** — the first post whose stance is `rumour` (the first post at all if none is).
+- **evidence** — the first GitHub post or post of kind `repo` (the confession recording's repo).
+- **denial** — the first `denial` post by an official source (`author.official` or
+  `matched.official`).
+- **coverage_peak** — the start of the timeline bucket with most `report` posts (most posts at
+  all when there is no report); the earliest such bucket on a tie.
+- **decay** — the start of the first bucket after the coverage peak whose volume is at most half
+  the peak bucket's volume.
+
+Measures:
+
+- `time_to_denial` = denial − onset.
+- `rumour_share_before` / `rumour_share_after` — rumour posts ÷ all posts strictly before the
+  denial / from the denial on.
+- `reach_ratio` = summed `reach` of denial posts ÷ summed `reach` of rumour posts.
+- `half_life` — after the denial, the time from the bucket with most rumour posts to the first
+  later bucket with at most half as many (resolution: the timeline interval).
+
+`Phases.phases` lists the named spans between consecutive boundaries, in time order, the last
+one ending at the incident's last post.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import Q
+
+from indexer.analytics import (
+    TIMESTAMP,
+    PostRef,
+    Span,
+    choose_interval,
+    first_hit,
+    incident_search,
+    parse_time,
+    post_ref,
+    span,
+)
+from indexer.connection import IndexNames
+
+#: Phase name per boundary that starts it.
+PHASE_NAMES = {
+    "onset": "rumour",
+    "evidence": "evidence",
+    "denial": "denial",
+    "coverage_peak": "coverage",
+    "decay": "decay",
+}
+
+OFFICIAL = Q("term", **{"author.official": True}) | Q("term", **{"matched.official": True})
+EVIDENCE = Q("term", platform="github") | Q("term", kind="repo")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Measures:
+    time_to_denial: timedelta | None
+    rumour_share_before: float | None
+    rumour_share_after: float | None
+    denial_reach: int
+    rumour_reach: int
+    reach_ratio: float | None
+    half_life: timedelta | None
+
+
+@dataclass(frozen=True)
+class Phases:
+    interval: str
+    span: Span | None
+    onset: PostRef | None
+    evidence: PostRef | None
+    denial: PostRef | None
+    coverage_peak: datetime | None
+    decay: datetime | None
+    phases: list[Phase]
+    measures: Measures
+
+    def boundaries(self) -> dict[str, datetime | None]:
+        """Boundary name → time, in the order of the module docstring."""
+        return {
+            "onset": self.onset.timestamp if self.onset else None,
+            "evidence": self.evidence.timestamp if self.evidence else None,
+            "denial": self.denial.timestamp if self.denial else None,
+            "coverage_peak": self.coverage_peak,
+            "decay": self.decay,
+        }
+
+
+@dataclass(frozen=True)
+class _Bar:
+    start: datetime
+    total: int
+    rumour: int
+    report: int
+
+
+def phases(
+    client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
+) -> Phases:
+    """Boundaries, phases and measures of one incident (three searches at most)."""
+    bounds = span(client, names, incident)
+    if bounds is None:
+        return _empty(interval or "1h")
+    interval = interval or choose_interval(bounds.start, bounds.end)
+    aggs = _main_search(client, names, incident, interval)
+    onset = _first(aggs.onset) or _first(aggs.first)
+    evidence = _first(aggs.evidence)
+    denial = _first(aggs.denial)
+    bars = [
+        _Bar(
+            parse_time(b.key),
+            b.doc_count,
+            b.stance.buckets.rumour.doc_count,
+            b.stance.buckets.report.doc_count,
+        )
+        for b in aggs.time.buckets
+    ]
+    peak_index = _coverage_peak(bars)
+    decay = _decay(bars, peak_index)
+    measures = _measures(client, names, incident, aggs=aggs, bars=bars, onset=onset, denial=denial)
+    peak = bars[peak_index].start if bars else None
+    found = {
+        "onset": onset.timestamp if onset else None,
+        "evidence": evidence.timestamp if evidence else None,
+        "denial": denial.timestamp if denial else None,
+        "coverage_peak": peak,
+        "decay": decay,
+    }
+    return Phases(
+        interval=interval,
+        span=bounds,
+        onset=onset,
+        evidence=evidence,
+        denial=denial,
+        coverage_peak=peak,
+        decay=decay,
+        phases=_spans(found, bounds.end),
+        measures=measures,
+    )
+
+
+def _main_search(client: Elasticsearch, names: IndexNames, incident: str, interval: str) -> Any:
+    search = incident_search(client, names.posts, incident)
+    search.aggs.metric("first", first_hit(1))
+    search.aggs.bucket("onset", "filter", Q("term", stance="rumour")).metric("hit", first_hit(1))
+    search.aggs.bucket("evidence", "filter", EVIDENCE).metric("hit", first_hit(1))
+    search.aggs.bucket("denial", "filter", Q("term", stance="denial") & OFFICIAL).metric(
+        "hit", first_hit(1)
+    )
+    reach = search.aggs.bucket(
+        "reach",
+        "filters",
+        filters={"rumour": Q("term", stance="rumour"), "denial": Q("term", stance="denial")},
+    )
+    reach.metric("sum", "sum", field="reach")
+    time = search.aggs.bucket(
+        "time", "date_histogram", field=TIMESTAMP, fixed_interval=interval, min_doc_count=0
+    )
+    time.bucket(
+        "stance",
+        "filters",
+        filters={"rumour": Q("term", stance="rumour"), "report": Q("term", stance="report")},
+    )
+    return search.execute().aggregations
+
+
+def _first(agg: Any) -> PostRef | None:
+    hits = agg.hit.hits.hits if hasattr(agg, "hit") else agg.hits.hits
+    return post_ref(hits[0]) if hits else None
+
+
+def _coverage_peak(bars: list[_Bar]) -> int:
+    if not bars:
+        return 0
+    key = (lambda b: b.report) if any(b.report for b in bars) else (lambda b: b.total)
+    best = max(key(b) for b in bars)
+    return next(i for i, b in enumerate(bars) if key(b) == best)
+
+
+def _decay(bars: list[_Bar], peak_index: int) -> datetime | None:
+    if not bars:
+        return None
+    half = bars[peak_index].total / 2
+    return next((b.start for b in bars[peak_index + 1 :] if b.total <= half), None)
+
+
+def _measures(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: str,
+    *,
+    aggs: Any,
+    bars: list[_Bar],
+    onset: PostRef | None,
+    denial: PostRef | None,
+) -> Measures:
+    rumour_reach = int(aggs.reach.buckets.rumour.sum.value or 0)
+    denial_reach = int(aggs.reach.buckets.denial.sum.value or 0)
+    before = after = None
+    if denial is not None:
+        before, after = _shares(client, names, incident, denial.timestamp)
+    return Measures(
+        time_to_denial=(denial.timestamp - onset.timestamp) if denial and onset else None,
+        rumour_share_before=before,
+        rumour_share_after=after,
+        denial_reach=denial_reach,
+        rumour_reach=rumour_reach,
+        reach_ratio=(denial_reach / rumour_reach) if rumour_reach else None,
+        half_life=_half_life(bars, denial.timestamp) if denial else None,
+    )
+
+
+def _shares(
+    client: Elasticsearch, names: IndexNames, incident: str, at: datetime
+) -> tuple[float | None, float | None]:
+    search = incident_search(client, names.posts, incident)
+    stamp = at.isoformat()
+    sides = search.aggs.bucket(
+        "side",
+        "filters",
+        filters={
+            "before": Q("range", **{TIMESTAMP: {"lt": stamp}}),
+            "after": Q("range", **{TIMESTAMP: {"gte": stamp}}),
+        },
+    )
+    sides.bucket("rumour", "filter", Q("term", stance="rumour"))
+    buckets = search.execute().aggregations.side.buckets
+
+    def share(bucket: Any) -> float | None:
+        return bucket.rumour.doc_count / bucket.doc_count if bucket.doc_count else None
+
+    return share(buckets.before), share(buckets.after)
+
+
+def _half_life(bars: list[_Bar], denial: datetime) -> timedelta | None:
+    denial_bar = max((i for i, b in enumerate(bars) if b.start <= denial), default=0)
+    tail = bars[denial_bar:]
+    if not tail or not any(b.rumour for b in tail):
+        return None
+    peak = max(b.rumour for b in tail)
+    peak_at = next(i for i, b in enumerate(tail) if b.rumour == peak)
+    halved = next((b for b in tail[peak_at + 1 :] if b.rumour <= peak / 2), None)
+    return (halved.start - tail[peak_at].start) if halved else None
+
+
+def _spans(found: dict[str, datetime | None], end: datetime) -> list[Phase]:
+    present = sorted(
+        ((at, name) for name, at in found.items() if at is not None),
+        key=lambda pair: (pair[0], list(PHASE_NAMES).index(pair[1])),
+    )
+    result = []
+    for i, (at, name) in enumerate(present):
+        stop = present[i + 1][0] if i + 1 < len(present) else max(end, at)
+        result.append(Phase(PHASE_NAMES[name], at, stop))
+    return result
+
+
+def _empty(interval: str) -> Phases:
+    return Phases(
+        interval=interval,
+        span=None,
+        onset=None,
+        evidence=None,
+        denial=None,
+        coverage_peak=None,
+        decay=None,
+        phases=[],
+        measures=Measures(None, None, None, 0, 0, None, None),
+    )
