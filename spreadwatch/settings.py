@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     smtp_from: str = "spreadwatch@localhost"
     smtp_timeout: float = 20.0
     kibana_url: str | None = None
+    kibana_api_key: SecretStr | None = None
 
     # Scheduler.
     scheduler_db_url: str | None = None

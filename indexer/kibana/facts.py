@@ -1,0 +1,29 @@
+"""The figures a dashboard states in words, from the spread analytics (`indexer.phases`).
+
+Lens cannot subtract two "first" times, so time-to-denial is computed at export time and
+written into the dashboard's markdown panel, with the same definition as `spreadwatch timeline`:
+official denial − rumour onset.
+"""
+
+from __future__ import annotations
+
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames
+from indexer.kibana.objects import DashboardFacts
+from indexer.phases import phases
+from spreadwatch.incident import Incident
+
+
+def dashboard_facts(client: Elasticsearch, names: IndexNames, incident: Incident) -> DashboardFacts:
+    """Onset and first official denial of an incident, as indexed now."""
+    found = phases(client, names, incident.id)
+    return DashboardFacts(
+        incident_id=incident.id,
+        title=incident.title,
+        start=incident.window.start,
+        end=incident.window.end,
+        onset_at=found.onset.timestamp if found.onset else None,
+        denial_at=found.denial.timestamp if found.denial else None,
+        denial_by=found.denial.author if found.denial else None,
+    )

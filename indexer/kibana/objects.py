@@ -1,0 +1,243 @@
+"""Data views, saved searches and the per-incident dashboard, as Kibana saved objects.
+
+Ids are derived from the index prefix (and the incident id), so re-importing a bundle with
+`overwrite=true` updates the same objects instead of piling up copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from indexer.documents import STANCES
+from indexer.kibana.panels import LensPanel, encode, lens_id
+from indexer.kibana.versions import (
+    CORE_MIGRATION_VERSION,
+    DASHBOARD_MIGRATION_VERSION,
+    DATA_VIEW_MIGRATION_VERSION,
+    SEARCH_MIGRATION_VERSION,
+)
+
+SEARCH_COLUMNS = ["platform", "author.handle", "title", "text", "url", "reach"]
+SEARCH_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
+FILTER_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index"
+GRID_COLUMNS = 48
+
+
+@dataclass(frozen=True)
+class DashboardFacts:
+    """What the dashboard states in words: the incident and its time-to-denial, if known."""
+
+    incident_id: str
+    title: str
+    start: datetime
+    end: datetime | None = None
+    onset_at: datetime | None = None
+    denial_at: datetime | None = None
+    denial_by: str | None = None
+
+    @property
+    def time_to_denial(self) -> timedelta | None:
+        if self.onset_at is None or self.denial_at is None:
+            return None
+        return self.denial_at - self.onset_at
+
+
+def data_view_ids(prefix: str) -> dict[str, str]:
+    return {"posts": f"{prefix}-posts", "activity": f"{prefix}-activity"}
+
+
+def data_view(prefix: str, kind: str) -> dict[str, Any]:
+    """A data view on `<prefix>-<kind>*` (the alias and its versioned indices)."""
+    return {
+        "type": "index-pattern",
+        "id": data_view_ids(prefix)[kind],
+        "attributes": {
+            "title": f"{prefix}-{kind}*",
+            "name": f"spreadwatch {kind} ({prefix})",
+            "timeFieldName": "@timestamp",
+            "fields": "[]",
+            "runtimeFieldMap": "{}",
+            "fieldFormatMap": "{}",
+            "sourceFilters": "[]",
+            "allowNoIndex": True,
+        },
+        "references": [],
+        "coreMigrationVersion": CORE_MIGRATION_VERSION,
+        "typeMigrationVersion": DATA_VIEW_MIGRATION_VERSION,
+        "managed": False,
+    }
+
+
+def saved_search(prefix: str, stance: str) -> dict[str, Any]:
+    """The posts of one stance, newest first, as a Discover session."""
+    source = {
+        "query": {"language": "kuery", "query": f"stance:{stance}"},
+        "filter": [],
+        "indexRefName": SEARCH_INDEX_REF,
+    }
+    return {
+        "type": "search",
+        "id": f"{prefix}-search-{stance}",
+        "attributes": {
+            "title": f"spreadwatch: {stance} posts",
+            "description": f"Posts classified as {stance}, newest first.",
+            "columns": SEARCH_COLUMNS,
+            "sort": [["@timestamp", "desc"]],
+            "grid": {},
+            "hideChart": False,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": encode(source)},
+        },
+        "references": [
+            {
+                "type": "index-pattern",
+                "id": data_view_ids(prefix)["posts"],
+                "name": SEARCH_INDEX_REF,
+            }
+        ],
+        "coreMigrationVersion": CORE_MIGRATION_VERSION,
+        "typeMigrationVersion": SEARCH_MIGRATION_VERSION,
+        "managed": False,
+    }
+
+
+def all_saved_searches(prefix: str) -> list[dict[str, Any]]:
+    return [saved_search(prefix, stance) for stance in STANCES]
+
+
+def _incident_filter(incident_id: str) -> dict[str, Any]:
+    return {
+        "meta": {
+            "alias": None,
+            "negate": False,
+            "disabled": False,
+            "type": "phrase",
+            "key": "incident",
+            "params": {"query": incident_id},
+            "indexRefName": FILTER_INDEX_REF,
+        },
+        "query": {"match_phrase": {"incident": incident_id}},
+        "$state": {"store": "appState"},
+    }
+
+
+def _layout(panels: list[LensPanel]) -> list[tuple[str, dict[str, int]]]:
+    """Grid positions: three metric tiles and the markdown on top, charts two per row."""
+    placed: list[tuple[str, dict[str, int]]] = []
+    x = y = row_height = 0
+    for panel in panels:
+        width, height = (12, 7) if panel.visualization_type == "lnsMetric" else (24, 15)
+        if x + width > GRID_COLUMNS:
+            x, y = 0, y + row_height
+        placed.append((panel.slug, {"x": x, "y": y, "w": width, "h": height}))
+        row_height = height
+        x += width
+    return placed
+
+
+def markdown_text(facts: DashboardFacts) -> str:
+    """The time-to-denial tile: a figure Lens cannot compute (a difference of two first times)."""
+    lines = [f"### {_md_escape(facts.title)}", ""]
+    ttd = facts.time_to_denial
+    if ttd is None:
+        lines.append("**Time to denial:** no official denial indexed yet.")
+    else:
+        hours = ttd.total_seconds() / 3600
+        lines.append(f"**Time to denial:** {hours:.1f} h")
+    if facts.onset_at is not None:
+        lines.append(f"\nRumour onset: {facts.onset_at:%Y-%m-%d %H:%M} UTC")
+    if facts.denial_at is not None:
+        by = f" by {_md_escape(facts.denial_by)}" if facts.denial_by else ""
+        lines.append(f"\nFirst official denial: {facts.denial_at:%Y-%m-%d %H:%M} UTC{by}")
+    lines.append("\n_As of the export; re-export to refresh._")
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    """Handles and titles come from posts: keep them from turning into markdown or HTML."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|" else c for c in text)
+
+
+def _markdown_panel(facts: DashboardFacts, index: str, grid: dict[str, int]) -> dict[str, Any]:
+    return {
+        "type": "visualization",
+        "panelIndex": index,
+        "gridData": {**grid, "i": index},
+        "embeddableConfig": {
+            "savedVis": {
+                "id": "",
+                "title": "Time to denial",
+                "description": "",
+                "type": "markdown",
+                "params": {
+                    "markdown": markdown_text(facts),
+                    "fontSize": 12,
+                    "openLinksInNewTab": True,
+                },
+                "uiState": {},
+                "data": {"aggs": [], "searchSource": {}},
+            },
+            "enhancements": {},
+        },
+    }
+
+
+def dashboard(prefix: str, facts: DashboardFacts, panels: list[LensPanel]) -> dict[str, Any]:
+    """One incident's dashboard: every Lens panel by reference, filtered to the incident."""
+    panels_json: list[dict[str, Any]] = []
+    references: list[dict[str, str]] = []
+    for number, (slug, grid) in enumerate(_layout(panels), start=1):
+        index = f"p{number}"
+        panels_json.append(
+            {
+                "type": "lens",
+                "panelIndex": index,
+                "gridData": {**grid, "i": index},
+                "panelRefName": f"panel_{index}",
+                "embeddableConfig": {"enhancements": {}},
+            }
+        )
+        references.append(
+            {"type": "lens", "id": lens_id(prefix, slug), "name": f"{index}:panel_{index}"}
+        )
+    bottom = max(p["gridData"]["y"] + p["gridData"]["h"] for p in panels_json)
+    markdown_grid = {"x": 36, "y": 0, "w": 12, "h": 7}
+    if any(p["gridData"]["x"] == 36 and p["gridData"]["y"] == 0 for p in panels_json):
+        markdown_grid = {"x": 0, "y": bottom, "w": 24, "h": 8}
+    panels_json.append(_markdown_panel(facts, f"p{len(panels_json) + 1}", markdown_grid))
+    references.append(
+        {"type": "index-pattern", "id": data_view_ids(prefix)["posts"], "name": FILTER_INDEX_REF}
+    )
+    source = {
+        "query": {"language": "kuery", "query": ""},
+        "filter": [_incident_filter(facts.incident_id)],
+    }
+    return {
+        "type": "dashboard",
+        "id": f"{prefix}-dashboard-{facts.incident_id}",
+        "attributes": {
+            "title": f"spreadwatch: {facts.title}",
+            "description": f"Spread of incident {facts.incident_id}, built by spreadwatch.",
+            "timeRestore": True,
+            "timeFrom": facts.start.isoformat(),
+            "timeTo": facts.end.isoformat() if facts.end else "now",
+            "refreshInterval": {"pause": True, "value": 60000},
+            "optionsJSON": encode(
+                {
+                    "useMargins": True,
+                    "syncColors": False,
+                    "syncCursor": True,
+                    "syncTooltips": False,
+                    "hidePanelTitles": False,
+                }
+            ),
+            "panelsJSON": encode(panels_json),
+            "kibanaSavedObjectMeta": {"searchSourceJSON": encode(source)},
+            "version": 1,
+        },
+        "references": references,
+        "coreMigrationVersion": CORE_MIGRATION_VERSION,
+        "typeMigrationVersion": DASHBOARD_MIGRATION_VERSION,
+        "managed": False,
+    }

@@ -1,0 +1,129 @@
+"""`spreadwatch kibana export|import`: dashboards as saved objects, built in code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from indexer.kibana import build_bundle, to_ndjson, write_ndjson
+from indexer.kibana.facts import dashboard_facts
+from indexer.kibana.importer import import_objects
+from indexer.kibana.objects import DashboardFacts
+from spreadwatch.cli.context import EXIT_FAILED, AppContext
+from spreadwatch.incident import Incident, load_incidents, resolve_incident
+
+DEFAULT_INCIDENTS = Path("incidents")
+
+
+@click.group("kibana")
+def kibana() -> None:
+    """Kibana dashboards: export saved objects as NDJSON, or import them over the API."""
+
+
+def _incidents(refs: tuple[str, ...], folder: Path) -> list[Incident]:
+    if refs:
+        return [resolve_incident(ref, [folder]) for ref in refs]
+    return load_incidents([folder]) if folder.is_dir() else []
+
+
+def _bundle(app: AppContext, refs: tuple[str, ...], folder: Path) -> list[dict]:
+    incidents = _incidents(refs, folder)
+    facts: list[DashboardFacts] = [
+        dashboard_facts(app.client, app.names, incident) for incident in incidents
+    ]
+    if not facts:
+        click.echo(f"note: no incident files in {folder}: no dashboard exported", err=True)
+    return build_bundle(app.settings.index_prefix, facts)
+
+
+_incident_option = click.option(
+    "--incident",
+    "incident_refs",
+    multiple=True,
+    metavar="ID|PATH",
+    help="Incident to build a dashboard for (repeatable); default: every file in --incidents-dir.",
+)
+_folder_option = click.option(
+    "--incidents-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_INCIDENTS,
+    show_default=True,
+    help="Folder of incident files, to find incidents by id.",
+)
+
+
+@kibana.command("export")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write; must end in .ndjson (Kibana's import refuses other names).",
+)
+@_incident_option
+@_folder_option
+@click.pass_obj
+def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents_dir: Path) -> None:
+    """Write data views, Lens panels, saved searches and one dashboard per incident."""
+    if out.suffix != ".ndjson":
+        raise click.BadParameter("must end in .ndjson", param_hint="--out")
+    objects = _bundle(app, incident_refs, incidents_dir)
+    write_ndjson(objects, out)
+    click.echo(f"wrote {len(objects)} saved objects to {out}")
+
+
+@kibana.command("import")
+@click.option(
+    "--url", help="Kibana base URL, e.g. http://localhost:5601 (default: SPREADWATCH_KIBANA_URL)."
+)
+@click.option("--space", help="Kibana space id to import into (default: the default space).")
+@click.option(
+    "--api-key",
+    help="Kibana API key (encoded form); default: SPREADWATCH_KIBANA_API_KEY. Prefer the variable.",
+)
+@click.option(
+    "--file",
+    "bundle_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Import this exported .ndjson file instead of building the bundle now.",
+)
+@_incident_option
+@_folder_option
+@click.pass_obj
+def import_(
+    app: AppContext,
+    *,
+    url: str | None,
+    space: str | None,
+    api_key: str | None,
+    bundle_file: Path | None,
+    incident_refs: tuple[str, ...],
+    incidents_dir: Path,
+) -> None:
+    """Send the saved objects to Kibana (overwriting earlier copies); list every failed object."""
+    target = url or app.settings.kibana_url
+    if not target:
+        raise click.UsageError("give --url or set SPREADWATCH_KIBANA_URL")
+    if bundle_file is not None:
+        ndjson, filename = bundle_file.read_text(encoding="utf-8"), bundle_file.name
+    else:
+        ndjson, filename = (
+            to_ndjson(_bundle(app, incident_refs, incidents_dir)),
+            "spreadwatch.ndjson",
+        )
+    key = api_key or app.settings.secret("kibana_api_key")
+    result = import_objects(ndjson, target, space=space, api_key=key, filename=filename)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.success:
+        click.echo(f"imported {result.success_count} saved objects into {target}")
+        return
+    click.echo(
+        f"import incomplete: {result.success_count} imported, {len(result.errors)} failed", err=True
+    )
+    for problem in result.errors:
+        click.echo(f"  {problem.describe()}", err=True)
+    raise SystemExit(EXIT_FAILED)
+
+
+commands = [kibana]
