@@ -81,6 +81,7 @@ def html_to_text(html: str | None) -> tuple[str, list[str]]:
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     for block in root.iter(*_BLOCK_TAGS):
+        block.text = "\n" + (block.text or "")
         block.tail = "\n" + (block.tail or "")
     links = [a.get("href") for a in root.iter("a") if a.get("href")]
     text = root.text_content()
@@ -102,3 +103,20 @@ def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def _names(kind: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in _tuple(kind))
+
+
+def flag_official(post: Any, official: Any) -> Any:
+    """Mark a post whose author is one of the incident's official accounts (or its domains).
+
+    `official` is the incident's `Official` section or None; the post is returned for chaining.
+    """
+    if official is None:
+        return post
+    author = post.author
+    if official.is_official(post.platform, author.handle, author.id) or official.is_official_url(
+        author.url
+    ):
+        author.official = True
+        post.official = True
+        post.always_keep = True
+    return post

@@ -1,0 +1,182 @@
+"""Bluesky post views (`searchPosts`), profiles (`getProfiles`) and Jetstream commit events.
+
+A post is stored under its `at://` URI; replies, quotes and reposts point at the URI they
+answer, quote or repost, so the spread graph joins across the search API and the live stream.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from crawlers.items import Author, Engagement, Post
+from crawlers.parsers.common import ParseError, domain_of, from_iso, need, opt_int
+
+PLATFORM = "bluesky"
+POST_COLLECTION = "app.bsky.feed.post"
+REPOST_COLLECTION = "app.bsky.feed.repost"
+
+
+def parse_search(payload: Any) -> tuple[list[Post], str | None]:
+    """Posts of one `searchPosts` page and its cursor (None when there is no next page)."""
+    views = need(payload, "posts", list, "bluesky searchPosts")
+    cursor = payload.get("cursor") if isinstance(payload.get("cursor"), str) else None
+    return [parse_post_view(view) for view in views], cursor or None
+
+
+def parse_post_view(view: Any) -> Post:
+    uri = need(view, "uri", str, "bluesky postView")
+    author = need(view, "author", dict, f"bluesky post {uri}")
+    record = need(view, "record", dict, f"bluesky post {uri}")
+    handle = author.get("handle") if isinstance(author.get("handle"), str) else None
+    post = _from_record(uri, record, handle or need(author, "did", str, f"bluesky post {uri}"))
+    post.author = Author(
+        id=author.get("did"),
+        handle=handle,
+        name=author.get("displayName") or None,
+        url=f"https://bsky.app/profile/{handle or author.get('did')}",
+        followers=opt_int(author.get("followersCount")),
+    )
+    post.engagement = Engagement(
+        likes=opt_int(view.get("likeCount")),
+        reposts=opt_int(view.get("repostCount")),
+        replies=opt_int(view.get("replyCount")),
+        quotes=opt_int(view.get("quoteCount")),
+    )
+    return post
+
+
+def parse_profiles(payload: Any) -> dict[str, int]:
+    """Follower counts by DID (and by handle) from `app.bsky.actor.getProfiles`."""
+    profiles = need(payload, "profiles", list, "bluesky getProfiles")
+    counts: dict[str, int] = {}
+    for profile in profiles:
+        followers = opt_int(profile.get("followersCount")) if isinstance(profile, dict) else None
+        if followers is None:
+            continue
+        for key in ("did", "handle"):
+            if isinstance(profile.get(key), str):
+                counts[profile[key]] = followers
+    return counts
+
+
+def parse_jetstream_event(event: Any) -> Post | None:
+    """A Jetstream `commit` creating a post or repost as a Post; None for everything else.
+
+    Identity and account events, deletes and other collections are not posts: they are skipped,
+    not errors. A create with a malformed record is a `ParseError`.
+    """
+    if not isinstance(event, dict) or event.get("kind") != "commit":
+        return None
+    commit = event.get("commit")
+    if not isinstance(commit, dict) or commit.get("operation") != "create":
+        return None
+    collection = commit.get("collection")
+    if collection not in (POST_COLLECTION, REPOST_COLLECTION):
+        return None
+    did = need(event, "did", str, "jetstream event")
+    rkey = need(commit, "rkey", str, f"jetstream commit of {did}")
+    record = need(commit, "record", dict, f"jetstream commit {did}/{rkey}")
+    uri = f"at://{did}/{collection}/{rkey}"
+    if collection == REPOST_COLLECTION:
+        post = _repost(uri, record, did)
+    else:
+        post = _from_record(uri, record, did)
+    post.author = Author(id=did, url=f"https://bsky.app/profile/{did}")
+    return post
+
+
+def jetstream_cursor(event: Any) -> int | None:
+    """The event's `time_us`, the cursor a consumer resumes from."""
+    value = event.get("time_us") if isinstance(event, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _from_record(uri: str, record: dict[str, Any], profile: str) -> Post:
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise ParseError(f"bluesky post {uri}: field 'text' should be str, got {text!r:.80}")
+    hashtags, mentions, links = _facets(record)
+    langs = record.get("langs")
+    reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+    return Post(
+        platform=PLATFORM,
+        native_id=uri,
+        timestamp=from_iso(record.get("createdAt"), f"bluesky post {uri} createdAt"),
+        kind="comment" if reply else "post",
+        url=f"https://bsky.app/profile/{profile}/post/{uri.rsplit('/', 1)[-1]}",
+        text=text,
+        lang=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
+        hashtags=hashtags,
+        mentions=mentions,
+        links=links,
+        domain=domain_of(links[0]) if links else None,
+        reply_to=_ref(reply.get("parent")),
+        thread=_ref(reply.get("root")),
+        quote_of=_quoted(record.get("embed")),
+    )
+
+
+def _repost(uri: str, record: dict[str, Any], did: str) -> Post:
+    subject = _ref(record.get("subject"))
+    if subject is None:
+        raise ParseError(f"bluesky repost {uri}: no subject uri")
+    return Post(
+        platform=PLATFORM,
+        native_id=uri,
+        timestamp=from_iso(record.get("createdAt"), f"bluesky repost {uri} createdAt"),
+        url=f"https://bsky.app/profile/{did}",
+        repost_of=subject,
+    )
+
+
+def _facets(record: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    hashtags: list[str] = [t for t in record.get("tags") or [] if isinstance(t, str)]
+    mentions: list[str] = []
+    links: list[str] = []
+    for facet in record.get("facets") or []:
+        features = facet.get("features") if isinstance(facet, dict) else None
+        for feature in features or []:
+            kind = feature.get("$type", "") if isinstance(feature, dict) else ""
+            if kind.endswith("#tag") and isinstance(feature.get("tag"), str):
+                hashtags.append(feature["tag"])
+            elif kind.endswith("#mention") and isinstance(feature.get("did"), str):
+                mentions.append(feature["did"])
+            elif kind.endswith("#link") and isinstance(feature.get("uri"), str):
+                links.append(feature["uri"])
+    return hashtags, mentions, links
+
+
+def _quoted(embed: Any) -> str | None:
+    """`app.bsky.embed.record` quotes a post; `recordWithMedia` quotes one next to media."""
+    if not isinstance(embed, dict):
+        return None
+    kind = embed.get("$type", "")
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        inner = embed.get("record")
+        return _ref(inner.get("record")) if isinstance(inner, dict) else None
+    if kind.startswith("app.bsky.embed.record"):
+        return _ref(embed.get("record"))
+    return None
+
+
+def _ref(strong_ref: Any) -> str | None:
+    uri = strong_ref.get("uri") if isinstance(strong_ref, dict) else None
+    return f"{PLATFORM}:{uri}" if isinstance(uri, str) and uri.startswith("at://") else None
+
+
+def time_us(moment: datetime) -> int:
+    """A Jetstream cursor for a moment (microseconds since the epoch)."""
+    return int(moment.astimezone(UTC).timestamp() * 1_000_000)
+
+
+__all__ = [
+    "PLATFORM",
+    "ParseError",
+    "jetstream_cursor",
+    "parse_jetstream_event",
+    "parse_post_view",
+    "parse_profiles",
+    "parse_search",
+    "time_us",
+]

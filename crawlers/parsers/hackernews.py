@@ -1,0 +1,92 @@
+"""Hacker News through Algolia: `search_by_date` hits and `/items/:id` comment trees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawlers.items import Author, Engagement, Post
+from crawlers.parsers.common import ParseError, domain_of, from_epoch, html_to_text, need, opt_int
+
+PLATFORM = "hackernews"
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+
+
+def parse_search(payload: Any) -> tuple[list[Post], int]:
+    """Posts of one `search_by_date` page and `nbPages` (how many pages the query has).
+
+    A hit of the wrong shape raises `ParseError`; use `parse_hits` to count and skip them.
+    """
+    hits = need(payload, "hits", list, "algolia search")
+    pages = opt_int(payload.get("nbPages")) or 0
+    return [parse_hit(hit) for hit in hits], pages
+
+
+def parse_hit(hit: Any) -> Post:
+    """One story or comment hit; comments point at their parent and their story."""
+    object_id = str(need(hit, "objectID", (str, int), "algolia hit"))
+    tags = hit.get("_tags") or []
+    is_comment = "comment" in tags or bool(hit.get("comment_text"))
+    html = hit.get("comment_text") if is_comment else hit.get("story_text")
+    text, links = html_to_text(html)
+    story_url = hit.get("url") if isinstance(hit.get("url"), str) else None
+    if story_url:
+        links.insert(0, story_url)
+    parent, story = opt_int(hit.get("parent_id")), opt_int(hit.get("story_id"))
+    return Post(
+        platform=PLATFORM,
+        native_id=object_id,
+        timestamp=from_epoch(hit.get("created_at_i"), f"algolia hit {object_id} created_at_i"),
+        kind="comment" if is_comment else "post",
+        url=ITEM_URL.format(object_id),
+        author=_author(hit.get("author")),
+        title=None if is_comment else hit.get("title"),
+        text=text,
+        links=links,
+        domain=domain_of(story_url),
+        reply_to=f"{PLATFORM}:{parent}" if is_comment and parent else None,
+        thread=f"{PLATFORM}:{story}" if story and str(story) != object_id else None,
+        engagement=Engagement(
+            score=opt_int(hit.get("points")), replies=opt_int(hit.get("num_comments"))
+        ),
+    )
+
+
+def parse_item_tree(item: Any) -> list[Post]:
+    """Every comment below a story from `/api/v1/items/:id`, each a reply to its parent."""
+    root = need(item, "id", int, "algolia item")
+    comments: list[Post] = []
+    stack = [(child, root) for child in item.get("children") or []]
+    while stack:
+        node, parent = stack.pop()
+        if not isinstance(node, dict) or node.get("type") != "comment" or not node.get("text"):
+            continue  # deleted comments have no text and no author
+        comments.append(_tree_comment(node, parent, root))
+        stack.extend((child, node["id"]) for child in node.get("children") or [])
+    return comments
+
+
+def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
+    node_id = need(node, "id", int, "algolia item child")
+    text, links = html_to_text(node.get("text"))
+    return Post(
+        platform=PLATFORM,
+        native_id=str(node_id),
+        timestamp=from_epoch(node.get("created_at_i"), f"algolia item {node_id} created_at_i"),
+        kind="comment",
+        url=ITEM_URL.format(node_id),
+        author=_author(node.get("author")),
+        text=text,
+        links=links,
+        reply_to=f"{PLATFORM}:{parent}",
+        thread=f"{PLATFORM}:{story}",
+        engagement=Engagement(score=opt_int(node.get("points"))),
+    )
+
+
+def _author(name: Any) -> Author:
+    if not isinstance(name, str) or not name:
+        return Author()
+    return Author(id=name, handle=name, url=f"https://news.ycombinator.com/user?id={name}")
+
+
+__all__ = ["PLATFORM", "ParseError", "parse_hit", "parse_item_tree", "parse_search"]

@@ -1,0 +1,100 @@
+"""Reddit listings (OAuth API or public JSON: the same `Listing` shape) as posts and comments."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from crawlers.items import Author, Engagement, Post
+from crawlers.parsers.common import ParseError, domain_of, from_epoch, html_to_text, need, opt_int
+
+PLATFORM = "reddit"
+SITE = "https://www.reddit.com"
+
+
+def parse_listing(payload: Any) -> tuple[list[Post], str | None]:
+    """Posts of one listing page and its `after` cursor (None on the last page)."""
+    if not isinstance(payload, dict) or payload.get("kind") != "Listing":
+        raise ParseError(f"reddit: expected a Listing, got {str(payload)[:80]!r}")
+    data = need(payload, "data", dict, "reddit listing")
+    children = need(data, "children", list, "reddit listing data")
+    after = data.get("after") if isinstance(data.get("after"), str) else None
+    return [parse_thing(child) for child in children], after
+
+
+def parse_thing(thing: Any) -> Post:
+    """A `t3` link (post) or `t1` comment."""
+    kind = need(thing, "kind", str, "reddit thing")
+    data = need(thing, "data", dict, f"reddit {kind}")
+    if kind == "t3":
+        return _link(data)
+    if kind == "t1":
+        return _comment(data)
+    raise ParseError(f"reddit: unexpected thing kind {kind!r}")
+
+
+def _link(data: dict[str, Any]) -> Post:
+    name = need(data, "name", str, "reddit t3")
+    url = data.get("url") if isinstance(data.get("url"), str) else None
+    permalink = _permalink(data)
+    external = url if url and not url.startswith(SITE) and url != permalink else None
+    crosspost = data.get("crosspost_parent")
+    # `selftext_html` is HTML-escaped HTML; only its links are taken, the text is `selftext`.
+    escaped = data.get("selftext_html")
+    links = html_to_text(html.unescape(escaped))[1] if isinstance(escaped, str) else []
+    return Post(
+        platform=PLATFORM,
+        native_id=name,
+        timestamp=from_epoch(data.get("created_utc"), f"reddit {name} created_utc"),
+        kind="post",
+        url=permalink,
+        author=_author(data),
+        title=data.get("title") if isinstance(data.get("title"), str) else None,
+        text=data.get("selftext") if isinstance(data.get("selftext"), str) else "",
+        links=[external, *links] if external else links,
+        domain=domain_of(external),
+        repost_of=f"{PLATFORM}:{crosspost}" if isinstance(crosspost, str) else None,
+        hashtags=[f"r/{data['subreddit']}"] if isinstance(data.get("subreddit"), str) else [],
+        engagement=Engagement(
+            score=opt_int(data.get("score")),
+            replies=opt_int(data.get("num_comments")),
+            reposts=opt_int(data.get("num_crossposts")),
+        ),
+    )
+
+
+def _comment(data: dict[str, Any]) -> Post:
+    name = need(data, "name", str, "reddit t1")
+    parent, link = data.get("parent_id"), data.get("link_id")
+    return Post(
+        platform=PLATFORM,
+        native_id=name,
+        timestamp=from_epoch(data.get("created_utc"), f"reddit {name} created_utc"),
+        kind="comment",
+        url=_permalink(data),
+        author=_author(data),
+        text=data.get("body") if isinstance(data.get("body"), str) else "",
+        reply_to=f"{PLATFORM}:{parent}" if isinstance(parent, str) else None,
+        thread=f"{PLATFORM}:{link}" if isinstance(link, str) else None,
+        engagement=Engagement(score=opt_int(data.get("score"))),
+    )
+
+
+def _permalink(data: dict[str, Any]) -> str | None:
+    permalink = data.get("permalink")
+    return SITE + permalink if isinstance(permalink, str) and permalink.startswith("/") else None
+
+
+def _author(data: dict[str, Any]) -> Author:
+    name = data.get("author")
+    if not isinstance(name, str) or name == "[deleted]":
+        return Author()
+    author_id = data.get("author_fullname")
+    return Author(
+        id=author_id if isinstance(author_id, str) else name,
+        handle=name,
+        url=f"{SITE}/user/{name}",
+    )
+
+
+__all__ = ["PLATFORM", "ParseError", "parse_listing", "parse_thing"]

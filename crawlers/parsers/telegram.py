@@ -1,0 +1,78 @@
+"""Public Telegram channel previews (`t.me/s/<channel>`) as posts.
+
+The preview is HTML made for browsers: each message is a `div.tgme_widget_message` with
+`data-post="<channel>/<id>"`. Older messages are one `?before=<smallest id>` away.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from parsel import Selector
+
+from crawlers.items import Author, Engagement, Post
+from crawlers.parsers.common import ParseError, domain_of, from_iso, html_to_text
+
+PLATFORM = "telegram"
+_VIEWS = re.compile(r"^(\d+(?:\.\d+)?)([KMB]?)$", re.I)
+_SCALE = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
+
+
+def parse_channel_page(html: str, channel: str) -> tuple[list[Post], int | None]:
+    """The messages of one preview page and the `before` cursor for the older page.
+
+    Returns ([], None) for a page without messages (the end, or a private channel); a message
+    without id or time raises `ParseError`.
+    """
+    page = Selector(text=html)
+    posts = [_message(node, channel) for node in page.css("div.tgme_widget_message[data-post]")]
+    ids = [int(p.native_id.rsplit("/", 1)[-1]) for p in posts]
+    return posts, (min(ids) if ids else None)
+
+
+def parse_views(value: str | None) -> int | None:
+    """`1.2K` → 1200; `5M` → 5,000,000; unreadable → None."""
+    match = _VIEWS.match((value or "").strip())
+    if not match:
+        return None
+    return round(float(match.group(1)) * _SCALE[match.group(2).upper()])
+
+
+def _message(node: Selector, channel: str) -> Post:
+    data_post = node.attrib.get("data-post", "")
+    name, _, number = data_post.partition("/")
+    if not number.isdigit():
+        raise ParseError(f"telegram {channel}: message without a numeric data-post: {data_post!r}")
+    moment = node.css(".tgme_widget_message_date time::attr(datetime)").get()
+    text, links = html_to_text(
+        node.css(".tgme_widget_message_bubble > .tgme_widget_message_text").get()
+    )
+    owner = node.css(".tgme_widget_message_owner_name ::text").get()
+    forwarded = node.css("a.tgme_widget_message_forwarded_from_name::attr(href)").get()
+    reply = node.css("a.tgme_widget_message_reply::attr(href)").get()
+    return Post(
+        platform=PLATFORM,
+        native_id=f"{name.lower()}/{number}",
+        timestamp=from_iso(moment, f"telegram {data_post} time"),
+        url=f"https://t.me/{data_post}",
+        author=Author(id=name.lower(), handle=name, name=owner, url=f"https://t.me/{name}"),
+        text=text,
+        links=links,
+        domain=domain_of(links[0]) if links else None,
+        hashtags=re.findall(r"#(\w+)", text),
+        repost_of=_ref(forwarded),
+        reply_to=_ref(reply),
+        engagement=Engagement(
+            views=parse_views(node.css(".tgme_widget_message_views::text").get())
+        ),
+    )
+
+
+def _ref(href: Any) -> str | None:
+    """`https://t.me/<channel>/<id>` as the document id of that message."""
+    match = re.match(r"^https?://t\.me/(?:s/)?([\w]+)/(\d+)", href or "")
+    return f"{PLATFORM}:{match.group(1).lower()}/{match.group(2)}" if match else None
+
+
+__all__ = ["PLATFORM", "ParseError", "parse_channel_page", "parse_views"]

@@ -1,0 +1,154 @@
+"""m.weibo.cn container pages (search and user timelines) as posts.
+
+Cards of type 9 hold one `mblog`; cards of type 11 group more cards (the first search page wraps
+posts this way). A repost carries its original in `retweeted_status`: both are kept, linked by
+`repost_of`. `isLongText` posts are truncated here; the spider fetches the full text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from crawlers.items import Author, Engagement, Post
+from crawlers.parsers.common import ParseError, html_to_text, need, opt_int, opt_str
+from crawlers.parsers.weibo_time import parse_count, parse_weibo_time
+
+PLATFORM = "weibo"
+_HASHTAG = re.compile(r"#([^#\n]{1,60})#")
+_MENTION = re.compile(r"@([\w\-\u4e00-\u9fff]{1,30})")
+
+
+class WeiboLoginRequiredError(ParseError):
+    """Weibo answered `ok:-100` (or HTTP 432): the cookie is missing or expired."""
+
+
+def check_ok(payload: Any, where: str) -> dict[str, Any]:
+    """The `data` of an answer, or a clear error: login needed, or another refusal."""
+    if not isinstance(payload, dict):
+        raise ParseError(f"weibo {where}: expected an object, got {str(payload)[:80]!r}")
+    status = payload.get("ok")
+    if status == -100:
+        raise WeiboLoginRequiredError(
+            f"weibo {where}: cookie missing or expired (ok:-100); set the cookie variable"
+        )
+    if status != 1:
+        message = payload.get("msg") or payload.get("message") or "no message"
+        raise ParseError(f"weibo {where}: refused with ok:{status!r} ({message})")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise ParseError(f"weibo {where}: field 'data' should be an object")
+    return data
+
+
+def parse_container(payload: Any, now: datetime) -> list[Post]:
+    """Every post on a container page (originals of reposts included); [] at the end."""
+    data = check_ok(payload, "container")
+    cards = data.get("cards")
+    if cards is None:
+        return []
+    if not isinstance(cards, list):
+        raise ParseError("weibo container: field 'cards' should be a list")
+    posts: list[Post] = []
+    for mblog in _mblogs(cards):
+        posts.extend(parse_mblog(mblog, now))
+    return posts
+
+
+def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
+    """A post, and for a repost first its original."""
+    original = mblog.get("retweeted_status") if isinstance(mblog, dict) else None
+    posts: list[Post] = []
+    if isinstance(original, dict) and original.get("user"):  # deleted originals have no user
+        posts.append(_post(original, now))
+    post = _post(mblog, now)
+    if posts:
+        post.repost_of = posts[0].doc_id
+    posts.append(post)
+    return posts
+
+
+def parse_long_text(payload: Any) -> str:
+    """The full text from `/statuses/extend?id=` (`data.longTextContent`, HTML)."""
+    data = check_ok(payload, "long text")
+    content = need(data, "longTextContent", str, "weibo long text")
+    return html_to_text(content)[0]
+
+
+def is_long_text(post_mblog: Any) -> bool:
+    return isinstance(post_mblog, dict) and post_mblog.get("isLongText") is True
+
+
+def long_text_ids(cards_payload: Any) -> list[str]:
+    """Ids of truncated posts on a container page, whose full text needs a second request."""
+    data = cards_payload.get("data") if isinstance(cards_payload, dict) else None
+    cards = data.get("cards") if isinstance(data, dict) else None
+    found: list[str] = []
+    for mblog in _mblogs(cards if isinstance(cards, list) else []):
+        for item in (mblog, mblog.get("retweeted_status")):
+            if is_long_text(item) and opt_str(item.get("id")):
+                found.append(str(item["id"]))
+    return found
+
+
+def _mblogs(cards: list[Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for card in cards:
+        if not isinstance(card, dict):
+            continue
+        if card.get("card_type") == 9 and isinstance(card.get("mblog"), dict):
+            found.append(card["mblog"])
+        elif isinstance(card.get("card_group"), list):
+            found.extend(_mblogs(card["card_group"]))
+    return found
+
+
+def _post(mblog: dict[str, Any], now: datetime) -> Post:
+    post_id = opt_str(mblog.get("id")) or opt_str(mblog.get("mid"))
+    if post_id is None:
+        raise ParseError(f"weibo mblog: no id in {str(mblog)[:80]!r}")
+    user = need(mblog, "user", dict, f"weibo mblog {post_id}")
+    html = mblog.get("text") if isinstance(mblog.get("text"), str) else ""
+    text, links = html_to_text(html)
+    return Post(
+        platform=PLATFORM,
+        native_id=post_id,
+        timestamp=parse_weibo_time(mblog.get("created_at"), now),  # type: ignore[arg-type]
+        url=f"https://m.weibo.cn/detail/{post_id}",
+        author=_author(user),
+        text=text,
+        hashtags=_HASHTAG.findall(text),
+        mentions=_MENTION.findall(text),
+        links=[link for link in links if link.startswith("http")],
+        engagement=Engagement(
+            reposts=parse_count(mblog.get("reposts_count")),
+            replies=parse_count(mblog.get("comments_count")),
+            likes=parse_count(mblog.get("attitudes_count")),
+        ),
+    )
+
+
+def _author(user: dict[str, Any]) -> Author:
+    user_id = opt_str(user.get("id"))
+    return Author(
+        id=user_id,
+        handle=opt_str(user.get("screen_name")),
+        name=opt_str(user.get("screen_name")),
+        url=f"https://m.weibo.cn/u/{user_id}" if user_id else None,
+        followers=parse_count(user.get("followers_count")),
+        verified=user.get("verified") if isinstance(user.get("verified"), bool) else None,
+    )
+
+
+__all__ = [
+    "PLATFORM",
+    "ParseError",
+    "WeiboLoginRequiredError",
+    "check_ok",
+    "long_text_ids",
+    "opt_int",
+    "parse_container",
+    "parse_long_text",
+    "parse_mblog",
+]
