@@ -1,0 +1,14 @@
+"""The founding case replayed end to end: a reconstructed dataset, its truth, and `spreadwatch demo`.
+
+The dataset is a RECONSTRUCTION of the October 2024 ByteDance-intern rumour from public reporting:
+every post, author and follower count in it is generated (see `generate.py`), none is a real post.
+Its timeline follows the reporting's anchors; `data/truth.json` records what the generator knows
+(origin, first post per platform, denial time, phase boundaries) so the demo's story can be checked.
+"""
+
+from __future__ import annotations
+
+RECONSTRUCTION_NOTICE = (
+    "RECONSTRUCTION: the posts in this demo are generated from public reporting on the October "
+    "2024 ByteDance-intern rumour; they are not real posts and the authors are not real people."
+)
