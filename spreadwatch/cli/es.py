@@ -35,7 +35,9 @@ def stop(app: AppContext) -> None:
 
 
 @es_group.command("status")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
 @click.pass_obj
 def status(app: AppContext, fmt: str) -> None:
     """Exit 0 only when the node is healthy; print version, heap and data path."""
