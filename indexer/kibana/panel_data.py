@@ -142,7 +142,12 @@ def _walk(
             key = datetime.fromtimestamp(key / 1000, tz=UTC)
         extra = {m: _value(bucket, m, columns, bucket["doc_count"]) for m in metrics if m in bucket}
         yield from _walk(
-            bucket, rest, metrics, columns, {**row, cid: key, **extra}, bucket["doc_count"]
+            bucket,
+            buckets=rest,
+            metrics=metrics,
+            columns=columns,
+            row={**row, cid: key, **extra},
+            doc_count=bucket["doc_count"],
         )
 
 
