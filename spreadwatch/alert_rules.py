@@ -1,15 +1,15 @@
 """The `alerts` section of an incident file: recipients, rules, realert windows, digests.
 
 Rules are validated with the incident (a typo in a rule is an error naming its line); what each
-rule type means and how it is evaluated lives in `alerts/`.
+rule type means and how it is evaluated lives in `alerts/rules.py`.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from spreadwatch.fields import Duration, Strict
 
@@ -26,9 +26,19 @@ RuleType = Literal[
     "silent_source",
 ]
 
+#: Rule types that fire at most once per key, ever: a "first" is only first once.
+ONCE_TYPES = frozenset(
+    {"first_platform", "influential_author", "new_repo", "official_denial", "denial_overtakes"}
+)
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$")]
+
 
 class Rule(Strict):
-    name: str
+    """One alert rule; unused fields keep their defaults (e.g. `followers` only matters to
+    `influential_author`), so the file stays short."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     type: RuleType
     window: Duration = timedelta(hours=1)
     baseline: Duration = timedelta(hours=6)
@@ -36,17 +46,28 @@ class Rule(Strict):
     direction: Literal["up", "down"] = "up"
     min_count: int = Field(default=5, ge=0)
     count: int = Field(default=50, ge=1)
+    below: int | None = Field(default=None, ge=0)
+    closes: str | None = None
     per_platform: bool = False
     platforms: list[str] | None = None
+    sources: list[str] | None = None
     followers: int = Field(default=100_000, ge=0)
     runs: int = Field(default=3, ge=1)
-    realert: Duration = timedelta(hours=1)
-    recipients: list[str] | None = None
+    realert: Duration | None = None
+    recipients: list[Email] | None = None
     enabled: bool = True
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Rule:
+        if self.window <= timedelta(0) or self.baseline <= timedelta(0):
+            raise ValueError("window and baseline must be positive durations")
+        if self.type == "spike" and self.baseline < self.window:
+            raise ValueError("a spike's baseline must be at least as long as its window")
+        return self
 
 
 class AlertsConfig(Strict):
-    recipients: list[str] = Field(default_factory=list)
+    recipients: list[Email] = Field(default_factory=list)
     realert: Duration = timedelta(hours=1)
     digest: Literal["off", "hourly", "daily"] = "off"
     every: Duration = timedelta(minutes=5)
@@ -58,4 +79,15 @@ class AlertsConfig(Strict):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"rule names must be unique; repeated: {', '.join(repeated)}")
+        spikes = {rule.name for rule in self.rules if rule.type == "spike"}
+        for rule in self.rules:
+            if rule.type == "resolved" and rule.closes is not None and rule.closes not in spikes:
+                raise ValueError(f"rule {rule.name}: closes {rule.closes!r}, which is no spike rule")
         return self
+
+    def recipients_for(self, rule: Rule) -> list[str]:
+        """A rule's own recipients replace the incident's."""
+        return list(rule.recipients) if rule.recipients else list(self.recipients)
+
+    def realert_for(self, rule: Rule) -> timedelta:
+        return rule.realert if rule.realert is not None else self.realert

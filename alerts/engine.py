@@ -1,0 +1,170 @@
+"""Evaluate an incident's rules, raise alerts, deliver them: the alert job's three steps.
+
+`evaluate` only reads (it is what `alerts check` prints); `raise_alerts` applies silences,
+realert windows and once-only "first" rules and stores pending alerts; `deliver` sends what is
+due and records the outcome, so an SMTP outage delays an alert without losing or repeating it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from alerts.mailer import Sender, SendError
+from alerts.model import Finding
+from alerts.render import render_message
+from alerts.rules import EVALUATORS, Context
+from alerts.store import AlertStore
+from indexer.alert_queries import IncidentQueries
+from indexer.connection import IndexNames
+from spreadwatch.alert_rules import ONCE_TYPES, Rule
+from spreadwatch.incident import Incident
+
+logger = logging.getLogger(__name__)
+
+MAX_CHART_SPAN = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    rule: Rule
+    finding: Finding
+
+
+def evaluate(
+    client: Elasticsearch, names: IndexNames, incident: Incident, now: datetime
+) -> list[Evaluation]:
+    """Every finding of every enabled rule at `now`; nothing is stored or sent."""
+    store = AlertStore(client, names)
+    ctx = Context(
+        incident=incident,
+        queries=IncidentQueries(client, names, incident.id),
+        now=now,
+        open_spikes=lambda rule: store.open_spikes(incident.id, rule),
+    )
+    found = []
+    for rule in incident.alerts.rules:
+        if rule.enabled:
+            found.extend(Evaluation(rule, f) for f in EVALUATORS[rule.type](rule, ctx))
+    return found
+
+
+def _chart_series(
+    queries: IncidentQueries, rule: Rule, finding: Finding, now: datetime
+) -> list[list[Any]]:
+    span = max(now - finding.window_start, rule.window + rule.baseline)
+    span = min(span, MAX_CHART_SPAN)
+    interval = max(span / 24, timedelta(minutes=1))
+    series = queries.timeline(now - span, now, interval, platform=finding.platform)
+    return [[t.isoformat(), c] for t, c in series]
+
+
+def _suppressed(store: AlertStore, incident: Incident, ev: Evaluation, now: datetime) -> str | None:
+    """Why a finding must not become an alert now, or None."""
+    rule, finding = ev.rule, ev.finding
+    until = store.silenced_until(incident.id, rule.name, now)
+    if until is not None:
+        return f"silenced until {until.isoformat()}"
+    once = rule.type in ONCE_TYPES or rule.type == "resolved"
+    since = None if once else now - incident.alerts.realert_for(rule)
+    if store.exists(incident.id, rule.name, finding.key, since):
+        return "already alerted" if once else "within realert window"
+    return None
+
+
+def raise_alerts(
+    client: Elasticsearch, names: IndexNames, incident: Incident, now: datetime
+) -> list[dict[str, Any]]:
+    """Evaluate and store each new finding as a pending alert; returns the new alerts."""
+    store = AlertStore(client, names)
+    queries = IncidentQueries(client, names, incident.id)
+    raised = []
+    for ev in evaluate(client, names, incident, now):
+        reason = _suppressed(store, incident, ev, now)
+        if reason is not None:
+            logger.debug("%s/%s %s: %s", incident.id, ev.rule.name, ev.finding.key, reason)
+            continue
+        alert = store.record(
+            incident,
+            ev.finding,
+            incident.alerts.recipients_for(ev.rule),
+            now,
+            timeline=_chart_series(queries, ev.rule, ev.finding, now),
+            digest=incident.alerts.digest != "off",
+            kibana_dashboard=incident.kibana_dashboard,
+        )
+        raised.append(alert)
+    return raised
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Delivery:
+    """Sends due alerts through a sender; `clock` is injected so retries can be tested."""
+
+    store: AlertStore
+    sender: Sender
+    sender_address: str
+    kibana_url: str | None = None
+    clock: Callable[[], datetime] | None = None
+
+    def _now(self, default: datetime) -> datetime:
+        return self.clock() if self.clock else default
+
+    def deliver(
+        self, now: datetime, incident: str | None = None, digest: bool = False
+    ) -> DeliveryReport:
+        """Send every due alert once; with `digest`, the due digest alerts in one message."""
+        report = DeliveryReport()
+        due = [
+            a for a in self.store.due(now, incident) if bool(a["details"].get("digest")) == digest
+        ]
+        for group in _groups(due, digest):
+            self._send_group(group, now, report)
+        return report
+
+    def _send_group(
+        self, group: list[dict[str, Any]], now: datetime, report: DeliveryReport
+    ) -> None:
+        ids = [a["_id"] for a in group]
+        recipients = list(group[0].get("recipients") or [])
+        if not recipients:
+            for alert in group:
+                self.store.mark_failed(alert, "no recipients configured for this rule")
+            report.failed.extend(ids)
+            return
+        message = render_message(group, self.sender_address, recipients, self.kibana_url, now)
+        try:
+            self.sender.send(message)
+        except SendError as error:
+            logger.warning("alert %s not delivered, will retry: %s", ",".join(ids), error)
+            for alert in group:
+                self.store.mark_failed_attempt(alert, str(error), now)
+            target = report.failed if group[0]["state"] == "failed" else report.retrying
+            target.extend(ids)
+            return
+        for alert in group:
+            self.store.mark_sent(alert, self._now(now))
+        report.sent.extend(ids)
+        logger.info("alert %s sent to %d recipients", ",".join(ids), len(recipients))
+
+
+def _groups(alerts: list[dict[str, Any]], digest: bool) -> list[list[dict[str, Any]]]:
+    if not digest:
+        return [[a] for a in alerts]
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for alert in alerts:
+        key = (alert["incident"], tuple(sorted(alert.get("recipients") or [])))
+        groups.setdefault(key, []).append(alert)
+    return list(groups.values())

@@ -1,0 +1,110 @@
+"""Sending alert e-mails: over SMTP from `settings.smtp_url`, or to a list (dry run / tests).
+
+`smtp://user:pass@host:587?starttls=true` uses STARTTLS, `smtps://host:465` implicit TLS,
+plain `smtp://host:25` neither. The password is read from the URL only here and never logged:
+errors name the host and port.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+logger = logging.getLogger(__name__)
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class SendError(RuntimeError):
+    """A message was not accepted; safe to show (no secrets)."""
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class FakeSender:
+    """Keeps messages instead of sending them: `alerts check` and dry runs."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    ssl: bool
+    starttls: bool
+    username: str | None
+    password: str | None = field(repr=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpConfig:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "SPREADWATCH_SMTP_URL must look like smtp://host:587?starttls=true or "
+                f"smtps://host:465 (scheme {parts.scheme!r})"
+            )
+        options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+        secure = parts.scheme == "smtps"
+        try:
+            port = parts.port or (465 if secure else 25)
+        except ValueError:
+            raise ValueError("SPREADWATCH_SMTP_URL has an invalid port") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            ssl=secure,
+            starttls=not secure and options.get("starttls", "false") in _TRUE,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+@dataclass
+class SmtpSender:
+    """One connection per message: alerts are rare, and a fresh connection survives restarts."""
+
+    config: SmtpConfig
+    timeout: float = 20.0
+    verify: bool = True
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.config.ssl:
+            return smtplib.SMTP_SSL(
+                self.config.host, self.config.port, timeout=self.timeout, context=context
+            )
+        connection = smtplib.SMTP(self.config.host, self.config.port, timeout=self.timeout)
+        if self.config.starttls:
+            connection.starttls(context=context)
+        return connection
+
+    def send(self, message: EmailMessage) -> None:
+        where = f"{self.config.host}:{self.config.port}"
+        try:
+            with self._connect() as connection:
+                if self.config.username:
+                    connection.login(self.config.username, self.config.password or "")
+                refused = connection.send_message(message)
+        except smtplib.SMTPAuthenticationError as error:
+            raise SendError(f"SMTP server {where} refused the login ({error.smtp_code})") from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise SendError(
+                f"cannot send through {where}: {type(error).__name__}: {error}"
+            ) from None
+        if refused:
+            logger.warning("SMTP server %s refused recipients: %s", where, sorted(refused))

@@ -1,0 +1,223 @@
+"""Alerts in Elasticsearch: the memory that makes a restart neither lose nor repeat an alert.
+
+Every alert is written as `pending` (with `refresh=wait_for`, so the next evaluation — in this
+process or after a restart — sees it) before any e-mail goes out, then turned `sent` or, after
+too many failed attempts, `failed`. Realert windows and "first" rules are answered by looking
+at what is already stored; silences are stored documents too (state `silenced`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import Search
+
+from alerts.model import Finding
+from indexer.connection import IndexNames
+
+logger = logging.getLogger(__name__)
+
+#: Delivery states that count as "this alert exists" for realert and "first" rules.
+LIVE_STATES = ("pending", "sent", "failed")
+MAX_ATTEMPTS = 12
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=30)
+MAX_TEXT = 600
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
+
+def parse_time(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30s, 1m, 2m, ... capped at 30 minutes."""
+    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def _trim_post(post: dict[str, Any]) -> dict[str, Any]:
+    """What an e-mail needs of a post, bounded so one huge post cannot bloat the alerts index."""
+    author = post.get("author") or {}
+    text = str(post.get("text") or "")
+    return {
+        "id": post.get("_id"),
+        "timestamp": post.get("@timestamp"),
+        "platform": post.get("platform"),
+        "url": post.get("url"),
+        "title": (post.get("title") or "")[:200],
+        "text": text[:MAX_TEXT] + ("…" if len(text) > MAX_TEXT else ""),
+        "author": author.get("handle") or author.get("name") or author.get("id"),
+        "followers": author.get("followers"),
+        "reach": post.get("reach"),
+        "stance": post.get("stance"),
+    }
+
+
+@dataclass(frozen=True)
+class AlertStore:
+    client: Elasticsearch
+    names: IndexNames
+
+    @property
+    def index(self) -> str:
+        return self.names.alerts
+
+    def _search(self) -> Search:
+        return Search(using=self.client, index=self.index)
+
+    # --- deciding ----------------------------------------------------------------------------
+
+    def exists(self, incident: str, rule: str, key: str, since: datetime | None = None) -> bool:
+        """An alert for this rule and key was already raised (since `since`, or ever)."""
+        search = (
+            self._search()
+            .filter("term", incident=incident)
+            .filter("term", rule=rule)
+            .filter("term", key=key)
+            .filter("terms", state=list(LIVE_STATES))
+        )
+        if since is not None:
+            search = search.filter("range", **{"@timestamp": {"gte": _iso(since)}})
+        return search.count() > 0
+
+    def silenced_until(self, incident: str, rule: str, now: datetime) -> datetime | None:
+        """The end of the longest silence covering this rule now, if any."""
+        search = (
+            self._search()
+            .filter("term", state="silenced")
+            .filter("terms", rule=[rule, "*"])
+            .filter("terms", incident=[incident, "*"])
+            .filter("range", window_end={"gt": _iso(now)})
+            .sort({"window_end": "desc"})
+            .extra(size=1)
+        )
+        hits = list(search.execute())
+        return parse_time(hits[0].window_end) if hits else None
+
+    def silence(
+        self, rule: str, until: datetime, now: datetime, incident: str | None = None
+    ) -> str:
+        """Silence a rule (or "*") for one incident (or all) until `until`."""
+        doc = {
+            "@timestamp": _iso(now),
+            "incident": incident or "*",
+            "rule": rule,
+            "key": "*",
+            "state": "silenced",
+            "window_start": _iso(now),
+            "window_end": _iso(until),
+            "summary": f"silenced until {_iso(until)}",
+        }
+        result = self.client.index(index=self.index, document=doc, refresh="wait_for")
+        return str(result["_id"])
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def record(
+        self, incident: Any, finding: Finding, recipients: list[str], now: datetime, **extra: Any
+    ) -> dict[str, Any]:
+        """Store a finding as a pending alert; its id is derived from what fired and when."""
+        seed = f"{incident.id}|{finding.rule}|{finding.key}|{_iso(now)}"
+        alert_id = hashlib.sha1(seed.encode()).hexdigest()[:20]
+        details = asdict(finding)
+        details["posts"] = [_trim_post(p) for p in finding.posts[:5]]
+        details.update(
+            {
+                "incident_title": incident.title,
+                "next_attempt": _iso(now),
+                "window_start": _iso(finding.window_start),
+                "window_end": _iso(finding.window_end),
+                **extra,
+            }
+        )
+        doc = {
+            "@timestamp": _iso(now),
+            "incident": incident.id,
+            "rule": finding.rule,
+            "rule_type": finding.rule_type,
+            "key": finding.key,
+            "state": "pending",
+            "subject": f"{finding.headline} — {incident.title}",
+            "summary": finding.summary,
+            "recipients": recipients,
+            "attempts": 0,
+            "window_start": _iso(finding.window_start),
+            "window_end": _iso(finding.window_end),
+            "value": finding.value,
+            "details": details,
+        }
+        self.client.index(index=self.index, id=alert_id, document=doc, refresh="wait_for")
+        logger.info("alert %s raised: %s", alert_id, doc["subject"])
+        return {"_id": alert_id, **doc}
+
+    def _save(self, alert: dict[str, Any]) -> None:
+        body = {k: v for k, v in alert.items() if k != "_id"}
+        self.client.index(index=self.index, id=alert["_id"], document=body, refresh="wait_for")
+
+    def mark_sent(self, alert: dict[str, Any], now: datetime) -> None:
+        alert.update(state="sent", sent_at=_iso(now), attempts=int(alert.get("attempts") or 0) + 1)
+        self._save(alert)
+
+    def mark_failed_attempt(self, alert: dict[str, Any], error: str, now: datetime) -> None:
+        """Count a failed delivery; keep it pending with a later retry, or give up (`failed`)."""
+        attempts = int(alert.get("attempts") or 0) + 1
+        alert.update(attempts=attempts, last_error=error[:500])
+        alert["details"]["next_attempt"] = _iso(now + backoff(attempts))
+        if attempts >= MAX_ATTEMPTS:
+            alert["state"] = "failed"
+        self._save(alert)
+
+    def mark_failed(self, alert: dict[str, Any], error: str) -> None:
+        """Give up on an alert that no retry can deliver (e.g. nobody to send it to)."""
+        alert.update(state="failed", last_error=error[:500])
+        self._save(alert)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _docs(self, search: Search, size: int = 500) -> list[dict[str, Any]]:
+        return [{"_id": h.meta.id, **h.to_dict()} for h in search.extra(size=size).execute()]
+
+    def due(self, now: datetime, incident: str | None = None) -> list[dict[str, Any]]:
+        """Pending alerts whose next delivery attempt is due, oldest first."""
+        search = self._search().filter("term", state="pending").sort({"@timestamp": "asc"})
+        if incident is not None:
+            search = search.filter("term", incident=incident)
+        docs = self._docs(search)
+        return [d for d in docs if parse_time(d["details"]["next_attempt"]) <= now]
+
+    def open_spikes(self, incident: str, rule: str) -> list[dict[str, Any]]:
+        """The latest spike alert per key, unless a resolved notice already closed it."""
+        base = self._search().filter("term", incident=incident)
+        spikes = self._docs(
+            base.filter("term", rule=rule)
+            .filter("terms", state=list(LIVE_STATES))
+            .sort({"@timestamp": "desc"})
+        )
+        closed = {
+            d.get("details", {}).get("closes")
+            for d in self._docs(base.filter("term", rule_type="resolved"))
+        }
+        latest: dict[str, dict[str, Any]] = {}
+        for doc in spikes:
+            latest.setdefault(doc["key"], doc)
+        return [doc for doc in latest.values() if doc["_id"] not in closed]
+
+    def recent(self, incident: str | None = None, size: int = 50) -> list[dict[str, Any]]:
+        """The latest alerts (silences included), newest first."""
+        search = self._search().sort({"@timestamp": "desc"})
+        if incident is not None:
+            search = search.filter("terms", incident=[incident, "*"])
+        return self._docs(search, size)
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts still waiting for delivery or that could not be delivered."""
+        search = self._search().filter("terms", state=["pending", "failed"])
+        return self._docs(search.sort({"@timestamp": "desc"}), 100)
