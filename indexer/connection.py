@@ -120,6 +120,6 @@ class ClusterFeatures:
 
     @cached_property
     def version(self) -> str:
-        response = self._client.nodes.info(metric="_none")
-        versions = {node["version"] for node in response["nodes"].values()}
+        response = self._client.nodes.info(filter_path="nodes.*.version")
+        versions = {node["version"] for node in response.get("nodes", {}).values()}
         return ",".join(sorted(versions))
