@@ -155,14 +155,30 @@ def star_activity(star: Any, repo: str) -> Activity:
     user = need(star, "user", dict, f"{repo} stargazer")
     login = need(user, "login", str, f"{repo} stargazer")
     when = from_iso(need(star, "starred_at", str, f"{repo} star by {login}"), f"{repo} star")
-    return Activity(PLATFORM, "star", when, f"{repo}:{login}", repo=repo, actor=login, post_id=f"{PLATFORM}:{repo}")  # fmt: skip
+    return Activity(
+        PLATFORM,
+        "star",
+        when,
+        f"{repo}:{login}",
+        repo=repo,
+        actor=login,
+        post_id=f"{PLATFORM}:{repo}",
+    )
 
 
 def fork_activity(fork: Any, repo: str) -> Activity:
     name = need(fork, "full_name", str, f"{repo} fork")
     when = from_iso(need(fork, "created_at", str, name), name)
     owner = fork.get("owner") if isinstance(fork.get("owner"), dict) else {}
-    return Activity(PLATFORM, "fork", when, name, repo=repo, actor=owner.get("login"), post_id=f"{PLATFORM}:{repo}")  # fmt: skip
+    return Activity(
+        PLATFORM,
+        "fork",
+        when,
+        name,
+        repo=repo,
+        actor=owner.get("login"),
+        post_id=f"{PLATFORM}:{repo}",
+    )
 
 
 def event_activity(event: Any) -> Activity:
@@ -175,10 +191,14 @@ def event_activity(event: Any) -> Activity:
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     post_id = f"{PLATFORM}:{repo}" if repo else None
     if kind == "WatchEvent" and repo and actor:
-        return Activity(PLATFORM, "star", when, f"{repo}:{actor}", repo=repo, actor=actor, post_id=post_id)  # fmt: skip
+        return Activity(
+            PLATFORM, "star", when, f"{repo}:{actor}", repo=repo, actor=actor, post_id=post_id
+        )
     forkee = payload.get("forkee") if isinstance(payload.get("forkee"), dict) else {}
     if kind == "ForkEvent" and isinstance(forkee.get("full_name"), str):
-        return Activity(PLATFORM, "fork", when, forkee["full_name"], repo=repo, actor=actor, post_id=post_id)  # fmt: skip
+        return Activity(
+            PLATFORM, "fork", when, forkee["full_name"], repo=repo, actor=actor, post_id=post_id
+        )
     name = kind.removesuffix("Event").lower() or "event"
     return Activity(PLATFORM, name, when, event_id, repo=repo, actor=actor, post_id=post_id)
 

@@ -1,0 +1,146 @@
+"""What every spreadwatch spider shares: the incident, the settings, the state, counted drops.
+
+`scrapy crawl github -a incident=incidents/bytedance-intern-2024.yml` (a path or an incident id)
+works the same as `crawlers.run`: settings come from `crawler.settings["SPREADWATCH_SETTINGS"]`
+when the runner passes a built `Settings`, else `load_settings()` here, at the edge. A spider
+never talks to Elasticsearch; it yields `Post` / `Activity` items and keeps its incremental
+state (`crawlers.state.CrawlState`) up to date on every response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+
+from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
+from crawlers.state import CrawlState
+from spreadwatch.incident import Incident, resolve_incident
+from spreadwatch.settings import Settings, load_settings
+from spreadwatch.sources import SourceBase
+
+logger = logging.getLogger(__name__)
+
+RATELIMIT_MIDDLEWARE = "crawlers.middlewares.RateLimitMiddleware"
+#: Statuses the callbacks handle themselves (304 = unchanged; 4xx are counted refusals).
+HANDLED_STATUSES = [304, 401, 403, 404, 410, 422, 429]
+
+
+class IncidentSpider(scrapy.Spider):
+    """Base class: `-a incident=PATH|ID`; subclasses set `name` and implement `start_requests_for`."""
+
+    #: The `sources:` section of the incident file this spider reads.
+    source: ClassVar[str] = ""
+
+    incident: Incident
+    settings_obj: Settings
+    section: SourceBase | None
+    state: CrawlState
+
+    def __init__(self, incident: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not incident:
+            raise ValueError(f"spider {self.name} needs -a incident=PATH (or an incident id)")
+        self.incident_ref = incident
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Enable the rate-limit middleware without replacing the project's middleware list."""
+        super().update_settings(settings)
+        middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+        middlewares.setdefault(RATELIMIT_MIDDLEWARE, RATELIMIT_PRIORITY)
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IncidentSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(crawler)
+        return spider
+
+    def configure(self, crawler: Crawler) -> None:
+        given = crawler.settings.get("SPREADWATCH_SETTINGS")
+        self.settings_obj = given if isinstance(given, Settings) else load_settings()
+        self.incident = resolve_incident(self.incident_ref)
+        self.section = getattr(self.incident.sources, self.source, None)
+        self.state = CrawlState.load(self.settings_obj.data_dir, self.incident.id, self.name)
+        self.run_id = crawler.settings.get("SPREADWATCH_RUN_ID")
+
+    @property
+    def base_url(self) -> str:
+        return self.settings_obj.base_url(self.source)
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.section is None or not self.section.enabled:
+            self.count("not_configured")
+            logger.warning(
+                "incident %s has no enabled %s section; nothing to crawl",
+                self.incident.id,
+                self.source,
+            )
+            return
+        for request in self.initial_requests():
+            yield request
+
+    def initial_requests(self) -> list[scrapy.Request]:
+        raise NotImplementedError
+
+    # Stats and drops: a silently empty crawl is how a monitor fails unnoticed.
+
+    def count(self, key: str, value: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"spreadwatch/{key}", value)
+
+    def drop(self, reason: str, url: str, detail: object = "") -> None:
+        """A record or response that cannot be used: counted by reason and logged, not fatal."""
+        self.count(f"dropped/{reason}")
+        logger.warning("dropped (%s) from %s: %s", reason, url, str(detail)[:200])
+
+    # Responses.
+
+    def unchanged(self, response: Response) -> bool:
+        """True for a 304 (nothing new since the stored ETag) and for refusals, counted."""
+        if response.status == 304:
+            self.count("not_modified")
+            return True
+        if response.status >= 400:
+            self.count(f"refused/{response.status}")
+            logger.warning(
+                "%s answered %d: %s",
+                response.url,
+                response.status,
+                response.text[:200] if _is_text(response) else "",
+            )
+            return True
+        return False
+
+    def remember(self, response: Response) -> None:
+        """Store the response's ETag / Last-Modified for the next run's conditional request."""
+        etag = _decoded(response.headers.get("ETag"))
+        modified = _decoded(response.headers.get("Last-Modified"))
+        url = response.request.url if response.request else response.url
+        if self.state.remember_validators(url, etag, modified):
+            self.state.save()
+
+    def json_body(self, response: Response) -> Any | None:
+        """The parsed JSON body, or None with a counted drop for truncated or garbage bodies."""
+        try:
+            return json.loads(response.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            self.drop("bad_json", response.url, error)
+            return None
+
+
+def _is_text(response: Response) -> bool:
+    return hasattr(response, "text")
+
+
+def _decoded(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
