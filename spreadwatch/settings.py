@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     smtp_timeout: float = 20.0
     kibana_url: str | None = None
     kibana_api_key: SecretStr | None = None
+    kibana_password: SecretStr | None = None
 
     # Scheduler.
     scheduler_db_url: str | None = None

@@ -8,12 +8,15 @@ amplifier order, GitHub events). Another incident's post in the same index must 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import accumulate
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from spread_case import EVENTS, INCIDENT, POSTS, index_case
 
@@ -22,6 +25,7 @@ from indexer.kibana.objects import data_view_ids
 from indexer.kibana.panel_data import kuery_filter, panel_rows
 from indexer.kibana.panels import LensPanel, all_panels
 from indexer.templates import delete_all, init
+from spreadwatch.cli import cli
 from spreadwatch.settings import Settings
 
 PANELS = {p.slug: p for p in all_panels(data_view_ids("any"))}
@@ -142,3 +146,47 @@ def test_panel_queries_translate_to_filters(kuery: str, expected: dict | None) -
 def test_queries_the_check_cannot_reproduce_are_refused(kuery: str) -> None:
     with pytest.raises(ValueError, match="unsupported KQL"):
         kuery_filter(kuery)
+
+
+INCIDENT_YAML = f"""\
+id: {INCIDENT}
+title: "ByteDance intern GPU sabotage <rumour>"
+window:
+  start: 2024-10-17T00:00:00Z
+  end: 2024-11-15T00:00:00Z
+queries:
+  - name: gpu
+    any: ["ByteDance intern"]
+"""
+
+
+def test_cli_export_writes_a_dashboard_stating_the_time_to_denial(
+    case: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    incident_file = tmp_path / "case.yml"
+    incident_file.write_text(INCIDENT_YAML, encoding="utf-8")
+    out = tmp_path / "dash.ndjson"
+    env = {
+        "SPREADWATCH_INDEX_PREFIX": case.prefix,
+        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
+        "SPREADWATCH_ES_URL": es_settings.es_url or "",
+    }
+    args = ["kibana", "export", "--out", str(out), "--incident", str(incident_file)]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    (dashboard,) = [o for o in objects if o["type"] == "dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    (markdown,) = [p for p in panels if p["type"] == "visualization"]
+    text = markdown["embeddableConfig"]["savedVis"]["params"]["markdown"]
+    # Onset: weibo:1 at 18 Oct 02:00; official denial: toutiao:8 at 19 Oct 06:00 by bytedance.
+    assert "**Time to denial:** 28.0 h" in text
+    assert "by bytedance" in text
+    assert f"wrote {len(objects)} saved objects" in result.output
+
+
+def test_cli_export_refuses_a_name_kibana_would_refuse(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["kibana", "export", "--out", str(tmp_path / "d.json")])
+    assert result.exit_code == 2
+    assert ".ndjson" in result.output
+    assert not (tmp_path / "d.json").exists()

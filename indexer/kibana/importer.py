@@ -7,6 +7,7 @@ does not justify an HTTP client dependency.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
@@ -73,6 +74,7 @@ def import_objects(
     *,
     space: str | None = None,
     api_key: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
     filename: str = "spreadwatch.ndjson",
     overwrite: bool = True,
     timeout: float = 60.0,
@@ -87,6 +89,9 @@ def import_objects(
     headers = {"kbn-xsrf": "true", "Content-Type": content_type}
     if api_key:
         headers["Authorization"] = f"ApiKey {api_key}"
+    elif basic_auth is not None:
+        token = base64.b64encode(":".join(basic_auth).encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
     req = request.Request(url, data=body, headers=headers, method="POST")
     logger.info("importing %d saved objects into %s", ndjson.count("\n"), url)
     try:
@@ -109,7 +114,7 @@ def _refusal(url: str, refused: error.HTTPError) -> str:
     except (json.JSONDecodeError, AttributeError):
         message = raw.decode(errors="replace")[:300]
     hint = {
-        401: " (check --api-key / SPREADWATCH_KIBANA_API_KEY)",
+        401: " (check --api-key / SPREADWATCH_KIBANA_API_KEY, or --user and SPREADWATCH_KIBANA_PASSWORD)",
         403: " (the API key lacks saved-object privileges in this space)",
         404: " (unknown space, or not a Kibana URL)",
         422: " (the bundle is newer than this Kibana; spreadwatch targets 8.19 and later)",

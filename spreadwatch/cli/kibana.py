@@ -82,6 +82,11 @@ def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents
     help="Kibana API key (encoded form); default: SPREADWATCH_KIBANA_API_KEY. Prefer the variable.",
 )
 @click.option(
+    "--user",
+    help="Kibana user for basic auth (e.g. elastic); password from SPREADWATCH_KIBANA_PASSWORD "
+    "or a prompt. Ignored when an API key is given.",
+)
+@click.option(
     "--file",
     "bundle_file",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -96,6 +101,7 @@ def import_(
     url: str | None,
     space: str | None,
     api_key: str | None,
+    user: str | None,
     bundle_file: Path | None,
     incident_refs: tuple[str, ...],
     incidents_dir: Path,
@@ -112,7 +118,14 @@ def import_(
             "spreadwatch.ndjson",
         )
     key = api_key or app.settings.secret("kibana_api_key")
-    result = import_objects(ndjson, target, space=space, api_key=key, filename=filename)
+    result = import_objects(
+        ndjson,
+        target,
+        space=space,
+        api_key=key,
+        basic_auth=None if key or not user else (user, _password(app)),
+        filename=filename,
+    )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.success:
@@ -124,6 +137,13 @@ def import_(
     for problem in result.errors:
         click.echo(f"  {problem.describe()}", err=True)
     raise SystemExit(EXIT_FAILED)
+
+
+def _password(app: AppContext) -> str:
+    """The basic-auth password: from the settings, else asked for (never an option: shell history)."""
+    return app.settings.secret("kibana_password") or click.prompt(
+        "Kibana password", hide_input=True
+    )
 
 
 commands = [kibana]
