@@ -78,6 +78,8 @@ def html_to_text(html: str | None) -> tuple[str, list[str]]:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, ValueError):
         return re.sub(r"<[^>]*>", " ", html).strip(), []
+    for dropped in list(root.iter("script", "style", "template")):
+        dropped.drop_tree()
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     for block in root.iter(*_BLOCK_TAGS):

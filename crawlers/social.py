@@ -1,0 +1,70 @@
+"""What the social spiders share on top of `IncidentSpider`: crawl windows, flags, requests.
+
+Every social spider asks the same questions: from when to search (the stored since-value minus
+the `refresh` span, so recent posts are fetched again and their engagement snapshotted; or the
+incident's start on a first run), which terms, and whether an author speaks for the
+organisation. They live here so each platform module holds only its platform.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+
+from crawlers.items import Post
+from crawlers.parsers.common import flag_official
+from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider
+
+logger = logging.getLogger(__name__)
+
+
+class SocialSpider(IncidentSpider):
+    """An `IncidentSpider` for a platform searched by terms within a time window."""
+
+    #: Statuses this platform's callbacks handle beyond the base's list.
+    extra_statuses: tuple[int, ...] = ()
+
+    def terms(self) -> list[str]:
+        """The section's own `terms`, else every search string of the incident's queries."""
+        if self.section is not None and self.section.terms:
+            return list(self.section.terms)
+        return self.incident.search_terms()
+
+    def window_start(self, key: str) -> datetime:
+        """Where this run's search begins for `key`: since-value minus refresh, or the start."""
+        start = self.incident.window.start.astimezone(UTC)
+        since = self.state.since_time(key)
+        if since is None or self.section is None:
+            return start
+        return max(start, since - self.section.refresh)
+
+    def window_end(self) -> datetime:
+        now = datetime.now(UTC)
+        end = self.incident.window.end
+        return min(now, end.astimezone(UTC)) if end else now
+
+    def advance(self, key: str, posts: list[Post]) -> None:
+        """Move the since-value of `key` to the newest post time seen, and save the state."""
+        times = [p.timestamp for p in posts if isinstance(p.timestamp, datetime)]
+        if times and self.state.advance_since(key, max(times)):
+            self.state.save()
+
+    def finish(self, post: Post, query: str | None = None) -> Post:
+        """Flag official authors and note which query found the post."""
+        post.source_query = post.source_query or query
+        return flag_official(post, self.incident.official)
+
+    def request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        """A request whose refusals (4xx) reach the callback, to be counted there."""
+        meta = kwargs.pop("meta", {})
+        meta.setdefault("handle_httpstatus_list", [*HANDLED_STATUSES, *self.extra_statuses])
+        headers = {"User-Agent": self.settings_obj.user_agent, **kwargs.pop("headers", {})}
+        return scrapy.Request(url, callback=callback, meta=meta, headers=headers, **kwargs)
+
+    def refused(self, response: Any, reason: str, message: str) -> None:
+        """A refusal the user must act on: counted under its reason and logged once, clearly."""
+        self.count(f"refused/{reason}")
+        logger.error("%s: %s (%s answered %d)", self.name, message, response.url, response.status)

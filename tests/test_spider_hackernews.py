@@ -1,0 +1,100 @@
+"""The Hacker News spider against a local Algolia replay: windows, pages, trees, state."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from social_crawl import crawl, write_incident
+from social_fixtures import FIXTURES
+
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.hackernews import HackerNewsData, HackerNewsReplay
+
+
+@pytest.fixture
+def algolia() -> Iterator[ReplayServer]:
+    data = HackerNewsData.load(FIXTURES / "hackernews.json")
+    with ReplayServer(HackerNewsReplay(data)) as server:
+        yield server
+
+
+def _incident(tmp_path: Path, **section: object) -> Path:
+    return write_incident(tmp_path, {"hackernews": {"terms": ["bytedance"], **section}})
+
+
+def test_stories_comments_and_their_trees_are_crawled(
+    algolia: ReplayServer, tmp_path: Path
+) -> None:
+    result = crawl(
+        "hackernews", _incident(tmp_path), tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url
+    )
+    assert result.ids() == [
+        "hackernews:41875000", "hackernews:41880512", "hackernews:41880601", "hackernews:41880601",
+        "hackernews:41880650",
+    ]  # fmt: skip
+    assert result.by_id()["hackernews:41880650"]["reply_to"] == "hackernews:41880601"
+    assert algolia.count(path=r"^/api/v1/items/41880512$") == 1
+
+
+def test_a_range_over_the_hit_cap_is_split_by_created_at(tmp_path: Path) -> None:
+    base = HackerNewsData.load(FIXTURES / "hackernews.json").hits[0]
+    hits = []
+    for n in range(1500):
+        hit = copy.deepcopy(base)
+        hit.update(
+            objectID=str(50_000_000 + n), created_at_i=1729300000 + n * 60, story_id=50_000_000 + n
+        )
+        hits.append(hit)
+    with ReplayServer(HackerNewsReplay(HackerNewsData(hits=hits))) as server:
+        incident = _incident(tmp_path, comment_trees=False, max_pages=20)
+        result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=server.url)
+    assert len(set(result.ids())) == 1500
+    assert result.stat("hackernews/window_split") >= 1
+
+
+def test_the_next_run_starts_from_the_newest_post_minus_refresh(
+    algolia: ReplayServer, tmp_path: Path
+) -> None:
+    incident = _incident(tmp_path, refresh="1h", comment_trees=False)
+    crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    algolia.clear_log()
+    crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    (search,) = algolia.matching(path=r"search_by_date")
+    # newest hit 2024-10-19T03:40:02Z (1729309202) minus one hour
+    assert search.query["numericFilters"].startswith("created_at_i>=1729305602,")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [faults.garbage(), faults.truncated_json({"hits": [{"objectID": "1"}]})],
+    ids=["garbage", "truncated"],
+)
+def test_unreadable_answers_are_counted_drops(
+    algolia: ReplayServer, tmp_path: Path, reply: object
+) -> None:
+    algolia.script(r"search_by_date", [reply])
+    incident = _incident(tmp_path, comment_trees=False)
+    result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    assert result.stat("dropped/bad_json") == 1
+    assert result.items == []
+
+
+def test_a_server_error_is_retried(algolia: ReplayServer, tmp_path: Path) -> None:
+    algolia.script(r"search_by_date", [faults.server_error(503)])
+    incident = _incident(tmp_path, comment_trees=False)
+    result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    assert len(result.items) == 3
+
+
+def test_a_hit_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    data = HackerNewsData.load(FIXTURES / "hackernews.json")
+    data.hits[2]["created_at_i"] = "2024-10-18"
+    data.hits[2]["_tags"] = ["story"]
+    with ReplayServer(HackerNewsReplay(data)) as server:
+        incident = _incident(tmp_path, comment_trees=False)
+        result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=server.url)
+    assert result.ids() == ["hackernews:41880512", "hackernews:41880601"]
+    assert result.stat("dropped/bad_record") == 1
