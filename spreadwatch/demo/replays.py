@@ -8,13 +8,13 @@ A platform whose replay module has not been written is reported as unavailable, 
 from __future__ import annotations
 
 import html
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from spreadwatch.demo.dataset import Entry, entries
+from spreadwatch.demo.replays_social import SOCIAL_APPS
 from spreadwatch.demo.shapes import CST, digest
 from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.feeds import FeedsData, FeedsReplay
@@ -22,6 +22,8 @@ from spreadwatch.replay.github import GithubData, GithubReplay
 from spreadwatch.replay.pages import PagesData, PagesReplay
 
 logger = logging.getLogger(__name__)
+
+SOCIAL_SOURCES = ("weibo", "hackernews", "reddit", "mastodon", "bluesky")
 
 Clock = Callable[[], datetime]
 
@@ -149,16 +151,6 @@ def _reply_html(reply: dict[str, Any]) -> str:
     )
 
 
-#: Source name → (replay module, data builder name in this module or the replay module).
-SOCIAL = {
-    "weibo": "spreadwatch.replay.weibo",
-    "hackernews": "spreadwatch.replay.hackernews",
-    "reddit": "spreadwatch.replay.reddit",
-    "mastodon": "spreadwatch.replay.mastodon",
-    "bluesky": "spreadwatch.replay.bluesky",
-}
-
-
 def start_servers(clock: Clock) -> tuple[dict[str, ReplayServer], dict[str, str]]:
     """Start a replay server per source the replay package can serve.
 
@@ -172,30 +164,22 @@ def start_servers(clock: Clock) -> tuple[dict[str, ReplayServer], dict[str, str]
         "feeds": lambda: FeedsReplay(feeds_data()),
         "pages": lambda: PagesReplay(pages_data()),
     }
-    for source, module in SOCIAL.items():
-        app = _social_app(source, module)
-        if isinstance(app, str):
-            missing[source] = app
-        else:
-            builders[source] = app
+    builders.update(SOCIAL_APPS)
+    for source in SOCIAL_SOURCES:
+        if source not in builders:
+            missing[source] = f"no replay adapter for {source} yet"
     try:
         for source, build in builders.items():
-            servers[source] = ReplayServer(build(), clock=clock).start()
+            try:
+                app = build()
+            except ModuleNotFoundError as error:
+                missing[source] = f"no replay server for {source} yet ({error.name} is missing)"
+                continue
+            servers[source] = ReplayServer(app, clock=clock).start()
     except BaseException:
         stop_servers(servers)
         raise
     return servers, missing
-
-
-def _social_app(source: str, module_name: str) -> Callable[[], Any] | str:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return f"no replay server for {source} yet ({module_name} is missing)"
-    adapter = getattr(module, "from_demo_entries", None)
-    if adapter is None:
-        return f"{module_name} has no from_demo_entries() adapter"
-    return lambda: adapter(entries(source))
 
 
 def stop_servers(servers: dict[str, ReplayServer]) -> None:

@@ -213,7 +213,7 @@ def hn_hit(
         "created_at_i": int(at.timestamp()),
         "author": author,
         "title": story[1] if is_story else None,
-        "url": "https://news.example/bytedance-intern" if is_story else None,
+        "url": f"https://news.example/story/{oid}" if is_story else None,
         "story_text": None,
         "comment_text": None if is_story else html.escape(text),
         "points": points if is_story else None,
