@@ -91,12 +91,12 @@ class BulkWriter:
     def add_post(self, doc: dict[str, Any]) -> None:
         """Queue a post document (as built by the pipeline); its id is `{platform}:{native_id}`."""
         self._queue(POST, doc)
-        self._flush_if_due()
+        self.flush_if_due()
 
     def add_activity(self, doc: dict[str, Any]) -> None:
         """Queue an activity point; id `{platform}:{event}:{native_id}` unless `_id` is given."""
         self._queue(ACTIVITY, doc)
-        self._flush_if_due()
+        self.flush_if_due()
 
     def flush(self) -> None:
         """Write everything buffered now (posts first, then activity including snapshots)."""
@@ -128,7 +128,8 @@ class BulkWriter:
             doc = merge_post(earlier.doc, doc)
         buffer[doc_id] = _Pending(doc, replayed and (earlier is None or earlier.replayed))
 
-    def _flush_if_due(self) -> None:
+    def flush_if_due(self) -> None:
+        """Flush when the batch is full or older than `flush_seconds` (a crawl's timer calls this)."""
         size = len(self._posts) + len(self._activity)
         overdue = time.monotonic() - self._last_flush >= self.flush_seconds
         if size >= self.batch_size or (size and overdue):

@@ -1,0 +1,221 @@
+"""Turning what platforms send into the one shape the index expects.
+
+Each function takes untrusted input and either returns a clean value or raises
+`NormaliseError` with a short reason slug (it becomes the `spreadwatch/dropped/<reason>` stat):
+- times: datetimes, epoch seconds or milliseconds, ISO 8601 and RFC 822 strings → UTC ISO;
+- HTML → text without scripts, styles or markup (text is stored as text; renderers escape it);
+- URLs without tracking parameters (utm_*, fbclid, spm, ...) or fragments; their domain;
+- language from the text with py3langid when the platform does not say.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import lxml.html
+from dateutil import parser as date_parser
+from lxml.etree import ParserError, XMLSyntaxError
+
+#: Query parameters that only say how a link was shared, never what it points at.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
+        "spm", "scm", "share_source", "share_medium", "share_from", "share_token", "sharer_uid",
+        "ref_src", "ref_url", "from_source", "wfr", "si", "_ga", "_gl", "cmpid", "ocid",
+        "vd_source", "share_tag", "tt_from", "utm_id",
+    }
+)  # fmt: skip
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmsr", "__twitter")
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_TEXT = 100_000
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
+_BLOCK = ("p", "div", "li", "br", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+_LANG_ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "zh-hans": "zh", "zh-hant": "zh", "iw": "he"}
+
+
+class NormaliseError(ValueError):
+    """A value that cannot be normalised; `reason` is the drop-stat slug."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+# -- times ---------------------------------------------------------------------------------------
+
+
+def to_utc(value: Any, now: datetime | None = None) -> datetime:
+    """A publication time as an aware UTC datetime; implausible or unreadable times raise."""
+    parsed = _parse_time(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    latest = (now or datetime.now(UTC)) + timedelta(days=1)
+    if not EARLIEST <= parsed <= latest:
+        raise NormaliseError("bad_timestamp", f"{parsed.isoformat()} is outside 1990..now")
+    return parsed
+
+
+def to_utc_iso(value: Any, now: datetime | None = None) -> str:
+    return to_utc(value, now).isoformat()
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise NormaliseError("bad_timestamp", f"no time: {value!r}")
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str) or not value.strip():
+        raise NormaliseError("bad_timestamp", f"not a time: {value!r:.80}")
+    text = value.strip()
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
+        return _from_epoch(float(text))
+    for parse in (_iso, _rfc822, _loose):
+        parsed = parse(text)
+        if parsed is not None:
+            return parsed
+    raise NormaliseError("bad_timestamp", f"unreadable time {text!r:.80}")
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if seconds > 1e11:  # milliseconds (JavaScript, Weibo, Bluesky relays)
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise NormaliseError("bad_timestamp", f"epoch out of range: {seconds!r}") from None
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _rfc822(text: str) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _loose(text: str) -> datetime | None:
+    if not re.search(r"\d{4}", text):
+        return None  # "yesterday", "3 hours ago": relative times are the parser's job
+    try:
+        return date_parser.parse(text)
+    except (ValueError, OverflowError, date_parser.ParserError):
+        return None
+
+
+# -- text ----------------------------------------------------------------------------------------
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of untrusted HTML: scripts, styles and all markup removed."""
+    if not html or not html.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (ParserError, XMLSyntaxError, ValueError):
+        return clean_text(re.sub(r"<[^>]*>", " ", html))
+    for element in root.iter(*_DROP_TAGS):
+        element.drop_tree()
+    for element in root.iter(*_BLOCK):
+        element.tail = "\n" + (element.tail or "")
+    return clean_text(root.text_content())
+
+
+def clean_text(text: str | None) -> str:
+    """Text without control characters, with tidy spacing and at most `MAX_TEXT` characters."""
+    if not text:
+        return ""
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    lines = [_INLINE_SPACE.sub(" ", line).strip() for line in cleaned.splitlines()]
+    joined = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    return joined[:MAX_TEXT]
+
+
+# -- URLs ----------------------------------------------------------------------------------------
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The URL without tracking parameters, fragment or default port; None if not http(s)."""
+    if not url or not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k)]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def _kept(param: str) -> bool:
+    name = param.lower()
+    return name not in TRACKING_PARAMS and not name.startswith(TRACKING_PREFIXES)
+
+
+def domain_of(url: str | None) -> str | None:
+    """The host of a URL without `www.`, for grouping by publisher."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.lower().removeprefix("www.")
+
+
+# -- language ------------------------------------------------------------------------------------
+
+
+def language(text: str, declared: str | None = None, expected: tuple[str, ...] = ()) -> str:
+    """The declared language (`zh-CN` → `zh`), else py3langid's guess, else `und`.
+
+    Short posts get low confidence across ~100 languages; a guess among the incident's own
+    languages (`expected`) is accepted at a lower confidence than any other.
+    """
+    if declared:
+        code = declared.strip().lower().replace("_", "-")
+        return _LANG_ALIASES.get(code, code.split("-")[0]) or "und"
+    sample = text.strip()[:2000]
+    if len(re.sub(r"\W", "", sample)) < 4:
+        return "und"
+    ranked = _identifier().rank(sample)
+    best, probability = ranked[0]
+    if probability >= 0.5:
+        return str(best)
+    for code, likelihood in ranked[:5]:
+        if code in expected and likelihood >= 0.2:
+            return str(code)
+    return "und"
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """py3langid with normalised probabilities, loaded once (the model takes ~0.3 s)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -1,0 +1,264 @@
+"""Items through the real pipeline classes, in the project's order, into the real node."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from elasticsearch import Elasticsearch
+from scrapy.exceptions import DropItem
+from scrapy.utils.misc import load_object
+from scrapy.utils.test import get_crawler
+
+from crawlers import settings as project_settings
+from crawlers.items import Activity, Author, Engagement, Post
+from indexer.connection import IndexNames
+from indexer.spool import Spool
+from spreadwatch.incident import Incident
+from spreadwatch.settings import Settings
+
+INCIDENT = Incident.model_validate(
+    {
+        "id": "bytedance-intern-2024",
+        "title": "ByteDance intern GPU sabotage rumour",
+        "window": {"start": "2024-10-01T00:00:00Z"},
+        "languages": ["zh", "en", "de"],
+        "queries": [
+            {"name": "zh-intern", "lang": "zh", "any": ["字节跳动 实习生"]},
+            {"name": "en-intern", "lang": "en", "any": ["ByteDance intern"]},
+        ],
+        "claims": [{"name": "8000-h100", "patterns": ["8000 H100", "8,000 H100"]}],
+        "official": {
+            "organisation": "ByteDance",
+            "accounts": [{"platform": "toutiao", "handle": "字节跳动"}],
+            "domains": ["bytedance.com"],
+        },
+    }
+)
+
+
+class TinySpider(scrapy.Spider):
+    name = "tiny"
+
+
+class Pipelines:
+    """The project's ITEM_PIPELINES, built from one crawler and driven item by item."""
+
+    def __init__(self, settings: Settings, **extra: Any) -> None:
+        self.crawler = get_crawler(
+            TinySpider,
+            {
+                "SPREADWATCH_SETTINGS": settings,
+                "SPREADWATCH_INCIDENT": INCIDENT,
+                "SPREADWATCH_RUN_ID": "run-1",
+                "SPREADWATCH_FLUSH_SECONDS": 3600,
+                **extra,
+            },
+        )
+        self.crawler.spider = TinySpider.from_crawler(self.crawler)
+        order = sorted(project_settings.ITEM_PIPELINES.items(), key=lambda kv: kv[1])
+        self.stages = [load_object(path).from_crawler(self.crawler) for path, _ in order]
+        for stage in self.stages:
+            if hasattr(stage, "open_spider"):
+                stage.open_spider()
+
+    def feed(self, *items: Any) -> list[str]:
+        """Process items; returns the drop messages."""
+        drops = []
+        for item in items:
+            current = item
+            try:
+                for stage in self.stages:
+                    current = stage.process_item(current)
+            except DropItem as drop:
+                drops.append(str(drop))
+        return drops
+
+    def close(self) -> dict[str, Any]:
+        for stage in self.stages:
+            if hasattr(stage, "close_spider"):
+                stage.close_spider()
+        return self.crawler.stats.get_stats()
+
+
+@pytest.fixture
+def run(settings_for, index_names) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Feed items through the pipelines into this test's indices; returns the crawl stats."""
+    settings = settings_for(index_prefix=index_names.prefix)
+
+    def process(*items: Any, settings: Settings = settings) -> dict[str, Any]:
+        pipelines = Pipelines(settings)
+        pipelines.feed(*items)
+        return pipelines.close()
+
+    yield process
+    with contextlib.suppress(FileNotFoundError):
+        (settings.data_dir / "spool" / f"{index_names.prefix}.jsonl").unlink()
+
+
+def post(native_id: str = "1", **fields: Any) -> Post:
+    values: dict[str, Any] = {
+        "platform": "weibo",
+        "native_id": native_id,
+        "timestamp": "2024-10-18T08:00:00+08:00",
+        "text": "网传字节跳动实习生破坏了8000 H100的训练",
+        "url": "https://m.weibo.cn/status/1?utm_source=share&spm=a.b&id=1#comments",
+        "author": Author(id="u1", handle="someone", followers=12),
+        "engagement": Engagement(likes=5, reposts=2),
+    }
+    values.update(fields)
+    return Post(**values)
+
+
+def posts(client: Elasticsearch, names: IndexNames) -> dict[str, dict[str, Any]]:
+    client.indices.refresh(index=names.posts)
+    hits = client.search(index=names.posts, size=100)["hits"]["hits"]
+    return {h["_id"]: h["_source"] for h in hits}
+
+
+def test_a_matching_post_is_indexed_with_everything_the_pipeline_adds(run, es_client, index_names):
+    run(post())
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert doc["@timestamp"] == "2024-10-18T00:00:00+00:00"
+    assert (doc["lang"], doc["domain"]) == ("zh", "m.weibo.cn")
+    assert doc["url"] == "https://m.weibo.cn/status/1?id=1"
+    assert doc["matched"] == {"queries": ["zh-intern"], "claims": ["8000-h100"], "official": False}
+    assert (doc["stance"], doc["incident"]) == ("rumour", ["bytedance-intern-2024"])
+    assert len(doc["fingerprint"]) == 16
+    assert doc["source"] == {"spider": "tiny", "run": "run-1"}
+    assert doc["first_seen"] == doc["last_seen"]
+    assert doc["engagement"] == {"likes": 5, "reposts": 2}
+
+
+def test_recrawling_the_same_items_does_not_duplicate(run, es_client, index_names):
+    run(post("1"), post("2"))
+    stats = run(post("1"), post("2"))
+    assert sorted(posts(es_client, index_names)) == ["weibo:1", "weibo:2"]
+    assert (stats["spreadwatch/writer/indexed_new"], stats["spreadwatch/writer/unchanged"]) == (
+        0,
+        2,
+    )
+
+
+def test_html_text_is_stored_as_text_without_scripts(run, es_client, index_names):
+    html = (
+        "<p>ByteDance intern <b>story</b></p><script>alert('x')</script>"
+        '<img src=x onerror="steal()"><style>p{}</style><p>second &lt;para&gt;</p>'
+    )
+    run(post(text=html, text_is_html=True))
+    text = posts(es_client, index_names)["weibo:1"]["text"]
+    assert text == "ByteDance intern story\nsecond <para>"
+
+
+def test_plain_text_that_looks_like_markup_is_kept_verbatim_as_text(run, es_client, index_names):
+    hostile = "ByteDance intern <script>alert(1)</script>"
+    run(post(text=hostile))
+    assert posts(es_client, index_names)["weibo:1"]["text"] == hostile
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (post(timestamp="last Tuesday-ish"), "bad_timestamp"),
+        (post(timestamp=None), "bad_timestamp"),
+        (post(timestamp="1970-01-01T00:00:00Z"), "bad_timestamp"),
+        (post(timestamp=datetime(2099, 1, 1, tzinfo=UTC)), "bad_timestamp"),
+        (post(native_id=""), "missing_native_id"),
+        (post(platform=""), "missing_platform"),
+        (post(text="  ", title=None), "empty"),
+        (post(kind="tweetstorm"), "bad_kind"),
+        (post(text="the weather is lovely today"), "no_match"),
+        ({"platform": "weibo", "native_id": "9", "text": "字节跳动实习生"}, "unknown_item"),
+        (
+            Activity(platform="github", event="", timestamp="2024-10-18T00:00:00Z", native_id="x"),
+            "missing_event",
+        ),
+    ],
+)
+def test_bad_items_are_dropped_and_counted_by_reason(run, es_client, index_names, item, reason):
+    stats = run(item, post("good"))
+    assert stats[f"spreadwatch/dropped/{reason}"] == 1
+    assert list(posts(es_client, index_names)) == ["weibo:good"]
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        datetime(2024, 10, 18, 0, 0),
+        1729209600,
+        1729209600000,
+        "1729209600",
+        "Fri, 18 Oct 2024 08:00:00 +0800",
+        "2024-10-18T00:00:00Z",
+    ],
+)
+def test_timestamps_in_every_platform_format_become_utc(run, es_client, index_names, timestamp):
+    run(post(timestamp=timestamp))
+    assert posts(es_client, index_names)["weibo:1"]["@timestamp"] == "2024-10-18T00:00:00+00:00"
+
+
+def test_official_account_post_is_kept_without_a_match_and_flagged(run, es_client, index_names):
+    statement = post(
+        "s1",
+        platform="toutiao",
+        kind="statement",
+        text="关于近期网络传言的说明",
+        author=Author(handle="字节跳动"),
+    )
+    run(statement)
+    doc = posts(es_client, index_names)["toutiao:s1"]
+    assert (doc["author"]["official"], doc["stance"]) == (True, "denial")
+
+
+def test_post_on_an_official_domain_is_official(run, es_client, index_names):
+    run(post("n1", platform="web", url="https://www.bytedance.com/news/1", text="ByteDance intern"))
+    assert posts(es_client, index_names)["web:n1"]["author"]["official"] is True
+
+
+def test_always_keep_items_survive_without_a_match(run, es_client, index_names):
+    run(post("repo", text="unrelated README", always_keep=True))
+    assert posts(es_client, index_names)["weibo:repo"]["matched"]["queries"] == []
+
+
+def test_language_is_detected_per_post(run, es_client, index_names):
+    run(
+        post("en", text="A ByteDance intern allegedly sabotaged the training of a large model"),
+        post(
+            "de", text="Ein ByteDance intern soll das Training eines großen Modells sabotiert haben"
+        ),
+        post("given", text="ByteDance intern", lang="en-US"),
+    )
+    docs = posts(es_client, index_names)
+    assert [docs[i]["lang"] for i in ("weibo:en", "weibo:de", "weibo:given")] == ["en", "de", "en"]
+
+
+def test_activity_items_reach_the_activity_index(run, es_client, index_names):
+    run(
+        Activity(
+            platform="github",
+            event="star",
+            timestamp="2024-10-18T10:00:00Z",
+            native_id="JusticeFighter110/x:alice",
+            repo="JusticeFighter110/x",
+            actor="alice",
+        )
+    )
+    es_client.indices.refresh(index=index_names.activity)
+    hit = es_client.get(index=index_names.activity, id="github:star:JusticeFighter110/x:alice")
+    assert (hit["_source"]["actor"], hit["_source"]["incident"]) == (
+        "alice",
+        ["bytedance-intern-2024"],
+    )
+
+
+def test_when_elasticsearch_is_down_every_post_is_spooled(run, settings_for, index_names):
+    down = settings_for(index_prefix=index_names.prefix, es_url="http://127.0.0.1:9")
+    stats = run(post("1"), post("2"), settings=down)
+    spooled = Spool(Path(down.data_dir) / "spool", index_names.prefix).entries()
+    assert sorted(e.doc["native_id"] for e in spooled) == ["1", "2"]
+    assert stats["spreadwatch/writer/spooled"] == 2
