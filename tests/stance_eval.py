@@ -1,0 +1,82 @@
+"""Scoring the stance classifier on the labelled set tests/data/stance_eval.yml.
+
+Shared by the evaluation test and `bench`-style reporting: claims are matched with
+`indexer.matching` exactly as the crawl pipeline does, then `indexer.stance.classify` runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from indexer.documents import STANCES
+from indexer.matching import claim_matches, fold
+from indexer.stance import StanceInput, classify
+from spreadwatch.incident import Claim
+
+EVAL_FILE = Path(__file__).parent / "data" / "stance_eval.yml"
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    label: str
+    support: int
+    precision: float
+    recall: float
+
+
+def load_set(path: Path = EVAL_FILE) -> tuple[list[Claim], list[dict[str, Any]]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Claim(**c) for c in data["claims"]], data["posts"]
+
+
+def stance_input(post: dict[str, Any], claims: list[Claim]) -> StanceInput:
+    folded = fold(f"{post.get('title') or ''}\n{post['text']}")
+    return StanceInput(
+        text=post["text"],
+        title=post.get("title"),
+        lang=post["lang"],
+        platform=post["platform"],
+        kind=post.get("kind", "post"),
+        official=post.get("official", False),
+        claims=tuple(c.name for c in claims if claim_matches(c, folded)),
+        domain=post.get("domain"),
+    )
+
+
+def predictions(path: Path = EVAL_FILE) -> list[tuple[dict[str, Any], str]]:
+    claims, posts = load_set(path)
+    return [(post, classify(stance_input(post, claims)).label) for post in posts]
+
+
+def scores(pairs: list[tuple[dict[str, Any], str]]) -> dict[str, ClassScore]:
+    """Precision and recall per class (a class never predicted has precision 0)."""
+    confusion = Counter((post["label"], predicted) for post, predicted in pairs)
+    result = {}
+    for label in STANCES:
+        tp = confusion[(label, label)]
+        predicted = sum(n for (_, p), n in confusion.items() if p == label)
+        actual = sum(n for (t, _), n in confusion.items() if t == label)
+        result[label] = ClassScore(
+            label,
+            actual,
+            tp / predicted if predicted else 0.0,
+            tp / actual if actual else 0.0,
+        )
+    return result
+
+
+def table(result: dict[str, ClassScore]) -> str:
+    lines = ["| class | posts | precision | recall |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {s.label} | {s.support} | {s.precision:.2f} | {s.recall:.2f} |" for s in result.values()
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(scores(predictions())))

@@ -1,0 +1,116 @@
+"""Stance rules, one behaviour per case: official sources, cues per language, negation, press."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer import lexicons
+from indexer.stance import Stance, StanceInput, classify
+
+
+def stance(text: str, **fields) -> Stance:
+    return classify(StanceInput(text=text, **fields))
+
+
+def test_an_official_source_decides_a_denial_whatever_it_says():
+    result = stance("Statement regarding the intern incident", official=True, kind="statement")
+    assert (result.label, result.score, result.cues) == ("denial", 1.0, ["official source"])
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("字节跳动辟谣：网传信息不实", "denial:辟谣"),
+        ("Bytedance dementiert die Berichte", "denial:dementi*"),
+        ("Bytedance weist die Darstellung zurück", "denial:weist ... zurück"),
+        ("ByteDance denies the reports", "denial:denies"),
+        ("The figure is not true", "denial:not true"),
+    ],
+)
+def test_an_explicit_denial_cue_makes_a_denial_in_each_language(text, cue):
+    result = stance(text)
+    assert (result.label, cue in result.cues) == ("denial", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "那段录音是假的，明显剪辑过",
+        "Die Tonaufnahme ist eine Fälschung",
+        "The confession recording is fake",
+        "Fact check: the GitHub repo was created yesterday",
+    ],
+)
+def test_calling_the_evidence_fake_or_fact_checking_is_a_debunk(text):
+    assert stance(text).label == "debunk"
+
+
+def test_fake_without_any_evidence_word_denies_the_claim_instead():
+    assert stance("the 8,000 GPU story is fake", claims=("gpus-8000",)).label == "denial"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["这不是谣言", "This is not fake", "Die Aufnahme ist keine Fälschung", "It isn't a hoax"],
+)
+def test_a_negated_counter_cue_supports_the_rumour(text):
+    result = stance(text)
+    assert result.label == "rumour"
+    assert any(cue.startswith("negated:") for cue in result.cues)
+
+
+def test_a_matched_claim_without_counter_cues_is_a_rumour():
+    result = stance("8000张卡全部白跑了", claims=("gpus-8000",))
+    assert (result.label, result.cues) == ("rumour", ["claim:gpus-8000"])
+
+
+def test_a_denial_quoting_the_claims_stays_a_denial():
+    result = stance("网传8000张卡、损失千万美元等信息严重夸大", claims=("gpus-8000", "losses-10m"))
+    assert result.label == "denial"
+
+
+def test_asking_whether_a_claim_is_true_is_not_repeating_it():
+    assert stance("Is the 8,000 GPU thing true?", claims=("gpus-8000",)).label == "other"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "article"},
+        {"platform": "feeds"},
+        {"domain": "www.heise.de"},
+        {"domain": "news.sina.com.cn"},
+    ],
+)
+def test_press_coverage_is_a_report_even_when_it_relays_a_denial(fields):
+    result = stance("ByteDance denies reports of 8,000 GPUs", claims=("gpus-8000",), **fields)
+    assert (result.label, "news source" in result.cues) == ("report", True)
+
+
+def test_a_news_fact_check_is_a_debunk():
+    assert stance("Fact check: the audio was spliced", kind="article").label == "debunk"
+
+
+def test_a_relay_of_news_with_a_reporting_verb_is_a_report():
+    assert stance("According to Reuters, the intern's university was notified").label == "report"
+
+
+def test_a_post_without_any_cue_is_other_with_score_zero():
+    assert stance("Grabbing popcorn") == Stance("other", 0.0, [])
+
+
+def test_conflicting_cues_lower_the_score():
+    clean = stance("ByteDance denies it")
+    mixed = stance("ByteDance denies it, which is a cover-up, they deny everything")
+    assert (clean.label, mixed.label) == ("denial", "denial")
+    assert 0.5 < mixed.score < clean.score <= 1.0
+
+
+def test_latin_cues_match_whole_words_only():
+    assert stance("The fakeness debate continues").label == "other"
+
+
+@pytest.mark.parametrize("lang", lexicons.LANGUAGES)
+def test_every_lexicon_has_every_category(lang):
+    lexicon = lexicons.load(lang)
+    assert [category for category in lexicons.CATEGORIES if not lexicon[category]] == []
