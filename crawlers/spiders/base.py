@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -144,3 +145,11 @@ def _decoded(value: Any) -> str | None:
     if value is None:
         return None
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def rebase(url: str, base: str) -> str:
+    """`url` with its scheme and host replaced by `base` (the source's base-URL override)."""
+    if not base:
+        return url
+    parts = urlsplit(url)
+    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")

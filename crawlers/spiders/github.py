@@ -261,6 +261,9 @@ class GithubSpider(IncidentSpider):
     def parse_readme(
         self, response: Response, repo: str, owner: Author, pushed: str
     ) -> Iterator[Item]:
+        if response.status == 404:  # a repository without a README
+            self.count("github/no_readme")
+            return
         if self.unchanged(response):
             return
         data = self.json_body(response)

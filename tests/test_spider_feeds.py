@@ -1,0 +1,221 @@
+"""The feeds spider against a replayed news host: RSS, Atom and Google News search feeds."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from replay_helpers import DENIAL_DAY, SettableClock, write_incident
+from spider_harness import run_spider
+
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.feeds import FeedsData, FeedsReplay
+
+
+def rss_item(guid: str, title: str, hours: float, publisher: str = "Reuters", **extra: str) -> dict:
+    when = DENIAL_DAY.replace(hour=0) + __import__("datetime").timedelta(hours=hours)
+    return {
+        "title": f"{title} - {publisher}",
+        "link": f"https://news.google.com/rss/articles/{guid}?oc=5",
+        "guid": {"text": guid, "isPermaLink": "false"},
+        "pubDate": format_datetime(when, usegmt=True),
+        "description": extra.get("description", f"<a href='x'>{title}</a>&nbsp;{publisher}"),
+        "source": {"text": publisher, "url": f"https://www.{publisher.lower()}.com"},
+    }
+
+
+def news_data() -> FeedsData:
+    return FeedsData(
+        feeds={
+            "/tech/rss.xml": {
+                "title": "Tech Desk",
+                "link": "https://tech.example/",
+                "items": [rss_item("T1", "ByteDance intern sacked over sabotage", 2, "TechDesk")],
+            },
+            "/atom.xml": {
+                "format": "atom",
+                "title": "Heise",
+                "link": "https://heise.example/",
+                "items": [
+                    {
+                        "id": "tag:heise,2024:1",
+                        "title": "ByteDance Praktikant Sabotage",
+                        "link": "https://heise.example/a/1",
+                        "published": "2024-10-19T08:00:00Z",
+                        "updated": "2024-10-19T08:00:00Z",
+                        "summary": "Ein Praktikant soll KI-Training sabotiert haben.",
+                        "author": "heise online",
+                    }
+                ],
+            },
+        },
+        google_news=[
+            {**rss_item("EN1", "ByteDance intern sabotage claims", 3), "lang": "en"},
+            {**rss_item("EN2", "ByteDance denies intern damage", 5, "Bloomberg"), "lang": "en"},
+            {**rss_item("ZH1", "字节跳动 实习生 投毒", 1, "新浪"), "lang": "zh"},
+            {**rss_item("DE1", "ByteDance Praktikant", 6, "Spiegel"), "lang": "de"},
+        ],
+    )
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+@pytest.fixture
+def news(clock: SettableClock) -> Iterator[ReplayServer]:
+    with ReplayServer(FeedsReplay(news_data()), clock=clock) as server:
+        yield server
+
+
+SOURCES = {
+    "feeds": {
+        "feeds": [
+            {"url": "https://tech.example/tech/rss.xml", "lang": "en"},
+            {"url": "https://heise.example/atom.xml", "lang": "de"},
+        ],
+        "google_news": [
+            {"query": "ByteDance", "lang": "en"},
+            {"query": "字节跳动", "lang": "zh"},
+            {"query": "ByteDance", "lang": "de"},
+        ],
+    }
+}
+
+
+def crawl(tmp_path: Path, server: ReplayServer, sources: dict = SOURCES):
+    incident = write_incident(tmp_path, sources)
+    return run_spider(
+        "feeds", incident, tmp_path / "work", {"SPREADWATCH_FEEDS_BASE_URL": server.url}
+    )
+
+
+def guid_id(guid: str) -> str:
+    return "news:" + hashlib.sha1(guid.encode()).hexdigest()
+
+
+def test_every_feed_and_edition_yields_its_articles_once(
+    tmp_path: Path, news: ReplayServer
+) -> None:
+    result = crawl(tmp_path, news)
+    expected = {"T1", "tag:heise,2024:1", "EN1", "EN2", "ZH1", "DE1"}
+    assert sorted(result.ids()) == sorted(guid_id(g) for g in expected)
+
+
+@pytest.mark.parametrize(
+    "edition",
+    [
+        {"hl": "en-US", "gl": "US", "ceid": "US:en"},
+        {"hl": "de", "gl": "DE", "ceid": "DE:de"},
+        {"hl": "zh-CN", "gl": "CN", "ceid": "CN:zh-Hans"},
+    ],
+    ids=["en", "de", "zh"],
+)
+def test_google_news_is_asked_per_edition(tmp_path: Path, news: ReplayServer, edition) -> None:
+    crawl(tmp_path, news)
+    asked = [{k: r.query[k] for k in edition} for r in news.matching(path=r"^/rss/search$")]
+    assert edition in asked
+
+
+def test_publisher_comes_from_the_source_element_and_leaves_the_headline(
+    tmp_path: Path, news: ReplayServer
+) -> None:
+    result = crawl(tmp_path, news)
+    article = next(p for p in result.posts() if p["native_id"] == guid_id("EN2")[5:])
+    assert article["title"] == "ByteDance denies intern damage"
+    assert article["author"]["name"] == "Bloomberg"
+    assert article["domain"] == "www.bloomberg.com"
+    assert article["lang"] == "en"
+
+
+def test_repeat_requests_are_conditional_and_answered_304(
+    tmp_path: Path, news: ReplayServer
+) -> None:
+    crawl(tmp_path, news)
+    news.clear_log()
+    second = crawl(tmp_path, news)
+    assert second.posts() == []
+    assert news.count(status=304) == len(news.requests) == 5
+
+
+def test_a_new_article_is_the_only_item_of_the_next_run(
+    tmp_path: Path, news: ReplayServer, clock: SettableClock
+) -> None:
+    clock.now = DENIAL_DAY.replace(hour=4)  # EN2 (05:00), DE1 (06:00), heise (08:00) not yet out
+    first = crawl(tmp_path, news)
+    clock.now = DENIAL_DAY.replace(hour=23)
+    second = crawl(tmp_path, news)
+    assert guid_id("EN2") not in first.ids()
+    later = [guid_id("EN2"), guid_id("DE1"), guid_id("tag:heise,2024:1")]
+    assert sorted(second.ids()) == sorted(later)
+
+
+def test_the_same_guid_in_two_feeds_is_one_article(tmp_path: Path, news: ReplayServer) -> None:
+    news.app.data.google_news.append(
+        {**rss_item("EN1", "ByteDance intern sabotage claims", 3), "lang": "de"}
+    )
+    result = crawl(tmp_path, news)
+    assert result.ids().count(guid_id("EN1")) == 1
+
+
+@pytest.mark.parametrize(
+    "bad_reply",
+    [
+        faults.garbage("application/rss+xml"),
+        faults.server_error(200, "<html><body>oops</body></html>"),
+    ],
+    ids=["garbage", "html-instead-of-xml"],
+)
+def test_an_unparseable_feed_is_a_counted_drop_and_the_others_still_come(
+    tmp_path: Path, news: ReplayServer, bad_reply
+) -> None:
+    news.script(r"^/tech/rss\.xml", [bad_reply])
+    result = crawl(tmp_path, news)
+    assert result.stat("spreadwatch/dropped/bad_feed") == 1
+    assert guid_id("T1") not in result.ids()
+    assert guid_id("EN1") in result.ids()
+
+
+def test_an_unparseable_feed_is_fetched_again_next_run(tmp_path: Path, news: ReplayServer) -> None:
+    news.script(r"^/tech/rss\.xml", [faults.garbage("application/rss+xml")])
+    crawl(tmp_path, news)
+    second = crawl(tmp_path, news)
+    assert second.ids() == [guid_id("T1")]
+
+
+def test_a_server_error_is_retried(tmp_path: Path, news: ReplayServer) -> None:
+    news.script(r"^/atom\.xml", [faults.server_error(503), faults.server_error(502)])
+    result = crawl(tmp_path, news)
+    assert guid_id("tag:heise,2024:1") in result.ids()
+    assert news.count(path=r"^/atom\.xml$") == 3
+
+
+def test_script_and_event_handlers_in_an_item_never_come_through(
+    tmp_path: Path, news: ReplayServer
+) -> None:
+    news.app.data.feeds["/tech/rss.xml"]["items"][0]["description"] = faults.HOSTILE_TEXT
+    result = crawl(tmp_path, news)
+    article = next(p for p in result.posts() if p["native_id"] == guid_id("T1")[5:])
+    assert "<script" not in article["text"]
+    assert "onerror" not in article["text"]
+    assert "bold" in article["text"]
+    assert article["text_is_html"] is True
+
+
+def test_an_official_feed_yields_statements_kept_without_a_match(
+    tmp_path: Path, news: ReplayServer
+) -> None:
+    sources = {
+        "feeds": {"feeds": [{"url": "https://bytedance.example/tech/rss.xml", "official": True}]}
+    }
+    result = crawl(tmp_path, news, sources)
+    (statement,) = result.posts()
+    assert (statement["kind"], statement["official"], statement["always_keep"]) == (
+        "statement",
+        True,
+        True,
+    )
