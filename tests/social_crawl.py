@@ -46,7 +46,10 @@ class Crawl:
 
 
 def write_incident(folder: Path, sources: dict[str, Any], **extra: Any) -> Path:
-    """A small incident file for the founding case with the given `sources:` section."""
+    """A small incident file for the founding case with the given `sources:` section.
+
+    `extra` adds or replaces top-level keys (e.g. a unique `id`, so state files never collide).
+    """
     incident = {
         "id": "bytedance-test",
         "title": "ByteDance intern GPU sabotage rumour",

@@ -1,0 +1,223 @@
+"""The Bluesky Jetstream consumer: live posts matching an incident, into the index.
+
+Jetstream (`/subscribe?wantedCollections=app.bsky.feed.post&cursor=<time_us>`) sends every new
+post on the network as JSON. The consumer keeps those matching the incident (a cheap match on
+the raw text first; the pipeline's match stage decides), sends them through the crawl's
+pipelines and writer, and checkpoints: flush the writer, then persist the cursor (`time_us` of
+the last event handled). After a dropped connection it reconnects from the last event it
+handled; after a restart, from the last checkpoint. An event at or before that cursor that was
+already handled is skipped, and posts are stored under their `at://` URI, so a replayed event can
+neither be lost nor duplicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from crawlers.items import Post
+from crawlers.parsers import ParseError
+from crawlers.parsers.bluesky import POST_COLLECTION, jetstream_cursor, parse_jetstream_event
+from crawlers.parsers.common import flag_official
+from crawlers.state import CrawlState
+from crawlers.stream.pipeline import StreamPipeline
+from indexer.matching import Matcher
+from spreadwatch.incident import Incident
+from spreadwatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "jetstream"
+CURSOR_KEY = "time_us"
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class StreamStats:
+    """What a stream did: events read, posts kept and indexed, drops, reconnects."""
+
+    events: int = 0
+    posts_seen: int = 0
+    matched: int = 0
+    indexed: int = 0
+    skipped_replayed: int = 0
+    bad_events: int = 0
+    reconnects: int = 0
+    cursor: int | None = None
+    drops: dict[str, int] = field(default_factory=dict)
+
+
+class JetstreamConsumer:
+    """Consume until `stop()` is called, `max_events` were read or the stream is idle.
+
+    `idle_timeout` (seconds without a message) ends a bounded run such as a test, a benchmark or
+    a replayed burst; a monitor leaves it unset and runs until stopped.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        incident: Incident,
+        *,
+        checkpoint_seconds: float = 5.0,
+        idle_timeout: float | None = None,
+        max_events: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.incident = incident
+        self.checkpoint_seconds = checkpoint_seconds
+        self.idle_timeout = idle_timeout
+        self.max_events = max_events
+        self.state = CrawlState.load(settings.data_dir, incident.id, SOURCE)
+        self.stats = StreamStats(cursor=_stored_cursor(self.state))
+        self._matcher = Matcher(incident)
+        self._seen_at_cursor: set[str] = set()
+        self._stop = asyncio.Event()
+        self._last_checkpoint = time.monotonic()
+        self._pipeline: StreamPipeline | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def url(self) -> str:
+        query: dict[str, Any] = {"wantedCollections": POST_COLLECTION}
+        if self.stats.cursor is not None:
+            query["cursor"] = self.stats.cursor
+        return f"{self.settings.base_url('jetstream')}/subscribe?{urlencode(query)}"
+
+    async def run(self) -> StreamStats:
+        """Read the stream until done; always checkpoint and close the writer at the end."""
+        self._pipeline = StreamPipeline(self.settings, self.incident, SOURCE)
+        try:
+            await self._loop()
+        finally:
+            self._checkpoint()
+            self._pipeline.close()
+            self.stats.drops = _drops(self._pipeline.stats())
+        logger.info("jetstream stopped: %s", self.stats)
+        return self.stats
+
+    async def _loop(self) -> None:
+        backoff = 0.2
+        while not self._done():
+            try:
+                idle = await self._session()
+            except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as error:
+                if isinstance(error, InvalidURI):
+                    raise ValueError(f"bad Jetstream URL {self.url()}: {error}") from None
+                self.stats.reconnects += 1
+                logger.warning("jetstream connection lost (%s); resuming from cursor %s in %.1fs", error, self.stats.cursor, backoff)  # fmt: skip
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
+            if idle:
+                return
+            backoff = 0.2
+
+    async def _session(self) -> bool:
+        """One connection; True when it ended because the stream went idle."""
+        async with websockets.connect(self.url(), max_size=2**22, open_timeout=10) as socket:
+            logger.info("jetstream connected: %s", self.url())
+            while not self._done():
+                try:
+                    message = await asyncio.wait_for(socket.recv(), timeout=self._wait())
+                except TimeoutError:
+                    if self.idle_timeout is not None:
+                        return True
+                    self._checkpoint_if_due()
+                    continue
+                self.handle(message)
+                self._checkpoint_if_due()
+        return False
+
+    def handle(self, message: str | bytes) -> None:
+        """One event: skip what was handled before, keep a matching post, advance the cursor."""
+        self.stats.events += 1
+        try:
+            event = json.loads(message)
+        except ValueError:
+            self.stats.bad_events += 1
+            logger.warning("jetstream sent a non-JSON message: %.80r", message)
+            return
+        cursor = jetstream_cursor(event)
+        if cursor is None:
+            self.stats.bad_events += 1
+            return
+        key = _event_key(event)
+        if self._already_handled(cursor, key):
+            self.stats.skipped_replayed += 1
+            return
+        self._advance(cursor, key)
+        try:
+            post = parse_jetstream_event(event)
+        except ParseError as error:
+            self.stats.bad_events += 1
+            logger.warning("jetstream event dropped: %s", error)
+            return
+        if post is not None and not post.repost_of:
+            self._keep(post)
+
+    def _keep(self, post: Post) -> None:
+        self.stats.posts_seen += 1
+        if not self._matcher.match(post.title, post.text).matched:
+            return
+        self.stats.matched += 1
+        assert self._pipeline is not None
+        if self._pipeline.process(flag_official(post, self.incident.official)):
+            self.stats.indexed += 1
+
+    def _already_handled(self, cursor: int, key: str) -> bool:
+        last = self.stats.cursor
+        if last is None or cursor > last:
+            return False
+        return cursor < last or key in self._seen_at_cursor
+
+    def _advance(self, cursor: int, key: str) -> None:
+        if cursor != self.stats.cursor:
+            self._seen_at_cursor.clear()
+        self._seen_at_cursor.add(key)
+        self.stats.cursor = cursor
+
+    def _checkpoint_if_due(self) -> None:
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Flush the writer first, then persist the cursor: a crash never skips unwritten posts."""
+        self._last_checkpoint = time.monotonic()
+        if self._pipeline is not None:
+            self._pipeline.writer.flush()
+        if self.stats.cursor is not None:
+            self.state.cursors[CURSOR_KEY] = self.stats.cursor
+            self.state.save()
+
+    def _done(self) -> bool:
+        if self._stop.is_set():
+            return True
+        return self.max_events is not None and self.stats.events >= self.max_events
+
+    def _wait(self) -> float:
+        return self.idle_timeout if self.idle_timeout is not None else self.checkpoint_seconds
+
+
+def _stored_cursor(state: CrawlState) -> int | None:
+    value = state.cursors.get(CURSOR_KEY)
+    return value if isinstance(value, int) else None
+
+
+def _event_key(event: dict[str, Any]) -> str:
+    commit = event.get("commit") if isinstance(event.get("commit"), dict) else {}
+    return f"{event.get('did')}/{commit.get('collection')}/{commit.get('rkey')}/{event.get('kind')}"
+
+
+def _drops(stats: dict[str, Any]) -> dict[str, int]:
+    prefix = "spreadwatch/dropped/"
+    return {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}

@@ -1,0 +1,139 @@
+"""The Jetstream consumer against a local WebSocket replay, indexing into the real node.
+
+A replayed burst mixes posts about the incident with unrelated ones; the server drops the
+connection mid-burst. Every matching post must be in Elasticsearch exactly once, whatever the
+disconnects and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+from social_crawl import write_incident
+
+from crawlers.stream import JetstreamConsumer
+from indexer.connection import IndexNames
+from spreadwatch.incident import Incident, load_incident
+from spreadwatch.replay.jetstream import JetstreamReplay, post_event
+from spreadwatch.settings import Settings
+
+START_US = 1_729_263_600_000_000  # 2024-10-18T15:00:00Z
+MATCHING_EVERY = 5
+
+
+def burst(count: int = 200) -> list[dict[str, Any]]:
+    """`count` post events, one in five about the rumour, plus likes the consumer never asks for."""
+    events = []
+    for n in range(count):
+        about = n % MATCHING_EVERY == 0
+        text = f"ByteDance intern sabotage story, take {n}" if about else f"my cat, day {n}"
+        events.append(
+            post_event(f"did:plc:user{n % 37:04d}", f"3l6r{n:07d}", START_US + n * 1000, text)
+        )
+    like = {"did": "did:plc:liker", "time_us": START_US + 5, "kind": "commit",
+            "commit": {"operation": "create", "collection": "app.bsky.feed.like", "rkey": "3l6like",
+                       "record": {"$type": "app.bsky.feed.like", "subject": {"uri": "at://x", "cid": "y"}}}}  # fmt: skip
+    return [*events, like]
+
+
+def expected_ids(events: list[dict[str, Any]]) -> set[str]:
+    return {
+        f"bluesky:at://{e['did']}/app.bsky.feed.post/{e['commit']['rkey']}"
+        for e in events
+        if "ByteDance" in e["commit"]["record"].get("text", "")
+    }
+
+
+@pytest.fixture
+def incident(tmp_path: Path, es_settings: Settings) -> Iterator[Incident]:
+    """An incident with its own id, so its cursor file is its own; removed afterwards."""
+    path = write_incident(tmp_path, {"bluesky": {"stream": True}}, id=f"jet-{uuid.uuid4().hex[:8]}")
+    loaded = load_incident(path)
+    yield loaded
+    state = es_settings.data_dir / "state" / loaded.id
+    for file in state.glob("*"):
+        file.unlink()
+    if state.exists():
+        state.rmdir()
+
+
+@pytest.fixture
+def stream_settings(
+    settings_for: Callable[..., Settings], index_names: IndexNames
+) -> Callable[[str], Settings]:
+    return lambda url: settings_for(index_prefix=index_names.prefix, jetstream_base_url=url)
+
+
+def consume(settings: Settings, incident: Incident, **options: Any) -> Any:
+    consumer = JetstreamConsumer(
+        settings, incident, idle_timeout=1.0, checkpoint_seconds=0.2, **options
+    )
+    return asyncio.run(consumer.run())
+
+
+def stored_ids(client: Elasticsearch, names: IndexNames) -> list[str]:
+    client.indices.refresh(index=names.posts)
+    hits = client.search(index=names.posts, size=1000, query={"match_all": {}})["hits"]["hits"]
+    return [hit["_id"] for hit in hits]
+
+
+def test_matching_posts_of_a_burst_are_indexed_and_others_are_not(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst()
+    with JetstreamReplay(events) as server:
+        stats = consume(stream_settings(server.url), incident)
+    ids = stored_ids(es_client, index_names)
+    assert sorted(ids) == sorted(expected_ids(events))
+    assert (stats.posts_seen, stats.matched, stats.indexed) == (200, 40, 40)
+    doc = es_client.get(index=index_names.posts, id=ids[0])["_source"]
+    assert doc["platform"] == "bluesky" and doc["source"]["spider"] == "jetstream"
+
+
+def test_dropped_connections_resume_from_the_cursor_without_loss_or_duplicates(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst()
+    with JetstreamReplay(events, drop_after=[53, 71]) as server:
+        stats = consume(stream_settings(server.url), incident)
+    ids = stored_ids(es_client, index_names)
+    assert len(ids) == len(set(ids)) == len(expected_ids(events))
+    assert set(ids) == expected_ids(events)
+    assert stats.reconnects == 2
+    assert stats.indexed == 40  # each matching post handled once, not again after a reconnect
+    first_cursor = events[52]["time_us"]
+    assert server.connections == [None, first_cursor, events[52 + 71 - 1]["time_us"]]
+    assert stats.skipped_replayed == 2  # the event at each resumed cursor, seen already
+
+
+def test_a_restart_resumes_from_the_persisted_cursor(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst()
+    with JetstreamReplay(events) as server:
+        first = consume(stream_settings(server.url), incident, max_events=100)
+        second = consume(stream_settings(server.url), incident)
+    assert server.connections == [None, first.cursor]
+    assert set(stored_ids(es_client, index_names)) == expected_ids(events)
+    assert first.indexed + second.indexed == 40
+
+
+def test_garbage_and_changed_shapes_are_counted_not_fatal(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst(20)
+    expected = expected_ids(events)
+    events[5]["commit"]["record"]["text"] = ["ByteDance", "intern"]  # changed field type
+    del events[10]["did"]
+    with JetstreamReplay(events) as server:
+        stats = consume(stream_settings(server.url), incident)
+    assert stats.bad_events == 2
+    lost = {"bluesky:at://did:plc:user0005/app.bsky.feed.post/3l6r0000005",
+            "bluesky:at://did:plc:user0010/app.bsky.feed.post/3l6r0000010"}  # fmt: skip
+    assert set(stored_ids(es_client, index_names)) == expected - lost
