@@ -8,6 +8,10 @@ disconnects and restarts.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -137,3 +141,42 @@ def test_garbage_and_changed_shapes_are_counted_not_fatal(
     lost = {"bluesky:at://did:plc:user0005/app.bsky.feed.post/3l6r0000005",
             "bluesky:at://did:plc:user0010/app.bsky.feed.post/3l6r0000010"}  # fmt: skip
     assert set(stored_ids(es_client, index_names)) == expected - lost
+
+
+def _cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
+    env.update(
+        SPREADWATCH_DATA_DIR=str(settings.data_dir), SPREADWATCH_INDEX_PREFIX=settings.index_prefix
+    )
+    if settings.es_url:
+        env["SPREADWATCH_ES_URL"] = settings.es_url
+    return {**env, **extra}
+
+
+def test_the_stream_command_indexes_a_burst_and_prints_a_summary(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst(50)
+    assert incident.path is not None
+    with JetstreamReplay(events) as server:
+        settings = stream_settings(server.url)
+        done = subprocess.run(
+            [sys.executable, "-m", "spreadwatch", "stream", str(incident.path), "--source", "bluesky", "--idle-timeout", "1"],
+            env=_cli_env(settings, SPREADWATCH_JETSTREAM_BASE_URL=server.url),
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["incident"], summary["indexed"]) == (incident.id, 10)
+    assert set(stored_ids(es_client, index_names)) == expected_ids(events)
+
+
+def test_the_stream_command_refuses_an_unknown_incident_in_one_line(
+    es_settings: Settings, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spreadwatch", "stream", str(tmp_path / "missing.yml")],
+        env=_cli_env(es_settings), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
