@@ -1,0 +1,59 @@
+"""`spreadwatch report INCIDENT --out FILE.html`: the self-contained story of one incident."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spreadwatch.cli.context import AppContext
+from spreadwatch.incident import ConfigFileError, resolve_incident
+from spreadwatch.report import collect, write_report
+
+
+def _describe(ref: str, folder: Path) -> tuple[str, str | None, str]:
+    """Incident id, title and description from its file; a bare id with no file still works."""
+    try:
+        incident = resolve_incident(ref, [folder])
+    except ConfigFileError:
+        if Path(ref).suffix in (".yml", ".yaml") or "/" in ref:
+            raise
+        click.echo(
+            f"note: no incident file for {ref!r} in {folder}; using indexed data only", err=True
+        )
+        return ref, None, ""
+    return incident.id, incident.title, incident.description
+
+
+@click.command("report")
+@click.argument("incident", metavar="INCIDENT")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML file to write (one self-contained file: inline CSS and SVG charts, no network).",
+)
+@click.option(
+    "--incidents-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("incidents"),
+    show_default=True,
+    help="Folder of incident files, to find INCIDENT by id.",
+)
+@click.pass_obj
+def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> None:
+    """Write the HTML report of INCIDENT (a path to its file, or its id).
+
+    Phases with the denial marked, platform order, top posts per phase, amplifiers, GitHub
+    activity and near-duplicate clusters, from what is indexed now.
+    """
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter("must end in .html", param_hint="--out")
+    incident_id, title, description = _describe(incident, incidents_dir)
+    data = collect(app.client, app.names, incident_id, title=title, description=description)
+    write_report(data, out)
+    posts = data.phases.span.posts if data.phases.span else 0
+    click.echo(f"wrote {out} ({posts} posts of {incident_id})")
+
+
+commands = [report]

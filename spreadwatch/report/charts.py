@@ -1,0 +1,178 @@
+"""The report's charts as inline SVG (matplotlib's object API: no pyplot
+global state, no display, no network).
+
+SVG rather than PNG: it stays sharp when printed or zoomed, and is text inside the one HTML file.
+Each chart gets its own hash salt so the ids matplotlib generates (clip paths) stay unique
+across the charts of one page and identical between two runs on the same data.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from indexer.analytics import INTERVALS, HourActivity, Timeline
+from indexer.phases import Phases
+
+STANCE_COLOURS = {
+    "rumour": "#d6604d",
+    "denial": "#2166ac",
+    "debunk": "#67a9cf",
+    "report": "#5aae61",
+    "other": "#bababa",
+}
+PLATFORM_PALETTE = [
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+]  # fmt: skip
+DENIAL_COLOUR = "#08306b"
+STEPS = dict(INTERVALS)
+
+
+@contextmanager
+def _figure(name: str, height: float = 3.2) -> Iterator[tuple[Figure, Axes]]:
+    with mpl.rc_context({"svg.hashsalt": f"spreadwatch-{name}", "svg.fonttype": "none"}):
+        fig = Figure(figsize=(10, height), layout="constrained")
+        yield fig, fig.subplots()
+
+
+def _svg(fig: Figure, label: str) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    svg = text[text.index("<svg") :]
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+
+
+def _time_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _mark_denial(ax: Axes, found: Phases) -> None:
+    if found.denial is None:
+        return
+    ax.axvline(found.denial.timestamp, color=DENIAL_COLOUR, linewidth=2, linestyle="--")
+    ax.annotate(
+        "official denial",
+        xy=(found.denial.timestamp, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -12),
+        textcoords="offset points",
+        color=DENIAL_COLOUR,
+        fontsize=9,
+        fontweight="bold",
+    )
+
+
+def _mark_phases(ax: Axes, found: Phases) -> None:
+    for phase in found.phases:
+        if phase.name == "denial":
+            continue
+        ax.axvline(phase.start, color="#888888", linewidth=0.8, linestyle=":")
+        ax.annotate(
+            phase.name,
+            xy=(phase.start, 0.93),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+            color="#555555",
+        )
+
+
+def _legend(ax: Axes) -> None:
+    """Outside the plot, on the right: inside it hides the bars and the denial label."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+
+
+def _bar_width(interval: str) -> float:
+    return STEPS.get(interval, timedelta(hours=1)) / timedelta(days=1) * 0.9
+
+
+def stance_timeline(timeline: Timeline, found: Phases) -> str:
+    """Stacked bars of posts per stance, phases as dotted lines, the denial as a dashed line."""
+    with _figure("stance") as (fig, ax):
+        starts = [b.start for b in timeline.buckets]
+        bottom = [0] * len(starts)
+        keys = [k for k in STANCE_COLOURS if k in timeline.keys("stance")]
+        keys += [k for k in timeline.keys("stance") if k not in STANCE_COLOURS]
+        for key in keys:
+            values = timeline.series("stance", key)
+            ax.bar(
+                starts,
+                values,
+                width=_bar_width(timeline.interval),
+                bottom=bottom,
+                align="edge",
+                label=key,
+                color=STANCE_COLOURS.get(key, "#999999"),
+            )
+            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+        _mark_phases(ax, found)
+        _mark_denial(ax, found)
+        ax.set_ylabel(f"posts per {timeline.interval}")
+        _legend(ax)
+        _time_axis(ax)
+        return _svg(fig, "Posts over time by stance, with the official denial marked")
+
+
+def platform_timeline(timeline: Timeline, found: Phases) -> str:
+    """Stacked areas of posts per platform: where the story travelled, and when."""
+    with _figure("platform") as (fig, ax):
+        starts = [b.start for b in timeline.buckets]
+        keys = timeline.keys("platform")
+        series = [timeline.series("platform", k) for k in keys]
+        colours = [PLATFORM_PALETTE[i % len(PLATFORM_PALETTE)] for i in range(len(keys))]
+        ax.stackplot(starts, series, labels=keys, colors=colours, step="post", alpha=0.85)
+        _mark_denial(ax, found)
+        ax.set_ylabel(f"posts per {timeline.interval}")
+        _legend(ax)
+        _time_axis(ax)
+        return _svg(fig, "Posts over time by platform")
+
+
+def cumulative(timeline: Timeline, found: Phases) -> str:
+    with _figure("cumulative", height=2.6) as (fig, ax):
+        starts = [b.start for b in timeline.buckets]
+        ax.step(starts, [b.cumulative for b in timeline.buckets], where="post", color="#333333")
+        ax.fill_between(
+            starts,
+            [b.cumulative for b in timeline.buckets],
+            step="post",
+            alpha=0.15,
+            color="#333333",
+        )
+        _mark_denial(ax, found)
+        ax.set_ylabel("posts so far")
+        _time_axis(ax)
+        return _svg(fig, "Cumulative volume of posts")
+
+
+def github_activity(hours: list[HourActivity], denial_at: datetime | None) -> str:
+    """Stars, forks and issues per hour on the incident's repositories."""
+    with _figure("github", height=2.6) as (fig, ax):
+        starts = [h.hour for h in hours]
+        width = 1 / 24 * 0.9
+        bottom = [0] * len(hours)
+        for name, colour in (("stars", "#f1a340"), ("forks", "#998ec3"), ("issues", "#542788")):
+            values = [getattr(h, name) for h in hours]
+            ax.bar(
+                starts, values, width=width, bottom=bottom, align="edge", label=name, color=colour
+            )
+            bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+        if denial_at is not None:
+            ax.axvline(denial_at, color=DENIAL_COLOUR, linewidth=2, linestyle="--")
+        ax.set_ylabel("events per hour")
+        _legend(ax)
+        _time_axis(ax)
+        return _svg(fig, "GitHub stars, forks and issues per hour")

@@ -1,0 +1,64 @@
+"""Everything the report shows, gathered from Elasticsearch in one place before rendering.
+
+Rendering never queries: the template and the charts get this frozen snapshot, so a report is
+consistent even while crawls keep indexing, and rendering can be tested on known data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from elasticsearch import Elasticsearch
+
+from indexer import analytics
+from indexer.analytics import Amplifier, Cluster, HourActivity, Origin, PostRef, Timeline
+from indexer.connection import IndexNames
+from indexer.phases import Phases, phases
+from indexer.report_queries import top_posts_per_phase
+
+
+@dataclass(frozen=True)
+class ReportData:
+    incident_id: str
+    title: str
+    description: str
+    generated_at: datetime
+    timeline: Timeline
+    phases: Phases
+    origin: Origin
+    amplifiers: list[Amplifier]
+    clusters: list[Cluster]
+    github: list[HourActivity]
+    top_posts: list[list[PostRef]]  # aligned with phases.phases
+
+    @property
+    def empty(self) -> bool:
+        return self.phases.span is None
+
+
+def collect(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident_id: str,
+    *,
+    title: str | None = None,
+    description: str = "",
+    now: datetime | None = None,
+) -> ReportData:
+    """Query the analytics for one incident (about ten searches, whatever its size)."""
+    found = phases(client, names, incident_id)
+    timeline = analytics.timeline(client, names, incident_id, interval=found.interval)
+    return ReportData(
+        incident_id=incident_id,
+        title=title or incident_id,
+        description=description,
+        generated_at=now or datetime.now(UTC),
+        timeline=timeline,
+        phases=found,
+        origin=analytics.first_seen(client, names, incident_id),
+        amplifiers=analytics.amplifiers(client, names, incident_id, by="reach", size=10),
+        clusters=analytics.clusters(client, names, incident_id, size=10),
+        github=analytics.github_activity(client, names, incident_id),
+        top_posts=top_posts_per_phase(client, names, incident_id, found.phases),
+    )

@@ -1,0 +1,107 @@
+"""Render a `ReportData` into one self-contained HTML file.
+
+Jinja2 with autoescape on: every post text, handle and URL from the platforms is untrusted and
+is escaped where it lands. The only unescaped markup is the SVG the charts module generates.
+A Content-Security-Policy forbids scripts and every network fetch, so even a rendering mistake
+cannot run a post's `<script>` or make the file phone home.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from spreadwatch.report import charts
+from spreadwatch.report.data import ReportData
+
+EXCERPT_CHARS = 280
+
+
+def fmt_time(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value is not None else "—"
+
+
+def fmt_delta(value: timedelta | None) -> str:
+    """`1 d 4 h 30 min`: comms teams read durations, not seconds."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours or days else []
+    parts.append(f"{mins} min")
+    return " ".join(parts)
+
+
+def fmt_share(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "—"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return f"{value:.1f}×" if value is not None else "—"
+
+
+def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links are rendered: a post's `javascript:` URL becomes plain text."""
+    if not url:
+        return None
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("spreadwatch.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        time=fmt_time,
+        delta=fmt_delta,
+        share=fmt_share,
+        ratio=fmt_ratio,
+        excerpt=excerpt,
+        safe_url=safe_url,
+    )
+    return env
+
+
+def _charts(data: ReportData) -> dict[str, Markup]:
+    if data.empty:
+        return {}
+    found, timeline = data.phases, data.timeline
+    made = {
+        "stance": charts.stance_timeline(timeline, found),
+        "platform": charts.platform_timeline(timeline, found),
+        "cumulative": charts.cumulative(timeline, found),
+    }
+    if data.github:
+        denial_at = found.denial.timestamp if found.denial else None
+        made["github"] = charts.github_activity(data.github, denial_at)
+    return {name: Markup(svg) for name, svg in made.items()}
+
+
+def render_html(data: ReportData) -> str:
+    template = _environment().get_template("report.html.j2")
+    phase_rows = list(zip(data.phases.phases, data.top_posts, strict=False))
+    return template.render(data=data, charts=_charts(data), phase_rows=phase_rows)
+
+
+def write_report(data: ReportData, out: Path) -> Path:
+    """Write the report; the name must end in .html so browsers open it as a page."""
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"{out}: the report is an HTML file; name it *.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(data), encoding="utf-8")
+    return out

@@ -1,0 +1,256 @@
+"""The HTML report of the founding case, on indexed data whose truth is known.
+
+The founding-case spread (`spread_case`) plus one hostile post — a `<script>` in its text, markup
+in its author handle and a `javascript:` URL — must come out as one self-contained page that tells
+the story right (time to denial, platform order, phases, amplifiers, GitHub activity, clusters)
+and shows the hostile post as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import lxml.html
+import pytest
+from click.testing import CliRunner
+from elasticsearch import Elasticsearch, helpers
+from spread_case import INCIDENT, PLATFORM_ORDER, POSTS, at, index_case, post_doc
+
+from indexer.connection import IndexNames
+from indexer.templates import delete_all, init
+from spreadwatch.cli import cli
+from spreadwatch.report import collect, render_html, write_report
+from spreadwatch.settings import Settings
+
+NOW = datetime(2024, 11, 1, 12, 0, tzinfo=UTC)
+HOSTILE_TEXT = "<script>alert(1)</script> 8000 H100 真的吗"
+HOSTILE_AUTHOR = "<b>evil</b>"
+
+
+def index_report_case(client: Elasticsearch, names: IndexNames) -> None:
+    """The founding case plus a hostile rumour post at 19 Oct 09:00 (in the decay phase)."""
+    index_case(client, names)
+    row = (
+        "weibo:66",
+        at(19, 9),
+        "weibo",
+        "post",
+        "rumour",
+        HOSTILE_AUTHOR,
+        10,
+        0,
+        None,
+        HOSTILE_TEXT,
+    )
+    hostile = post_doc(row)
+    hostile["url"] = "javascript:alert(1)"
+    helpers.bulk(
+        client, [{"_index": names.posts, "_id": row[0], "_source": hostile}], refresh="wait_for"
+    )
+
+
+@pytest.fixture(scope="module")
+def case(es_client: Elasticsearch, es_settings: Settings) -> Iterator[IndexNames]:
+    names = IndexNames(f"{es_settings.index_prefix}-report")
+    init(es_client, names)
+    index_report_case(es_client, names)
+    yield names
+    delete_all(es_client, names)
+
+
+@pytest.fixture(scope="module")
+def html(es_client: Elasticsearch, case: IndexNames) -> str:
+    data = collect(es_client, case, INCIDENT, title="ByteDance <intern> rumour", now=NOW)
+    return render_html(data)
+
+
+@pytest.fixture(scope="module")
+def page(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(html)
+
+
+def texts(page: lxml.html.HtmlElement, xpath: str) -> list[str]:
+    return [" ".join(e.text_content().split()) for e in page.xpath(xpath)]
+
+
+def test_the_page_loads_nothing_from_anywhere(page: lxml.html.HtmlElement) -> None:
+    assert page.xpath("//script") == []
+    assert page.xpath("//link") == []
+    assert page.xpath("//iframe|//object|//embed") == []
+    sources = page.xpath("//@src")
+    assert all(s.startswith("data:") for s in sources)
+    assert not [s for s in page.xpath("//style/text()") if "url(" in s or "@import" in s]
+
+
+def test_a_content_security_policy_forbids_scripts_and_fetches(page: lxml.html.HtmlElement) -> None:
+    (policy,) = page.xpath('//meta[@http-equiv="Content-Security-Policy"]/@content')
+    assert policy.startswith("default-src 'none'")
+    assert "script-src" not in policy
+
+
+def test_post_text_and_handles_are_escaped(html: str, page: lxml.html.HtmlElement) -> None:
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    assert HOSTILE_TEXT in texts(page, "//section[@id='top-posts']//td[@class='post']")
+    assert HOSTILE_AUTHOR in texts(page, "//section[@id='top-posts']//td")
+    assert page.xpath("//b[text()='evil']") == []
+
+
+def test_only_web_links_are_rendered(page: lxml.html.HtmlElement) -> None:
+    hrefs = page.xpath("//a/@href")
+    assert hrefs
+    assert all(h.startswith(("https://", "http://")) for h in hrefs)
+
+
+def test_the_title_is_escaped_too(html: str) -> None:
+    assert "<title>ByteDance &lt;intern&gt; rumour — spreadwatch report</title>" in html
+
+
+def test_time_to_denial_runs_from_the_first_rumour_to_the_official_denial(
+    page: lxml.html.HtmlElement,
+) -> None:
+    # weibo:1 at 18 Oct 02:00 → toutiao:8 (bytedance) at 19 Oct 06:00.
+    tiles = dict(
+        zip(
+            texts(
+                page,
+                "//section[@id='measures']//div[@class='tile' or contains(@class,'tile ')]/span",
+            ),
+            texts(page, "//section[@id='measures']//div[contains(@class,'tile')]/b"),
+            strict=True,
+        )
+    )
+    assert tiles["Time to denial"] == "1 d 4 h 0 min"
+    assert tiles["Posts"] == str(len(POSTS) + 1)
+    assert tiles["Platforms"] == str(len(PLATFORM_ORDER))
+
+
+def test_platform_order_is_the_order_platforms_picked_it_up(page: lxml.html.HtmlElement) -> None:
+    assert texts(page, "//section[@id='platforms']//ol/li/b") == PLATFORM_ORDER
+
+
+def test_phases_are_listed_in_order_with_the_denial(page: lxml.html.HtmlElement) -> None:
+    rows = page.xpath("//section[@id='phases']//tbody/tr")
+    names = [" ".join(r.xpath("td")[0].text_content().split()) for r in rows]
+    assert names == ["rumour", "evidence", "denial", "coverage", "decay"]
+    denial = rows[2].xpath("td")
+    assert denial[1].text_content() == "2024-10-19 06:00 UTC"
+    assert "toutiao · bytedance" in denial[4].text_content()
+
+
+@pytest.mark.parametrize("chart", ["stance", "platform", "cumulative", "github"])
+def test_each_chart_is_an_inline_svg(page: lxml.html.HtmlElement, chart: str) -> None:
+    (figure,) = page.xpath(f"//figure[@id='chart-{chart}']")
+    svgs = figure.xpath(".//*[local-name()='svg']")
+    assert len(svgs) == 1
+    assert svgs[0].get("role") == "img"
+    assert len(svgs[0].xpath(".//*[local-name()='path']")) > 10
+
+
+def test_the_timeline_marks_the_official_denial(page: lxml.html.HtmlElement) -> None:
+    (figure,) = page.xpath("//figure[@id='chart-stance']")
+    labels = [t.text_content().strip() for t in figure.xpath(".//*[local-name()='text']")]
+    assert "official denial" in labels
+    assert {"rumour", "evidence", "coverage", "decay"} <= set(labels)
+    assert "2024-10-19 06:00 UTC" in figure.xpath("./figcaption")[0].text_content()
+
+
+def test_the_denial_phase_leads_with_the_statement(page: lxml.html.HtmlElement) -> None:
+    headings = texts(page, "//section[@id='top-posts']/h3")
+    assert headings[2].startswith("Denial")
+    first = page.xpath("//section[@id='top-posts']/table")[2].xpath(".//tbody/tr")[0]
+    cells = [c.text_content().strip() for c in first.xpath("td")]
+    assert cells[1:5] == ["toutiao", "bytedance", "denial", "20000"]
+
+
+def test_amplifiers_are_ranked_by_reach(page: lxml.html.HtmlElement) -> None:
+    rows = page.xpath("//section[@id='amplifiers']//tbody/tr")
+    first = [c.text_content() for c in rows[0].xpath("td")]
+    assert first == ["bytedance", "toutiao", "1", "20000", "900"]
+    reach = [int(r.xpath("td")[3].text_content()) for r in rows]
+    assert reach == sorted(reach, reverse=True)
+
+
+def test_github_activity_per_hour(page: lxml.html.HtmlElement) -> None:
+    rows = [
+        [c.text_content() for c in r.xpath("td")]
+        for r in page.xpath("//section[@id='github']//tbody/tr")
+    ]
+    # Stars and forks from the activity events; the issue is github:5 at 05:00.
+    assert rows == [
+        ["2024-10-18 04:00 UTC", "3", "1", "0"],
+        ["2024-10-18 05:00 UTC", "1", "2", "1"],
+    ]
+
+
+def test_near_duplicate_clusters_count_accounts(page: lxml.html.HtmlElement) -> None:
+    rows = page.xpath("//section[@id='clusters']//tbody/tr")
+    # fpA: weibo:1 (w_alpha), weibo:2 (w_beta), reddit:3 (r_gamma), weibo:7 (w_eps).
+    cells = [c.text_content() for c in rows[0].xpath("td")]
+    assert (len(rows), cells[0], cells[1], cells[2]) == (1, "4", "4", "2024-10-18 02:00 UTC")
+
+
+def test_the_same_data_renders_the_same_page(
+    es_client: Elasticsearch, case: IndexNames, html: str
+) -> None:
+    again = collect(es_client, case, INCIDENT, title="ByteDance <intern> rumour", now=NOW)
+    assert render_html(again) == html
+
+
+def test_an_incident_without_posts_says_so(es_client: Elasticsearch, case: IndexNames) -> None:
+    page = lxml.html.fromstring(render_html(collect(es_client, case, "nothing-here", now=NOW)))
+    assert "No posts are indexed for this incident yet" in page.text_content()
+    assert page.xpath("//*[local-name()='svg']") == []
+
+
+@pytest.mark.parametrize("name", ["report.txt", "report", "report.pdf"])
+def test_the_report_must_be_an_html_file(
+    es_client: Elasticsearch, case: IndexNames, tmp_path: Path, name: str
+) -> None:
+    data = collect(es_client, case, "nothing-here", now=NOW)
+    with pytest.raises(ValueError, match=r"\*\.html"):
+        write_report(data, tmp_path / name)
+
+
+def cli_env(case: IndexNames, es_settings: Settings) -> dict[str, str]:
+    return {
+        "SPREADWATCH_INDEX_PREFIX": case.prefix,
+        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
+        "SPREADWATCH_ES_URL": es_settings.es_url or "",
+    }
+
+
+def test_cli_writes_the_report_for_an_incident_id(
+    case: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "report.html"
+    args = ["report", INCIDENT, "--out", str(out), "--incidents-dir", str(tmp_path)]
+    result = CliRunner().invoke(cli, args, env=cli_env(case, es_settings))
+    assert result.exit_code == 0, result.output
+    assert f"({len(POSTS) + 1} posts of {INCIDENT})" in result.output
+    page = lxml.html.fromstring(out.read_text(encoding="utf-8"))
+    assert texts(page, "//h1") == [INCIDENT]
+
+
+def test_cli_takes_the_title_from_the_incident_file(
+    case: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    incident = tmp_path / "case.yml"
+    incident.write_text(
+        f"id: {INCIDENT}\ntitle: GPU sabotage\nwindow: {{start: 2024-10-17T00:00:00Z}}\n"
+        "queries: [{name: q, any: [ByteDance]}]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "r.html"
+    args = ["report", str(incident), "--out", str(out)]
+    result = CliRunner().invoke(cli, args, env=cli_env(case, es_settings))
+    assert result.exit_code == 0, result.output
+    assert texts(lxml.html.fromstring(out.read_text(encoding="utf-8")), "//h1") == ["GPU sabotage"]
+
+
+def test_cli_refuses_a_report_name_that_is_not_html(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", INCIDENT, "--out", str(tmp_path / "r.txt")])
+    assert result.exit_code == 2
+    assert "must end in .html" in result.output
