@@ -2,49 +2,51 @@
 
 One object answers "what time is it?" for everything the demo drives — the replay servers (which
 reveal a record once the clock passes its time), the alert evaluation (`now=`) and the live
-display — so they can never disagree. Simulated time runs `speed` times faster than wall time
-from `start`; it can be read from any thread.
+display — so they can never disagree. The clock moves in steps, one crawl round at a time: while
+a round's crawls run, simulated time stands still, so what a round sees does not depend on how
+fast the machine is (the demo paces the steps in wall time to follow `--speed`).
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 
 class SimClock:
-    """Simulated time: `start + (monotonic elapsed) × speed`, stopping at `end` if given."""
+    """Simulated time, set by the demo and read from any thread (replay servers run in threads)."""
 
-    def __init__(self, start: datetime, speed: float, end: datetime | None = None) -> None:
+    def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("the simulated clock needs an aware start time")
-        if speed <= 0:
-            raise ValueError(f"speed must be positive, got {speed}")
-        self.start = start
-        self.speed = speed
-        self.end = end
+        self._now = start
         self._lock = threading.Lock()
-        self._origin = time.monotonic()
-        self._offset = timedelta(0)
 
     def __call__(self) -> datetime:
         return self.now()
 
     def now(self) -> datetime:
         with self._lock:
-            elapsed = (time.monotonic() - self._origin) * self.speed
-            moment = self.start + self._offset + timedelta(seconds=elapsed)
-        return min(moment, self.end) if self.end is not None else moment
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            if moment < self._now:
+                raise ValueError(f"the simulated clock does not go back ({moment} < {self._now})")
+            self._now = moment
 
     def advance(self, delta: timedelta) -> None:
-        """Jump forward (a fast test plays the incident in large steps)."""
         with self._lock:
-            self._offset += delta
+            self._now += delta
 
-    def finished(self) -> bool:
-        return self.end is not None and self.now() >= self.end
 
-    def wall_seconds_until(self, moment: datetime) -> float:
-        """How long to sleep for the clock to reach `moment` (0 if it already has)."""
-        return max(0.0, (moment - self.now()).total_seconds() / self.speed)
+def steps(start: datetime, end: datetime, every: timedelta) -> Iterator[datetime]:
+    """The round times from `start` to `end` inclusive, `every` apart."""
+    if every <= timedelta(0):
+        raise ValueError("the round interval must be positive")
+    moment = start
+    while moment < end:
+        yield moment
+        moment += every
+    yield end

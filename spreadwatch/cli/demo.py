@@ -1,0 +1,77 @@
+"""`spreadwatch demo`: the founding case replayed end to end (see spreadwatch/demo/runner.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from spreadwatch.cli.context import AppContext
+from spreadwatch.demo.display import Display
+from spreadwatch.demo.runner import DEFAULT_ROUND, DEFAULT_SPEED, DemoOptions, run_demo
+from spreadwatch.demo.story import render_story
+from spreadwatch.fields import parse_duration
+
+
+@click.command("demo")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.01),
+    default=DEFAULT_SPEED,
+    show_default=True,
+    help="Simulated hours per wall-clock second (the default plays the 12 days in about two minutes).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the HTML report, the alert e-mails (.eml), the Kibana NDJSON and the story.",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the demo's indices afterwards (to explore them with search or Kibana).",
+)
+@click.option(
+    "--every",
+    default=f"{int(DEFAULT_ROUND.total_seconds() // 3600)}h",
+    show_default=True,
+    help="Simulated time between crawl rounds (each round crawls every source once, then runs the alerts).",
+)
+@click.option(
+    "--no-pace",
+    is_flag=True,
+    help="Do not wait between rounds: play as fast as the machine allows.",
+)
+@click.pass_obj
+def demo(
+    app: AppContext, *, speed: float, out: Path, keep: bool, every: str, no_pace: bool
+) -> None:
+    """Replay the October 2024 ByteDance-intern rumour end to end (a reconstruction, not real posts).
+
+    Starts the replay servers, a local SMTP server and crawls on a simulated clock against the
+    configured Elasticsearch (the embedded node by default); Ctrl-C stops everything it started.
+    """
+    try:
+        interval: timedelta = parse_duration(every)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--every") from None
+    options = DemoOptions(out=out, speed=speed, every=interval, keep=keep, pace=not no_pace)
+    with Display() as display:
+        result = run_demo(app.settings, options, display)
+    click.echo("")
+    click.echo(render_story(result.story))
+    click.echo("")
+    for source, reason in sorted(result.not_replayed.items()):
+        click.echo(f"not replayed: {source} ({reason})")
+    for _source, error in sorted(result.crawl_failures.items()):
+        click.echo(f"crawl problem: {error}")
+    kept = f"; indices kept under {result.prefix}-*" if keep else ""
+    click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s{kept}. Wrote:")
+    for path in result.written:
+        click.echo(f"  {path}")
+
+
+commands = [demo]

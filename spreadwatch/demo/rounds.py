@@ -1,0 +1,162 @@
+"""One crawl round of the demo: every replayed source crawled once, each in its own process.
+
+Each crawl is `python -m crawlers.run --incident PATH --source NAME --run-id ID` (the contract in
+docs/architecture.md: one process per crawl, since the Twisted reactor cannot restart; a JSON
+summary on the last stdout line; exit 0 = ok). The processes get the demo's settings through
+`SPREADWATCH_*` variables: the node's URL, the demo's index prefix and data folder, and every
+source's base URL pointed at its replay server. Ctrl-C kills the process groups still running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: Settings each source's replay server stands in for (several for Reddit and Bluesky).
+BASE_URL_SETTINGS = {
+    "github": ("GITHUB",),
+    "feeds": ("FEEDS",),
+    "pages": ("PAGES",),
+    "hackernews": ("HACKERNEWS",),
+    "reddit": ("REDDIT", "REDDIT_PUBLIC", "REDDIT_AUTH"),
+    "mastodon": ("MASTODON",),
+    "bluesky": ("BLUESKY", "BLUESKY_PUBLIC"),
+    "weibo": ("WEIBO",),
+}
+
+#: Credentials the replay servers accept; demo values, not secrets, never sent anywhere else.
+DEMO_CREDENTIALS = {
+    "SPREADWATCH_WEIBO_COOKIE": "SUB=spreadwatch-demo-replay",
+    "SPREADWATCH_BLUESKY_HANDLE": "demo.bsky.social",
+    "SPREADWATCH_BLUESKY_APP_PASSWORD": "demo-replay-only",
+}
+
+
+@dataclass
+class CrawlOutcome:
+    source: str
+    exit_code: int
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def crawl_env(
+    es_url: str, prefix: str, data_dir: Path, base_urls: dict[str, str]
+) -> dict[str, str]:
+    """The environment of a crawl process: the demo's cluster, indices, folder and replays."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
+    env.update(
+        SPREADWATCH_ES_URL=es_url,
+        SPREADWATCH_INDEX_PREFIX=prefix,
+        SPREADWATCH_DATA_DIR=str(data_dir),
+        SPREADWATCH_LOG_LEVEL="warning",
+        **DEMO_CREDENTIALS,
+    )
+    for source, url in base_urls.items():
+        for name in BASE_URL_SETTINGS.get(source, ()):
+            env[f"SPREADWATCH_{name}_BASE_URL"] = url
+    return env
+
+
+class CrawlRounds:
+    """Runs rounds of crawls; `stop()` (from Ctrl-C) kills whatever is still running."""
+
+    def __init__(
+        self, incident_file: Path, env: dict[str, str], timeout: float = 120.0, workers: int = 4
+    ) -> None:
+        self.incident_file = incident_file
+        self.env = env
+        self.timeout = timeout
+        self.workers = workers
+        self._running: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def run_round(self, sources: list[str], round_id: str) -> list[CrawlOutcome]:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(lambda s: self.crawl(s, f"{round_id}-{s}"), sources))
+
+    def crawl(self, source: str, run_id: str) -> CrawlOutcome:
+        command = [
+            sys.executable,
+            "-m",
+            "crawlers.run",
+            "--incident",
+            str(self.incident_file),
+            "--source",
+            source,
+            "--run-id",
+            run_id,
+        ]
+        if self._stopping:
+            return CrawlOutcome(source, 130, error="stopped")
+        process = subprocess.Popen(
+            command,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        with self._lock:
+            self._running.add(process)
+        try:
+            out, err = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            out, err = process.communicate()
+            return CrawlOutcome(
+                source, -1, error=f"crawl of {source} timed out after {self.timeout:.0f}s"
+            )
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        return _outcome(source, process.returncode, out, err)
+
+    def stop(self) -> None:
+        self._stopping = True
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            _kill(process)
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _outcome(source: str, code: int, out: str, err: str) -> CrawlOutcome:
+    summary: dict[str, Any] = {}
+    lines = [line for line in out.splitlines() if line.strip()]
+    if lines:
+        try:
+            summary = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            summary = {}
+    error = None
+    if code != 0:
+        tail = (err or out).strip().splitlines()[-1:] or ["no output"]
+        error = f"crawl of {source} exited {code}: {tail[0][:300]}"
+        logger.warning("%s", error)
+    return CrawlOutcome(source, code, summary, error)

@@ -1,0 +1,204 @@
+"""`spreadwatch demo`: the founding case replayed end to end on the real system.
+
+What it starts, it stops (also on Ctrl-C): the replay servers (one per source, sharing the
+simulated clock), a local SMTP server, and crawl processes. Elasticsearch is the configured one
+or the embedded node (left running: it is shared, like `spreadwatch es start` leaves it). The
+demo writes under its own index prefix, `<prefix>-demo-<run>`, deleted at the end unless --keep.
+
+Each round sets the simulated clock, crawls every replayed source once (`crawlers.run` in a
+subprocess, as the scheduler does), then runs the alert job's steps at the simulated time
+(`alerts.engine.raise_alerts` and `Delivery.deliver`, sending through real SMTP). The scheduler
+service itself runs on wall-clock time, so the demo drives the same job functions on its clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames, es_url, make_client
+from indexer.templates import delete_all, init
+from spreadwatch.demo import replays
+from spreadwatch.demo.alerting import AlertJob
+from spreadwatch.demo.clock import SimClock, steps
+from spreadwatch.demo.dataset import INCIDENT_FILE
+from spreadwatch.demo.display import Display, Frame
+from spreadwatch.demo.outputs import write_outputs
+from spreadwatch.demo.rounds import CrawlRounds, crawl_env
+from spreadwatch.demo.smtp_sink import SmtpSink
+from spreadwatch.demo.story import FiredAlert, Story, posts_per_platform, read_story
+from spreadwatch.incident import Incident, load_incident
+from spreadwatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Simulated hours per wall second: the incident's 12 days in about two minutes.
+DEFAULT_SPEED = 2.4
+DEFAULT_ROUND = timedelta(hours=3)
+
+
+@dataclass
+class DemoOptions:
+    out: Path
+    speed: float = DEFAULT_SPEED
+    every: timedelta = DEFAULT_ROUND
+    keep: bool = False
+    pace: bool = True  # sleep between rounds to follow `speed`; tests play as fast as possible
+    incident_file: Path = INCIDENT_FILE
+    workers: int = 4
+
+
+@dataclass
+class DemoResult:
+    story: Story
+    written: list[Path]
+    prefix: str
+    wall_s: float
+    rounds: int
+    not_replayed: dict[str, str] = field(default_factory=dict)
+    crawl_failures: dict[str, str] = field(default_factory=dict)
+
+
+def run_demo(settings: Settings, options: DemoOptions, display: Display) -> DemoResult:
+    """Play the incident, tell its story, write the outputs; stops everything it started."""
+    started = time.monotonic()
+    incident = load_incident(options.incident_file)
+    client = make_client(settings)
+    names = IndexNames(f"{settings.index_prefix}-demo-{uuid.uuid4().hex[:6]}")
+    init(client, names)
+    clock = SimClock(incident.window.start)
+    servers, missing = replays.start_servers(clock)
+    sink = SmtpSink().start()
+    work = tempfile.TemporaryDirectory(prefix="spreadwatch-demo-")
+    rounds: CrawlRounds | None = None
+    try:
+        env = crawl_env(
+            es_url(settings), names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
+        )
+        rounds = CrawlRounds(options.incident_file, env, workers=options.workers)
+        job = AlertJob(client, names, incident, sink.url, settings)
+        played = _play(
+            incident, clock=clock, rounds=rounds, job=job, servers=servers, options=options,
+            display=display, client=client, names=names,
+        )  # fmt: skip
+        story = read_story(client, names, incident.id, job.fired)
+        written = write_outputs(
+            client, names=names, incident=incident, story=story, sink=sink, out=options.out
+        )
+        return DemoResult(
+            story, written, names.prefix, round(time.monotonic() - started, 1), played.rounds,
+            not_replayed=missing, crawl_failures=played.failures,
+        )  # fmt: skip
+    finally:
+        if rounds is not None:
+            rounds.stop()
+        replays.stop_servers(servers)
+        sink.stop()
+        work.cleanup()
+        if not options.keep:
+            delete_all(client, names)
+        client.close()
+
+
+@dataclass
+class _Played:
+    rounds: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def _play(
+    incident: Incident,
+    *,
+    clock: SimClock,
+    rounds: CrawlRounds,
+    job: AlertJob,
+    servers: dict[str, object],
+    options: DemoOptions,
+    display: Display,
+    client: Elasticsearch,
+    names: IndexNames,
+) -> _Played:
+    end = incident.window.end or clock.now() + timedelta(days=7)
+    sources = [s for s in incident.sources.enabled() if s in servers]
+    moments = list(steps(clock.now(), end, options.every))
+    played = _Played()
+    wall_per_round = options.every.total_seconds() / 3600 / options.speed
+    for number, moment in enumerate(moments, start=1):
+        round_started = time.monotonic()
+        clock.set(moment)
+        outcomes = rounds.run_round(sources, f"demo-{number:03d}")
+        for outcome in outcomes:
+            if not outcome.ok and outcome.error:
+                played.failures.setdefault(outcome.source, outcome.error)
+        client.indices.refresh(index=names.posts)
+        fired = job.run(moment)
+        display.show(
+            _frame(
+                client,
+                names=names,
+                incident=incident,
+                moment=moment,
+                number=number,
+                total=len(moments),
+                fired=fired,
+                played=played,
+            )  # fmt: skip
+        )
+        played.rounds = number
+        if options.pace:
+            time.sleep(max(0.0, wall_per_round - (time.monotonic() - round_started)))
+    return played
+
+
+def _frame(
+    client: Elasticsearch,
+    *,
+    names: IndexNames,
+    incident: Incident,
+    moment: datetime,
+    number: int,
+    total: int,
+    fired: list[FiredAlert],
+    played: _Played,
+) -> Frame:
+    problems = [f"{source}: {error}" for source, error in played.failures.items()]
+    return Frame(
+        at=moment,
+        round=number,
+        rounds=total,
+        phase=_phase(client, names, incident.id, moment),
+        posts=posts_per_platform(client, names, incident.id),
+        alerts=fired,
+        problems=problems,
+    )
+
+
+def _phase(client: Elasticsearch, names: IndexNames, incident: str, moment: datetime) -> str:
+    """The current phase, from the indexed posts: quiet, rumour, evidence, denial, coverage."""
+    response = client.search(
+        index=names.posts,
+        size=0,
+        query={"term": {"incident": incident}},
+        aggs={
+            "evidence": {"filter": {"term": {"platform": "github"}}},
+            "denial": {"filter": {"term": {"stance": "denial"}}},
+            "press": {"filter": {"term": {"platform": "feeds"}}},
+        },
+    )
+    aggs = response["aggregations"]
+    if response["hits"]["total"]["value"] == 0:
+        return "quiet"
+    if aggs["press"]["doc_count"]:
+        return "coverage"
+    if aggs["denial"]["doc_count"]:
+        return "denial"
+    if aggs["evidence"]["doc_count"]:
+        return "evidence"
+    return "rumour"
