@@ -1,0 +1,176 @@
+"""Ad-hoc search over posts: Lucene query-string syntax plus filters, sorted, as stable rows.
+
+`search_posts(client, names, SearchRequest) -> SearchResult`. The query runs over `text`,
+`title`, `author.handle` and `author.name` with AND as the default operator (so "8000 H100"
+means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and the full syntax
+of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
+`QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch.dsl import Q, Search
+
+from indexer.analytics import TIMESTAMP, parse_time
+from indexer.connection import IndexNames
+
+SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
+MAX_LIMIT = 10_000
+
+#: The columns of every output format, in order (the CLI's contract: add at the end only).
+COLUMNS = ("time", "platform", "kind", "stance", "author", "reach", "id", "url", "text")
+
+SORTS: dict[str, list[dict[str, Any]]] = {
+    "newest": [{TIMESTAMP: "desc"}, {"platform": "asc"}, {"native_id": "asc"}],
+    "oldest": [{TIMESTAMP: "asc"}, {"platform": "asc"}, {"native_id": "asc"}],
+    "reach": [{"reach": {"order": "desc", "missing": "_last"}}, {TIMESTAMP: "desc"}],
+}
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_COLUMN = re.compile(r"line (\d+), column (\d+)")
+
+
+class QuerySyntaxError(ValueError):
+    """Elasticsearch could not parse the query; `column` (1-based) is where it stopped, if known."""
+
+    def __init__(self, query: str, reason: str, column: int | None) -> None:
+        where = f" at column {column}" if column else ""
+        super().__init__(f"cannot parse query{where}: {reason}")
+        self.query = query
+        self.reason = reason
+        self.column = column
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str = "*"
+    incident: str | None = None
+    platform: list[str] = field(default_factory=list)
+    stance: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Literal["newest", "oldest", "reach"] = "newest"
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class Row:
+    """One post as every output format shows it (see `COLUMNS`)."""
+
+    time: datetime
+    platform: str
+    kind: str
+    stance: str
+    author: str
+    reach: int
+    id: str
+    url: str
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS} | {"time": self.time.isoformat()}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    rows: list[Row]
+
+
+def parse_when(value: str, now: datetime | None = None) -> datetime:
+    """A time from the CLI: ISO date or datetime (UTC when no zone) or an age like 3d, 12h, 30m."""
+    text = value.strip()
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"cannot read time {value!r}: use a date (2024-10-18), a datetime "
+            "(2024-10-18T12:00Z) or an age (3d, 12h, 30m)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build_search(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> Search:
+    """The `elasticsearch.dsl` search a request stands for (no I/O)."""
+    if not 1 <= request.limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {request.limit}")
+    if request.sort not in SORTS:
+        raise ValueError(f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
+    query = request.query.strip() or "*"
+    search = Search(using=client, index=names.posts)
+    if query != "*":
+        search = search.query(
+            Q("query_string", query=query, fields=SEARCH_FIELDS, default_operator="and")
+        )
+    if request.incident:
+        search = search.filter("term", incident=request.incident)
+    if request.platform:
+        search = search.filter("terms", platform=request.platform)
+    if request.stance:
+        search = search.filter("terms", stance=request.stance)
+    window = {}
+    if request.since:
+        window["gte"] = request.since.isoformat()
+    if request.until:
+        window["lt"] = request.until.isoformat()
+    if window:
+        search = search.filter("range", **{TIMESTAMP: window})
+    return search.sort(*SORTS[request.sort]).extra(size=request.limit, track_total_hits=True)
+
+
+def search_posts(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> SearchResult:
+    """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`."""
+    search = build_search(client, names, request)
+    try:
+        response = search.execute()
+    except BadRequestError as error:
+        raise _query_error(request.query, error) from None
+    rows = [_row(hit.meta.id, hit.to_dict()) for hit in response]
+    return SearchResult(total=response.hits.total.value, rows=rows)
+
+
+def _row(doc_id: str, source: dict[str, Any]) -> Row:
+    author = source.get("author") or {}
+    return Row(
+        time=parse_time(source[TIMESTAMP]),
+        platform=source.get("platform") or "",
+        kind=source.get("kind") or "",
+        stance=source.get("stance") or "",
+        author=author.get("handle") or author.get("name") or author.get("id") or "",
+        reach=int(source.get("reach") or 0),
+        id=doc_id,
+        url=source.get("url") or "",
+        text=source.get("text") or source.get("title") or "",
+    )
+
+
+def _query_error(query: str, error: BadRequestError) -> QuerySyntaxError | BadRequestError:
+    reason = _deepest_reason(error.body if isinstance(error.body, dict) else {})
+    if reason is None:
+        return error
+    first_line = reason.splitlines()[0]
+    found = _COLUMN.search(first_line)
+    column = int(found.group(2)) if found else None
+    return QuerySyntaxError(query, first_line, column)
+
+
+def _deepest_reason(body: dict[str, Any]) -> str | None:
+    failure = body.get("error") or {}
+    shards = failure.get("failed_shards") or []
+    node = shards[0].get("reason", {}) if shards else failure
+    reason = None
+    while isinstance(node, dict) and node:
+        reason = node.get("reason") or reason
+        node = node.get("caused_by") or {}
+    return reason

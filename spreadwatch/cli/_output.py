@@ -1,0 +1,192 @@
+"""Rendering for the look commands: search rows in four formats, the phases and a terminal chart.
+
+Post text is untrusted: every string that reaches the terminal has its control and bidi
+characters replaced by visible escapes (`\\x1b`), so a post cannot move the cursor, recolour the
+screen or reorder what the analyst reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Any
+
+from indexer.analytics import Origin, Timeline
+from indexer.phases import Phases
+from indexer.search import COLUMNS, Row, SearchResult
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_KEEP_LINES = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+TEXT_WIDTH = 70
+STANCE_MARKS = {"rumour": "R", "denial": "D", "debunk": "X", "report": "N", "other": "."}
+
+
+def escape(text: str, keep_lines: bool = False) -> str:
+    """`text` with control/bidi characters shown as escapes (newlines and tabs kept if asked)."""
+    pattern = _UNSAFE_KEEP_LINES if keep_lines else _UNSAFE
+    return pattern.sub(lambda m: _visible(m.group()), text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def width(text: str) -> int:
+    """Terminal columns `text` takes (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def clip(text: str, columns: int) -> str:
+    out, used = [], 0
+    for char in text:
+        w = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + w > columns - 1:
+            return "".join(out) + "…"
+        out.append(char)
+        used += w
+    return "".join(out)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
+
+
+def render_search(result: SearchResult, fmt: str) -> str:
+    """The rows in table, json, ndjson or csv; columns are always `COLUMNS`, in order."""
+    if fmt == "json":
+        payload = {"total": result.total, "posts": [r.as_dict() for r in result.rows]}
+        return _json(payload, indent=2)
+    if fmt == "ndjson":
+        return "\n".join(_json(r.as_dict()) for r in result.rows)
+    if fmt == "csv":
+        return _csv(result.rows)
+    return _table(result)
+
+
+def _json(value: Any, indent: int | None = None) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _csv(rows: list[Row]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        values = row.as_dict()
+        writer.writerow([escape(str(values[c]), keep_lines=True) for c in COLUMNS])
+    return buffer.getvalue().rstrip("\n")
+
+
+def _table(result: SearchResult) -> str:
+    header = ["time", "platform", "kind", "stance", "author", "reach", "id", "text"]
+    cells = [
+        [
+            row.time.strftime("%Y-%m-%d %H:%M"),
+            escape(row.platform),
+            escape(row.kind),
+            escape(row.stance),
+            clip(escape(row.author), 20),
+            str(row.reach),
+            clip(escape(row.id), 28),
+            clip(" ".join(escape(row.text).split()), TEXT_WIDTH),
+        ]
+        for row in result.rows
+    ]
+    widths = [max([width(h)] + [width(c[i]) for c in cells]) for i, h in enumerate(header)]
+    lines = ["  ".join(pad(h, widths[i]) for i, h in enumerate(header)).rstrip()]
+    lines += ["  ".join(pad(c[i], widths[i]) for i in range(len(header))).rstrip() for c in cells]
+    lines.append(f"({len(result.rows)} of {result.total} posts)")
+    return "\n".join(lines)
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h {mins:02d}m"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def render_phases(incident: str, found: Phases, origin: Origin) -> str:
+    """Boundaries, phases, measures and the platform order, as aligned text."""
+    if found.span is None:
+        return f"{incident}: no posts indexed"
+    span = found.span
+    m = found.measures
+    ratio = "—" if m.reach_ratio is None else f"{m.reach_ratio:.2f}"
+    lines = [
+        f"{incident}: {span.posts} posts, {when(span.start)} → {when(span.end)} UTC",
+        "",
+        "Phases",
+        *[f"  {p.name:<9} {when(p.start)} → {when(p.end)}" for p in found.phases],
+        "",
+        "Boundaries",
+        *[f"  {name:<14} {when(at)}" for name, at in found.boundaries().items()],
+        "",
+        "Measures",
+        f"  time to denial           {duration(m.time_to_denial)}",
+        f"  rumour share before      {percent(m.rumour_share_before)}",
+        f"  rumour share after       {percent(m.rumour_share_after)}",
+        f"  denial reach ÷ rumour    {ratio}  ({m.denial_reach} / {m.rumour_reach})",
+        f"  post-denial half-life    {duration(m.half_life)}  (resolution {found.interval})",
+        "",
+        "Platform order",
+        *[
+            f"  {escape(ref.platform):<10} {when(ref.timestamp)}  {escape(ref.id)}"
+            for ref in origin.per_platform
+        ],
+    ]
+    return "\n".join(lines)
+
+
+def render_chart(timeline: Timeline, found: Phases, bar_width: int = 50) -> str:
+    """One line per bucket: a bar of stance letters scaled to the busiest bucket, phases marked."""
+    if not timeline.buckets:
+        return ""
+    peak = max(b.total for b in timeline.buckets) or 1
+    starts = _phase_starts(timeline, found)
+    legend = " ".join(f"{mark}={name}" for name, mark in STANCE_MARKS.items())
+    lines = [f"Posts per {timeline.interval} ({legend})"]
+    for bucket in timeline.buckets:
+        bar = _bar(bucket.by_stance, bucket.total, peak, bar_width)
+        mark = f"  ◀ {', '.join(starts[bucket.start])}" if bucket.start in starts else ""
+        lines.append(f"{when(bucket.start)} │{pad(bar, bar_width)} {bucket.total:>6}{mark}")
+    return "\n".join(lines)
+
+
+def _bar(by_stance: dict[str, int], total: int, peak: int, bar_width: int) -> str:
+    if not total:
+        return ""
+    length = max(1, round(total / peak * bar_width))
+    parts = []
+    for name, mark in STANCE_MARKS.items():
+        share = by_stance.get(name, 0) / total
+        parts.append(mark * round(share * length))
+    return "".join(parts)[:bar_width] or STANCE_MARKS["other"]
+
+
+def _phase_starts(timeline: Timeline, found: Phases) -> dict[datetime, list[str]]:
+    starts: dict[datetime, list[str]] = {}
+    buckets = [b.start for b in timeline.buckets]
+    for phase in found.phases:
+        slot = max((s for s in buckets if s <= phase.start), default=None)
+        if slot is not None:
+            starts.setdefault(slot, []).append(phase.name)
+    return starts
