@@ -149,7 +149,7 @@ def _play(
                 total=len(moments),
                 fired=fired,
                 played=played,
-            )  # fmt: skip
+            )
         )
         played.rounds = number
         if options.pace:
