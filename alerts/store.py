@@ -1,6 +1,6 @@
 """Alerts in Elasticsearch: the memory that makes a restart neither lose nor repeat an alert.
 
-Every alert is written as `pending` (with `refresh=wait_for`, so the next evaluation — in this
+Every alert is written as `pending` (refreshed at once, so the next evaluation — in this
 process or after a restart — sees it) before any e-mail goes out, then turned `sent` or, after
 too many failed attempts, `failed`. Realert windows and "first" rules are answered by looking
 at what is already stored; silences are stored documents too (state `silenced`).
@@ -116,7 +116,7 @@ class AlertStore:
             "window_end": _iso(until),
             "summary": f"silenced until {_iso(until)}",
         }
-        result = self.client.index(index=self.index, document=doc, refresh="wait_for")
+        result = self.client.index(index=self.index, document=doc, refresh=True)
         return str(result["_id"])
 
     # --- recording ---------------------------------------------------------------------------
@@ -154,13 +154,13 @@ class AlertStore:
             "value": finding.value,
             "details": details,
         }
-        self.client.index(index=self.index, id=alert_id, document=doc, refresh="wait_for")
+        self.client.index(index=self.index, id=alert_id, document=doc, refresh=True)
         logger.info("alert %s raised: %s", alert_id, doc["subject"])
         return {"_id": alert_id, **doc}
 
     def _save(self, alert: dict[str, Any]) -> None:
         body = {k: v for k, v in alert.items() if k != "_id"}
-        self.client.index(index=self.index, id=alert["_id"], document=body, refresh="wait_for")
+        self.client.index(index=self.index, id=alert["_id"], document=body, refresh=True)
 
     def mark_sent(self, alert: dict[str, Any], now: datetime) -> None:
         alert.update(state="sent", sent_at=_iso(now), attempts=int(alert.get("attempts") or 0) + 1)

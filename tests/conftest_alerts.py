@@ -73,7 +73,7 @@ def _authenticator(inbox: Inbox) -> Any:
         ok = isinstance(data, LoginPassword) and data.password == PASSWORD.encode()
         if ok:
             inbox.logins.append(data.login.decode())
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     return check
 
@@ -100,7 +100,12 @@ def smtp_with_auth() -> Iterator[SmtpServer]:
     """A server that requires AUTH LOGIN/PLAIN (allowed without TLS on loopback, for the test)."""
     inbox = Inbox()
     server = SmtpServer(inbox, free_port())
-    server.start(authenticator=_authenticator(inbox), auth_required=True, auth_require_tls=False)
+    server.start(
+        authenticator=_authenticator(inbox),
+        auth_required=True,
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN"],
+    )
     yield server
     server.stop()
 
@@ -137,7 +142,7 @@ def spread(count: int, start: datetime, end: datetime, prefix: str, **fields: An
 
 def index_docs(client: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> None:
     actions = [{"_index": index, "_id": d.pop("_id", None), "_source": d} for d in docs]
-    helpers.bulk(client, actions, refresh="wait_for")
+    helpers.bulk(client, actions, refresh=True)
 
 
 def index_posts(client: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]]) -> None:

@@ -1,0 +1,164 @@
+"""Alert e-mails as a real SMTP server receives them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from conftest_alerts import (
+    NOW,
+    PASSWORD,
+    USER,
+    incident_with,
+    index_posts,
+    post,
+    spread,
+)
+
+from alerts.engine import Delivery, raise_alerts
+from alerts.mailer import SmtpConfig, SmtpSender
+from alerts.store import AlertStore
+
+pytest_plugins = ["conftest_alerts"]
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+H = timedelta(hours=1)
+SPIKE = {"name": "spike", "type": "spike", "window": "1h", "baseline": "6h", "per_platform": True}
+SCRIPT = '<script>alert("x")</script> 字节跳动实习生 8000 H100'
+
+
+def sender_for(url: str) -> SmtpSender:
+    return SmtpSender(SmtpConfig.from_url(url), timeout=5)
+
+
+def fire_spike(client, names, kibana_url=None, url=None, rules=None):
+    """Index a Weibo spike whose top post carries a script tag, raise and deliver it."""
+    index_posts(client, names, spread(30, NOW - 7 * H, NOW - H, "b"))
+    index_posts(client, names, spread(20, NOW - H, NOW, "w"))
+    index_posts(client, names, [post("top", NOW - 600 * (H / 3600), text=SCRIPT, reach=99999)])
+    raise_alerts(client, names, incident_with(rules or [SPIKE]), NOW)
+    return Delivery(
+        AlertStore(client, names), sender_for(url), "spreadwatch@example.org", kibana_url
+    )
+
+
+@pytest.fixture
+def received(es_client, index_names, smtp_server):
+    fire_spike(es_client, index_names, "http://kibana.local:5601", smtp_server.url).deliver(NOW)
+    [message] = smtp_server.inbox.messages
+    return message
+
+
+def test_subject_says_what_happened_in_one_line(received):
+    assert received["Subject"] == "Spike: ×4.2 on Weibo in the last hour — ByteDance intern rumour"
+
+
+def test_headers_name_sender_recipients_and_alert(received, smtp_server):
+    assert (received["From"], received["To"]) == ("spreadwatch@example.org", "analyst@example.org")
+    assert smtp_server.inbox.envelopes[0][1] == ["analyst@example.org"]
+    assert received["Message-ID"] and received["X-Spreadwatch-Alert"]
+
+
+def test_message_has_plain_text_and_html_parts(received):
+    plain = received.get_body(preferencelist=("plain",)).get_content()
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert "posts in window: 21" in plain
+    assert "<strong>21</strong>" in html
+
+
+def test_html_embeds_the_timeline_as_inline_png(received):
+    images = [p for p in received.walk() if p.get_content_type() == "image/png"]
+    html = received.get_body(preferencelist=("html",)).get_content()
+    [image] = images
+    assert image["Content-ID"] == "<timeline>"
+    assert image.get_content().startswith(b"\x89PNG")
+    assert 'src="cid:timeline"' in html
+
+
+def test_post_text_arrives_escaped_in_html(received):
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; 字节跳动实习生" in html
+
+
+def test_top_posts_are_linked(received):
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert '<a href="https://example.org/weibo/top">' in html
+
+
+def test_kibana_links_filter_to_incident_and_window(received):
+    plain = received.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        "http://kibana.local:5601/app/dashboards#/view/spreadwatch-bytedance-intern-2024?" in plain
+    )
+    assert "from:'2024-10-19T11:00:00+00:00',to:'2024-10-19T12:00:00+00:00'" in plain
+    assert "incident%3A%22bytedance-intern-2024%22" in plain
+
+
+def test_no_kibana_url_no_kibana_links(es_client, index_names, smtp_server):
+    fire_spike(es_client, index_names, None, smtp_server.url).deliver(NOW)
+    plain = smtp_server.inbox.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Kibana" not in plain
+
+
+def test_rule_recipients_replace_incident_recipients(es_client, index_names, smtp_server):
+    rules = [{**SPIKE, "recipients": ["press@example.org", "legal@example.org"]}]
+    fire_spike(es_client, index_names, None, smtp_server.url, rules).deliver(NOW)
+    assert smtp_server.inbox.envelopes[0][1] == ["press@example.org", "legal@example.org"]
+
+
+def test_smtp_down_then_up_delivers_exactly_once(es_client, index_names, smtp_port_down):
+    delivery = fire_spike(es_client, index_names, None, smtp_port_down.url)
+    down = delivery.deliver(NOW)
+    smtp_port_down.start()
+    too_early = delivery.deliver(NOW + timedelta(seconds=5))  # backoff not elapsed
+    for minute in (1, 2, 3):
+        delivery.deliver(NOW + timedelta(minutes=minute))
+    assert (len(down.retrying), too_early.sent, len(smtp_port_down.inbox.messages)) == (1, [], 1)
+
+
+def test_failed_attempt_is_recorded_on_the_pending_alert(es_client, index_names, smtp_port_down):
+    fire_spike(es_client, index_names, None, smtp_port_down.url).deliver(NOW)
+    [alert] = AlertStore(es_client, index_names).open_alerts()
+    assert (alert["state"], alert["attempts"]) == ("pending", 1)
+    assert f"127.0.0.1:{smtp_port_down.port}" in alert["last_error"]
+
+
+def test_login_with_credentials_from_url_and_password_never_logged(
+    es_client, index_names, smtp_with_auth, caplog
+):
+    url = f"smtp://{USER.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{smtp_with_auth.port}"
+    with caplog.at_level(logging.DEBUG):
+        fire_spike(es_client, index_names, None, url).deliver(NOW)
+    assert (smtp_with_auth.inbox.logins, len(smtp_with_auth.inbox.messages)) == ([USER], 1)
+    assert PASSWORD not in caplog.text
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(
+    es_client, index_names, smtp_with_auth
+):
+    url = f"smtp://user:wrong-{PASSWORD}@127.0.0.1:{smtp_with_auth.port}"
+    fire_spike(es_client, index_names, None, url).deliver(NOW)
+    [alert] = AlertStore(es_client, index_names).open_alerts()
+    assert "refused the login" in alert["last_error"]
+    assert PASSWORD not in alert["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.local", ("mail.local", 25, False, False)),
+        ("smtp://mail.local:587?starttls=true", ("mail.local", 587, False, True)),
+        ("smtps://mail.local", ("mail.local", 465, True, False)),
+    ],
+)
+def test_smtp_url_selects_port_and_tls_mode(url, expected):
+    config = SmtpConfig.from_url(url)
+    assert (config.host, config.port, config.ssl, config.starttls) == expected
+
+
+@pytest.mark.parametrize("url", ["http://mail.local", "smtp://", "smtp://mail.local:99999"])
+def test_bad_smtp_url_is_a_clear_error(url):
+    with pytest.raises(ValueError, match="SPREADWATCH_SMTP_URL"):
+        SmtpConfig.from_url(url)
