@@ -152,7 +152,7 @@ def test_each_chart_is_an_inline_svg(page: lxml.html.HtmlElement, chart: str) ->
 def test_the_timeline_marks_the_official_denial(page: lxml.html.HtmlElement) -> None:
     (figure,) = page.xpath("//figure[@id='chart-stance']")
     labels = [t.text_content().strip() for t in figure.xpath(".//*[local-name()='text']")]
-    assert "official denial" in labels
+    assert "official denial 19 Oct 06:00" in labels
     assert {"rumour", "evidence", "coverage", "decay"} <= set(labels)
     assert "2024-10-19 06:00 UTC" in figure.xpath("./figcaption")[0].text_content()
 

@@ -17,6 +17,7 @@ import matplotlib as mpl
 import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from indexer.analytics import INTERVALS, HourActivity, Timeline
 from indexer.phases import Phases
@@ -54,20 +55,23 @@ def _time_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
 
 
 def _mark_denial(ax: Axes, found: Phases) -> None:
+    """A dashed line, labelled above the plot so phase labels inside never cover it."""
     if found.denial is None:
         return
     ax.axvline(found.denial.timestamp, color=DENIAL_COLOUR, linewidth=2, linestyle="--")
     ax.annotate(
-        "official denial",
+        f"official denial {found.denial.timestamp:%d %b %H:%M}",
         xy=(found.denial.timestamp, 1),
         xycoords=("data", "axes fraction"),
-        xytext=(4, -12),
+        xytext=(0, 4),
         textcoords="offset points",
+        ha="center",
         color=DENIAL_COLOUR,
         fontsize=9,
         fontweight="bold",
@@ -75,16 +79,20 @@ def _mark_denial(ax: Axes, found: Phases) -> None:
 
 
 def _mark_phases(ax: Axes, found: Phases) -> None:
+    """Dotted line per phase start, its name written along the line (phases can be close)."""
     for phase in found.phases:
         if phase.name == "denial":
             continue
         ax.axvline(phase.start, color="#888888", linewidth=0.8, linestyle=":")
         ax.annotate(
             phase.name,
-            xy=(phase.start, 0.93),
+            xy=(phase.start, 0.97),
             xycoords=("data", "axes fraction"),
-            xytext=(3, 0),
+            xytext=(-2, 0),
             textcoords="offset points",
+            rotation=90,
+            ha="right",
+            va="top",
             fontsize=8,
             color="#555555",
         )
