@@ -9,6 +9,7 @@ organisation. They live here so each platform module holds only its platform.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,16 @@ from crawlers.parsers.common import flag_official
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider
 
 logger = logging.getLogger(__name__)
+
+
+#: For JSON APIs: their own rate-limit headers pace them (obeyed by the middleware and the
+#: spiders), not the politeness delay meant for HTML sites; robots.txt governs pages, not APIs.
+API_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+    "ROBOTSTXT_OBEY": False,
+}
 
 
 class SocialSpider(IncidentSpider):
@@ -63,6 +74,13 @@ class SocialSpider(IncidentSpider):
         meta.setdefault("handle_httpstatus_list", [*HANDLED_STATUSES, *self.extra_statuses])
         headers = {"User-Agent": self.settings_obj.user_agent, **kwargs.pop("headers", {})}
         return scrapy.Request(url, callback=callback, meta=meta, headers=headers, **kwargs)
+
+    def env_secret(self, setting: str, env_name: str | None) -> str | None:
+        """A secret from the settings, else from the variable the incident file names."""
+        value = self.settings_obj.secret(setting)
+        if not value and env_name:
+            value = os.environ.get(env_name) or None
+        return value
 
     def refused(self, response: Any, reason: str, message: str) -> None:
         """A refusal the user must act on: counted under its reason and logged once, clearly."""

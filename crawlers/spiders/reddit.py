@@ -1,0 +1,156 @@
+"""Reddit: global search and configured subreddits, newest first, paged by `after`.
+
+With credentials (`SPREADWATCH_REDDIT_CLIENT_ID`/`_SECRET`, or the variables the incident names)
+the spider takes an application-only token (client-credentials grant) and searches the OAuth
+API, pacing itself by `X-Ratelimit-Remaining/-Reset`. Without them it tries the public JSON,
+which Reddit now mostly answers with 403: that is counted as `refused/public_json_forbidden`
+and logged once with what to configure, never a crash. Paging stops at posts older than the
+window (the last run's newest post minus `refresh`, so recent scores are re-read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.http import Response
+
+from crawlers.parsers import ParseError
+from crawlers.parsers.reddit import parse_thing
+from crawlers.social import API_SETTINGS, SocialSpider
+from spreadwatch.sources import RedditSource
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+#: Never sleep longer than this for Reddit's window in one crawl; the next run continues.
+MAX_PAUSE = 120.0
+
+
+class RedditSpider(SocialSpider):
+    name = "reddit"
+    source = "reddit"
+    section: RedditSource
+    custom_settings = API_SETTINGS
+
+    def initial_requests(self) -> list[scrapy.Request]:
+        client_id = self.env_secret("reddit_client_id", self.section.client_id_env)
+        secret = self.env_secret("reddit_client_secret", self.section.client_secret_env)
+        if client_id and secret:
+            basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+            return [
+                scrapy.FormRequest(
+                    f"{self.settings_obj.base_url('reddit_auth')}/api/v1/access_token",
+                    formdata={"grant_type": "client_credentials"},
+                    headers={
+                        "Authorization": f"Basic {basic}",
+                        "User-Agent": self.settings_obj.user_agent,
+                    },  # fmt: skip
+                    callback=self.parse_token,
+                    meta={"handle_httpstatus_list": [400, 401, 403, 429]},
+                    dont_filter=True,
+                )
+            ]
+        self.count("reddit/without_credentials")
+        logger.warning("reddit: no client credentials; trying the public JSON (often refused)")
+        return list(self.searches(token=None))
+
+    def parse_token(self, response: Response) -> Iterator[scrapy.Request]:
+        payload = self.json_body(response) if response.status == 200 else None
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if not isinstance(token, str):
+            self.refused(response, "bad_credentials", "Reddit refused the client credentials; check SPREADWATCH_REDDIT_CLIENT_ID/SECRET")  # fmt: skip
+            return
+        yield from self.searches(token=token)
+
+    def searches(self, token: str | None) -> Iterator[scrapy.Request]:
+        scopes: list[str | None] = [None] if self.section.global_search else []
+        scopes.extend(self.section.subreddits)
+        for sub in scopes:
+            for term in self.terms():
+                yield self._page(term, sub, token, after=None, page=0)
+
+    def _page(self, term: str, sub: str | None, token: str | None, after: str | None, page: int) -> scrapy.Request:  # fmt: skip
+        query = {"q": term, "sort": "new", "limit": PAGE_SIZE, "raw_json": 1, "type": "link"}
+        if sub:
+            query["restrict_sr"] = 1
+        if after:
+            query["after"] = after
+        path = f"/r/{sub}/search" if sub else "/search"
+        if token:
+            url, headers = f"{self.base_url}{path}?{urlencode(query)}", {"Authorization": f"bearer {token}"}  # fmt: skip
+        else:
+            url, headers = f"{self.settings_obj.base_url('reddit_public')}{path}.json?{urlencode(query)}", {}  # fmt: skip
+        meta = {"term": term, "sub": sub, "token": token, "page": page}
+        return self.request(url, self.parse_listing, meta=meta, headers=headers)
+
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
+        meta = response.meta
+        if response.status in (401, 403):
+            self._refusal(response, meta["token"])
+            return
+        if self.unchanged(response):
+            return
+        payload = self.json_body(response)
+        if payload is None:
+            return
+        key = f"{meta['sub'] or '*'}:{meta['term']}"
+        start = self.window_start(key)
+        posts, older = self._posts(payload, response.url, start)
+        for post in posts:
+            yield self.finish(post, meta["term"])
+        self.advance(key, posts)
+        after = payload.get("data", {}).get("after") if isinstance(payload, dict) else None
+        if isinstance(after, str) and not older and meta["page"] + 1 < self.section.max_pages:
+            await self._obey_ratelimit(response)
+            yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
+
+    def _posts(self, payload: Any, url: str, start: datetime) -> tuple[list[Any], bool]:
+        """Posts newer than `start`, and whether the page reached older ones (stop paging)."""
+        children = payload.get("data", {}).get("children") if isinstance(payload, dict) else None
+        if not isinstance(children, list):
+            self.drop("bad_shape", url, "listing without data.children")
+            return [], True
+        posts, older = [], False
+        for child in children:
+            try:
+                post = parse_thing(child)
+            except ParseError as error:
+                self.drop("bad_record", url, error)
+                continue
+            if post.timestamp < start:
+                older = True
+                continue
+            posts.append(post)
+        return posts, older
+
+    def _refusal(self, response: Response, token: str | None) -> None:
+        if token is None:
+            self.refused(response, "public_json_forbidden", "Reddit refused the unauthenticated JSON API; set SPREADWATCH_REDDIT_CLIENT_ID and SPREADWATCH_REDDIT_CLIENT_SECRET (an approved app) to search Reddit")  # fmt: skip
+        else:
+            self.refused(response, f"oauth_{response.status}", "Reddit refused the OAuth token")
+
+    async def _obey_ratelimit(self, response: Response) -> None:
+        """Sleep out Reddit's window when the last request used the remaining budget."""
+        remaining = _number(response.headers.get("X-Ratelimit-Remaining"))
+        reset = _number(response.headers.get("X-Ratelimit-Reset"))
+        if remaining is not None and remaining < 1 and reset:
+            pause = min(MAX_PAUSE, reset)
+            self.count("ratelimit/paused_seconds", round(pause))
+            logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
+            await asyncio.sleep(pause)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

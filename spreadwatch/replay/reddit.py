@@ -1,0 +1,143 @@
+"""Reddit, replayed: the OAuth API, the public JSON and the client-credentials token endpoint.
+
+- `POST /api/v1/access_token` (basic auth `client_id:secret`, `grant_type=client_credentials`)
+  → `{access_token, token_type: "bearer", expires_in, scope}`; wrong credentials → 401.
+- OAuth: `GET /search` and `/r/{sub}/search` (`q`, `restrict_sr`, `sort=new`, `limit≤100`,
+  `after=t3_x`) with `Authorization: bearer <token>`; without it 401. Every OAuth reply carries
+  `X-Ratelimit-Used/-Remaining/-Reset` (seconds to the window's end); over the budget, 429 until the window resets.
+- Public: `GET /search.json`, `/r/{sub}/search.json`: the same listings, or, with
+  `public_forbidden`, the 403 Reddit now answers most unauthenticated clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply
+
+WINDOW_SECONDS = 600
+
+
+@dataclass
+class RedditData:
+    """`things`: listing children (`{kind: t3|t1, data}`) as Reddit returns them."""
+
+    things: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> RedditData:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+class RedditReplay(ReplayApp):
+    name = "reddit"
+
+    def __init__(
+        self,
+        data: RedditData,
+        client_id: str = "replay-client",
+        client_secret: str = "replay-secret",
+        budget: int = 100,
+        public_forbidden: bool = False,
+        window_seconds: float = WINDOW_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.data = data
+        self.credentials = (client_id, client_secret)
+        self.budget = budget
+        self.public_forbidden = public_forbidden
+        self.tokens: set[str] = set()
+        self.used = 0
+        self.window_seconds = window_seconds
+        self._window_start = time.monotonic()
+        self._lock = threading.Lock()
+        self.route("POST", r"/api/v1/access_token", self.token)
+        self.route("GET", r"/search", self.oauth_search)
+        self.route("GET", r"/r/(?P<sub>\w+)/search", self.oauth_search)
+        self.route("GET", r"/search\.json", self.public_search)
+        self.route("GET", r"/r/(?P<sub>\w+)/search\.json", self.public_search)
+
+    def token(self, request: ReplayRequest) -> Reply:
+        expected = base64.b64encode(":".join(self.credentials).encode()).decode()
+        if request.header("authorization") != f"Basic {expected}":
+            return _error(401, "Unauthorized")
+        token = secrets.token_hex(12)
+        self.tokens.add(token)
+        reply = Reply.json({"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"})  # fmt: skip
+        reply.etag = False
+        return reply
+
+    def oauth_search(self, request: ReplayRequest) -> Reply:
+        auth = request.header("authorization") or ""
+        if not auth.lower().startswith("bearer ") or auth.split(" ", 1)[1] not in self.tokens:
+            return _error(401, "Unauthorized")
+        with self._lock:
+            if time.monotonic() - self._window_start >= self.window_seconds:
+                self.used, self._window_start = 0, time.monotonic()
+            if self.used >= self.budget:
+                return self._limited(_error(429, "Too Many Requests"))
+            self.used += 1
+        return self._limited(self._listing(request))
+
+    def public_search(self, request: ReplayRequest) -> Reply:
+        if self.public_forbidden:
+            return _error(403, "Forbidden")
+        return self._listing(request)
+
+    def _limited(self, reply: Reply) -> Reply:
+        reply.headers.update(
+            {
+                "x-ratelimit-used": str(self.used),
+                "x-ratelimit-remaining": f"{max(0, self.budget - self.used):.1f}",
+                "x-ratelimit-reset": str(max(1, round(self._reset_in()))),
+            }
+        )
+        return reply
+
+    def _reset_in(self) -> float:
+        return self.window_seconds - (time.monotonic() - self._window_start)
+
+    def _listing(self, request: ReplayRequest) -> Reply:
+        words = request.query.get("q", "").casefold().split()
+        sub = request.match["sub"] if request.match and "sub" in request.match.groupdict() else None
+        now = request.now.timestamp()
+        found = [
+            t for t in self.data.things
+            if t.get("kind") == "t3" and _created(t) <= now
+            and (sub is None or str(t["data"].get("subreddit", "")).lower() == sub.lower())
+            and all(w in _text(t) for w in words)
+        ]  # fmt: skip
+        found.sort(key=_created, reverse=True)
+        after = request.query.get("after")
+        if after:
+            names = [t["data"].get("name") for t in found]
+            found = found[names.index(after) + 1 :] if after in names else []
+        limit = request.int_param("limit", 25, 1, 100)
+        chunk = found[:limit]
+        more = len(found) > limit
+        data = {"after": chunk[-1]["data"]["name"] if more and chunk else None, "dist": len(chunk),
+                "modhash": "", "geo_filter": "", "children": chunk, "before": None}  # fmt: skip
+        return Reply.json({"kind": "Listing", "data": data})
+
+
+def _created(thing: dict[str, Any]) -> float:
+    value = thing["data"].get("created_utc")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _text(thing: dict[str, Any]) -> str:
+    data = thing["data"]
+    return f"{data.get('title') or ''} {data.get('selftext') or ''}".casefold()
+
+
+def _error(status: int, message: str) -> Reply:
+    reply = Reply.json({"message": message, "error": status}, status=status)
+    reply.etag = False
+    return reply

@@ -1,0 +1,135 @@
+"""The Reddit spider against a local replay of the OAuth API, the token endpoint and public JSON."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from social_crawl import crawl, write_incident
+from social_fixtures import FIXTURES
+
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.reddit import RedditData, RedditReplay
+
+FOUND = ["reddit:t3_1g6z9ab", "reddit:t3_1g7b2cd", "reddit:t3_1g7c3ef"]
+CREDENTIALS = {
+    "SPREADWATCH_REDDIT_CLIENT_ID": "replay-client",
+    "SPREADWATCH_REDDIT_CLIENT_SECRET": "replay-secret",
+}
+
+
+def serve(**options: object) -> ReplayServer:
+    return ReplayServer(RedditReplay(RedditData.load(FIXTURES / "reddit.json"), **options))  # type: ignore[arg-type]
+
+
+def env(server: ReplayServer, **extra: str) -> dict[str, str]:
+    urls = ("REDDIT", "REDDIT_PUBLIC", "REDDIT_AUTH")
+    return {**{f"SPREADWATCH_{u}_BASE_URL": server.url for u in urls}, **extra}
+
+
+def _incident(tmp_path: Path, **section: object) -> Path:
+    return write_incident(tmp_path, {"reddit": {"terms": ["bytedance"], **section}})
+
+
+@pytest.fixture
+def reddit() -> Iterator[ReplayServer]:
+    with serve() as server:
+        yield server
+
+
+def test_with_credentials_the_oauth_api_is_searched_with_a_bearer_token(
+    reddit: ReplayServer, tmp_path: Path
+) -> None:
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit, **CREDENTIALS))
+    assert result.ids() == FOUND
+    (search,) = reddit.matching(path=r"^/search$")
+    assert search.headers["authorization"].startswith("bearer ")
+    assert search.query["sort"] == "new"
+    assert reddit.count(path=r"\.json$") == 0
+
+
+def test_credentials_can_come_from_the_variables_the_incident_names(
+    reddit: ReplayServer, tmp_path: Path
+) -> None:
+    incident = _incident(
+        tmp_path, client_id_env="MY_REDDIT_ID", client_secret_env="MY_REDDIT_SECRET"
+    )
+    result = crawl("reddit", incident, tmp_path, **env(reddit, MY_REDDIT_ID="replay-client", MY_REDDIT_SECRET="replay-secret"))  # fmt: skip
+    assert result.ids() == FOUND
+
+
+def test_subreddits_are_searched_within_themselves(reddit: ReplayServer, tmp_path: Path) -> None:
+    incident = _incident(tmp_path, subreddits=["MachineLearning"], global_search=False)
+    result = crawl("reddit", incident, tmp_path, **env(reddit, **CREDENTIALS))
+    assert result.ids() == ["reddit:t3_1g6z9ab"]
+    assert reddit.matching(path=r"^/r/MachineLearning/search$")[0].query["restrict_sr"] == "1"
+
+
+def test_wrong_credentials_are_a_counted_refusal(reddit: ReplayServer, tmp_path: Path) -> None:
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit, SPREADWATCH_REDDIT_CLIENT_ID="x", SPREADWATCH_REDDIT_CLIENT_SECRET="y"))  # fmt: skip
+    assert result.items == []
+    assert result.stat("refused/bad_credentials") == 1
+
+
+def test_without_credentials_the_public_json_is_tried(reddit: ReplayServer, tmp_path: Path) -> None:
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit))
+    assert result.ids() == FOUND
+    assert result.stat("reddit/without_credentials") == 1
+    assert reddit.count(path=r"^/search\.json$") == 1
+
+
+def test_without_credentials_a_403_is_a_clear_counted_refusal_not_a_crash(tmp_path: Path) -> None:
+    with serve(public_forbidden=True) as server:
+        result = crawl("reddit", _incident(tmp_path, subreddits=["China"]), tmp_path, **env(server))
+    assert result.items == []
+    assert result.stat("refused/public_json_forbidden") == 2
+    assert result.stats["finish_reason"] == "finished"
+
+
+def test_paging_follows_after_and_waits_out_the_ratelimit_window(tmp_path: Path) -> None:
+    data = RedditData.load(FIXTURES / "reddit.json")
+    base = data.things[0]
+    for n in range(150):
+        thing = copy.deepcopy(base)
+        thing["data"].update(name=f"t3_page{n:03d}", id=f"page{n:03d}", created_utc=1729300000 + n)
+        data.things.append(thing)
+    with ReplayServer(RedditReplay(data, budget=1, window_seconds=2)) as server:
+        result = crawl("reddit", _incident(tmp_path), tmp_path, **env(server, **CREDENTIALS))
+        assert server.count(status=429) == 0
+        assert server.matching(path=r"^/search$")[1].query["after"].startswith("t3_")
+    assert len(set(result.ids())) == 153
+    assert result.stat("ratelimit/paused_seconds") >= 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "stat"),
+    [
+        (faults.garbage(), "dropped/bad_json"),
+        (faults.truncated_json({"kind": "Listing"}), "dropped/bad_json"),
+    ],
+    ids=["garbage", "truncated"],
+)
+def test_unreadable_pages_are_counted_drops(
+    reddit: ReplayServer, tmp_path: Path, reply: object, stat: str
+) -> None:
+    reddit.script(r"^/search\?", [reply])
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit, **CREDENTIALS))
+    assert result.stat(stat) == 1 and result.items == []
+
+
+def test_a_429_is_waited_out_and_retried(reddit: ReplayServer, tmp_path: Path) -> None:
+    reddit.script(r"^/search\?", [faults.rate_limited(429, retry_after=1)])
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit, **CREDENTIALS))
+    assert result.ids() == FOUND
+    assert result.stat("ratelimit/waits") == 1
+
+
+def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    data = RedditData.load(FIXTURES / "reddit.json")
+    data.things[1]["data"]["created_utc"] = "2024-10-19"
+    with ReplayServer(RedditReplay(data, public_forbidden=False)) as server:
+        result = crawl("reddit", _incident(tmp_path), tmp_path, **env(server, **CREDENTIALS))
+    assert result.ids() == ["reddit:t3_1g6z9ab", "reddit:t3_1g7c3ef"]
+    assert result.stat("dropped/bad_record") == 1
