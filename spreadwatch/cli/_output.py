@@ -23,6 +23,8 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u206
 _UNSAFE_KEEP_LINES = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
+#: What json.dumps leaves unescaped but a terminal would act on (it escapes C0 itself).
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 TEXT_WIDTH = 70
 STANCE_MARKS = {"rumour": "R", "denial": "D", "debunk": "X", "report": "N", "other": "."}
 
@@ -72,7 +74,7 @@ def render_search(result: SearchResult, fmt: str) -> str:
 
 def _json(value: Any, indent: int | None = None) -> str:
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _csv(rows: list[Row]) -> str:
