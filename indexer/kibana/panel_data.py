@@ -13,6 +13,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Q, Search
+from elasticsearch.dsl.query import Query
 
 from indexer.kibana import lens
 from indexer.kibana.panels import LensPanel
@@ -28,7 +29,7 @@ _METRIC_AGGS = {
 }
 
 
-def kuery_filter(kuery: str) -> Q | None:
+def kuery_filter(kuery: str) -> Query | None:
     """The panels' KQL, which is only `field:value` clauses joined by `and`, as a DSL filter."""
     if not kuery.strip():
         return None
@@ -50,7 +51,8 @@ def panel_search(
     """The aggregation a panel's first layer stands for, on one incident's documents."""
     columns = next(iter(panel.layers.values()))
     order = lens.form_based_layer(columns)["columnOrder"]
-    search = Search(using=client, index=index).filter("term", incident=incident).extra(size=0)
+    search = Search(using=client, index=index).filter("term", incident=incident)
+    search = search.extra(size=0, track_total_hits=True)
     extra = kuery_filter(panel.kuery)
     if extra is not None:
         search = search.filter(extra)
@@ -110,15 +112,15 @@ def panel_rows(
     order = lens.form_based_layer(columns)["columnOrder"]
     buckets = [c for c in order if columns[c]["isBucketed"]]
     metrics = [c for c in order if not columns[c]["isBucketed"]]
-    raw = response.aggregations.to_dict()
+    raw = response.to_dict()
     return list(
         _walk(
-            raw,
+            raw.get("aggregations", {}),
             buckets=buckets,
             metrics=metrics,
             columns=columns,
             row={},
-            doc_count=response.hits.total.value,
+            doc_count=raw["hits"]["total"]["value"],
         )
     )
 

@@ -64,7 +64,7 @@ def _mark_denial(ax: Axes, found: Phases) -> None:
     """A dashed line, labelled above the plot so phase labels inside never cover it."""
     if found.denial is None:
         return
-    ax.axvline(found.denial.timestamp, color=DENIAL_COLOUR, linewidth=2, linestyle="--")
+    ax.axvline(_num(found.denial.timestamp), color=DENIAL_COLOUR, linewidth=2, linestyle="--")
     ax.annotate(
         f"official denial {found.denial.timestamp:%d %b %H:%M}",
         xy=(found.denial.timestamp, 1),
@@ -83,7 +83,7 @@ def _mark_phases(ax: Axes, found: Phases) -> None:
     for phase in found.phases:
         if phase.name == "denial":
             continue
-        ax.axvline(phase.start, color="#888888", linewidth=0.8, linestyle=":")
+        ax.axvline(_num(phase.start), color="#888888", linewidth=0.8, linestyle=":")
         ax.annotate(
             phase.name,
             xy=(phase.start, 0.97),
@@ -98,6 +98,11 @@ def _mark_phases(ax: Axes, found: Phases) -> None:
         )
 
 
+def _num(when: datetime) -> float:
+    """Matplotlib's own date number (its typed API takes floats, not datetimes)."""
+    return float(mdates.date2num(when))
+
+
 def _legend(ax: Axes) -> None:
     """Outside the plot, on the right: inside it hides the bars and the denial label."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
@@ -110,7 +115,7 @@ def _bar_width(interval: str) -> float:
 def stance_timeline(timeline: Timeline, found: Phases) -> str:
     """Stacked bars of posts per stance, phases as dotted lines, the denial as a dashed line."""
     with _figure("stance") as (fig, ax):
-        starts = [b.start for b in timeline.buckets]
+        starts = mdates.date2num([b.start for b in timeline.buckets])
         bottom = [0] * len(starts)
         keys = [k for k in STANCE_COLOURS if k in timeline.keys("stance")]
         keys += [k for k in timeline.keys("stance") if k not in STANCE_COLOURS]
@@ -137,7 +142,7 @@ def stance_timeline(timeline: Timeline, found: Phases) -> str:
 def platform_timeline(timeline: Timeline, found: Phases) -> str:
     """Stacked areas of posts per platform: where the story travelled, and when."""
     with _figure("platform") as (fig, ax):
-        starts = [b.start for b in timeline.buckets]
+        starts = mdates.date2num([b.start for b in timeline.buckets])
         keys = timeline.keys("platform")
         series = [timeline.series("platform", k) for k in keys]
         colours = [PLATFORM_PALETTE[i % len(PLATFORM_PALETTE)] for i in range(len(keys))]
@@ -151,7 +156,7 @@ def platform_timeline(timeline: Timeline, found: Phases) -> str:
 
 def cumulative(timeline: Timeline, found: Phases) -> str:
     with _figure("cumulative", height=2.6) as (fig, ax):
-        starts = [b.start for b in timeline.buckets]
+        starts = mdates.date2num([b.start for b in timeline.buckets])
         ax.step(starts, [b.cumulative for b in timeline.buckets], where="post", color="#333333")
         ax.fill_between(
             starts,
@@ -169,7 +174,7 @@ def cumulative(timeline: Timeline, found: Phases) -> str:
 def github_activity(hours: list[HourActivity], denial_at: datetime | None) -> str:
     """Stars, forks and issues per hour on the incident's repositories."""
     with _figure("github", height=2.6) as (fig, ax):
-        starts = [h.hour for h in hours]
+        starts = mdates.date2num([h.hour for h in hours])
         width = 1 / 24 * 0.9
         bottom = [0] * len(hours)
         for name, colour in (("stars", "#f1a340"), ("forks", "#998ec3"), ("issues", "#542788")):
@@ -179,7 +184,7 @@ def github_activity(hours: list[HourActivity], denial_at: datetime | None) -> st
             )
             bottom = [a + b for a, b in zip(bottom, values, strict=True)]
         if denial_at is not None:
-            ax.axvline(denial_at, color=DENIAL_COLOUR, linewidth=2, linestyle="--")
+            ax.axvline(_num(denial_at), color=DENIAL_COLOUR, linewidth=2, linestyle="--")
         ax.set_ylabel("events per hour")
         _legend(ax)
         _time_axis(ax)
