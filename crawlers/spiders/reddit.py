@@ -51,7 +51,7 @@ class RedditSpider(SocialSpider):
                     headers={
                         "Authorization": f"Basic {basic}",
                         "User-Agent": self.settings_obj.user_agent,
-                    },  # fmt: skip
+                    },
                     callback=self.parse_token,
                     meta={"handle_httpstatus_list": [400, 401, 403, 429]},
                     dont_filter=True,

@@ -42,6 +42,7 @@ class RedditReplay(ReplayApp):
     def __init__(
         self,
         data: RedditData,
+        *,
         client_id: str = "replay-client",
         client_secret: str = "replay-secret",
         budget: int = 100,
