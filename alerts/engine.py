@@ -64,7 +64,9 @@ def _chart_series(
     return [[t.isoformat(), c] for t, c in series]
 
 
-def _suppressed(store: AlertStore, incident: Incident, ev: Evaluation, now: datetime) -> str | None:
+def suppression_reason(
+    store: AlertStore, incident: Incident, ev: Evaluation, now: datetime
+) -> str | None:
     """Why a finding must not become an alert now, or None."""
     rule, finding = ev.rule, ev.finding
     until = store.silenced_until(incident.id, rule.name, now)
@@ -85,7 +87,7 @@ def raise_alerts(
     queries = IncidentQueries(client, names, incident.id)
     raised = []
     for ev in evaluate(client, names, incident, now):
-        reason = _suppressed(store, incident, ev, now)
+        reason = suppression_reason(store, incident, ev, now)
         if reason is not None:
             logger.debug("%s/%s %s: %s", incident.id, ev.rule.name, ev.finding.key, reason)
             continue

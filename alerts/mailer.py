@@ -108,3 +108,19 @@ class SmtpSender:
             ) from None
         if refused:
             logger.warning("SMTP server %s refused recipients: %s", where, sorted(refused))
+
+
+@dataclass
+class UnconfiguredSender:
+    """Used when no SMTP URL is set: alerts stay stored and pending, with a clear reason."""
+
+    def send(self, message: EmailMessage) -> None:
+        raise SendError("no SPREADWATCH_SMTP_URL configured; alert kept pending")
+
+
+def sender_from_settings(smtp_url: str | None, timeout: float) -> Sender:
+    """The sender the settings ask for (the URL is a secret: pass it in, never log it)."""
+    if not smtp_url:
+        logger.warning("SPREADWATCH_SMTP_URL is not set: alerts are stored but not e-mailed")
+        return UnconfiguredSender()
+    return SmtpSender(SmtpConfig.from_url(smtp_url), timeout=timeout)

@@ -274,7 +274,10 @@ def resolved(rule: Rule, ctx: Context) -> list[Finding]:
 
 
 def _bad(run: dict[str, Any]) -> bool:
-    return run.get("status") != "ok" or not run.get("items_scraped")
+    """A run that brought nothing: it failed, or fetched no item (a 304 counts as alive)."""
+    if run.get("status") in ("failed", "timeout", "refused"):
+        return True
+    return not (run.get("items_scraped") or run.get("not_modified"))
 
 
 def silent_source(rule: Rule, ctx: Context) -> list[Finding]:

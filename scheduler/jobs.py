@@ -1,0 +1,91 @@
+"""The functions the job store refers to (`scheduler.jobs:crawl`, ...).
+
+They take only plain arguments (the incident file's path, a source name), re-read the incident
+file so a job always uses the current version, and find live objects in the installed runtime.
+Failures are logged and recorded, never raised into APScheduler's executor without context.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from datetime import datetime
+
+from elasticsearch import ApiError, TransportError
+
+from alerts.engine import Delivery, raise_alerts
+from alerts.store import AlertStore
+from scheduler import runtime
+from scheduler.crawl import run_crawl
+from spreadwatch.incident import ConfigFileError, Incident, load_incident
+
+logger = logging.getLogger(__name__)
+
+
+def _incident(path: str) -> Incident | None:
+    try:
+        return load_incident(path)
+    except ConfigFileError as error:
+        logger.error("job skipped, incident file unusable: %s", error)
+        return None
+
+
+def crawl(incident_path: str, source: str) -> None:
+    """One scheduled crawl of one source."""
+    rt = runtime.current()
+    if rt.stopping.is_set():
+        return
+    incident = _incident(incident_path)
+    if incident is not None:
+        run_crawl(rt, incident_path, incident.id, source)
+
+
+def alerts(incident_path: str) -> None:
+    """Evaluate the incident's rules, store new alerts, send what is due (not digests)."""
+    rt = runtime.current()
+    incident = _incident(incident_path)
+    if incident is None or rt.stopping.is_set():
+        return
+    started = rt.clock()
+    raised = raise_alerts(rt.client, rt.names, incident, started)
+    report = _delivery(rt).deliver(rt.clock(), incident.id)
+    _record_alert_run(
+        rt, incident.id, started, len(raised), len(report.retrying) + len(report.failed)
+    )
+
+
+def digest(incident_path: str) -> None:
+    """Send the incident's pending digest alerts in one message."""
+    rt = runtime.current()
+    incident = _incident(incident_path)
+    if incident is not None:
+        _delivery(rt).deliver(rt.clock(), incident.id, digest=True)
+
+
+def _delivery(rt: runtime.Runtime) -> Delivery:
+    store = AlertStore(rt.client, rt.names)
+    return Delivery(store, rt.sender, rt.settings.smtp_from, rt.settings.kibana_url, rt.clock)
+
+
+def _record_alert_run(
+    rt: runtime.Runtime, incident: str, started: datetime, raised: int, undelivered: int
+) -> None:
+    finished = rt.clock()
+    doc = {
+        "@timestamp": started.isoformat(),
+        "finished": finished.isoformat(),
+        "duration_s": round((finished - started).total_seconds(), 3),
+        "run_id": f"{incident}:alerts:{started:%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:6]}",
+        "job": "alerts",
+        "incident": incident,
+        "source": "alerts",
+        "status": "ok" if not undelivered else "partial",
+        "items_indexed": raised,
+        "error_count": undelivered,
+        "host": socket.gethostname(),
+    }
+    try:
+        rt.client.index(index=rt.names.runs, id=doc["run_id"], document=doc)
+    except (ApiError, TransportError):
+        logger.exception("alert run of %s not recorded", incident)

@@ -1,0 +1,62 @@
+"""What running jobs share in one monitor process: settings, the client, the crawl command.
+
+APScheduler persists a job as a function reference and plain arguments (incident path, source
+name) — live objects such as an Elasticsearch client cannot go into the SQLite job store. So the
+monitor installs one `Runtime` when it starts, and the job functions in `scheduler.jobs` read it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from elasticsearch import Elasticsearch
+
+from alerts.mailer import Sender
+from indexer.connection import IndexNames
+from spreadwatch.settings import Settings
+
+#: How a crawl is started; placeholders are filled per run. The command is configuration, so
+#: tests and benchmarks can run a stand-in crawl without touching the scheduler's code.
+DEFAULT_CRAWL_COMMAND = (
+    sys.executable, "-m", "crawlers.run",
+    "--incident", "{incident}", "--source", "{source}", "--run-id", "{run_id}",
+)  # fmt: skip
+DEFAULT_STREAM_COMMAND = (
+    sys.executable, "-m", "spreadwatch", "stream", "{incident}", "--source", "{source}",
+)  # fmt: skip
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: Elasticsearch
+    names: IndexNames
+    sender: Sender
+    crawl_command: tuple[str, ...] = DEFAULT_CRAWL_COMMAND
+    crawl_timeout: float = 900.0
+    #: How long running crawls may go on after SIGTERM before they are killed.
+    shutdown_grace: float = 30.0
+    clock: Callable[[], datetime] = utc_now
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current  # noqa: PLW0603 - one runtime per monitor process, see module docstring
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no monitor runtime installed; jobs run inside `spreadwatch run`")
+    return _current

@@ -1,0 +1,175 @@
+"""The monitor: APScheduler with a persistent job store, jobs kept in step with incident files.
+
+`Monitor.start()` opens the SQLAlchemy job store (SQLite in the data folder unless
+`SPREADWATCH_SCHEDULER_DB_URL` says otherwise), syncs jobs from the incident files and watches
+them for changes; `stop()` takes no new runs, lets running ones end within the shutdown grace
+and closes the store. `run_until_signalled()` is what `spreadwatch run` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from scheduler import runtime
+from scheduler.plan import JOB_PREFIXES, JobSpec, StreamSpec, jobs_for, streams_for
+from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime
+from scheduler.supervise import Supervisor
+from scheduler.watch import FileWatcher, incident_files
+from spreadwatch.incident import ConfigFileError, Incident, load_incident
+from spreadwatch.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def job_store_url(settings: Settings) -> str:
+    if settings.scheduler_db_url:
+        return settings.scheduler_db_url
+    return f"sqlite:///{settings.data_dir / 'scheduler.sqlite'}"
+
+
+class Monitor:
+    """Crawl, alert and digest jobs for every incident file under `paths`."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        paths: Sequence[Path],
+        *,
+        workers: int = 4,
+        watch_interval: float = 5.0,
+        stream_command: Sequence[str] = DEFAULT_STREAM_COMMAND,
+    ) -> None:
+        self.rt = rt
+        self.paths = list(paths)
+        self.watch_interval = watch_interval
+        self.stream_command = tuple(stream_command)
+        self.incidents: dict[Path, Incident] = {}
+        self.supervisors: dict[str, Supervisor] = {}
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(url=job_store_url(rt.settings))},
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self._watcher = FileWatcher(self.paths, self.reload, watch_interval, rt.stopping)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.rt.settings.scheduler_db_url is None:
+            self.rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        runtime.install(self.rt)
+        self.scheduler.start(paused=True)
+        self.reload()
+        self.scheduler.resume()
+        self._watcher.start()
+        logger.info("monitor started: %d incidents, %d jobs", len(self.incidents), len(self.jobs()))
+
+    def stop(self) -> None:
+        """No new runs; running jobs end (crawls are killed after the grace); state is saved."""
+        logger.info("monitor stopping")
+        self.rt.stopping.set()
+        self._watcher.join()
+        if self.scheduler.running:
+            self.scheduler.pause()
+            self.scheduler.shutdown(wait=True)
+        for supervisor in self.supervisors.values():
+            supervisor.stop()
+        self.supervisors.clear()
+        runtime.install(None)
+        logger.info("monitor stopped")
+
+    def run_until_signalled(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly."""
+        wake = threading.Event()
+        previous = {
+            sig: signal.signal(sig, lambda *_: wake.set())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self.start()
+            wake.wait()
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def jobs(self) -> list[Any]:
+        return [j for j in self.scheduler.get_jobs() if j.id.startswith(JOB_PREFIXES)]
+
+    def reload(self) -> None:
+        """Re-read incident files; add, replace or remove jobs whose definition changed."""
+        files = incident_files(self.paths)
+        loaded: dict[Path, Incident] = {}
+        for file in files:
+            try:
+                loaded[file] = load_incident(file)
+            except ConfigFileError as error:
+                logger.error("incident file not (re)loaded, keeping its jobs: %s", error)
+                if file in self.incidents:
+                    loaded[file] = self.incidents[file]
+        self.incidents = loaded
+        specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i)}
+        self._sync_jobs(specs)
+        self._sync_streams({s.id: s for i in loaded.values() for s in streams_for(i)})
+
+    def _sync_jobs(self, specs: dict[str, JobSpec]) -> None:
+        """A new job runs at once (an analyst starting the monitor wants data now); a changed
+        one follows its new trigger; an unchanged one keeps its stored next run time."""
+        existing = {job.id: job for job in self.jobs()}
+        for job_id, job in existing.items():
+            if job_id not in specs:
+                job.remove()
+                logger.info("job %s removed", job_id)
+        for job_id, spec in specs.items():
+            current = existing.get(job_id)
+            if current is not None and current.name == spec.signature:
+                continue
+            first_run = {} if current else {"next_run_time": self.rt.clock()}
+            self.scheduler.add_job(
+                spec.func,
+                trigger=spec.trigger,
+                args=spec.args,
+                id=spec.id,
+                name=spec.signature,
+                replace_existing=True,
+                misfire_grace_time=spec.misfire_grace_time,
+                **first_run,
+            )
+            logger.info("job %s %s: %s", job_id, "replaced" if current else "added", spec.signature)
+
+    def _sync_streams(self, specs: dict[str, StreamSpec]) -> None:
+        for name in [n for n in self.supervisors if n not in specs]:
+            self.supervisors.pop(name).stop()
+        for name, spec in specs.items():
+            if name in self.supervisors:
+                continue
+            values = {"incident": spec.incident_path, "source": spec.source}
+            command = [part.format(**values) for part in self.stream_command]
+            supervisor = Supervisor(name, command, stop_grace=self.rt.shutdown_grace)
+            self.supervisors[name] = supervisor
+            supervisor.start()
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            logger.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+            return
+        logger.error(
+            "job %s failed: %r",
+            event.job_id,
+            event.exception,
+            exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+        )

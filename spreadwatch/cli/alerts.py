@@ -1,0 +1,139 @@
+"""`spreadwatch alerts check|silence|list`: try rules now, hush a rule, see what was raised."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from alerts.engine import evaluate, suppression_reason
+from alerts.store import AlertStore
+from indexer.templates import init as init_indices
+from spreadwatch.cli.context import AppContext
+from spreadwatch.fields import parse_duration
+from spreadwatch.incident import resolve_incident
+
+
+def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected an ISO time like 2024-10-19T12:00Z, got {value!r}"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alert rules: evaluate them now, silence one, list raised alerts."""
+
+
+@alerts_group.command("check")
+@click.argument("incident_ref", metavar="INCIDENT")
+@click.option(
+    "--at",
+    "at",
+    callback=_when,
+    help="Evaluate as if it were this time (ISO 8601, UTC if no zone).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Lines for people, or JSON for scripts.",
+)
+@click.pass_obj
+def check(app: AppContext, incident_ref: str, at: datetime, fmt: str) -> None:
+    """Evaluate INCIDENT's rules now and print what would fire; nothing is stored or sent."""
+    incident = resolve_incident(incident_ref)
+    init_indices(app.client, app.names)
+    store = AlertStore(app.client, app.names)
+    rows = []
+    for ev in evaluate(app.client, app.names, incident, at):
+        reason = suppression_reason(store, incident, ev, at)
+        rows.append(
+            {
+                "rule": ev.rule.name,
+                "type": ev.rule.type,
+                "key": ev.finding.key,
+                "subject": f"{ev.finding.headline} — {incident.title}",
+                "would_send": reason is None,
+                "suppressed": reason,
+                "recipients": incident.alerts.recipients_for(ev.rule),
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"no rule of {incident.id} fires at {at.isoformat()}")
+    for row in rows:
+        mark = "FIRE" if row["would_send"] else "skip"
+        why = f"  ({row['suppressed']})" if row["suppressed"] else ""
+        click.echo(f"{mark}  {row['rule']}[{row['key']}]  {row['subject']}{why}")
+
+
+@alerts_group.command("silence")
+@click.argument("rule")
+@click.option(
+    "--for", "duration", required=True, callback=_duration, help="How long, e.g. 30m, 4h, 2d."
+)
+@click.option("--incident", help="Only for this incident id (default: every incident).")
+@click.pass_obj
+def silence(app: AppContext, rule: str, duration: Any, incident: str | None) -> None:
+    """Raise no alert for RULE (a rule name, or '*' for all) for a while."""
+    now = datetime.now(UTC)
+    init_indices(app.client, app.names)
+    AlertStore(app.client, app.names).silence(rule, now + duration, now, incident)
+    scope = f"incident {incident}" if incident else "every incident"
+    click.echo(
+        f"{rule} silenced for {scope} until {(now + duration).isoformat(timespec='seconds')}"
+    )
+
+
+@alerts_group.command("list")
+@click.option("--incident", help="Only this incident id.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="How many of the latest alerts.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Lines for people, or JSON for scripts.",
+)
+@click.pass_obj
+def list_alerts(app: AppContext, incident: str | None, limit: int, fmt: str) -> None:
+    """The latest alerts with their delivery state (and active silences)."""
+    init_indices(app.client, app.names)
+    alerts = AlertStore(app.client, app.names).recent(incident, limit)
+    if fmt == "json":
+        keep = ("_id", "@timestamp", "incident", "rule", "key", "state", "subject", "attempts")
+        click.echo(json.dumps([{k: a.get(k) for k in keep} for a in alerts], ensure_ascii=False))
+        return
+    for alert in alerts:
+        what = alert.get("subject") or alert.get("summary")
+        click.echo(f"{alert['@timestamp']}  {alert['state']:<8} {alert['rule']}  {what}")
+
+
+commands = [alerts_group]
