@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -112,6 +113,29 @@ def _bar_width(interval: str) -> float:
     return STEPS.get(interval, timedelta(hours=1)) / timedelta(days=1) * 0.9
 
 
+def _bars(
+    ax: Axes,
+    starts: Any,
+    values: list[int],
+    bottom: list[int],
+    *,
+    width: float,
+    label: str,
+    colour: str,
+) -> None:
+    """One stacked series; empty buckets draw nothing (hundreds of zero bars make SVG slow)."""
+    keep = [i for i, value in enumerate(values) if value]
+    ax.bar(
+        [starts[i] for i in keep],
+        [values[i] for i in keep],
+        width=width,
+        bottom=[bottom[i] for i in keep],
+        align="edge",
+        label=label,
+        color=colour,
+    )
+
+
 def stance_timeline(timeline: Timeline, found: Phases) -> str:
     """Stacked bars of posts per stance, phases as dotted lines, the denial as a dashed line."""
     with _figure("stance") as (fig, ax):
@@ -121,15 +145,9 @@ def stance_timeline(timeline: Timeline, found: Phases) -> str:
         keys += [k for k in timeline.keys("stance") if k not in STANCE_COLOURS]
         for key in keys:
             values = timeline.series("stance", key)
-            ax.bar(
-                starts,
-                values,
-                width=_bar_width(timeline.interval),
-                bottom=bottom,
-                align="edge",
-                label=key,
-                color=STANCE_COLOURS.get(key, "#999999"),
-            )
+            colour = STANCE_COLOURS.get(key, "#999999")
+            width = _bar_width(timeline.interval)
+            _bars(ax, starts, values, bottom, width=width, label=key, colour=colour)
             bottom = [a + b for a, b in zip(bottom, values, strict=True)]
         _mark_phases(ax, found)
         _mark_denial(ax, found)
@@ -179,9 +197,7 @@ def github_activity(hours: list[HourActivity], denial_at: datetime | None) -> st
         bottom = [0] * len(hours)
         for name, colour in (("stars", "#f1a340"), ("forks", "#998ec3"), ("issues", "#542788")):
             values = [getattr(h, name) for h in hours]
-            ax.bar(
-                starts, values, width=width, bottom=bottom, align="edge", label=name, color=colour
-            )
+            _bars(ax, starts, values, bottom, width=width, label=name, colour=colour)
             bottom = [a + b for a, b in zip(bottom, values, strict=True)]
         if denial_at is not None:
             ax.axvline(_num(denial_at), color=DENIAL_COLOUR, linewidth=2, linestyle="--")
