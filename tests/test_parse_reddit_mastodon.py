@@ -82,7 +82,7 @@ def _mastodon() -> dict[str, object]:
 
 
 def test_a_status_is_stored_under_its_uri_with_html_made_text() -> None:
-    post = _mastodon()["https://mastodon.social/users/aiwatch/statuses/113330000000000001"]
+    post = _mastodon()["https://mastodon.social/users/aiwatch/statuses/113329333862400100"]
     assert post.text == (
         "A GitHub user https://github.com/JusticeFighter110 claims a #ByteDance intern sabotaged "
         "8,000 GPUs.\nUnconfirmed & unverified."
@@ -97,7 +97,7 @@ def test_a_status_is_stored_under_its_uri_with_html_made_text() -> None:
 def test_a_reply_keeps_the_instance_local_parent_and_string_counts() -> None:
     reply = _mastodon()["https://chaos.social/users/kritisch/statuses/113330999"]
     assert reply.kind == "comment"
-    assert reply.reply_to == "mastodon:mastodon.social/113330000000000001"
+    assert reply.reply_to == "mastodon:mastodon.social/113329333862400100"
     assert reply.mentions == ["aiwatch"]
     assert reply.author.followers == 310
     assert reply.lang == "de"
@@ -106,7 +106,7 @@ def test_a_reply_keeps_the_instance_local_parent_and_string_counts() -> None:
 def test_a_boost_is_a_repost_and_the_original_is_kept_too() -> None:
     posts = _mastodon()
     original = posts["https://techhub.social/users/newsdesk/statuses/777"]
-    boost = posts["https://mastodon.social/users/booster/statuses/113330000000000099/activity"]
+    boost = posts["https://mastodon.social/users/booster/statuses/113333383987200102/activity"]
     assert boost.repost_of == original.doc_id
     assert original.author.followers == 20400
     assert "exaggerated" in original.text

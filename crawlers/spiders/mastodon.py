@@ -1,0 +1,154 @@
+"""Mastodon: per configured instance, hashtag timelines and (with a token) status search.
+
+Statuses newer than the crawl window are asked for with `since_id`: Mastodon ids are
+Snowflake-like (milliseconds since the epoch << 16), so the window's start is itself an id and the
+same request both picks up new statuses and re-reads the last `refresh` span for engagement.
+Pages are followed backwards by the `Link rel="next"` header. An instance that turned public
+timelines off answers 401 without a token: counted as `refused/public_timeline_disabled` and
+logged with the instance and what to set. Status search needs a user token (`token_env` of the
+instance, else `SPREADWATCH_MASTODON_TOKEN`); without one only hashtags are read.
+`SPREADWATCH_MASTODON_BASE_URL` sends every instance's requests to one host (tests, a proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from crawlers.items import Post
+from crawlers.parsers import ParseError
+from crawlers.parsers.mastodon import parse_status
+from crawlers.social import API_SETTINGS, SocialSpider
+from spreadwatch.sources import MastodonInstance, MastodonSource
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 40
+MAX_PAUSE = 120.0
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+def snowflake(moment: datetime) -> int:
+    """The smallest Mastodon status id for statuses created at or after `moment`."""
+    return int(moment.astimezone(UTC).timestamp() * 1000) << 16
+
+
+class MastodonSpider(SocialSpider):
+    name = "mastodon"
+    source = "mastodon"
+    section: MastodonSource
+    custom_settings = API_SETTINGS
+
+    def initial_requests(self) -> list[scrapy.Request]:
+        requests = []
+        for instance in self.section.instances:
+            for tag in instance.hashtags:
+                key = f"{_host(instance.url)}:#{tag.lstrip('#').lower()}"
+                query = {"limit": PAGE_SIZE, "since_id": snowflake(self.window_start(key))}
+                path = f"/api/v1/timelines/tag/{quote(tag.lstrip('#'))}?{urlencode(query)}"
+                requests.append(self._get(instance, path, self.parse_timeline, key=key, page=0))
+            token = self._token(instance)
+            if token is None:
+                self.count("mastodon/search_without_token")
+                continue
+            for term in self.terms():
+                query = {"q": term, "type": "statuses", "limit": PAGE_SIZE, "resolve": "false"}
+                path = f"/api/v2/search?{urlencode(query)}"
+                requests.append(self._get(instance, path, self.parse_search, key=f"{_host(instance.url)}:{term}", page=0))  # fmt: skip
+        return requests
+
+    def _token(self, instance: MastodonInstance) -> str | None:
+        return self.env_secret("mastodon_token", instance.token_env)
+
+    def _get(self, instance: MastodonInstance, path_or_url: str, callback: Any, **meta: Any) -> scrapy.Request:  # fmt: skip
+        base = self.settings_obj.base_url("mastodon") or instance.url.rstrip("/")
+        url = path_or_url if path_or_url.startswith("http") else base + path_or_url
+        token = self._token(instance)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.request(url, callback, headers=headers, meta={"instance": instance, **meta})
+
+    async def parse_timeline(self, response: Response) -> AsyncIterator[Any]:
+        instance: MastodonInstance = response.meta["instance"]
+        if response.status == 401:
+            self.refused(response, "public_timeline_disabled", f"{instance.url} has public hashtag timelines turned off; give it a token (token_env) with read:statuses")  # fmt: skip
+            return
+        if self.unchanged(response):
+            return
+        payload = self.json_body(response)
+        if payload is None:
+            return
+        posts = self._statuses(payload, instance, response.url)
+        for post in posts:
+            yield self.finish(post, response.meta["key"])
+        self.advance(response.meta["key"], posts)
+        if response.meta["page"] == 0 and not posts and isinstance(payload, list):
+            logger.info("mastodon: %s returned no statuses for %s", instance.url, response.meta["key"])  # fmt: skip
+        link = _decoded(response.headers.get("Link"))
+        match = _NEXT.search(link or "")
+        if posts and match and response.meta["page"] + 1 < self.section.max_pages:
+            await self._obey_ratelimit(response)
+            yield self._get(instance, _same_path(match.group(1)), self.parse_timeline, key=response.meta["key"], page=response.meta["page"] + 1)  # fmt: skip
+
+    def parse_search(self, response: Response) -> Iterator[Any]:
+        instance: MastodonInstance = response.meta["instance"]
+        if response.status == 401:
+            self.refused(response, "token_refused", f"{instance.url} refused the Mastodon token")
+            return
+        if self.unchanged(response):
+            return
+        payload = self.json_body(response)
+        if payload is None:
+            return
+        statuses = payload.get("statuses") if isinstance(payload, dict) else None
+        for post in self._statuses(statuses, instance, response.url):
+            yield self.finish(post, response.meta["key"])
+
+    def _statuses(self, statuses: Any, instance: MastodonInstance, url: str) -> list[Post]:
+        """Posts of a list of statuses; a status of the wrong shape is one counted drop."""
+        if not isinstance(statuses, list):
+            self.drop("bad_shape", url, f"expected a list of statuses, got {str(statuses)[:80]}")
+            return []
+        posts: list[Post] = []
+        for status in statuses:
+            try:
+                posts.extend(parse_status(status, instance.url))
+            except ParseError as error:
+                self.drop("bad_record", url, error)
+        return posts
+
+    async def _obey_ratelimit(self, response: Response) -> None:
+        remaining = _decoded(response.headers.get("X-RateLimit-Remaining"))
+        reset = _decoded(response.headers.get("X-RateLimit-Reset"))
+        if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0 or not reset:
+            return
+        try:
+            wait = (datetime.fromisoformat(reset.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()  # fmt: skip
+        except ValueError:
+            return
+        pause = max(0.0, min(MAX_PAUSE, wait))
+        self.count("ratelimit/paused_seconds", round(pause))
+        await asyncio.sleep(pause)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url if "://" in url else f"https://{url}").netloc
+
+
+def _same_path(url: str) -> str:
+    """The path and query of a `Link` URL (the base URL may be rewritten for this instance)."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _decoded(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,114 @@
+"""The Mastodon spider against a replayed instance: hashtag timelines, search, closed instances."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from social_crawl import crawl, write_incident
+from social_fixtures import FIXTURES
+
+from crawlers.spiders.mastodon import snowflake
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.mastodon import MastodonData, MastodonReplay
+from spreadwatch.replay.server import parse_time
+
+ORIGINAL = "mastodon:https://mastodon.social/users/aiwatch/statuses/113329333862400100"
+REPLY = "mastodon:https://chaos.social/users/kritisch/statuses/113330999"
+
+
+def data(instance: str = "mastodon.social") -> MastodonData:
+    return MastodonData.load(FIXTURES / "mastodon.json", instance)
+
+
+@pytest.fixture
+def instance() -> Iterator[ReplayServer]:
+    with ReplayServer(MastodonReplay(data(), tokens=("user-token",))) as server:
+        yield server
+
+
+def _incident(tmp_path: Path, hashtags: list[str], **instance: object) -> Path:
+    section = {"terms": ["bytedance"], "instances": [{"url": "https://mastodon.social", "hashtags": hashtags, **instance}]}  # fmt: skip
+    return write_incident(tmp_path, {"mastodon": section})
+
+
+def test_a_hashtag_timeline_is_read_without_a_token(instance: ReplayServer, tmp_path: Path) -> None:
+    result = crawl(
+        "mastodon",
+        _incident(tmp_path, ["ByteDance"]),
+        tmp_path,
+        SPREADWATCH_MASTODON_BASE_URL=instance.url,
+    )
+    assert result.ids() == [ORIGINAL]
+    assert result.by_id()[ORIGINAL]["author"]["handle"] == "aiwatch@mastodon.social"
+    assert result.stat("mastodon/search_without_token") == 1
+    assert instance.count(path=r"^/api/v2/search") == 0
+
+
+def test_the_timeline_is_asked_from_the_window_start_as_a_since_id(
+    instance: ReplayServer, tmp_path: Path
+) -> None:
+    crawl(
+        "mastodon",
+        _incident(tmp_path, ["bytedance"]),
+        tmp_path,
+        SPREADWATCH_MASTODON_BASE_URL=instance.url,
+    )
+    first = instance.matching(path=r"/timelines/tag/")[0]
+    assert first.query["since_id"] == str(snowflake(parse_time("2024-10-17T00:00:00Z")))
+
+
+def test_with_a_token_statuses_are_searched(instance: ReplayServer, tmp_path: Path) -> None:
+    incident = _incident(tmp_path, [], token_env="MASTO_TOKEN")
+    result = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url, MASTO_TOKEN="user-token")  # fmt: skip
+    assert result.ids() == [REPLY, ORIGINAL]
+    assert result.by_id()[REPLY]["reply_to"] == "mastodon:mastodon.social/113329333862400100"
+    (search,) = instance.matching(path=r"^/api/v2/search")
+    assert search.headers["authorization"] == "Bearer user-token"
+
+
+def test_an_instance_with_public_timelines_off_is_reported_clearly(tmp_path: Path) -> None:
+    with ReplayServer(MastodonReplay(data("closed.example"))) as closed:
+        result = crawl("mastodon", _incident(tmp_path, ["bytedance", "ai"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=closed.url)  # fmt: skip
+    assert result.items == []
+    assert result.stat("refused/public_timeline_disabled") == 2
+
+
+def test_pages_are_followed_by_the_link_header(tmp_path: Path) -> None:
+    many = data()
+    base = many.statuses[0]
+    for n in range(90):
+        status = dict(
+            base,
+            id=str(int(base["id"]) + 1000 + n),
+            uri=f"https://mastodon.social/users/x/statuses/{n}",
+        )
+        many.statuses.append(status)
+    with ReplayServer(MastodonReplay(many)) as server:
+        result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
+        assert server.count(path=r"/timelines/tag/") == 4  # 40 + 40 + 11, then an empty page
+    assert len(set(result.ids())) == 91
+
+
+@pytest.mark.parametrize(
+    ("reply", "stat"),
+    [(faults.garbage(), "dropped/bad_json"), (faults.forbidden(), "refused/403")],
+    ids=["garbage", "forbidden"],
+)
+def test_bad_answers_are_counted(
+    instance: ReplayServer, tmp_path: Path, reply: object, stat: str
+) -> None:
+    instance.script(r"/timelines/tag/", [reply])
+    result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url)  # fmt: skip
+    assert result.stat(stat) == 1 and result.items == []
+
+
+def test_a_status_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    changed = data()
+    extra = dict(changed.statuses[0], id=str(int(changed.statuses[0]["id"]) + 5), uri=42)
+    changed.statuses.append(extra)
+    with ReplayServer(MastodonReplay(changed)) as server:
+        result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
+    assert result.ids() == [ORIGINAL]
+    assert result.stat("dropped/bad_record") == 1
