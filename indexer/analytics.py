@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import A, Q, Search
+from elasticsearch.dsl.aggs import Agg
+from elasticsearch.dsl.query import Query
 
 from indexer.connection import IndexNames
 
@@ -156,7 +158,7 @@ class HourActivity:
     issues: int = 0
 
 
-def incident_search(client: Elasticsearch, index: str, incident: str, *extra: Q) -> Search:
+def incident_search(client: Elasticsearch, index: str, incident: str, *extra: Query) -> Search:
     """A size-0 search over one incident's documents, with optional extra filters."""
     search = Search(using=client, index=index).filter("term", incident=incident)
     for query in extra:
@@ -179,7 +181,7 @@ def span(client: Elasticsearch, names: IndexNames, incident: str) -> Span | None
     search.aggs.metric("first", "min", field=TIMESTAMP)
     search.aggs.metric("last", "max", field=TIMESTAMP)
     response = search.execute()
-    total = response.hits.total.value
+    total = response.hits.total.value  # type: ignore[attr-defined]
     if not total:
         return None
     aggs = response.aggregations
@@ -240,7 +242,7 @@ def first_seen(client: Elasticsearch, names: IndexNames, incident: str) -> Origi
     return Origin(first, per_platform)
 
 
-def first_hit(size: int) -> A:
+def first_hit(size: int) -> Agg[Any]:
     return A(
         "top_hits",
         size=size,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,7 @@ def reclassify(
 
 
 def _updates(
-    hits: Iterator[dict[str, Any]],
+    hits: Iterable[dict[str, Any]],
     matcher: Matcher,
     incident: Incident,
     names: IndexNames,

@@ -137,7 +137,8 @@ def search_posts(client: Elasticsearch, names: IndexNames, request: SearchReques
     except BadRequestError as error:
         raise _query_error(request.query, error) from None
     rows = [_row(hit.meta.id, hit.to_dict()) for hit in response]
-    return SearchResult(total=response.hits.total.value, rows=rows)
+    total = response.hits.total.value  # type: ignore[attr-defined]
+    return SearchResult(total=total, rows=rows)
 
 
 def _row(doc_id: str, source: dict[str, Any]) -> Row:

@@ -183,7 +183,7 @@ def _mark_negation(text: str, hit: Hit, negations: list[Hit]) -> Hit:
 
 
 def _matches(text: str, category: str) -> list[Hit]:
-    hits = []
+    hits: list[Hit] = []
     for cue, pattern, cjk in _patterns(category):
         hits.extend(Hit(category, cue, m.start(), m.end(), cjk) for m in pattern.finditer(text))
     return hits

@@ -46,7 +46,8 @@ def width(text: str) -> int:
 
 
 def clip(text: str, columns: int) -> str:
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for char in text:
         w = 2 if unicodedata.east_asian_width(char) in "WF" else 1
         if used + w > columns - 1:
