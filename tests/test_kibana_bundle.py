@@ -326,3 +326,11 @@ def test_a_file_name_kibana_would_refuse_is_an_error(tmp_path: Path, name: str) 
 
 def test_the_export_is_deterministic() -> None:
     assert to_ndjson(build_bundle(PREFIX, [FACTS])) == to_ndjson(BUNDLE)
+
+
+def test_dashboard_lists_the_denial_posts() -> None:
+    panels = json.loads(DASHBOARD["attributes"]["panelsJSON"])
+    (listing,) = [p for p in panels if p["type"] == "search"]
+    name = f"{listing['panelIndex']}:{listing['panelRefName']}"
+    (ref,) = [r for r in DASHBOARD["references"] if r["name"] == name]
+    assert ref == {"type": "search", "id": f"{PREFIX}-search-denial", "name": name}

@@ -190,3 +190,15 @@ def test_cli_export_refuses_a_name_kibana_would_refuse(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert ".ndjson" in result.output
     assert not (tmp_path / "d.json").exists()
+
+
+def test_cli_export_without_incident_files_writes_the_shared_objects_only(tmp_path: Path) -> None:
+    empty = tmp_path / "incidents"
+    empty.mkdir()
+    out = tmp_path / "dash.ndjson"
+    args = ["kibana", "export", "--out", str(out), "--incidents-dir", str(empty)]
+    result = CliRunner().invoke(cli, args, env={"SPREADWATCH_INDEX_PREFIX": "swk"})
+    assert result.exit_code == 0, result.output
+    kinds = {json.loads(line)["type"] for line in out.read_text(encoding="utf-8").splitlines()}
+    assert kinds == {"index-pattern", "lens", "search"}
+    assert "no dashboard exported" in result.output

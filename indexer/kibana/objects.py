@@ -184,7 +184,10 @@ def _markdown_panel(facts: DashboardFacts, index: str, grid: dict[str, int]) -> 
 
 
 def dashboard(prefix: str, facts: DashboardFacts, panels: list[LensPanel]) -> dict[str, Any]:
-    """One incident's dashboard: every Lens panel by reference, filtered to the incident."""
+    """One incident's dashboard, filtered to the incident.
+
+    Every Lens panel by reference, the time-to-denial markdown, and the denial posts as a list.
+    """
     panels_json: list[dict[str, Any]] = []
     references: list[dict[str, str]] = []
     for number, (slug, grid) in enumerate(_layout(panels), start=1):
@@ -206,6 +209,21 @@ def dashboard(prefix: str, facts: DashboardFacts, panels: list[LensPanel]) -> di
     if any(p["gridData"]["x"] == 36 and p["gridData"]["y"] == 0 for p in panels_json):
         markdown_grid = {"x": 0, "y": bottom, "w": 24, "h": 8}
     panels_json.append(_markdown_panel(facts, f"p{len(panels_json) + 1}", markdown_grid))
+    bottom = max(p["gridData"]["y"] + p["gridData"]["h"] for p in panels_json)
+    index = f"p{len(panels_json) + 1}"
+    panels_json.append(
+        {
+            "type": "search",
+            "panelIndex": index,
+            "gridData": {"x": 0, "y": bottom, "w": GRID_COLUMNS, "h": 15, "i": index},
+            "panelRefName": f"panel_{index}",
+            "title": "Denials",
+            "embeddableConfig": {"enhancements": {}},
+        }
+    )
+    references.append(
+        {"type": "search", "id": f"{prefix}-search-denial", "name": f"{index}:panel_{index}"}
+    )
     references.append(
         {"type": "index-pattern", "id": data_view_ids(prefix)["posts"], "name": FILTER_INDEX_REF}
     )
