@@ -4,7 +4,7 @@ Bulk-loads N posts (default 1,000,000 over 7 days: rumour-heavy before an offici
 day 1 06:00, reports and debunks after it, 20,000 authors, 9 platforms) into a throw-away index
 prefix with refresh off during the load, then times `analytics.timeline` (interval chosen from
 the span) and `phases.phases` — what `spreadwatch timeline` runs — for R rounds after one warm-up
-round, prints the machine and p50/p95, stores them in bench/results/bench_timeline.json, and
+round (shard request cache off), prints the machine and p50/p95, stores them in bench/results/bench_timeline.json, and
 deletes the indices.
 
     .venv/bin/python -m bench.bench_timeline [--posts 1000000] [--rounds 20]
@@ -104,7 +104,11 @@ def load(client: Elasticsearch, names: IndexNames, count: int) -> float:
         if not ok:
             raise RuntimeError(f"bulk item failed: {item}")
         loaded += 1
-    client.indices.put_settings(index=index, settings={"refresh_interval": "1s"})
+    # No shard request cache: repeated identical size-0 searches would otherwise be answered
+    # from it, and a live incident's index changes every refresh anyway.
+    client.indices.put_settings(
+        index=index, settings={"refresh_interval": "1s", "requests.cache.enable": False}
+    )
     client.indices.refresh(index=index)
     elapsed = time.perf_counter() - started
     stored = client.count(index=names.posts)["count"]
