@@ -43,6 +43,13 @@ class GithubSpider(IncidentSpider):
     name = "github"
     source = "github"
     section: GithubSource
+    #: An API, not a website: GitHub's own limits (x-ratelimit-*, obeyed by the middleware) pace
+    #: it, not the HTML politeness delay; 4 at a time stays far below the secondary limit (100).
+    custom_settings = {  # noqa: RUF012 (Scrapy's own class attribute)
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+    }
 
     def configure(self, crawler: Any) -> None:
         super().configure(crawler)
@@ -99,7 +106,18 @@ class GithubSpider(IncidentSpider):
             requests.append(self.api(f"/users/{login}", self.parse_user, login=login))
         for repo in self.section.repos:
             requests.extend(self.follow(repo))
+        # Repos found by earlier runs are refreshed even when their search now answers 304.
+        for repo in self.state.cursors.get("found_repos", []):
+            requests.extend(self.follow(repo))
         return requests
+
+    def follow_found(self, repo: str) -> list[scrapy.Request]:
+        """Follow a repo a search or a CreateEvent found, and remember it for later runs."""
+        found = self.state.cursors.setdefault("found_repos", [])
+        if repo not in found and len(found) < MAX_FOLLOWED:
+            found.append(repo)
+            self.state.save()
+        return self.follow(repo)
 
     def searches(self) -> list[tuple[str, str]]:
         """(kind, query) pairs: the configured searches, then the incident's terms (deduplicated)."""
@@ -229,7 +247,7 @@ class GithubSpider(IncidentSpider):
             older = older or (cutoff is not None and post.timestamp < cutoff)
             yield self.mark(post, post.repo)
             if post.repo and self.section.follow_found_repos:
-                yield from self.follow(post.repo)
+                yield from self.follow_found(post.repo)
         self.remember(response)
         self.advance(key, times)
         if not older:
@@ -292,7 +310,7 @@ class GithubSpider(IncidentSpider):
             yield activity
             created = gh.created_repo(record)
             if created and self.section.follow_found_repos:
-                yield from self.follow(created)
+                yield from self.follow_found(created)
         self.remember(response)
         self.advance(key, times)
         if not older:
