@@ -70,6 +70,14 @@ class ReplayRequest:
     base_url: str
     now: datetime
     match: re.Match[str] | None = None
+    body: bytes = b""  # the request body (POST), e.g. a JSON login
+
+    def json_body(self) -> Any:
+        """The request body as JSON, or None when it is absent or not JSON."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
@@ -222,7 +230,9 @@ class ReplayServer:
                     return replies.popleft()
         return None
 
-    def answer(self, method: str, target: str, headers: dict[str, str]) -> tuple[Reply, bool]:
+    def answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[Reply, bool]:
         parts = urlsplit(target)
         lists = parse_qs(parts.query, keep_blank_values=True)
         request = ReplayRequest(
@@ -233,6 +243,7 @@ class ReplayServer:
             headers=headers,
             base_url=self.url,
             now=self.clock(),
+            body=body,
         )
         scripted = self._scripted(method, target)
         if scripted is not None:
@@ -279,9 +290,8 @@ def _handler_class(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
             length = int(headers.get("content-length") or 0)
-            if length:
-                self.rfile.read(length)
-            reply, _ = server.answer(self.command, self.path, headers)
+            body = self.rfile.read(length) if length else b""
+            reply, _ = server.answer(self.command, self.path, headers, body)
             self.send_response(reply.status)
             if reply.content_type:
                 self.send_header("Content-Type", reply.content_type)
