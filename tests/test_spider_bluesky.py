@@ -1,0 +1,113 @@
+"""The Bluesky spider against a replayed PDS: sessions, search, followers, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from social_crawl import crawl, write_incident
+from social_fixtures import FIXTURES
+
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.bluesky import BlueskyData, BlueskyReplay
+
+ROOT = "bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3l6vzq2abc22k"
+REPLY = "bluesky:at://did:plc:skept1c9q/app.bsky.feed.post/3l6wb7xyz11a"
+OFFICIAL = "bluesky:at://did:plc:bytedanceoff/app.bsky.feed.post/3l6xq1official"
+LOGIN = {"SPREADWATCH_BLUESKY_HANDLE": "watcher.bsky.social", "SPREADWATCH_BLUESKY_APP_PASSWORD": "app-pass-word-1234"}  # fmt: skip
+
+
+def env(server: ReplayServer, **extra: str) -> dict[str, str]:
+    return {"SPREADWATCH_BLUESKY_BASE_URL": server.url, "SPREADWATCH_BLUESKY_PUBLIC_BASE_URL": server.url, **extra}  # fmt: skip
+
+
+def _incident(tmp_path: Path, **section: object) -> Path:
+    return write_incident(tmp_path, {"bluesky": {"terms": ["bytedance"], **section}})
+
+
+def serve(**options: int) -> ReplayServer:
+    return ReplayServer(BlueskyReplay(BlueskyData.load(FIXTURES / "bluesky.json"), **options))
+
+
+@pytest.fixture
+def pds() -> Iterator[ReplayServer]:
+    with serve() as server:
+        yield server
+
+
+def test_search_runs_through_an_app_password_session(pds: ReplayServer, tmp_path: Path) -> None:
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
+    assert result.ids() == sorted([ROOT, REPLY, OFFICIAL])
+    (search,) = pds.matching(path=r"searchPosts")
+    assert search.headers["authorization"].startswith("Bearer acc-")
+    assert search.query["since"] == "2024-10-17T00:00:00Z" and search.query["sort"] == "latest"
+
+
+def test_followers_come_from_get_profiles_and_relations_are_kept(
+    pds: ReplayServer, tmp_path: Path
+) -> None:
+    posts = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN)).by_id()
+    assert posts[ROOT]["author"]["followers"] == 18230
+    assert posts[REPLY]["reply_to"] == ROOT
+    assert posts[OFFICIAL]["quote_of"] == ROOT
+
+
+def test_the_official_account_is_flagged(pds: ReplayServer, tmp_path: Path) -> None:
+    posts = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN)).by_id()
+    assert posts[OFFICIAL]["author"]["official"] is True
+    assert posts[ROOT]["author"]["official"] is False
+
+
+def test_an_expired_access_token_is_refreshed_and_the_request_replayed(tmp_path: Path) -> None:
+    with serve(access_uses=1) as server:
+        result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(server, **LOGIN))
+        assert server.app.refreshes >= 1 and server.app.sessions == 1
+    assert result.ids() == sorted([ROOT, REPLY, OFFICIAL])
+    assert result.stat("bluesky/session_refreshed") >= 1
+
+
+def test_a_wrong_app_password_is_a_counted_refusal(pds: ReplayServer, tmp_path: Path) -> None:
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **{**LOGIN, "SPREADWATCH_BLUESKY_APP_PASSWORD": "nope"}))  # fmt: skip
+    assert result.items == []
+    assert result.stat("refused/bad_credentials") == 1
+
+
+def test_without_credentials_logged_out_search_is_tried_and_its_refusal_counted(
+    pds: ReplayServer, tmp_path: Path
+) -> None:
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds))
+    assert result.items == []
+    assert result.stat("bluesky/without_credentials") == 1
+    assert result.stat("refused/search_needs_login") == 1
+
+
+def test_pages_follow_the_cursor(tmp_path: Path) -> None:
+    data = BlueskyData.load(FIXTURES / "bluesky.json")
+    base = data.posts[0]
+    for n in range(120):
+        data.posts.append(
+            {**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lpage{n:04d}"}
+        )
+    with ReplayServer(BlueskyReplay(data)) as server:
+        result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(server, **LOGIN))
+        assert server.matching(path=r"searchPosts")[1].query["cursor"] == "100"
+    assert len(set(result.ids())) == 123
+
+
+@pytest.mark.parametrize("reply", [faults.garbage(), faults.truncated_json({"posts": []})], ids=["garbage", "truncated"])  # fmt: skip
+def test_unreadable_pages_are_counted_drops(
+    pds: ReplayServer, tmp_path: Path, reply: object
+) -> None:
+    pds.script(r"searchPosts", [reply])
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
+    assert result.stat("dropped/bad_json") == 1 and result.items == []
+
+
+def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    data = BlueskyData.load(FIXTURES / "bluesky.json")
+    data.posts[1]["record"] = {**data.posts[1]["record"], "createdAt": 1729276800}
+    with ReplayServer(BlueskyReplay(data)) as server:
+        result = crawl("bluesky", _incident(tmp_path, terms=["sabotage"]), tmp_path, **env(server, **LOGIN))  # fmt: skip
+    assert result.ids() == [ROOT]
+    assert result.stat("dropped/bad_record") == 1
