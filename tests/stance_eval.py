@@ -79,4 +79,6 @@ def table(result: dict[str, ClassScore]) -> str:
 
 
 if __name__ == "__main__":
-    print(table(scores(predictions())))
+    import sys
+
+    print(table(scores(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else EVAL_FILE))))
