@@ -65,6 +65,7 @@ class RateLimitMiddleware:
             return response
         attempts = int(request.meta.get("ratelimit_retries", 0))
         if attempts >= self.max_retries:
+            request.meta["dont_retry"] = True  # the cap is final: RetryMiddleware must not go on
             self._inc("gave_up")
             logger.error(
                 "rate limited %d times, giving up on %s (status %d)",

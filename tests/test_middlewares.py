@@ -1,0 +1,144 @@
+"""The rate-limit middleware: waits out 429s and rate-limit 403s, counts plain refusals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+from github_fixture import CONFESSION, T0, founding_world
+from replay_helpers import SettableClock, write_incident
+from scrapy.http import Request, Response
+from scrapy.utils.test import get_crawler
+from spider_harness import CrawlResult, run_spider
+
+from crawlers.middlewares import RateLimitMiddleware
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.github import GithubReplay
+
+SOURCES = {"github": {"repos": [CONFESSION], "terms": ["ByteDance intern"]}}
+REPO = rf"^/repos/{CONFESSION}$"
+
+
+@pytest.fixture
+def github() -> Iterator[ReplayServer]:
+    world = founding_world(stars=5, mirrors=0)
+    with ReplayServer(GithubReplay(world), clock=SettableClock(T0 + timedelta(days=2))) as server:
+        yield server
+
+
+def crawl(tmp_path: Path, server: ReplayServer, **settings: object) -> CrawlResult:
+    incident = write_incident(tmp_path, SOURCES)
+    env = {"SPREADWATCH_GITHUB_BASE_URL": server.url}
+    return run_spider("github", incident, tmp_path / "work", env, scrapy_settings=settings)
+
+
+def statuses(server: ReplayServer, path: str) -> list[int]:
+    return [r.status for r in server.matching(path=path)]
+
+
+def test_a_429_is_waited_out_for_its_retry_after_then_retried(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    github.script(REPO, [faults.rate_limited(429, retry_after=1)])
+    result = crawl(tmp_path, github)
+    limited, retried = github.matching(path=REPO)
+    assert (limited.status, retried.status) == (429, 200)
+    assert result.stat("spreadwatch/ratelimit/waits") == 1
+    assert f"github:{CONFESSION}" in result.ids()
+
+
+def test_the_retry_comes_no_sooner_than_retry_after(tmp_path: Path) -> None:
+    world = founding_world(stars=5, mirrors=0)
+    with ReplayServer(GithubReplay(world), clock=_wall_clock) as github:
+        github.script(REPO, [faults.rate_limited(429, retry_after=2)])
+        crawl(tmp_path, github)
+        limited, retried = github.matching(path=REPO)
+    assert retried.at - limited.at >= timedelta(seconds=2)
+
+
+def _wall_clock():  # the replay server logs request times by its clock: use real time here
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def test_a_403_at_zero_remaining_is_waited_out_until_the_reset(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    github.script(REPO, [faults.rate_limited(403, retry_after=None, reset_in=1)])
+    result = crawl(tmp_path, github)
+    assert statuses(github, REPO) == [403, 200]
+    assert result.stat("spreadwatch/ratelimit/waits") == 1
+    assert f"github:{CONFESSION}" in result.ids()
+
+
+def test_a_secondary_rate_limit_403_is_waited_out(tmp_path: Path, github: ReplayServer) -> None:
+    reply = faults.forbidden("You have exceeded a secondary rate limit. Please wait a few minutes.")
+    github.script(REPO, [reply])
+    result = crawl(tmp_path, github, SPREADWATCH_RATELIMIT_BACKOFF=0.2)
+    assert statuses(github, REPO) == [403, 200]
+    assert result.stat("spreadwatch/ratelimit/waits") == 1
+
+
+def test_a_plain_403_is_a_counted_refusal_not_retried(tmp_path: Path, github: ReplayServer) -> None:
+    github.script(REPO, [faults.forbidden()])
+    result = crawl(tmp_path, github)
+    assert statuses(github, REPO) == [403]
+    assert result.stat("spreadwatch/ratelimit/refused") == 1
+    assert result.stat("spreadwatch/refused/403") == 1
+
+
+def test_retries_stop_at_the_cap_and_the_crawl_finishes(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    github.script(REPO, [faults.rate_limited(429, retry_after=0)] * 5)
+    result = crawl(tmp_path, github, SPREADWATCH_RATELIMIT_MAX_RETRIES=2)
+    assert statuses(github, REPO) == [429, 429, 429]
+    assert result.stat("spreadwatch/ratelimit/gave_up") == 1
+    assert result.stats["finish_reason"] == "finished"
+
+
+def _response(status: int, **headers: str) -> Response:
+    return Response(
+        "https://api.example/x",
+        status=status,
+        headers=headers,
+        request=Request("https://api.example/x"),
+    )
+
+
+@pytest.fixture
+def middleware() -> RateLimitMiddleware:
+    return RateLimitMiddleware(get_crawler(settings_dict={"SPREADWATCH_RATELIMIT_BACKOFF": 60}))
+
+
+@pytest.mark.parametrize(
+    ("headers", "low", "high"),
+    [
+        (lambda: {"Retry-After": "7"}, 7, 7),
+        (lambda: {"Retry-After": formatdate(time.time() + 30, usegmt=True)}, 28, 30),
+        (lambda: {"x-ratelimit-reset": str(int(time.time()) + 90)}, 88, 90),
+        (lambda: {"X-Ratelimit-Reset": "12"}, 12, 12),  # Reddit: seconds until reset
+        (dict, 60, 60),  # no hint: exponential backoff from the base
+    ],
+    ids=[
+        "retry-after-seconds",
+        "retry-after-date",
+        "github-epoch-reset",
+        "reddit-seconds-reset",
+        "backoff",
+    ],
+)
+def test_the_wait_is_read_from_the_platforms_headers(
+    middleware: RateLimitMiddleware, headers, low, high
+) -> None:
+    assert low <= middleware.wait_seconds(_response(429, **headers()), attempts=0) <= high
+
+
+def test_backoff_doubles_per_attempt(middleware: RateLimitMiddleware) -> None:
+    waits = [middleware.wait_seconds(_response(429), attempts=n) for n in range(3)]
+    assert waits == [60, 120, 240]
