@@ -288,6 +288,12 @@ def test_timeline_json_carries_boundaries_and_measures(case, es_settings, tmp_pa
     assert [p["platform"] for p in payload["origin"]["per_platform"]][:2] == ["weibo", "reddit"]
 
 
+@pytest.mark.parametrize("interval", ["hourly", "0h", "1y", "-1d"])
+def test_timeline_refuses_an_interval_it_cannot_use(case, es_settings, interval):
+    result = run(case, es_settings, "timeline", INCIDENT, "--interval", interval)
+    assert (result.exit_code, "is not an interval like" in result.stderr) == (2, True)
+
+
 def test_timeline_of_an_incident_without_posts_says_so(case, es_settings, tmp_path):
     result = run(case, es_settings, "timeline", "no-such-case", "--incidents-dir", str(tmp_path))
     assert (result.exit_code, result.output.strip()) == (0, "no-such-case: no posts indexed")

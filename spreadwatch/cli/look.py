@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,17 @@ def _incident_id(ref: str, folder: Path) -> str:
         return ref
 
 
+def _interval(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[1-9]\d*[smhd]", value):
+        raise click.BadParameter(f"{value!r} is not an interval like 30m, 1h or 1d", param=param)
+    return value
+
+
 @click.command("timeline")
 @click.argument("incident", metavar="INCIDENT")
-@click.option("--interval", help="Bucket length for phases and chart, e.g. 1h, 30m, 1d.")
+@click.option(
+    "--interval", callback=_interval, help="Bucket length for phases and chart: 30m, 1h, 1d..."
+)
 @click.option(
     "--format",
     "fmt",
