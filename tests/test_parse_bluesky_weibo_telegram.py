@@ -135,8 +135,12 @@ def test_a_later_weibo_page_of_plain_cards_is_read_too() -> None:
     assert [p.native_id for p in parse_container(page, NOW)] == ["5091234567890003"]
 
 
-def test_an_empty_weibo_page_has_no_posts() -> None:
-    assert parse_container({"ok": 1, "data": {"cards": []}}, NOW) == []
+@pytest.mark.parametrize(
+    "payload",
+    [{"ok": 1, "data": {"cards": []}}, {"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}}],
+)
+def test_an_empty_weibo_page_or_the_end_of_results_has_no_posts(payload: object) -> None:
+    assert parse_container(payload, NOW) == []
 
 
 def test_weibo_long_text_is_read_from_extend() -> None:
@@ -150,7 +154,7 @@ def test_weibo_ok_minus_100_is_a_cookie_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", [{"ok": 0, "msg": "这里还没有内容"}, {"ok": 1, "data": {"cards": "x"}}, "<html>"]
+    "payload", [{"ok": -1, "msg": "请求过于频繁"}, {"ok": 1, "data": {"cards": "x"}}, "<html>"]
 )
 def test_other_weibo_refusals_and_shapes_are_parse_errors(payload: object) -> None:
     with pytest.raises(ParseError):

@@ -43,17 +43,38 @@ def check_ok(payload: Any, where: str) -> dict[str, Any]:
 
 
 def parse_container(payload: Any, now: datetime) -> list[Post]:
-    """Every post on a container page (originals of reposts included); [] at the end."""
+    """Every post on a container page (originals of reposts included); [] at the end.
+
+    Past the last page Weibo answers `{"ok": 0, "msg": "这里还没有内容"}`: the end, not an error.
+    A post of the wrong shape raises `ParseError`; `parse_cards` keeps the rest instead.
+    """
+    posts, errors = parse_cards(payload, now)
+    if errors:
+        raise errors[0]
+    return posts
+
+
+def parse_cards(payload: Any, now: datetime) -> tuple[list[Post], list[ParseError]]:
+    """The posts of a page, and the errors of the posts that could not be read.
+
+    A refusal of the whole page (`ok:-100`, another `ok`, no `data`) still raises.
+    """
+    if isinstance(payload, dict) and payload.get("ok") == 0:
+        return [], []
     data = check_ok(payload, "container")
     cards = data.get("cards")
     if cards is None:
-        return []
+        return [], []
     if not isinstance(cards, list):
         raise ParseError("weibo container: field 'cards' should be a list")
     posts: list[Post] = []
+    errors: list[ParseError] = []
     for mblog in _mblogs(cards):
-        posts.extend(parse_mblog(mblog, now))
-    return posts
+        try:
+            posts.extend(parse_mblog(mblog, now))
+        except ParseError as error:
+            errors.append(error)
+    return posts, errors
 
 
 def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
@@ -148,6 +169,7 @@ __all__ = [
     "check_ok",
     "long_text_ids",
     "opt_int",
+    "parse_cards",
     "parse_container",
     "parse_long_text",
     "parse_mblog",

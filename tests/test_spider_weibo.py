@@ -1,0 +1,136 @@
+"""The Weibo spider against a replayed m.weibo.cn: search, timelines, long text, login wall."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from social_crawl import crawl, write_incident
+from social_fixtures import FIXTURES
+
+from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay.weibo import ABSOLUTE, WeiboData, WeiboReplay
+
+COOKIE = {"SPREADWATCH_WEIBO_COOKIE": "SUB=_2A25replay; SUBP=0033WrSX"}
+RUMOUR, LONG, STATEMENT, REPOST = (f"weibo:509123456789000{n}" for n in range(1, 5))
+
+
+def env(server: ReplayServer, **extra: str) -> dict[str, str]:
+    return {"SPREADWATCH_WEIBO_BASE_URL": server.url, **extra}
+
+
+def _incident(tmp_path: Path, **section: object) -> Path:
+    return write_incident(tmp_path, {"weibo": {"terms": ["字节跳动"], **section}})
+
+
+def serve(data: WeiboData | None = None, **options: bool) -> ReplayServer:
+    return ReplayServer(WeiboReplay(data or WeiboData.load(FIXTURES / "weibo.json"), **options))
+
+
+@pytest.fixture
+def weibo() -> Iterator[ReplayServer]:
+    with serve() as server:
+        yield server
+
+
+def test_search_finds_posts_reposts_and_their_originals(
+    weibo: ReplayServer, tmp_path: Path
+) -> None:
+    result = crawl("weibo", _incident(tmp_path), tmp_path, **env(weibo, **COOKIE))
+    assert sorted(set(result.ids())) == [RUMOUR, STATEMENT, REPOST]
+    posts = result.by_id()
+    assert posts[REPOST]["repost_of"] == STATEMENT
+    assert posts[RUMOUR]["timestamp"].startswith("2024-10-18 02:15:00")
+    (search,) = weibo.matching(path=r"getIndex")[:1]
+    assert search.headers["referer"] == "https://m.weibo.cn/"
+    assert search.query["containerid"] == "100103type=1&q=字节跳动"
+
+
+def test_the_official_account_is_flagged_with_its_chinese_follower_count(
+    weibo: ReplayServer, tmp_path: Path
+) -> None:
+    posts = crawl("weibo", _incident(tmp_path), tmp_path, **env(weibo, **COOKIE)).by_id()
+    assert posts[STATEMENT]["author"]["official"] is True
+    assert posts[STATEMENT]["author"]["followers"] == 63_350_000
+    assert posts[RUMOUR]["author"]["official"] is False
+
+
+def test_a_long_post_gets_its_full_text(weibo: ReplayServer, tmp_path: Path) -> None:
+    posts = crawl("weibo", _incident(tmp_path, terms=["JusticeFighter110"]), tmp_path, **env(weibo, **COOKIE)).by_id()  # fmt: skip
+    assert posts[LONG]["text"].endswith("真假待官方回应。")
+    assert weibo.count(path=r"^/statuses/extend$") == 1
+
+
+def test_watched_user_timelines_are_read(weibo: ReplayServer, tmp_path: Path) -> None:
+    incident = _incident(tmp_path, search=False, users=["1400854834"])
+    result = crawl("weibo", incident, tmp_path, **env(weibo, **COOKIE))
+    assert result.ids() == [STATEMENT]
+
+
+@pytest.mark.parametrize(
+    ("options", "extra_env"),
+    [({}, {}), ({"expired": True}, COOKIE)],
+    ids=["no-cookie-432", "expired-ok-minus-100"],
+)
+def test_the_login_wall_is_a_clear_counted_error(tmp_path: Path, options: dict[str, bool], extra_env: dict[str, str]) -> None:  # fmt: skip
+    with serve(**options) as server:
+        result = crawl("weibo", _incident(tmp_path, users=["1400854834"]), tmp_path, **env(server, **extra_env))  # fmt: skip
+    assert result.items == []
+    assert result.stat("refused/cookie_missing_or_expired") == 2
+    assert result.stats["finish_reason"] == "finished"
+
+
+def test_relative_chinese_times_are_read_as_the_moment_they_name(tmp_path: Path) -> None:
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    recent = (datetime.now(UTC) - timedelta(minutes=5)).astimezone().strftime(ABSOLUTE)
+    data.mblogs[0]["created_at"] = recent
+    with serve(data) as server:
+        result = crawl(
+            "weibo", _incident(tmp_path, terms=["传言"]), tmp_path, **env(server, **COOKIE)
+        )
+    (post,) = result.items
+    seen = datetime.fromisoformat(post["timestamp"])
+    assert abs(seen - datetime.strptime(recent, ABSOLUTE)) < timedelta(minutes=2)
+
+
+def test_pages_are_followed_until_the_end_marker(tmp_path: Path) -> None:
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    base = data.mblogs[2]
+    for n in range(15):
+        data.mblogs.append({**base, "id": f"50912345678{n:05d}", "mid": f"50912345678{n:05d}"})
+    with serve(data) as server:
+        result = crawl(
+            "weibo", _incident(tmp_path, terms=["回应"]), tmp_path, **env(server, **COOKIE)
+        )
+        pages = [r.query.get("page", "1") for r in server.matching(path=r"getIndex")]
+    assert pages == ["1", "2", "3"]
+    assert len(set(result.ids())) == 17
+
+
+@pytest.mark.parametrize("reply", [faults.garbage(), faults.truncated_json({"ok": 1})], ids=["garbage", "truncated"])  # fmt: skip
+def test_unreadable_pages_are_counted_drops(
+    weibo: ReplayServer, tmp_path: Path, reply: object
+) -> None:
+    weibo.script(r"getIndex", [reply])
+    result = crawl("weibo", _incident(tmp_path), tmp_path, **env(weibo, **COOKIE))
+    assert result.stat("dropped/bad_json") == 1 and result.items == []
+
+
+def test_a_post_with_an_unknown_time_format_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    data.mblogs[0]["text"] += " 字节跳动"
+    with serve(data) as server:
+        server.app.render_time = lambda created, now: "很久以前"  # type: ignore[attr-defined]
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+    assert result.items == []
+    assert result.stat("dropped/bad_record") == 3
+
+
+def test_a_follower_count_of_a_changed_type_is_left_empty(tmp_path: Path) -> None:
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    data.users["5981234567"]["followers_count"] = ["changed", "type"]
+    with serve(data) as server:
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+    assert result.by_id()[RUMOUR]["author"]["followers"] is None
