@@ -22,7 +22,7 @@ from elasticsearch import ApiError, TransportError
 
 from crawlers.context import new_run_id
 from crawlers.runstats import failed_run_doc, write_run
-from scheduler.runtime import Runtime
+from scheduler.runtime import Runtime, fill
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ class CrawlRun:
 def run_crawl(rt: Runtime, incident_path: str, incident_id: str, source: str) -> dict[str, Any]:
     """Run one crawl subprocess to its end or its timeout; returns what happened."""
     run_id = new_run_id(incident_id, source)
-    values = {"incident": incident_path, "source": source, "run_id": run_id}
-    command = [part.format(**values) for part in rt.crawl_command]
+    command = fill(rt.crawl_command, incident=incident_path, source=source, run_id=run_id)
     run = CrawlRun(run_id, incident_id, source, rt.clock())
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, start_new_session=True)

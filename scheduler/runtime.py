@@ -30,6 +30,16 @@ DEFAULT_STREAM_COMMAND = (
 )  # fmt: skip
 
 
+def fill(command: tuple[str, ...] | list[str], **values: str) -> list[str]:
+    """The command with `{name}` placeholders replaced; other braces are left alone."""
+    filled = []
+    for part in command:
+        for name, value in values.items():
+            part = part.replace("{" + name + "}", value)  # noqa: PLW2901
+        filled.append(part)
+    return filled
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

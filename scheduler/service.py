@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler import runtime
 from scheduler.plan import JOB_PREFIXES, JobSpec, StreamSpec, jobs_for, streams_for
-from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime
+from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
 from scheduler.watch import FileWatcher, incident_files
 from spreadwatch.incident import ConfigFileError, Incident, load_incident
@@ -66,13 +66,15 @@ class Monitor:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, paused: bool = False) -> None:
+        """Sync jobs from the files and start running them (`paused`: sync only, run nothing)."""
         if self.rt.settings.scheduler_db_url is None:
             self.rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
         runtime.install(self.rt)
         self.scheduler.start(paused=True)
         self.reload()
-        self.scheduler.resume()
+        if not paused:
+            self.scheduler.resume()
         self._watcher.start()
         logger.info("monitor started: %d incidents, %d jobs", len(self.incidents), len(self.jobs()))
 
@@ -157,8 +159,7 @@ class Monitor:
         for name, spec in specs.items():
             if name in self.supervisors:
                 continue
-            values = {"incident": spec.incident_path, "source": spec.source}
-            command = [part.format(**values) for part in self.stream_command]
+            command = fill(self.stream_command, incident=spec.incident_path, source=spec.source)
             supervisor = Supervisor(name, command, stop_grace=self.rt.shutdown_grace)
             self.supervisors[name] = supervisor
             supervisor.start()

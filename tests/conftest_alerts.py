@@ -1,71 +1,13 @@
-"""Shared helpers for the alert and e-mail tests: a real SMTP server, fixture posts, incidents.
-
-Import the fixtures by name in a test module (`from conftest_alerts import smtp_server`).
-"""
+"""Fixtures for the alert and e-mail tests: real SMTP servers on free loopback ports."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from elasticsearch import Elasticsearch, helpers
-
-from indexer.connection import IndexNames
-from spreadwatch.incident import Incident
-
-#: The founding case's Saturday: ByteDance's statement on Toutiao, 19 Oct 2024.
-NOW = datetime(2024, 10, 19, 12, 0, tzinfo=UTC)
-USER = "alerts@example.org"
-PASSWORD = "s3cret-pa55word"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    """What the SMTP server accepted, parsed as the recipient's mail client would."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
-
-
-@dataclass
-class SmtpServer:
-    inbox: Inbox
-    port: int
-    controller: Controller | None = None
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def start(self, **options: Any) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+from alerts_support import PASSWORD, Inbox, SmtpServer, free_port
 
 
 def _authenticator(inbox: Inbox) -> Any:
@@ -108,70 +50,3 @@ def smtp_with_auth() -> Iterator[SmtpServer]:
     )
     yield server
     server.stop()
-
-
-def post(
-    native_id: str,
-    at: datetime,
-    platform: str = "weibo",
-    incident: str = "bytedance-intern-2024",
-    **fields: Any,
-) -> dict[str, Any]:
-    """A posts-index document as the pipelines store it."""
-    doc: dict[str, Any] = {
-        "@timestamp": at.isoformat(),
-        "incident": [incident],
-        "platform": platform,
-        "kind": "post",
-        "native_id": native_id,
-        "url": f"https://example.org/{platform}/{native_id}",
-        "author": {"id": f"u-{native_id}", "handle": f"user{native_id}", "followers": 10},
-        "text": f"post {native_id}",
-        "stance": "rumour",
-        "reach": 10,
-    }
-    doc.update(fields)
-    return {"_id": f"{platform}:{native_id}", **doc}
-
-
-def spread(count: int, start: datetime, end: datetime, prefix: str, **fields: Any) -> list[dict]:
-    """`count` posts evenly spread over [start, end)."""
-    step = (end - start) / max(count, 1)
-    return [post(f"{prefix}{i}", start + step * i, **fields) for i in range(count)]
-
-
-def index_docs(client: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> None:
-    actions = [{"_index": index, "_id": d.pop("_id", None), "_source": d} for d in docs]
-    helpers.bulk(client, actions, refresh=True)
-
-
-def index_posts(client: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]]) -> None:
-    index_docs(client, names.posts, docs)
-
-
-def run_doc(
-    source: str, at: datetime, status: str, items: int, incident: str = "bytedance-intern-2024"
-) -> dict:
-    return {
-        "@timestamp": at.isoformat(),
-        "job": "crawl",
-        "incident": incident,
-        "source": source,
-        "status": status,
-        "items_scraped": items,
-        "error_count": 0 if status == "ok" else 1,
-        "run_id": f"{source}-{at.timestamp():.0f}",
-    }
-
-
-def incident_with(rules: list[dict[str, Any]], **alerts: Any) -> Incident:
-    """The founding case's incident with the given alert rules."""
-    return Incident.model_validate(
-        {
-            "id": "bytedance-intern-2024",
-            "title": "ByteDance intern rumour",
-            "window": {"start": (NOW - timedelta(days=3)).isoformat()},
-            "queries": [{"name": "zh", "lang": "zh", "any": ["字节 实习生"]}],
-            "alerts": {"recipients": ["analyst@example.org"], "rules": rules, **alerts},
-        }
-    )

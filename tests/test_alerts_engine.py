@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest_alerts import NOW, incident_with, index_posts, post, spread
+from alerts_support import NOW, incident_with, index_posts, post, spread
 
 from alerts.engine import Delivery, raise_alerts
 from alerts.mailer import FakeSender

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest_alerts import NOW, incident_with, index_docs, index_posts, post, run_doc, spread
+from alerts_support import NOW, incident_with, index_docs, index_posts, post, run_doc, spread
 
 from alerts.engine import evaluate
 

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from conftest_alerts import (
+from alerts_support import (
     NOW,
     PASSWORD,
     USER,

@@ -1,0 +1,36 @@
+"""Fixtures for the scheduler tests: a runtime on the test cluster with its own job store."""
+
+from __future__ import annotations
+
+import pytest
+from scheduler_support import PY
+
+from alerts.mailer import FakeSender
+from indexer.connection import IndexNames
+from scheduler.runtime import Runtime
+
+
+@pytest.fixture
+def make_runtime(es_client, session_names, settings_for, tmp_path):  # type: ignore[no-untyped-def]
+    """A runtime with its own job store, on the session's indices unless `names` is given."""
+
+    def build(
+        crawl_command: tuple[str, ...] = (PY, "-c", "pass"),
+        names: IndexNames | None = None,
+        **options: float,
+    ) -> Runtime:
+        names = names or session_names
+        settings = settings_for(
+            index_prefix=names.prefix,
+            scheduler_db_url=f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        )
+        return Runtime(
+            settings=settings,
+            client=es_client,
+            names=names,
+            sender=FakeSender(),
+            crawl_command=crawl_command,
+            **options,  # type: ignore[arg-type]
+        )
+
+    return build

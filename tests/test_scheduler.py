@@ -1,0 +1,132 @@
+"""Jobs built from incident files, kept in step with edits, and persisted across restarts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import pytest
+from scheduler_support import wait_for, write_incident
+
+from scheduler.service import Monitor
+
+pytest_plugins = ["conftest_scheduler"]
+
+
+@pytest.fixture
+def incidents(tmp_path):
+    folder = tmp_path / "incidents"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def monitor_for(make_runtime):
+    started: list[Monitor] = []
+
+    def build(folder, **options):
+        monitor = Monitor(make_runtime(), [folder], watch_interval=60, **options)
+        monitor.start(paused=True)
+        started.append(monitor)
+        return monitor
+
+    yield build
+    for monitor in started:
+        monitor.stop()
+
+
+def schedule(monitor):
+    return {job.id: job.trigger.interval for job in monitor.jobs()}
+
+
+def test_one_crawl_job_per_source_and_one_alert_job_per_incident(incidents, monitor_for):
+    write_incident(incidents)
+    assert schedule(monitor_for(incidents)) == {
+        "crawl:bytedance-intern-2024:github": timedelta(minutes=30),
+        "crawl:bytedance-intern-2024:feeds": timedelta(hours=1),
+        "alerts:bytedance-intern-2024": timedelta(minutes=5),
+    }
+
+
+def test_jobs_reference_functions_by_module_path_with_explicit_options(incidents, monitor_for):
+    write_incident(incidents)
+    job = next(j for j in monitor_for(incidents).jobs() if j.id.endswith(":github"))
+    assert (job.func_ref, job.args) == (
+        "scheduler.jobs:crawl",
+        (str(incidents / "bytedance.yml"), "github"),
+    )
+    assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 900)
+    assert job.trigger.jitter == 10
+
+
+def test_edited_interval_changes_the_schedule_without_restart(incidents, monitor_for):
+    path = write_incident(incidents)
+    monitor = monitor_for(incidents)
+    write_incident(incidents, github_every="10m")
+    monitor._watcher._last = {}  # as if the watcher saw the edit
+    monitor._watcher.check()
+    assert schedule(monitor)["crawl:bytedance-intern-2024:github"] == timedelta(minutes=10)
+    assert path.exists()
+
+
+def test_added_and_removed_files_add_and_remove_jobs(incidents, monitor_for):
+    first = write_incident(incidents)
+    monitor = monitor_for(incidents)
+    write_incident(incidents, "other.yml", incident_id="other-rumour")
+    first.unlink()
+    monitor.reload()
+    assert sorted(schedule(monitor)) == [
+        "alerts:other-rumour",
+        "crawl:other-rumour:feeds",
+        "crawl:other-rumour:github",
+    ]
+
+
+def test_broken_edit_keeps_the_last_good_jobs(incidents, monitor_for, caplog):
+    path = write_incident(incidents)
+    monitor = monitor_for(incidents)
+    path.write_text(path.read_text().replace("every: 30m", "every: often"), encoding="utf-8")
+    monitor.reload()
+    assert schedule(monitor)["crawl:bytedance-intern-2024:github"] == timedelta(minutes=30)
+    assert "bytedance.yml" in caplog.text and "sources.github.every" in caplog.text
+
+
+def test_restart_keeps_stored_next_run_times(incidents, make_runtime):
+    write_incident(incidents)
+    first = Monitor(make_runtime(), [incidents], watch_interval=60)
+    first.start(paused=True)
+    job = first.scheduler.get_job("crawl:bytedance-intern-2024:github")
+    first.scheduler.modify_job(job.id, next_run_time=job.next_run_time + timedelta(hours=5))
+    planned = first.scheduler.get_job(job.id).next_run_time
+    first.stop()
+    second = Monitor(make_runtime(), [incidents], watch_interval=60)
+    second.start(paused=True)
+    try:
+        assert second.scheduler.get_job(job.id).next_run_time == planned
+    finally:
+        second.stop()
+
+
+def test_digest_option_adds_a_digest_job(incidents, monitor_for):
+    path = write_incident(incidents)
+    path.write_text(
+        path.read_text().replace("every: 5m", "every: 5m\n  digest: hourly"), encoding="utf-8"
+    )
+    job = monitor_for(incidents).scheduler.get_job("digest:bytedance-intern-2024")
+    assert str(job.trigger.fields[6]) == "0"  # minute 0 of every hour
+
+
+def test_streamed_source_is_supervised_not_polled(incidents, monitor_for, tmp_path):
+    stream = "  bluesky:\n    stream: true\n"
+    path = write_incident(incidents)
+    path.write_text(path.read_text().replace("  feeds:\n", stream + "  feeds:\n"), encoding="utf-8")
+    marker = tmp_path / "streamed"
+    command = (
+        sys.executable,
+        "-c",
+        f"import pathlib,time; pathlib.Path('{marker}').write_text('{{source}}'); time.sleep(60)",
+    )
+    monitor = monitor_for(incidents, stream_command=command)
+    assert "crawl:bytedance-intern-2024:bluesky" not in schedule(monitor)
+    assert list(monitor.supervisors) == ["stream:bytedance-intern-2024:bluesky"]
+    assert wait_for(lambda: marker.exists() and marker.read_text()) == "bluesky"
