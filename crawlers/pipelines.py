@@ -16,7 +16,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -39,6 +39,7 @@ from indexer.documents import KINDS
 from indexer.fingerprint import fingerprint_fields
 from indexer.matching import Matcher
 from indexer.stance import StanceInput, classify
+from indexer.templates import init
 from indexer.writer import BulkWriter
 
 logger = logging.getLogger(__name__)
@@ -257,8 +258,9 @@ class IndexPipeline(_Stage):
         context = self.context
         settings = context.settings
         names = IndexNames(settings.index_prefix)
+        client = _client(context)
         self.writer = BulkWriter(
-            _client(context),
+            client,
             names,
             settings.data_dir / "spool",
             batch_size=context.batch_size,
@@ -307,11 +309,14 @@ class IndexPipeline(_Stage):
 
 
 def _client(context: CrawlContext) -> Elasticsearch:
-    """The cluster's client; when it is down, one that fails, so the writer spools everything."""
+    """The cluster's client, indices ready; when it is down, one that fails, so the writer
+    spools everything (and the next crawl replays it)."""
     settings = context.settings
     try:
-        return make_client(settings)
-    except (ConnectionFailedError, RuntimeError, OSError) as error:
+        client = make_client(settings)
+        init(client, IndexNames(settings.index_prefix))  # first use creates the indices
+        return client
+    except (ConnectionFailedError, TransportError, ApiError, RuntimeError, OSError) as error:
         url = settings.es_url or f"http://127.0.0.1:{settings.es_port}"
         logger.error("Elasticsearch unavailable (%s); documents will be spooled", error)
         return Elasticsearch(url, request_timeout=settings.es_request_timeout, max_retries=1)

@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 
 from crawlers.context import crawl_context
 from indexer.connection import ConnectionFailedError, IndexNames, make_client
+from indexer.templates import init
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ def write_run(settings: Settings, doc: dict[str, Any], client: Elasticsearch | N
     try:
         client = client or make_client(settings)
         names = IndexNames(settings.index_prefix)
+        init(client, names)  # a crawl that failed early may be the first use of this prefix
         client.index(index=names.runs, id=doc["run_id"], document=doc, refresh="wait_for")
     except (ConnectionFailedError, TransportError, ApiError) as error:
         logger.error("run %s not recorded in Elasticsearch: %s", doc["run_id"], error)

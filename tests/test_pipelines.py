@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from crawlers import settings as project_settings
 from crawlers.items import Activity, Author, Engagement, Post
 from indexer.connection import IndexNames
 from indexer.spool import Spool
+from indexer.templates import delete_all
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 
@@ -262,3 +264,14 @@ def test_when_elasticsearch_is_down_every_post_is_spooled(run, settings_for, ind
     spooled = Spool(Path(down.data_dir) / "spool", index_names.prefix).entries()
     assert sorted(e.doc["native_id"] for e in spooled) == ["1", "2"]
     assert stats["spreadwatch/writer/spooled"] == 2
+
+
+def test_first_crawl_under_a_new_prefix_creates_the_versioned_indices(settings_for, es_client):
+    names = IndexNames(f"{settings_for().index_prefix}-fresh{uuid.uuid4().hex[:6]}")
+    try:
+        pipelines = Pipelines(settings_for(index_prefix=names.prefix))
+        pipelines.feed(post())
+        pipelines.close()
+        assert list(es_client.indices.get_alias(name=names.posts)) == [f"{names.posts}-v1"]
+    finally:
+        delete_all(es_client, names)
