@@ -10,8 +10,8 @@ Boundaries (each an aware UTC datetime, or None when the data has no such moment
   `matched.official`).
 - **coverage_peak** — the start of the timeline bucket with most `report` posts (most posts at
   all when there is no report); the earliest such bucket on a tie.
-- **decay** — the start of the first bucket after the coverage peak whose volume is at most half
-  the peak bucket's volume.
+- **decay** — the start of the first bucket after the coverage peak from which volume stays at
+  most half the peak bucket's volume for two buckets in a row (or the last bucket).
 
 Measures:
 
@@ -20,7 +20,8 @@ Measures:
   denial / from the denial on.
 - `reach_ratio` = summed `reach` of denial posts ÷ summed `reach` of rumour posts.
 - `half_life` — after the denial, the time from the bucket with most rumour posts to the first
-  later bucket with at most half as many (resolution: the timeline interval).
+  later bucket from which there are at most half as many for two buckets in a row (resolution:
+  the timeline interval).
 
 `Phases.phases` lists the named spans between consecutive boundaries, in time order, the last
 one ending at the incident's last post.
@@ -196,8 +197,19 @@ def _coverage_peak(bars: list[_Bar]) -> int:
 def _decay(bars: list[_Bar], peak_index: int) -> datetime | None:
     if not bars:
         return None
-    half = bars[peak_index].total / 2
-    return next((b.start for b in bars[peak_index + 1 :] if b.total <= half), None)
+    found = first_sustained([b.total for b in bars], peak_index + 1, bars[peak_index].total / 2)
+    return bars[found].start if found is not None else None
+
+
+def first_sustained(values: list[int], start: int, limit: float) -> int | None:
+    """The first index from `start` where the value and the next one (if any) are ≤ `limit`.
+
+    Two buckets in a row, so one quiet bucket in a busy stretch is not taken for the decay.
+    """
+    for i in range(start, len(values)):
+        if values[i] <= limit and (i + 1 == len(values) or values[i + 1] <= limit):
+            return i
+    return None
 
 
 def _measures(
@@ -255,8 +267,8 @@ def _half_life(bars: list[_Bar], denial: datetime) -> timedelta | None:
         return None
     peak = max(b.rumour for b in tail)
     peak_at = next(i for i, b in enumerate(tail) if b.rumour == peak)
-    halved = next((b for b in tail[peak_at + 1 :] if b.rumour <= peak / 2), None)
-    return (halved.start - tail[peak_at].start) if halved else None
+    halved = first_sustained([b.rumour for b in tail], peak_at + 1, peak / 2)
+    return (tail[halved].start - tail[peak_at].start) if halved is not None else None
 
 
 def _spans(found: dict[str, datetime | None], end: datetime) -> list[Phase]:

@@ -174,3 +174,18 @@ def test_an_incident_without_posts_has_no_phases(es_client, index_names):
     result = phases(es_client, index_names, "nothing-here")
     assert result.phases == []
     assert result.onset is None
+
+
+@pytest.mark.parametrize(
+    ("values", "start", "limit", "expected"),
+    [
+        ([10, 4, 9, 4, 3], 1, 5, 3),  # one quiet bucket inside a busy stretch is not the decay
+        ([10, 6, 4], 1, 5, 2),  # the last bucket counts on its own
+        ([10, 8, 9], 1, 5, None),  # never halves
+        ([10, 5, 5], 1, 5, 1),  # exactly half counts
+    ],
+)
+def test_decay_needs_two_quiet_buckets_in_a_row(values, start, limit, expected):
+    from indexer.phases import first_sustained
+
+    assert first_sustained(values, start, limit) == expected
