@@ -12,7 +12,9 @@ Stable API (the HTML report, the Kibana export and the demo use it):
   and by stance, with the cumulative volume.
 - `first_seen(client, names, incident) -> Origin` — the first post overall and per platform, in
   the order platforms picked the story up.
-- `amplifiers(client, names, incident, by="reach"|"reposts", size=10) -> list[Amplifier]`.
+- `amplifiers(client, names, incident, by="reach"|"reposts", size=10) -> list[Amplifier]` —
+  accounts by `author.handle` with summed reach and reposts; `platform` is the one they posted
+  on most.
 - `clusters(client, names, incident, min_accounts=2, size=20) -> list[Cluster]` — near-duplicate
   groups by `fingerprint` (paged with a composite aggregation).
 - `github_activity(client, names, incident, repos=None) -> list[HourActivity]` — stars and forks

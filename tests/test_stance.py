@@ -114,3 +114,12 @@ def test_latin_cues_match_whole_words_only():
 def test_every_lexicon_has_every_category(lang):
     lexicon = lexicons.load(lang)
     assert [category for category in lexicons.CATEGORIES if not lexicon[category]] == []
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "?"])
+def test_an_empty_post_is_other(text):
+    assert stance(text).label == "other"
+
+
+def test_the_title_counts_like_the_text():
+    assert stance("", title="ByteDance denies the 8,000 GPU claim").label == "denial"
