@@ -45,12 +45,19 @@ class SocialSpider(IncidentSpider):
         return self.incident.search_terms()
 
     def window_start(self, key: str) -> datetime:
-        """Where this run's search begins for `key`: since-value minus refresh, or the start."""
-        start = self.incident.window.start.astimezone(UTC)
-        since = self.state.since_time(key)
-        if since is None or self.section is None:
-            return start
-        return max(start, since - self.section.refresh)
+        """Where this run's search begins for `key`: since-value minus refresh, or the start.
+
+        Fixed at the first call of a run: the since-value advances as pages come in, and a
+        later page must still reach back as far as the first one did.
+        """
+        starts: dict[str, datetime] = self.__dict__.setdefault("_window_starts", {})
+        if key not in starts:
+            start = self.incident.window.start.astimezone(UTC)
+            since = self.state.since_time(key)
+            if since is not None and self.section is not None:
+                start = max(start, since - self.section.refresh)
+            starts[key] = start
+        return starts[key]
 
     def window_end(self) -> datetime:
         now = datetime.now(UTC)

@@ -25,10 +25,26 @@ def parse_channel_page(html: str, channel: str) -> tuple[list[Post], int | None]
     Returns ([], None) for a page without messages (the end, or a private channel); a message
     without id or time raises `ParseError`.
     """
-    page = Selector(text=html)
-    posts = [_message(node, channel) for node in page.css("div.tgme_widget_message[data-post]")]
-    ids = [int(p.native_id.rsplit("/", 1)[-1]) for p in posts]
-    return posts, (min(ids) if ids else None)
+    posts, before, errors = parse_channel_messages(html, channel)
+    if errors:
+        raise errors[0]
+    return posts, before
+
+
+def parse_channel_messages(html: str, channel: str) -> tuple[list[Post], int | None, list[ParseError]]:  # fmt: skip
+    """Like `parse_channel_page`, but a bad message is returned as an error, not raised."""
+    posts: list[Post] = []
+    errors: list[ParseError] = []
+    ids: list[int] = []
+    for node in Selector(text=html).css("div.tgme_widget_message[data-post]"):
+        number = node.attrib.get("data-post", "").rpartition("/")[2]
+        if number.isdigit():
+            ids.append(int(number))
+        try:
+            posts.append(_message(node, channel))
+        except ParseError as error:
+            errors.append(error)
+    return posts, (min(ids) if ids else None), errors
 
 
 def parse_views(value: str | None) -> int | None:
@@ -75,4 +91,4 @@ def _ref(href: Any) -> str | None:
     return f"{PLATFORM}:{match.group(1).lower()}/{match.group(2)}" if match else None
 
 
-__all__ = ["PLATFORM", "ParseError", "parse_channel_page", "parse_views"]
+__all__ = ["PLATFORM", "ParseError", "parse_channel_messages", "parse_channel_page", "parse_views"]
