@@ -1,0 +1,190 @@
+"""Posts/s through the whole item pipeline into Elasticsearch, against raw helpers.bulk.
+
+Builds N replayed posts (default 50,000: zh/en/de, a fifth of them HTML, tracking parameters in
+URLs, engagement counts, ~10% matching no query) and feeds them through the project's real
+pipeline classes in their configured order — validate, normalise (HTML to text, UTC times,
+py3langid, URL canonicalisation), match, stance, fingerprint, index (BulkWriter: mget + merge +
+bulk) — into a throw-away prefix on the embedded node (or SPREADWATCH_ES_URL). Then the same
+documents as indexed are written with plain `helpers.bulk` into a second prefix, in the same
+run, and the ratio is printed. A second pass of the same items measures a re-crawl (every post
+an update). Model loading (py3langid, stance lexicons) and index set-up happen before timing;
+the writer's final flush is timed. HTTP fetching by spiders is not included. Indices are deleted at the end.
+
+    .venv/bin/python -m bench.bench_ingest [--posts 50000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+import uuid
+from typing import Any
+
+import scrapy
+from elasticsearch import Elasticsearch, helpers
+from scrapy.exceptions import DropItem
+from scrapy.utils.misc import load_object
+from scrapy.utils.test import get_crawler
+
+from bench.machine import save
+from crawlers import settings as project_settings
+from crawlers.items import Author, Engagement, Post
+from crawlers.normalise import language
+from indexer.connection import IndexNames, make_client
+from indexer.stance import StanceInput, classify
+from indexer.templates import delete_all, init
+from spreadwatch.incident import Incident
+from spreadwatch.settings import Settings, load_settings
+
+INCIDENT = Incident.model_validate(
+    {
+        "id": "bench-ingest",
+        "title": "ByteDance intern GPU sabotage rumour (benchmark)",
+        "window": {"start": "2024-10-01T00:00:00Z"},
+        "languages": ["zh", "en", "de"],
+        "queries": [
+            {"name": "zh", "lang": "zh", "any": ["字节跳动 实习生", "实习生 投毒"]},
+            {"name": "en", "lang": "en", "any": ['"ByteDance intern"', "ByteDance sabotage"]},
+            {"name": "de", "lang": "de", "any": ["ByteDance Praktikant*"]},
+        ],
+        "claims": [
+            {"name": "8000-h100", "patterns": ["8000 H100", "8,000 H100"]},
+            {"name": "ten-million", "patterns": ["tens of millions", "千万美元"]},
+        ],
+    }
+)
+TEXTS = [
+    "网传字节跳动实习生恶意攻击集群，篡改代码破坏大模型训练，涉及8000 H100，损失上千万美元。",
+    "A ByteDance intern allegedly sabotaged model training on 8,000 H100 GPUs, costing tens of millions.",
+    "Ein ByteDance Praktikant soll das Training eines großen KI-Modells sabotiert haben.",
+    "<p>Reports say the <b>ByteDance intern</b> was fired.</p><script>track()</script>",
+    "字节跳动回应实习生投毒传闻：严重夸大，未涉及商业化产品。",
+    "The weather in Beijing is lovely this week, nothing to see here.",
+]
+PLATFORMS = ["weibo", "reddit", "github", "mastodon", "bluesky", "hackernews", "feeds"]
+
+
+class BenchSpider(scrapy.Spider):
+    name = "bench"
+
+
+def replayed_posts(count: int, seed: int = 7) -> list[Post]:
+    rng = random.Random(seed)
+    posts = []
+    for number in range(count):
+        text = rng.choice(TEXTS)
+        posts.append(
+            Post(
+                platform=rng.choice(PLATFORMS),
+                native_id=str(number),
+                timestamp=1729209600 + rng.randrange(7 * 86400),
+                text=f"{text} #{number}",
+                text_is_html=text.startswith("<"),
+                url=f"https://example.com/p/{number}?utm_source=x&spm=a.b&id={number}",
+                author=Author(id=str(rng.randrange(5000)), handle=f"user{rng.randrange(5000)}"),
+                engagement=Engagement(likes=rng.randrange(1000), reposts=rng.randrange(100)),
+            )
+        )
+    return posts
+
+
+def pipeline_pass(
+    settings: Settings, posts: list[Post], batch: int
+) -> tuple[float, dict[str, Any]]:
+    """Seconds to push every post through the configured pipelines, and the crawl stats."""
+    crawler = get_crawler(
+        BenchSpider,
+        {
+            "SPREADWATCH_SETTINGS": settings,
+            "SPREADWATCH_INCIDENT": INCIDENT,
+            "SPREADWATCH_RUN_ID": "bench",
+            "SPREADWATCH_BATCH_SIZE": batch,
+        },
+    )
+    crawler.spider = BenchSpider.from_crawler(crawler)
+    order = sorted(project_settings.ITEM_PIPELINES.items(), key=lambda kv: kv[1])
+    stages = [load_object(path).from_crawler(crawler) for path, _ in order]
+    for stage in stages:
+        if hasattr(stage, "open_spider"):
+            stage.open_spider()  # index set-up on first use: not per post, not timed
+    started = time.perf_counter()
+    for post in posts:
+        item: Any = post
+        try:
+            for stage in stages:
+                item = stage.process_item(item)
+        except DropItem:
+            continue
+    for stage in stages:
+        if hasattr(stage, "close_spider"):
+            stage.close_spider()
+    assert crawler.stats is not None
+    return time.perf_counter() - started, crawler.stats.get_stats()
+
+
+def raw_bulk(
+    client: Elasticsearch, source: IndexNames, target: IndexNames, batch: int
+) -> tuple[float, int]:
+    """Seconds for plain helpers.bulk of the documents the pipeline indexed."""
+    client.indices.refresh(index=source.posts)
+    docs = [
+        {"_index": target.posts, "_id": hit["_id"], "_source": hit["_source"]}
+        for hit in helpers.scan(client, index=source.posts, query={"query": {"match_all": {}}})
+    ]
+    started = time.perf_counter()
+    written, _ = helpers.bulk(client, docs, chunk_size=batch)
+    return time.perf_counter() - started, int(written)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=50_000, help="posts to replay")
+    parser.add_argument("--batch", type=int, default=500, help="writer and bulk batch size")
+    args = parser.parse_args(argv)
+
+    base = load_settings()
+    prefix = f"bench-ingest-{uuid.uuid4().hex[:6]}"
+    settings = load_settings(index_prefix=prefix)
+    client = make_client(base)
+    pipeline_names, raw_names = IndexNames(prefix), IndexNames(f"{prefix}-raw")
+    init(client, raw_names)
+    language("warm up the language model", None, ("en",))
+    classify(StanceInput(text="warm up the stance lexicons"))
+    posts = replayed_posts(args.posts)
+    try:
+        first_s, stats = pipeline_pass(settings, posts, args.batch)
+        again_s, again = pipeline_pass(settings, posts, args.batch)
+        raw_s, raw_written = raw_bulk(client, pipeline_names, raw_names, args.batch)
+    finally:
+        delete_all(client, pipeline_names)
+        delete_all(client, raw_names)
+        client.close()
+    indexed = int(stats.get("spreadwatch/writer/indexed_new", 0))
+    pipeline_rate = args.posts / first_s
+    raw_rate = raw_written / raw_s
+    save(
+        "bench_ingest",
+        {
+            "posts replayed": args.posts,
+            "posts indexed (rest dropped as no_match)": indexed,
+            "pipeline, first crawl (posts in / s)": round(pipeline_rate),
+            "pipeline, first crawl (indexed docs / s)": round(indexed / first_s),
+            "pipeline, re-crawl of the same posts (posts in / s)": round(args.posts / again_s),
+            "re-crawl outcome": {
+                "unchanged": int(again.get("spreadwatch/writer/unchanged", 0)),
+                "updated": int(again.get("spreadwatch/writer/updated", 0)),
+                "new": int(again.get("spreadwatch/writer/indexed_new", 0)),
+            },
+            "raw helpers.bulk of the same documents (docs / s)": round(raw_rate),
+            "ratio raw bulk / pipeline (indexed docs per second)": round(
+                raw_rate / (indexed / first_s), 2
+            ),
+            "batch size": args.batch,
+            "command": f"python -m bench.bench_ingest --posts {args.posts} --batch {args.batch}",
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
