@@ -1,0 +1,120 @@
+"""`spreadwatch alerts check|silence|list` and `spreadwatch status` at the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alerts_support import NOW, index_docs, index_posts, run_doc, spread
+from click.testing import CliRunner
+from scheduler_support import PY, write_incident
+
+from scheduler.status import collect
+from spreadwatch.cli import cli
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def invoke(index_names, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPREADWATCH_INDEX_PREFIX", index_names.prefix)
+    monkeypatch.setenv("SPREADWATCH_SCHEDULER_DB_URL", f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def incident_file(tmp_path):
+    folder = tmp_path / "incidents"
+    folder.mkdir()
+    return write_incident(folder)
+
+
+def test_check_prints_what_would_fire_and_stores_nothing(
+    invoke, incident_file, es_client, index_names
+):
+    index_posts(es_client, index_names, spread(10, NOW - H, NOW, "w"))
+    result = invoke("alerts", "check", str(incident_file), "--at", NOW.isoformat())
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.strip() == (
+        "FIRE  spike[all]  Spike: new in the last hour — ByteDance intern rumour"
+    )
+    es_client.indices.refresh(index=index_names.alerts)
+    assert es_client.count(index=index_names.alerts)["count"] == 0
+
+
+def test_silenced_rule_shows_as_skipped_in_check(invoke, incident_file, es_client, index_names):
+    index_posts(es_client, index_names, spread(10, NOW - H, NOW, "w"))
+    silenced = invoke("alerts", "silence", "spike", "--for", "4h")
+    # A silence runs from now; check at the real clock, with posts in its window.
+    now = datetime.now(UTC)
+    index_posts(es_client, index_names, spread(10, now - H, now, "n"))
+    checked = invoke("alerts", "check", str(incident_file), "--format", "json")
+    [row] = json.loads(checked.stdout)
+    assert silenced.stdout.startswith("spike silenced for every incident until ")
+    assert (row["would_send"], row["suppressed"].startswith("silenced until")) == (False, True)
+
+
+def test_list_shows_alerts_with_state(invoke, es_client, index_names):
+    invoke("alerts", "silence", "*", "--for", "30m", "--incident", "bytedance-intern-2024")
+    result = invoke("alerts", "list", "--format", "json")
+    [alert] = json.loads(result.stdout)
+    assert (alert["rule"], alert["state"], alert["incident"]) == (
+        "*",
+        "silenced",
+        "bytedance-intern-2024",
+    )
+
+
+@pytest.mark.parametrize("bad", [["--for", "soon"], []])
+def test_silence_needs_a_valid_duration(invoke, bad):
+    result = CliRunner().invoke(cli, ["alerts", "silence", "spike", *bad])
+    assert result.exit_code == 2
+
+
+def test_check_of_a_broken_incident_file_is_a_one_line_error(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("id: x\ntitle: t\nwindow: {start: 2024-10-17}\nqueries: []\n")
+    command = [PY, "-m", "spreadwatch", "alerts", "check", str(broken)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "broken.yml:4: queries" in result.stderr
+
+
+def test_status_json_lists_last_runs_and_open_alerts(invoke, es_client, index_names):
+    index_docs(
+        es_client,
+        index_names.runs,
+        [
+            run_doc("github", NOW - 2 * H, "ok", 12),
+            run_doc("github", NOW - H, "failed", 0),
+            run_doc("weibo", NOW - H, "ok", 4),
+        ],
+    )
+    result = invoke("status", "--format", "json")
+    state = json.loads(result.stdout)
+    last = {r["source"]: (r["status"], r["runs"]) for r in state["last_runs"]}
+    assert last == {"github": ("failed", 2), "weibo": ("ok", 1)}
+    assert (state["jobs"], state["open_alerts"]) == ([], [])
+
+
+def test_status_counts_spool_files(es_client, index_names, settings_for, tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / f"{index_names.prefix}.jsonl").write_text('{"kind": "post"}\n' * 3)
+    settings = settings_for(index_prefix=index_names.prefix)
+    settings = settings.model_copy(update={"data_dir": tmp_path})
+    state = collect(settings, es_client, NOW)
+    assert state["spool"] == {"files": 1, "bytes": 51}
+
+
+def test_status_table_is_readable(invoke):
+    result = invoke("status")
+    assert result.exit_code == 0
+    assert "jobs (0)" in result.stdout and "spool:" in result.stdout
