@@ -184,17 +184,21 @@ def _mark_negation(text: str, hit: Hit, negations: list[Hit]) -> Hit:
 
 def _matches(text: str, category: str) -> list[Hit]:
     hits: list[Hit] = []
-    for cue, pattern, cjk in _patterns(category):
-        hits.extend(Hit(category, cue, m.start(), m.end(), cjk) for m in pattern.finditer(text))
+    for cue, needle, pattern, cjk in _patterns(category):
+        if needle in text:  # a plain substring test first: most cues are absent from a post
+            hits.extend(Hit(category, cue, m.start(), m.end(), cjk) for m in pattern.finditer(text))
     return hits
 
 
 @cache
-def _patterns(category: str) -> tuple[tuple[str, re.Pattern[str], bool], ...]:
+def _patterns(category: str) -> tuple[tuple[str, str, re.Pattern[str], bool], ...]:
+    """Per cue: its name, a literal every match contains, its regex, and whether it is CJK."""
     compiled = []
     for lang in LANGUAGES:
         for cue in load(lang)[category]:
-            compiled.append((cue, re.compile(_cue_regex(cue)), bool(_HAS_CJK.search(cue))))
+            needle = fold(cue.rstrip("*")).split()[0]
+            cjk = bool(_HAS_CJK.search(cue))
+            compiled.append((cue, needle, re.compile(_cue_regex(cue)), cjk))
     return tuple(compiled)
 
 
