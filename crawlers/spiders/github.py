@@ -49,6 +49,9 @@ class GithubSpider(IncidentSpider):
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+        # api.github.com/robots.txt disallows everything: it is meant for web crawlers, while
+        # the REST API is governed by its terms and the rate limits obeyed above.
+        "ROBOTSTXT_OBEY": False,
     }
 
     def configure(self, crawler: Any) -> None:
