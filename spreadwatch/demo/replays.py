@@ -82,7 +82,10 @@ def pages_data() -> PagesData:
     """The Toutiao statement page, and V2EX's career node with each topic's page."""
     pages: dict[str, Any] = {}
     (statement,) = entries("toutiao")
-    pages[statement.data["url"].split("toutiao.com", 1)[1]] = _statement_html(statement.data)
+    pages[statement.data["url"].split("toutiao.com", 1)[1]] = {
+        "html": "{items}",  # the page exists from the statement's publication on
+        "items": [{"at": _iso(statement.at), "html": _statement_html(statement.data)}],
+    }
     topics = [e for e in entries("v2ex") if e.kind == "topic"]
     pages["/go/career"] = {
         "html": '<html><head><title>职场话题 - V2EX</title></head><body><div id="Main">{items}</div></body></html>',

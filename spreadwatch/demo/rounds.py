@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -160,3 +161,79 @@ def _outcome(source: str, code: int, out: str, err: str) -> CrawlOutcome:
         error = f"crawl of {source} exited {code}: {tail[0][:300]}"
         logger.warning("%s", error)
     return CrawlOutcome(source, code, summary, error)
+
+
+class CrawlWorker:
+    """Crawl rounds in one long-lived crawl process (`spreadwatch.demo.worker`), no start-up per crawl.
+
+    Its log goes to `log_file`; `stop()` closes its stdin (it exits after the current round) and
+    kills its process group if it does not.
+    """
+
+    def __init__(
+        self, incident_file: Path, env: dict[str, str], log_file: Path, timeout: float = 300.0
+    ) -> None:
+        self.timeout = timeout
+        self._log = log_file.open("ab")
+        command = [
+            sys.executable,
+            "-m",
+            "spreadwatch.demo.worker",
+            "--incident",
+            str(incident_file),
+        ]
+        self._process = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def run_round(self, sources: list[str], round_id: str) -> list[CrawlOutcome]:
+        process = self._process
+        if process.poll() is not None or process.stdin is None or process.stdout is None:
+            raise RuntimeError(
+                f"the demo's crawl process exited ({process.returncode}); see {self._log.name}"
+            )
+        process.stdin.write(json.dumps({"round": round_id, "sources": sources}) + "\n")
+        process.stdin.flush()
+        answer = self._read_answer(sources)
+        return [_from_summary(source, answer.get(source) or {}) for source in sources]
+
+    def _read_answer(self, sources: list[str]) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        ready, _, _ = select.select([self._process.stdout], [], [], self.timeout)
+        if not ready:
+            raise RuntimeError(
+                f"crawl round timed out after {self.timeout:.0f}s; see {self._log.name}"
+            )
+        while True:
+            line = self._process.stdout.readline()
+            if not line:
+                raise RuntimeError(
+                    f"the demo's crawl process ended mid-round; see {self._log.name}"
+                )
+            try:
+                answer = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # stray output from a library; the answer is the JSON line
+            if isinstance(answer, dict) and set(sources) <= set(answer):
+                return answer
+
+    def stop(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            try:
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.wait(timeout=10)
+            except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
+                _kill(process)
+        self._log.close()
+
+
+def _from_summary(source: str, line: dict[str, Any]) -> CrawlOutcome:
+    status = line.get("status")
+    if status == "failed" or not line:
+        error = f"crawl of {source} failed: {line.get('error') or 'no summary'}"
+        logger.warning("%s", error)
+        return CrawlOutcome(source, 1, line, error)
+    return CrawlOutcome(source, 0, line)

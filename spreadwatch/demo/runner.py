@@ -31,7 +31,7 @@ from spreadwatch.demo.clock import SimClock, steps
 from spreadwatch.demo.dataset import INCIDENT_FILE
 from spreadwatch.demo.display import Display, Frame
 from spreadwatch.demo.outputs import write_outputs
-from spreadwatch.demo.rounds import CrawlRounds, crawl_env
+from spreadwatch.demo.rounds import CrawlRounds, CrawlWorker, crawl_env
 from spreadwatch.demo.smtp_sink import SmtpSink
 from spreadwatch.demo.story import FiredAlert, Story, posts_per_platform, read_story
 from spreadwatch.incident import Incident, load_incident
@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 #: Simulated hours per wall second: the incident's 12 days in about two minutes.
 DEFAULT_SPEED = 2.4
-DEFAULT_ROUND = timedelta(hours=3)
+DEFAULT_ROUND = timedelta(hours=6)
 
 
 @dataclass
@@ -53,6 +53,7 @@ class DemoOptions:
     pace: bool = True  # sleep between rounds to follow `speed`; tests play as fast as possible
     incident_file: Path = INCIDENT_FILE
     workers: int = 4
+    process_per_crawl: bool = False  # `crawlers.run` per crawl, as the scheduler; slower to start
 
 
 @dataclass
@@ -77,12 +78,16 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     servers, missing = replays.start_servers(clock)
     sink = SmtpSink().start()
     work = tempfile.TemporaryDirectory(prefix="spreadwatch-demo-")
-    rounds: CrawlRounds | None = None
+    rounds: CrawlRounds | CrawlWorker | None = None
     try:
         env = crawl_env(
             es_url(settings), names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
         )
-        rounds = CrawlRounds(options.incident_file, env, workers=options.workers)
+        if options.process_per_crawl:
+            rounds = CrawlRounds(options.incident_file, env, workers=options.workers)
+        else:
+            options.out.mkdir(parents=True, exist_ok=True)
+            rounds = CrawlWorker(options.incident_file, env, options.out / "crawl.log")
         job = AlertJob(client, names, incident, sink.url, settings)
         played = _play(
             incident, clock=clock, rounds=rounds, job=job, servers=servers, options=options,
@@ -117,7 +122,7 @@ def _play(
     incident: Incident,
     *,
     clock: SimClock,
-    rounds: CrawlRounds,
+    rounds: CrawlRounds | CrawlWorker,
     job: AlertJob,
     servers: dict[str, object],
     options: DemoOptions,
@@ -137,8 +142,14 @@ def _play(
         for outcome in outcomes:
             if not outcome.ok and outcome.error:
                 played.failures.setdefault(outcome.source, outcome.error)
+        crawled = time.monotonic()
         client.indices.refresh(index=names.posts)
         fired = job.run(moment)
+        logger.info(
+            "round %d: crawls %.1fs (%s), alerts %.1fs", number, crawled - round_started,
+            " ".join(f"{o.source}={o.summary.get('duration_s')}" for o in outcomes),
+            time.monotonic() - crawled,
+        )  # fmt: skip
         display.show(
             _frame(
                 client,
@@ -189,7 +200,7 @@ def _phase(client: Elasticsearch, names: IndexNames, incident: str, moment: date
         aggs={
             "evidence": {"filter": {"term": {"platform": "github"}}},
             "denial": {"filter": {"term": {"stance": "denial"}}},
-            "press": {"filter": {"term": {"platform": "feeds"}}},
+            "press": {"filter": {"terms": {"platform": ["news", "feeds"]}}},
         },
     )
     aggs = response["aggregations"]
