@@ -9,6 +9,7 @@ and shows the hostile post as text.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -254,3 +255,17 @@ def test_cli_refuses_a_report_name_that_is_not_html(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", INCIDENT, "--out", str(tmp_path / "r.txt")])
     assert result.exit_code == 2
     assert "must end in .html" in result.output
+
+
+def test_amplifiers_without_reach_figures_say_so(
+    es_client: Elasticsearch, case: IndexNames
+) -> None:
+    data = collect(es_client, case, INCIDENT, now=NOW)
+    zero = [replace(a, reach=0) for a in data.amplifiers]
+    page = lxml.html.fromstring(render_html(replace(data, amplifiers=zero)))
+    section = page.xpath("//section[@id='amplifiers']")[0].text_content()
+    assert "No reach figures were collected" in section
+
+
+def test_amplifiers_with_reach_figures_have_no_such_note(page: lxml.html.HtmlElement) -> None:
+    assert "No reach figures" not in page.xpath("//section[@id='amplifiers']")[0].text_content()
