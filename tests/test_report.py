@@ -17,7 +17,7 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch, helpers
-from spread_case import INCIDENT, PLATFORM_ORDER, POSTS, at, index_case, post_doc
+from spread_case import INCIDENT, OTHER, PLATFORM_ORDER, POSTS, at, index_case, post_doc
 
 from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
@@ -269,3 +269,14 @@ def test_amplifiers_without_reach_figures_say_so(
 
 def test_amplifiers_with_reach_figures_have_no_such_note(page: lxml.html.HtmlElement) -> None:
     assert "No reach figures" not in page.xpath("//section[@id='amplifiers']")[0].text_content()
+
+
+def test_an_incident_without_a_denial_says_so(es_client: Elasticsearch, case: IndexNames) -> None:
+    # spread_case indexes one stray weibo rumour under OTHER: no denial, no GitHub activity.
+    page = lxml.html.fromstring(render_html(collect(es_client, case, OTHER, now=NOW)))
+    assert "No official denial is indexed" in page.text_content()
+    tiles = texts(page, "//section[@id='measures']//div[contains(@class,'tile')]/b")
+    assert tiles[2] == "—"
+    charts = [f.get("id") for f in page.xpath("//figure[@class='chart']")]
+    assert charts == ["chart-stance", "chart-cumulative", "chart-platform"]
+    assert "No GitHub activity indexed" in page.xpath("//section[@id='github']")[0].text_content()
