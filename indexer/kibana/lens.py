@@ -164,12 +164,15 @@ def metric_visualization(layer_id: str, column: str) -> dict[str, Any]:
 
 
 def datatable_visualization(layer_id: str, columns: list[str]) -> dict[str, Any]:
-    return {
+    """A table sorted by its first metric (the column after the row key), largest first."""
+    table: dict[str, Any] = {
         "layerId": layer_id,
         "layerType": "data",
         "columns": [{"columnId": cid} for cid in columns],
-        "sorting": {"columnId": columns[1], "direction": "desc"} if len(columns) > 1 else None,
     }
+    if len(columns) > 1:
+        table["sorting"] = {"columnId": columns[1], "direction": "desc"}
+    return table
 
 
 def tagcloud_visualization(layer_id: str, tag: str, value: str) -> dict[str, Any]:
