@@ -19,8 +19,10 @@ import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from spread_case import EVENTS, INCIDENT, POSTS, index_case
+from test_kibana_bundle import flat_types
 
 from indexer.connection import IndexNames
+from indexer.kibana.lens import RECORDS
 from indexer.kibana.objects import data_view_ids
 from indexer.kibana.panel_data import kuery_filter, panel_rows
 from indexer.kibana.panels import LensPanel, all_panels
@@ -202,3 +204,23 @@ def test_cli_export_without_incident_files_writes_the_shared_objects_only(tmp_pa
     kinds = {json.loads(line)["type"] for line in out.read_text(encoding="utf-8").splitlines()}
     assert kinds == {"index-pattern", "lens", "search"}
     assert "no dashboard exported" in result.output
+
+
+@pytest.mark.parametrize("kind", ["posts", "activity"])
+def test_every_panel_field_is_mapped_in_the_live_index(
+    es_client: Elasticsearch, case: IndexNames, kind: str
+) -> None:
+    """The templates really put into Elasticsearch carry every field the panels read."""
+    alias = getattr(case, kind)
+    (mapping,) = es_client.indices.get_mapping(index=alias).body.values()
+    mapped = flat_types(mapping["mappings"]["properties"])
+    used = {
+        column["sourceField"]
+        for panel in PANELS.values()
+        if panel.data_view == kind
+        for columns in panel.layers.values()
+        for column in columns.values()
+        if column.get("sourceField") not in (None, RECORDS)
+    }
+    assert used
+    assert {field: mapped.get(field) for field in used if field not in mapped} == {}
