@@ -160,6 +160,15 @@ BUNDLE = build_bundle("swk", [FACTS])
 NDJSON = to_ndjson(BUNDLE)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://elastic:hunter2@k:5601", "ftp://k:5601", "k:5601", "http://k:notaport"]
+)
+def test_a_bad_kibana_url_is_refused_without_echoing_credentials(url: str) -> None:
+    with pytest.raises(ValueError, match="Kibana") as refused:
+        import_url(url, None)
+    assert "hunter2" not in str(refused.value)
+
+
 def test_a_clean_import_creates_every_object(kibana: FakeKibana) -> None:
     result = import_objects(NDJSON, kibana.url, api_key=API_KEY)
     assert (result.success, result.success_count, result.errors) == (True, len(BUNDLE), [])

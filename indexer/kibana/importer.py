@@ -49,6 +49,16 @@ class ImportResult:
 def import_url(base_url: str, space: str | None) -> str:
     """`/api/saved_objects/_import`, under `/s/<space>` for a space other than the default."""
     parts = urlsplit(base_url)
+    if parts.username or parts.password:
+        # Never echoed back: the URL may hold a password.
+        raise ValueError(
+            "put Kibana credentials in an API key or --user + SPREADWATCH_KIBANA_PASSWORD, "
+            "not in the URL"
+        )
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"Kibana URL has an invalid port: {base_url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"Kibana URL must look like http://host:5601, got {base_url!r}")
     root = base_url.rstrip("/")
