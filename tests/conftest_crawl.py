@@ -123,6 +123,18 @@ def crawl_env(es_client: Elasticsearch, index_names: Any, tmp_path: Path) -> dic
 
 
 @pytest.fixture
+def stored_posts(es_client: Elasticsearch, index_names: Any):  # type: ignore[no-untyped-def]
+    """A function returning this test's posts index as {id: source}, after a refresh."""
+
+    def read() -> dict[str, dict[str, Any]]:
+        es_client.indices.refresh(index=index_names.posts)
+        hits = es_client.search(index=index_names.posts, size=500)["hits"]["hits"]
+        return {h["_id"]: h["_source"] for h in hits}
+
+    return read
+
+
+@pytest.fixture
 def crawl_runner():  # type: ignore[no-untyped-def]
     """`run_crawl` as a fixture, so test modules need not import this plugin."""
     return run_crawl

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from indexer.spool import Spool
 
 pytest_plugins = ["conftest_crawl"]
@@ -15,11 +13,6 @@ def posts(es_client, names) -> dict[str, dict]:
     es_client.indices.refresh(index=names.posts)
     hits = es_client.search(index=names.posts, size=100)["hits"]["hits"]
     return {h["_id"]: h["_source"] for h in hits}
-
-
-@pytest.fixture
-def stored_posts(es_client, index_names):  # type: ignore[no-untyped-def]
-    return lambda: posts(es_client, index_names)
 
 
 def test_a_crawl_indexes_matching_posts_and_counts_drops(
