@@ -112,6 +112,7 @@ def build_run_doc(
         "spool_replayed": _writer(stats, "spool_replayed"),
         "activity_written": _writer(stats, "activity_written"),
         "drops": _counts(drops),
+        "refusals": _counts(_by_prefix(stats, "spreadwatch/refused/")),
         "rejected": _counts(rejected),
         "http_status": _counts(statuses),
         "requests": int(stats.get("downloader/request_count", 0)),
@@ -142,9 +143,12 @@ def failed_run_doc(
 
 
 def run_status(doc: dict[str, Any]) -> str:
-    """ok: finished cleanly; partial: finished with errors or spooled documents; failed."""
+    """ok: finished cleanly; partial: finished with errors or spooled documents; refused: the
+    source refused every request (`spreadwatch/refused/<reason>` stats) and nothing came; failed."""
     if doc["finish_reason"] != "finished":
         return "failed"
+    if doc.get("refusals") and not doc["items_scraped"] and not doc["not_modified"]:
+        return "refused"  # the source said no (login wall, 403): counted, and nothing crashed
     if doc["error_count"] and not doc["items_scraped"] and not doc["not_modified"]:
         return "failed"
     if doc["error_count"] or doc["items_spooled"]:

@@ -55,7 +55,10 @@ def write_incident(folder: Path, sources: dict[str, Any], **extra: Any) -> Path:
         "title": "ByteDance intern GPU sabotage rumour",
         "window": {"start": "2024-10-17T00:00:00Z"},
         "languages": ["zh", "en", "de"],
-        "queries": [{"name": "bytedance-en", "lang": "en", "any": ["bytedance intern"]}],
+        "queries": [
+            {"name": "bytedance-en", "lang": "en", "any": ["bytedance intern"]},
+            {"name": "bytedance-zh", "lang": "zh", "any": ["字节跳动 实习生"]},
+        ],
         "official": {
             "organisation": "ByteDance",
             "accounts": [

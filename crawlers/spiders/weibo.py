@@ -127,6 +127,8 @@ class WeiboSpider(SocialSpider):
 
     def _emit(self, posts: list[Post], long_ids: set[str], key: str) -> Iterator[Any]:
         for post in posts:
+            # A repost's own words are often just "转发微博": what it spreads is its original.
+            post.always_keep = post.always_keep or post.repost_of is not None
             if post.native_id in long_ids:
                 yield self._get(f"/statuses/extend?id={post.native_id}", self.parse_long_text, {"post": post, "key": key})  # fmt: skip
             else:
