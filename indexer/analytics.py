@@ -33,8 +33,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
-from elasticsearch.dsl import A, Q, Search
+from elasticsearch.dsl import A, MultiSearch, Q, Search
 from elasticsearch.dsl.aggs import Agg
+from elasticsearch.dsl.document_base import InstrumentedField
 from elasticsearch.dsl.query import Query
 
 from indexer.connection import IndexNames
@@ -60,6 +61,8 @@ INTERVALS: tuple[tuple[str, timedelta], ...] = (
 )
 
 TIMESTAMP = "@timestamp"
+#: What a `PostRef` is built from.
+REF_FIELDS = [TIMESTAMP, "platform", "author", "url", "text", "title", "stance", "reach"]
 
 
 @dataclass(frozen=True)
@@ -179,15 +182,49 @@ def parse_time(value: Any) -> datetime:
 
 def span(client: Elasticsearch, names: IndexNames, incident: str) -> Span | None:
     """First and last post time of the incident; None when it has no posts."""
-    search = incident_search(client, names.posts, incident)
-    search.aggs.metric("first", "min", field=TIMESTAMP)
-    search.aggs.metric("last", "max", field=TIMESTAMP)
-    response = search.execute()
-    total = response.hits.total.value  # type: ignore[attr-defined]
+    first = earliest(client, names.posts, incident).extra(track_total_hits=True)
+    last = earliest(client, names.posts, incident, newest=True)
+    head, tail = execute_all(client, names.posts, [first, last])
+    total = head.hits.total.value
     if not total:
         return None
-    aggs = response.aggregations
-    return Span(parse_time(aggs.first.value), parse_time(aggs.last.value), total)
+    return Span(_hit_time(head), _hit_time(tail), total)
+
+
+def earliest(
+    client: Elasticsearch, index: str, incident: str, *extra: Query, newest: bool = False
+) -> Search:
+    """The first (or last) post matching the filters, as a sorted size-1 search.
+
+    Cheaper than a top_hits aggregation: a size-1 sort on the date skips whole segments.
+    """
+    order = "desc" if newest else "asc"
+    search = Search(using=client, index=index).filter("term", incident=incident)
+    for query in extra:
+        search = search.filter(query)
+    return (
+        search.sort(*[{name: {"order": order}} for name in (TIMESTAMP, "platform", "native_id")])
+        .source(list[str | InstrumentedField](REF_FIELDS))
+        .extra(size=1, track_total_hits=False)
+    )
+
+
+def execute_all(client: Elasticsearch, index: str, searches: list[Search]) -> list[Any]:
+    """Run searches in one `_msearch` round trip; any failed one raises like `execute()` would."""
+    multi = MultiSearch(using=client, index=index)
+    for search in searches:
+        multi = multi.add(search)
+    return list(multi.execute(raise_on_error=True))
+
+
+def first_ref(response: Any) -> PostRef | None:
+    """The first hit of a search response as a `PostRef`, if any."""
+    hits = response.to_dict()["hits"]["hits"]  # raw hits keep `_id` and `_source`
+    return post_ref(hits[0]) if hits else None
+
+
+def _hit_time(response: Any) -> datetime:
+    return parse_time(response.to_dict()["hits"]["hits"][0]["_source"][TIMESTAMP])
 
 
 def choose_interval(start: datetime, end: datetime, target: int = TARGET_BUCKETS) -> str:
@@ -232,24 +269,23 @@ def timeline(
 def first_seen(client: Elasticsearch, names: IndexNames, incident: str) -> Origin:
     """The origin post, and each platform's first post ordered by time (how it travelled)."""
     search = incident_search(client, names.posts, incident)
-    search.aggs.metric("first", first_hit(1))
-    platforms = search.aggs.bucket("platform", "terms", field="platform", size=100)
-    platforms.metric("first", first_hit(1))
-    response = search.execute()
-    aggs = response.aggregations
-    first_hits = aggs.first.hits.hits
-    first = post_ref(first_hits[0]) if first_hits else None
-    per_platform = [post_ref(b.first.hits.hits[0]) for b in aggs.platform.buckets]
-    per_platform.sort(key=lambda ref: (ref.timestamp, ref.platform))
-    return Origin(first, per_platform)
+    search.aggs.bucket("platform", "terms", field="platform", size=100)
+    platforms = [b.key for b in search.execute().aggregations.platform.buckets]
+    if not platforms:
+        return Origin(None, [])
+    searches = [earliest(client, names.posts, incident, Q("term", platform=p)) for p in platforms]
+    refs = [first_ref(r) for r in execute_all(client, names.posts, searches)]
+    per_platform = sorted((r for r in refs if r), key=lambda ref: (ref.timestamp, ref.platform))
+    return Origin(per_platform[0], per_platform)
 
 
 def first_hit(size: int) -> Agg[Any]:
+    """A top_hits aggregation of the earliest posts of a bucket."""
     return A(
         "top_hits",
         size=size,
         sort=[{TIMESTAMP: "asc"}, {"platform": "asc"}, {"native_id": "asc"}],
-        _source=[TIMESTAMP, "platform", "author", "url", "text", "title", "stance", "reach"],
+        _source=REF_FIELDS,
     )
 
 

@@ -41,10 +41,11 @@ from indexer.analytics import (
     PostRef,
     Span,
     choose_interval,
-    first_hit,
+    earliest,
+    execute_all,
+    first_ref,
     incident_search,
     parse_time,
-    post_ref,
     span,
 )
 from indexer.connection import IndexNames
@@ -114,22 +115,16 @@ class _Bar:
 def phases(
     client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
 ) -> Phases:
-    """Boundaries, phases and measures of one incident (three searches at most)."""
+    """Boundaries, phases and measures of one incident (two round trips, three
+    with a denial)."""
     bounds = span(client, names, incident)
     if bounds is None:
         return _empty(interval or "1h")
     interval = interval or choose_interval(bounds.start, bounds.end)
-    aggs = _main_search(client, names, incident, interval)
-    onset = _first(aggs.onset) or _first(aggs.first)
-    evidence = _first(aggs.evidence)
-    denial = _first(aggs.denial)
+    first, onset, evidence, denial, aggs = _main_search(client, names, incident, interval)
+    onset = onset or first
     bars = [
-        _Bar(
-            parse_time(b.key),
-            b.doc_count,
-            b.stance.buckets.rumour.doc_count,
-            b.stance.buckets.report.doc_count,
-        )
+        _Bar(parse_time(b.key), b.doc_count, *_counts(b.stance, "rumour", "report"))
         for b in aggs.time.buckets
     ]
     peak_index = _coverage_peak(bars)
@@ -156,34 +151,35 @@ def phases(
     )
 
 
-def _main_search(client: Elasticsearch, names: IndexNames, incident: str, interval: str) -> Any:
-    search = incident_search(client, names.posts, incident)
-    search.aggs.metric("first", first_hit(1))
-    search.aggs.bucket("onset", "filter", Q("term", stance="rumour")).metric("hit", first_hit(1))
-    search.aggs.bucket("evidence", "filter", EVIDENCE).metric("hit", first_hit(1))
-    search.aggs.bucket("denial", "filter", Q("term", stance="denial") & OFFICIAL).metric(
-        "hit", first_hit(1)
-    )
-    reach = search.aggs.bucket(
-        "reach",
-        "filters",
-        filters={"rumour": Q("term", stance="rumour"), "denial": Q("term", stance="denial")},
-    )
+def _main_search(
+    client: Elasticsearch, names: IndexNames, incident: str, interval: str
+) -> tuple[PostRef | None, PostRef | None, PostRef | None, PostRef | None, Any]:
+    """First post, onset, evidence and official denial (sorted size-1 searches) and the
+    histogram with reach sums, in one `_msearch` round trip."""
+    index = names.posts
+    firsts = [
+        earliest(client, index, incident),
+        earliest(client, index, incident, Q("term", stance="rumour")),
+        earliest(client, index, incident, EVIDENCE),
+        earliest(client, index, incident, Q("term", stance="denial") & OFFICIAL),
+    ]
+    search = incident_search(client, index, incident)
+    # terms (global ordinals) rather than filters: filters nested in a histogram cannot use
+    # Elasticsearch's filter-by-filter shortcut and test every document against every filter.
+    reach = search.aggs.bucket("reach", "terms", field="stance", include=["rumour", "denial"])
     reach.metric("sum", "sum", field="reach")
     time = search.aggs.bucket(
         "time", "date_histogram", field=TIMESTAMP, fixed_interval=interval, min_doc_count=0
     )
-    time.bucket(
-        "stance",
-        "filters",
-        filters={"rumour": Q("term", stance="rumour"), "report": Q("term", stance="report")},
-    )
-    return search.execute().aggregations
+    time.bucket("stance", "terms", field="stance", include=["rumour", "report"])
+    *responses, histogram = execute_all(client, index, [*firsts, search])
+    first, onset, evidence, denial = (first_ref(r) for r in responses)
+    return first, onset, evidence, denial, histogram.aggregations
 
 
-def _first(agg: Any) -> PostRef | None:
-    hits = agg.hit.hits.hits if hasattr(agg, "hit") else agg.hits.hits
-    return post_ref(hits[0]) if hits else None
+def _counts(terms: Any, *keys: str) -> list[int]:
+    found = {b.key: b.doc_count for b in terms.buckets}
+    return [found.get(key, 0) for key in keys]
 
 
 def _coverage_peak(bars: list[_Bar]) -> int:
@@ -222,8 +218,8 @@ def _measures(
     onset: PostRef | None,
     denial: PostRef | None,
 ) -> Measures:
-    rumour_reach = int(aggs.reach.buckets.rumour.sum.value or 0)
-    denial_reach = int(aggs.reach.buckets.denial.sum.value or 0)
+    sums = {b.key: int(b.sum.value or 0) for b in aggs.reach.buckets}
+    rumour_reach, denial_reach = sums.get("rumour", 0), sums.get("denial", 0)
     before = after = None
     if denial is not None:
         before, after = _shares(client, names, incident, denial.timestamp)
