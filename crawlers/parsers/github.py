@@ -19,6 +19,12 @@ from crawlers.parsers.common import ParseError, from_iso, need, opt_int
 PLATFORM = "github"
 
 
+def _object(record: Any, key: str) -> dict[str, Any]:
+    """`record[key]` when it is an object, else an empty one (optional nested parts)."""
+    value = record.get(key) if isinstance(record, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def _author(user: Any, followers: dict[str, int] | None = None) -> Author:
     if not isinstance(user, dict) or not isinstance(user.get("login"), str):
         return Author()
@@ -188,13 +194,13 @@ def event_activity(event: Any) -> Activity:
     actor = need(event, "actor", dict, f"event {event_id}").get("login")
     repo = need(event, "repo", dict, f"event {event_id}").get("name")
     when = from_iso(need(event, "created_at", str, f"event {event_id}"), f"event {event_id}")
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    payload = _object(event, "payload")
     post_id = f"{PLATFORM}:{repo}" if repo else None
     if kind == "WatchEvent" and repo and actor:
         return Activity(
             PLATFORM, "star", when, f"{repo}:{actor}", repo=repo, actor=actor, post_id=post_id
         )
-    forkee = payload.get("forkee") if isinstance(payload.get("forkee"), dict) else {}
+    forkee = _object(payload, "forkee")
     if kind == "ForkEvent" and isinstance(forkee.get("full_name"), str):
         return Activity(
             PLATFORM, "fork", when, forkee["full_name"], repo=repo, actor=actor, post_id=post_id
@@ -207,7 +213,6 @@ def created_repo(event: Any) -> str | None:
     """The repository a `CreateEvent` (ref_type repository) made, to follow it."""
     if not isinstance(event, dict) or event.get("type") != "CreateEvent":
         return None
-    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
-    repo = event.get("repo") if isinstance(event.get("repo"), dict) else {}
-    name = repo.get("name")
+    name = _object(event, "repo").get("name")
+    payload = _object(event, "payload")
     return name if payload.get("ref_type") == "repository" and isinstance(name, str) else None

@@ -8,6 +8,8 @@ Watched users: profile (followers) and public events. Every request is condition
 the last run stored (a 304 is free against the rate limit); lists are paged by `Link rel=next`
 and stop at what the last run already saw: `since` for issues and comments, the newest time seen
 for newest-first lists (events, forks, search), the last page for oldest-first stargazers.
+The `refresh` window of the source section reaches back from the newest update seen: issues,
+comments and search hits within it are fetched again so their counts stay current.
 """
 
 from __future__ import annotations
@@ -139,8 +141,8 @@ class GithubSpider(IncidentSpider):
         if key in self.followed or len(self.followed) >= MAX_FOLLOWED:
             return []
         self.followed.add(key)
-        issues_since = self.state.since.get(f"issues:{key}")
-        comments_since = self.state.since.get(f"comments:{key}")
+        issues_since = self.refresh_since(f"issues:{key}")
+        comments_since = self.refresh_since(f"comments:{key}")
         stars = (
             self.state.cursors.get(f"stargazers:{key}") or f"/repos/{repo}/stargazers?per_page=100"
         )
@@ -174,7 +176,7 @@ class GithubSpider(IncidentSpider):
             request = self.api(
                 match.group(1),
                 callback,
-                accept=response.request.headers.get("Accept", b"").decode() or JSON_MEDIA,
+                accept=_accept_of(response),
                 **cb_kwargs,
             )
             request.meta["page"] = page + 1
@@ -218,6 +220,13 @@ class GithubSpider(IncidentSpider):
             post.always_keep or post.official or watched or (repo or "").lower() in self.followed
         )
         return post
+
+    def refresh_since(self, key: str) -> str | None:
+        """`since` for a list: the last run's newest update minus the refresh window, so recent
+        issues and comments come again with fresh counts (and the URL, hence its ETag, stays
+        the same while nothing new arrives)."""
+        cutoff = self.cutoff(key)
+        return cutoff.isoformat() if cutoff else None
 
     def cutoff(self, key: str) -> datetime | None:
         """Stop paging at records older than the last run's newest, minus the refresh window."""
@@ -274,13 +283,13 @@ class GithubSpider(IncidentSpider):
             return
         yield self.mark(post, repo)
         self.remember(response)
-        pushed = data.get("pushed_at") or data.get("created_at")
+        pushed = _updated_at({"updated_at": (data or {}).get("pushed_at")}, post.timestamp)
         yield self.api(
             f"/repos/{repo}/readme", self.parse_readme, repo=repo, owner=post.author, pushed=pushed
         )
 
     def parse_readme(
-        self, response: Response, repo: str, owner: Author, pushed: str
+        self, response: Response, repo: str, owner: Author, pushed: datetime
     ) -> Iterator[Item]:
         if response.status == 404:  # a repository without a README
             self.count("github/no_readme")
@@ -293,7 +302,7 @@ class GithubSpider(IncidentSpider):
         )
         if post is None:
             return
-        post.timestamp = from_iso(pushed, f"{repo} pushed_at")
+        post.timestamp = pushed  # a README is as new as the repo's last push
         yield self.mark(post, repo)
         self.remember(response)
 
@@ -328,7 +337,7 @@ class GithubSpider(IncidentSpider):
             if activity is not None:
                 yield activity
         self.remember(response)
-        self.state.cursors[f"stargazers:{repo.lower()}"] = response.request.url
+        self.state.cursors[f"stargazers:{repo.lower()}"] = response.url
         self.state.save()
         yield from self.next_page(response, self.parse_stargazers, repo=repo)
 
@@ -394,6 +403,12 @@ class GithubSpider(IncidentSpider):
             self.parse_events,
             key=f"user-events:{login.lower()}",
         )
+
+
+def _accept_of(response: Response) -> str:
+    """The media type the request for this page asked for (stargazers keep their star+json)."""
+    accept = response.request.headers.get("Accept") if response.request else None
+    return accept.decode("latin-1") if isinstance(accept, bytes) else JSON_MEDIA
 
 
 def _since_path(path: str, since: str | None) -> str:

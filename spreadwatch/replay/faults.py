@@ -33,7 +33,7 @@ def rate_limited(
     if retry_after is not None:
         headers["retry-after"] = str(int(retry_after))
     body = {"message": message, "documentation_url": "https://docs.github.com/rest/rate-limit"}
-    reply = Reply.json(body, status=status, **headers)
+    reply = Reply.json(body, status=status).with_headers(headers)
     reply.etag = False
     return reply
 

@@ -164,7 +164,7 @@ class GithubReplay(ReplayApp):
         items = _sort(items, kind, request.query.get("sort"), request.query.get("order", "desc"))
         chunk, headers = page_of(items[:1000], request)
         body = {"total_count": len(items), "incomplete_results": False, "items": chunk}
-        return Reply.json(body, **headers)
+        return Reply.json(body).with_headers(headers)
 
     # Repositories.
 
@@ -223,7 +223,7 @@ class GithubReplay(ReplayApp):
 
     def _page(self, request: ReplayRequest, records: list[dict[str, Any]], **extra: str) -> Reply:
         chunk, headers = page_of(records, request)
-        return Reply.json(chunk, **headers, **extra)
+        return Reply.json(chunk).with_headers({**headers, **extra})
 
     def repo_events(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)

@@ -48,6 +48,11 @@ class Reply:
         body = json.dumps(data, ensure_ascii=False).encode("utf-8")
         return cls(status=status, body=body, headers=dict(headers))
 
+    def with_headers(self, headers: dict[str, str]) -> Reply:
+        """The same reply with `headers` added (e.g. a `Link` header from `page_of`)."""
+        self.headers.update(headers)
+        return self
+
     @classmethod
     def text(cls, text: str, content_type: str, status: int = 200, **headers: str) -> Reply:
         return cls(
