@@ -2,16 +2,21 @@
 
 One file per index prefix (`<spool_dir>/<prefix>.jsonl`). Every append is flushed and fsync'd
 before the writer moves on, because a spooled document is collected data that exists nowhere
-else. Replay renames the file first, so a crash during replay leaves a `.replaying` file that the
-next start picks up again (ids are deterministic, so a document replayed twice is written once).
+else. Crawls of several sources run in parallel processes on one prefix, so appends and the
+hand-over to a replay hold an exclusive `flock`. Replay renames the file to
+`.replaying.<pid>` first; a crash during replay leaves that file, and the next writer start takes
+it over once its process is gone (ids are deterministic: a document replayed twice is written
+once).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,28 +54,33 @@ class Spool:
 
     def __init__(self, spool_dir: Path, prefix: str) -> None:
         self.dir = Path(spool_dir)
+        self.prefix = prefix
         self.path = self.dir / f"{prefix}.jsonl"
-        self.replay_path = self.dir / f"{prefix}.jsonl.replaying"
+        self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}"
+        self._lock_path = self.dir / f"{prefix}.lock"
 
     def append(self, entries: Iterable[SpoolEntry]) -> int:
         """Write entries durably; returns how many were written."""
         lines = [entry.to_json() + "\n" for entry in entries]
         if not lines:
             return 0
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.writelines(lines)
+        with self._locked(), self.path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
         return len(lines)
 
     def take_for_replay(self) -> list[SpoolEntry]:
-        """Move the spool aside and return its entries (plus any left by a crashed replay)."""
-        if self.path.exists():
-            if self.replay_path.exists():
-                self._concatenate_into_replay()
-            else:
+        """Move the spool (and replays left by dead processes) aside for this process; read it."""
+        if not self.dir.exists():
+            return []
+        with self._locked():
+            if self.path.exists() and not self.replay_path.exists():
                 self.path.rename(self.replay_path)
+            elif self.path.exists():
+                self._move_into_replay(self.path)
+            for orphan in self._orphaned_replays():
+                self._move_into_replay(orphan)
         if not self.replay_path.exists():
             return []
         return list(self._read(self.replay_path))
@@ -83,12 +93,30 @@ class Spool:
         """What the spool holds now (for `status` and tests)."""
         return list(self._read(self.path)) if self.path.exists() else []
 
-    def _concatenate_into_replay(self) -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._lock_path.open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _orphaned_replays(self) -> list[Path]:
+        orphans = []
+        for path in self.dir.glob(f"{self.prefix}.jsonl.replaying.*"):
+            pid = path.name.rsplit(".", 1)[-1]
+            if path != self.replay_path and pid.isdigit() and not _alive(int(pid)):
+                orphans.append(path)
+        return orphans
+
+    def _move_into_replay(self, source: Path) -> None:
         with self.replay_path.open("a", encoding="utf-8") as target:
-            target.write(self.path.read_text(encoding="utf-8"))
+            target.write(source.read_text(encoding="utf-8"))
             target.flush()
             os.fsync(target.fileno())
-        self.path.unlink()
+        source.unlink()
 
     def _read(self, path: Path) -> Iterable[SpoolEntry]:
         with path.open(encoding="utf-8") as handle:
@@ -109,9 +137,19 @@ class Spool:
                     self._quarantine(path, number, line)
 
     def _quarantine(self, path: Path, number: int, line: str) -> None:
-        bad = self.dir / f"{path.name}.unreadable"
+        bad = self.dir / f"{self.prefix}.unreadable.jsonl"
         logger.error("unreadable spool line %s:%s kept in %s", path, number, bad)
         with bad.open("a", encoding="utf-8") as handle:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

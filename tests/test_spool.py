@@ -1,0 +1,67 @@
+"""The spool file: durable appends, hand-over to replay, and recovery after crashes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from indexer.spool import Spool, SpoolEntry
+
+
+def entry(native_id: str, reason: str = "unreachable: test") -> SpoolEntry:
+    return SpoolEntry(kind="post", doc={"platform": "weibo", "native_id": native_id}, reason=reason)
+
+
+def dead_pid() -> int:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(child.stdout)
+
+
+def test_appended_entries_are_read_back_with_their_reason(tmp_path: Path):
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1"), entry("2", "content: mapper_parsing_exception: bad")])
+    assert [(e.doc["native_id"], e.reason) for e in spool.entries()] == [
+        ("1", "unreachable: test"),
+        ("2", "content: mapper_parsing_exception: bad"),
+    ]
+
+
+def test_taking_for_replay_empties_the_spool(tmp_path: Path):
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    taken = spool.take_for_replay()
+    spool.finish_replay()
+    assert ([e.doc["native_id"] for e in taken], spool.entries()) == (["1"], [])
+
+
+def test_a_torn_last_line_is_kept_aside_and_the_rest_replayed(tmp_path: Path):
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    with spool.path.open("a", encoding="utf-8") as handle:
+        handle.write('{"kind": "post", "doc": {"native_id": "2"')  # power cut mid-write
+    taken = spool.take_for_replay()
+    assert [e.doc["native_id"] for e in taken] == ["1"]
+    kept = (tmp_path / "sw.unreadable.jsonl").read_text()
+    assert '"native_id": "2"' in kept
+
+
+def test_replay_left_by_a_crashed_process_is_taken_over(tmp_path: Path):
+    orphan = tmp_path / f"sw.jsonl.replaying.{dead_pid()}"
+    orphan.write_text(entry("lost").to_json() + "\n", encoding="utf-8")
+    spool = Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["lost"]
+    assert not orphan.exists()
+
+
+def test_replay_of_a_running_process_is_left_to_it(tmp_path: Path):
+    theirs = tmp_path / f"sw.jsonl.replaying.{os.getppid()}"
+    theirs.write_text(entry("theirs").to_json() + "\n", encoding="utf-8")
+    assert Spool(tmp_path, "sw").take_for_replay() == []
+    assert theirs.exists()
