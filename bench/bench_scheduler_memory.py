@@ -6,7 +6,10 @@ stand-in that exits at once (configuration, as in the tests), so the figures are
 own: resident memory before, after syncing the jobs and at peak while running, the time to sync
 180 jobs and to reload after an edit, threads, and crawls run.
 
-    .venv/bin/python -m bench.bench_scheduler_memory [--incidents 20] [--seconds 90] [--every 30]
+    .venv/bin/python -m bench.bench_scheduler_memory [--incidents 20] [--seconds 120] [--every 60]
+
+Runs skipped because the previous run of the same job was still waiting for a worker are counted
+(`runs_skipped_busy`): with `--every` far below real intervals they show when to raise --workers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from textwrap import dedent
 from typing import Any
 
 import psutil
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
 from alerts.mailer import FakeSender
 from bench.machine import save
@@ -76,10 +80,12 @@ class Sampler(threading.Thread):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=90)
-    parser.add_argument("--every", type=int, default=30, help="crawl interval of every source")
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--every", type=int, default=60, help="crawl interval of every source")
+    parser.add_argument("--workers", type=int, default=4, help="monitor worker threads")
     args = parser.parse_args()
     logging.getLogger("scheduler.crawl").setLevel(logging.CRITICAL)  # stand-in writes no run doc
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # skipped runs are counted below
     work = Path(tempfile.mkdtemp(prefix="sw-bench-scheduler-"))
     folder = work / "incidents"
     folder.mkdir()
@@ -94,7 +100,9 @@ def main() -> None:
     process = psutil.Process()
     rt = Runtime(settings=settings, client=client, names=names, sender=FakeSender(),
                  crawl_command=(sys.executable, "-c", "pass"))  # fmt: skip
-    monitor = Monitor(rt, [folder], workers=4, watch_interval=5)
+    monitor = Monitor(rt, [folder], workers=args.workers, watch_interval=5)
+    skipped: list[str] = []
+    monitor.scheduler.add_listener(lambda e: skipped.append(e.job_id), EVENT_JOB_MAX_INSTANCES)
     figures: dict[str, Any] = {"incidents": args.incidents, "sources_per_incident": len(SOURCES)}
     figures["rss_before_mb"] = rss_mb(process)
     sampler = Sampler(process)
@@ -124,6 +132,9 @@ def main() -> None:
     figures.update(
         run_seconds=args.seconds,
         crawl_every_s=args.every,
+        workers=args.workers,
+        crawls_due=int(len(SOURCES) * args.incidents * args.seconds / args.every),
+        runs_skipped_busy=len(skipped),
         rss_peak_mb=sampler.peak,
         rss_end_mb=rss_mb(process),
     )
