@@ -46,7 +46,64 @@ def _hn_trees(hits: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {str(i): n for i, n in nodes.items() if n["type"] == "story"}
 
 
+def weibo_app() -> ReplayApp:
+    """Posts stored as the replay keeps them (user by id, reposts by id).
+
+    Times are served in Weibo's absolute form: that is what m.weibo.cn shows for posts more than
+    a year old, as 2024's are today. (Relative forms such as `5分钟前` would be read by the spider
+    against the crawl process's wall clock, not the demo's simulated one.)
+    """
+    module = importlib.import_module("spreadwatch.replay.weibo")
+    users: dict[str, dict[str, Any]] = {}
+    mblogs = []
+    for entry in entries("weibo"):
+        stored = {k: v for k, v in entry.data.items() if k not in ("user", "retweeted_status")}
+        users[str(entry.data["user"]["id"])] = entry.data["user"]
+        stored["user_id"] = str(entry.data["user"]["id"])
+        if "retweeted_status" in entry.data:
+            stored["retweeted_id"] = entry.data["retweeted_status"]["id"]
+        mblogs.append(stored)
+    app = module.WeiboReplay(module.WeiboData(users=users, mblogs=mblogs))
+    app.render_time = lambda created, now: created.astimezone(module.BEIJING).strftime(
+        module.ABSOLUTE
+    )
+    return app
+
+
+def reddit_app() -> ReplayApp:
+    module = importlib.import_module("spreadwatch.replay.reddit")
+    things = [e.data for e in entries("reddit")]
+    client_id, secret = DEMO_REDDIT
+    return module.RedditReplay(
+        module.RedditData(things=things), client_id=client_id, client_secret=secret, budget=100_000
+    )
+
+
+def mastodon_app() -> ReplayApp:
+    """One instance's hashtag timeline; statuses from other instances arrive federated."""
+    module = importlib.import_module("spreadwatch.replay.mastodon")
+    statuses = [e.data for e in entries("mastodon")]
+    return module.MastodonReplay(module.MastodonData(statuses=statuses), budget=100_000)
+
+
+def bluesky_app() -> ReplayApp:
+    module = importlib.import_module("spreadwatch.replay.bluesky")
+    posts = [e.data for e in entries("bluesky") if e.kind == "post"]
+    profiles = [e.data for e in entries("bluesky") if e.kind == "profile"]
+    handle, password = DEMO_BLUESKY
+    data = module.BlueskyData(accounts={handle: password}, posts=posts, profiles=profiles)
+    return module.BlueskyReplay(data, budget=100_000)
+
+
+#: Demo credentials the replays accept (not secrets; `rounds.DEMO_CREDENTIALS` sends them).
+DEMO_REDDIT = ("spreadwatch-demo", "demo-replay-only")
+DEMO_BLUESKY = ("demo.bsky.social", "demo-replay-only")
+
 #: Source name → the function building its replay app.
 SOCIAL_APPS: dict[str, Callable[[], ReplayApp]] = {
+    "weibo": weibo_app,
     "hackernews": hackernews_app,
+    "reddit": reddit_app,
+    "mastodon": mastodon_app,
+    "bluesky": bluesky_app,
 }

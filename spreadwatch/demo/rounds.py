@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spreadwatch.demo.replays_social import DEMO_BLUESKY, DEMO_REDDIT
+
 logger = logging.getLogger(__name__)
 
 #: Settings each source's replay server stands in for (several for Reddit and Bluesky).
@@ -39,8 +41,10 @@ BASE_URL_SETTINGS = {
 #: Credentials the replay servers accept; demo values, not secrets, never sent anywhere else.
 DEMO_CREDENTIALS = {
     "SPREADWATCH_WEIBO_COOKIE": "SUB=spreadwatch-demo-replay",
-    "SPREADWATCH_BLUESKY_HANDLE": "demo.bsky.social",
-    "SPREADWATCH_BLUESKY_APP_PASSWORD": "demo-replay-only",
+    "SPREADWATCH_BLUESKY_HANDLE": DEMO_BLUESKY[0],
+    "SPREADWATCH_BLUESKY_APP_PASSWORD": DEMO_BLUESKY[1],
+    "SPREADWATCH_REDDIT_CLIENT_ID": DEMO_REDDIT[0],
+    "SPREADWATCH_REDDIT_CLIENT_SECRET": DEMO_REDDIT[1],
 }
 
 
