@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 
 from indexer.connection import IndexNames
 from indexer.spool import Spool
@@ -246,3 +250,68 @@ def test_activity_points_are_written_once_per_id(es_client, index_names, writer_
         stats = writer.close()
     assert stats.activity_written == 1
     assert count(es_client, index_names.activity) == 1
+
+
+class Proxy:
+    """A TCP relay to the node that can be cut, as when Elasticsearch stops mid-crawl."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if not self.open:
+                client.close()
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        self.open = False
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.server.close()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def test_node_lost_mid_crawl_then_back_every_post_is_there_exactly_once(
+    es_client, index_names, writer_for
+):
+    node = urlsplit(es_client.transport.node_pool.get().base_url)
+    proxy = Proxy((node.hostname, node.port))
+    through_proxy = Elasticsearch(
+        f"http://127.0.0.1:{proxy.port}", request_timeout=5, max_retries=0
+    )
+    writer = writer_for(client=through_proxy, batch_size=4, flush_seconds=3600)
+    for number in range(4):
+        writer.add_post(post(str(number)))  # the fourth fills the batch: written
+    proxy.cut()
+    for number in range(4, 10):
+        writer.add_post(post(str(number)))
+    lost = writer.close()
+    recovered = writer_for().close()
+    es_client.indices.refresh(index=index_names.posts)
+    ids = sorted(h["_id"] for h in helpers.scan(es_client, index=index_names.posts))
+    assert (lost.indexed_new, lost.spooled, recovered.spool_replayed) == (4, 6, 6)
+    assert ids == sorted(f"github:{n}" for n in range(10))
