@@ -27,6 +27,7 @@ SPIDERS = {
     "bluesky": "crawlers.spiders.bluesky:BlueskySpider",
     "weibo": "crawlers.spiders.weibo:WeiboSpider",
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
+    "pages": "crawlers.spiders.pages:PagesSpider",
 }
 
 
