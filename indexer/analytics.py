@@ -345,19 +345,32 @@ def clusters(
     size: int = 20,
     page_size: int = 1000,
 ) -> list[Cluster]:
-    """Fingerprints posted by at least `min_accounts` accounts, most accounts first."""
-    found = [
-        cluster
-        for cluster in _all_clusters(client, names, incident, page_size)
-        if cluster.accounts >= min_accounts
+    """Fingerprints posted by at least `min_accounts` accounts, most accounts first.
+
+    Groups are paged with a composite aggregation (counts only); the first post is fetched for
+    the `size` groups returned, not for every group.
+    """
+    groups = [g for g in _groups(client, names, incident, page_size) if g[2] >= min_accounts]
+    groups.sort(key=lambda g: (-g[2], -g[1], g[3], g[0]))
+    top = groups[:size]
+    if not top:
+        return []
+    searches = [earliest(client, names.posts, incident, Q("term", fingerprint=g[0])) for g in top]
+    firsts = [first_ref(r) for r in execute_all(client, names.posts, searches)]
+    return [
+        Cluster(fp, posts, accounts, first, last, ref)
+        for (fp, posts, accounts, first, last), ref in zip(top, firsts, strict=True)
+        if ref is not None
     ]
-    found.sort(key=lambda c: (-c.accounts, -c.posts, c.first, c.fingerprint))
-    return found[:size]
 
 
-def _all_clusters(
+_Group = tuple[str, int, int, datetime, datetime]  # fingerprint, posts, accounts, first, last
+
+
+def _groups(
     client: Elasticsearch, names: IndexNames, incident: str, page_size: int
-) -> Iterator[Cluster]:
+) -> Iterator[_Group]:
+    """Every fingerprint with at least two posts, page by page."""
     after: dict[str, Any] | None = None
     while True:
         search = incident_search(client, names.posts, incident, Q("exists", field="fingerprint"))
@@ -368,19 +381,11 @@ def _all_clusters(
         groups.metric("accounts", "cardinality", field="author.handle")
         groups.metric("first", "min", field=TIMESTAMP)
         groups.metric("last", "max", field=TIMESTAMP)
-        groups.metric("sample", first_hit(1))
         result = search.execute().aggregations.groups
         for b in result.buckets:
-            if b.doc_count < 2:
-                continue
-            yield Cluster(
-                fingerprint=b.key.fp,
-                posts=b.doc_count,
-                accounts=int(b.accounts.value),
-                first=parse_time(b.first.value),
-                last=parse_time(b.last.value),
-                first_post=post_ref(b.sample.hits.hits[0]),
-            )
+            if b.doc_count >= 2:
+                first, last = parse_time(b.first.value), parse_time(b.last.value)
+                yield (b.key.fp, b.doc_count, int(b.accounts.value), first, last)
         after_key = getattr(result, "after_key", None)
         if not result.buckets or after_key is None:
             return
