@@ -8,9 +8,9 @@ Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, 
   matches when any group does, every `all` group does and no `exclude` group does;
 - a quoted group (`"ByteDance intern"`) must appear as that phrase (punctuation or spaces between
   the words are allowed, so `ByteDance-intern` matches);
-- a Latin term matches whole words, with an optional plural `s`/`es`; a trailing `*` makes it a
-  prefix (`Praktikant*` matches `Praktikanten`); a CJK term matches anywhere, since Chinese is
-  written without spaces (and spaces between CJK characters in the post are ignored);
+- a Latin term matches whole words, with an optional plural ending (`s`/`es`, German `n`/`en`);
+  a trailing `*` makes it a prefix (`Sabot*` matches `sabotiert`); a CJK term matches anywhere,
+  since Chinese is written without spaces (spaces between CJK characters in a post are ignored);
 - a claim pattern is a case-insensitive substring, or a regular expression after `re:`.
 """
 
@@ -60,7 +60,7 @@ def _term_pattern(term: str) -> str:
     if re.search(f"[{_CJK}]", core):
         return body  # CJK: a substring is a word
     left = f"(?<!{_LATIN_WORD})"
-    right = rf"{_LATIN_WORD}*" if prefix else rf"(?:e?s)?(?!{_LATIN_WORD})"
+    right = rf"{_LATIN_WORD}*" if prefix else rf"(?:e?s|e?n)?(?!{_LATIN_WORD})"
     return f"{left}{body}{right}"
 
 

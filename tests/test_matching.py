@@ -24,7 +24,8 @@ def incident() -> Incident:
                     "any": ['"ByteDance intern"', "ByteDance sabotage"],
                     "exclude": ["hiring"],
                 },
-                {"name": "de-sabotage", "lang": "de", "any": ["ByteDance Praktikant*"]},
+                {"name": "de-sabotage", "lang": "de", "any": ["ByteDance Praktikant"]},
+                {"name": "de-prefix", "lang": "de", "any": ["Sabot* KI-Training"]},
                 {"name": "handle", "any": ["JusticeFighter110"]},
                 {
                     "name": "en-gpu",
@@ -50,8 +51,9 @@ def incident() -> Incident:
         ("A ByteDance intern sabotaged model training", ["en-sabotage"]),
         ("BYTEDANCE-INTERN story goes viral", ["en-sabotage"]),
         ("ByteDance says sabotage claims are exaggerated", ["en-sabotage"]),
-        ("ByteDance Praktikanten sollen KI-Training sabotiert haben", ["de-sabotage"]),
+        ("ByteDance Praktikanten sollen KI-Training sabotiert haben", ["de-sabotage", "de-prefix"]),
         ("Der ByteDance-Praktikant wurde entlassen", ["de-sabotage"]),
+        ("two ByteDance interns were fired", ["en-sabotage"]),  # plural ending allowed
         ("the recording posted by justicefighter110", ["handle"]),
         ("ByteDance GPU cluster was attacked", ["en-gpu"]),
     ],
