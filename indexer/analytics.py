@@ -33,8 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
-from elasticsearch.dsl import A, MultiSearch, Q, Search
-from elasticsearch.dsl.aggs import Agg
+from elasticsearch.dsl import MultiSearch, Q, Search
 from elasticsearch.dsl.document_base import InstrumentedField
 from elasticsearch.dsl.query import Query
 
@@ -277,16 +276,6 @@ def first_seen(client: Elasticsearch, names: IndexNames, incident: str) -> Origi
     refs = [first_ref(r) for r in execute_all(client, names.posts, searches)]
     per_platform = sorted((r for r in refs if r), key=lambda ref: (ref.timestamp, ref.platform))
     return Origin(per_platform[0], per_platform)
-
-
-def first_hit(size: int) -> Agg[Any]:
-    """A top_hits aggregation of the earliest posts of a bucket."""
-    return A(
-        "top_hits",
-        size=size,
-        sort=[{TIMESTAMP: "asc"}, {"platform": "asc"}, {"native_id": "asc"}],
-        _source=REF_FIELDS,
-    )
 
 
 def post_ref(hit: Any) -> PostRef:
