@@ -1,8 +1,10 @@
 """Spread analytics of one incident, computed by Elasticsearch aggregations (`elasticsearch.dsl`).
 
-Only core aggregations are used (date_histogram, terms, filters, min, sum, cardinality,
-top_hits, composite, cumulative_sum): the embedded node has no aggregations module and no
-painless. Phases and their measures live in `indexer.phases`.
+Only core aggregations are used (date_histogram, terms, filters, min, max, sum, cardinality,
+composite, cumulative_sum): the embedded node has no aggregations module and no painless.
+"First post of X" is a sorted size-1 search (several go in one `_msearch`), which skips whole
+segments where a top_hits aggregation would visit every document: on 1M posts, span went from
+~110 ms to ~4 ms (bench/bench_timeline.py). Phases and their measures live in `indexer.phases`.
 
 Stable API (the HTML report, the Kibana export and the demo use it):
 
@@ -16,7 +18,7 @@ Stable API (the HTML report, the Kibana export and the demo use it):
   accounts by `author.handle` with summed reach and reposts; `platform` is the one they posted
   on most.
 - `clusters(client, names, incident, min_accounts=2, size=20) -> list[Cluster]` — near-duplicate
-  groups by `fingerprint` (paged with a composite aggregation).
+  groups by `fingerprint` (paged with a composite aggregation), most accounts first.
 - `github_activity(client, names, incident, repos=None) -> list[HourActivity]` — stars and forks
   (activity index, events star/fork) and issues (posts of kind issue) per hour.
 
