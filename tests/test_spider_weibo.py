@@ -134,3 +134,13 @@ def test_a_follower_count_of_a_changed_type_is_left_empty(tmp_path: Path) -> Non
     with serve(data) as server:
         result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
     assert result.by_id()[RUMOUR]["author"]["followers"] is None
+
+
+def test_a_418_throttle_is_counted_and_the_crawl_ends_cleanly(
+    weibo: ReplayServer, tmp_path: Path
+) -> None:
+    teapot = faults.server_error(418, "")
+    weibo.script(r"getIndex", [teapot])
+    result = crawl("weibo", _incident(tmp_path), tmp_path, **env(weibo, **COOKIE))
+    assert result.stat("refused/throttled_418") == 1
+    assert result.items == [] and result.stats["finish_reason"] == "finished"

@@ -98,7 +98,7 @@ def _from_record(uri: str, record: dict[str, Any], profile: str) -> Post:
         raise ParseError(f"bluesky post {uri}: field 'text' should be str, got {text!r:.80}")
     hashtags, mentions, links = _facets(record)
     langs = record.get("langs")
-    reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+    reply: dict[str, Any] = record["reply"] if isinstance(record.get("reply"), dict) else {}
     return Post(
         platform=PLATFORM,
         native_id=uri,

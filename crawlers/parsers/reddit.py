@@ -50,7 +50,7 @@ def _link(data: dict[str, Any]) -> Post:
         url=permalink,
         author=_author(data),
         title=data.get("title") if isinstance(data.get("title"), str) else None,
-        text=data.get("selftext") if isinstance(data.get("selftext"), str) else "",
+        text=_str(data.get("selftext")),
         links=[external, *links] if external else links,
         domain=domain_of(external),
         repost_of=f"{PLATFORM}:{crosspost}" if isinstance(crosspost, str) else None,
@@ -73,11 +73,15 @@ def _comment(data: dict[str, Any]) -> Post:
         kind="comment",
         url=_permalink(data),
         author=_author(data),
-        text=data.get("body") if isinstance(data.get("body"), str) else "",
+        text=_str(data.get("body")),
         reply_to=f"{PLATFORM}:{parent}" if isinstance(parent, str) else None,
         thread=f"{PLATFORM}:{link}" if isinstance(link, str) else None,
         engagement=Engagement(score=opt_int(data.get("score"))),
     )
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _permalink(data: dict[str, Any]) -> str | None:

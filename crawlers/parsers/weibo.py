@@ -108,7 +108,7 @@ def long_text_ids(cards_payload: Any) -> list[str]:
     found: list[str] = []
     for mblog in _mblogs(cards if isinstance(cards, list) else []):
         for item in (mblog, mblog.get("retweeted_status")):
-            if is_long_text(item) and opt_str(item.get("id")):
+            if isinstance(item, dict) and is_long_text(item) and opt_str(item.get("id")):
                 found.append(str(item["id"]))
     return found
 

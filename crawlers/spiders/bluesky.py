@@ -80,7 +80,7 @@ class BlueskySpider(SocialSpider):
                 yield self._authorised(request)
 
     def searches(self) -> Iterator[scrapy.Request]:
-        languages: list[str | None] = list(self.section.languages or [None])
+        languages: list[str | None] = list(self.section.languages or []) or [None]
         end = self.window_end().isoformat().replace("+00:00", "Z")
         for term in self.terms():
             for lang in languages:

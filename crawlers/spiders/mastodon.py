@@ -60,8 +60,8 @@ class MastodonSpider(SocialSpider):
                 self.count("mastodon/search_without_token")
                 continue
             for term in self.terms():
-                query = {"q": term, "type": "statuses", "limit": PAGE_SIZE, "resolve": "false"}
-                path = f"/api/v2/search?{urlencode(query)}"
+                search = {"q": term, "type": "statuses", "limit": PAGE_SIZE, "resolve": "false"}
+                path = f"/api/v2/search?{urlencode(search)}"
                 requests.append(self._get(instance, path, self.parse_search, key=f"{_host(instance.url)}:{term}", page=0))  # fmt: skip
         return requests
 

@@ -34,6 +34,8 @@ from spreadwatch.sources import WeiboSource
 logger = logging.getLogger(__name__)
 
 LOGIN_STATUS = 432
+#: Weibo's answer to a client it finds too fast ("I'm a teapot"): back off until the next run.
+THROTTLED_STATUS = 418
 REFERER = "https://m.weibo.cn/"
 COOKIE_MESSAGE = "Weibo: cookie missing or expired; set SPREADWATCH_WEIBO_COOKIE to a logged-in m.weibo.cn cookie (with SUB=)"  # fmt: skip
 
@@ -42,7 +44,7 @@ class WeiboSpider(SocialSpider):
     name = "weibo"
     source = "weibo"
     section: WeiboSource
-    extra_statuses = (LOGIN_STATUS,)
+    extra_statuses = (LOGIN_STATUS, THROTTLED_STATUS)
     #: A website's own API that bans fast clients: one request at a time, with the project's
     #: politeness delay and AutoThrottle (not the API settings' zero delay).
     #: The login cookie is sent as a header, never mixed with a cookie jar.
@@ -95,8 +97,8 @@ class WeiboSpider(SocialSpider):
         except ParseError as error:
             self.drop("bad_page", response.url, error)
             return
-        for error in errors:
-            self.drop("bad_record", response.url, error)
+        for problem in errors:
+            self.drop("bad_record", response.url, problem)
         start = self.window_start(meta["key"])
         fresh = [p for p in posts if p.timestamp >= start]
         self.advance(meta["key"], fresh)
@@ -120,6 +122,12 @@ class WeiboSpider(SocialSpider):
     def _payload(self, response: Response) -> Any | None:
         if response.status == LOGIN_STATUS:
             self._login_wall(response)
+            return None
+        if response.status == THROTTLED_STATUS:
+            self.count("refused/throttled_418")
+            logger.warning(
+                "weibo: throttled (418) on %s; the rest waits for the next run", response.url
+            )
             return None
         if self.unchanged(response):
             return None

@@ -214,7 +214,7 @@ def _stored_cursor(state: CrawlState) -> int | None:
 
 
 def _event_key(event: dict[str, Any]) -> str:
-    commit = event.get("commit") if isinstance(event.get("commit"), dict) else {}
+    commit: dict[str, Any] = event["commit"] if isinstance(event.get("commit"), dict) else {}
     return f"{event.get('did')}/{commit.get('collection')}/{commit.get('rkey')}/{event.get('kind')}"
 
 

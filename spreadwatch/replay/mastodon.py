@@ -103,7 +103,7 @@ class MastodonReplay(ReplayApp):
         ]  # fmt: skip
         limit = request.int_param("limit", 20, 1, 40)
         chunk = chosen[:limit]
-        headers = {}
+        headers: dict[str, str] = {}
         if chunk:
             older = {**request.query, "max_id": chunk[-1]["id"]}
             newer = {k: v for k, v in request.query.items() if k not in ("max_id", "since_id")}
@@ -112,7 +112,9 @@ class MastodonReplay(ReplayApp):
                 f'<{request.base_url}{request.path}?{urlencode(older)}>; rel="next", '
                 f'<{request.base_url}{request.path}?{urlencode(newer)}>; rel="prev"'
             )
-        return Reply.json(chunk, **headers)
+        reply = Reply.json(chunk)
+        reply.headers.update(headers)
+        return reply
 
 
 def _tags(status: dict[str, Any]) -> set[str]:
