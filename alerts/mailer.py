@@ -1,7 +1,8 @@
 """Sending alert e-mails: over SMTP from `settings.smtp_url`, or to a list (dry run / tests).
 
 `smtp://user:pass@host:587?starttls=true` uses STARTTLS, `smtps://host:465` implicit TLS,
-plain `smtp://host:25` neither. The password is read from the URL only here and never logged:
+plain `smtp://host:25` neither; `cafile=/path/ca.pem` trusts a private CA (certificates are
+always verified). The password is read from the URL only here and never logged:
 errors name the host and port.
 """
 
@@ -46,6 +47,7 @@ class SmtpConfig:
     starttls: bool
     username: str | None
     password: str | None = field(repr=False)
+    cafile: str | None = None
 
     @classmethod
     def from_url(cls, url: str) -> SmtpConfig:
@@ -55,7 +57,7 @@ class SmtpConfig:
                 "SPREADWATCH_SMTP_URL must look like smtp://host:587?starttls=true or "
                 f"smtps://host:465 (scheme {parts.scheme!r})"
             )
-        options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         secure = parts.scheme == "smtps"
         try:
             port = parts.port or (465 if secure else 25)
@@ -65,9 +67,10 @@ class SmtpConfig:
             host=parts.hostname,
             port=port,
             ssl=secure,
-            starttls=not secure and options.get("starttls", "false") in _TRUE,
+            starttls=not secure and options.get("starttls", "false").lower() in _TRUE,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            cafile=options.get("cafile"),
         )
 
 
@@ -77,13 +80,9 @@ class SmtpSender:
 
     config: SmtpConfig
     timeout: float = 20.0
-    verify: bool = True
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
-        if not self.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=self.config.cafile)
         if self.config.ssl:
             return smtplib.SMTP_SSL(
                 self.config.host, self.config.port, timeout=self.timeout, context=context

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from alerts_support import PASSWORD, Inbox, SmtpServer, free_port
+from alerts_support import PASSWORD, Inbox, SmtpServer, free_port, self_signed_cert
 
 
 def _authenticator(inbox: Inbox) -> Any:
@@ -48,5 +50,41 @@ def smtp_with_auth() -> Iterator[SmtpServer]:
         auth_require_tls=False,
         auth_exclude_mechanism=["LOGIN"],
     )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+def _server_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls_files)
+    return context
+
+
+@pytest.fixture
+def smtp_starttls(tls_files: tuple[Path, Path]) -> Iterator[SmtpServer]:
+    """A server that requires STARTTLS before AUTH and mail, with a self-signed certificate."""
+    inbox = Inbox()
+    server = SmtpServer(inbox, free_port())
+    server.start(
+        tls_context=_server_context(tls_files),
+        require_starttls=True,
+        authenticator=_authenticator(inbox),
+        auth_required=True,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtps_server(tls_files: tuple[Path, Path]) -> Iterator[SmtpServer]:
+    """A server speaking TLS from the first byte (smtps://)."""
+    inbox = Inbox()
+    server = SmtpServer(inbox, free_port())
+    server.start(ssl_context=_server_context(tls_files))
     yield server
     server.stop()

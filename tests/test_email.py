@@ -162,3 +162,26 @@ def test_smtp_url_selects_port_and_tls_mode(url, expected):
 def test_bad_smtp_url_is_a_clear_error(url):
     with pytest.raises(ValueError, match="SPREADWATCH_SMTP_URL"):
         SmtpConfig.from_url(url)
+
+
+def test_starttls_with_login_delivers(es_client, index_names, smtp_starttls, tls_files):
+    cert = tls_files[0]
+    url = (
+        f"smtp://{USER.replace('@', '%40')}:{PASSWORD}@127.0.0.1:{smtp_starttls.port}"
+        f"?starttls=true&cafile={cert}"
+    )
+    fire_spike(es_client, index_names, None, url).deliver(NOW)
+    assert (smtp_starttls.inbox.logins, len(smtp_starttls.inbox.messages)) == ([USER], 1)
+
+
+def test_smtps_delivers_over_implicit_tls(es_client, index_names, smtps_server, tls_files):
+    url = f"smtps://127.0.0.1:{smtps_server.port}?cafile={tls_files[0]}"
+    fire_spike(es_client, index_names, None, url).deliver(NOW)
+    assert len(smtps_server.inbox.messages) == 1
+
+
+def test_untrusted_certificate_is_refused_and_alert_kept(es_client, index_names, smtps_server):
+    fire_spike(es_client, index_names, None, f"smtps://127.0.0.1:{smtps_server.port}").deliver(NOW)
+    [alert] = AlertStore(es_client, index_names).open_alerts()
+    assert (alert["state"], smtps_server.inbox.messages) == ("pending", [])
+    assert "CERTIFICATE_VERIFY_FAILED" in alert["last_error"]
