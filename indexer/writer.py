@@ -14,6 +14,7 @@ rest of its batch.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from elastic_transport import SerializationError
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from indexer.connection import IndexNames
@@ -143,6 +145,10 @@ class BulkWriter:
         except (TransportError, ApiError) as error:
             self._spool_batch(POST, batch, _failure_reason(error))
             return
+        except Exception as error:  # e.g. a stored document we cannot read: keep the batch
+            logger.exception("unexpected failure reading %s stored posts", len(batch))
+            self._spool_batch(POST, batch, f"error: {type(error).__name__}: {error}")
+            return
         actions, outcomes = [], {}
         for doc_id, pending in batch.items():
             previous = stored.get(doc_id)
@@ -186,6 +192,25 @@ class BulkWriter:
         self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
     ) -> list[str]:
         """Write actions; spool every document that did not make it. Returns the written ids."""
+        try:
+            return self._bulk_once(kind, actions, batch)
+        except SerializationError:
+            good = [a for a in actions if _serialisable(a["_source"])]
+            good_ids = {a["_id"] for a in good}
+            bad = {a["_id"]: batch[a["_id"]] for a in actions if a["_id"] not in good_ids}
+            self._spool_batch(kind, bad, "content: serialization: not representable as JSON")
+            return self._bulk_once(kind, good, batch) if good else []
+        except (TransportError, ApiError) as error:
+            self._spool_batch(kind, batch, _failure_reason(error))
+            return []
+        except Exception as error:  # the boundary where a batch would otherwise be lost
+            logger.exception("unexpected failure writing %s %s documents", len(actions), kind)
+            self._spool_batch(kind, batch, f"error: {type(error).__name__}: {error}")
+            return []
+
+    def _bulk_once(
+        self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
+    ) -> list[str]:
         written: list[str] = []
         refused: dict[str, list[str]] = {}
         try:
@@ -203,9 +228,11 @@ class BulkWriter:
                     written.append(result["_id"])
                 else:
                     refused.setdefault(_item_reason(result), []).append(result["_id"])
+        except SerializationError:
+            raise
         except (TransportError, ApiError) as error:
             done = set(written)
-            missing = {i: p for i, p in batch.items() if i not in done}
+            missing = {a["_id"]: batch[a["_id"]] for a in actions if a["_id"] not in done}
             self._spool_batch(kind, missing, _failure_reason(error))
             return written
         for reason, ids in refused.items():
@@ -378,6 +405,14 @@ def _item_reason(result: dict[str, Any]) -> str:
         prefix = "content" if kind in CONTENT_ERRORS else f"refused_{status}"
         return f"{prefix}: {kind}: {detail}"
     return f"refused_{status}: {error}"
+
+
+def _serialisable(doc: dict[str, Any]) -> bool:
+    try:
+        json.dumps(doc)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _failure_reason(error: Exception) -> str:

@@ -315,3 +315,15 @@ def test_node_lost_mid_crawl_then_back_every_post_is_there_exactly_once(
     ids = sorted(h["_id"] for h in helpers.scan(es_client, index=index_names.posts))
     assert (lost.indexed_new, lost.spooled, recovered.spool_replayed) == (4, 6, 6)
     assert ids == sorted(f"github:{n}" for n in range(10))
+
+
+def test_a_document_that_is_not_json_is_spooled_and_the_rest_written(
+    es_client, index_names, writer_for, tmp_path
+):
+    writer = writer_for()
+    writer.add_post(post("good"))
+    writer.add_post(post("odd", hashtags={"a set", "is not JSON"}))
+    writer.close()
+    entries = Spool(tmp_path / "spool", index_names.prefix).entries()
+    assert [(e.doc["native_id"], e.reason.split(":")[0]) for e in entries] == [("odd", "content")]
+    assert count(es_client, index_names.posts) == 1
