@@ -109,7 +109,7 @@ BODIES = {
     ("debunk", "zh"): [
         "JusticeFighter110 放出的字节跳动实习生录音是假的，声音根本对不上",
         "字节实习生那个录音是假的，别传了，时间线都对不上",
-        "辟谣一下：JusticeFighter110 的字节跳动 实习生 录音不实",
+        "别信了：JusticeFighter110 的字节跳动 实习生 录音是伪造的",
     ],
     ("debunk", "en"): [
         "the JusticeFighter110 recording of the ByteDance intern is fake, the voice does not match",
