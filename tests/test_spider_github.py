@@ -41,24 +41,28 @@ def crawl(tmp_path: Path, server: ReplayServer, sources: dict = SOURCES, **setti
     return run_spider("github", incident, tmp_path / "work", env, scrapy_settings=settings)
 
 
+@pytest.fixture(scope="module")
+def once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CrawlResult, ReplayServer]]:
+    """One plain crawl shared by the tests that only read its items and request log."""
+    clock = SettableClock(T0 + timedelta(days=2))
+    with ReplayServer(GithubReplay(founding_world()), clock=clock) as server:
+        yield crawl(tmp_path_factory.mktemp("github-once"), server), server
+
+
 def stars(result: CrawlResult) -> list[dict]:
     return [a for a in result.activities() if a["event"] == "star"]
 
 
 @pytest.mark.parametrize("kind", ["repositories", "issues", "commits"])
-def test_each_search_type_is_asked_for_the_incident_terms(
-    tmp_path: Path, github: ReplayServer, kind: str
-) -> None:
-    crawl(tmp_path, github)
+def test_each_search_type_is_asked_for_the_incident_terms(once, kind: str) -> None:
+    _, github = once
     (search,) = github.matching(path=rf"^/search/{kind}$")
     assert search.query["q"] == "ByteDance intern"
     assert search.headers["x-github-api-version"] == "2022-11-28"
 
 
-def test_repos_issues_comments_commits_and_readme_become_posts(
-    tmp_path: Path, github: ReplayServer
-) -> None:
-    result = crawl(tmp_path, github)
+def test_repos_issues_comments_commits_and_readme_become_posts(once) -> None:
+    result, _github = once
     ids = set(result.ids())
     assert {
         f"github:{CONFESSION}",
@@ -70,16 +74,14 @@ def test_repos_issues_comments_commits_and_readme_become_posts(
     } <= ids
 
 
-def test_the_readme_is_decoded_text(tmp_path: Path, github: ReplayServer) -> None:
-    result = crawl(tmp_path, github)
+def test_the_readme_is_decoded_text(once) -> None:
+    result, _github = once
     readme = next(p for p in result.posts() if p["native_id"] == f"{CONFESSION}:readme")
     assert "字节跳动 实习生" in readme["text"]
 
 
-def test_stargazers_are_paged_by_link_with_their_starred_at(
-    tmp_path: Path, github: ReplayServer
-) -> None:
-    result = crawl(tmp_path, github)
+def test_stargazers_are_paged_by_link_with_their_starred_at(once) -> None:
+    result, github = once
     pages = github.matching(path=rf"^/repos/{CONFESSION}/stargazers$")
     assert [p.query.get("page", "1") for p in pages] == ["1", "2"]
     assert all("application/vnd.github.star+json" in p.headers["accept"] for p in pages)
@@ -88,25 +90,21 @@ def test_stargazers_are_paged_by_link_with_their_starred_at(
     assert fan3["timestamp"].startswith("2024-10-18T08:15:00")
 
 
-def test_a_repo_found_by_search_is_followed(tmp_path: Path, github: ReplayServer) -> None:
-    crawl(tmp_path, github)
+def test_a_repo_found_by_search_is_followed(once) -> None:
+    _, github = once
     assert github.count(status=200, path=rf"^/repos/{FAKE_CALL}$") == 1
     assert github.count(path=rf"^/repos/{FAKE_CALL}/stargazers$") == 1
 
 
-def test_a_watched_users_events_and_created_repos_come_along(
-    tmp_path: Path, github: ReplayServer
-) -> None:
-    result = crawl(tmp_path, github)
+def test_a_watched_users_events_and_created_repos_come_along(once) -> None:
+    result, _github = once
     events = {(a["event"], a["native_id"]) for a in result.activities()}
     assert ("push", "u2") in events
     assert ("create", "u1") in events
 
 
-def test_a_star_seen_as_event_and_in_the_list_has_one_id(
-    tmp_path: Path, github: ReplayServer
-) -> None:
-    result = crawl(tmp_path, github)
+def test_a_star_seen_as_event_and_in_the_list_has_one_id(once) -> None:
+    result, _github = once
     fan0 = [a for a in stars(result) if a["actor"] == "fan0"]
     assert {a["native_id"] for a in fan0} == {f"{CONFESSION}:fan0"}
 
@@ -169,8 +167,8 @@ def test_a_token_from_the_settings_is_sent_as_bearer(
     assert {r.headers.get("authorization") for r in github.requests} == {"Bearer ghp_testtoken"}
 
 
-def test_without_a_token_no_authorization_is_sent(tmp_path: Path, github: ReplayServer) -> None:
-    crawl(tmp_path, github)
+def test_without_a_token_no_authorization_is_sent(once) -> None:
+    _, github = once
     assert all("authorization" not in r.headers for r in github.requests)
 
 
