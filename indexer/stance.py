@@ -23,7 +23,10 @@ posts mix languages and detection errs on short texts):
 3. Press coverage is `report`, or `debunk` when it carries a fact-check cue.
 4. Otherwise counter cues (denial, debunk, fake) against support (rumour cues, negated counter
    cues, and matched claims when no counter cue is present — a denial quotes the claims it
-   denies — and the post is not a question): more counter → debunk or denial; any support → rumour; reporting verbs → report.
+   denies — and the post is not a question): at least as many counter cues → debunk or denial
+   (a hearsay "I heard" does not outweigh an explicit "it is fake"); any support → rumour;
+   reporting verbs → report.
+Idioms holding a cue word but taking no side (真的假的, 等官方回应) are matched and ignored.
 The score is 0.5 + 0.5 × margin ÷ (cues + 1): one lone cue gives 0.75, conflict lowers it;
 `other` scores 0.
 """
@@ -43,6 +46,9 @@ _HAS_CJK = re.compile(f"[{_CJK}]")
 _WORD = re.compile(rf"{_LATIN_WORD}+")
 _GAP = r"(?:[\s\-]+\S+){0,4}?"
 SCORED = ("denial", "debunk", "fake", "report", "rumour")
+#: Idioms that contain cue words but take no side (真的假的 = "seriously?", 等官方回应 = "waiting
+#: for the response"): matched so that they win the overlap, then dropped.
+NEUTRAL = "neutral"
 COUNTER = ("denial", "debunk", "fake")
 NEWS_KINDS = frozenset({"article"})
 NEWS_PLATFORMS = frozenset({"feeds", "news"})
@@ -119,7 +125,7 @@ def _social_stance(
     rumour = [h for h in hits if h.category == "rumour" and not h.negated]
     claim_cues = [f"claim:{c}" for c in claims] if not (counter or question) else []
     support = len(rumour) + len(pushback) + len(claim_cues)
-    if counter and len(counter) > support:
+    if counter and len(counter) >= support:
         label = _counter_label(counter, has_evidence)
         cues = _names(counter) + (["evidence"] if label == "debunk" and has_evidence else [])
         return Stance(label, _score(len(counter), support), cues)
@@ -153,7 +159,7 @@ def _names(hits: list[Hit]) -> list[str]:
 
 def find_cues(text: str) -> list[Hit]:
     """Scored cues in folded text: longest first wins overlaps, then negation is marked."""
-    found = [h for category in SCORED for h in _matches(text, category)]
+    found = [h for category in (*SCORED, NEUTRAL) for h in _matches(text, category)]
     found.sort(key=lambda h: (-(h.end - h.start), h.start))
     kept: list[Hit] = []
     for hit in found:
@@ -164,7 +170,7 @@ def find_cues(text: str) -> list[Hit]:
         for n in _matches(text, "negation")
         if all(n.end <= k.start or n.start >= k.end for k in kept)
     ]
-    marked = [_mark_negation(text, hit, negations) for hit in kept]
+    marked = [_mark_negation(text, hit, negations) for hit in kept if hit.category != NEUTRAL]
     return sorted(marked, key=lambda h: h.start)
 
 

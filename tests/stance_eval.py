@@ -78,7 +78,43 @@ def table(result: dict[str, ClassScore]) -> str:
     return "\n".join(lines)
 
 
+def demo_predictions() -> list[tuple[dict[str, Any], str]]:
+    """The demo's reconstructed corpus (matching posts), labelled by the demo's generator with its
+    own reading of the stances; a third, independent check of agreement."""
+    from indexer.matching import Matcher
+    from spreadwatch.demo.dataset import INCIDENT_FILE, all_entries, visible_text
+    from spreadwatch.incident import load_incident
+
+    incident = load_incident(INCIDENT_FILE)
+    matcher = Matcher(incident)
+    pairs = []
+    for entry in all_entries():
+        if not entry.matches or not entry.meta.get("stance"):
+            continue
+        title, text = visible_text(entry)
+        official = bool(entry.meta.get("official")) or bool(
+            incident.official and incident.official.is_official_url(entry.url)
+        )
+        post = StanceInput(
+            text=text,
+            title=title,
+            lang=entry.meta.get("lang"),
+            platform=entry.platform,
+            kind="article" if entry.platform == "feeds" else "post",
+            official=official,
+            claims=tuple(matcher.match(title, text).claims),
+        )
+        pairs.append(({"label": entry.meta["stance"], "lang": post.lang}, classify(post).label))
+    return pairs
+
+
 if __name__ == "__main__":
     import sys
 
-    print(table(scores(predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else EVAL_FILE))))
+    if sys.argv[1:] == ["--demo"]:
+        found = demo_predictions()
+    else:
+        found = predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else EVAL_FILE)
+    correct = sum(post["label"] == label for post, label in found)
+    print(table(scores(found)))
+    print(f"accuracy {correct}/{len(found)} = {correct / len(found):.2f}")

@@ -123,3 +123,25 @@ def test_an_empty_post_is_other(text):
 
 def test_the_title_counts_like_the_text():
     assert stance("", title="ByteDance denies the 8,000 GPU claim").label == "denial"
+
+
+@pytest.mark.parametrize("text", ["真的假的？字节实习生的事", "等官方回应吧，字节实习生"])
+def test_idioms_holding_a_cue_word_take_no_side(text):
+    assert stance(text).label == "other"
+
+
+def test_hearsay_does_not_outweigh_an_explicit_fake():
+    result = stance("听说字节实习生那个录音是假的")
+    assert (result.label, result.score) == ("debunk", 0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ByteDance intern case: company disputes scale of damage",
+        "Commercial products were not affected, ByteDance says",
+        "Die kommerziellen Modelle sind nicht betroffen",
+    ],
+)
+def test_disputing_the_scale_or_the_impact_is_a_denial(text):
+    assert stance(text).label == "denial"

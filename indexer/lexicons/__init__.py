@@ -12,7 +12,7 @@ from importlib import resources
 import yaml
 
 LANGUAGES = ("zh", "en", "de")
-CATEGORIES = ("denial", "debunk", "fake", "evidence", "report", "rumour", "negation")
+CATEGORIES = ("denial", "debunk", "fake", "evidence", "report", "rumour", "negation", "neutral")
 
 
 class LexiconError(ValueError):
