@@ -94,14 +94,19 @@ def crawl(tmp_path: Path, server: ReplayServer, sources: dict = SOURCES):
     )
 
 
+@pytest.fixture(scope="module")
+def once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """One plain crawl shared by the tests that only read its items and request log."""
+    with ReplayServer(FeedsReplay(news_data()), clock=SettableClock()) as server:
+        yield crawl(tmp_path_factory.mktemp("feeds-once"), server), server
+
+
 def guid_id(guid: str) -> str:
     return "news:" + hashlib.sha1(guid.encode()).hexdigest()
 
 
-def test_every_feed_and_edition_yields_its_articles_once(
-    tmp_path: Path, news: ReplayServer
-) -> None:
-    result = crawl(tmp_path, news)
+def test_every_feed_and_edition_yields_its_articles_once(once) -> None:
+    result, _ = once
     expected = {"T1", "tag:heise,2024:1", "EN1", "EN2", "ZH1", "DE1"}
     assert sorted(result.ids()) == sorted(guid_id(g) for g in expected)
 
@@ -115,16 +120,14 @@ def test_every_feed_and_edition_yields_its_articles_once(
     ],
     ids=["en", "de", "zh"],
 )
-def test_google_news_is_asked_per_edition(tmp_path: Path, news: ReplayServer, edition) -> None:
-    crawl(tmp_path, news)
+def test_google_news_is_asked_per_edition(once, edition) -> None:
+    _, news = once
     asked = [{k: r.query[k] for k in edition} for r in news.matching(path=r"^/rss/search$")]
     assert edition in asked
 
 
-def test_publisher_comes_from_the_source_element_and_leaves_the_headline(
-    tmp_path: Path, news: ReplayServer
-) -> None:
-    result = crawl(tmp_path, news)
+def test_publisher_comes_from_the_source_element_and_leaves_the_headline(once) -> None:
+    result, _ = once
     article = next(p for p in result.posts() if p["native_id"] == guid_id("EN2")[5:])
     assert article["title"] == "ByteDance denies intern damage"
     assert article["author"]["name"] == "Bloomberg"
