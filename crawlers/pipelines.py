@@ -126,13 +126,16 @@ class NormalisePipeline(_Stage):
                 return self._activity(item)
         except NormaliseError as error:
             raise self.drop(error.reason, str(error)) from None
+        except (TypeError, ValueError, AttributeError) as error:
+            # A spider filled a field with the wrong type: count it, never crash the crawl.
+            logger.warning("cannot normalise %s: %r", type(item).__name__, error)
+            raise self.drop("bad_field", f"{type(error).__name__}: {error}") from None
         return item
 
     def _post(self, item: Post) -> PostDoc:
-        text = html_to_text(item.text) if item.text_is_html else clean_text(item.text)
-        title = clean_text(
-            html_to_text(item.title) if item.title and "<" in item.title else item.title
-        )
+        raw_text, raw_title = _text(item.text), _text(item.title)
+        text = html_to_text(raw_text) if item.text_is_html else clean_text(raw_text)
+        title = clean_text(html_to_text(raw_title) if "<" in raw_title else raw_title)
         url = canonical_url(item.url)
         doc = PostDoc(
             {
@@ -144,16 +147,16 @@ class NormalisePipeline(_Stage):
                 "title": title or None,
                 "text": text,
                 "lang": language(f"{title}\n{text}", item.lang, tuple(self.context.languages)),
-                "hashtags": _unique(h.lstrip("#") for h in item.hashtags),
-                "mentions": _unique(m.lstrip("@") for m in item.mentions),
-                "links": _unique(canonical_url(link) for link in item.links),
+                "hashtags": _unique(h.lstrip("#") for h in _strings(item.hashtags)),
+                "mentions": _unique(m.lstrip("@") for m in _strings(item.mentions)),
+                "links": _unique(canonical_url(link) for link in _strings(item.links)),
                 "domain": item.domain or domain_of(url),
                 "repo": item.repo,
                 "reply_to": item.reply_to,
                 "quote_of": item.quote_of,
                 "repost_of": item.repost_of,
                 "thread": item.thread,
-                "engagement": _counts(item.engagement.as_dict()),
+                "engagement": _counts(_fields(item.engagement)),
                 "author": self._author(item, url),
             }
         )
@@ -163,15 +166,16 @@ class NormalisePipeline(_Stage):
         return doc
 
     def _author(self, item: Post, url: str | None) -> dict[str, Any]:
-        author = {k: v for k, v in item.author.__dict__.items() if v not in (None, "")}
+        author = {k: v for k, v in _fields(item.author).items() if v not in (None, "")}
+        handle, author_id = author.get("handle"), author.get("id")
         official = self.context.official
         author["official"] = bool(
             item.official
-            or item.author.official
+            or author.get("official")
             or (
                 official is not None
                 and (
-                    official.is_official(item.platform, item.author.handle, item.author.id)
+                    official.is_official(item.platform, handle, author_id)
                     or official.is_official_url(url)
                 )
             )
@@ -188,7 +192,7 @@ class NormalisePipeline(_Stage):
                 "repo": item.repo,
                 "actor": item.actor,
                 "post_id": item.post_id,
-                "engagement": _counts(item.engagement.as_dict()),
+                "engagement": _counts(_fields(item.engagement)),
             }
         )
 
@@ -320,6 +324,35 @@ def _client(context: CrawlContext) -> Elasticsearch:
         url = settings.es_url or f"http://127.0.0.1:{settings.es_port}"
         logger.error("Elasticsearch unavailable (%s); documents will be spooled", error)
         return Elasticsearch(url, request_timeout=settings.es_request_timeout, max_retries=1)
+
+
+def _text(value: Any) -> str:
+    """A text field as a string (None → empty; numbers as their digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
+def _strings(values: Any) -> list[str]:
+    """A list field (hashtags, mentions, links) as strings; None or a lone string tolerated."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        return [values]
+    return [v for v in values if isinstance(v, str)]
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A nested item part (Author, Engagement) as a dict, whether dataclass, dict or None."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    return dict(ItemAdapter(value).items()) if ItemAdapter.is_item(value) else dict(vars(value))
 
 
 def _has_text(value: Any) -> bool:

@@ -275,3 +275,28 @@ def test_first_crawl_under_a_new_prefix_creates_the_versioned_indices(settings_f
         assert list(es_client.indices.get_alias(name=names.posts)) == [f"{names.posts}-v1"]
     finally:
         delete_all(es_client, names)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"title": 110, "text": "ByteDance intern"}, {"title": "110"}),
+        ({"hashtags": None, "mentions": "@jf110", "links": None}, {"mentions": ["jf110"]}),
+        ({"author": None}, {"author": {"official": False}}),
+        (
+            {"engagement": {"likes": 3, "views": -1, "reposts": "many"}},
+            {"engagement": {"likes": 3}},
+        ),
+    ],
+    ids=["number-title", "loose-lists", "no-author", "dict-engagement"],
+)
+def test_loosely_typed_fields_are_coerced_not_fatal(run, es_client, index_names, fields, expected):
+    run(post(**fields))
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert {key: doc.get(key) for key in expected} == expected
+
+
+def test_a_field_of_the_wrong_kind_is_a_counted_drop(run, es_client, index_names):
+    stats = run(post("bad", title="ByteDance intern", text={"not": "text"}), post("good"))
+    assert stats["spreadwatch/dropped/bad_field"] == 1
+    assert list(posts(es_client, index_names)) == ["weibo:good"]
