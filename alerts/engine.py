@@ -47,7 +47,7 @@ def evaluate(
         now=now,
         open_spikes=lambda rule: store.open_spikes(incident.id, rule),
     )
-    found = []
+    found: list[Evaluation] = []
     for rule in incident.alerts.rules:
         if rule.enabled:
             found.extend(Evaluation(rule, f) for f in EVALUATORS[rule.type](rule, ctx))

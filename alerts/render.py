@@ -114,7 +114,8 @@ def render_message(
     message.set_content(_env.get_template("alert.txt.j2").render(values))
     message.add_alternative(_env.get_template("alert.html.j2").render(values), subtype="html")
     if chart_png is not None:
-        html_part = message.get_payload()[1]  # type: ignore[index]
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)  # built just above with add_alternative
         html_part.add_related(
             chart_png, "image", "png", cid=f"<{CHART_CID}>", filename="timeline.png"
         )

@@ -96,7 +96,7 @@ class AlertStore:
             .filter("terms", rule=[rule, "*"])
             .filter("terms", incident=[incident, "*"])
             .filter("range", window_end={"gt": _iso(now)})
-            .sort({"window_end": "desc"})
+            .sort("-window_end")
             .extra(size=1)
         )
         hits = list(search.execute())
@@ -187,7 +187,7 @@ class AlertStore:
 
     def due(self, now: datetime, incident: str | None = None) -> list[dict[str, Any]]:
         """Pending alerts whose next delivery attempt is due, oldest first."""
-        search = self._search().filter("term", state="pending").sort({"@timestamp": "asc"})
+        search = self._search().filter("term", state="pending").sort("@timestamp")
         if incident is not None:
             search = search.filter("term", incident=incident)
         docs = self._docs(search)
@@ -199,7 +199,7 @@ class AlertStore:
         spikes = self._docs(
             base.filter("term", rule=rule)
             .filter("terms", state=list(LIVE_STATES))
-            .sort({"@timestamp": "desc"})
+            .sort("-@timestamp")
         )
         closed = {
             d.get("details", {}).get("closes")
@@ -212,7 +212,7 @@ class AlertStore:
 
     def recent(self, incident: str | None = None, size: int = 50) -> list[dict[str, Any]]:
         """The latest alerts (silences included), newest first."""
-        search = self._search().sort({"@timestamp": "desc"})
+        search = self._search().sort("-@timestamp")
         if incident is not None:
             search = search.filter("terms", incident=[incident, "*"])
         return self._docs(search, size)
@@ -220,4 +220,4 @@ class AlertStore:
     def open_alerts(self) -> list[dict[str, Any]]:
         """Alerts still waiting for delivery or that could not be delivered."""
         search = self._search().filter("terms", state=["pending", "failed"])
-        return self._docs(search.sort({"@timestamp": "desc"}), 100)
+        return self._docs(search.sort("-@timestamp"), 100)

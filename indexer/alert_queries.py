@@ -95,7 +95,7 @@ class IncidentQueries:
         self, query: Query, end: datetime, *, start: datetime | None = None, size: int = 50
     ) -> list[dict[str, Any]]:
         """Posts matching `query`, oldest first."""
-        search = self.posts(start, end).query(query).sort({"@timestamp": "asc"})
+        search = self.posts(start, end).query(query).sort("@timestamp")
         return [_hit(hit) for hit in search.extra(size=size).execute()]
 
     def first_denial(self, end: datetime) -> dict[str, Any] | None:
@@ -149,9 +149,7 @@ class IncidentQueries:
         search = self.posts(start, end, platform=platform)
         if query is not None:
             search = search.query(query)
-        search = search.sort(
-            {"reach": {"order": "desc", "missing": "_last"}}, {"@timestamp": "desc"}
-        )
+        search = search.sort({"reach": {"order": "desc", "missing": "_last"}}, "-@timestamp")
         return [_hit(hit) for hit in search.extra(size=size).execute()]
 
     def recent_runs(self, end: datetime, size: int = 200) -> list[dict[str, Any]]:
@@ -161,7 +159,7 @@ class IncidentQueries:
             .filter("term", incident=self.incident)
             .filter("term", job="crawl")
             .filter("range", **{"@timestamp": {"lt": _iso(end)}})
-            .sort({"@timestamp": "desc"})
+            .sort("-@timestamp")
             .extra(size=size)
         )
         return [hit.to_dict() for hit in search.execute()]

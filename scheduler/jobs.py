@@ -72,11 +72,12 @@ def _record_alert_run(
     rt: runtime.Runtime, incident: str, started: datetime, raised: int, undelivered: int
 ) -> None:
     finished = rt.clock()
-    doc = {
+    run_id = f"{incident}:alerts:{started:%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:6]}"
+    doc: dict[str, object] = {
         "@timestamp": started.isoformat(),
         "finished": finished.isoformat(),
         "duration_s": round((finished - started).total_seconds(), 3),
-        "run_id": f"{incident}:alerts:{started:%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:6]}",
+        "run_id": run_id,
         "job": "alerts",
         "incident": incident,
         "source": "alerts",
@@ -86,6 +87,6 @@ def _record_alert_run(
         "host": socket.gethostname(),
     }
     try:
-        rt.client.index(index=rt.names.runs, id=doc["run_id"], document=doc)
+        rt.client.index(index=rt.names.runs, id=run_id, document=doc)
     except (ApiError, TransportError):
         logger.exception("alert run of %s not recorded", incident)

@@ -36,7 +36,7 @@ def list_jobs(url: str) -> list[dict[str, Any]]:
     if parsed.drivername.startswith("sqlite") and not Path(parsed.database or "").exists():
         return []
     store = SQLAlchemyJobStore(url=url)
-    store.start(None, "default")  # type: ignore[arg-type]  # reading only, no scheduler
+    store.start(None, "default")  # reading only: no scheduler attached
     try:
         jobs = store.get_all_jobs()
     finally:
