@@ -155,15 +155,17 @@ class JetstreamConsumer:
         if self._already_handled(cursor, key):
             self.stats.skipped_replayed += 1
             return
-        self._advance(cursor, key)
         try:
             post = parse_jetstream_event(event)
         except ParseError as error:
             self.stats.bad_events += 1
             logger.warning("jetstream event dropped: %s", error)
-            return
+            post = None
         if post is not None and not post.repost_of:
+            # A failing pipeline stage propagates before the cursor moves: the stream stops,
+            # and the next start replays this event instead of skipping it.
             self._keep(post)
+        self._advance(cursor, key)
 
     def _keep(self, post: Post) -> None:
         self.stats.posts_seen += 1
