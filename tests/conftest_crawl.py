@@ -135,6 +135,17 @@ def stored_posts(es_client: Elasticsearch, index_names: Any):  # type: ignore[no
 
 
 @pytest.fixture
+def stored_runs(es_client: Elasticsearch, index_names: Any):  # type: ignore[no-untyped-def]
+    """A function returning this test's run documents, after a refresh."""
+
+    def read() -> list[dict[str, Any]]:
+        es_client.indices.refresh(index=index_names.runs)
+        return [h["_source"] for h in es_client.search(index=index_names.runs)["hits"]["hits"]]
+
+    return read
+
+
+@pytest.fixture
 def crawl_runner():  # type: ignore[no-untyped-def]
     """`run_crawl` as a fixture, so test modules need not import this plugin."""
     return run_crawl

@@ -7,6 +7,9 @@ what it yields passes the pipelines and lands in the posts index once, however o
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from email.utils import format_datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.feeds import FeedsData, FeedsReplay
 
 pytest_plugins = ["conftest_crawl"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_item(guid: str, title: str, hours: int, publisher: str) -> dict:
@@ -70,3 +74,26 @@ def test_feed_articles_are_indexed_once_across_two_crawls(
     assert first.summary["drops"] == {"no_match": 1}
     texts = [p.get("text", "") + (p.get("title") or "") for p in posts.values()]
     assert not any("alert(" in t or "<script" in t for t in texts)
+
+
+def test_plain_scrapy_crawl_indexes_and_records_its_run(
+    crawl_env, news, tmp_path: Path, stored_posts, stored_runs
+):
+    incident = write_incident(
+        tmp_path, {"feeds": {"feeds": [{"url": "https://news.example/rss.xml"}]}}
+    )
+    env = {**os.environ, **crawl_env, "SPREADWATCH_FEEDS_BASE_URL": news.url}
+    scrapy = Path(sys.executable).parent / "scrapy"
+    done = subprocess.run(
+        [str(scrapy), "crawl", "feeds", "-a", f"incident={incident}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(stored_posts()) == sorted([article_id("A1"), article_id("A2")])
+    runs = stored_runs()
+    assert [(r["source"], r["status"], r["items_indexed"]) for r in runs] == [("feeds", "ok", 2)]
