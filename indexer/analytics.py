@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.dsl import MultiSearch, Q, Search
 from elasticsearch.dsl.document_base import InstrumentedField
 from elasticsearch.dsl.query import Query
@@ -215,7 +215,17 @@ def execute_all(client: Elasticsearch, index: str, searches: list[Search]) -> li
     multi = MultiSearch(using=client, index=index)
     for search in searches:
         multi = multi.add(search)
-    return list(multi.execute(raise_on_error=True))
+    try:
+        return list(multi.execute(raise_on_error=True))
+    except ApiError as error:
+        # The DSL reports a failed msearch item as a status-less ApiError; give a missing
+        # index the NotFoundError a plain search would have raised.
+        body = error.body if isinstance(error.body, dict) else {}
+        if body.get("status") != 404:
+            raise
+        reason = body.get("error", {})
+        kind = reason.get("type", "not_found") if isinstance(reason, dict) else str(reason)
+        raise NotFoundError(message=kind, meta=error.meta, body=body) from None
 
 
 def first_ref(response: Any) -> PostRef | None:

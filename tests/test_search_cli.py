@@ -378,3 +378,16 @@ def test_reclassify_of_an_unknown_incident_id_is_an_error(es_settings, index_nam
     result = run(index_names, es_settings, "reclassify", "nope", "--incidents-dir", str(tmp_path))
     assert result.exit_code != 0
     assert "no incident file with id 'nope'" in str(result.exception or result.output)
+
+
+@pytest.mark.parametrize("args", [["search", "*"], ["timeline", "any-case"]])
+def test_before_any_index_exists_the_commands_say_to_run_init(es_settings, tmp_path, args):
+    names = IndexNames(f"{es_settings.index_prefix}-never-initialised")
+    result = run(
+        names,
+        es_settings,
+        *args,
+        *(["--incidents-dir", str(tmp_path)] if args[0] == "timeline" else []),
+    )
+    assert result.exit_code == 1
+    assert "run `spreadwatch init`" in result.stderr

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from elasticsearch import NotFoundError
 
 from indexer import analytics
 from indexer.documents import STANCES
@@ -22,6 +25,20 @@ from spreadwatch.cli.context import EXIT_BAD_INPUT, EXIT_FAILED, AppContext, ech
 from spreadwatch.incident import ConfigFileError, resolve_incident
 
 CHART_BUCKETS = 48
+
+
+@contextlib.contextmanager
+def _indices_needed(app: AppContext) -> Iterator[None]:
+    """A missing posts index is a setup step not yet done, not an Elasticsearch failure."""
+    try:
+        yield
+    except NotFoundError as error:
+        if "index_not_found" not in str(error.message):
+            raise
+        raise click.ClickException(
+            f"no posts index {app.names.posts!r} yet; run `spreadwatch init` (or a crawl) first"
+        ) from None
+
 
 _incidents_dir = click.option(
     "--incidents-dir",
@@ -88,7 +105,8 @@ def search(app: AppContext, query: str, fmt: str, **filters: Any) -> None:
         limit=filters["limit"],
     )
     try:
-        result = run_search(app.client, app.names, request)
+        with _indices_needed(app):
+            result = run_search(app.client, app.names, request)
     except QuerySyntaxError as error:
         _show_query_error(error)
         raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
@@ -140,14 +158,15 @@ def timeline(
 ) -> None:
     """Phases, measures and a terminal chart of INCIDENT (a path to its file, or its id)."""
     incident_id = _incident_id(incident, incidents_dir)
-    found = phases(app.client, app.names, incident_id, interval=interval)
-    chart_interval = interval
-    if chart_interval is None and found.span is not None:
-        chart_interval = analytics.choose_interval(
-            found.span.start, found.span.end, target=CHART_BUCKETS
-        )
-    series = analytics.timeline(app.client, app.names, incident_id, interval=chart_interval)
-    origin = analytics.first_seen(app.client, app.names, incident_id)
+    with _indices_needed(app):
+        found = phases(app.client, app.names, incident_id, interval=interval)
+        chart_interval = interval
+        if chart_interval is None and found.span is not None:
+            chart_interval = analytics.choose_interval(
+                found.span.start, found.span.end, target=CHART_BUCKETS
+            )
+        series = analytics.timeline(app.client, app.names, incident_id, interval=chart_interval)
+        origin = analytics.first_seen(app.client, app.names, incident_id)
     if fmt == "json":
         payload = {"incident": incident_id, "phases": found, "timeline": series, "origin": origin}
         click.echo(json.dumps(_plain(payload), ensure_ascii=False, indent=2))
@@ -185,7 +204,8 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     values change are written.
     """
     model = resolve_incident(incident, [incidents_dir])
-    result = reclassify_posts(app.client, app.names, model)
+    with _indices_needed(app):
+        result = reclassify_posts(app.client, app.names, model)
     stances = ", ".join(f"{k} {v}" for k, v in sorted(result.stances.items())) or "none"
     click.echo(
         f"{model.id}: {result.scanned} posts scanned, {result.changed} changed, "
