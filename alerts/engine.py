@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from alerts.mailer import Sender, SendError
 from alerts.model import Finding
@@ -49,8 +49,15 @@ def evaluate(
     )
     found: list[Evaluation] = []
     for rule in incident.alerts.rules:
-        if rule.enabled:
-            found.extend(Evaluation(rule, f) for f in EVALUATORS[rule.type](rule, ctx))
+        if not rule.enabled:
+            continue
+        try:
+            findings = EVALUATORS[rule.type](rule, ctx)
+        except ApiError:
+            # One rule's failing query (e.g. a missing index) must not silence the others.
+            logger.exception("rule %s of %s could not be evaluated", rule.name, incident.id)
+            continue
+        found.extend(Evaluation(rule, f) for f in findings)
     return found
 
 

@@ -11,6 +11,7 @@ import click
 from alerts.engine import evaluate, suppression_reason
 from alerts.store import AlertStore
 from indexer.templates import init as init_indices
+from spreadwatch.cli._output import escape
 from spreadwatch.cli.context import AppContext
 from spreadwatch.fields import parse_duration
 from spreadwatch.incident import resolve_incident
@@ -84,7 +85,8 @@ def check(app: AppContext, incident_ref: str, at: datetime, fmt: str) -> None:
     for row in rows:
         mark = "FIRE" if row["would_send"] else "skip"
         why = f"  ({row['suppressed']})" if row["suppressed"] else ""
-        click.echo(f"{mark}  {row['rule']}[{row['key']}]  {row['subject']}{why}")
+        # Subjects quote authors and repos: untrusted text, shown with control characters escaped.
+        click.echo(escape(f"{mark}  {row['rule']}[{row['key']}]  {row['subject']}{why}"))
 
 
 @alerts_group.command("silence")
@@ -133,7 +135,7 @@ def list_alerts(app: AppContext, incident: str | None, limit: int, fmt: str) -> 
         return
     for alert in alerts:
         what = alert.get("subject") or alert.get("summary")
-        click.echo(f"{alert['@timestamp']}  {alert['state']:<8} {alert['rule']}  {what}")
+        click.echo(escape(f"{alert['@timestamp']}  {alert['state']:<8} {alert['rule']}  {what}"))
 
 
 commands = [alerts_group]

@@ -1,0 +1,58 @@
+"""The monitor's alert job end to end: posts in Elasticsearch → e-mail on a real SMTP server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alerts_support import index_posts, spread
+from scheduler_support import write_incident
+
+from alerts.engine import evaluate
+from alerts.mailer import SmtpConfig, SmtpSender
+from indexer.documents import MAPPING_VERSIONS
+from indexer.templates import concrete_index
+from scheduler import jobs, runtime
+from spreadwatch.incident import load_incident
+
+pytest_plugins = ["conftest_alerts", "conftest_scheduler"]
+
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def alert_runtime(make_runtime, index_names, smtp_server):
+    rt = make_runtime(names=index_names)
+    rt.sender = SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
+    runtime.install(rt)
+    yield rt
+    runtime.install(None)
+
+
+def test_alert_job_raises_sends_and_records_its_run(
+    alert_runtime, es_client, index_names, smtp_server, tmp_path
+):
+    path = write_incident(tmp_path)
+    now = datetime.now(UTC)
+    index_posts(es_client, index_names, spread(8, now - H / 2, now, "w"))  # the job's clock runs on
+    jobs.alerts(str(path))
+    [message] = smtp_server.inbox.messages
+    es_client.indices.refresh(index=index_names.runs)
+    runs = es_client.search(index=index_names.runs, query={"term": {"job": "alerts"}})
+    [run] = [hit["_source"] for hit in runs["hits"]["hits"]]
+    assert message["Subject"] == "Spike: new in the last hour — ByteDance intern rumour"
+    assert (run["status"], run["items_indexed"]) == ("ok", 1)
+
+
+def test_a_rule_whose_query_fails_does_not_silence_the_others(
+    es_client, index_names, tmp_path, caplog
+):
+    extra = "    - name: silent\n      type: silent_source\n"
+    path = write_incident(tmp_path, extra=extra)
+    now = datetime.now(UTC)
+    index_posts(es_client, index_names, spread(8, now - H, now, "w"))
+    runs_index = concrete_index(index_names.runs, MAPPING_VERSIONS["runs"])
+    es_client.indices.delete(index=runs_index)  # the runs index is gone
+    found = evaluate(es_client, index_names, load_incident(path), now)
+    assert [ev.rule.name for ev in found] == ["spike"]
+    assert "rule silent of bytedance-intern-2024 could not be evaluated" in caplog.text
