@@ -91,6 +91,7 @@ def build_run_doc(
     finished = finished or datetime.now(UTC)
     drops = _by_prefix(stats, "spreadwatch/dropped/")
     rejected = _by_prefix(stats, "spreadwatch/rejected/")
+    refusals = _by_prefix(stats, "spreadwatch/refused/")
     statuses = _by_prefix(stats, _STATUS_PREFIX)
     error_count = int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions", 0))
     doc: dict[str, Any] = {
@@ -112,8 +113,9 @@ def build_run_doc(
         "spool_replayed": _writer(stats, "spool_replayed"),
         "activity_written": _writer(stats, "activity_written"),
         "drops": _counts(drops),
-        "refusals": _counts(_by_prefix(stats, "spreadwatch/refused/")),
+        "refusals": _counts(refusals),
         "rejected": _counts(rejected),
+        "gave_up": int(stats.get("retry/max_reached", 0)) + sum(refusals.values()),
         "http_status": _counts(statuses),
         "requests": int(stats.get("downloader/request_count", 0)),
         "not_modified": int(statuses.get("304", 0)),
@@ -143,16 +145,18 @@ def failed_run_doc(
 
 
 def run_status(doc: dict[str, Any]) -> str:
-    """ok: finished cleanly; partial: finished with errors or spooled documents; refused: the
-    source refused every request (`spreadwatch/refused/<reason>` stats) and nothing came; failed."""
+    """ok: finished cleanly; partial: finished, but with errors, spooled documents, or requests
+    refused or failed after every retry (`gave_up`); refused: the source refused every request
+    (`spreadwatch/refused/<reason>` stats) and nothing came; failed: did not finish, or errors
+    and nothing fetched."""
     if doc["finish_reason"] != "finished":
         return "failed"
     if doc.get("refusals") and not doc["items_scraped"] and not doc["not_modified"]:
         return "refused"  # the source said no (login wall, 403): counted, and nothing crashed
     if doc["error_count"] and not doc["items_scraped"] and not doc["not_modified"]:
         return "failed"
-    if doc["error_count"] or doc["items_spooled"]:
-        return "partial"
+    if doc["error_count"] or doc["items_spooled"] or doc.get("gave_up"):
+        return "partial"  # some requests refused or failed after every retry
     return "ok"
 
 
