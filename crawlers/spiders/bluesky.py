@@ -104,9 +104,10 @@ class BlueskySpider(SocialSpider):
         headers["Authorization"] = f"Bearer {self.access}"
         return request.replace(headers=headers, dont_filter=True)
 
-    def parse_search(self, response: Response) -> Iterator[Any]:
+    async def parse_search(self, response: Response) -> AsyncIterator[Any]:
         if self._expired(response):
-            yield from self._refresh(response.request)
+            for request in self._refresh(response.request):
+                yield request
             return
         if response.status in (401, 403):
             reason = "search_needs_login" if not self.access else "search_forbidden"
@@ -121,9 +122,11 @@ class BlueskySpider(SocialSpider):
         meta = response.meta
         self.advance(meta["key"], posts)
         cursor = payload.get("cursor") if isinstance(payload, dict) else None
+        for item in self._with_followers(posts, meta["query"]["q"]):
+            yield item
         if isinstance(cursor, str) and cursor and posts and meta["page"] + 1 < self.section.max_pages:  # fmt: skip
+            await self._obey_ratelimit(response)
             yield self._search({**meta["query"], "cursor": cursor}, meta["key"], meta["page"] + 1)
-        yield from self._with_followers(posts, meta["query"]["q"])
 
     def _posts(self, payload: Any, url: str) -> list[Post]:
         views = payload.get("posts") if isinstance(payload, dict) else None
