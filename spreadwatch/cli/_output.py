@@ -65,15 +65,16 @@ def render_search(result: SearchResult, fmt: str) -> str:
     """The rows in table, json, ndjson or csv; columns are always `COLUMNS`, in order."""
     if fmt == "json":
         payload = {"total": result.total, "posts": [r.as_dict() for r in result.rows]}
-        return _json(payload, indent=2)
+        return json_text(payload, indent=2)
     if fmt == "ndjson":
-        return "\n".join(_json(r.as_dict()) for r in result.rows)
+        return "\n".join(json_text(r.as_dict()) for r in result.rows)
     if fmt == "csv":
         return _csv(result.rows)
     return _table(result)
 
 
-def _json(value: Any, indent: int | None = None) -> str:
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON with the characters a terminal would act on escaped (json.dumps escapes C0 itself)."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -20,7 +19,13 @@ from indexer.phases import phases
 from indexer.reclassify import reclassify as reclassify_posts
 from indexer.search import MAX_LIMIT, SORTS, QuerySyntaxError, SearchRequest, parse_when
 from indexer.search import search_posts as run_search
-from spreadwatch.cli._output import escape, render_chart, render_phases, render_search
+from spreadwatch.cli._output import (
+    escape,
+    json_text,
+    render_chart,
+    render_phases,
+    render_search,
+)
 from spreadwatch.cli.context import EXIT_BAD_INPUT, EXIT_FAILED, AppContext, echo_error
 from spreadwatch.incident import ConfigFileError, resolve_incident
 
@@ -169,7 +174,7 @@ def timeline(
         origin = analytics.first_seen(app.client, app.names, incident_id)
     if fmt == "json":
         payload = {"incident": incident_id, "phases": found, "timeline": series, "origin": origin}
-        click.echo(json.dumps(_plain(payload), ensure_ascii=False, indent=2))
+        click.echo(json_text(_plain(payload), indent=2))
         return
     click.echo(render_phases(incident_id, found, origin))
     chart = render_chart(series, found)
