@@ -130,3 +130,16 @@ def test_streamed_source_is_supervised_not_polled(incidents, monitor_for, tmp_pa
     assert "crawl:bytedance-intern-2024:bluesky" not in schedule(monitor)
     assert list(monitor.supervisors) == ["stream:bytedance-intern-2024:bluesky"]
     assert wait_for(lambda: marker.exists() and marker.read_text()) == "bluesky"
+
+
+def test_failing_job_is_logged_by_the_error_listener(tmp_path, make_runtime, caplog):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    monitor = Monitor(make_runtime(), [empty], watch_interval=60)
+    monitor.start()
+    try:
+        monitor.scheduler.add_job("json:loads", args=("{",), id="crawl:broken:json")
+        wait_for(lambda: "job crawl:broken:json failed" in caplog.text)
+    finally:
+        monitor.stop()
+    assert "JSONDecodeError" in caplog.text
