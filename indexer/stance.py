@@ -56,6 +56,8 @@ NEWS_PLATFORMS = frozenset({"feeds", "news"})
 
 @dataclass(frozen=True)
 class StanceInput:
+    """What the classifier sees of a post; `claims` are the incident claim names it matched."""
+
     text: str
     title: str | None = None
     lang: str | None = None
@@ -68,6 +70,8 @@ class StanceInput:
 
 @dataclass(frozen=True)
 class Stance:
+    """A label of `indexer.documents.STANCES`, its confidence and the cues that decided it."""
+
     label: str
     score: float
     cues: list[str] = field(default_factory=list)
@@ -75,6 +79,8 @@ class Stance:
 
 @dataclass(frozen=True)
 class Hit:
+    """One cue found in the folded text, with its span (to resolve overlaps and negation)."""
+
     category: str
     cue: str
     start: int
