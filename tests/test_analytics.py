@@ -189,3 +189,16 @@ def test_decay_needs_two_quiet_buckets_in_a_row(values, start, limit, expected):
     from indexer.phases import first_sustained
 
     assert first_sustained(values, start, limit) == expected
+
+
+def test_timeline_keys_list_platforms_busiest_first_for_chart_legends(es_client, case):
+    timeline = analytics.timeline(es_client, case, INCIDENT, interval="1d")
+    assert timeline.keys("platform") == [
+        "weibo",
+        "feeds",
+        "github",
+        "mastodon",
+        "reddit",
+        "toutiao",
+    ]
+    assert timeline.keys("stance") == ["rumour", "report", "debunk", "denial", "other"]
