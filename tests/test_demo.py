@@ -8,11 +8,16 @@ package cannot serve yet are reported by the demo; the expectations follow what 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import psutil
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -127,3 +132,30 @@ def test_outputs_are_written_and_labelled_as_reconstruction(
     assert RECONSTRUCTION_NOTICE in (out / "story.txt").read_text(encoding="utf-8")
     assert "RECONSTRUCTION" in (out / "report.html").read_text(encoding="utf-8")
     assert RECONSTRUCTION_NOTICE.split(":")[0] in (out / "display.txt").read_text(encoding="utf-8")
+
+
+def test_ctrl_c_stops_everything_the_demo_started(
+    es_settings: Settings, es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    prefix = f"{es_settings.index_prefix}-int"
+    env = {**os.environ, "SPREADWATCH_INDEX_PREFIX": prefix}
+    if es_settings.es_url:
+        env["SPREADWATCH_ES_URL"] = es_settings.es_url
+    command = [
+        str(Path(sys.executable).parent / "spreadwatch"),
+        "demo",
+        "--no-pace",
+        "--every",
+        "24h",
+    ]
+    demo = subprocess.Popen(
+        [*command, "--out", str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert demo.stdout is not None
+    while "[  2/" not in demo.stdout.readline():  # playing: a crawl round is under way
+        assert demo.poll() is None, "the demo ended before it was interrupted"
+    children = psutil.Process(demo.pid).children(recursive=True)
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(timeout=60) == 130
+    assert not [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert es_client.indices.get(index=f"{prefix}-*", allow_no_indices=True) == {}

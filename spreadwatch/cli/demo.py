@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,8 +60,11 @@ def demo(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--every") from None
     options = DemoOptions(out=out, speed=speed, every=interval, keep=keep, pace=not no_pace)
+    settings = app.settings  # loaded (and logging configured) before the display takes over
+    if not app.debug:
+        _quiet_logs()
     with Display() as display:
-        result = run_demo(app.settings, options, display)
+        result = run_demo(settings, options, display)
     click.echo("")
     click.echo(render_story(result.story))
     click.echo("")
@@ -72,6 +76,22 @@ def demo(
     click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s{kept}. Wrote:")
     for path in result.written:
         click.echo(f"  {path}")
+
+
+#: Loggers whose routine INFO lines would scroll the live display away (shown with --debug).
+_CHATTY = (
+    "mail.log",
+    "indexer",
+    "alerts",
+    "spreadwatch.replay",
+    "spreadwatch.demo",
+    "elastic_transport",
+)
+
+
+def _quiet_logs() -> None:
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 commands = [demo]
