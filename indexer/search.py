@@ -1,7 +1,8 @@
 """Ad-hoc search over posts: Lucene query-string syntax plus filters, sorted, as stable rows.
 
 `search_posts(client, names, SearchRequest) -> SearchResult`. The query runs over `text`,
-`title`, `author.handle` and `author.name` with AND as the default operator (so "8000 H100"
+`title`, `author.handle` and `author.name` (and the language subfields of text and title when
+the cluster has them) with AND as the default operator (so "8000 H100"
 means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and the full syntax
 of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
 `QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
@@ -21,6 +22,9 @@ from indexer.analytics import TIMESTAMP, parse_time
 from indexer.connection import IndexNames
 
 SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
+#: Language subfields searched too when the posts mapping has them (clusters with the
+#: analysis-common module: stemming for en/de, bigrams for CJK; see `indexer.templates`).
+LANGUAGE_FIELDS = [f"{field}.{lang}" for field in ("text", "title") for lang in ("en", "de", "cjk")]
 MAX_LIMIT = 10_000
 
 #: The columns of every output format, in order (the CLI's contract: add at the end only).
@@ -101,7 +105,20 @@ def parse_when(value: str, now: datetime | None = None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def build_search(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> Search:
+def fields_for(mapping: dict[str, Any]) -> list[str]:
+    """The fields a query runs over, given the posts index's `get_mapping` answer."""
+    for index in mapping.values():
+        if (index.get("mappings", {}).get("_meta") or {}).get("language_subfields"):
+            return SEARCH_FIELDS + LANGUAGE_FIELDS
+    return list(SEARCH_FIELDS)
+
+
+def build_search(
+    client: Elasticsearch,
+    names: IndexNames,
+    request: SearchRequest,
+    fields: list[str] | None = None,
+) -> Search:
     """The `elasticsearch.dsl` search a request stands for (no I/O)."""
     if not 1 <= request.limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {request.limit}")
@@ -111,7 +128,7 @@ def build_search(client: Elasticsearch, names: IndexNames, request: SearchReques
     search = Search(using=client, index=names.posts)
     if query != "*":
         search = search.query(
-            Q("query_string", query=query, fields=SEARCH_FIELDS, default_operator="and")
+            Q("query_string", query=query, fields=fields or SEARCH_FIELDS, default_operator="and")
         )
     if request.incident:
         search = search.filter("term", incident=request.incident)
@@ -131,7 +148,8 @@ def build_search(client: Elasticsearch, names: IndexNames, request: SearchReques
 
 def search_posts(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> SearchResult:
     """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`."""
-    search = build_search(client, names, request)
+    fields = fields_for(dict(client.indices.get_mapping(index=names.posts)))
+    search = build_search(client, names, request, fields)
     try:
         response = search.execute()
     except BadRequestError as error:

@@ -391,3 +391,15 @@ def test_before_any_index_exists_the_commands_say_to_run_init(es_settings, tmp_p
     )
     assert result.exit_code == 1
     assert "run `spreadwatch init`" in result.stderr
+
+
+def test_queries_use_language_subfields_only_where_the_mapping_has_them(es_client, case):
+    from indexer.connection import ClusterFeatures
+    from indexer.search import LANGUAGE_FIELDS, SEARCH_FIELDS, fields_for
+
+    has_languages = ClusterFeatures(es_client).language_analyzers  # False on the embedded node
+    node = fields_for(dict(es_client.indices.get_mapping(index=case.posts)))
+    assert node == SEARCH_FIELDS + (LANGUAGE_FIELDS if has_languages else [])
+    without = fields_for({"x-v1": {"mappings": {"_meta": {"language_subfields": False}}}})
+    with_languages = fields_for({"x-v1": {"mappings": {"_meta": {"language_subfields": True}}}})
+    assert (without, with_languages) == (SEARCH_FIELDS, SEARCH_FIELDS + LANGUAGE_FIELDS)
