@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import ssl
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from alerts_support import PASSWORD, Inbox, SmtpServer, free_port, self_signed_cert
+from alerts_support import PASSWORD, Inbox, SmtpServer, empty_indices, free_port, self_signed_cert
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames
+from indexer.templates import delete_all, init
+from spreadwatch.settings import Settings
 
 
 def _authenticator(inbox: Inbox) -> Any:
@@ -88,3 +94,22 @@ def smtps_server(tls_files: tuple[Path, Path]) -> Iterator[SmtpServer]:
     server.start(ssl_context=_server_context(tls_files))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def module_indices(es_settings: Settings, es_client: Elasticsearch) -> Iterator[IndexNames]:
+    """One set of indices per test module (creating indices costs seconds on a busy node)."""
+    names = IndexNames(f"{es_settings.index_prefix}-{uuid.uuid4().hex[:6]}")
+    init(es_client, names)
+    yield names
+    delete_all(es_client, names)
+
+
+@pytest.fixture
+def emptied_indices(module_indices: IndexNames, es_client: Elasticsearch) -> IndexNames:
+    """The module's indices, emptied before the test: as clean as fresh ones, much faster.
+
+    A test module opts in by overriding `index_names` with this fixture.
+    """
+    empty_indices(es_client, module_indices)
+    return module_indices

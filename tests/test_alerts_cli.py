@@ -14,6 +14,15 @@ from scheduler_support import PY, write_incident
 from scheduler.status import collect
 from spreadwatch.cli import cli
 
+pytest_plugins = ["conftest_alerts"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
 H = timedelta(hours=1)
 
 

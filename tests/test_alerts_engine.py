@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from alerts_support import NOW, incident_with, index_posts, post, spread
 
 from alerts.engine import Delivery, raise_alerts
 from alerts.mailer import FakeSender
 from alerts.store import AlertStore
+
+pytest_plugins = ["conftest_alerts"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
 
 H = timedelta(hours=1)
 SPIKE = {"name": "spike", "type": "spike", "window": "1h", "baseline": "6h", "min_count": 5}

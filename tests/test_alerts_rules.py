@@ -9,6 +9,15 @@ from alerts_support import NOW, incident_with, index_docs, index_posts, post, ru
 
 from alerts.engine import evaluate
 
+pytest_plugins = ["conftest_alerts"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
 H = timedelta(hours=1)
 
 

@@ -21,6 +21,14 @@ from alerts.mailer import SmtpConfig, SmtpSender
 from alerts.store import AlertStore
 
 pytest_plugins = ["conftest_alerts"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 H = timedelta(hours=1)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
 from scheduler_support import PY, wait_for
 
 from scheduler.crawl import run_crawl
 
-pytest_plugins = ["conftest_scheduler"]
+pytest_plugins = ["conftest_alerts", "conftest_scheduler"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
 
 INCIDENT = "bytedance-intern-2024"
 

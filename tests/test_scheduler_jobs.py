@@ -17,6 +17,13 @@ from spreadwatch.incident import load_incident
 
 pytest_plugins = ["conftest_alerts", "conftest_scheduler"]
 
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
 H = timedelta(hours=1)
 
 
