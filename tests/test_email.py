@@ -193,3 +193,29 @@ def test_untrusted_certificate_is_refused_and_alert_kept(es_client, index_names,
     [alert] = AlertStore(es_client, index_names).open_alerts()
     assert (alert["state"], smtps_server.inbox.messages) == ("pending", [])
     assert "CERTIFICATE_VERIFY_FAILED" in alert["last_error"]
+
+
+def deliver_influential(client, names, url, author):
+    index_posts(client, names, [post("big", NOW - H, author=author, text="x" * 5000)])
+    rule = {"name": "big", "type": "influential_author", "followers": 1000}
+    raise_alerts(client, names, incident_with([rule]), NOW)
+    Delivery(AlertStore(client, names), sender_for(url), "sw@example.org").deliver(NOW)
+
+
+def test_header_injection_in_an_author_handle_stays_in_the_subject(
+    es_client, index_names, smtp_server
+):
+    author = {"id": "evil", "handle": "evil\r\nBcc: victim@example.org", "followers": 5000}
+    deliver_influential(es_client, index_names, smtp_server.url, author)
+    [message] = smtp_server.inbox.messages
+    assert message["Bcc"] is None and smtp_server.inbox.envelopes[0][1] == ["analyst@example.org"]
+    assert message["Subject"].startswith("Influential author: @evil Bcc: victim@example.org")
+
+
+def test_long_post_text_is_truncated_in_both_parts(es_client, index_names, smtp_server):
+    author = {"id": "big", "handle": "bigvoice", "followers": 5000}
+    deliver_influential(es_client, index_names, smtp_server.url, author)
+    [message] = smtp_server.inbox.messages
+    for kind in ("plain", "html"):
+        body = message.get_body(preferencelist=(kind,)).get_content()
+        assert "x" * 150 in body and "x" * 300 not in body
