@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch.dsl import A, Search
 
 from indexer.connection import ClusterFeatures, IndexNames
-from indexer.templates import concrete_index, init, mapping_for
+from indexer.documents import MAPPING_VERSIONS
+from indexer.templates import concrete_index, delete_all, init, mapping_for
+from spreadwatch.settings import Settings
 
 START = datetime(2024, 10, 17, tzinfo=UTC)
 
@@ -55,9 +58,18 @@ def make_docs(names: IndexNames) -> list[dict[str, object]]:
     return docs
 
 
-@pytest.fixture
-def indexed(es_client: Elasticsearch, index_names: IndexNames) -> list[dict[str, object]]:
-    docs = make_docs(index_names)
+@pytest.fixture(scope="module")
+def shared_names(es_client: Elasticsearch, es_settings: Settings) -> Iterator[IndexNames]:
+    """One set of indices for the read-only tests of this module (loading 1,000 docs once)."""
+    names = IndexNames(f"{es_settings.index_prefix}-indexing")
+    init(es_client, names)
+    yield names
+    delete_all(es_client, names)
+
+
+@pytest.fixture(scope="module")
+def indexed(es_client: Elasticsearch, shared_names: IndexNames) -> list[dict[str, object]]:
+    docs = make_docs(shared_names)
     ok, errors = helpers.bulk(es_client, docs, refresh="wait_for")
     assert ok == N_DOCS and not errors
     return docs
@@ -89,9 +101,9 @@ def test_the_mapping_matches_the_cluster_features(
 
 
 def test_bulk_indexed_documents_are_all_searchable(
-    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+    es_client: Elasticsearch, shared_names: IndexNames, indexed: list[dict[str, object]]
 ) -> None:
-    assert posts(es_client, index_names).count() == N_DOCS
+    assert posts(es_client, shared_names).count() == N_DOCS
 
 
 @pytest.mark.parametrize(
@@ -100,13 +112,13 @@ def test_bulk_indexed_documents_are_all_searchable(
 )
 def test_a_phrase_matches_exactly(
     es_client: Elasticsearch,
-    index_names: IndexNames,
+    shared_names: IndexNames,
     indexed: list[dict[str, object]],
     phrase: str,
     lang: str,
 ) -> None:
     expected = sum(1 for d in indexed if phrase in str(d["text"]))
-    hits = posts(es_client, index_names).query("match_phrase", text=phrase)
+    hits = posts(es_client, shared_names).query("match_phrase", text=phrase)
     assert hits.count() == expected
     assert expected > 0
     for hit in hits.extra(size=50).execute():
@@ -114,17 +126,17 @@ def test_a_phrase_matches_exactly(
 
 
 def test_a_chinese_phrase_does_not_match_scattered_characters(
-    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+    es_client: Elasticsearch, shared_names: IndexNames, indexed: list[dict[str, object]]
 ) -> None:
-    hits = posts(es_client, index_names).query("match_phrase", text="实习生")
+    hits = posts(es_client, shared_names).query("match_phrase", text="实习生")
     texts = {hit.text for hit in hits.extra(size=500).execute()}
     assert TEXTS["zh"][2] not in texts
 
 
 def test_date_histogram_by_platform_returns_the_known_counts(
-    es_client: Elasticsearch, index_names: IndexNames, indexed: list[dict[str, object]]
+    es_client: Elasticsearch, shared_names: IndexNames, indexed: list[dict[str, object]]
 ) -> None:
-    search = posts(es_client, index_names).extra(size=0)
+    search = posts(es_client, shared_names).extra(size=0)
     per_day = A("date_histogram", field="@timestamp", calendar_interval="1d")
     per_day.bucket("platform", A("terms", field="platform"))
     search.aggs.bucket("per_day", per_day)
@@ -135,3 +147,19 @@ def test_date_histogram_by_platform_returns_the_known_counts(
             got[(day.key_as_string[:10], platform.key)] = platform.doc_count
     expected = Counter((str(d["@timestamp"])[:10], str(d["platform"])) for d in indexed)
     assert got == expected
+
+
+def test_a_mapping_version_bump_migrates_behind_the_alias(
+    es_client: Elasticsearch, index_names: IndexNames, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = make_docs(index_names)[:50]
+    helpers.bulk(es_client, docs, refresh="wait_for")
+    monkeypatch.setitem(MAPPING_VERSIONS, "posts", 2)
+    outcome = init(es_client, index_names)
+    assert outcome[index_names.posts] == f"migrated from {concrete_index(index_names.posts, 1)}"
+    assert list(es_client.indices.get_alias(name=index_names.posts)) == [
+        concrete_index(index_names.posts, 2)
+    ]
+    assert es_client.count(index=index_names.posts)["count"] == 50
+    assert init(es_client, index_names)[index_names.posts] == "exists"
+    es_client.indices.delete(index=concrete_index(index_names.posts, 1))
