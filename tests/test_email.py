@@ -219,3 +219,13 @@ def test_long_post_text_is_truncated_in_both_parts(es_client, index_names, smtp_
     for kind in ("plain", "html"):
         body = message.get_body(preferencelist=(kind,)).get_content()
         assert "x" * 150 in body and "x" * 300 not in body
+
+
+def test_alert_gives_up_as_failed_after_max_attempts(es_client, index_names, smtp_port_down):
+    from alerts.store import MAX_ATTEMPTS
+
+    delivery = fire_spike(es_client, index_names, None, smtp_port_down.url)
+    for attempt in range(MAX_ATTEMPTS + 2):
+        delivery.deliver(NOW + attempt * timedelta(hours=1))  # past every backoff
+    [alert] = AlertStore(es_client, index_names).open_alerts()
+    assert (alert["state"], alert["attempts"]) == ("failed", MAX_ATTEMPTS)
