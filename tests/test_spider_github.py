@@ -243,3 +243,31 @@ def test_an_official_accounts_repo_is_marked_official(tmp_path: Path, github: Re
     result = crawl(tmp_path, github)
     post = next(p for p in result.posts() if p["native_id"] == "bytedance/statement")
     assert post["official"] is True and post["author"]["official"] is True
+
+
+def test_a_watched_users_followers_reach_their_posts(once) -> None:
+    result, _ = once
+    repo = next(p for p in result.posts() if p["native_id"] == CONFESSION)
+    assert repo["author"]["followers"] == 321
+
+
+def test_a_missing_profile_does_not_stall_the_crawl(tmp_path: Path, github: ReplayServer) -> None:
+    github.app.data.users.clear()
+    result = crawl(tmp_path, github)
+    assert result.stat("spreadwatch/refused/404") >= 1
+    assert f"github:{CONFESSION}" in result.ids()
+
+
+def test_an_unreachable_profile_does_not_stall_the_crawl(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    github.script(r"^/users/JusticeFighter110$", [faults.connection_dropped()])
+    result = crawl(tmp_path, github, RETRY_TIMES=0)
+    assert result.stat("spreadwatch/dropped/request_failed") == 1
+    assert f"github:{CONFESSION}" in result.ids()
+
+
+def test_incomplete_search_results_are_counted(tmp_path: Path, github: ReplayServer) -> None:
+    github.app.incomplete_results = True
+    result = crawl(tmp_path, github)
+    assert result.stat("spreadwatch/github/incomplete_results") == 3

@@ -98,6 +98,19 @@ class GithubSpider(IncidentSpider):
         )
 
     def initial_requests(self) -> list[scrapy.Request]:
+        """Watched users' profiles first: their follower counts then reach every post of theirs
+        found in this run; the rest starts once each profile has answered (or failed)."""
+        if not self.section.users:
+            return self.main_requests()
+        self.profiles_pending = len(self.section.users)
+        return [
+            self.api(f"/users/{login}", self.parse_user, login=login).replace(
+                errback=self.profile_failed, cb_kwargs={"login": login}
+            )
+            for login in self.section.users
+        ]
+
+    def main_requests(self) -> list[scrapy.Request]:
         requests = [
             self.api(
                 f"/search/{kind}?{urlencode(params)}", self.parse_search, kind=kind, query=query
@@ -108,13 +121,28 @@ class GithubSpider(IncidentSpider):
             ]
         ]
         for login in self.section.users:
-            requests.append(self.api(f"/users/{login}", self.parse_user, login=login))
+            requests.append(
+                self.api(
+                    f"/users/{login}/events/public?per_page=100",
+                    self.parse_events,
+                    key=f"user-events:{login.lower()}",
+                )
+            )
         for repo in self.section.repos:
             requests.extend(self.follow(repo))
         # Repos found by earlier runs are refreshed even when their search now answers 304.
         for repo in self.state.cursors.get("found_repos", []):
             requests.extend(self.follow(repo))
         return requests
+
+    def profile_done(self) -> list[scrapy.Request]:
+        self.profiles_pending -= 1
+        return self.main_requests() if self.profiles_pending == 0 else []
+
+    def profile_failed(self, failure: Any) -> list[scrapy.Request]:
+        """A profile that could not be fetched (network error) must not stall the crawl."""
+        self.drop("request_failed", getattr(failure.request, "url", "?"), failure.value)
+        return self.profile_done()
 
     def follow_found(self, repo: str) -> list[scrapy.Request]:
         """Follow a repo a search or a CreateEvent found, and remember it for later runs."""
@@ -398,11 +426,7 @@ class GithubSpider(IncidentSpider):
                 self.remember(response)
             elif data is not None:
                 self.drop("bad_record", response.url, "user without a followers count")
-        yield self.api(
-            f"/users/{login}/events/public?per_page=100",
-            self.parse_events,
-            key=f"user-events:{login.lower()}",
-        )
+        yield from self.profile_done()
 
 
 def _accept_of(response: Response) -> str:

@@ -67,6 +67,11 @@ def garbage(content_type: str = "application/json; charset=utf-8") -> Reply:
     )
 
 
+def connection_dropped() -> Reply:
+    """No answer at all: the server closes the connection (a reset, a dead proxy)."""
+    return Reply(status=0, etag=False, abort=True)
+
+
 def huge_body(size: int = 2 * 1024 * 1024, content_type: str = "application/json") -> Reply:
     """A 200 of `size` bytes (default 2 MB) of valid JSON: a list of long strings."""
     chunk = json.dumps("x" * 1000)

@@ -77,6 +77,8 @@ class GithubReplay(ReplayApp):
     def __init__(self, data: GithubData, core_limit: int = 5000, search_limit: int = 30) -> None:
         super().__init__()
         self.data = data
+        #: Answer searches as GitHub does when a search timed out part-way.
+        self.incomplete_results = False
         self._budgets = {"core": _Budget(core_limit, 3600), "search": _Budget(search_limit, 60)}
         self._lock = threading.Lock()
         self.route("GET", r"/search/(?P<kind>repositories|issues|commits)", self.search)
@@ -161,9 +163,15 @@ class GithubReplay(ReplayApp):
             return _validation_failed("q", "The search is longer than 256 characters.")
         kind = request.match.group("kind") if request.match else "repositories"
         items = _search(self.data, kind, query, request.now)
+        if kind == "repositories":  # counts as of now, as the repo endpoint shows them
+            items = [self._with_counts(item, request.now) for item in items]
         items = _sort(items, kind, request.query.get("sort"), request.query.get("order", "desc"))
         chunk, headers = page_of(items[:1000], request)
-        body = {"total_count": len(items), "incomplete_results": False, "items": chunk}
+        body = {
+            "total_count": len(items),
+            "incomplete_results": self.incomplete_results,
+            "items": chunk,
+        }
         return Reply.json(body).with_headers(headers)
 
     # Repositories.

@@ -42,6 +42,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json; charset=utf-8"
     etag: bool = True  # compute an ETag and answer 304 to a matching If-None-Match
+    abort: bool = False  # close the connection without answering (a network failure)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Reply:
@@ -297,6 +298,9 @@ def _handler_class(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             length = int(headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             reply, _ = server.answer(self.command, self.path, headers, body)
+            if reply.abort:
+                self.close_connection = True
+                return
             self.send_response(reply.status)
             if reply.content_type:
                 self.send_header("Content-Type", reply.content_type)
