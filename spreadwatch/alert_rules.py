@@ -82,7 +82,9 @@ class AlertsConfig(Strict):
         spikes = {rule.name for rule in self.rules if rule.type == "spike"}
         for rule in self.rules:
             if rule.type == "resolved" and rule.closes is not None and rule.closes not in spikes:
-                raise ValueError(f"rule {rule.name}: closes {rule.closes!r}, which is no spike rule")
+                raise ValueError(
+                    f"rule {rule.name}: closes {rule.closes!r}, which is no spike rule"
+                )
         return self
 
     def recipients_for(self, rule: Rule) -> list[str]:
