@@ -12,7 +12,7 @@ import click
 
 from alerts.mailer import sender_from_settings
 from indexer.templates import init as init_indices
-from scheduler.runtime import DEFAULT_CRAWL_COMMAND, Runtime
+from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
 from scheduler.service import Monitor
 from scheduler.status import collect
 from spreadwatch.cli.context import AppContext
@@ -54,6 +54,12 @@ from spreadwatch.cli.context import AppContext
     help="Command that runs one crawl, with {incident}, {source} and {run_id} "
     "filled in [default: python -m crawlers.run --incident {incident} ...].",
 )
+@click.option(
+    "--stream-command",
+    default=None,
+    help="Command kept running for each streamed source, with {incident} and {source} filled "
+    "in [default: python -m spreadwatch stream {incident} --source {source}].",
+)
 @click.pass_obj
 def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
     """Monitor every incident file in PATHS (files or folders; default: ./incidents).
@@ -75,11 +81,13 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
         crawl_timeout=options["crawl_timeout"] or settings.crawl_timeout,
         shutdown_grace=options["shutdown_grace"],
     )
+    stream = options["stream_command"]
     monitor = Monitor(
         rt,
         list(paths) or [Path("incidents")],
         workers=options["workers"],
         watch_interval=options["watch_interval"],
+        stream_command=tuple(shlex.split(stream)) if stream else DEFAULT_STREAM_COMMAND,
     )
     monitor.run_until_signalled()
     click.echo("monitor stopped")
