@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -143,3 +144,16 @@ def test_failing_job_is_logged_by_the_error_listener(tmp_path, make_runtime, cap
     finally:
         monitor.stop()
     assert "JSONDecodeError" in caplog.text
+
+
+def test_watcher_picks_up_an_edit_on_its_own(incidents, make_runtime):
+    write_incident(incidents)
+    monitor = Monitor(make_runtime(), [incidents], watch_interval=0.2)
+    monitor.start(paused=True)
+    try:
+        time.sleep(0.05)  # a different mtime than the first write, on coarse clocks too
+        write_incident(incidents, github_every="15m")
+        github = "crawl:bytedance-intern-2024:github"
+        wait_for(lambda: schedule(monitor)[github] == timedelta(minutes=15))
+    finally:
+        monitor.stop()
