@@ -269,6 +269,7 @@ class IndexPipeline(_Stage):
             settings.data_dir / "spool",
             batch_size=context.batch_size,
             flush_seconds=context.flush_seconds,
+            background=True,  # batches are written while the crawl keeps downloading
         )
         if is_reactor_installed():  # a quiet crawl still writes its batch on time
             self._ticker = task.LoopingCall(self.writer.flush_if_due)

@@ -13,11 +13,12 @@ rest of its batch.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
+import threading
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from elastic_transport import SerializationError
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from indexer.connection import IndexNames
+from indexer.merge import engagement_snapshots, merge_post, outcome
 from indexer.spool import Spool, SpoolEntry
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ CONTENT_ERRORS = (
     "illegal_argument_exception",
     "strict_dynamic_mapping_exception",
 )
-_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 @dataclass
@@ -66,15 +67,23 @@ class _Pending:
 
 
 class BulkWriter:
-    """Buffers documents and writes them in batches of `batch_size` or every `flush_seconds`."""
+    """Buffers documents and writes them in batches of `batch_size` or every `flush_seconds`.
 
-    def __init__(
+    With `background=True` (what a crawl uses) a due batch is written by one worker thread, so
+    the crawl's event loop keeps downloading meanwhile; batches are still written one at a
+    time and in order, and adding waits when more than `BACKLOG` batches pile up.
+    """
+
+    BACKLOG = 4
+
+    def __init__(  # noqa: PLR0917 - the documented constructor of the writer
         self,
         client: Elasticsearch,
         names: IndexNames,
         spool_dir: Path,
         batch_size: int = 500,
         flush_seconds: float = 5.0,
+        background: bool = False,
     ) -> None:
         self.client = client
         self.names = names
@@ -86,80 +95,115 @@ class BulkWriter:
         self._posts: dict[str, _Pending] = {}
         self._activity: dict[str, _Pending] = {}
         self._last_flush = time.monotonic()
+        self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._worker = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="spreadwatch-writer")
+            if background
+            else None
+        )
+        self._in_flight: Future[None] | None = None
         self._replay_spool()
 
     # -- public API ---------------------------------------------------------------------------
 
     def add_post(self, doc: dict[str, Any]) -> None:
         """Queue a post document (as built by the pipeline); its id is `{platform}:{native_id}`."""
-        self._queue(POST, doc)
+        with self._buffer_lock:
+            self._queue(POST, doc)
         self.flush_if_due()
 
     def add_activity(self, doc: dict[str, Any]) -> None:
         """Queue an activity point; id `{platform}:{event}:{native_id}` unless `_id` is given."""
-        self._queue(ACTIVITY, doc)
+        with self._buffer_lock:
+            self._queue(ACTIVITY, doc)
         self.flush_if_due()
 
     def flush(self) -> None:
         """Write everything buffered now (posts first, then activity including snapshots)."""
-        posts, self._posts = self._posts, {}
-        if posts:
-            self._flush_posts(posts)
-        activity, self._activity = self._activity, {}
-        if activity:
-            self._flush_activity(activity)
-        self._last_flush = time.monotonic()
+        with self._flush_lock:
+            with self._buffer_lock:
+                posts, self._posts = self._posts, {}
+                activity, self._activity = self._activity, {}
+                self._last_flush = time.monotonic()
+            if posts:
+                activity.update(self._flush_posts(posts))
+            if activity:
+                self._flush_activity(activity)
+
+    def flush_if_due(self) -> None:
+        """Flush when the batch is full or older than `flush_seconds` (a crawl's timer calls this)."""
+        size = len(self._posts) + len(self._activity)
+        overdue = time.monotonic() - self._last_flush >= self.flush_seconds
+        if not (size >= self.batch_size or (size and overdue)):
+            return
+        if self._worker is None:
+            self.flush()
+            return
+        busy = self._in_flight is not None and not self._in_flight.done()
+        if busy and size >= self.BACKLOG * self.batch_size and self._in_flight is not None:
+            self._in_flight.result()  # the crawl must not outrun the cluster
+            busy = False
+        if not busy:
+            self._in_flight = self._worker.submit(self.flush)
 
     def close(self) -> WriterStats:
-        """Flush what is left and return the totals."""
+        """Flush what is left, stop the worker, and return the totals."""
+        if self._in_flight is not None:
+            self._in_flight.result()
         self.flush()
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
         self.stats.rejected_by_reason = dict(self._rejected)
         return self.stats
 
     # -- queueing -----------------------------------------------------------------------------
 
     def _queue(self, kind: str, doc: dict[str, Any], replayed: bool = False) -> None:
+        """Add to the buffers (caller holds the buffer lock)."""
+        buffer = self._posts if kind == POST else self._activity
+        self._add_to(buffer, kind, doc, replayed)
+
+    def _add_to(
+        self, buffer: dict[str, _Pending], kind: str, doc: dict[str, Any], replayed: bool = False
+    ) -> None:
         doc_id = doc_id_of(kind, doc)
         doc = {k: v for k, v in doc.items() if k != "_id"}
         if doc_id is None:
             self._spool_rejected(kind, [doc], "missing_id")
             return
-        buffer = self._posts if kind == POST else self._activity
         earlier = buffer.get(doc_id)
         if earlier is not None and kind == POST:
             doc = merge_post(earlier.doc, doc)
         buffer[doc_id] = _Pending(doc, replayed and (earlier is None or earlier.replayed))
 
-    def flush_if_due(self) -> None:
-        """Flush when the batch is full or older than `flush_seconds` (a crawl's timer calls this)."""
-        size = len(self._posts) + len(self._activity)
-        overdue = time.monotonic() - self._last_flush >= self.flush_seconds
-        if size >= self.batch_size or (size and overdue):
-            self.flush()
-
     # -- posts --------------------------------------------------------------------------------
 
-    def _flush_posts(self, batch: dict[str, _Pending]) -> None:
+    def _flush_posts(self, batch: dict[str, _Pending]) -> dict[str, _Pending]:
+        """Write a batch of posts; returns the engagement snapshots it calls for."""
+        snapshots: dict[str, _Pending] = {}
         try:
             stored = self._stored_posts(list(batch))
         except (TransportError, ApiError) as error:
             self._spool_batch(POST, batch, _failure_reason(error))
-            return
+            return snapshots
         except Exception as error:  # e.g. a stored document we cannot read: keep the batch
             logger.exception("unexpected failure reading %s stored posts", len(batch))
             self._spool_batch(POST, batch, f"error: {type(error).__name__}: {error}")
-            return
+            return snapshots
         actions, outcomes = [], {}
         for doc_id, pending in batch.items():
             previous = stored.get(doc_id)
             merged = pending.doc if previous is None else merge_post(previous, pending.doc)
-            outcomes[doc_id] = _outcome(previous, merged)
+            outcomes[doc_id] = outcome(previous, merged)
             actions.append({"_index": self.names.posts, "_id": doc_id, "_source": merged})
             for snapshot in engagement_snapshots(doc_id, previous, merged):
-                self._queue(ACTIVITY, snapshot)
+                self._add_to(snapshots, ACTIVITY, snapshot)
         written = self._bulk(POST, actions, batch)
         for doc_id in written:
             self._count_outcome(outcomes[doc_id], batch[doc_id].replayed)
+        return snapshots
 
     def _stored_posts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         response = self.client.mget(index=self.names.posts, ids=ids)
@@ -250,16 +294,19 @@ class BulkWriter:
     def _spool_rejected(self, kind: str, docs: list[dict[str, Any]], reason: str) -> None:
         now = datetime.now(UTC).isoformat()
         entries = [SpoolEntry(kind=kind, doc=d, reason=reason, spooled_at=now) for d in docs]
-        self.stats.spooled += self.spool.append(entries)
-        self._rejected[reason.split(":", 1)[0]] += len(docs)
+        written = self.spool.append(entries)
+        with self._stats_lock:
+            self.stats.spooled += written
+            self._rejected[reason.split(":", 1)[0]] += len(docs)
 
     def _replay_spool(self) -> None:
         entries = self.spool.take_for_replay()
         if not entries:
             return
         logger.info("replaying %s spooled documents from %s", len(entries), self.spool.replay_path)
-        for entry in entries:
-            self._queue(entry.kind, entry.doc, replayed=True)
+        with self._buffer_lock:
+            for entry in entries:
+                self._queue(entry.kind, entry.doc, replayed=True)
         self.flush()
         self.spool.finish_replay()
 
@@ -278,122 +325,6 @@ def doc_id_of(kind: str, doc: dict[str, Any]) -> str | None:
         return f"{platform}:{native}"
     event = doc.get("event")
     return f"{platform}:{event}:{native}" if event else None
-
-
-def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The stored post updated by a newer crawl of it.
-
-    Empty values in `new` never erase stored ones (a search result may lack counts a detail
-    page had). When `new` was crawled before `stored` (a spooled document replayed late), the
-    stored crawl times and engagement win.
-    """
-    merged = copy.deepcopy(stored)
-    newer = _time(new.get("last_seen")) >= _time(stored.get("last_seen"))
-    for key, value in new.items():
-        if value in _EMPTY or key in ("first_seen", "last_seen", "incident", "matched"):
-            continue
-        if key == "engagement" and not newer:
-            continue
-        if key == "author" and isinstance(value, dict):
-            merged["author"] = _merge_author(stored.get("author") or {}, value)
-            continue
-        merged[key] = copy.deepcopy(value)
-    merged["first_seen"] = _earliest(stored.get("first_seen"), new.get("first_seen"))
-    merged["last_seen"] = new.get("last_seen") if newer else stored.get("last_seen")
-    merged["incident"] = _union(stored.get("incident"), new.get("incident"))
-    merged["matched"] = _merge_matched(stored.get("matched") or {}, new.get("matched") or {})
-    return {k: v for k, v in merged.items() if v not in _EMPTY}
-
-
-def engagement_snapshots(
-    doc_id: str, previous: dict[str, Any] | None, merged: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Activity points for a changed engagement: the value before (once) and the value now.
-
-    The "before" point carries the stored crawl time and a deterministic id, so writing it again
-    on a later change is a no-op; no snapshot is written for a first sighting or no change.
-    """
-    if previous is None:
-        return []
-    before, after = previous.get("engagement") or {}, merged.get("engagement") or {}
-    if before == after:
-        return []
-    points = []
-    if before and previous.get("last_seen"):
-        points.append(_snapshot(doc_id, merged, before, previous["last_seen"]))
-    points.append(_snapshot(doc_id, merged, after, merged.get("last_seen")))
-    return points
-
-
-def _snapshot(
-    doc_id: str, post: dict[str, Any], engagement: dict[str, Any], when: Any
-) -> dict[str, Any]:
-    when = when or datetime.now(UTC).isoformat()
-    platform = post.get("platform")
-    native = f"{post.get('native_id')}@{when}"
-    return {
-        "_id": f"{platform}:engagement:{native}",
-        "@timestamp": when,
-        "incident": post.get("incident"),
-        "platform": platform,
-        "event": "engagement",
-        "native_id": native,
-        "post_id": doc_id,
-        "repo": post.get("repo"),
-        "engagement": engagement,
-        "source": post.get("source"),
-    }
-
-
-def _outcome(previous: dict[str, Any] | None, merged: dict[str, Any]) -> str:
-    if previous is None:
-        return "new"
-    ignore = ("last_seen", "source")
-    same = {k: v for k, v in previous.items() if k not in ignore} == {
-        k: v for k, v in merged.items() if k not in ignore
-    }
-    return "unchanged" if same else "updated"
-
-
-def _merge_author(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(stored)
-    merged.update({k: v for k, v in new.items() if v not in _EMPTY})
-    merged["official"] = bool(stored.get("official") or new.get("official"))
-    return merged
-
-
-def _merge_matched(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    merged = {**stored, **{k: v for k, v in new.items() if not isinstance(v, list)}}
-    for key in ("queries", "claims"):
-        union = _union(stored.get(key), new.get(key))
-        if union:
-            merged[key] = union
-    return merged
-
-
-def _union(first: Any, second: Any) -> list[Any]:
-    items: dict[Any, None] = {}
-    for value in (first, second):
-        if value is None:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            items[item] = None
-    return list(items)
-
-
-def _time(value: Any) -> datetime:
-    if not value:
-        return datetime.min.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _earliest(first: Any, second: Any) -> Any:
-    present = [v for v in (first, second) if v]
-    return min(present, key=_time) if present else None
 
 
 def _item_reason(result: dict[str, Any]) -> str:

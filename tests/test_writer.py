@@ -327,3 +327,23 @@ def test_a_document_that_is_not_json_is_spooled_and_the_rest_written(
     entries = Spool(tmp_path / "spool", index_names.prefix).entries()
     assert [(e.doc["native_id"], e.reason.split(":")[0]) for e in entries] == [("odd", "content")]
     assert count(es_client, index_names.posts) == 1
+
+
+def test_background_writer_writes_every_batch_once_and_in_order(es_client, index_names, writer_for):
+    writer = writer_for(batch_size=50, flush_seconds=3600, background=True)
+    for round_ in range(2):  # the second round re-crawls every post with new engagement
+        for number in range(300):
+            writer.add_post(post(str(number), engagement={"stars": round_}, last_seen=f"2024-10-1{8 + round_}T09:00:00+00:00"))  # fmt: skip
+    stats = writer.close()
+    assert (stats.indexed_new, stats.updated, stats.spooled) == (300, 300, 0)
+    assert count(es_client, index_names.posts) == 300
+    assert stored(es_client, index_names, "github:299")["engagement"] == {"stars": 1}
+
+
+def test_background_writer_spools_when_the_node_is_down(writer_for, dead_client, tmp_path):
+    writer = writer_for(client=dead_client, batch_size=10, background=True)
+    for number in range(25):
+        writer.add_post(post(str(number)))
+    stats = writer.close()
+    assert stats.spooled == 25
+    assert len(Spool(tmp_path / "spool", writer.names.prefix).entries()) == 25
