@@ -88,6 +88,8 @@ def crawl(
             "SPIDER_MODULES", [*values.getlist("SPIDER_MODULES"), *spider_modules], "cmdline"
         )
     process = AsyncCrawlerProcess(values, install_root_handler=False)
+    # Scrapy sets its loggers to DEBUG, which would log every scraped item's text.
+    logging.getLogger("scrapy").setLevel(settings.log_level.upper())
     try:
         crawler = process.create_crawler(source)
     except KeyError:

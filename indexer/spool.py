@@ -2,11 +2,10 @@
 
 One file per index prefix (`<spool_dir>/<prefix>.jsonl`). Every append is flushed and fsync'd
 before the writer moves on, because a spooled document is collected data that exists nowhere
-else. Crawls of several sources run in parallel processes on one prefix, so appends and the
-hand-over to a replay hold an exclusive `flock`. Replay renames the file to
-`.replaying.<pid>` first; a crash during replay leaves that file, and the next writer start takes
-it over once its process is gone (ids are deterministic: a document replayed twice is written
-once).
+else. Crawls of several sources run in parallel on one prefix, so appends and the hand-over to
+a replay hold an exclusive `flock`. Replay renames the file to `.replaying.<pid>.<token>` first;
+a crash during replay leaves that file, and the next writer start takes it over once its process
+is gone (ids are deterministic: a document replayed twice is written once).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,7 +56,9 @@ class Spool:
         self.dir = Path(spool_dir)
         self.prefix = prefix
         self.path = self.dir / f"{prefix}.jsonl"
-        self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}"
+        # Unique per writer: one process may run several crawls (the demo worker) at once.
+        token = uuid.uuid4().hex[:8]
+        self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}.{token}"
         self._lock_path = self.dir / f"{prefix}.lock"
 
     def append(self, entries: Iterable[SpoolEntry]) -> int:
@@ -105,8 +107,9 @@ class Spool:
 
     def _orphaned_replays(self) -> list[Path]:
         orphans = []
-        for path in self.dir.glob(f"{self.prefix}.jsonl.replaying.*"):
-            pid = path.name.rsplit(".", 1)[-1]
+        marker = f"{self.prefix}.jsonl.replaying."
+        for path in self.dir.glob(f"{marker}*"):
+            pid = path.name[len(marker) :].split(".")[0]
             if path != self.replay_path and pid.isdigit() and not _alive(int(pid)):
                 orphans.append(path)
         return orphans

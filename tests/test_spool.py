@@ -65,3 +65,10 @@ def test_replay_of_a_running_process_is_left_to_it(tmp_path: Path):
     theirs.write_text(entry("theirs").to_json() + "\n", encoding="utf-8")
     assert Spool(tmp_path, "sw").take_for_replay() == []
     assert theirs.exists()
+
+
+def test_two_writers_in_one_process_do_not_replay_the_same_entries(tmp_path: Path):
+    Spool(tmp_path, "sw").append([entry("1")])
+    first, second = Spool(tmp_path, "sw"), Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in first.take_for_replay()] == ["1"]
+    assert second.take_for_replay() == []
