@@ -110,3 +110,14 @@ def test_unknown_incident_id_is_a_one_line_error(crawl_env, monkeypatch, tmp_pat
     assert proc.stderr.strip().splitlines() == [
         f"error: no incident file with id 'no-such-incident' in {tmp_path}; pass a path to the file"
     ]
+
+
+def test_spooled_documents_are_pointed_out(invoke, tiny_incident, monkeypatch, crawl_env):
+    monkeypatch.setenv("SPREADWATCH_ES_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SPREADWATCH_ES_REQUEST_TIMEOUT", "2")
+    result = invoke(
+        "crawl", str(tiny_incident), "--source", "jsonposts", "--spider-module", "crawl_spiders"
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: 2 documents are waiting in" in result.stderr
+    assert crawl_env["SPREADWATCH_DATA_DIR"] in result.stderr

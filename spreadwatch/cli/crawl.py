@@ -103,6 +103,13 @@ def crawl(
         if not out.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
             out = Console(width=200)
         out.print(summary_table(model.id, outcomes))
+    spooled = sum(int(o.summary.get("items_spooled") or 0) for o in outcomes)
+    if spooled:
+        spool = app.settings.data_dir / "spool" / f"{app.settings.index_prefix}.jsonl"
+        click.echo(
+            f"note: {spooled} documents are waiting in {spool}; the next crawl writes them",
+            err=True,
+        )
     if any(o.status in FAILED for o in outcomes):
         raise click.exceptions.Exit(1)
 
