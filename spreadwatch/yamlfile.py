@@ -31,7 +31,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             raise ConfigFileError(
-                f"line {key_node.start_mark.line + 1}: key {key!r} appears twice in one mapping"
+                f"{key_node.start_mark.line + 1}: key {key!r} appears twice in one mapping"
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
         lines[key] = key_node.start_mark.line + 1

@@ -147,7 +147,7 @@ def test_a_bad_field_is_named_with_file_and_line(
     ("text", "expected"),
     [
         ("id: case\ntitle: [unclosed\n", ":3: invalid YAML"),  # YAML reports the end of the stream
-        ("id: case\nid: again\n", "line 2: key 'id' appears twice"),
+        ("id: case\nid: again\n", ":2: key 'id' appears twice"),
         ("- just\n- a list\n", "expected a mapping at the top level"),
     ],
     ids=["invalid-yaml", "duplicate-key", "not-a-mapping"],
