@@ -131,7 +131,7 @@ def _copy_documents(client: Elasticsearch, sources: list[str], target: str) -> N
     hits = helpers.scan(client, index=",".join(sources), query={"query": {"match_all": {}}})
     actions = ({"_index": target, "_id": hit["_id"], "_source": hit["_source"]} for hit in hits)
     copied, errors = helpers.bulk(client, actions, chunk_size=1000, raise_on_error=False)
-    if errors:
+    if isinstance(errors, list) and errors:
         raise RuntimeError(f"migration into {target} refused {len(errors)} documents: {errors[0]}")
     client.indices.refresh(index=target)
     logger.info("migrated %s documents into %s", copied, target)
