@@ -59,7 +59,6 @@ class Spool:
         # Unique per writer: one process may run several crawls (the demo worker) at once.
         token = uuid.uuid4().hex[:8]
         self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}.{token}"
-        self._lock_path = self.dir / f"{prefix}.lock"
 
     def append(self, entries: Iterable[SpoolEntry]) -> int:
         """Write entries durably; returns how many were written."""
@@ -97,13 +96,14 @@ class Spool:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the spool folder itself (no lock files left lying around)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        folder = os.open(self.dir, os.O_RDONLY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(folder)  # closing releases the lock
 
     def _orphaned_replays(self) -> list[Path]:
         orphans = []
@@ -146,6 +146,27 @@ class Spool:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def spool_summary(spool_dir: Path) -> dict[str, dict[str, Any]]:
+    """Documents waiting per index prefix, by reason kind (for `spreadwatch status`)."""
+    summary: dict[str, dict[str, Any]] = {}
+    folder = Path(spool_dir)
+    if not folder.is_dir():
+        return summary
+    for path in sorted(folder.glob("*.jsonl")):
+        if path.name.endswith(".unreadable.jsonl"):
+            continue
+        entries = Spool(folder, path.name.removesuffix(".jsonl")).entries()
+        reasons: dict[str, int] = {}
+        for entry in entries:
+            kind = entry.reason.split(":", 1)[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+        summary[path.name.removesuffix(".jsonl")] = {
+            "documents": len(entries),
+            "by_reason": reasons,
+        }
+    return summary
 
 
 def _alive(pid: int) -> bool:

@@ -266,8 +266,10 @@ def test_when_elasticsearch_is_down_every_post_is_spooled(run, settings_for, ind
     assert stats["spreadwatch/writer/spooled"] == 2
 
 
-def test_first_crawl_under_a_new_prefix_creates_the_versioned_indices(settings_for, es_client):
-    names = IndexNames(f"{settings_for().index_prefix}-fresh{uuid.uuid4().hex[:6]}")
+def test_first_crawl_under_a_new_prefix_creates_the_versioned_indices(
+    settings_for, es_settings, es_client
+):
+    names = IndexNames(f"{es_settings.index_prefix}-fresh{uuid.uuid4().hex[:6]}")
     try:
         pipelines = Pipelines(settings_for(index_prefix=names.prefix))
         pipelines.feed(post())

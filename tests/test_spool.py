@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexer.spool import Spool, SpoolEntry
+from indexer.spool import Spool, SpoolEntry, spool_summary
 
 
 def entry(native_id: str, reason: str = "unreachable: test") -> SpoolEntry:
@@ -72,3 +72,15 @@ def test_two_writers_in_one_process_do_not_replay_the_same_entries(tmp_path: Pat
     first, second = Spool(tmp_path, "sw"), Spool(tmp_path, "sw")
     assert [e.doc["native_id"] for e in first.take_for_replay()] == ["1"]
     assert second.take_for_replay() == []
+
+
+def test_summary_counts_waiting_documents_per_prefix_and_reason(tmp_path: Path):
+    Spool(tmp_path, "sw").append(
+        [entry("1"), entry("2"), entry("3", "content: mapper_parsing_exception")]
+    )
+    Spool(tmp_path, "other").append([entry("4")])
+    assert spool_summary(tmp_path) == {
+        "other": {"documents": 1, "by_reason": {"unreachable": 1}},
+        "sw": {"documents": 3, "by_reason": {"unreachable": 2, "content": 1}},
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.jsonl", "sw.jsonl"]
