@@ -70,8 +70,8 @@ def demo(
     click.echo("")
     for source, reason in sorted(result.not_replayed.items()):
         click.echo(f"not replayed: {source} ({reason})")
-    for _source, error in sorted(result.crawl_failures.items()):
-        click.echo(f"crawl problem: {error}")
+    for _source, problem in sorted(result.crawl_failures.items()):
+        click.echo(f"crawl problem: {problem}")
     kept = f"; indices kept under {result.prefix}-*" if keep else ""
     click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s{kept}. Wrote:")
     for path in result.written:

@@ -17,6 +17,7 @@ import logging
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,6 +80,7 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     sink = SmtpSink().start()
     work = tempfile.TemporaryDirectory(prefix="spreadwatch-demo-")
     rounds: CrawlRounds | CrawlWorker | None = None
+    job: AlertJob | None = None
     try:
         env = crawl_env(
             es_url(settings), names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
@@ -88,7 +90,10 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         else:
             options.out.mkdir(parents=True, exist_ok=True)
             rounds = CrawlWorker(options.incident_file, env, options.out / "crawl.log")
-        job = AlertJob(client, names, incident, sink.url, settings)
+        job = AlertJob(
+            client, names, incident, incident_file=options.incident_file, smtp_url=sink.url,
+            settings=settings, clock=clock,
+        ).__enter__()  # fmt: skip
         played = _play(
             incident, clock=clock, rounds=rounds, job=job, servers=servers, options=options,
             display=display, client=client, names=names,
@@ -104,6 +109,8 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     finally:
         if rounds is not None:
             rounds.stop()
+        if job is not None:
+            job.__exit__(None, None, None)
         replays.stop_servers(servers)
         sink.stop()
         work.cleanup()
@@ -124,7 +131,7 @@ def _play(
     clock: SimClock,
     rounds: CrawlRounds | CrawlWorker,
     job: AlertJob,
-    servers: dict[str, object],
+    servers: Mapping[str, object],
     options: DemoOptions,
     display: Display,
     client: Elasticsearch,

@@ -4,8 +4,8 @@ Starting a Python process with Scrapy costs ~4 s per crawl, which would eat the 
 minutes; a reactor cannot restart, but it can run any number of crawls while it runs (Scrapy's
 `AsyncCrawlerRunner`). So the demo starts this process once: it reads one JSON line per round
 from stdin (`{"round": "demo-001", "sources": ["github", ...]}`), runs those spiders together
-with the project's Scrapy settings (as `crawlers.run` builds them; the run-stats extension
-writes each run document), and answers one JSON line with a summary per source. The replay
+with the project's Scrapy settings (as `crawlers.run` builds them; each run document is
+written as `crawlers.run` writes it), and answers one JSON line with a summary per source. The replay
 servers are local, so the politeness delays meant for real sites are turned off here only.
 
     python -m spreadwatch.demo.worker --incident PATH   (settings from SPREADWATCH_* variables)
@@ -37,7 +37,9 @@ REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REPLAY_OVERRIDES = {
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
-    "SPREADWATCH_RECORD_RUN": True,
+    # Run documents are written below in a thread: the extension's write waits for a refresh
+    # (~1 s) inside the reactor, which would hold every other crawl of the round.
+    "SPREADWATCH_RECORD_RUN": False,
 }
 
 
@@ -53,18 +55,18 @@ async def crawl_one(
         await runner.crawl(crawler, incident=str(incident.path or incident.id))
     except Exception as error:  # a crashed crawl is recorded as failed; the round goes on
         logger.exception("crawl %s failed", run_id)
-        doc = failed_run_doc(
+        failed = failed_run_doc(
             started=started, incident=incident.id, source=source, run_id=run_id, error=str(error)
         )
-        write_run(settings, doc)
-        return summary(doc)
-    doc = getattr(crawler, RUN_ATTRIBUTE, None)
+        await asyncio.to_thread(write_run, settings, failed)
+        return summary(failed)
+    doc: dict[str, Any] | None = getattr(crawler, RUN_ATTRIBUTE, None)
     if doc is None:
         doc = failed_run_doc(
             started=started, incident=incident.id, source=source, run_id=run_id,
             error="the crawl ended before its spider opened",
         )  # fmt: skip
-        write_run(settings, doc)
+    await asyncio.to_thread(write_run, settings, doc)
     return summary(doc)
 
 
@@ -94,22 +96,23 @@ def main(argv: list[str] | None = None) -> int:
     redact(settings.secret_values())
     incident = load_incident(args.incident)
     install_reactor(REACTOR)
-    from twisted.internet import reactor  # noqa: PLC0415 - only after the reactor is installed
+    from twisted.internet import reactor as installed  # noqa: PLC0415 - only after install
     from twisted.internet.defer import Deferred  # noqa: PLC0415
 
+    reactor: Any = installed
     outcome: list[int] = [0]
 
     def finished(result: Any) -> None:
         if hasattr(result, "getTraceback"):
             logger.error("crawl worker failed: %s", result.getTraceback())
             outcome[0] = 1
-        reactor.stop()  # type: ignore[attr-defined]
+        reactor.stop()
 
     def start() -> None:
         Deferred.fromFuture(asyncio.ensure_future(serve(settings, incident))).addBoth(finished)
 
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start)
+    reactor.run()
     return outcome[0]
 
 
