@@ -12,7 +12,7 @@ import logging
 from copy import deepcopy
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from indexer.connection import ClusterFeatures, IndexNames
 from indexer.documents import DOCUMENTS, MAPPING_VERSIONS
@@ -91,6 +91,8 @@ def init(client: Elasticsearch, names: IndexNames) -> dict[str, str]:
     outcome = {}
     for kind, alias in _kind_aliases(names).items():
         outcome[alias] = _ensure_index(client, kind, alias, MAPPING_VERSIONS[kind])
+        if outcome[alias] == "exists":
+            _add_new_fields(client, alias, mapping_for(kind, language))
     logger.info("indices ready: %s (language subfields: %s)", outcome, language)
     return outcome
 
@@ -112,6 +114,19 @@ def _ensure_index(client: Elasticsearch, kind: str, alias: str, version: int) ->
     actions.append({"add": {"index": target, "alias": alias, "is_write_index": True}})
     client.indices.update_aliases(actions=actions)
     return f"migrated from {', '.join(current)}"
+
+
+def _add_new_fields(client: Elasticsearch, alias: str, mapping: dict[str, Any]) -> None:
+    """Additive mapping changes apply in place; a conflicting one needs a version bump."""
+    try:
+        client.indices.put_mapping(
+            index=alias, properties=mapping["properties"], meta=mapping["_meta"]
+        )
+    except BadRequestError as error:
+        raise RuntimeError(
+            f"the mapping of {alias} changed incompatibly ({error.message}); "
+            "bump its MAPPING_VERSIONS entry so init migrates it"
+        ) from None
 
 
 def _alias_targets(client: Elasticsearch, alias: str) -> list[str]:

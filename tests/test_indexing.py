@@ -163,3 +163,24 @@ def test_a_mapping_version_bump_migrates_behind_the_alias(
     assert es_client.count(index=index_names.posts)["count"] == 50
     assert init(es_client, index_names)[index_names.posts] == "exists"
     es_client.indices.delete(index=concrete_index(index_names.posts, 1))
+
+
+def test_a_field_added_since_an_index_was_made_reaches_it(
+    es_client: Elasticsearch, es_settings: Settings
+) -> None:
+    """An index made by an older spreadwatch (no `gave_up` in runs) gets the field on init."""
+    names = IndexNames(f"{es_settings.index_prefix}-older")
+    older = mapping_for("runs")
+    del older["properties"]["gave_up"]
+    es_client.indices.create(
+        index=concrete_index(names.runs, MAPPING_VERSIONS["runs"]),
+        mappings=older,
+        aliases={names.runs: {"is_write_index": True}},
+    )
+    try:
+        assert init(es_client, names)[names.runs] == "exists"
+        stored = es_client.indices.get_mapping(index=names.runs)
+        properties = next(iter(stored.body.values()))["mappings"]["properties"]
+        assert properties["gave_up"] == {"type": "long"}
+    finally:
+        delete_all(es_client, names)
