@@ -160,6 +160,10 @@ class NormalisePipeline(_Stage):
                 "author": self._author(item, url),
             }
         )
+        # reach: the audience the post went out to (analytics, search and Kibana sum it)
+        followers = doc["author"].get("followers")
+        if isinstance(followers, int):
+            doc["reach"] = followers
         doc.always_keep = item.always_keep or doc["author"]["official"]
         if item.source_query:
             doc["source"] = {"query": item.source_query}
