@@ -159,3 +159,11 @@ def test_ctrl_c_stops_everything_the_demo_started(
     assert demo.wait(timeout=60) == 130
     assert not [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert es_client.indices.get(index=f"{prefix}-*", allow_no_indices=True) == {}
+
+
+def test_denial_and_rumour_reach_are_measured(played: tuple[DemoResult, Path]) -> None:
+    result, _ = played
+    measures = result.story.found.measures
+    assert measures.rumour_reach > 0
+    assert measures.denial_reach > 0
+    assert measures.reach_ratio == pytest.approx(measures.denial_reach / measures.rumour_reach)
