@@ -141,7 +141,8 @@ class RedditSpider(SocialSpider):
         remaining = _number(response.headers.get("X-Ratelimit-Remaining"))
         reset = _number(response.headers.get("X-Ratelimit-Reset"))
         if remaining is not None and remaining < 1 and reset:
-            pause = min(MAX_PAUSE, reset)
+            # The header counts whole seconds (rounded): one more keeps us past the window's end.
+            pause = min(MAX_PAUSE, reset + 1)
             self.count("ratelimit/paused_seconds", round(pause))
             logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
             await asyncio.sleep(pause)
