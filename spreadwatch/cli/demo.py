@@ -26,7 +26,7 @@ from spreadwatch.fields import parse_duration
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("demo-output"),
+    default=Path("demo-out"),
     show_default=True,
     help="Folder for the HTML report, the alert e-mails (.eml), the Kibana NDJSON and the story.",
 )
