@@ -56,15 +56,17 @@ class Display:
             self._live.update(self._panel(frame))
             return
         posts = " ".join(f"{p}={n}" for p, n in sorted(frame.posts.items()))
+        # markup=False: subjects carry authors' handles and text, which must print as they are.
         self.console.print(
             f"[{frame.round:>3}/{frame.rounds}] {frame.at:%a %d %b %H:%M} UTC  phase={frame.phase}  "
-            f"posts={sum(frame.posts.values())} ({posts})"
+            f"posts={sum(frame.posts.values())} ({posts})",
+            markup=False,
         )
         for alert in frame.alerts:
-            self.console.print(f"      ALERT {alert.rule_type}: {alert.subject}")
+            self.console.print(f"      ALERT {alert.rule_type}: {alert.subject}", markup=False)
 
     def message(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text, markup=False)
 
     def _panel(self, frame: Frame) -> Group:
         head = Text.assemble(
