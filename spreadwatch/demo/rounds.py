@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexer.connection import es_url
 from spreadwatch.demo.replays_social import DEMO_BLUESKY, DEMO_REDDIT
+from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -60,22 +62,52 @@ class CrawlOutcome:
         return self.exit_code == 0
 
 
+#: Settings of the demo's cluster passed on to the crawl process (it may have been configured
+#: by a settings file the crawl process does not read).
+_CLUSTER_SETTINGS = ("es_api_key", "es_username", "es_password", "es_ca_certs", "es_verify_certs")
+
+
 def crawl_env(
-    es_url: str, prefix: str, data_dir: Path, base_urls: dict[str, str]
+    settings: Settings, prefix: str, data_dir: Path, base_urls: dict[str, str]
 ) -> dict[str, str]:
-    """The environment of a crawl process: the demo's cluster, indices, folder and replays."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
+    """The environment of a crawl process: the demo's cluster, indices, folder and replays.
+
+    No SPREADWATCH_* or platform credential of the caller's shell reaches it (a real token must
+    not be sent to a replay server); the cluster's own credentials do, from `settings`.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SPREADWATCH_") and not k.endswith(_CREDENTIAL_SUFFIXES)
+    }
     env.update(
-        SPREADWATCH_ES_URL=es_url,
+        SPREADWATCH_ES_URL=es_url(settings),
         SPREADWATCH_INDEX_PREFIX=prefix,
         SPREADWATCH_DATA_DIR=str(data_dir),
         SPREADWATCH_LOG_LEVEL="warning",
         **DEMO_CREDENTIALS,
     )
+    for name in _CLUSTER_SETTINGS:
+        value = getattr(settings, name)
+        if value is not None:
+            clear = settings.secret(name) if name in ("es_api_key", "es_password") else value
+            env[f"SPREADWATCH_{name.upper()}"] = (
+                str(clear).lower() if isinstance(clear, bool) else str(clear)
+            )
     for source, url in base_urls.items():
         for name in BASE_URL_SETTINGS.get(source, ()):
             env[f"SPREADWATCH_{name}_BASE_URL"] = url
     return env
+
+
+_CREDENTIAL_SUFFIXES = (
+    "_TOKEN",
+    "_APP_PASSWORD",
+    "_COOKIE",
+    "_CLIENT_SECRET",
+    "_CLIENT_ID",
+    "_HANDLE",
+)
 
 
 class CrawlRounds:

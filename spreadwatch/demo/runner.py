@@ -24,7 +24,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
-from indexer.connection import IndexNames, es_url, make_client
+from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
 from spreadwatch.demo import replays
 from spreadwatch.demo.alerting import AlertJob
@@ -83,7 +83,7 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     job: AlertJob | None = None
     try:
         env = crawl_env(
-            es_url(settings), names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
+            settings, names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
         )
         if options.process_per_crawl:
             rounds = CrawlRounds(options.incident_file, env, workers=options.workers)
