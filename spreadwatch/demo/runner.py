@@ -102,6 +102,7 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         written = write_outputs(
             client, names=names, incident=incident, story=story, sink=sink, out=options.out
         )
+        written += [p for p in [options.out / "crawl.log"] if p.is_file()]  # the crawls' own log
         return DemoResult(
             story, written, names.prefix, round(time.monotonic() - started, 1), played.rounds,
             not_replayed=missing, crawl_failures=played.failures,
