@@ -118,7 +118,7 @@ def test_every_alert_arrived_once_as_an_email(played: tuple[DemoResult, Path]) -
 def test_noise_is_not_indexed_and_nothing_matching_is_lost(played: tuple[DemoResult, Path]) -> None:
     result, _ = played
     counts = dataset.truth()["counts"]
-    for platform in ("hackernews", "feeds"):
+    for platform in ("weibo", "hackernews", "mastodon", "bluesky", "feeds"):
         indexed = result.story.posts_per_platform.get(INDEXED_AS.get(platform, platform), 0)
         assert indexed == counts[platform]["matching"], platform
 
