@@ -20,7 +20,11 @@ FRAME = Frame(
     posts={"weibo": 120, "github": 40},
     alerts=[
         FiredAlert(
-            AT, "official-denial", "official_denial", "denial", "Official denial: [/b]@字节跳动[bold]"
+            AT,
+            "official-denial",
+            "official_denial",
+            "denial",
+            "Official denial: [/b]@字节跳动[bold]",
         )
     ],
     problems=["reddit: crawl of reddit failed: refused"],
