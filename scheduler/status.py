@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from alerts.store import AlertStore
 from indexer.connection import IndexNames
+from indexer.spool import spool_summary
 from scheduler.plan import JOB_PREFIXES
 from scheduler.service import job_store_url
 from spreadwatch.settings import Settings
@@ -70,10 +71,13 @@ def last_runs(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
     return rows
 
 
-def spool_size(folder: Path) -> dict[str, int]:
-    """Documents waiting in the spool: files and bytes (they are collected data, not logs)."""
-    files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
-    return {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+def spool_size(folder: Path) -> dict[str, Any]:
+    """Documents waiting in the spool, per index prefix and reason (collected data, not logs)."""
+    per_prefix = {prefix: s for prefix, s in spool_summary(folder).items() if s["documents"]}
+    return {
+        "documents": sum(s["documents"] for s in per_prefix.values()),
+        "by_prefix": per_prefix,
+    }
 
 
 def open_alerts(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:

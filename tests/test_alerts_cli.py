@@ -11,6 +11,7 @@ from alerts_support import NOW, index_docs, index_posts, run_doc, spread
 from click.testing import CliRunner
 from scheduler_support import PY, write_incident
 
+from indexer.spool import Spool, SpoolEntry
 from scheduler.status import collect
 from spreadwatch.cli import cli
 
@@ -113,14 +114,17 @@ def test_status_json_lists_last_runs_and_open_alerts(invoke, es_client, index_na
     assert (state["jobs"], state["open_alerts"]) == ([], [])
 
 
-def test_status_counts_spool_files(es_client, index_names, settings_for, tmp_path):
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    (spool / f"{index_names.prefix}.jsonl").write_text('{"kind": "post"}\n' * 3)
+def test_status_counts_documents_waiting_in_the_spool(
+    es_client, index_names, settings_for, tmp_path
+):
+    spool = Spool(tmp_path / "spool", index_names.prefix)
+    spool.append(SpoolEntry("post", {"platform": "weibo"}, "unreachable: down") for _ in range(3))
+    (tmp_path / "spool" / "other-prefix.lock").write_text("")  # locks are not waiting data
     settings = settings_for(index_prefix=index_names.prefix)
     settings = settings.model_copy(update={"data_dir": tmp_path})
     state = collect(settings, es_client, NOW)
-    assert state["spool"] == {"files": 1, "bytes": 51}
+    assert state["spool"]["documents"] == 3
+    assert state["spool"]["by_prefix"][index_names.prefix]["by_reason"] == {"unreachable": 3}
 
 
 def test_status_table_is_readable(invoke):

@@ -125,7 +125,10 @@ def _table(state: dict[str, Any]) -> str:
             f"dropped {row['items_dropped'] or 0} errors {row['error_count'] or 0}{error}"
         )
     spool = state["spool"]
-    lines.append(f"spool: {spool['files']} files, {spool['bytes']} bytes")
+    waiting = ", ".join(f"{prefix} {s['documents']}" for prefix, s in spool["by_prefix"].items())
+    lines.append(
+        f"spool: {spool['documents']} documents waiting" + (f" ({waiting})" if waiting else "")
+    )
     lines.append(f"open alerts ({len(state['open_alerts'])})")
     for alert in state["open_alerts"]:
         lines.append(
