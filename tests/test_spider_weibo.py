@@ -144,3 +144,26 @@ def test_a_418_throttle_is_counted_and_the_crawl_ends_cleanly(
     result = crawl("weibo", _incident(tmp_path), tmp_path, **env(weibo, **COOKIE))
     assert result.stat("refused/throttled_418") == 1
     assert result.items == [] and result.stats["finish_reason"] == "finished"
+
+
+def test_a_repost_of_an_old_original_does_not_stop_paging(tmp_path: Path) -> None:
+    """A repost embeds its original from before the window; only the page's own posts end paging."""
+    fixture = WeiboData.load(FIXTURES / "weibo.json")
+    uid = next(iter(fixture.users))
+    now = datetime.now(UTC)
+    old = {"id": "4000000000000001", "mid": "4000000000000001", "bid": "Old1", "user_id": uid,
+           "created_at": datetime(2024, 10, 1, tzinfo=UTC).strftime(ABSOLUTE), "text": "旧闻：字节跳动",
+           "reposts_count": 1, "comments_count": 0, "attitudes_count": 0}  # fmt: skip
+    fresh = [
+        {"id": f"50{n:014d}", "mid": f"50{n:014d}", "bid": f"New{n}", "user_id": uid,
+         "created_at": (now - timedelta(minutes=5 * n + 1)).strftime(ABSOLUTE),
+         "text": f"字节跳动 实习生 传闻 第{n}条", "reposts_count": n, "comments_count": 0,
+         "attitudes_count": 0, **({"retweeted_id": old["id"]} if n == 1 else {})}
+        for n in range(15)
+    ]  # fmt: skip
+    data = WeiboData(users=fixture.users, mblogs=[old, *fresh], timelines={})
+    with serve(data) as server:
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+        pages = {r.query.get("page") for r in server.matching(path=r"getIndex")}
+        assert "2" in pages
+    assert {f"weibo:{m['id']}" for m in fresh} <= set(result.ids())

@@ -5,7 +5,7 @@ Weibo answers nothing useful without a valid `SUB` cookie: HTTP 432 (since late 
 names) and is sent with the `Referer` Weibo checks. A 432 or -100 is counted as
 `refused/cookie_missing_or_expired` and logged once as "cookie missing or expired", and the crawl
 ends cleanly. Truncated posts (`isLongText`) get their full text from `/statuses/extend` before
-they are yielded; reposts come with their original (`repost_of`). Paging stops at posts older
+they are yielded; reposts come with their original (`repost_of`). Paging stops at the page's own posts older
 than the window, at the end marker (`ok: 0`) or at `max_pages`.
 """
 
@@ -103,7 +103,12 @@ class WeiboSpider(SocialSpider):
         fresh = [p for p in posts if p.timestamp >= start]
         self.advance(meta["key"], fresh)
         yield from self._emit(fresh, set(long_text_ids(payload)), meta["key"])
-        if fresh and len(fresh) == len(posts) and meta["page"] < self.section.max_pages:
+        # Originals embedded in reposts are older by nature; only the page's own posts tell
+        # whether paging has reached the window's start.
+        embedded = {p.repost_of for p in posts if p.repost_of}
+        own = [p for p in posts if p.doc_id not in embedded]
+        reached_start = any(p.timestamp < start for p in own)
+        if own and not reached_start and meta["page"] < self.section.max_pages:
             following = self._next(payload, meta)
             if following is not None:
                 yield following
