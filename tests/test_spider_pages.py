@@ -115,6 +115,14 @@ def test_a_statement_page_is_an_official_statement_in_utc(
     assert statement["timestamp"] == "2024-10-19T02:30:00+00:00"
 
 
+def test_a_post_keeps_its_real_address_when_the_base_url_is_overridden(
+    tmp_path: Path, site: ReplayServer
+) -> None:
+    (statement,) = crawl(tmp_path, site, [STATEMENT_PAGE]).posts()
+    assert statement["url"] == STATEMENT_PAGE["url"]
+    assert site.url not in statement["url"]
+
+
 def test_a_thread_is_followed_through_its_pages(tmp_path: Path, site: ReplayServer) -> None:
     result = crawl(tmp_path, site, [THREAD_PAGE])
     assert sorted(result.ids()) == ["v2ex:p1", "v2ex:p2", "v2ex:p3"]

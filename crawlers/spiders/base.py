@@ -147,6 +147,14 @@ def _decoded(value: Any) -> str | None:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
+def unrebase(url: str, configured: str, base: str) -> str:
+    """Undo `rebase` for a URL found on a rebased page: stored posts carry the real address."""
+    if not base or not url.startswith(base.rstrip("/")):
+        return url
+    parts = urlsplit(configured)
+    return f"{parts.scheme}://{parts.netloc}" + url[len(base.rstrip("/")) :]
+
+
 def rebase(url: str, base: str) -> str:
     """`url` with its scheme and host replaced by `base` (the source's base-URL override)."""
     if not base:

@@ -25,7 +25,7 @@ from scrapy.settings import BaseSettings
 
 from crawlers.items import Author, Engagement, Post
 from crawlers.parsers.common import opt_int
-from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase
+from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase, unrebase
 from spreadwatch.sources import Page, PagesSource, Selectors
 
 
@@ -111,7 +111,7 @@ class PagesSpider(IncidentSpider):
             self.drop("bad_time", response.url, f"item {index}")
             return None
         link = _first(node, selectors.link, "@href")
-        url = response.urljoin(link) if link else response.url
+        url = unrebase(response.urljoin(link) if link else response.url, page.url, self.base_url)
         native = _first(node, None, f"@{selectors.id_attr}") if selectors.id_attr else None
         native = native or hashlib.sha1(f"{url}\n{text[:500]}".encode()).hexdigest()
         official = page.official or page.kind == "statement"
