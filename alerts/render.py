@@ -7,6 +7,7 @@ would have gone out when the alert fired.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 from datetime import datetime
 from email.message import EmailMessage
@@ -104,7 +105,9 @@ def render_message(
     else:
         subject = _one_line(f"Digest: {len(alerts)} alerts — {parts[0]['incident_title']}")
     values = {"subject": subject, "items": parts, "digest": len(alerts) > 1}
-    message = EmailMessage()
+    # Folding at 78 columns doubles the space before an encoded word (CPython's folder);
+    # headers may be 998 long, so a one-line subject stays one line.
+    message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = ", ".join(recipients)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from datetime import timedelta
 
@@ -18,6 +20,7 @@ from alerts_support import (
 
 from alerts.engine import Delivery, raise_alerts
 from alerts.mailer import SmtpConfig, SmtpSender
+from alerts.render import render_message
 from alerts.store import AlertStore
 
 pytest_plugins = ["conftest_alerts"]
@@ -229,3 +232,12 @@ def test_alert_gives_up_as_failed_after_max_attempts(es_client, index_names, smt
         delivery.deliver(NOW + attempt * timedelta(hours=1))  # past every backoff
     [alert] = AlertStore(es_client, index_names).open_alerts()
     assert (alert["state"], alert["attempts"]) == ("failed", MAX_ATTEMPTS)
+
+
+def test_a_long_non_ascii_subject_survives_the_trip_unchanged():
+    subject = "Influential author: @liuzhang8121 (2.5M followers) on Weibo — ByteDance intern rumour (demo reconstruction)"  # fmt: skip
+    alert = {"_id": "a1", "incident": "case", "subject": subject, "rule": "r", "rule_type": "influential_author",
+             "window_start": "2024-10-18T00:00:00Z", "window_end": "2024-10-18T06:00:00Z", "details": {}}  # fmt: skip
+    message = render_message([alert], "spreadwatch@example.org", ["analyst@example.org"])
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == subject
