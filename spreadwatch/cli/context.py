@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import click
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -21,6 +22,16 @@ logger = logging.getLogger(__name__)
 #: Exit codes: 1 = the operation failed, 2 = bad input (click's own usage errors use 2 too).
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+
+
+#: Where commands look up an incident given by id (a path works anywhere).
+incidents_dir_option = click.option(
+    "--incidents-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("incidents"),
+    show_default=True,
+    help="Folder of incident files, to find an incident by its id.",
+)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from crawlers.launch import CrawlOutcome, incident_path, run_crawl
 from spreadwatch.cli._output import escape
-from spreadwatch.cli.context import AppContext
+from spreadwatch.cli.context import AppContext, incidents_dir_option
 from spreadwatch.incident import Incident, resolve_incident
 
 FAILED = ("failed", "timeout")
@@ -28,13 +28,7 @@ FAILED = ("failed", "timeout")
     metavar="NAME",
     help="Crawl only this source (github, feeds, pages, ...); repeatable. Default: every enabled one.",
 )
-@click.option(
-    "--incidents-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("incidents"),
-    show_default=True,
-    help="Folder of incident files, to find INCIDENT by id.",
-)
+@incidents_dir_option
 @click.option(
     "--timeout",
     type=float,

@@ -10,10 +10,8 @@ from indexer.kibana import build_bundle, to_ndjson, write_ndjson
 from indexer.kibana.facts import dashboard_facts
 from indexer.kibana.importer import import_objects
 from indexer.kibana.objects import DashboardFacts
-from spreadwatch.cli.context import EXIT_FAILED, AppContext
+from spreadwatch.cli.context import EXIT_FAILED, AppContext, incidents_dir_option
 from spreadwatch.incident import Incident, load_incidents, resolve_incident
-
-DEFAULT_INCIDENTS = Path("incidents")
 
 
 @click.group("kibana")
@@ -44,13 +42,6 @@ _incident_option = click.option(
     metavar="ID|PATH",
     help="Incident to build a dashboard for (repeatable); default: every file in --incidents-dir.",
 )
-_folder_option = click.option(
-    "--incidents-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_INCIDENTS,
-    show_default=True,
-    help="Folder of incident files, to find incidents by id.",
-)
 
 
 @kibana.command("export")
@@ -61,7 +52,7 @@ _folder_option = click.option(
     help="File to write; must end in .ndjson (Kibana's import refuses other names).",
 )
 @_incident_option
-@_folder_option
+@incidents_dir_option
 @click.pass_obj
 def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents_dir: Path) -> None:
     """Write data views, Lens panels, saved searches and one dashboard per incident."""
@@ -93,7 +84,7 @@ def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents
     help="Import this exported .ndjson file instead of building the bundle now.",
 )
 @_incident_option
-@_folder_option
+@incidents_dir_option
 @click.pass_obj
 def import_(
     app: AppContext,

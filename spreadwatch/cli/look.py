@@ -26,7 +26,13 @@ from spreadwatch.cli._output import (
     render_phases,
     render_search,
 )
-from spreadwatch.cli.context import EXIT_BAD_INPUT, EXIT_FAILED, AppContext, echo_error
+from spreadwatch.cli.context import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    AppContext,
+    echo_error,
+    incidents_dir_option,
+)
 from spreadwatch.incident import ConfigFileError, resolve_incident
 
 CHART_BUCKETS = 48
@@ -43,15 +49,6 @@ def _indices_needed(app: AppContext) -> Iterator[None]:
         raise click.ClickException(
             f"no posts index {app.names.posts!r} yet; run `spreadwatch init` (or a crawl) first"
         ) from None
-
-
-_incidents_dir = click.option(
-    "--incidents-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("incidents"),
-    show_default=True,
-    help="Folder of incident files, to find INCIDENT by id.",
-)
 
 
 def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -156,7 +153,7 @@ def _interval(_ctx: click.Context, param: click.Parameter, value: str | None) ->
     show_default=True,
     help="Text with a chart, or the phases and timeline as JSON.",
 )
-@_incidents_dir
+@incidents_dir_option
 @click.pass_obj
 def timeline(
     app: AppContext, incident: str, interval: str | None, fmt: str, incidents_dir: Path
@@ -200,7 +197,7 @@ def _plain(value: Any) -> Any:
 
 @click.command("reclassify")
 @click.argument("incident", metavar="INCIDENT")
-@_incidents_dir
+@incidents_dir_option
 @click.pass_obj
 def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     """Recompute matches and stance of every post of INCIDENT from its current file.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from spreadwatch.cli.context import AppContext
+from spreadwatch.cli.context import AppContext, incidents_dir_option
 from spreadwatch.incident import ConfigFileError, resolve_incident
 from spreadwatch.report import collect, write_report
 
@@ -33,13 +33,7 @@ def _describe(ref: str, folder: Path) -> tuple[str, str | None, str]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="HTML file to write (one self-contained file: inline CSS and SVG charts, no network).",
 )
-@click.option(
-    "--incidents-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("incidents"),
-    show_default=True,
-    help="Folder of incident files, to find INCIDENT by id.",
-)
+@incidents_dir_option
 @click.pass_obj
 def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> None:
     """Write the HTML report of INCIDENT (a path to its file, or its id).
