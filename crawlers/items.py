@@ -62,7 +62,9 @@ class Post:
     thread: str | None = None
     engagement: Engagement = field(default_factory=Engagement)
     official: bool = False  # set by a spider that knows the source is official (e.g. a page)
-    always_keep: bool = False  # keep even without a query match (official statements, watched repos)
+    always_keep: bool = (
+        False  # keep even without a query match (official statements, watched repos)
+    )
     source_query: str | None = None
 
     @property
