@@ -93,3 +93,13 @@ class SocialSpider(IncidentSpider):
         """A refusal the user must act on: counted under its reason and logged once, clearly."""
         self.count(f"refused/{reason}")
         logger.error("%s: %s (%s answered %d)", self.name, message, response.url, response.status)
+
+
+def header_number(value: Any) -> float | None:
+    """A numeric rate-limit header (bytes from Scrapy), or None when absent or not a number."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from psutil import pid_exists
+
 from indexer import distribution
 from indexer.jdk import Java, find_java
 from spreadwatch.settings import Settings
@@ -117,14 +119,14 @@ def stop(settings: Settings, timeout: float = 60.0) -> bool:
     with _exclusive(paths.lock_file):
         info = _read_state(paths)
         pid = info.pid if info else _read_pid(paths)
-        if pid is None or not _alive(pid):
+        if pid is None or not pid_exists(pid):
             _clear_state(paths)
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_exists(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _alive(pid):
+        if pid_exists(pid):
             logger.warning("node pid %s ignored SIGTERM for %.0fs; killing it", pid, timeout)
             os.kill(pid, signal.SIGKILL)
         _clear_state(paths)
@@ -135,7 +137,7 @@ def status(settings: Settings) -> dict[str, Any]:
     """Health, version, heap and data path of the running node; raises `NodeDownError`."""
     paths = NodePaths.for_settings(settings)
     info = _read_state(paths)
-    if info is None or not _alive(info.pid):
+    if info is None or not pid_exists(info.pid):
         raise NodeDownError(
             "the embedded Elasticsearch is not running (start it: spreadwatch es start)"
         )
@@ -337,7 +339,7 @@ def _wait_healthy(url: str, paths: NodePaths, timeout: float) -> None:
         except (OSError, ValueError):
             pass
         pid = _read_pid(paths)
-        if pid is not None and not _alive(pid):
+        if pid is not None and not pid_exists(pid):
             break
         time.sleep(0.5)
     raise EmbeddedNodeError(
@@ -372,7 +374,7 @@ def _running_node(paths: NodePaths) -> NodeInfo | None:
     info = _read_state(paths)
     if info is None:
         return None
-    if not _alive(info.pid):
+    if not pid_exists(info.pid):
         _clear_state(paths)
         return None
     try:
@@ -402,16 +404,6 @@ def _read_pid(paths: NodePaths) -> int | None:
 def _clear_state(paths: NodePaths) -> None:
     paths.state_file.unlink(missing_ok=True)
     paths.pid_file.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _get_json(url: str, timeout: float) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psutil import pid_exists
+
 logger = logging.getLogger(__name__)
 
 
@@ -110,7 +112,7 @@ class Spool:
         marker = f"{self.prefix}.jsonl.replaying."
         for path in self.dir.glob(f"{marker}*"):
             pid = path.name[len(marker) :].split(".")[0]
-            if path != self.replay_path and pid.isdigit() and not _alive(int(pid)):
+            if path != self.replay_path and pid.isdigit() and not pid_exists(int(pid)):
                 orphans.append(path)
         return orphans
 
@@ -167,13 +169,3 @@ def spool_summary(spool_dir: Path) -> dict[str, dict[str, Any]]:
             "by_reason": reasons,
         }
     return summary
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

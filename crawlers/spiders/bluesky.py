@@ -25,7 +25,7 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_post_view, parse_profiles
-from crawlers.social import API_SETTINGS, SocialSpider
+from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import BlueskySource
 
 logger = logging.getLogger(__name__)
@@ -190,20 +190,11 @@ class BlueskySpider(SocialSpider):
         yield self._post("com.atproto.server.refreshSession", "", self.parse_session, token=self.refresh_token)  # fmt: skip
 
     async def _obey_ratelimit(self, response: Response) -> None:
-        remaining = _number(response.headers.get("ratelimit-remaining"))
-        reset = _number(response.headers.get("ratelimit-reset"))
+        remaining = header_number(response.headers.get("ratelimit-remaining"))
+        reset = header_number(response.headers.get("ratelimit-reset"))
         if remaining is not None and remaining < 1 and reset:
             import time  # noqa: PLC0415
 
             pause = max(0.0, min(MAX_PAUSE, reset - time.time()))
             self.count("ratelimit/paused_seconds", round(pause))
             await asyncio.sleep(pause)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

@@ -23,7 +23,7 @@ from scrapy.http import Response
 
 from crawlers.parsers import ParseError
 from crawlers.parsers.reddit import parse_thing
-from crawlers.social import API_SETTINGS, SocialSpider
+from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import RedditSource
 
 logger = logging.getLogger(__name__)
@@ -138,20 +138,11 @@ class RedditSpider(SocialSpider):
 
     async def _obey_ratelimit(self, response: Response) -> None:
         """Sleep out Reddit's window when the last request used the remaining budget."""
-        remaining = _number(response.headers.get("X-Ratelimit-Remaining"))
-        reset = _number(response.headers.get("X-Ratelimit-Reset"))
+        remaining = header_number(response.headers.get("X-Ratelimit-Remaining"))
+        reset = header_number(response.headers.get("X-Ratelimit-Reset"))
         if remaining is not None and remaining < 1 and reset:
             # The header counts whole seconds (rounded): one more keeps us past the window's end.
             pause = min(MAX_PAUSE, reset + 1)
             self.count("ratelimit/paused_seconds", round(pause))
             logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
             await asyncio.sleep(pause)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
