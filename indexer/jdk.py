@@ -20,7 +20,14 @@ logger = logging.getLogger(__name__)
 
 #: Modules the Elasticsearch 9 launcher and entitlement agent require (checked on 9.5.4:
 #: `--add-modules` in its JVM options and `requires` of org.elasticsearch.entitlement).
-REQUIRED_MODULES = ("java.base", "jdk.jdi", "jdk.attach", "jdk.management.agent", "jdk.net")
+REQUIRED_MODULES = (
+    "java.base",
+    "jdk.jdi",
+    "jdk.attach",
+    "jdk.management.agent",
+    "jdk.net",
+    "jdk.incubator.vector",
+)
 
 #: Minimum Java feature version per Elasticsearch major.
 MIN_JAVA = {9: 21, 8: 17}
