@@ -12,7 +12,7 @@ from alerts.engine import evaluate, suppression_reason
 from alerts.store import AlertStore
 from indexer.templates import init as init_indices
 from spreadwatch.cli._output import escape
-from spreadwatch.cli.context import AppContext
+from spreadwatch.cli.context import AppContext, format_option
 from spreadwatch.fields import parse_duration
 from spreadwatch.incident import resolve_incident
 
@@ -49,14 +49,7 @@ def alerts_group() -> None:
     callback=_when,
     help="Evaluate as if it were this time (ISO 8601, UTC if no zone).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Lines for people, or JSON for scripts.",
-)
+@format_option("text", "json")
 @click.pass_obj
 def check(app: AppContext, incident_ref: str, at: datetime, fmt: str) -> None:
     """Evaluate INCIDENT's rules now and print what would fire; nothing is stored or sent."""
@@ -116,14 +109,7 @@ def silence(app: AppContext, rule: str, duration: Any, incident: str | None) -> 
     show_default=True,
     help="How many of the latest alerts.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Lines for people, or JSON for scripts.",
-)
+@format_option("text", "json")
 @click.pass_obj
 def list_alerts(app: AppContext, incident: str | None, limit: int, fmt: str) -> None:
     """The latest alerts with their delivery state (and active silences)."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import click
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -32,6 +33,20 @@ incidents_dir_option = click.option(
     show_default=True,
     help="Folder of incident files, to find an incident by its id.",
 )
+
+
+def format_option(
+    *choices: str, help: str = "Lines for people, or JSON for scripts."
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format` with the first choice as the default (passed to the command as `fmt`)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
 
 
 @dataclass

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from crawlers.launch import CrawlOutcome, incident_path, run_crawl
 from spreadwatch.cli._output import escape
-from spreadwatch.cli.context import AppContext, incidents_dir_option
+from spreadwatch.cli.context import AppContext, format_option, incidents_dir_option
 from spreadwatch.incident import Incident, resolve_incident
 
 FAILED = ("failed", "timeout")
@@ -42,13 +42,8 @@ FAILED = ("failed", "timeout")
     metavar="MODULE",
     help="Extra Python module holding spiders (plugins, tests); repeatable.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Summary as a table, or one JSON object per source (for scripts).",
+@format_option(
+    "table", "json", help="Summary as a table, or one JSON object per source (for scripts)."
 )
 @click.pass_obj
 def crawl(

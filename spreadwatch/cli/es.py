@@ -7,7 +7,7 @@ import json
 import click
 
 from indexer import embedded
-from spreadwatch.cli.context import AppContext
+from spreadwatch.cli.context import AppContext, format_option
 
 
 @click.group("es")
@@ -35,9 +35,7 @@ def stop(app: AppContext) -> None:
 
 
 @es_group.command("status")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@format_option("text", "json")
 @click.pass_obj
 def status(app: AppContext, fmt: str) -> None:
     """Exit 0 only when the node is healthy; print version, heap and data path."""

@@ -31,6 +31,7 @@ from spreadwatch.cli.context import (
     EXIT_FAILED,
     AppContext,
     echo_error,
+    format_option,
     incidents_dir_option,
 )
 from spreadwatch.incident import ConfigFileError, resolve_incident
@@ -81,12 +82,11 @@ def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> dat
     show_default=True,
     help="Most posts to show.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "ndjson", "csv"]),
-    default="table",
-    show_default=True,
+@format_option(
+    "table",
+    "json",
+    "ndjson",
+    "csv",
     help="Output format; columns: time platform kind stance author reach id url text.",
 )
 @click.pass_obj
@@ -145,14 +145,7 @@ def _interval(_ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option(
     "--interval", callback=_interval, help="Bucket length for phases and chart: 30m, 1h, 1d..."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text with a chart, or the phases and timeline as JSON.",
-)
+@format_option("text", "json", help="Text with a chart, or the phases and timeline as JSON.")
 @incidents_dir_option
 @click.pass_obj
 def timeline(

@@ -15,7 +15,7 @@ from indexer.templates import init as init_indices
 from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
 from scheduler.service import Monitor
 from scheduler.status import collect
-from spreadwatch.cli.context import AppContext
+from spreadwatch.cli.context import AppContext, format_option
 
 
 @click.command("run")
@@ -94,14 +94,7 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
 
 
 @click.command("status")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A table for people, or JSON for scripts.",
-)
+@format_option("table", "json", help="A table for people, or JSON for scripts.")
 @click.pass_obj
 def status(app: AppContext, fmt: str) -> None:
     """Jobs and next runs, the last run per source, the spool, and open alerts."""
