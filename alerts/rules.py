@@ -213,9 +213,10 @@ def denial_not_landing(rule: Rule, ctx: Context) -> list[Finding]:
 
 
 def denial_overtakes(rule: Rule, ctx: Context) -> list[Finding]:
-    """The denial's summed reach passes the rumour's."""
+    """The denial's summed reach passes the rumour's (the same measure as the timeline's and the
+    report's `denial reach ÷ rumour reach`, so an alert never contradicts them)."""
     reach = ctx.queries.reach_by_stance(ctx.now)
-    denial = reach.get("denial", 0.0) + reach.get("debunk", 0.0)
+    denial = reach.get("denial", 0.0)
     rumour = reach.get("rumour", 0.0)
     if rumour <= 0 or denial <= rumour:
         return []
@@ -225,7 +226,7 @@ def denial_overtakes(rule: Rule, ctx: Context) -> list[Finding]:
             rule_type=rule.type,
             key="overtaken",
             headline=f"Denial overtakes rumour: reach {human_number(denial)} vs {human_number(rumour)}",
-            summary="Denials and debunks have now reached more people than the rumour.",
+            summary="The denial has now reached more people than the rumour.",
             window_start=ctx.since,
             window_end=ctx.now,
             value=round(denial / rumour, 2),

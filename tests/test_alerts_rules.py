@@ -181,6 +181,8 @@ def test_denial_not_landing_waits_one_window_after_the_denial(es_client, index_n
 
 @pytest.mark.parametrize(("denial_reach", "fires"), [(5000, True), (900, False)])
 def test_denial_overtakes_compares_summed_reach(es_client, index_names, denial_reach, fires):
+    # Debunks do not count: the measure is the report's denial reach ÷ rumour reach.
+    index_posts(es_client, index_names, [post("b", NOW - H, stance="debunk", reach=10_000)])
     index_posts(es_client, index_names, spread(10, NOW - 9 * H, NOW - 5 * H, "r", reach=100))
     index_posts(es_client, index_names, [post("d", NOW - H, stance="denial", reach=denial_reach)])
     rule = {"name": "overtakes", "type": "denial_overtakes"}
