@@ -121,3 +121,9 @@ def test_spooled_documents_are_pointed_out(invoke, tiny_incident, monkeypatch, c
     assert result.exit_code == 0, result.output
     assert "note: 2 documents are waiting in" in result.stderr
     assert crawl_env["SPREADWATCH_DATA_DIR"] in result.stderr
+
+
+def test_an_unknown_source_is_refused_before_anything_runs(invoke, tiny_incident):
+    result = invoke("crawl", str(tiny_incident), "--source", "myspace")
+    assert result.exit_code == 2
+    assert "unknown source 'myspace'; sources are github, feeds, pages" in result.output

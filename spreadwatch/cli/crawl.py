@@ -64,6 +64,12 @@ def crawl(
     """
     model = resolve_incident(incident, [incidents_dir])
     names = list(sources) or list(model.sources.enabled())
+    known = list(type(model.sources).model_fields)
+    unknown = [name for name in names if name not in known]
+    if unknown and not spider_modules:
+        raise click.UsageError(
+            f"unknown source {', '.join(map(repr, unknown))}; sources are {', '.join(known)}"
+        )
     if not names:
         raise click.UsageError(
             f"incident {model.id} has no enabled sources; add one or use --source"
