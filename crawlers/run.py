@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         incident = resolve_incident(args.incident)
     except ConfigFileError as error:
         return _finish(settings, _bad_input(started, args, str(error)))
+    # Secrets the incident file names by variable (token_env, cookie_env, ...) are scrubbed too.
+    named = [
+        os.environ.get(name, "")
+        for name in incident.sources.secret_env_names()
+        if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD", "COOKIE", "KEY"))
+    ]
+    redact([*settings.secret_values(), *named])
     run_id = args.run_id or new_run_id(incident.id, args.source)
     doc = crawl(settings, incident, args.source, run_id, started, spider_modules=args.spider_module)
     return _finish(settings, doc)

@@ -165,6 +165,19 @@ class SourcesConfig(Strict):
     weibo: WeiboSource | None = None
     telegram: TelegramSource | None = None
 
+    def secret_env_names(self) -> list[str]:
+        """Names of the environment variables this file takes secrets from (`*_env` fields)."""
+        names: list[str] = []
+        for name in type(self).model_fields:
+            section = getattr(self, name)
+            if section is None:
+                continue
+            names += [v for k, v in section if k.endswith("_env") and isinstance(v, str)]
+            for instance in getattr(section, "instances", []):
+                if instance.token_env:
+                    names.append(instance.token_env)
+        return names
+
     def enabled(self) -> dict[str, SourceBase]:
         """Configured and enabled sources by name, in file order."""
         found: dict[str, SourceBase] = {}

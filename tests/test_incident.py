@@ -165,3 +165,14 @@ def test_a_file_that_is_not_an_incident_says_where(
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="no such file"):
         load_incident(tmp_path / "nope.yml")
+
+
+def test_the_secret_variables_an_incident_names_are_listed() -> None:
+    """`crawlers.run` scrubs these variables' values from its logs."""
+    incident = load_incident(
+        Path(__file__).parent.parent / "incidents" / "bytedance-intern-2024.yml"
+    )
+    names = incident.sources.secret_env_names()
+    assert {"GITHUB_TOKEN", "WEIBO_COOKIE", "REDDIT_CLIENT_SECRET", "BLUESKY_APP_PASSWORD"} <= set(
+        names
+    )
