@@ -49,7 +49,12 @@ def alerts(incident_path: str) -> None:
         return
     started = rt.clock()
     raised = raise_alerts(rt.client, rt.names, incident, started)
-    report = _delivery(rt).deliver(rt.clock(), incident.id)
+    delivery = _delivery(rt)
+    report = delivery.deliver(rt.clock(), incident.id)
+    if incident.alerts.digest == "off":
+        # Digest alerts still pending from before the digest was switched off: no digest job
+        # will run for them any more, so they go out now, together.
+        delivery.deliver(rt.clock(), incident.id, digest=True)
     _record_alert_run(
         rt, incident.id, started, len(raised), len(report.retrying) + len(report.failed)
     )
