@@ -89,7 +89,8 @@ class IncidentSpider(scrapy.Spider):
             yield request
 
     def initial_requests(self) -> list[scrapy.Request]:
-        raise NotImplementedError
+        """The first requests of a crawl; every platform spider defines its own."""
+        raise NotImplementedError(f"spider {self.name!r} defines no initial_requests()")
 
     # Stats and drops: a silently empty crawl is how a monitor fails unnoticed.
 

@@ -67,6 +67,8 @@ def stream(
 async def _run(consumer: JetstreamConsumer) -> StreamStats:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
+        # Signal handlers exist only on the main thread of a Unix loop; elsewhere Ctrl-C still
+        # ends the run through KeyboardInterrupt at the CLI edge.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, consumer.stop)
     return await consumer.run()
