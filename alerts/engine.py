@@ -22,12 +22,15 @@ from alerts.rules import EVALUATORS, Context
 from alerts.store import AlertStore
 from indexer.alert_queries import IncidentQueries
 from indexer.connection import IndexNames
+from indexer.intervals import auto_interval, parse_interval
 from spreadwatch.alert_rules import ONCE_TYPES, Rule
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
 MAX_CHART_SPAN = timedelta(days=7)
+#: An alert's chart shows at most this many bars.
+CHART_BARS = 24
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def _chart_series(
 ) -> list[list[Any]]:
     span = max(now - finding.window_start, rule.window + rule.baseline)
     span = min(span, MAX_CHART_SPAN)
-    interval = max(span / 24, timedelta(minutes=1))
+    interval = parse_interval(auto_interval(now - span, now, max_buckets=CHART_BARS))
     series = queries.timeline(now - span, now, interval, platform=finding.platform)
     return [[t.isoformat(), c] for t, c in series]
 

@@ -9,7 +9,6 @@ segments where a top_hits aggregation would visit every document: on 1M posts, s
 Stable API (the HTML report, the Kibana export and the demo use it):
 
 - `span(client, names, incident) -> Span | None` — first and last post time, post count.
-- `choose_interval(start, end) -> str` — a fixed interval giving at most ~`TARGET_BUCKETS` bars.
 - `timeline(client, names, incident, interval=None) -> Timeline` — per-bucket counts by platform
   and by stance, with the cumulative volume.
 - `first_seen(client, names, incident) -> Origin` — the first post overall and per platform, in
@@ -19,8 +18,12 @@ Stable API (the HTML report, the Kibana export and the demo use it):
   on most.
 - `clusters(client, names, incident, min_accounts=2, size=20) -> list[Cluster]` — near-duplicate
   groups by `fingerprint` (paged with a composite aggregation), most accounts first.
-- `github_activity(client, names, incident, repos=None) -> list[HourActivity]` — stars and forks
-  (activity index, events star/fork) and issues (posts of kind issue) per hour.
+- `github_activity(client, names, incident, repos=None, interval=None) -> GithubActivity` — stars
+  and forks (activity index, events star/fork) and issues (posts of kind issue) per bucket; the
+  interval comes from the activity's own span (`indexer.intervals.auto_interval`), so years of
+  star history give yearly-or-coarser bars, never too many buckets.
+
+Every histogram's interval comes from `indexer.intervals.auto_interval` (bounded bucket count).
 
 `incident` is an incident id (the `incident` keyword of the documents). Times are aware UTC
 datetimes. A post's reach is its `reach` field (followers/views as the pipeline computed it).
@@ -31,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
@@ -40,26 +43,9 @@ from elasticsearch.dsl.document_base import InstrumentedField
 from elasticsearch.dsl.query import Query
 
 from indexer.connection import IndexNames
+from indexer.intervals import auto_interval
 
 logger = logging.getLogger(__name__)
-
-#: The timeline aims for at most this many buckets whatever the span.
-TARGET_BUCKETS = 120
-
-#: Candidate fixed intervals, shortest first, with their length.
-INTERVALS: tuple[tuple[str, timedelta], ...] = (
-    ("1m", timedelta(minutes=1)),
-    ("5m", timedelta(minutes=5)),
-    ("15m", timedelta(minutes=15)),
-    ("30m", timedelta(minutes=30)),
-    ("1h", timedelta(hours=1)),
-    ("3h", timedelta(hours=3)),
-    ("6h", timedelta(hours=6)),
-    ("12h", timedelta(hours=12)),
-    ("1d", timedelta(days=1)),
-    ("7d", timedelta(days=7)),
-    ("30d", timedelta(days=30)),
-)
 
 TIMESTAMP = "@timestamp"
 #: What a `PostRef` is built from.
@@ -157,11 +143,21 @@ class Cluster:
 
 
 @dataclass(frozen=True)
-class HourActivity:
-    hour: datetime
+class ActivityBucket:
+    """Stars, forks and new issues in [start, start + interval)."""
+
+    start: datetime
     stars: int = 0
     forks: int = 0
     issues: int = 0
+
+
+@dataclass(frozen=True)
+class GithubActivity:
+    """The GitHub activity curve: non-empty buckets in time order, of one `interval`."""
+
+    interval: str
+    buckets: list[ActivityBucket]
 
 
 def incident_search(client: Elasticsearch, index: str, incident: str, *extra: Query) -> Search:
@@ -238,15 +234,6 @@ def _hit_time(response: Any) -> datetime:
     return parse_time(response.to_dict()["hits"]["hits"][0]["_source"][TIMESTAMP])
 
 
-def choose_interval(start: datetime, end: datetime, target: int = TARGET_BUCKETS) -> str:
-    """The shortest candidate interval that covers [start, end] in at most `target` buckets."""
-    length = max(end - start, timedelta(seconds=1))
-    for name, step in INTERVALS:
-        if length / step <= target:
-            return name
-    return INTERVALS[-1][0]
-
-
 def timeline(
     client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
 ) -> Timeline:
@@ -254,8 +241,8 @@ def timeline(
     if interval is None:
         bounds = span(client, names, incident)
         if bounds is None:
-            return Timeline(INTERVALS[4][0], [])
-        interval = choose_interval(bounds.start, bounds.end)
+            return Timeline("1h", [])
+        interval = auto_interval(bounds.start, bounds.end)
     search = incident_search(client, names.posts, incident)
     histogram = search.aggs.bucket(
         "time", "date_histogram", field=TIMESTAMP, fixed_interval=interval, min_doc_count=0
@@ -398,9 +385,14 @@ def github_activity(
     names: IndexNames,
     incident: str,
     repos: list[str] | None = None,
-) -> list[HourActivity]:
-    """Stars, forks and new issues per hour on the incident's GitHub repos (or `repos`)."""
-    repo_filter = [Q("terms", repo=repos)] if repos else []
+    interval: str | None = None,
+) -> GithubActivity:
+    """Stars, forks and new issues per bucket on the incident's GitHub repos (or `repos`).
+
+    The interval comes from the span of these events themselves (a repo's star history may
+    reach back years before the incident's first post), with a bounded bucket count.
+    """
+    repo_filter = [Q("terms", repo=[r.lower() for r in repos])] if repos else []
     events = incident_search(
         client,
         names.activity,
@@ -409,8 +401,6 @@ def github_activity(
         Q("terms", event=["star", "fork"]),
         *repo_filter,
     )
-    hours = events.aggs.bucket("hour", "date_histogram", field=TIMESTAMP, fixed_interval="1h")
-    hours.bucket("event", "terms", field="event", size=5)
     issues = incident_search(
         client,
         names.posts,
@@ -419,17 +409,38 @@ def github_activity(
         Q("term", kind="issue"),
         *repo_filter,
     )
-    issues.aggs.bucket("hour", "date_histogram", field=TIMESTAMP, fixed_interval="1h")
-    per_hour: dict[datetime, dict[str, int]] = {}
-    for b in events.execute().aggregations.hour.buckets:
-        counts = per_hour.setdefault(parse_time(b.key), {})
+    if interval is None:
+        bounds = _bounds([events, issues])
+        if bounds is None:
+            return GithubActivity("1h", [])
+        interval = auto_interval(*bounds, shortest="1h")  # stars come in hourly bursts
+    events.aggs.bucket("time", "date_histogram", field=TIMESTAMP, fixed_interval=interval).bucket(
+        "event", "terms", field="event", size=5
+    )
+    issues.aggs.bucket("time", "date_histogram", field=TIMESTAMP, fixed_interval=interval)
+    per_bucket: dict[datetime, dict[str, int]] = {}
+    for b in events.execute().aggregations.time.buckets:
+        counts = per_bucket.setdefault(parse_time(b.key), {})
         for e in b.event.buckets:
             counts[f"{e.key}s"] = e.doc_count
-    for b in issues.execute().aggregations.hour.buckets:
+    for b in issues.execute().aggregations.time.buckets:
         if b.doc_count:
-            per_hour.setdefault(parse_time(b.key), {})["issues"] = b.doc_count
-    return [
-        HourActivity(hour, **counts)
-        for hour, counts in sorted(per_hour.items())
+            per_bucket.setdefault(parse_time(b.key), {})["issues"] = b.doc_count
+    buckets = [
+        ActivityBucket(start, **counts)
+        for start, counts in sorted(per_bucket.items())
         if any(counts.values())
     ]
+    return GithubActivity(interval, buckets)
+
+
+def _bounds(searches: list[Search]) -> tuple[datetime, datetime] | None:
+    """The earliest and latest @timestamp over several searches' documents (None if empty)."""
+    times: list[datetime] = []
+    for search in searches:
+        ranged = search.extra(size=0)
+        ranged.aggs.metric("first", "min", field=TIMESTAMP)
+        ranged.aggs.metric("last", "max", field=TIMESTAMP)
+        aggs = ranged.execute().aggregations
+        times += [parse_time(v) for v in (aggs.first.value, aggs.last.value) if v is not None]
+    return (min(times), max(times)) if times else None

@@ -40,7 +40,6 @@ from indexer.analytics import (
     TIMESTAMP,
     PostRef,
     Span,
-    choose_interval,
     earliest,
     execute_all,
     first_ref,
@@ -49,6 +48,7 @@ from indexer.analytics import (
     span,
 )
 from indexer.connection import IndexNames
+from indexer.intervals import auto_interval
 
 #: Phase name per boundary that starts it.
 PHASE_NAMES = {
@@ -120,7 +120,7 @@ def phases(
     bounds = span(client, names, incident)
     if bounds is None:
         return _empty(interval or "1h")
-    interval = interval or choose_interval(bounds.start, bounds.end)
+    interval = interval or auto_interval(bounds.start, bounds.end)
     first, onset, evidence, denial, aggs = _main_search(client, names, incident, interval)
     onset = onset or first
     bars = [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 from spread_case import (
     DENIAL_REACH,
     INCIDENT,
@@ -18,7 +18,9 @@ from spread_case import (
 
 from indexer import analytics
 from indexer.connection import IndexNames
+from indexer.intervals import MAX_BUCKETS
 from indexer.phases import phases
+from indexer.templates import delete_all, init
 from spreadwatch.settings import Settings
 
 
@@ -26,22 +28,6 @@ from spreadwatch.settings import Settings
 def case(es_client: Elasticsearch, es_settings: Settings) -> Iterator[IndexNames]:
     """The case indexed once for the module (the tests only read it)."""
     yield from indexed_case(es_client, es_settings.index_prefix)
-
-
-@pytest.mark.parametrize(
-    ("length", "interval"),
-    [
-        (timedelta(minutes=30), "1m"),
-        (timedelta(hours=5), "5m"),
-        (timedelta(hours=32), "30m"),
-        (timedelta(days=4), "1h"),
-        (timedelta(days=20), "6h"),
-        (timedelta(days=90), "1d"),
-        (timedelta(days=3000), "30d"),
-    ],
-)
-def test_interval_gives_at_most_120_buckets_of_the_shortest_fitting_length(length, interval):
-    assert analytics.choose_interval(at(18, 0), at(18, 0) + length) == interval
 
 
 def test_span_covers_only_the_incidents_posts(es_client, case):
@@ -114,11 +100,45 @@ def test_clusters_page_through_composite_buckets(es_client, case):
 
 
 def test_github_activity_counts_stars_forks_and_issues_per_hour(es_client, case):
-    hours = analytics.github_activity(es_client, case, INCIDENT)
-    assert [(h.hour, h.stars, h.forks, h.issues) for h in hours] == [
+    activity = analytics.github_activity(es_client, case, INCIDENT)
+    assert activity.interval == "1h"
+    assert [(b.start, b.stars, b.forks, b.issues) for b in activity.buckets] == [
         (at(18, 4), 3, 1, 0),
         (at(18, 5), 1, 2, 1),
     ]
+
+
+@pytest.fixture(scope="module")
+def star_history(es_client: Elasticsearch, es_settings: Settings) -> Iterator[IndexNames]:
+    """A repo starred weekly from 2011 to the incident (2022): ~570 stars over 11 years."""
+    names = IndexNames(f"{es_settings.index_prefix}-years")
+    init(es_client, names)
+    first = datetime(2011, 3, 1, 12, tzinfo=UTC)
+    actions = [
+        {
+            "_index": names.activity,
+            "_id": f"github:star:marak/colors.js:fan{n}",
+            "_source": {
+                "@timestamp": (first + timedelta(weeks=n)).isoformat(),
+                "incident": ["colors"],
+                "platform": "github",
+                "event": "star",
+                "repo": "marak/colors.js",
+            },
+        }
+        for n in range(570)
+    ]
+    helpers.bulk(es_client, actions, refresh="wait_for")
+    yield names
+    delete_all(es_client, names)
+
+
+def test_years_of_star_history_give_a_bounded_curve(es_client, star_history) -> None:
+    activity = analytics.github_activity(es_client, star_history, "colors")
+    assert activity.interval == "90d"
+    assert len(activity.buckets) <= MAX_BUCKETS
+    assert sum(b.stars for b in activity.buckets) == 570
+    assert activity.buckets[0].start <= datetime(2011, 3, 1, 12, tzinfo=UTC)
 
 
 def test_phase_boundaries_follow_the_spread(es_client, case):

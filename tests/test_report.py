@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
@@ -175,6 +175,7 @@ def test_amplifiers_are_ranked_by_reach(page: lxml.html.HtmlElement) -> None:
 
 
 def test_github_activity_per_hour(page: lxml.html.HtmlElement) -> None:
+    assert "per 1h" in texts(page, "//section[@id='github']//figcaption")[0]
     rows = [
         [c.text_content() for c in r.xpath("td")]
         for r in page.xpath("//section[@id='github']//tbody/tr")
@@ -280,3 +281,41 @@ def test_an_incident_without_a_denial_says_so(es_client: Elasticsearch, case: In
     charts = [f.get("id") for f in page.xpath("//figure[@class='chart']")]
     assert charts == ["chart-stance", "chart-cumulative", "chart-platform"]
     assert "No GitHub activity indexed" in page.xpath("//section[@id='github']")[0].text_content()
+
+
+def test_cli_renders_years_of_star_history(
+    es_client: Elasticsearch, es_settings: Settings, tmp_path: Path
+) -> None:
+    """An hourly histogram over 2011-2024 stars would need ~120,000 buckets (the report used to
+    exit 1 with too_many_buckets_exception); the curve's interval follows the span instead."""
+    names = IndexNames(f"{es_settings.index_prefix}-report-years")
+    init(es_client, names)
+    try:
+        index_case(es_client, names)
+        first = datetime(2011, 3, 1, 12, tzinfo=UTC)
+        stars = [
+            {
+                "_index": names.activity,
+                "_id": f"github:star:old{n}",
+                "_source": {
+                    "@timestamp": (first + timedelta(days=9 * n)).isoformat(),
+                    "incident": [INCIDENT],
+                    "platform": "github",
+                    "event": "star",
+                    "repo": "justicefighter110/confession",
+                },
+            }
+            for n in range(500)
+        ]
+        helpers.bulk(es_client, stars, refresh="wait_for")
+        out = tmp_path / "years.html"
+        args = ["report", INCIDENT, "--out", str(out), "--incidents-dir", str(tmp_path)]
+        result = CliRunner().invoke(cli, args, env=cli_env(names, es_settings))
+    finally:
+        delete_all(es_client, names)
+    assert result.exit_code == 0, result.output
+    page = lxml.html.fromstring(out.read_text(encoding="utf-8"))
+    caption = texts(page, "//section[@id='github']//figcaption")[0]
+    assert "per 90d" in caption
+    rows = page.xpath("//section[@id='github']//tbody/tr")
+    assert sum(int(r.xpath("td")[1].text_content()) for r in rows) == 500 + 4

@@ -15,6 +15,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Q, Search
 from elasticsearch.dsl.query import Query
 
+from indexer.intervals import auto_interval
 from indexer.kibana import lens
 from indexer.kibana.panels import LensPanel
 
@@ -46,9 +47,17 @@ def kuery_filter(kuery: str) -> Query | None:
 
 
 def panel_search(
-    client: Elasticsearch, index: str, panel: LensPanel, incident: str, interval: str = "1h"
+    client: Elasticsearch,
+    index: str,
+    panel: LensPanel,
+    incident: str,
+    interval: str | None = None,
 ) -> Search:
-    """The aggregation a panel's first layer stands for, on one incident's documents."""
+    """The aggregation a panel's first layer stands for, on one incident's documents.
+
+    Lens's `auto` interval is bounded by Kibana's `histogram:maxBars`; here, without an explicit
+    `interval`, the same bounded choice comes from `auto_interval` over the documents' span.
+    """
     columns = next(iter(panel.layers.values()))
     order = lens.form_based_layer(columns)["columnOrder"]
     search = Search(using=client, index=index).filter("term", incident=incident)
@@ -56,6 +65,7 @@ def panel_search(
     extra = kuery_filter(panel.kuery)
     if extra is not None:
         search = search.filter(extra)
+    interval = interval or _auto(search)
     parent: Any = search.aggs
     histogram: Any = None
     for cid in (c for c in order if columns[c]["isBucketed"]):
@@ -76,6 +86,21 @@ def panel_search(
         elif operation != "count":
             raise ValueError(f"{panel.slug}: no DSL equivalent for {operation}")
     return search
+
+
+def _auto(search: Search) -> str:
+    """The bounded interval for the span of the documents `search` selects."""
+    ranged = search.extra(size=0)
+    ranged.aggs.metric("first", "min", field="@timestamp")
+    ranged.aggs.metric("last", "max", field="@timestamp")
+    aggs = ranged.execute().aggregations
+    if aggs.first.value is None:
+        return "1h"
+    return auto_interval(_epoch_ms(aggs.first.value), _epoch_ms(aggs.last.value))
+
+
+def _epoch_ms(value: float) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _bucket(parent: Any, cid: str, columns: dict[str, lens.Column], interval: str) -> Any:
@@ -104,7 +129,11 @@ def _path(columns: dict[str, lens.Column], cid: str) -> str:
 
 
 def panel_rows(
-    client: Elasticsearch, index: str, panel: LensPanel, incident: str, interval: str = "1h"
+    client: Elasticsearch,
+    index: str,
+    panel: LensPanel,
+    incident: str,
+    interval: str | None = None,
 ) -> list[Row]:
     """The panel's table: one row per innermost bucket, a value per column id."""
     response = panel_search(client, index, panel, incident, interval).execute()

@@ -15,6 +15,7 @@ from elasticsearch import NotFoundError
 
 from indexer import analytics
 from indexer.documents import STANCES
+from indexer.intervals import auto_interval
 from indexer.phases import phases
 from indexer.reclassify import reclassify as reclassify_posts
 from indexer.search import MAX_LIMIT, SORTS, QuerySyntaxError, SearchRequest, parse_when
@@ -157,8 +158,8 @@ def timeline(
         found = phases(app.client, app.names, incident_id, interval=interval)
         chart_interval = interval
         if chart_interval is None and found.span is not None:
-            chart_interval = analytics.choose_interval(
-                found.span.start, found.span.end, target=CHART_BUCKETS
+            chart_interval = auto_interval(
+                found.span.start, found.span.end, max_buckets=CHART_BUCKETS
             )
         series = analytics.timeline(app.client, app.names, incident_id, interval=chart_interval)
         origin = analytics.first_seen(app.client, app.names, incident_id)

@@ -20,7 +20,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from indexer.analytics import INTERVALS, HourActivity, Timeline
+from indexer.analytics import GithubActivity, Timeline
+from indexer.intervals import parse_interval
 from indexer.phases import Phases
 
 STANCE_COLOURS = {
@@ -34,7 +35,6 @@ PLATFORM_PALETTE = [
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
 ]  # fmt: skip
 DENIAL_COLOUR = "#08306b"
-STEPS = dict(INTERVALS)
 
 
 @contextmanager
@@ -110,7 +110,7 @@ def _legend(ax: Axes) -> None:
 
 
 def _bar_width(interval: str) -> float:
-    return STEPS.get(interval, timedelta(hours=1)) / timedelta(days=1) * 0.9
+    return parse_interval(interval) / timedelta(days=1) * 0.9
 
 
 def _bars(
@@ -189,19 +189,21 @@ def cumulative(timeline: Timeline, found: Phases) -> str:
         return _svg(fig, "Cumulative volume of posts")
 
 
-def github_activity(hours: list[HourActivity], denial_at: datetime | None) -> str:
-    """Stars, forks and issues per hour on the incident's repositories."""
+def github_activity(activity: GithubActivity, denial_at: datetime | None) -> str:
+    """Stars, forks and issues per bucket on the incident's repositories (the bucket length
+    follows the activity's span: years of star history give long bars, never a failure)."""
+    buckets = activity.buckets
     with _figure("github", height=2.6) as (fig, ax):
-        starts = mdates.date2num([h.hour for h in hours])
-        width = 1 / 24 * 0.9
-        bottom = [0] * len(hours)
+        starts = mdates.date2num([b.start for b in buckets])
+        width = _bar_width(activity.interval)
+        bottom = [0] * len(buckets)
         for name, colour in (("stars", "#f1a340"), ("forks", "#998ec3"), ("issues", "#542788")):
-            values = [getattr(h, name) for h in hours]
+            values = [getattr(b, name) for b in buckets]
             _bars(ax, starts, values, bottom, width=width, label=name, colour=colour)
             bottom = [a + b for a, b in zip(bottom, values, strict=True)]
         if denial_at is not None:
             ax.axvline(_num(denial_at), color=DENIAL_COLOUR, linewidth=2, linestyle="--")
-        ax.set_ylabel("events per hour")
+        ax.set_ylabel(f"events per {activity.interval}")
         _legend(ax)
         _time_axis(ax)
-        return _svg(fig, "GitHub stars, forks and issues per hour")
+        return _svg(fig, f"GitHub stars, forks and issues per {activity.interval}")

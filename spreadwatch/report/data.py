@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from elasticsearch import Elasticsearch
 
 from indexer import analytics
-from indexer.analytics import Amplifier, Cluster, HourActivity, Origin, PostRef, Timeline
+from indexer.analytics import (
+    Amplifier,
+    Cluster,
+    GithubActivity,
+    Origin,
+    PostRef,
+    Timeline,
+)
 from indexer.connection import IndexNames
 from indexer.phases import Phases, phases
 from indexer.report_queries import top_posts_per_phase
@@ -29,7 +36,7 @@ class ReportData:
     origin: Origin
     amplifiers: list[Amplifier]
     clusters: list[Cluster]
-    github: list[HourActivity]
+    github: GithubActivity
     top_posts: list[list[PostRef]]  # aligned with phases.phases
 
     @property

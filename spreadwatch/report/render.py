@@ -86,7 +86,7 @@ def _charts(data: ReportData) -> dict[str, Markup]:
         "platform": charts.platform_timeline(timeline, found),
         "cumulative": charts.cumulative(timeline, found),
     }
-    if data.github:
+    if data.github.buckets:
         denial_at = found.denial.timestamp if found.denial else None
         made["github"] = charts.github_activity(data.github, denial_at)
     return {name: Markup(svg) for name, svg in made.items()}
