@@ -23,7 +23,7 @@ from alerts.store import AlertStore
 from indexer.alert_queries import IncidentQueries
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval, parse_interval
-from spreadwatch.alert_rules import ONCE_TYPES, Rule
+from spreadwatch.alert_rules import ONCE_TYPES, URGENT_TYPES, Rule
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def raise_alerts(
             incident.alerts.recipients_for(ev.rule),
             now,
             timeline=_chart_series(queries, ev.rule, ev.finding, now),
-            digest=incident.alerts.digest != "off",
+            digest=incident.alerts.digest_on and ev.rule.type not in URGENT_TYPES,
             kibana_dashboard=incident.kibana_dashboard,
         )
         raised.append(alert)

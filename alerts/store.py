@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -149,6 +150,8 @@ class AlertStore:
             "summary": finding.summary,
             "recipients": recipients,
             "attempts": 0,
+            # Alerts raised by one run share @timestamp; this keeps the order they were raised.
+            "seq": time.time_ns(),
             "window_start": _iso(finding.window_start),
             "window_end": _iso(finding.window_end),
             "value": finding.value,
@@ -187,7 +190,7 @@ class AlertStore:
 
     def due(self, now: datetime, incident: str | None = None) -> list[dict[str, Any]]:
         """Pending alerts whose next delivery attempt is due, oldest first."""
-        search = self._search().filter("term", state="pending").sort("@timestamp")
+        search = self._search().filter("term", state="pending").sort("@timestamp", "seq")
         if incident is not None:
             search = search.filter("term", incident=incident)
         docs = self._docs(search)

@@ -47,8 +47,12 @@ class IndexNames:
     def alerts(self) -> str:
         return f"{self.prefix}-alerts"
 
+    @property
+    def monitors(self) -> str:
+        return f"{self.prefix}-monitors"
+
     def all(self) -> list[str]:
-        return [self.posts, self.activity, self.runs, self.alerts]
+        return [self.posts, self.activity, self.runs, self.alerts, self.monitors]
 
 
 def es_url(settings: Settings) -> str:

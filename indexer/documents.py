@@ -21,7 +21,7 @@ from elasticsearch.dsl import (
 )
 
 #: Bump when a mapping changes incompatibly; `spreadwatch init` migrates by alias.
-MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1}
+MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1, "monitors": 1}
 
 STANCES = ("rumour", "denial", "debunk", "report", "other")
 KINDS = ("post", "comment", "repo", "issue", "commit", "article", "statement", "event")
@@ -168,6 +168,7 @@ class Alert(Document):
     summary = Text()
     recipients = Keyword()
     attempts = Integer()
+    seq = Long()  # raise order within one run (alerts of a run share @timestamp)
     sent_at = Date()
     last_error = Text()
     window_start = Date()
@@ -179,9 +180,48 @@ class Alert(Document):
         dynamic = "false"
 
 
+class MonitorJob(InnerDoc):
+    id = Keyword()
+    next_run = Date()
+    schedule = Keyword(ignore_above=512)
+
+
+class IncidentFileError(InnerDoc):
+    file = Keyword(ignore_above=4096)
+    incident = Keyword()
+    error = Text()
+    since = Date()
+    running_last_good = Boolean()
+
+
+class MonitorBeat(Document):
+    """A running monitor's heartbeat (`kind: heartbeat`, one document per host and job store,
+    rewritten every few seconds): what `spreadwatch status` reads to tell a live monitor from a
+    stopped one. Other kinds of monitor document (a standby lease) share the index."""
+
+    timestamp = Date(required=True)  # the last tick
+    kind = Keyword()  # heartbeat
+    monitor_id = Keyword()  # host:pid
+    host = Keyword()
+    pid = Long()
+    version = Keyword()
+    state = Keyword()  # running, stopped
+    started = Date()
+    stopped = Date()
+    interval_s = Float()
+    job_store = Keyword(ignore_above=1024)
+    jobs = Object(MonitorJob, multi=True)
+    incident_files = Integer()
+    incident_errors = Object(IncidentFileError, multi=True)
+
+    class Meta:
+        dynamic = "false"
+
+
 DOCUMENTS: dict[str, type[Document]] = {
     "posts": Post,
     "activity": Activity,
     "runs": Run,
     "alerts": Alert,
+    "monitors": MonitorBeat,
 }

@@ -63,6 +63,7 @@ def _kind_aliases(names: IndexNames) -> dict[str, str]:
         "activity": names.activity,
         "runs": names.runs,
         "alerts": names.alerts,
+        "monitors": names.monitors,
     }
 
 

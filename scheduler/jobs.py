@@ -1,7 +1,8 @@
 """The functions the job store refers to (`scheduler.jobs:crawl`, ...).
 
 They take only plain arguments (the incident file's path, a source name), re-read the incident
-file so a job always uses the current version, and find live objects in the installed runtime.
+file so a job always uses the current version — or, while the file does not validate, its last
+good version (`scheduler.incidents`) — and find live objects in the installed runtime.
 Failures are logged and recorded, never raised into APScheduler's executor without context.
 """
 
@@ -15,20 +16,20 @@ from datetime import datetime
 from elasticsearch import ApiError, TransportError
 
 from alerts.engine import Delivery, raise_alerts
+from alerts.invalid_file import raise_invalid_file
 from alerts.store import AlertStore
 from scheduler import runtime
 from scheduler.crawl import run_crawl
-from spreadwatch.incident import ConfigFileError, Incident, load_incident
+from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
 
-def _incident(path: str) -> Incident | None:
-    try:
-        return load_incident(path)
-    except ConfigFileError as error:
-        logger.error("job skipped, incident file unusable: %s", error)
-        return None
+def _incident(rt: runtime.Runtime, path: str) -> Incident | None:
+    incident = rt.incidents.load(path)
+    if incident is None:
+        logger.error("job skipped: %s never validated and has no last good version", path)
+    return incident
 
 
 def crawl(incident_path: str, source: str) -> None:
@@ -36,22 +37,28 @@ def crawl(incident_path: str, source: str) -> None:
     rt = runtime.current()
     if rt.stopping.is_set():
         return
-    incident = _incident(incident_path)
+    incident = _incident(rt, incident_path)
     if incident is not None:
-        run_crawl(rt, incident_path, incident.id, source)
+        run_crawl(rt, str(rt.incidents.crawl_path(incident_path)), incident.id, source)
 
 
 def alerts(incident_path: str) -> None:
     """Evaluate the incident's rules, store new alerts, send what is due (not digests)."""
     rt = runtime.current()
-    incident = _incident(incident_path)
+    incident = _incident(rt, incident_path)
     if incident is None or rt.stopping.is_set():
         return
     started = rt.clock()
-    raised = raise_alerts(rt.client, rt.names, incident, started)
+    raised = []
+    problem = rt.incidents.problem(incident_path)
+    if problem is not None:  # running the last good version: say so first
+        store = AlertStore(rt.client, rt.names)
+        config_alert = raise_invalid_file(store, problem, started, incident.alerts.realert)
+        raised += [config_alert] if config_alert else []
+    raised += raise_alerts(rt.client, rt.names, incident, started)
     delivery = _delivery(rt)
     report = delivery.deliver(rt.clock(), incident.id)
-    if incident.alerts.digest == "off":
+    if not incident.alerts.digest_on:
         # Digest alerts still pending from before the digest was switched off: no digest job
         # will run for them any more, so they go out now, together.
         delivery.deliver(rt.clock(), incident.id, digest=True)
@@ -63,9 +70,26 @@ def alerts(incident_path: str) -> None:
 def digest(incident_path: str) -> None:
     """Send the incident's pending digest alerts in one message."""
     rt = runtime.current()
-    incident = _incident(incident_path)
+    incident = _incident(rt, incident_path)
     if incident is not None:
         _delivery(rt).deliver(rt.clock(), incident.id, digest=True)
+
+
+def report_unwatched_problems(rt: runtime.Runtime, files: list[str]) -> None:
+    """Alert on broken incident files that no alert job of theirs reports (a file that never
+    validated, or an incident without rules), and deliver at once; repeated per realert."""
+    store = AlertStore(rt.client, rt.names)
+    for file in files:
+        problem = rt.incidents.problem(file)
+        if problem is None:
+            continue
+        realert = problem.last_good.alerts.realert if problem.last_good else None
+        now = rt.clock()
+        try:
+            raise_invalid_file(store, problem, now, realert)
+            _delivery(rt).deliver(now, problem.incident_id)
+        except (ApiError, TransportError):
+            logger.exception("incident file problem of %s not alerted", file)
 
 
 def _delivery(rt: runtime.Runtime) -> Delivery:

@@ -9,6 +9,7 @@ next run times, and an edited interval takes effect at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -79,25 +80,28 @@ def jobs_for(incident: Incident) -> list[JobSpec]:
                 misfire_grace_time=max(MIN_MISFIRE_GRACE, int(every)),
             )
         )
-        if incident.alerts.digest != "off":
+        if incident.alerts.digest_on:
             specs.append(_digest(incident, path))
     return specs
 
 
 def _digest(incident: Incident, path: str) -> JobSpec:
-    hourly = incident.alerts.digest == "hourly"
-    trigger = (
-        CronTrigger(minute=0, timezone=incident.timezone)
-        if hourly
-        else CronTrigger(hour=DAILY_DIGEST_HOUR, minute=0, timezone=incident.timezone)
-    )
+    digest = incident.alerts.digest
+    trigger: BaseTrigger
+    if isinstance(digest, timedelta):  # every period, counted from when the job was added
+        trigger, timing = _interval(digest.total_seconds())
+        grace = max(MIN_MISFIRE_GRACE, int(digest.total_seconds()))
+    else:
+        hour = "*" if digest == "hourly" else str(DAILY_DIGEST_HOUR)
+        trigger = CronTrigger(hour=hour, minute=0, timezone=incident.timezone)
+        timing, grace = f"{digest} {incident.timezone}", 3600
     return JobSpec(
         id=f"digest:{incident.id}",
         func="scheduler.jobs:digest",
         args=(path,),
         trigger=trigger,
-        signature=f"digest {path} {incident.alerts.digest} {incident.timezone}",
-        misfire_grace_time=3600,
+        signature=f"digest {path} {timing}",
+        misfire_grace_time=grace,
     )
 
 

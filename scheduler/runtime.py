@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 
 from alerts.mailer import Sender
 from indexer.connection import IndexNames
+from scheduler.incidents import IncidentRegistry
 from spreadwatch.settings import Settings
 
 #: How a crawl is started; placeholders are filled per run. The command is configuration, so
@@ -56,6 +57,13 @@ class Runtime:
     shutdown_grace: float = 30.0
     clock: Callable[[], datetime] = utc_now
     stopping: threading.Event = field(default_factory=threading.Event)
+    #: Incident files with their last good versions (a broken edit never stops monitoring).
+    incidents: IncidentRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.incidents = IncidentRegistry(
+            self.settings.data_dir / "incidents-last-good", self.clock
+        )
 
 
 _current: Runtime | None = None

@@ -1,9 +1,14 @@
 """The monitor: APScheduler with a persistent job store, jobs kept in step with incident files.
 
 `Monitor.start()` opens the SQLAlchemy job store (SQLite in the data folder unless
-`SPREADWATCH_SCHEDULER_DB_URL` says otherwise), syncs jobs from the incident files and watches
-them for changes; `stop()` takes no new runs, lets running ones end within the shutdown grace
-and closes the store. `run_until_signalled()` is what `spreadwatch run` calls.
+`SPREADWATCH_SCHEDULER_DB_URL` says otherwise), syncs jobs from the incident files, watches
+them for changes and starts the heartbeat (`scheduler.heartbeat`); `stop()` takes no new runs,
+lets running ones end within the shutdown grace, closes the store and marks the heartbeat
+stopped. `run_until_signalled()` is what `spreadwatch run` calls.
+
+A file that no longer validates keeps its last good version running (`scheduler.incidents`)
+and is reported: its alert job is woken to send "incident file invalid" at once; a file with no
+alert job (never valid, or no rules) is reported by the heartbeat tick.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import make_url
 
+from scheduler import jobs as job_functions
 from scheduler import runtime
+from scheduler.heartbeat import Heartbeat, Identity
 from scheduler.plan import JOB_PREFIXES, JobSpec, StreamSpec, jobs_for, streams_for
 from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
 from scheduler.watch import FileWatcher, incident_files
-from spreadwatch.incident import ConfigFileError, Incident, load_incident
+from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +43,11 @@ def job_store_url(settings: Settings) -> str:
     if settings.scheduler_db_url:
         return settings.scheduler_db_url
     return f"sqlite:///{settings.data_dir / 'scheduler.sqlite'}"
+
+
+def job_store_label(settings: Settings) -> str:
+    """The job store's URL without its password: how heartbeats and `status` name it."""
+    return make_url(job_store_url(settings)).render_as_string(hide_password=True)
 
 
 class Monitor:
@@ -63,6 +76,17 @@ class Monitor:
         )
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         self._watcher = FileWatcher(self.paths, self.reload, watch_interval, rt.stopping)
+        self.heartbeat = Heartbeat(
+            rt.client,
+            rt.names,
+            Identity.current(job_store_label(rt.settings)),
+            self.snapshot,
+            interval=rt.settings.heartbeat_interval,
+            clock=rt.clock,
+        )
+        self.heartbeat.add_hook(lambda _now: self.report_unwatched_problems())
+        #: Broken files whose alert job was already woken for their current error.
+        self._woken: dict[Path, str] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -76,6 +100,7 @@ class Monitor:
         if not paused:
             self.scheduler.resume()
         self._watcher.start()
+        self.heartbeat.start()
         logger.info("monitor started: %d incidents, %d jobs", len(self.incidents), len(self.jobs()))
 
     def stop(self) -> None:
@@ -89,6 +114,7 @@ class Monitor:
         for supervisor in self.supervisors.values():
             supervisor.stop()
         self.supervisors.clear()
+        self.heartbeat.stop()
         runtime.install(None)
         logger.info("monitor stopped")
 
@@ -113,20 +139,61 @@ class Monitor:
         return [j for j in self.scheduler.get_jobs() if j.id.startswith(JOB_PREFIXES)]
 
     def reload(self) -> None:
-        """Re-read incident files; add, replace or remove jobs whose definition changed."""
+        """Re-read incident files; add, replace or remove jobs whose definition changed.
+
+        A file that does not validate keeps running its last good version."""
         files = incident_files(self.paths)
         loaded: dict[Path, Incident] = {}
         for file in files:
-            try:
-                loaded[file] = load_incident(file)
-            except ConfigFileError as error:
-                logger.error("incident file not (re)loaded, keeping its jobs: %s", error)
-                if file in self.incidents:
-                    loaded[file] = self.incidents[file]
+            incident = self.rt.incidents.load(file)
+            if incident is not None:
+                loaded[file] = incident
+        for gone in set(self.incidents) - set(files):
+            self.rt.incidents.forget(gone)
         self.incidents = loaded
         specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i)}
         self._sync_jobs(specs)
         self._sync_streams({s.id: s for i in loaded.values() for s in streams_for(i)})
+        self._wake_alert_jobs()
+
+    def _wake_alert_jobs(self) -> None:
+        """A newly broken file is reported by its incident's alert job, run now (the job that
+        delivers that incident's alerts, so nothing else sends them concurrently)."""
+        for problem in self.rt.incidents.problems():
+            if problem.last_good is None or self._woken.get(problem.file) == problem.error:
+                continue
+            job = self.scheduler.get_job(f"alerts:{problem.last_good.id}")
+            if job is not None:
+                job.modify(next_run_time=self.rt.clock())
+                self._woken[problem.file] = problem.error
+        broken = {p.file for p in self.rt.incidents.problems()}
+        self._woken = {f: e for f, e in self._woken.items() if f in broken}
+
+    def report_unwatched_problems(self) -> None:
+        """Broken files no alert job reports: never valid, or an incident without rules."""
+        files = [
+            str(p.file)
+            for p in self.rt.incidents.problems()
+            if p.last_good is None or self.scheduler.get_job(f"alerts:{p.last_good.id}") is None
+        ]
+        if files:
+            job_functions.report_unwatched_problems(self.rt, files)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the heartbeat says this monitor holds."""
+        return {
+            "jobs": [
+                {
+                    "id": job.id,
+                    "next_run": job.next_run_time.isoformat() if job.next_run_time else None,
+                    "schedule": job.name,
+                }
+                for job in self.jobs()
+            ],
+            "incident_files": len(self.incidents)
+            + sum(1 for p in self.rt.incidents.problems() if p.last_good is None),
+            "incident_errors": [p.as_dict() for p in self.rt.incidents.problems()],
+        }
 
     def _sync_jobs(self, specs: dict[str, JobSpec]) -> None:
         """A new job runs at once (an analyst starting the monitor wants data now); a changed

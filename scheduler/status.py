@@ -1,13 +1,16 @@
-"""What `spreadwatch status` shows: jobs and next runs, last run per source, spool, open alerts.
+"""What `spreadwatch status` shows: is the monitor alive, jobs and next runs (overdue marked),
+last run per source, spool, broken incident files, open alerts and why each is still pending.
 
-Read from where the monitor keeps its state (the job store, the runs and alerts indices, the
-spool folder), so it works whether or not a monitor is running right now.
+Read from where the monitor keeps its state (its heartbeat, the job store, the runs and alerts
+indices, the spool folder), so it works whether or not a monitor is running right now. `health`
+sums it up the way cron and Nagios checks expect: 0 ok, 1 warning (overdue jobs, broken
+incident files, undeliverable alerts), 2 critical (no monitor running).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,12 @@ from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Search
 from sqlalchemy.engine import make_url
 
-from alerts.store import AlertStore
+from alerts.store import AlertStore, parse_time
 from indexer.connection import IndexNames
+from indexer.monitors import heartbeats, liveness
 from indexer.spool import spool_summary
 from scheduler.plan import JOB_PREFIXES
-from scheduler.service import job_store_url
+from scheduler.service import job_store_label, job_store_url
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -80,7 +84,14 @@ def spool_size(folder: Path) -> dict[str, Any]:
     }
 
 
-def open_alerts(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
+def open_alerts(
+    client: Elasticsearch,
+    names: IndexNames,
+    now: datetime,
+    jobs: list[dict[str, Any]] | None = None,
+    running: bool = True,
+) -> list[dict[str, Any]]:
+    next_runs = {job["id"]: job["next_run"] for job in jobs or []}
     return [
         {
             "id": alert["_id"],
@@ -91,18 +102,106 @@ def open_alerts(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]
             "attempts": alert.get("attempts"),
             "last_error": alert.get("last_error"),
             "raised": alert.get("@timestamp"),
+            "why": pending_reason(alert, now, next_runs, running),
         }
         for alert in AlertStore(client, names).open_alerts()
     ]
 
 
+def pending_reason(
+    alert: dict[str, Any], now: datetime, next_runs: dict[str, str | None], running: bool
+) -> str:
+    """Why an alert has not gone out (yet), in words an analyst can act on."""
+    if alert.get("state") == "failed":
+        return f"gave up: {alert.get('last_error') or 'unknown error'}"
+    details = alert.get("details") or {}
+    incident = alert.get("incident")
+    down = "" if running else " — but no monitor is running"
+    attempts = int(alert.get("attempts") or 0)
+    if attempts:
+        retry = parse_time(details.get("next_attempt") or alert["@timestamp"])
+        return (
+            f"{attempts} delivery attempt(s) failed ({alert.get('last_error') or 'no reason'}); "
+            f"next attempt {_at_or_due(retry, now)}{down}"
+        )
+    if details.get("digest"):
+        nxt = next_runs.get(f"digest:{incident}")
+        return f"held for the digest, sent {'at ' + nxt if nxt else 'when it runs'}{down}"
+    nxt = next_runs.get(f"alerts:{incident}")
+    return f"due; goes out with the next alert run{' at ' + nxt if nxt else ''}{down}"
+
+
+def _at_or_due(when: datetime, now: datetime) -> str:
+    return f"at {when.isoformat()}" if when > now else "now (due)"
+
+
+#: A job whose next run is this far in the past is overdue (the monitor would have run it).
+OVERDUE_AFTER = timedelta(seconds=60)
+
+
+def mark_overdue(jobs: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    for job in jobs:
+        nxt = job.get("next_run")
+        job["overdue"] = bool(nxt) and parse_time(nxt) < now - OVERDUE_AFTER
+    return jobs
+
+
+def monitor_state(
+    client: Elasticsearch, names: IndexNames, job_store: str, now: datetime
+) -> dict[str, Any]:
+    """The monitors heard from for this job store: the live ones, else the last one seen."""
+    records = [liveness(doc, now) for doc in heartbeats(client, names, job_store)]
+    alive = [r for r in records if r.alive]
+    shown = alive or records[:1]
+    return {
+        "running": bool(alive),
+        "monitors": [
+            {
+                "host": r.host,
+                "pid": r.doc.get("pid"),
+                "version": r.doc.get("version"),
+                "state": "running" if r.alive else (r.doc.get("state") or "gone"),
+                "since": r.doc.get("started"),
+                "last_seen": r.last_tick.isoformat(),
+                "jobs_held": len(r.doc.get("jobs") or []),
+            }
+            for r in shown
+        ],
+        "incident_errors": list(shown[0].doc.get("incident_errors") or []) if shown else [],
+    }
+
+
+def health(state: dict[str, Any]) -> dict[str, Any]:
+    """0 ok, 1 warning, 2 critical, with the reasons (the exit code of `spreadwatch status`)."""
+    problems, code = [], 0
+    if not state["monitor"]["running"]:
+        problems.append("no monitor is running")
+        code = 2
+    overdue = [job["id"] for job in state["jobs"] if job.get("overdue")]
+    if overdue:
+        problems.append(f"{len(overdue)} job(s) overdue: {', '.join(overdue)}")
+    if state["monitor"]["incident_errors"]:
+        problems.append(f"{len(state['monitor']['incident_errors'])} incident file(s) invalid")
+    if any(a["state"] == "failed" for a in state["open_alerts"]):
+        problems.append("alerts could not be delivered")
+    if problems and code == 0:
+        code = 1
+    return {"status": ("ok", "warning", "critical")[code], "exit_code": code, "problems": problems}
+
+
 def collect(settings: Settings, client: Elasticsearch, now: datetime) -> dict[str, Any]:
     names = IndexNames(settings.index_prefix)
-    return {
+    store_url = job_store_url(settings)
+    jobs = mark_overdue(list_jobs(store_url), now)
+    monitor = monitor_state(client, names, job_store_label(settings), now)
+    state = {
         "at": now.isoformat(),
-        "job_store": make_url(job_store_url(settings)).render_as_string(hide_password=True),
-        "jobs": list_jobs(job_store_url(settings)),
+        "job_store": job_store_label(settings),
+        "monitor": monitor,
+        "jobs": jobs,
         "last_runs": last_runs(client, names),
         "spool": spool_size(settings.data_dir / "spool"),
-        "open_alerts": open_alerts(client, names),
+        "open_alerts": open_alerts(client, names, now, jobs, monitor["running"]),
     }
+    state["health"] = health(state)
+    return state

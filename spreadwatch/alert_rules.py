@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from spreadwatch.fields import Duration, Strict
+from spreadwatch.fields import Duration, Strict, parse_duration
 
 RuleType = Literal[
     "spike",
@@ -30,6 +30,10 @@ RuleType = Literal[
 ONCE_TYPES = frozenset(
     {"first_platform", "influential_author", "new_repo", "official_denial", "denial_overtakes"}
 )
+
+#: Rule types that go out at once even when the incident has a digest: a comms team must not
+#: learn of the official denial, or a dead source, an hour late.
+URGENT_TYPES = frozenset({"official_denial", "denial_overtakes", "silent_source"})
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -66,12 +70,40 @@ class Rule(Strict):
         return self
 
 
+DigestSchedule = Literal["off", "hourly", "daily"] | timedelta
+MIN_DIGEST_PERIOD = timedelta(seconds=10)
+_DIGEST_HELP = "digest must be off, hourly, daily or a period like 30m"
+
+
 class AlertsConfig(Strict):
     recipients: list[Email] = Field(default_factory=list)
     realert: Duration = timedelta(hours=1)
-    digest: Literal["off", "hourly", "daily"] = "off"
+    #: off, hourly (at :00), daily (08:00 in the incident's zone), or every period (`4h`).
+    digest: DigestSchedule = "off"
     every: Duration = timedelta(minutes=5)
     rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("digest", mode="before")
+    @classmethod
+    def _digest(cls, value: object) -> object:
+        """YAML reads an unquoted `off` as false: that is what the user wrote, "off"."""
+        if value is False or value is None:
+            return "off"
+        if value is True:
+            raise ValueError(f"{_DIGEST_HELP} (not on/true)")
+        if isinstance(value, str) and value.strip().lower() in ("off", "hourly", "daily"):
+            return value.strip().lower()
+        try:
+            period = parse_duration(value)
+        except ValueError:
+            raise ValueError(f"{_DIGEST_HELP}, not {value!r}") from None
+        if period < MIN_DIGEST_PERIOD:
+            raise ValueError(f"a digest period must be at least {MIN_DIGEST_PERIOD.seconds}s")
+        return period
+
+    @property
+    def digest_on(self) -> bool:
+        return self.digest != "off"
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> AlertsConfig:

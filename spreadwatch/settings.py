@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # Scheduler.
     scheduler_db_url: str | None = None
     crawl_timeout: float = 900.0
+    #: Seconds between the monitor's heartbeats (`spreadwatch status` tells a live monitor by them).
+    heartbeat_interval: float = Field(default=5.0, ge=0.5, le=300)
 
     # Crawling: secrets are referenced here by value from the environment, never from files
     # committed with the project.

@@ -15,6 +15,7 @@ from indexer.templates import init as init_indices
 from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
 from scheduler.service import Monitor
 from scheduler.status import collect
+from spreadwatch.cli._output import escape
 from spreadwatch.cli.context import AppContext, format_option
 
 
@@ -97,18 +98,50 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
 @format_option("table", "json", help="A table for people, or JSON for scripts.")
 @click.pass_obj
 def status(app: AppContext, fmt: str) -> None:
-    """Jobs and next runs, the last run per source, the spool, and open alerts."""
+    """Is the monitor running; jobs and next runs; last run per source; spool; open alerts.
+
+    Exits 0 when all is well, 1 on a warning (overdue jobs, invalid incident files, alerts that
+    could not be delivered), 2 when no monitor is running: usable from cron or Nagios.
+    """
     state = collect(app.settings, app.client, datetime.now(UTC))
     if fmt == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2))
-        return
-    click.echo(_table(state))
+    else:
+        click.echo(_table(state))
+    code = state["health"]["exit_code"]
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _monitor_lines(state: dict[str, Any]) -> list[str]:
+    monitor = state["monitor"]
+    lines = []
+    for m in monitor["monitors"]:
+        who = f"{m['host']} (pid {m['pid']}, spreadwatch {m['version']})"
+        if m["state"] == "running":
+            lines.append(
+                f"monitor running on {who} since {m['since']}; last heartbeat {m['last_seen']}"
+            )
+        else:
+            lines.append(f"monitor NOT running (last seen {m['last_seen']} on {who}, {m['state']})")
+    if not monitor["monitors"]:
+        lines.append("monitor NOT running (never seen with this job store)")
+    for error in monitor["incident_errors"]:
+        running = "running its last good version" if error["running_last_good"] else "not running"
+        lines.append(
+            f"  INVALID incident file since {error['since']} ({running}): {error['error']}"
+        )
+    return lines
 
 
 def _table(state: dict[str, Any]) -> str:
-    lines = [f"jobs ({len(state['jobs'])}) in {state['job_store']}"]
+    lines = _monitor_lines(state)
+    lines.append(f"jobs ({len(state['jobs'])}) in {state['job_store']}")
     for job in state["jobs"]:
-        lines.append(f"  {job['id']:<48} next {job['next_run'] or 'paused':<32} {job['schedule']}")
+        mark = "  OVERDUE" if job.get("overdue") else ""
+        lines.append(
+            f"  {job['id']:<48} next {job['next_run'] or 'paused':<32} {job['schedule']}{mark}"
+        )
     lines.append(f"last runs ({len(state['last_runs'])})")
     for row in state["last_runs"]:
         error = f"  error: {row['error']}" if row["error"] else ""
@@ -124,11 +157,12 @@ def _table(state: dict[str, Any]) -> str:
     )
     lines.append(f"open alerts ({len(state['open_alerts'])})")
     for alert in state["open_alerts"]:
-        lines.append(
-            f"  {alert['state']:<8} {alert['raised']}  {alert['subject']}"
-            + (f"  ({alert['last_error']})" if alert["last_error"] else "")
-        )
-    return "\n".join(lines)
+        lines.append(f"  {alert['state']:<8} {alert['raised']}  {alert['subject']}")
+        lines.append(f"           why: {alert['why']}")
+    health = state["health"]
+    lines.append(f"health: {health['status'].upper()}")
+    lines.extend(f"  {problem}" for problem in health["problems"])
+    return escape("\n".join(lines), keep_lines=True)
 
 
 commands = [run, status]

@@ -1,0 +1,126 @@
+"""`spreadwatch status` tells a running monitor from a stopped or killed one, by its heartbeat."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from scheduler_support import write_incident
+
+from indexer.monitors import heartbeats
+from scheduler.heartbeat import Heartbeat, Identity
+from scheduler.service import Monitor, job_store_label
+from scheduler.status import collect
+from spreadwatch.cli import cli
+
+pytest_plugins = ["conftest_alerts", "conftest_scheduler"]
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
+@pytest.fixture
+def incidents(tmp_path):
+    folder = tmp_path / "incidents"
+    folder.mkdir()
+    write_incident(folder)
+    return folder
+
+
+@pytest.fixture
+def rt(make_runtime, index_names):
+    return make_runtime(names=index_names)
+
+
+@pytest.fixture
+def monitor(rt, incidents):
+    started = Monitor(rt, [incidents], watch_interval=60)
+    started.start(paused=True)
+    yield started
+    if started.scheduler.running:
+        started.stop()
+
+
+def test_a_running_monitor_says_where_since_when_and_what_it_holds(rt, monitor, es_client):
+    state = collect(rt.settings, es_client, datetime.now(UTC))
+    [me] = state["monitor"]["monitors"]
+    assert state["monitor"]["running"] is True
+    assert (me["host"], me["pid"], me["state"]) == (socket.gethostname(), os.getpid(), "running")
+    assert me["jobs_held"] == 3
+    assert state["health"] == {"status": "ok", "exit_code": 0, "problems": []}
+
+
+def test_the_heartbeat_record_names_host_pid_version_jobs_and_last_tick(rt, monitor, es_client):
+    [doc] = heartbeats(es_client, rt.names, job_store_label(rt.settings))
+    assert (doc["kind"], doc["version"], doc["interval_s"]) == ("heartbeat", "0.1.0", 5.0)
+    assert sorted(job["id"] for job in doc["jobs"]) == [
+        "alerts:bytedance-intern-2024",
+        "crawl:bytedance-intern-2024:feeds",
+        "crawl:bytedance-intern-2024:github",
+    ]
+    assert datetime.now(UTC) - datetime.fromisoformat(doc["@timestamp"]) < timedelta(minutes=1)
+
+
+def test_a_cleanly_stopped_monitor_is_not_running(rt, monitor, es_client):
+    monitor.stop()
+    state = collect(rt.settings, es_client, datetime.now(UTC))
+    [last] = state["monitor"]["monitors"]
+    assert (state["monitor"]["running"], last["state"]) == (False, "stopped")
+    assert state["health"]["exit_code"] == 2
+
+
+def test_a_monitor_that_stopped_ticking_is_not_running(rt, es_client):
+    """A killed process writes nothing more: its last tick just ages."""
+    then = datetime.now(UTC) - timedelta(minutes=6)
+    identity = Identity("crashed-host", 4242, "0.1.0", job_store_label(rt.settings))
+    Heartbeat(es_client, rt.names, identity, lambda: {"jobs": []}, clock=lambda: then).tick()
+    state = collect(rt.settings, es_client, datetime.now(UTC))
+    [last] = state["monitor"]["monitors"]
+    assert (state["monitor"]["running"], last["host"], last["state"]) == (
+        False,
+        "crashed-host",
+        "running",  # it never said goodbye
+    )
+    assert last["last_seen"] == then.isoformat()
+
+
+def test_jobs_past_their_next_run_are_overdue_and_a_warning(rt, monitor, es_client):
+    job = monitor.scheduler.get_job("crawl:bytedance-intern-2024:github")
+    job.modify(next_run_time=datetime.now(UTC) - timedelta(minutes=10))
+    state = collect(rt.settings, es_client, datetime.now(UTC))
+    overdue = [j["id"] for j in state["jobs"] if j["overdue"]]
+    assert overdue == ["crawl:bytedance-intern-2024:github"]
+    assert (state["health"]["status"], state["health"]["exit_code"]) == ("warning", 1)
+
+
+@pytest.fixture
+def invoke(rt, monkeypatch):
+    monkeypatch.setenv("SPREADWATCH_INDEX_PREFIX", rt.names.prefix)
+    monkeypatch.setenv("SPREADWATCH_SCHEDULER_DB_URL", rt.settings.scheduler_db_url)
+    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_status_command_running_exits_zero(monitor, invoke):
+    result = invoke("status")
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.startswith(f"monitor running on {socket.gethostname()} (pid {os.getpid()}")
+
+
+def test_status_command_stopped_exits_two_and_says_when_it_was_last_seen(monitor, invoke):
+    monitor.stop()
+    result = invoke("status")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("monitor NOT running (last seen ")
+    assert "health: CRITICAL\n  no monitor is running" in result.stdout
+
+
+def test_status_json_has_the_monitor_and_the_health(monitor, invoke):
+    state = json.loads(invoke("status", "--format", "json").stdout)
+    assert (state["monitor"]["running"], state["health"]["exit_code"]) == (True, 0)
