@@ -71,3 +71,27 @@ def test_rule_recipients_and_realert_override_the_incident_defaults(tmp_path):
     [parsed] = alerts.rules
     assert alerts.recipients_for(parsed) == ["press@example.org"]
     assert alerts.realert_for(parsed) == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("written", "parsed"),
+    [
+        ("off", "off"),  # YAML reads an unquoted off as false
+        ("'off'", "off"),
+        ("hourly", "hourly"),
+        ("Daily", "daily"),
+        ("4h", timedelta(hours=4)),
+    ],
+)
+def test_digest_schedule_as_written(tmp_path, written, parsed):
+    path = tmp_path / "incident.yml"
+    path.write_text(incident_yaml().replace("  every: 5m\n", f"  every: 5m\n  digest: {written}\n"))
+    assert load_incident(path).alerts.digest == parsed
+
+
+@pytest.mark.parametrize(("written", "message"), [("on", "not on/true"), ("5s", "at least 10s")])
+def test_bad_digest_schedule_is_an_error(tmp_path, written, message):
+    path = tmp_path / "incident.yml"
+    path.write_text(incident_yaml().replace("  every: 5m\n", f"  every: 5m\n  digest: {written}\n"))
+    with pytest.raises(ConfigFileError, match=message):
+        load_incident(path)

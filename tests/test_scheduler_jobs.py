@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alerts_support import index_posts, spread
+from alerts_support import index_docs, index_posts, run_doc, spread
 from scheduler_support import incident_yaml, write_incident
 
 from alerts.engine import evaluate
@@ -81,3 +81,26 @@ def test_digest_alerts_left_pending_go_out_once_the_digest_is_switched_off(
     jobs.alerts(str(path))
     [message] = smtp_server.inbox.messages
     assert message["Subject"].startswith("Spike:")
+
+
+def test_urgent_alerts_bypass_the_digest_the_rest_waits_for_it(
+    alert_runtime, es_client, index_names, smtp_server, tmp_path
+):
+    rules = (
+        "    - name: silent\n      type: silent_source\n      runs: 1\n"
+        "    - name: spike2\n      type: threshold\n      count: 3\n"
+    )
+    path = tmp_path / "bytedance.yml"
+    path.write_text(
+        incident_yaml(extra=rules).replace("  every: 5m\n", "  every: 5m\n  digest: hourly\n")
+    )
+    now = datetime.now(UTC)
+    index_posts(es_client, index_names, spread(8, now - H / 2, now, "w"))
+    runs = [run_doc("github", now - 2 * H, "ok", 5), run_doc("github", now - H, "failed", 0)]
+    index_docs(es_client, index_names.runs, runs)
+    jobs.alerts(str(path))
+    assert [m["Subject"] for m in smtp_server.inbox.messages] == [
+        "Silent source: GitHub returned nothing for 1 runs — ByteDance intern rumour"
+    ]
+    jobs.digest(str(path))
+    assert smtp_server.inbox.messages[1]["Subject"] == "Digest: 2 alerts — ByteDance intern rumour"
