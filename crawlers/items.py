@@ -66,6 +66,9 @@ class Post:
         False  # keep even without a query match (official statements, watched repos)
     )
     source_query: str | None = None
+    #: A platform's in-band sign that the post is gone (e.g. Reddit's `[removed]` body): the
+    #: stored text is kept and the document marked deleted (`deleted_how`), see docs/evidence.md.
+    deleted_how: str | None = None
 
     @property
     def doc_id(self) -> str:

@@ -1,4 +1,4 @@
-"""Item pipelines: validate → normalise → match → stance → fingerprint → index.
+"""Item pipelines: validate → normalise → match → stance → fingerprint → capture → index.
 
 Spiders yield `crawlers.items.Post` / `Activity`. Validation and normalisation turn them into
 the plain documents the index stores (`PostDoc` / `ActivityDoc`, dicts); later stages add to the
@@ -23,7 +23,9 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.reactor import is_reactor_installed
 from twisted.internet import task
 
+from crawlers.capture import CaptureStage
 from crawlers.context import CrawlContext, crawl_context
+from crawlers.exchange import attach, exchange_attached
 from crawlers.items import Activity, Post
 from crawlers.normalise import (
     NormaliseError,
@@ -101,7 +103,7 @@ class ValidatePipeline(_Stage):
         self._require(item, ("platform", "native_id"))
         if item.kind not in KINDS:
             raise self.drop("bad_kind", f"kind {item.kind!r} is not one of {', '.join(KINDS)}")
-        if not (_has_text(item.text) or _has_text(item.title)):
+        if not (_has_text(item.text) or _has_text(item.title) or item.deleted_how):
             raise self.drop("empty", f"{item.doc_id} has neither title nor text")
 
     def _check_activity(self, item: Activity) -> None:
@@ -165,6 +167,9 @@ class NormalisePipeline(_Stage):
         if isinstance(followers, int):
             doc["reach"] = followers
         doc.always_keep = item.always_keep or doc["author"]["official"]
+        attach(doc, exchange_attached(item))
+        if item.deleted_how:
+            doc["deleted_how"] = item.deleted_how
         if item.source_query:
             doc["source"] = {"query": item.source_query}
         return doc
@@ -216,7 +221,7 @@ class MatchPipeline(_Stage):
             self._matcher = Matcher(self.context.incident)
         result = self._matcher.match(item.get("title"), item.get("text"))
         official = bool(item["author"].get("official"))
-        if not result.matched and not item.always_keep:
+        if not result.matched and not item.always_keep and not item.get("deleted_how"):
             raise self.drop("no_match", f"{item['platform']}:{item['native_id']}")
         item["matched"] = {"queries": result.queries, "claims": result.claims, "official": official}
         return item
@@ -254,6 +259,30 @@ class FingerprintPipeline(_Stage):
         return item
 
 
+class CapturePipeline(_Stage):
+    """Archives the raw exchange of a matching post at first sight and when its text changes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.stage: CaptureStage | None = None
+
+    def open_spider(self) -> None:
+        self.stage = CaptureStage.open(self.context)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, PostDoc) and self.stage is not None:
+            self.stage.process(item)
+        return item
+
+    def close_spider(self) -> None:
+        if self.stage is None:
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        for key, value in self.stage.close().items():
+            stats.set_value(f"spreadwatch/evidence/{key}", value)
+
+
 class IndexPipeline(_Stage):
     """Hands documents to the bulk writer; its totals go into the crawl stats at close."""
 
@@ -283,7 +312,9 @@ class IndexPipeline(_Stage):
         assert self.writer is not None
         context = self.context
         now = datetime.now(UTC).isoformat()
-        if isinstance(item, PostDoc):
+        if isinstance(item, PostDoc) and item.get("deleted_how") and not item.get("text"):
+            self.writer.add_post(deletion_notice(item, now))
+        elif isinstance(item, PostDoc):
             source = {
                 "spider": context.spider_name,
                 "run": context.run_id,
@@ -291,6 +322,8 @@ class IndexPipeline(_Stage):
             }
             doc = {k: v for k, v in item.items() if v not in (None, "", [], {})}
             doc.update(incident=[context.incident.id], first_seen=now, last_seen=now, source=source)
+            if doc.get("deleted_how"):  # gone in part (e.g. its author's account): text kept
+                doc["deleted_at"] = now
             self.writer.add_post(doc)
         elif isinstance(item, ActivityDoc):
             doc = {k: v for k, v in item.items() if v not in (None, "", [], {})}
@@ -315,6 +348,20 @@ class IndexPipeline(_Stage):
                     crawler_stats.set_value(f"spreadwatch/rejected/{reason}", count)
             else:
                 crawler_stats.set_value(f"spreadwatch/writer/{key}", value)
+
+
+def deletion_notice(doc: dict[str, Any], now: str) -> dict[str, Any]:
+    """The partial document that marks a stored post deleted (no `@timestamp`: the writer
+    only updates a post it has, and keeps its text as last seen)."""
+    notice = {
+        "platform": doc["platform"],
+        "native_id": doc["native_id"],
+        "deleted_at": now,
+        "deleted_how": doc["deleted_how"],
+        "deleted_evidence": doc.get("deleted_evidence"),
+        "last_seen": now,
+    }
+    return {k: v for k, v in notice.items() if v is not None}
 
 
 def _client(context: CrawlContext) -> Elasticsearch:

@@ -34,7 +34,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 SUMMARY_FIELDS = (
     "run_id", "incident", "source", "status", "finish_reason", "duration_s", "items_scraped",
     "items_indexed", "items_updated", "items_unchanged", "items_dropped", "items_spooled",
-    "activity_written", "requests", "not_modified", "error_count",
+    "activity_written", "edited", "deleted", "evidence_captured", "requests", "not_modified",
+    "error_count",
 )  # fmt: skip
 
 

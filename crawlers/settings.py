@@ -37,7 +37,12 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.MatchPipeline": 300,
     "crawlers.pipelines.StancePipeline": 400,
     "crawlers.pipelines.FingerprintPipeline": 500,
+    "crawlers.pipelines.CapturePipeline": 600,
     "crawlers.pipelines.IndexPipeline": 900,
+}
+SPIDER_MIDDLEWARES = {
+    # Raw responses travel with their posts to the capture stage (evidence).
+    "crawlers.exchange.ExchangeMiddleware": 950,
 }
 EXTENSIONS = {
     "crawlers.runstats.RunStats": 500,

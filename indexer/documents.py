@@ -60,6 +60,16 @@ class Source(InnerDoc):
     query = Keyword(ignore_above=512)
 
 
+class Evidence(InnerDoc):
+    """Where a post's archived copy lives (`evidence.warcstore.Capture`)."""
+
+    warc = Keyword()
+    record_id = Keyword()
+    digest = Keyword()
+    captured_at = Date()
+    uri = Keyword(ignore_above=4096)
+
+
 class Post(Document):
     """A post, comment, repo, issue, commit, article or statement. `_id` = `{platform}:{id}`."""
 
@@ -93,6 +103,14 @@ class Post(Document):
     first_seen = Date()
     last_seen = Date()
     source = Object(Source)
+    # Evidence: the archived copy, and what happened to the post since (docs/evidence.md).
+    evidence = Object(Evidence)
+    deleted_at = Date()
+    deleted_how = Keyword()
+    deleted_evidence = Object(Evidence)
+    edited_at = Date()
+    #: Earlier versions, oldest first: {text, title, seen_from, seen_until, evidence}.
+    versions = Object(enabled=False)
 
     class Meta:
         dynamic = "false"
@@ -140,6 +158,10 @@ class Run(Document):
     items_unchanged = Long()
     spool_replayed = Long()
     activity_written = Long()
+    edited = Long()  # posts whose text changed (evidence)
+    deleted = Long()  # posts newly found deleted
+    evidence_captured = Long()  # WARC response records written
+    evidence_bytes = Long()
     gave_up = Long()
     drops = Object(Count, multi=True)
     refusals = Object(Count, multi=True)

@@ -13,17 +13,32 @@ from typing import Any
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
+#: Fields whose first value stands: a deletion is dated by its first detection.
+_FIRST_WINS = ("deleted_at", "deleted_how", "deleted_evidence")
+#: Truncation marks after which a longer text is the same post read in full, not an edit.
+_TRUNCATION_MARKS = ("…", "...", "全文", "展开")
+
+
 def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The stored post updated by a newer crawl of it.
 
     Empty values in `new` never erase stored ones (a search result may lack counts a detail
     page had). When `new` was crawled before `stored` (a spooled document replayed late), the
-    stored crawl times and engagement win.
+    stored crawl times and engagement win. A newer crawl with a different text is an edit: the
+    stored text, title and evidence become a version (`versions`, oldest first) and `edited_at`
+    is set; a deletion keeps the time it was first seen.
     """
     merged = copy.deepcopy(stored)
     newer = _time(new.get("last_seen")) >= _time(stored.get("last_seen"))
+    if newer and is_edit(stored, new):
+        merged["versions"] = [*(stored.get("versions") or []), _version(stored)]
+        merged["edited_at"] = new.get("last_seen")
     for key, value in new.items():
         if value in _EMPTY or key in ("first_seen", "last_seen", "incident", "matched"):
+            continue
+        if key in _FIRST_WINS and stored.get(key) not in _EMPTY:
+            continue
+        if key in ("text", "title", "evidence") and not newer:
             continue
         if key == "engagement" and not newer:
             continue
@@ -36,6 +51,40 @@ def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     merged["incident"] = _union(stored.get("incident"), new.get("incident"))
     merged["matched"] = _merge_matched(stored.get("matched") or {}, new.get("matched") or {})
     return {k: v for k, v in merged.items() if v not in _EMPTY}
+
+
+def is_edit(stored: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether `new` says something else than `stored` (text or title), not just more of it."""
+    for key in ("text", "title"):
+        before, after = stored.get(key), new.get(key)
+        if not before or not after or before == after:
+            continue
+        if _same_but_truncated(before, after):
+            continue
+        return True
+    return False
+
+
+def _same_but_truncated(first: str, second: str) -> bool:
+    short, long = sorted((first.strip(), second.strip()), key=len)
+    for mark in _TRUNCATION_MARKS:
+        if short.endswith(mark):
+            short = short[: -len(mark)].rstrip()
+            return long.startswith(short)
+    return False
+
+
+def _version(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored wording as a version: seen from its first sighting (or the edit that made
+    it) until the last crawl that still saw it; the edit happened before `new` was seen."""
+    version = {
+        "text": stored.get("text"),
+        "title": stored.get("title"),
+        "seen_from": stored.get("edited_at") or stored.get("first_seen"),
+        "seen_until": stored.get("last_seen"),
+        "evidence": stored.get("evidence"),
+    }
+    return {k: v for k, v in version.items() if v not in _EMPTY}
 
 
 def engagement_snapshots(

@@ -54,6 +54,9 @@ class WriterStats:
     activity_written: int = 0
     spooled: int = 0
     spool_replayed: int = 0
+    edited: int = 0  # posts whose text changed (a version kept)
+    deleted: int = 0  # posts newly marked deleted
+    unknown_deletions: int = 0  # deletion notices for posts never stored (ignored)
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +67,7 @@ class WriterStats:
 class _Pending:
     doc: dict[str, Any]
     replayed: bool = False
+    only_existing: bool = False  # a deletion notice: updates a stored post, never creates one
 
 
 class BulkWriter:
@@ -109,7 +113,11 @@ class BulkWriter:
     # -- public API ---------------------------------------------------------------------------
 
     def add_post(self, doc: dict[str, Any]) -> None:
-        """Queue a post document (as built by the pipeline); its id is `{platform}:{native_id}`."""
+        """Queue a post document (as built by the pipeline); its id is `{platform}:{native_id}`.
+
+        A document without `@timestamp` is partial (a deletion notice): it updates a stored post
+        and is ignored, counted as `unknown_deletions`, when there is none.
+        """
         with self._buffer_lock:
             self._queue(POST, doc)
         self.flush_if_due()
@@ -173,10 +181,13 @@ class BulkWriter:
         if doc_id is None:
             self._spool_rejected(kind, [doc], "missing_id")
             return
+        only_existing = kind == POST and "@timestamp" not in doc
         earlier = buffer.get(doc_id)
         if earlier is not None and kind == POST:
             doc = merge_post(earlier.doc, doc)
-        buffer[doc_id] = _Pending(doc, replayed and (earlier is None or earlier.replayed))
+            only_existing = only_existing and earlier.only_existing
+        replayed = replayed and (earlier is None or earlier.replayed)
+        buffer[doc_id] = _Pending(doc, replayed, only_existing)
 
     # -- posts --------------------------------------------------------------------------------
 
@@ -192,17 +203,26 @@ class BulkWriter:
             logger.exception("unexpected failure reading %s stored posts", len(batch))
             self._spool_batch(POST, batch, f"error: {type(error).__name__}: {error}")
             return snapshots
-        actions, outcomes = [], {}
-        for doc_id, pending in batch.items():
+        actions, outcomes, changes = [], {}, {}
+        for doc_id, pending in list(batch.items()):
             previous = stored.get(doc_id)
+            if previous is None and pending.only_existing:
+                logger.info("deletion notice for %s, which was never stored; ignored", doc_id)
+                self.stats.unknown_deletions += 1
+                del batch[doc_id]
+                continue
             merged = pending.doc if previous is None else merge_post(previous, pending.doc)
             outcomes[doc_id] = outcome(previous, merged)
+            changes[doc_id] = _changes(previous, merged)
             actions.append({"_index": self.names.posts, "_id": doc_id, "_source": merged})
             for snapshot in engagement_snapshots(doc_id, previous, merged):
                 self._add_to(snapshots, ACTIVITY, snapshot)
         written = self._bulk(POST, actions, batch)
         for doc_id in written:
             self._count_outcome(outcomes[doc_id], batch[doc_id].replayed)
+            edited, deleted = changes[doc_id]
+            self.stats.edited += edited
+            self.stats.deleted += deleted
         return snapshots
 
     def _stored_posts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -325,6 +345,14 @@ def doc_id_of(kind: str, doc: dict[str, Any]) -> str | None:
         return f"{platform}:{native}"
     event = doc.get("event")
     return f"{platform}:{event}:{native}" if event else None
+
+
+def _changes(previous: dict[str, Any] | None, merged: dict[str, Any]) -> tuple[int, int]:
+    """(1 if this write records an edit, 1 if it newly marks the post deleted)."""
+    previous = previous or {}
+    edited = bool(merged.get("edited_at")) and merged.get("edited_at") != previous.get("edited_at")
+    deleted = bool(merged.get("deleted_at")) and not previous.get("deleted_at")
+    return int(edited), int(deleted)
 
 
 def _item_reason(result: dict[str, Any]) -> str:

@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     feeds_base_url: str = DEFAULT_BASE_URLS["feeds"]
     pages_base_url: str = DEFAULT_BASE_URLS["pages"]
 
+    # Evidence (docs/evidence.md): WARC captures of matching posts, rendered official pages.
+    evidence_capture: Annotated[str, Field(pattern=r"^(matched|off)$")] = "matched"
+    #: Captures older than this many days that no post refers to any more are pruned (0 = never).
+    evidence_retention_days: int = Field(default=90, ge=0)
+    #: A pywb (or other Wayback-style) collection URL; archived copies link through it.
+    evidence_replay_url: str | None = None
+    chromium_command: str = "chromium"
+    render_timeout: float = Field(default=60.0, gt=0)
+
     log_level: Annotated[str, Field(pattern=r"(?i)^(debug|info|warning|error)$")] = "info"
     log_format: Annotated[str, Field(pattern=r"^(console|json)$")] = "console"
 

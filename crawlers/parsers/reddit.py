@@ -50,7 +50,8 @@ def _link(data: dict[str, Any]) -> Post:
         url=permalink,
         author=_author(data),
         title=data.get("title") if isinstance(data.get("title"), str) else None,
-        text=_str(data.get("selftext")),
+        text=_body(data, "selftext"),
+        deleted_how=gone(data, "selftext"),
         links=[external, *links] if external else links,
         domain=domain_of(external),
         repost_of=f"{PLATFORM}:{crosspost}" if isinstance(crosspost, str) else None,
@@ -73,11 +74,35 @@ def _comment(data: dict[str, Any]) -> Post:
         kind="comment",
         url=_permalink(data),
         author=_author(data),
-        text=_str(data.get("body")),
+        text=_body(data, "body"),
+        deleted_how=gone(data, "body"),
         reply_to=f"{PLATFORM}:{parent}" if isinstance(parent, str) else None,
         thread=f"{PLATFORM}:{link}" if isinstance(link, str) else None,
         engagement=Engagement(score=opt_int(data.get("score"))),
     )
+
+
+def gone(data: dict[str, Any], field: str) -> str | None:
+    """How Reddit says a thing is gone: `[removed]` (moderators, admins, filters; with
+    `removed_by_category`), `[deleted]` (by its author), or an author account deleted."""
+    body, category = data.get(field), data.get("removed_by_category")
+    if body == "[removed]" or (isinstance(category, str) and category):
+        return (
+            f"reddit:removed:{category}"
+            if isinstance(category, str) and category
+            else "reddit:removed"
+        )
+    if body == "[deleted]":
+        return "reddit:deleted"
+    if data.get("author") == "[deleted]":
+        return "reddit:author_deleted"
+    return None
+
+
+def _body(data: dict[str, Any], field: str) -> str:
+    """The text; empty when Reddit replaced it by a `[removed]`/`[deleted]` marker."""
+    value = _str(data.get(field))
+    return "" if value in ("[removed]", "[deleted]") else value
 
 
 def _str(value: Any) -> str:
@@ -101,4 +126,4 @@ def _author(data: dict[str, Any]) -> Author:
     )
 
 
-__all__ = ["PLATFORM", "ParseError", "parse_listing", "parse_thing"]
+__all__ = ["PLATFORM", "ParseError", "gone", "parse_listing", "parse_thing"]
