@@ -29,7 +29,7 @@ from indexer.templates import delete_all, init
 from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.mastodon import MastodonData, MastodonReplay
 
-TOKEN = "mastodon-user-token-5f1c"  # noqa: S105 - a test credential the archive must not hold
+TOKEN = "mastodon-user-token-5f1c"  # a test credential the archive must not hold
 ORIGINAL = "mastodon:https://mastodon.social/users/aiwatch/statuses/113329333862400100"
 EDITED = "<p>Correction: the ByteDance intern story is unconfirmed.</p>"
 
