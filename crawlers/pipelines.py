@@ -41,7 +41,7 @@ from indexer.documents import KINDS
 from indexer.fingerprint import fingerprint_fields
 from indexer.matching import Matcher
 from indexer.stance import StanceInput, classify
-from indexer.templates import init
+from indexer.templates import ShardLayout, init
 from indexer.writer import BulkWriter
 
 logger = logging.getLogger(__name__)
@@ -303,6 +303,7 @@ class IndexPipeline(_Stage):
             batch_size=context.batch_size,
             flush_seconds=context.flush_seconds,
             background=True,  # batches are written while the crawl keeps downloading
+            wait_for_active_shards=settings.es_wait_for_active_shards,
         )
         if is_reactor_installed():  # a quiet crawl still writes its batch on time
             self._ticker = task.LoopingCall(self.writer.flush_if_due)
@@ -370,12 +371,13 @@ def _client(context: CrawlContext) -> Elasticsearch:
     settings = context.settings
     try:
         client = make_client(settings)
-        init(client, IndexNames(settings.index_prefix))  # first use creates the indices
+        # First use creates the indices.
+        init(client, IndexNames(settings.index_prefix), ShardLayout.from_settings(settings))
         return client
     except (ConnectionFailedError, TransportError, ApiError, RuntimeError, OSError) as error:
-        url = settings.es_url or f"http://127.0.0.1:{settings.es_port}"
+        hosts = settings.es_urls or [f"http://127.0.0.1:{settings.es_port}"]
         logger.error("Elasticsearch unavailable (%s); documents will be spooled", error)
-        return Elasticsearch(url, request_timeout=settings.es_request_timeout, max_retries=1)
+        return Elasticsearch(hosts, request_timeout=settings.es_request_timeout, max_retries=1)
 
 
 def _text(value: Any) -> str:

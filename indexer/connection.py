@@ -1,7 +1,9 @@
 """The one place an Elasticsearch client is made.
 
-No `SPREADWATCH_ES_URL` means the embedded node (started on demand); otherwise the configured
-cluster with an API key or basic auth and the CA/verification settings.
+No `SPREADWATCH_ES_URL` means the embedded node (started on demand), or the local cluster of
+`spreadwatch es start --nodes N` while one runs; otherwise the configured cluster — one URL or a
+comma-separated list of nodes, tried in turn when one is down — with an API key or basic auth
+and the CA/verification settings.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from indexer import embedded
+from indexer import cluster, embedded
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,30 +57,45 @@ class IndexNames:
         return [self.posts, self.activity, self.runs, self.alerts, self.monitors]
 
 
+#: A node that answers these is busy or between roles (a node left, a primary is moving):
+#: the client tries the request again, on another node when it has several.
+RETRY_STATUSES = (502, 503, 504)
+
+
+def es_hosts(settings: Settings) -> list[str]:
+    """The node URLs these settings point at (starting the embedded node if needed)."""
+    if settings.es_urls:
+        return settings.es_urls
+    local = cluster.running_cluster(settings)
+    if local is not None:
+        return local.urls
+    return [embedded.ensure_running(settings).url]
+
+
 def es_url(settings: Settings) -> str:
-    """The URL of the cluster these settings point at (starting the embedded node if needed)."""
-    if settings.es_url is not None:
-        return settings.es_url
-    return embedded.ensure_running(settings).url
+    """The same as one `SPREADWATCH_ES_URL` value (comma-separated), for a child's environment."""
+    return ",".join(es_hosts(settings))
 
 
 def make_client(settings: Settings, url: str | None = None) -> Elasticsearch:
     """A client for the configured cluster; checks it answers before handing it out."""
-    target = url or es_url(settings)
+    hosts = url.split(",") if url else es_hosts(settings)
+    target = ", ".join(hosts)
     options: dict[str, Any] = {
         "request_timeout": settings.es_request_timeout,
         "retry_on_timeout": True,
-        "max_retries": 3,
+        "retry_on_status": RETRY_STATUSES,
+        "max_retries": max(3, len(hosts)),
     }
     if settings.es_api_key is not None:
         options["api_key"] = settings.es_api_key.get_secret_value()
     elif settings.es_username and settings.es_password is not None:
         options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
-    if target.startswith("https"):
+    if any(host.startswith("https") for host in hosts):
         options["verify_certs"] = settings.es_verify_certs
         if settings.es_ca_certs is not None:
             options["ca_certs"] = str(settings.es_ca_certs)
-    client = Elasticsearch(target, **options)
+    client = Elasticsearch(hosts, **options)
     _check_reachable(client, target)
     return client
 
@@ -96,6 +113,18 @@ def _check_reachable(client: Elasticsearch, url: str) -> None:
         raise ConnectionFailedError(
             f"cannot reach Elasticsearch at {url}: {error.message}"
         ) from None
+
+
+def cluster_health(client: Elasticsearch) -> dict[str, Any]:
+    """The cluster's health as `status` shows it: colour, nodes, shards not yet assigned."""
+    health = client.cluster.health()
+    return {
+        "status": health["status"],
+        "number_of_nodes": health["number_of_nodes"],
+        "number_of_data_nodes": health["number_of_data_nodes"],
+        "unassigned_shards": health["unassigned_shards"],
+        "active_shards_percent": health["active_shards_percent_as_number"],
+    }
 
 
 class ClusterFeatures:

@@ -142,8 +142,8 @@ def status(settings: Settings) -> dict[str, Any]:
             "the embedded Elasticsearch is not running (start it: spreadwatch es start)"
         )
     try:
-        health = _get_json(f"{info.url}/_cluster/health", timeout=5)
-        nodes = _get_json(f"{info.url}/_nodes/_local/stats/jvm", timeout=5)
+        health = get_json(f"{info.url}/_cluster/health", timeout=5)
+        nodes = get_json(f"{info.url}/_nodes/_local/stats/jvm", timeout=5)
     except (OSError, ValueError) as error:
         raise NodeDownError(
             f"the embedded Elasticsearch at {info.url} does not answer: {error}"
@@ -176,9 +176,9 @@ def _start(settings: Settings, paths: NodePaths) -> NodeInfo:
     _write_config(paths, home, port)
     as_root = os.geteuid() == 0
     if as_root:
-        _hand_to_node_user(paths)
+        hand_to_node_user(paths)
     started_at = time.time()
-    _launch(paths, home, java, settings.es_heap, as_root)
+    launch(paths, home, java, settings.es_heap, as_root)
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(url, paths, settings.es_start_timeout)
     pid = _read_pid(paths)
@@ -233,37 +233,54 @@ def _port_free(port: int) -> bool:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports (all held open while choosing, so none repeats)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _write_config(paths: NodePaths, home: Path, port: int) -> None:
+    write_node_config(
+        paths,
+        home,
+        {
+            "cluster.name": "spreadwatch-embedded",
+            "node.name": "spreadwatch-embedded",
+            "discovery.type": "single-node",
+            # Loopback only: that is what makes running without security acceptable.
+            "network.host": "127.0.0.1",
+            "http.port": port,
+            "transport.port": 0,
+            "path.data": str(paths.data),
+            "path.logs": str(paths.logs),
+            "xpack.security.enabled": False,
+            # Our disks may be nearly full; flood-stage would make every index read-only.
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+            "action.destructive_requires_name": True,
+        },
+    )
+
+
+def write_node_config(paths: NodePaths, home: Path, values: dict[str, Any]) -> None:
     """A private config folder (ES_PATH_CONF) so the shared distribution stays untouched."""
     for folder in (paths.node, paths.data, paths.logs, paths.tmp):
         folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(paths.config, ignore_errors=True)
     shutil.copytree(home / "config", paths.config)
-    settings_yml = {
-        "cluster.name": "spreadwatch-embedded",
-        "node.name": "spreadwatch-embedded",
-        "discovery.type": "single-node",
-        # Loopback only: that is what makes running without security acceptable.
-        "network.host": "127.0.0.1",
-        "http.port": port,
-        "transport.port": 0,
-        "path.data": str(paths.data),
-        "path.logs": str(paths.logs),
-        "xpack.security.enabled": False,
-        # Our disks may be nearly full; flood-stage would make every index read-only.
-        "cluster.routing.allocation.disk.threshold_enabled": False,
-        "action.destructive_requires_name": True,
-    }
-    lines = [f"{key}: {json.dumps(value)}" for key, value in settings_yml.items()]
+    lines = [f"{key}: {json.dumps(value)}" for key, value in values.items()]
     (paths.config / "elasticsearch.yml").write_text("\n".join(lines) + "\n")
 
 
-def _hand_to_node_user(paths: NodePaths) -> None:
+def hand_to_node_user(paths: NodePaths) -> None:
     """Elasticsearch refuses to run as root: give its folders to an unprivileged user."""
     _ensure_node_user()
     entry = pwd.getpwnam(NODE_USER)
@@ -296,7 +313,7 @@ def _ensure_node_user() -> None:
         )
 
 
-def _launch(paths: NodePaths, home: Path, java: Java, heap: str, as_root: bool) -> None:
+def launch(paths: NodePaths, home: Path, java: Java, heap: str, as_root: bool) -> None:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ES_JAVA_HOME": str(java.home),
@@ -333,7 +350,7 @@ def _wait_healthy(url: str, paths: NodePaths, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            health = _get_json(f"{url}/_cluster/health?wait_for_status=yellow&timeout=2s", 5)
+            health = get_json(f"{url}/_cluster/health?wait_for_status=yellow&timeout=2s", 5)
             if health.get("status") in ("green", "yellow"):
                 return
         except (OSError, ValueError):
@@ -378,7 +395,7 @@ def _running_node(paths: NodePaths) -> NodeInfo | None:
         _clear_state(paths)
         return None
     try:
-        health = _get_json(f"{info.url}/_cluster/health?wait_for_status=yellow&timeout=30s", 35)
+        health = get_json(f"{info.url}/_cluster/health?wait_for_status=yellow&timeout=30s", 35)
     except (OSError, ValueError):
         return None
     if health.get("status") not in ("green", "yellow"):
@@ -406,7 +423,7 @@ def _clear_state(paths: NodePaths) -> None:
     paths.pid_file.unlink(missing_ok=True)
 
 
-def _get_json(url: str, timeout: float) -> dict[str, Any]:
+def get_json(url: str, timeout: float) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data

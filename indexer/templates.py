@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from indexer.connection import ClusterFeatures, IndexNames
 from indexer.documents import DOCUMENTS, MAPPING_VERSIONS
+from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +45,29 @@ def mapping_for(kind: str, language_analyzers: bool = False) -> dict[str, Any]:
     return mapping
 
 
-def index_settings(kind: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ShardLayout:
+    """Primary shards of new indices and replicas of every index (`SPREADWATCH_ES_SHARDS`,
+    `SPREADWATCH_ES_REPLICAS`). No replica count means 0 on one node and 1 as soon as a second
+    node joins (`auto_expand_replicas`), so one node is green and a cluster survives a loss."""
+
+    shards: int = 1
+    replicas: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ShardLayout:
+        return cls(shards=settings.es_shards, replicas=settings.es_replicas)
+
+    def replica_settings(self) -> dict[str, Any]:
+        if self.replicas is None:
+            return {"auto_expand_replicas": "0-1"}
+        return {"auto_expand_replicas": "false", "number_of_replicas": self.replicas}
+
+
+def index_settings(kind: str, layout: ShardLayout | None = None) -> dict[str, Any]:
     return {
-        "number_of_shards": 1,
-        # 0 replicas on one node (green), 1 as soon as a second node joins.
-        "auto_expand_replicas": "0-1",
+        "number_of_shards": (layout or ShardLayout()).shards,
+        **(layout or ShardLayout()).replica_settings(),
         "refresh_interval": "1s",
         "mapping.total_fields.limit": 200,
     }
@@ -67,33 +87,44 @@ def _kind_aliases(names: IndexNames) -> dict[str, str]:
     }
 
 
-def put_templates(client: Elasticsearch, names: IndexNames, language_analyzers: bool) -> None:
+def put_templates(
+    client: Elasticsearch,
+    names: IndexNames,
+    language_analyzers: bool,
+    layout: ShardLayout | None = None,
+) -> None:
     for kind, alias in _kind_aliases(names).items():
         client.indices.put_index_template(
             name=alias,
             index_patterns=[f"{alias}-v*"],
             priority=200,
             template={
-                "settings": index_settings(kind),
+                "settings": index_settings(kind, layout),
                 "mappings": mapping_for(kind, language_analyzers),
             },
             meta={"managed_by": "spreadwatch"},
         )
 
 
-def init(client: Elasticsearch, names: IndexNames) -> dict[str, str]:
+def init(
+    client: Elasticsearch, names: IndexNames, layout: ShardLayout | None = None
+) -> dict[str, str]:
     """Create or upgrade templates and indices; safe to run any number of times.
 
-    Returns what happened per alias: "created", "exists" or "migrated from vN".
+    `layout` (from the settings) also sets the replicas of existing indices; without one, the
+    layout stored in the templates is kept. Returns what happened per alias: "created",
+    "exists" or "migrated from vN".
     """
     features = ClusterFeatures(client)
     language = features.language_analyzers
-    put_templates(client, names, language)
+    put_templates(client, names, language, layout or _stored_layout(client, names))
     outcome = {}
     for kind, alias in _kind_aliases(names).items():
         outcome[alias] = _ensure_index(client, kind, alias, MAPPING_VERSIONS[kind])
         if outcome[alias] == "exists":
             _add_new_fields(client, alias, mapping_for(kind, language))
+            if layout is not None:
+                client.indices.put_settings(index=alias, settings=layout.replica_settings())
     logger.info("indices ready: %s (language subfields: %s)", outcome, language)
     return outcome
 
@@ -128,6 +159,19 @@ def _add_new_fields(client: Elasticsearch, alias: str, mapping: dict[str, Any]) 
             f"the mapping of {alias} changed incompatibly ({error.message}); "
             "bump its MAPPING_VERSIONS entry so init migrates it"
         ) from None
+
+
+def _stored_layout(client: Elasticsearch, names: IndexNames) -> ShardLayout | None:
+    """The layout a previous `init` with settings put in the posts template, if any."""
+    try:
+        found = client.indices.get_index_template(name=names.posts)["index_templates"]
+    except NotFoundError:
+        return None
+    index = found[0]["index_template"]["template"].get("settings", {}).get("index", {})
+    replicas = None
+    if str(index.get("auto_expand_replicas", "false")) == "false":
+        replicas = int(index.get("number_of_replicas", 1))
+    return ShardLayout(int(index.get("number_of_shards", 1)), replicas)
 
 
 def _alias_targets(client: Elasticsearch, alias: str) -> list[str]:

@@ -8,7 +8,11 @@ changed engagement adds snapshots to the activity index so growth can be plotted
 Nothing collected is lost: when the cluster is unreachable or refuses a batch, the documents go
 to a local spool (see `spool.py`) and are replayed when the next writer starts. A document
 refused for its content (a mapping error) is spooled with the reason and does not hold back the
-rest of its batch.
+rest of its batch. A node lost from a cluster is retried, not spooled at once: the client tries
+the other nodes, and documents refused because their shard is between copies (a replica being
+promoted) are written again after a short backoff; only what is still refused then is spooled.
+Writes ask for `wait_for_active_shards` copies (`SPREADWATCH_ES_WAIT_FOR_ACTIVE_SHARDS`), waiting
+at most `SHARD_WAIT` for them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ logger = logging.getLogger(__name__)
 
 POST = "post"
 ACTIVITY = "activity"
+#: Statuses and error types of a document refused because its shard has no active copy right
+#: now (a node left, a primary is being promoted): worth writing again shortly.
+RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_ERRORS = (
+    "unavailable_shards_exception",
+    "no_shard_available_action_exception",
+    "node_not_connected_exception",
+    "node_disconnected_exception",
+    "primary_missing_action_exception",
+)
+#: Seconds to wait before each further attempt at documents refused as above.
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+#: How long a write waits for its shard copies to be active before it is refused (retryable).
+SHARD_WAIT = "10s"
 #: Error types that mean "this document's content is wrong", not "try again later".
 CONTENT_ERRORS = (
     "mapper_parsing_exception",
@@ -70,6 +88,10 @@ class _Pending:
     only_existing: bool = False  # a deletion notice: updates a stored post, never creates one
 
 
+class ShardsUnavailableError(TransportError):
+    """Stored versions could not be read: a shard of the posts index has no active copy."""
+
+
 class BulkWriter:
     """Buffers documents and writes them in batches of `batch_size` or every `flush_seconds`.
 
@@ -88,9 +110,11 @@ class BulkWriter:
         batch_size: int = 500,
         flush_seconds: float = 5.0,
         background: bool = False,
+        wait_for_active_shards: str = "1",
     ) -> None:
         self.client = client
         self.names = names
+        self.wait_for_active_shards = wait_for_active_shards
         self.spool = Spool(spool_dir, names.prefix)
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -227,6 +251,12 @@ class BulkWriter:
 
     def _stored_posts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         response = self.client.mget(index=self.names.posts, ids=ids)
+        failed = [d for d in response["docs"] if "error" in d]
+        if failed:
+            # Unknown is not "new": merging against nothing would reset first_seen.
+            error = failed[0]["error"]
+            reason = error.get("type", "error") if isinstance(error, dict) else error
+            raise ShardsUnavailableError(f"{len(failed)} stored posts unreadable: {reason}")
         return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
 
     def _count_outcome(self, outcome: str, replayed: bool) -> None:
@@ -275,8 +305,38 @@ class BulkWriter:
     def _bulk_once(
         self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
     ) -> list[str]:
+        """Write, retrying documents refused while their shard has no active copy."""
+        written: list[str] = []
+        for delay in (*RETRY_DELAYS, None):
+            done, refused, retry = self._bulk_attempt(actions)
+            written += done
+            for reason, ids in refused.items():
+                self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
+            if not retry:
+                return written
+            if delay is None:  # out of attempts: the spool keeps them for the next writer
+                for reason, ids in retry.items():
+                    self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
+                return written
+            waiting = {i for ids in retry.values() for i in ids}
+            logger.warning(
+                "%s %s documents not written (%s); again in %.0fs",
+                len(waiting),
+                kind,
+                "; ".join(retry)[:300],
+                delay,
+            )
+            time.sleep(delay)
+            actions = [a for a in actions if a["_id"] in waiting]
+        return written
+
+    def _bulk_attempt(
+        self, actions: list[dict[str, Any]]
+    ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+        """One bulk request: (written ids, refused ids by reason, retryable ids by reason)."""
         written: list[str] = []
         refused: dict[str, list[str]] = {}
+        retry: dict[str, list[str]] = {}
         try:
             for ok, info in helpers.streaming_bulk(
                 self.client,
@@ -286,22 +346,23 @@ class BulkWriter:
                 raise_on_exception=False,
                 max_retries=2,
                 initial_backoff=1,
+                wait_for_active_shards=self.wait_for_active_shards,
+                timeout=SHARD_WAIT,
             ):
                 result = info["index"]
                 if ok:
                     written.append(result["_id"])
                 else:
-                    refused.setdefault(_item_reason(result), []).append(result["_id"])
+                    target = retry if _retryable(result) else refused
+                    target.setdefault(_item_reason(result), []).append(result["_id"])
         except SerializationError:
             raise
         except (TransportError, ApiError) as error:
-            done = set(written)
-            missing = {a["_id"]: batch[a["_id"]] for a in actions if a["_id"] not in done}
-            self._spool_batch(kind, missing, _failure_reason(error))
-            return written
-        for reason, ids in refused.items():
-            self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
-        return written
+            # The client already tried every node: the cluster is unreachable, spool now.
+            done = set(written) | {i for ids in refused.values() for i in ids}
+            missing = [a["_id"] for a in actions if a["_id"] not in done]
+            refused.setdefault(_failure_reason(error), []).extend(missing)
+        return written, refused, retry
 
     def _spool_batch(self, kind: str, batch: dict[str, _Pending], reason: str) -> None:
         if not batch:
@@ -353,6 +414,12 @@ def _changes(previous: dict[str, Any] | None, merged: dict[str, Any]) -> tuple[i
     edited = bool(merged.get("edited_at")) and merged.get("edited_at") != previous.get("edited_at")
     deleted = bool(merged.get("deleted_at")) and not previous.get("deleted_at")
     return int(edited), int(deleted)
+
+
+def _retryable(result: dict[str, Any]) -> bool:
+    error = result.get("error")
+    kind = error.get("type") if isinstance(error, dict) else None
+    return result.get("status") in RETRY_STATUSES or kind in RETRY_ERRORS
 
 
 def _item_reason(result: dict[str, Any]) -> str:

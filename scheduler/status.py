@@ -20,7 +20,7 @@ from elasticsearch.dsl import Search
 from sqlalchemy.engine import make_url
 
 from alerts.store import AlertStore, parse_time
-from indexer.connection import IndexNames
+from indexer.connection import IndexNames, cluster_health
 from indexer.monitors import heartbeats, liveness
 from indexer.spool import spool_summary
 from scheduler.plan import JOB_PREFIXES
@@ -184,6 +184,13 @@ def health(state: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"{len(state['monitor']['incident_errors'])} incident file(s) invalid")
     if any(a["state"] == "failed" for a in state["open_alerts"]):
         problems.append("alerts could not be delivered")
+    cluster = state["cluster"]
+    if cluster["status"] != "green":
+        problems.append(
+            f"Elasticsearch is {cluster['status']}: {cluster['unassigned_shards']} shard "
+            f"copies unassigned ({cluster['number_of_nodes']} nodes)"
+        )
+        code = 2 if cluster["status"] == "red" else code
     if problems and code == 0:
         code = 1
     return {"status": ("ok", "warning", "critical")[code], "exit_code": code, "problems": problems}
@@ -196,6 +203,7 @@ def collect(settings: Settings, client: Elasticsearch, now: datetime) -> dict[st
     monitor = monitor_state(client, names, job_store_label(settings), now)
     state = {
         "at": now.isoformat(),
+        "cluster": cluster_health(client),
         "job_store": job_store_label(settings),
         "monitor": monitor,
         "jobs": jobs,

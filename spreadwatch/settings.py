@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     es_verify_certs: bool = True
     es_request_timeout: float = 30.0
     index_prefix: str = "spreadwatch"
+    #: Primary shards of new indices, and replicas (None: 0 on one node, 1 once a second joins).
+    es_shards: int = Field(default=1, ge=1, le=64)
+    es_replicas: int | None = Field(default=None, ge=0, le=16)
+    #: Copies of a shard that must be active before a write proceeds ("1", "2", ..., "all").
+    es_wait_for_active_shards: str = "1"
 
     # The embedded node.
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -138,10 +143,21 @@ class Settings(BaseSettings):
     @field_validator("es_url")
     @classmethod
     def _check_es_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        """One URL or a comma-separated list of a cluster's nodes (the client retries others)."""
+        if value is None or not value.strip():
             return None
-        _require_http_url(value)
-        return value.rstrip("/")
+        urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        for url in urls:
+            _require_http_url(url)
+        return ",".join(urls)
+
+    @field_validator("es_wait_for_active_shards")
+    @classmethod
+    def _check_active_shards(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value != "all" and not (value.isdigit() and int(value) >= 1):
+            raise ValueError('must be a number of shard copies (1, 2, ...) or "all"')
+        return value
 
     @field_validator("kibana_url")
     @classmethod
@@ -178,6 +194,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when spreadwatch provides its own Elasticsearch node."""
         return self.es_url is None
+
+    @property
+    def es_urls(self) -> list[str]:
+        """The configured nodes' URLs (empty for the embedded node)."""
+        return self.es_url.split(",") if self.es_url else []
 
     def base_url(self, source: str) -> str:
         """The base URL a spider for `source` talks to (override or public default)."""

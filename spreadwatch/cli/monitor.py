@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from alerts.mailer import sender_from_settings
+from indexer.templates import ShardLayout
 from indexer.templates import init as init_indices
 from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
 from scheduler.service import Monitor
@@ -70,7 +71,7 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
     without a restart.
     """
     settings = app.settings
-    init_indices(app.client, app.names)
+    init_indices(app.client, app.names, ShardLayout.from_settings(settings))
     sender = sender_from_settings(settings.secret("smtp_url"), settings.smtp_timeout)
     command = options["crawl_command"]
     rt = Runtime(
@@ -135,7 +136,12 @@ def _monitor_lines(state: dict[str, Any]) -> list[str]:
 
 
 def _table(state: dict[str, Any]) -> str:
+    cluster = state["cluster"]
     lines = _monitor_lines(state)
+    lines.append(
+        f"cluster: {cluster['status']}, {cluster['number_of_nodes']} nodes "
+        f"({cluster['number_of_data_nodes']} data), {cluster['unassigned_shards']} unassigned shards"
+    )
     lines.append(f"jobs ({len(state['jobs'])}) in {state['job_store']}")
     for job in state["jobs"]:
         mark = "  OVERDUE" if job.get("overdue") else ""

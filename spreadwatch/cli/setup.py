@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from indexer.templates import ShardLayout
 from indexer.templates import init as init_indices
 from spreadwatch.cli.context import AppContext
 
@@ -12,7 +13,7 @@ from spreadwatch.cli.context import AppContext
 @click.pass_obj
 def init(app: AppContext) -> None:
     """Create or upgrade index templates and indices (idempotent)."""
-    outcome = init_indices(app.client, app.names)
+    outcome = init_indices(app.client, app.names, ShardLayout.from_settings(app.settings))
     for alias, what in outcome.items():
         click.echo(f"{alias}: {what}")
 
