@@ -15,6 +15,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 
+from alerts.decide import judge, supersede
 from alerts.mailer import Sender, SendError
 from alerts.model import Finding
 from alerts.render import render_message
@@ -23,7 +24,8 @@ from alerts.store import AlertStore
 from indexer.alert_queries import IncidentQueries
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval, parse_interval
-from spreadwatch.alert_rules import ONCE_TYPES, URGENT_TYPES, Rule
+from indexer.scope import IncidentScope
+from spreadwatch.alert_rules import URGENT_TYPES, Rule
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def evaluate(
     store = AlertStore(client, names)
     ctx = Context(
         incident=incident,
-        queries=IncidentQueries(client, names, incident.id),
+        queries=IncidentQueries(client, names, IncidentScope.of(incident)),
         now=now,
         open_spikes=lambda rule: store.open_spikes(incident.id, rule),
     )
@@ -77,16 +79,9 @@ def _chart_series(
 def suppression_reason(
     store: AlertStore, incident: Incident, ev: Evaluation, now: datetime
 ) -> str | None:
-    """Why a finding must not become an alert now, or None."""
-    rule, finding = ev.rule, ev.finding
-    until = store.silenced_until(incident.id, rule.name, now)
-    if until is not None:
-        return f"silenced until {until.isoformat()}"
-    once = rule.type in ONCE_TYPES or rule.type == "resolved"
-    since = None if once else now - incident.alerts.realert_for(rule)
-    if store.exists(incident.id, rule.name, finding.key, since):
-        return "already alerted" if once else "within realert window"
-    return None
+    """Why a finding must not become an alert now, or None (reads only)."""
+    queries = IncidentQueries(store.client, store.names, IncidentScope.of(incident))
+    return judge(store, queries, incident, ev.rule, ev.finding, now=now).reason
 
 
 def raise_alerts(
@@ -94,13 +89,14 @@ def raise_alerts(
 ) -> list[dict[str, Any]]:
     """Evaluate and store each new finding as a pending alert; returns the new alerts."""
     store = AlertStore(client, names)
-    queries = IncidentQueries(client, names, incident.id)
+    queries = IncidentQueries(client, names, IncidentScope.of(incident))
     raised = []
     for ev in evaluate(client, names, incident, now):
-        reason = suppression_reason(store, incident, ev, now)
-        if reason is not None:
-            logger.debug("%s/%s %s: %s", incident.id, ev.rule.name, ev.finding.key, reason)
+        verdict = judge(store, queries, incident, ev.rule, ev.finding, now=now)
+        if verdict.reason is not None:
+            logger.debug("%s/%s %s: %s", incident.id, ev.rule.name, ev.finding.key, verdict.reason)
             continue
+        supersede(store, verdict.stale, ev.finding, now)
         alert = store.record(
             incident,
             ev.finding,

@@ -51,7 +51,7 @@ class Finding:
     """One firing of one rule for one key (a platform, an author, a repo, a source...).
 
     `headline` is the subject without the incident title; `numbers` are label/value pairs for the
-    body; `posts` are the posts that explain it. Everything needed to render the e-mail later is
+    body; `posts` are the posts that explain it; `basis` the ids of the posts it stands on. Everything needed to render the e-mail later is
     here, so a pending alert re-sent after a restart says exactly what it said when it fired.
     """
 
@@ -67,3 +67,6 @@ class Finding:
     numbers: list[tuple[str, str]] = field(default_factory=list)
     posts: list[dict[str, Any]] = field(default_factory=list)
     closes: str | None = None
+    #: The posts this finding stands on (a lifecycle alert stays in force only while they
+    #: still qualify; see `alerts.engine`).
+    basis: list[str] = field(default_factory=list)

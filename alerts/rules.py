@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch.dsl import Q
+from elasticsearch.dsl.query import Query
 
 from alerts.model import Finding, human_number, human_window, platform_name
 from indexer.alert_queries import DENIAL, IncidentQueries
+from indexer.scope import OFFICIAL_DENIAL
 from spreadwatch.alert_rules import Rule
 from spreadwatch.incident import Incident
 
@@ -135,6 +137,7 @@ def _post_finding(rule: Rule, ctx: Context, post: dict[str, Any], key: str, head
         platform=platform,
         numbers=[("published", f"{when:%Y-%m-%d %H:%M} UTC")],
         posts=[post],
+        basis=[post["_id"]],
     )
 
 
@@ -174,12 +177,13 @@ def new_repo(rule: Rule, ctx: Context) -> list[Finding]:
 
 
 def official_denial(rule: Rule, ctx: Context) -> list[Finding]:
-    """The first post from an official source or classified as a denial."""
+    """The first official denial (`indexer.scope`), keyed on that post: an earlier alert whose
+    post no longer qualifies does not stand in the way of the real one."""
     post = ctx.queries.first_denial(ctx.now)
     if post is None:
         return []
     head = f"Official denial: {_who(post)} on {platform_name(post.get('platform'))}"
-    return [_post_finding(rule, ctx, post, "denial", head)]
+    return [_post_finding(rule, ctx, post, post["_id"], head)]
 
 
 def denial_not_landing(rule: Rule, ctx: Context) -> list[Finding]:
@@ -220,6 +224,7 @@ def denial_overtakes(rule: Rule, ctx: Context) -> list[Finding]:
     rumour = reach.get("rumour", 0.0)
     if rumour <= 0 or denial <= rumour:
         return []
+    widest = ctx.queries.top(ctx.since, ctx.now, query=DENIAL, size=MAX_BASIS)
     return [
         Finding(
             rule=rule.name,
@@ -234,9 +239,25 @@ def denial_overtakes(rule: Rule, ctx: Context) -> list[Finding]:
                 ("denial reach", human_number(denial)),
                 ("rumour reach", human_number(rumour)),
             ],
-            posts=ctx.queries.top(ctx.since, ctx.now, query=DENIAL),
+            posts=widest[:5],
+            basis=_overtaking(widest, rumour),
         )
     ]
+
+
+#: At most this many posts are recorded as what a denial_overtakes alert stands on.
+MAX_BASIS = 50
+
+
+def _overtaking(widest: list[dict[str, Any]], rumour: float) -> list[str]:
+    """The fewest widest-reaching denial posts whose reach passes the rumour's."""
+    basis, total = [], 0.0
+    for post in widest:
+        basis.append(post["_id"])
+        total += float(post.get("reach") or 0)
+        if total > rumour:
+            break
+    return basis
 
 
 def resolved(rule: Rule, ctx: Context) -> list[Finding]:
@@ -314,6 +335,16 @@ def silent_source(rule: Rule, ctx: Context) -> list[Finding]:
         )
     return found
 
+
+#: What a lifecycle finding's basis posts must still be for an earlier alert to stand (besides
+#: being posts of the incident, inside its window).
+BASIS_QUERIES: dict[str, Query] = {
+    "official_denial": OFFICIAL_DENIAL,
+    "denial_overtakes": DENIAL,
+    "first_platform": Q("match_all"),
+    "influential_author": Q("match_all"),
+    "new_repo": Q("term", platform="github") & Q("term", kind="repo"),
+}
 
 EVALUATORS: dict[str, Callable[[Rule, Context], list[Finding]]] = {
     "spike": spike,

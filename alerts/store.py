@@ -89,6 +89,19 @@ class AlertStore:
             search = search.filter("range", **{"@timestamp": {"gte": _iso(since)}})
         return search.count() > 0
 
+    def live(self, incident: str, rule: str, key: str | None = None) -> list[dict[str, Any]]:
+        """The rule's alerts (for one key, or all) that count as raised, oldest first."""
+        search = (
+            self._search()
+            .filter("term", incident=incident)
+            .filter("term", rule=rule)
+            .filter("terms", state=list(LIVE_STATES))
+            .sort("@timestamp", "seq")
+        )
+        if key is not None:
+            search = search.filter("term", key=key)
+        return self._docs(search)
+
     def silenced_until(self, incident: str, rule: str, now: datetime) -> datetime | None:
         """The end of the longest silence covering this rule now, if any."""
         search = (
@@ -177,6 +190,13 @@ class AlertStore:
         if attempts >= MAX_ATTEMPTS:
             alert["state"] = "failed"
         self._save(alert)
+
+    def supersede(self, alert: dict[str, Any], reason: str, now: datetime) -> None:
+        """An alert whose basis no longer holds: kept for the record, no longer counted (and
+        not sent, if it was still pending)."""
+        alert.update(state="superseded", superseded_at=_iso(now), last_error=reason[:500])
+        self._save(alert)
+        logger.info("alert %s superseded: %s", alert["_id"], reason)
 
     def mark_failed(self, alert: dict[str, Any], error: str) -> None:
         """Give up on an alert that no retry can deliver (e.g. nobody to send it to)."""

@@ -16,9 +16,10 @@ from elasticsearch.dsl import Q, Search
 from elasticsearch.dsl.query import Query
 
 from indexer.connection import IndexNames
+from indexer.scope import OFFICIAL_DENIAL, IncidentScope
 
-#: What a post must look like to count as the organisation speaking against the rumour.
-DENIAL = Q("term", **{"author.official": True}) | Q("term", stance="denial")
+#: Posts denying the rumour, whoever wrote them (the denial side of the reach measure).
+DENIAL = Q("term", stance="denial")
 
 
 def _iso(when: datetime) -> str:
@@ -31,11 +32,15 @@ def _hit(hit: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class IncidentQueries:
-    """Queries over one incident's posts and runs."""
+    """Queries over one incident's posts (inside its window, given a scope) and runs."""
 
     client: Elasticsearch
     names: IndexNames
-    incident: str
+    incident: str | IncidentScope
+
+    @property
+    def scope(self) -> IncidentScope:
+        return IncidentScope.of(self.incident)
 
     def posts(
         self,
@@ -51,7 +56,7 @@ class IncidentQueries:
         if end is not None:
             bounds["lt"] = _iso(end)
         search = Search(using=self.client, index=self.names.posts)
-        search = search.filter("term", incident=self.incident)
+        search = search.filter(self.scope.posts())
         if bounds:
             search = search.filter("range", **{"@timestamp": bounds})
         if platform is not None:
@@ -99,9 +104,18 @@ class IncidentQueries:
         return [_hit(hit) for hit in search.extra(size=size).execute()]
 
     def first_denial(self, end: datetime) -> dict[str, Any] | None:
-        """The earliest official post or post classified as a denial."""
-        hits = self.find(DENIAL, end, size=1)
+        """The earliest official denial (`indexer.scope.OFFICIAL_DENIAL`) published before
+        `end`."""
+        hits = self.find(OFFICIAL_DENIAL, end, size=1)
         return hits[0] if hits else None
+
+    def still_qualifying(self, ids: list[str], query: Query) -> set[str]:
+        """Which of these posts are still posts of the incident matching `query` (after an edit
+        of the incident file or a reclassify, an alerted post may no longer be)."""
+        if not ids:
+            return set()
+        search = self.posts().filter("ids", values=ids).query(query).source(False)
+        return {hit.meta.id for hit in search.extra(size=len(ids)).execute()}
 
     def reach_by_stance(self, end: datetime) -> dict[str, float]:
         """Summed reach per stance up to `end` (how far each side travelled)."""
@@ -156,7 +170,7 @@ class IncidentQueries:
         """The incident's latest crawl runs before `end`, newest first."""
         search = (
             Search(using=self.client, index=self.names.runs)
-            .filter("term", incident=self.incident)
+            .filter("term", incident=self.scope.id)
             .filter("term", job="crawl")
             .filter("range", **{"@timestamp": {"lt": _iso(end)}})
             .sort("-@timestamp")

@@ -25,7 +25,8 @@ Stable API (the HTML report, the Kibana export and the demo use it):
 
 Every histogram's interval comes from `indexer.intervals.auto_interval` (bounded bucket count).
 
-`incident` is an incident id (the `incident` keyword of the documents). Times are aware UTC
+`incident` is an incident id (the `incident` keyword of the documents), or an
+`indexer.scope.IncidentScope` (id and window: only posts inside the window count). Times are aware UTC
 datetimes. A post's reach is its `reach` field (followers/views as the pipeline computed it).
 """
 
@@ -44,6 +45,7 @@ from elasticsearch.dsl.query import Query
 
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval
+from indexer.scope import IncidentScope
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +162,13 @@ class GithubActivity:
     buckets: list[ActivityBucket]
 
 
-def incident_search(client: Elasticsearch, index: str, incident: str, *extra: Query) -> Search:
-    """A size-0 search over one incident's documents, with optional extra filters."""
-    search = Search(using=client, index=index).filter("term", incident=incident)
+Incident = str | IncidentScope
+
+
+def incident_search(client: Elasticsearch, index: str, incident: Incident, *extra: Query) -> Search:
+    """A size-0 search over one incident's documents (inside its window, for a scope), with
+    optional extra filters."""
+    search = Search(using=client, index=index).filter(IncidentScope.of(incident).posts())
     for query in extra:
         search = search.filter(query)
     return search.extra(size=0, track_total_hits=True)
@@ -177,7 +183,7 @@ def parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def span(client: Elasticsearch, names: IndexNames, incident: str) -> Span | None:
+def span(client: Elasticsearch, names: IndexNames, incident: Incident) -> Span | None:
     """First and last post time of the incident; None when it has no posts."""
     first = earliest(client, names.posts, incident).extra(track_total_hits=True)
     last = earliest(client, names.posts, incident, newest=True)
@@ -189,14 +195,14 @@ def span(client: Elasticsearch, names: IndexNames, incident: str) -> Span | None
 
 
 def earliest(
-    client: Elasticsearch, index: str, incident: str, *extra: Query, newest: bool = False
+    client: Elasticsearch, index: str, incident: Incident, *extra: Query, newest: bool = False
 ) -> Search:
     """The first (or last) post matching the filters, as a sorted size-1 search.
 
     Cheaper than a top_hits aggregation: a size-1 sort on the date skips whole segments.
     """
     order = "desc" if newest else "asc"
-    search = Search(using=client, index=index).filter("term", incident=incident)
+    search = Search(using=client, index=index).filter(IncidentScope.of(incident).posts())
     for query in extra:
         search = search.filter(query)
     return (
@@ -235,7 +241,7 @@ def _hit_time(response: Any) -> datetime:
 
 
 def timeline(
-    client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
+    client: Elasticsearch, names: IndexNames, incident: Incident, interval: str | None = None
 ) -> Timeline:
     """Posts per bucket by platform and by stance, plus the running total."""
     if interval is None:
@@ -264,7 +270,7 @@ def timeline(
     return Timeline(interval, buckets)
 
 
-def first_seen(client: Elasticsearch, names: IndexNames, incident: str) -> Origin:
+def first_seen(client: Elasticsearch, names: IndexNames, incident: Incident) -> Origin:
     """The origin post, and each platform's first post ordered by time (how it travelled)."""
     search = incident_search(client, names.posts, incident)
     search.aggs.bucket("platform", "terms", field="platform", size=100)
@@ -298,7 +304,7 @@ def post_ref(hit: Any) -> PostRef:
 def amplifiers(
     client: Elasticsearch,
     names: IndexNames,
-    incident: str,
+    incident: Incident,
     by: Literal["reach", "reposts"] = "reach",
     size: int = 10,
 ) -> list[Amplifier]:
@@ -327,7 +333,7 @@ def amplifiers(
 def clusters(
     client: Elasticsearch,
     names: IndexNames,
-    incident: str,
+    incident: Incident,
     *,
     min_accounts: int = 2,
     size: int = 20,
@@ -356,7 +362,7 @@ _Group = tuple[str, int, int, datetime, datetime]  # fingerprint, posts, account
 
 
 def _groups(
-    client: Elasticsearch, names: IndexNames, incident: str, page_size: int
+    client: Elasticsearch, names: IndexNames, incident: Incident, page_size: int
 ) -> Iterator[_Group]:
     """Every fingerprint with at least two posts, page by page."""
     after: dict[str, Any] | None = None
@@ -383,7 +389,7 @@ def _groups(
 def github_activity(
     client: Elasticsearch,
     names: IndexNames,
-    incident: str,
+    incident: Incident,
     repos: list[str] | None = None,
     interval: str | None = None,
 ) -> GithubActivity:
@@ -393,6 +399,7 @@ def github_activity(
     reach back years before the incident's first post), with a bounded bucket count.
     """
     repo_filter = [Q("terms", repo=[r.lower() for r in repos])] if repos else []
+    incident = IncidentScope.of(incident).id  # a repo's history is not bound by the window
     events = incident_search(
         client,
         names.activity,

@@ -185,13 +185,14 @@ class Alert(Document):
     rule = Keyword()
     rule_type = Keyword()
     key = Keyword()
-    state = Keyword()  # pending, sent, failed, silenced, resolved
+    state = Keyword()  # pending, sent, failed, silenced, superseded
     subject = Text(fields={"keyword": Keyword(ignore_above=512)})
     summary = Text()
     recipients = Keyword()
     attempts = Integer()
     seq = Long()  # raise order within one run (alerts of a run share @timestamp)
     sent_at = Date()
+    superseded_at = Date()
     last_error = Text()
     window_start = Date()
     window_end = Date()

@@ -1,21 +1,30 @@
 """Phases of a rumour's spread and the measures comms teams ask for, from aggregations.
 
-Stable API: `phases(client, names, incident, interval=None) -> Phases`.
+Stable API: `phases(client, names, incident, interval=None, now=None) -> Phases`, where
+`incident` is an `IncidentScope` (id and window; `IncidentScope.of(incident_model)`) or a bare
+id (no window known: every post of the id counts).
 
-Boundaries (each an aware UTC datetime, or None when the data has no such moment):
+Only posts inside the incident's window count (`indexer.scope`). The boundaries are always in
+the order rumour → evidence → denial → coverage → decay, each at or after the one before (an
+aware UTC datetime, or None when the data has no such moment):
 
-- **onset** — the first post whose stance is `rumour` (the first post at all if none is).
-- **evidence** — the first GitHub post or post of kind `repo` (the confession recording's repo).
-- **denial** — the first `denial` post by an official source (`author.official` or
-  `matched.official`).
+- **onset** — the first post whose stance is `rumour`; the first post of the incident when
+  there is none, or when the evidence or the official denial came before it (the story cannot
+  start after its own denial: time to denial is never negative).
+- **evidence** — the first GitHub post or post of kind `repo` (the confession recording's repo)
+  from the onset on, if it came before the official denial.
+- **denial** — the first *official denial* (`indexer.scope.OFFICIAL_DENIAL`: pinned statement,
+  or an official source's matching post classified `denial`). Denials by anyone else are not it.
 - **coverage_peak** — the start of the timeline bucket with most `report` posts (most posts at
-  all when there is no report); the earliest such bucket on a tie.
+  all when there is no report) from the bucket of the latest earlier boundary on; the earliest
+  such bucket on a tie (and never before that boundary).
 - **decay** — the start of the first bucket after the coverage peak from which volume stays at
   most half the peak bucket's volume for two buckets in a row (or the last bucket).
 
 Measures:
 
-- `time_to_denial` = denial − onset.
+- `time_to_denial` = denial − onset (≥ 0), None while there is no official denial; then
+  `time_since_onset` (now − onset) says how long the rumour has gone unanswered.
 - `rumour_share_before` / `rumour_share_after` — rumour posts ÷ all posts strictly before the
   denial / from the denial on.
 - `reach_ratio` = summed `reach` of denial posts ÷ summed `reach` of rumour posts.
@@ -23,14 +32,14 @@ Measures:
   later bucket from which there are at most half as many for two buckets in a row (resolution:
   the timeline interval).
 
-`Phases.phases` lists the named spans between consecutive boundaries, in time order, the last
+`Phases.phases` lists the named spans between consecutive boundaries, in that order, the last
 one ending at the incident's last post.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -49,6 +58,7 @@ from indexer.analytics import (
 )
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval
+from indexer.scope import OFFICIAL_DENIAL, IncidentScope
 
 #: Phase name per boundary that starts it.
 PHASE_NAMES = {
@@ -59,7 +69,6 @@ PHASE_NAMES = {
     "decay": "decay",
 }
 
-OFFICIAL = Q("term", **{"author.official": True}) | Q("term", **{"matched.official": True})
 EVIDENCE = Q("term", platform="github") | Q("term", kind="repo")
 
 
@@ -79,6 +88,8 @@ class Measures:
     rumour_reach: int
     reach_ratio: float | None
     half_life: timedelta | None
+    #: How long since the onset (at `now`): the clock a comms team watches before a denial.
+    time_since_onset: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -113,24 +124,36 @@ class _Bar:
 
 
 def phases(
-    client: Elasticsearch, names: IndexNames, incident: str, interval: str | None = None
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: str | IncidentScope,
+    interval: str | None = None,
+    now: datetime | None = None,
 ) -> Phases:
     """Boundaries, phases and measures of one incident (two round trips, three
     with a denial)."""
-    bounds = span(client, names, incident)
+    scope = IncidentScope.of(incident)
+    bounds = span(client, names, scope)
     if bounds is None:
         return _empty(interval or "1h")
     interval = interval or auto_interval(bounds.start, bounds.end)
-    first, onset, evidence, denial, aggs = _main_search(client, names, incident, interval)
-    onset = onset or first
+    first, rumour, evidence, denial, aggs = _main_search(client, names, scope, interval)
+    onset = _onset(first, rumour, evidence, denial)
+    if evidence is not None and denial is not None and evidence.timestamp > denial.timestamp:
+        evidence = None  # evidence surfacing after the denial is not the evidence phase
     bars = [
         _Bar(parse_time(b.key), b.doc_count, *_counts(b.stance, "rumour", "report"))
         for b in aggs.time.buckets
     ]
-    peak_index = _coverage_peak(bars)
+    latest = max(ref.timestamp for ref in (onset, evidence, denial) if ref is not None)
+    peak_index = _coverage_peak(bars, latest)
     decay = _decay(bars, peak_index)
-    measures = _measures(client, names, incident, aggs=aggs, bars=bars, onset=onset, denial=denial)
-    peak = bars[peak_index].start if bars else None
+    measures = _measures(client, names, scope, aggs=aggs, bars=bars, onset=onset, denial=denial)
+    if onset is not None:
+        measures = replace(measures, time_since_onset=(now or datetime.now(UTC)) - onset.timestamp)
+    # A bucket starts before the boundary inside it: coverage never starts before the denial.
+    peak = max(bars[peak_index].start, latest) if bars else None
+    decay = max(decay, peak) if decay is not None and peak is not None else decay
     found = {
         "onset": onset.timestamp if onset else None,
         "evidence": evidence.timestamp if evidence else None,
@@ -151,17 +174,26 @@ def phases(
     )
 
 
+def _onset(first: PostRef | None, rumour: PostRef | None, *later: PostRef | None) -> PostRef | None:
+    """The first rumour post, unless evidence or the denial came first: then the first post."""
+    if rumour is None:
+        return first
+    if any(ref is not None and ref.timestamp < rumour.timestamp for ref in later):
+        return first
+    return rumour
+
+
 def _main_search(
-    client: Elasticsearch, names: IndexNames, incident: str, interval: str
+    client: Elasticsearch, names: IndexNames, incident: IncidentScope, interval: str
 ) -> tuple[PostRef | None, PostRef | None, PostRef | None, PostRef | None, Any]:
-    """First post, onset, evidence and official denial (sorted size-1 searches) and the
+    """First post, first rumour, evidence and official denial (sorted size-1 searches) and the
     histogram with reach sums, in one `_msearch` round trip."""
     index = names.posts
     firsts = [
         earliest(client, index, incident),
         earliest(client, index, incident, Q("term", stance="rumour")),
         earliest(client, index, incident, EVIDENCE),
-        earliest(client, index, incident, Q("term", stance="denial") & OFFICIAL),
+        earliest(client, index, incident, OFFICIAL_DENIAL),
     ]
     search = incident_search(client, index, incident)
     # terms (global ordinals) rather than filters: filters nested in a histogram cannot use
@@ -182,12 +214,16 @@ def _counts(terms: Any, *keys: str) -> list[int]:
     return [found.get(key, 0) for key in keys]
 
 
-def _coverage_peak(bars: list[_Bar]) -> int:
+def _coverage_peak(bars: list[_Bar], after: datetime) -> int:
+    """The busiest report bucket from the one holding `after` on (coverage follows the
+    boundaries before it)."""
     if not bars:
         return 0
-    key = (lambda b: b.report) if any(b.report for b in bars) else (lambda b: b.total)
-    best = max(key(b) for b in bars)
-    return next(i for i, b in enumerate(bars) if key(b) == best)
+    start = max((i for i, b in enumerate(bars) if b.start <= after), default=0)
+    tail = bars[start:]
+    key = (lambda b: b.report) if any(b.report for b in tail) else (lambda b: b.total)
+    best = max(key(b) for b in tail)
+    return start + next(i for i, b in enumerate(tail) if key(b) == best)
 
 
 def _decay(bars: list[_Bar], peak_index: int) -> datetime | None:
@@ -211,7 +247,7 @@ def first_sustained(values: list[int], start: int, limit: float) -> int | None:
 def _measures(
     client: Elasticsearch,
     names: IndexNames,
-    incident: str,
+    incident: IncidentScope,
     *,
     aggs: Any,
     bars: list[_Bar],
@@ -235,7 +271,7 @@ def _measures(
 
 
 def _shares(
-    client: Elasticsearch, names: IndexNames, incident: str, at: datetime
+    client: Elasticsearch, names: IndexNames, incident: IncidentScope, at: datetime
 ) -> tuple[float | None, float | None]:
     search = incident_search(client, names.posts, incident)
     stamp = at.isoformat()
@@ -268,10 +304,8 @@ def _half_life(bars: list[_Bar], denial: datetime) -> timedelta | None:
 
 
 def _spans(found: dict[str, datetime | None], end: datetime) -> list[Phase]:
-    present = sorted(
-        ((at, name) for name, at in found.items() if at is not None),
-        key=lambda pair: (pair[0], list(PHASE_NAMES).index(pair[1])),
-    )
+    """Boundaries come in order (see `phases`), so the spans follow `PHASE_NAMES`."""
+    present = [(at, name) for name in PHASE_NAMES if (at := found[name]) is not None]
     result = []
     for i, (at, name) in enumerate(present):
         stop = present[i + 1][0] if i + 1 < len(present) else max(end, at)

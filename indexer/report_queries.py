@@ -12,12 +12,13 @@ from elasticsearch.dsl import A, Q
 from indexer.analytics import TIMESTAMP, PostRef, incident_search, post_ref
 from indexer.connection import IndexNames
 from indexer.phases import Phase
+from indexer.scope import IncidentScope
 
 
 def top_posts_per_phase(
     client: Elasticsearch,
     names: IndexNames,
-    incident: str,
+    incident: str | IncidentScope,
     spans: list[Phase],
     size: int = 5,
 ) -> list[list[PostRef]]:

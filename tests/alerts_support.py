@@ -90,6 +90,21 @@ def post(
     return {"_id": f"{platform}:{native_id}", **doc}
 
 
+def official_denial(native_id: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """What the official denial looks like indexed: an official account's matching post, its
+    stance a confident denial (see `indexer.scope.OFFICIAL_DENIAL`)."""
+    values: dict[str, Any] = {
+        "platform": "toutiao",
+        "author": {"id": "bd", "handle": "bytedance", "official": True, "followers": 1000},
+        "matched": {"queries": ["zh"], "claims": [], "official": True},
+        "stance": "denial",
+        "stance_confidence": 0.9,
+        "reach": 1000,
+        **fields,
+    }
+    return post(native_id, at, **values)
+
+
 def spread(count: int, start: datetime, end: datetime, prefix: str, **fields: Any) -> list[dict]:
     """`count` posts evenly spread over [start, end)."""
     step = (end - start) / max(count, 1)

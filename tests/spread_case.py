@@ -254,6 +254,7 @@ def post_doc(row: tuple[Any, ...], incident: str = INCIDENT) -> dict[str, Any]:
         "lang": "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en",
         "stance": stance,
         "reach": reach,
+        "matched": {"queries": ["zh-intern"]},  # every post of the case matched the incident
         "engagement": {"reposts": reposts},
         "repo": "JusticeFighter110/confession" if platform == "github" else None,
     }

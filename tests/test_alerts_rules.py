@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from alerts_support import NOW, incident_with, index_docs, index_posts, post, run_doc, spread
+from alerts_support import (
+    NOW,
+    incident_with,
+    index_docs,
+    index_posts,
+    official_denial,
+    post,
+    run_doc,
+    spread,
+)
 
 from alerts.engine import evaluate
 
@@ -138,22 +147,49 @@ def test_new_repo_fires_for_github_repositories_only(es_client, index_names):
     ]
 
 
-@pytest.mark.parametrize(
-    "denial",
-    [
-        {"author": {"id": "bd", "handle": "bytedance", "official": True}, "stance": "report"},
-        {"stance": "denial"},
-    ],
-    ids=["official-author", "denial-stance"],
-)
-def test_official_denial_finds_first_official_or_denial_post(es_client, index_names, denial):
+def test_official_denial_fires_on_the_first_official_denial(es_client, index_names):
     index_posts(
         es_client,
         index_names,
-        [post("r", NOW - 5 * H), post("d", NOW - 2 * H, platform="toutiao", **denial)],
+        [
+            post("r", NOW - 5 * H),
+            official_denial("d1", NOW - 2 * H),
+            official_denial("d2", NOW - H, platform="weibo"),  # the same denial, second channel
+        ],
     )
     [finding] = findings(es_client, index_names, [{"name": "denied", "type": "official_denial"}])
-    assert (finding.key, finding.posts[0]["_id"]) == ("denial", "toutiao:d")
+    assert (finding.key, finding.basis) == ("toutiao:d1", ["toutiao:d1"])
+    assert finding.headline == "Official denial: @bytedance on Toutiao"
+
+
+NOT_THE_OFFICIAL_DENIAL = {
+    "someone else's denial": {"author": {"id": "u", "handle": "debunker", "official": False}},
+    "official but about something else": {"matched": {"queries": [], "claims": []}},
+    "official, matching, but not a denial": {"stance": "report"},
+    "official denial, unsure": {"stance_confidence": 0.4},
+}
+
+
+@pytest.mark.parametrize("changed", NOT_THE_OFFICIAL_DENIAL.values(), ids=NOT_THE_OFFICIAL_DENIAL)
+def test_what_is_not_the_official_denial(es_client, index_names, changed):
+    index_posts(
+        es_client, index_names, [post("r", NOW - 5 * H), official_denial("d", NOW - H, **changed)]
+    )
+    assert fired(es_client, index_names, [{"name": "denied", "type": "official_denial"}]) == []
+
+
+def test_an_official_denial_before_the_window_is_not_the_incident_s(es_client, index_names):
+    before = NOW - timedelta(days=5)  # the window starts 3 days before NOW
+    index_posts(es_client, index_names, [official_denial("old", before)])
+    assert fired(es_client, index_names, [{"name": "denied", "type": "official_denial"}]) == []
+
+
+def test_a_statement_pinned_by_the_incident_file_is_the_official_denial(es_client, index_names):
+    pinned = {"stance": "other", "matched": {"queries": [], "statement": True}}
+    index_posts(es_client, index_names, [official_denial("s", NOW - H, **pinned)])
+    assert fired(es_client, index_names, [{"name": "denied", "type": "official_denial"}]) == [
+        ("denied", "toutiao:s")
+    ]
 
 
 def test_no_denial_no_official_denial_alert(es_client, index_names):
@@ -165,7 +201,7 @@ def test_no_denial_no_official_denial_alert(es_client, index_names):
 def test_denial_not_landing_when_rumour_still_rises(
     es_client, index_names, now_rumours, before_rumours, fires
 ):
-    index_posts(es_client, index_names, [post("d", NOW - 5 * H, stance="denial")])
+    index_posts(es_client, index_names, [official_denial("d", NOW - 5 * H)])
     index_posts(es_client, index_names, spread(now_rumours, NOW - 2 * H, NOW, "n"))
     index_posts(es_client, index_names, spread(before_rumours, NOW - 4 * H, NOW - 2 * H, "p"))
     rule = {"name": "landing", "type": "denial_not_landing", "window": "2h", "min_count": 3}
@@ -173,7 +209,7 @@ def test_denial_not_landing_when_rumour_still_rises(
 
 
 def test_denial_not_landing_waits_one_window_after_the_denial(es_client, index_names):
-    index_posts(es_client, index_names, [post("d", NOW - H, stance="denial")])
+    index_posts(es_client, index_names, [official_denial("d", NOW - H)])
     index_posts(es_client, index_names, spread(8, NOW - 2 * H, NOW, "n"))
     rule = {"name": "landing", "type": "denial_not_landing", "window": "2h", "min_count": 3}
     assert fired(es_client, index_names, [rule]) == []

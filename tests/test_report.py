@@ -23,6 +23,7 @@ from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
 from spreadwatch.cli import cli
 from spreadwatch.report import collect, render_html, write_report
+from spreadwatch.report.render import fmt_delta
 from spreadwatch.settings import Settings
 
 NOW = datetime(2024, 11, 1, 12, 0, tzinfo=UTC)
@@ -277,7 +278,8 @@ def test_an_incident_without_a_denial_says_so(es_client: Elasticsearch, case: In
     page = lxml.html.fromstring(render_html(collect(es_client, case, OTHER, now=NOW)))
     assert "No official denial is indexed" in page.text_content()
     tiles = texts(page, "//section[@id='measures']//div[contains(@class,'tile')]/b")
-    assert tiles[2] == "—"
+    onset = datetime(2024, 10, 17, 23, 0, tzinfo=UTC)  # the stray post
+    assert tiles[2] == f"none yet ({fmt_delta(NOW - onset)} since onset)"
     charts = [f.get("id") for f in page.xpath("//figure[@class='chart']")]
     assert charts == ["chart-stance", "chart-cumulative", "chart-platform"]
     assert "No GitHub activity indexed" in page.xpath("//section[@id='github']")[0].text_content()

@@ -12,12 +12,13 @@ from elasticsearch import Elasticsearch
 from indexer.connection import IndexNames
 from indexer.kibana.objects import DashboardFacts
 from indexer.phases import phases
+from indexer.scope import IncidentScope
 from spreadwatch.incident import Incident
 
 
 def dashboard_facts(client: Elasticsearch, names: IndexNames, incident: Incident) -> DashboardFacts:
     """Onset and first official denial of an incident, as indexed now."""
-    found = phases(client, names, incident.id)
+    found = phases(client, names, IncidentScope.of(incident))
     return DashboardFacts(
         incident_id=incident.id,
         title=incident.title,

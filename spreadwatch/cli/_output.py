@@ -145,7 +145,7 @@ def render_phases(incident: str, found: Phases, origin: Origin) -> str:
         *[f"  {name:<14} {when(at)}" for name, at in found.boundaries().items()],
         "",
         "Measures",
-        f"  time to denial           {duration(m.time_to_denial)}",
+        f"  time to denial           {_time_to_denial(found)}",
         f"  rumour share before      {percent(m.rumour_share_before)}",
         f"  rumour share after       {percent(m.rumour_share_after)}",
         f"  denial reach ÷ rumour    {ratio}  ({m.denial_reach} / {m.rumour_reach})",
@@ -158,6 +158,15 @@ def render_phases(incident: str, found: Phases, origin: Origin) -> str:
         ],
     ]
     return "\n".join(lines)
+
+
+def _time_to_denial(found: Phases) -> str:
+    """Never negative; before an official denial, how long the rumour has gone unanswered."""
+    m = found.measures
+    if m.time_to_denial is not None:
+        return duration(m.time_to_denial)
+    since = f" ({duration(m.time_since_onset)} since onset)" if m.time_since_onset else ""
+    return f"none yet{since}"
 
 
 def render_chart(timeline: Timeline, found: Phases, bar_width: int = 50) -> str:

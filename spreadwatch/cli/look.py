@@ -18,6 +18,7 @@ from indexer.documents import STANCES
 from indexer.intervals import auto_interval
 from indexer.phases import phases
 from indexer.reclassify import reclassify as reclassify_posts
+from indexer.scope import IncidentScope
 from indexer.search import MAX_LIMIT, SORTS, QuerySyntaxError, SearchRequest, parse_when
 from indexer.search import search_posts as run_search
 from spreadwatch.cli._output import (
@@ -125,14 +126,14 @@ def _show_query_error(error: QuerySyntaxError) -> None:
         click.echo("  " + " " * (error.column - 1) + "^", err=True)
 
 
-def _incident_id(ref: str, folder: Path) -> str:
-    """The id of INCIDENT: from its file, or the bare id when no file has it."""
+def _incident_scope(ref: str, folder: Path) -> IncidentScope:
+    """INCIDENT's id and window from its file, or the bare id when no file has it."""
     try:
-        return resolve_incident(ref, [folder]).id
+        return IncidentScope.of(resolve_incident(ref, [folder]))
     except ConfigFileError:
         if Path(ref).suffix in (".yml", ".yaml") or "/" in ref:
             raise
-        return ref
+        return IncidentScope(ref)
 
 
 def _interval(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -153,16 +154,17 @@ def timeline(
     app: AppContext, incident: str, interval: str | None, fmt: str, incidents_dir: Path
 ) -> None:
     """Phases, measures and a terminal chart of INCIDENT (a path to its file, or its id)."""
-    incident_id = _incident_id(incident, incidents_dir)
+    scope = _incident_scope(incident, incidents_dir)
+    incident_id = scope.id
     with _indices_needed(app):
-        found = phases(app.client, app.names, incident_id, interval=interval)
+        found = phases(app.client, app.names, scope, interval=interval)
         chart_interval = interval
         if chart_interval is None and found.span is not None:
             chart_interval = auto_interval(
                 found.span.start, found.span.end, max_buckets=CHART_BUCKETS
             )
-        series = analytics.timeline(app.client, app.names, incident_id, interval=chart_interval)
-        origin = analytics.first_seen(app.client, app.names, incident_id)
+        series = analytics.timeline(app.client, app.names, scope, interval=chart_interval)
+        origin = analytics.first_seen(app.client, app.names, scope)
     if fmt == "json":
         payload = {"incident": incident_id, "phases": found, "timeline": series, "origin": origin}
         click.echo(json_text(_plain(payload), indent=2))

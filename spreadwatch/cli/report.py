@@ -6,13 +6,15 @@ from pathlib import Path
 
 import click
 
+from indexer.scope import IncidentScope
 from spreadwatch.cli.context import AppContext, incidents_dir_option
 from spreadwatch.incident import ConfigFileError, resolve_incident
 from spreadwatch.report import collect, write_report
 
 
-def _describe(ref: str, folder: Path) -> tuple[str, str | None, str]:
-    """Incident id, title and description from its file; a bare id with no file still works."""
+def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str]:
+    """Incident scope (id, window), title and description from its file; a bare id with no
+    file still works."""
     try:
         incident = resolve_incident(ref, [folder])
     except ConfigFileError:
@@ -21,8 +23,8 @@ def _describe(ref: str, folder: Path) -> tuple[str, str | None, str]:
         click.echo(
             f"note: no incident file for {ref!r} in {folder}; using indexed data only", err=True
         )
-        return ref, None, ""
-    return incident.id, incident.title, incident.description
+        return IncidentScope(ref), None, ""
+    return IncidentScope.of(incident), incident.title, incident.description
 
 
 @click.command("report")
@@ -43,11 +45,11 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
     """
     if out.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("must end in .html", param_hint="--out")
-    incident_id, title, description = _describe(incident, incidents_dir)
-    data = collect(app.client, app.names, incident_id, title=title, description=description)
+    scope, title, description = _describe(incident, incidents_dir)
+    data = collect(app.client, app.names, scope, title=title, description=description)
     write_report(data, out)
     posts = data.phases.span.posts if data.phases.span else 0
-    click.echo(f"wrote {out} ({posts} posts of {incident_id})")
+    click.echo(f"wrote {out} ({posts} posts of {scope.id})")
 
 
 commands = [report]

@@ -23,6 +23,7 @@ from indexer.analytics import (
 from indexer.connection import IndexNames
 from indexer.phases import Phases, phases
 from indexer.report_queries import top_posts_per_phase
+from indexer.scope import IncidentScope
 
 
 @dataclass(frozen=True)
@@ -47,25 +48,29 @@ class ReportData:
 def collect(
     client: Elasticsearch,
     names: IndexNames,
-    incident_id: str,
+    incident: str | IncidentScope,
     *,
     title: str | None = None,
     description: str = "",
     now: datetime | None = None,
 ) -> ReportData:
-    """Query the analytics for one incident (about ten searches, whatever its size)."""
-    found = phases(client, names, incident_id)
-    timeline = analytics.timeline(client, names, incident_id, interval=found.interval)
+    """Query the analytics for one incident (about ten searches, whatever its size); given a
+    scope, only posts inside the incident's window count."""
+    scope = IncidentScope.of(incident)
+    incident_id = scope.id
+    generated_at = now or datetime.now(UTC)
+    found = phases(client, names, scope, now=generated_at)
+    timeline = analytics.timeline(client, names, scope, interval=found.interval)
     return ReportData(
         incident_id=incident_id,
         title=title or incident_id,
         description=description,
-        generated_at=now or datetime.now(UTC),
+        generated_at=generated_at,
         timeline=timeline,
         phases=found,
-        origin=analytics.first_seen(client, names, incident_id),
-        amplifiers=analytics.amplifiers(client, names, incident_id, by="reach", size=10),
-        clusters=analytics.clusters(client, names, incident_id, size=10),
-        github=analytics.github_activity(client, names, incident_id),
-        top_posts=top_posts_per_phase(client, names, incident_id, found.phases),
+        origin=analytics.first_seen(client, names, scope),
+        amplifiers=analytics.amplifiers(client, names, scope, by="reach", size=10),
+        clusters=analytics.clusters(client, names, scope, size=10),
+        github=analytics.github_activity(client, names, scope),
+        top_posts=top_posts_per_phase(client, names, scope, found.phases),
     )
