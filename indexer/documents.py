@@ -52,6 +52,7 @@ class Matched(InnerDoc):
     queries = Keyword()
     claims = Keyword()
     official = Boolean()
+    statement = Boolean()  # pinned by the incident file's official.statements
 
 
 class Source(InnerDoc):
