@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from elasticsearch import BadRequestError, Elasticsearch
@@ -20,6 +20,9 @@ from elasticsearch.dsl import Q, Search
 
 from indexer.analytics import TIMESTAMP, parse_time
 from indexer.connection import IndexNames
+from spreadwatch.durations import parse_when
+
+__all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
 
 SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
 #: Language subfields searched too when the posts mapping has them (clusters with the
@@ -36,8 +39,6 @@ SORTS: dict[str, list[dict[str, Any]]] = {
     "reach": [{"reach": {"order": "desc", "missing": "_last"}}, {TIMESTAMP: "desc"}],
 }
 
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _COLUMN = re.compile(r"line (\d+), column (\d+)")
 
 
@@ -86,23 +87,6 @@ class Row:
 class SearchResult:
     total: int
     rows: list[Row]
-
-
-def parse_when(value: str, now: datetime | None = None) -> datetime:
-    """A time from the CLI: ISO date or datetime (UTC when no zone) or an age like 3d, 12h, 30m."""
-    text = value.strip()
-    relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"cannot read time {value!r}: use a date (2024-10-18), a datetime "
-            "(2024-10-18T12:00Z) or an age (3d, 12h, 30m)"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def fields_for(mapping: dict[str, Any]) -> list[str]:
@@ -193,3 +177,15 @@ def _deepest_reason(body: dict[str, Any]) -> str | None:
         reason = node.get("reason") or reason
         node = node.get("caused_by") or {}
     return reason
+
+
+def indexed_values(
+    client: Elasticsearch, names: IndexNames, field: str, size: int = 500
+) -> list[str]:
+    """The distinct values of a keyword field over all posts (to name known ones in an error)."""
+    response = client.search(
+        index=names.posts,
+        size=0,
+        aggs={"values": {"terms": {"field": field, "size": size}}},
+    )
+    return sorted(str(b["key"]) for b in response["aggregations"]["values"]["buckets"])

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """`90s`, `30m`, `1h`, `2d`, `1w` (or a number of seconds) as a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    raise ValueError(f"expected a duration like 30m, 1h or 2d, got {value!r}")
-
+from spreadwatch.durations import parse_duration
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+__all__ = ["AwareDatetime", "Duration", "Strict", "normalise_text", "parse_duration"]
 
 
 def _aware(value: Any) -> Any:

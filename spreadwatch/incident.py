@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from spreadwatch.alert_rules import AlertsConfig
 from spreadwatch.fields import AwareDatetime, Duration, Strict, normalise_text, parse_duration
+from spreadwatch.names import did_you_mean
 from spreadwatch.sources import SourcesConfig
 from spreadwatch.yamlfile import ConfigFileError, validate_file
 
@@ -203,16 +204,32 @@ def resolve_incident(ref: str, search_dirs: list[Path] | None = None) -> Inciden
     candidate = Path(ref)
     if candidate.suffix in (".yml", ".yaml") or candidate.exists():
         return load_incident(candidate)
-    for folder in search_dirs or [Path("incidents")]:
+    found = _incidents_by_id(search_dirs or [Path("incidents")])
+    if ref in found:
+        return found[ref]
+    dirs = ", ".join(str(d) for d in search_dirs or [Path("incidents")])
+    known = f" (known: {', '.join(sorted(found))})" if found else ""
+    raise ConfigFileError(
+        f"no incident file with id {ref!r} in {dirs}{did_you_mean(ref, found)}{known}; "
+        "pass a path to the file"
+    )
+
+
+def incident_ids(search_dirs: list[Path]) -> list[str]:
+    """The ids of the valid incident files in these folders (to name them in an error)."""
+    return sorted(_incidents_by_id(search_dirs))
+
+
+def _incidents_by_id(search_dirs: list[Path]) -> dict[str, Incident]:
+    found: dict[str, Incident] = {}
+    for folder in search_dirs:
         for file in sorted(folder.glob("*.y*ml")):
             try:
                 incident = load_incident(file)
             except ConfigFileError:
                 continue
-            if incident.id == ref:
-                return incident
-    dirs = ", ".join(str(d) for d in search_dirs or [Path("incidents")])
-    raise ConfigFileError(f"no incident file with id {ref!r} in {dirs}; pass a path to the file")
+            found.setdefault(incident.id, incident)
+    return found
 
 
 def load_incidents(paths: list[Path]) -> list[Incident]:
@@ -233,6 +250,7 @@ __all__ = [
     "Incident",
     "Official",
     "Query",
+    "incident_ids",
     "load_incident",
     "load_incidents",
     "normalise_text",

@@ -61,7 +61,8 @@ def test_check_prints_what_would_fire_and_stores_nothing(
 
 def test_silenced_rule_shows_as_skipped_in_check(invoke, incident_file, es_client, index_names):
     index_posts(es_client, index_names, spread(10, NOW - H, NOW, "w"))
-    silenced = invoke("alerts", "silence", "spike", "--for", "4h")
+    folder = str(incident_file.parent)
+    silenced = invoke("alerts", "silence", "spike", "--for", "4h", "--incidents-dir", folder)
     # A silence runs from now; check at the real clock, with posts in its window.
     now = datetime.now(UTC)
     index_posts(es_client, index_names, spread(10, now - H, now, "n"))
@@ -69,6 +70,34 @@ def test_silenced_rule_shows_as_skipped_in_check(invoke, incident_file, es_clien
     [row] = json.loads(checked.stdout)
     assert silenced.stdout.startswith("spike silenced for every incident until ")
     assert (row["would_send"], row["suppressed"].startswith("silenced until")) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["big-acount", "--for", "10m"], "unknown rule 'big-acount'"),
+        (["spkie", "--for", "10m"], "unknown rule 'spkie'; did you mean 'spike'?"),
+        (["spike", "--for", "ten"], "'ten' is not a duration"),
+        (["spike", "--for", "10m", "--incident", "nope"], "no incident file with id 'nope'"),
+    ],
+)
+def test_silencing_a_name_that_does_not_exist_is_a_usage_error(
+    invoke, incident_file, args, message
+):
+    result = invoke("alerts", "silence", *args, "--incidents-dir", str(incident_file.parent))
+    assert (result.exit_code, message in result.output) == (2, True), result.output
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [("10", 10), ("10s", 10), ("4h", 14400), ("2d", 172800)]
+)
+def test_silence_durations_are_seconds_or_any_unit(invoke, incident_file, given, seconds):
+    result = invoke(
+        "alerts", "silence", "spike", "--for", given, "--incidents-dir", str(incident_file.parent)
+    )
+    assert result.exit_code == 0, result.output
+    until = datetime.fromisoformat(result.output.strip().rsplit(" ", 1)[1])
+    assert abs((until - datetime.now(UTC)).total_seconds() - seconds) < 60
 
 
 def test_list_shows_alerts_with_state(invoke, es_client, index_names):

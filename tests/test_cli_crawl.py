@@ -129,4 +129,4 @@ def test_spooled_documents_are_pointed_out(invoke, tiny_incident, monkeypatch, c
 def test_an_unknown_source_is_refused_before_anything_runs(invoke, tiny_incident):
     result = invoke("crawl", str(tiny_incident), "--source", "myspace")
     assert result.exit_code == 2
-    assert "unknown source 'myspace'; sources are github, feeds, pages" in result.output
+    assert "unknown source 'myspace' (known: bluesky, feeds, github," in result.output

@@ -207,8 +207,13 @@ def test_a_bad_query_is_a_readable_error_with_a_caret_and_exit_2(case, es_settin
     [
         (["--since", "yesterday"], "cannot read time 'yesterday'"),
         (["--limit", "0"], "0 is not in the range"),
-        (["--stance", "maybe"], "'maybe' is not one of"),
-        (["--format", "xml"], "'xml' is not one of"),
+        (["--stance", "maybe"], "unknown stance 'maybe' (known: debunk, denial, other, report"),
+        (["--stance", "rumor"], "unknown stance 'rumor'; did you mean 'rumour'?"),
+        (["--platform", "twitter"], "unknown platform 'twitter'"),
+        (["--platform", "redit"], "unknown platform 'redit'; did you mean 'reddit'?"),
+        (["--incident", "bytedance-intern"], "did you mean 'bytedance-intern-2024'?"),
+        (["--sort", "newst"], "unknown sort 'newst'; did you mean 'newest'?"),
+        (["--format", "xml"], "unknown format 'xml'"),
     ],
 )
 def test_bad_options_are_usage_errors(case, es_settings, args, message):
@@ -288,15 +293,62 @@ def test_timeline_json_carries_boundaries_and_measures(case, es_settings, tmp_pa
     assert [p["platform"] for p in payload["origin"]["per_platform"]][:2] == ["weibo", "reddit"]
 
 
-@pytest.mark.parametrize("interval", ["hourly", "0h", "1y", "-1d"])
-def test_timeline_refuses_an_interval_it_cannot_use(case, es_settings, interval):
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [
+        ("hourly", "'hourly' is not a duration"),
+        ("1y", "'1y' is not a duration"),
+        ("-1d", "'-1d' is not a duration"),
+        ("0h", "'0h' is shorter than 1s"),
+    ],
+)
+def test_timeline_refuses_an_interval_it_cannot_use(case, es_settings, interval, message):
     result = run(case, es_settings, "timeline", INCIDENT, "--interval", interval)
-    assert (result.exit_code, "is not an interval like" in result.stderr) == (2, True)
+    assert (result.exit_code, message in result.stderr) == (2, True), result.stderr
 
 
-def test_timeline_of_an_incident_without_posts_says_so(case, es_settings, tmp_path):
-    result = run(case, es_settings, "timeline", "no-such-case", "--incidents-dir", str(tmp_path))
-    assert (result.exit_code, result.output.strip()) == (0, "no-such-case: no posts indexed")
+@pytest.mark.parametrize("interval", ["3600", "3600s", "60m", "1h"])
+def test_timeline_intervals_are_durations_in_any_unit(case, es_settings, tmp_path, interval):
+    result = run(
+        case, es_settings, "timeline", INCIDENT, "--interval", interval,
+        "--incidents-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "(resolution 1h)" in result.output
+
+
+def test_timeline_refuses_an_interval_giving_hundreds_of_rows_and_suggests_one(
+    case, es_settings, tmp_path
+):
+    # The case spans 2024-10-18 02:00 → 2024-10-19 10:xx: 1m buckets would be ~1,950 rows.
+    result = run(
+        case, es_settings, "timeline", INCIDENT, "--interval", "1m",
+        "--incidents-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "interval 1m gives 1," in result.stderr
+    assert "try 30m" in result.stderr
+    assert " │" not in result.output
+
+
+def test_timeline_of_an_unknown_incident_is_a_usage_error_naming_the_closest(
+    case, es_settings, tmp_path
+):
+    result = run(
+        case, es_settings, "timeline", "bytedance-intern", "--incidents-dir", str(tmp_path)
+    )
+    assert result.exit_code == 2
+    assert "unknown incident 'bytedance-intern'; did you mean 'bytedance-intern-2024'?" in (
+        result.stderr
+    )
+
+
+def test_timeline_of_an_incident_file_without_posts_says_so(case, es_settings, tmp_path):
+    (tmp_path / "quiet.yml").write_text(
+        INCIDENT_FILE.replace("id: bytedance-intern-2024", "id: quiet-case"), encoding="utf-8"
+    )
+    result = run(case, es_settings, "timeline", "quiet-case", "--incidents-dir", str(tmp_path))
+    assert (result.exit_code, result.output.strip()) == (0, "quiet-case: no posts indexed")
 
 
 # ---------------------------------------------------------------- reclassify

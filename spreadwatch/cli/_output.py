@@ -13,11 +13,12 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from indexer.analytics import Origin, Timeline
-from indexer.phases import Phases
-from indexer.search import COLUMNS, Row, SearchResult
+if TYPE_CHECKING:
+    from indexer.analytics import Origin, Timeline
+    from indexer.phases import Phases
+    from indexer.search import Row, SearchResult
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _UNSAFE_KEEP_LINES = re.compile(
@@ -80,6 +81,8 @@ def json_text(value: Any, indent: int | None = None) -> str:
 
 
 def _csv(rows: list[Row]) -> str:
+    from indexer.search import COLUMNS
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)

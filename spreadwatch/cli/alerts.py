@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
-from alerts.engine import evaluate, suppression_reason
-from alerts.store import AlertStore
-from indexer.templates import init as init_indices
 from spreadwatch.cli._output import escape
-from spreadwatch.cli.context import AppContext, format_option
-from spreadwatch.fields import parse_duration
-from spreadwatch.incident import resolve_incident
+from spreadwatch.cli.context import AppContext, format_option, incidents_dir_option
+from spreadwatch.cli.params import DURATION, bad_name
 
 
 def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime:
@@ -29,11 +25,23 @@ def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> Any:
-    try:
-        return parse_duration(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+def _checked_scope(rule: str, incident: str | None, folder: Path) -> str | None:
+    """The incident id to silence (None: all), once RULE is known to name a rule of it (or of
+    any incident file in `folder`): a typo is a usage error (exit 2), not a silence of nothing."""
+    from spreadwatch.incident import ConfigFileError, incident_ids, resolve_incident
+
+    if incident is not None:
+        try:
+            incidents = [resolve_incident(incident, [folder])]
+        except ConfigFileError as error:
+            raise click.BadParameter(str(error), param_hint="--incident") from None
+    else:
+        ids = incident_ids([folder]) if folder.is_dir() else []
+        incidents = [resolve_incident(i, [folder]) for i in ids]
+    known = sorted({r.name for i in incidents for r in i.alerts.rules})
+    if rule != "*" and rule not in known:
+        raise bad_name("rule", rule, [*known, "*"], "RULE")
+    return incidents[0].id if incident is not None else None
 
 
 @click.group("alerts")
@@ -50,10 +58,16 @@ def alerts_group() -> None:
     help="Evaluate as if it were this time (ISO 8601, UTC if no zone).",
 )
 @format_option("text", "json")
+@incidents_dir_option
 @click.pass_obj
-def check(app: AppContext, incident_ref: str, at: datetime, fmt: str) -> None:
+def check(app: AppContext, incident_ref: str, at: datetime, fmt: str, incidents_dir: Path) -> None:
     """Evaluate INCIDENT's rules now and print what would fire; nothing is stored or sent."""
-    incident = resolve_incident(incident_ref)
+    from alerts.engine import evaluate, suppression_reason
+    from alerts.store import AlertStore
+    from indexer.templates import init as init_indices
+    from spreadwatch.incident import resolve_incident
+
+    incident = resolve_incident(incident_ref, [incidents_dir])
     init_indices(app.client, app.names)
     store = AlertStore(app.client, app.names)
     rows = []
@@ -85,12 +99,23 @@ def check(app: AppContext, incident_ref: str, at: datetime, fmt: str) -> None:
 @alerts_group.command("silence")
 @click.argument("rule")
 @click.option(
-    "--for", "duration", required=True, callback=_duration, help="How long, e.g. 30m, 4h, 2d."
+    "--for",
+    "duration",
+    required=True,
+    type=DURATION,
+    help="How long: 600 (seconds), 30m, 4h, 2d.",
 )
 @click.option("--incident", help="Only for this incident id (default: every incident).")
+@incidents_dir_option
 @click.pass_obj
-def silence(app: AppContext, rule: str, duration: Any, incident: str | None) -> None:
+def silence(
+    app: AppContext, rule: str, duration: timedelta, incident: str | None, incidents_dir: Path
+) -> None:
     """Raise no alert for RULE (a rule name, or '*' for all) for a while."""
+    from alerts.store import AlertStore
+    from indexer.templates import init as init_indices
+
+    incident = _checked_scope(rule, incident, incidents_dir)
     now = datetime.now(UTC)
     init_indices(app.client, app.names)
     AlertStore(app.client, app.names).silence(rule, now + duration, now, incident)
@@ -113,6 +138,9 @@ def silence(app: AppContext, rule: str, duration: Any, incident: str | None) -> 
 @click.pass_obj
 def list_alerts(app: AppContext, incident: str | None, limit: int, fmt: str) -> None:
     """The latest alerts with their delivery state (and active silences)."""
+    from alerts.store import AlertStore
+    from indexer.templates import init as init_indices
+
     init_indices(app.client, app.names)
     alerts = AlertStore(app.client, app.names).recent(incident, limit)
     if fmt == "json":

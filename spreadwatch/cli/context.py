@@ -1,4 +1,8 @@
-"""What every command shares: settings loaded once, a client made on first use, error edges."""
+"""What every command shares: settings loaded once, a client made on first use, error edges.
+
+Nothing heavy is imported here at module level (see spreadwatch/cli/__init__.py): settings
+(pydantic), the Elasticsearch client and the indexer come in on first use.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from indexer.connection import IndexNames, make_client
+from spreadwatch.cli.params import Name
 from spreadwatch.logs import configure_logging, redact
-from spreadwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from indexer.connection import IndexNames
+    from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +50,7 @@ def format_option(
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(list(choices)),
+        type=Name(choices, "format"),
         default=choices[0],
         show_default=True,
         help=help,
@@ -51,27 +59,42 @@ def format_option(
 
 @dataclass
 class AppContext:
-    settings_loader: Callable[[], Settings]
+    """Per-invocation state: the settings file, how loud to log, and lazily the settings/client.
+
+    `log_level` is what the command line asked for (`-v`, `--debug`) or the command's default;
+    an explicit SPREADWATCH_LOG_LEVEL wins over a default but not over `-v`/`--debug`.
+    """
+
+    settings_file: Path | None = None
     debug: bool = False
+    log_level: str = "warning"
+    level_from_cli: bool = False
     _client: Elasticsearch | None = field(default=None, repr=False)
 
     @cached_property
     def settings(self) -> Settings:
-        settings = self.settings_loader()
-        configure_logging(
-            debug=self.debug, as_json=settings.log_format == "json", level=settings.log_level
-        )
+        from spreadwatch.settings import load_settings
+
+        settings = load_settings(self.settings_file)
+        level = self.log_level
+        if not self.level_from_cli and "log_level" in settings.model_fields_set:
+            level = settings.log_level
+        configure_logging(debug=self.debug, as_json=settings.log_format == "json", level=level)
         redact(settings.secret_values())
         return settings
 
     @property
     def names(self) -> IndexNames:
+        from indexer.connection import IndexNames
+
         return IndexNames(self.settings.index_prefix)
 
     @property
     def client(self) -> Elasticsearch:
         """A client for the configured cluster; the embedded node is started on demand."""
         if self._client is None:
+            from indexer.connection import make_client
+
             self._client = make_client(self.settings)
         return self._client
 
@@ -96,12 +119,6 @@ def fail_cleanly(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         echo_error("interrupted")
         sys.exit(130)
-    except ApiError as error:
-        _report(debug, f"Elasticsearch refused the request ({error.meta.status}): {error.message}")
-        sys.exit(EXIT_FAILED)
-    except TransportError as error:
-        _report(debug, f"cannot reach Elasticsearch: {error.message}")
-        sys.exit(EXIT_FAILED)
     except ValueError as error:
         _report(debug, str(error))
         sys.exit(EXIT_BAD_INPUT)
@@ -109,8 +126,24 @@ def fail_cleanly(debug: bool) -> Iterator[None]:
         _report(debug, str(error) or type(error).__name__)
         sys.exit(EXIT_FAILED)
     except Exception as error:
-        _report(debug, f"unexpected {type(error).__name__}: {error} (run with --debug for details)")
+        _report(debug, _elasticsearch_problem(error) or _unexpected(error))
         sys.exit(EXIT_FAILED)
+
+
+def _elasticsearch_problem(error: Exception) -> str | None:
+    """The one line for a client error, if `error` is one (the client is imported only if used)."""
+    client = sys.modules.get("elasticsearch")
+    if client is None:
+        return None
+    if isinstance(error, client.ApiError):
+        return f"Elasticsearch refused the request ({error.meta.status}): {error.message}"
+    if isinstance(error, client.TransportError):
+        return f"cannot reach Elasticsearch: {error.message}"
+    return None
+
+
+def _unexpected(error: Exception) -> str:
+    return f"unexpected {type(error).__name__}: {error} (run with --debug for details)"
 
 
 def _report(debug: bool, message: str) -> None:

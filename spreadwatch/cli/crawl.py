@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from crawlers.launch import CrawlOutcome, incident_path, run_crawl
 from spreadwatch.cli._output import escape
 from spreadwatch.cli.context import AppContext, format_option, incidents_dir_option
-from spreadwatch.incident import Incident, resolve_incident
+from spreadwatch.cli.params import SECONDS, bad_name
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from crawlers.launch import CrawlOutcome
+    from spreadwatch.incident import Incident
 
 FAILED = ("failed", "timeout")
 
@@ -31,9 +34,10 @@ FAILED = ("failed", "timeout")
 @incidents_dir_option
 @click.option(
     "--timeout",
-    type=float,
+    type=SECONDS,
     default=None,
-    help="Seconds before a source's crawl is stopped (default: SPREADWATCH_CRAWL_TIMEOUT).",
+    help="Time before a source's crawl is stopped: 600 (seconds), 10m "
+    "(default: SPREADWATCH_CRAWL_TIMEOUT).",
 )
 @click.option(
     "--spider-module",
@@ -62,14 +66,16 @@ def crawl(
     runs index; ends with a table: indexed, updated, dropped by reason, HTTP statuses, duration.
     Exits 1 when any source's crawl failed.
     """
+    from rich.console import Console
+
+    from spreadwatch.incident import resolve_incident
+
     model = resolve_incident(incident, [incidents_dir])
     names = list(sources) or list(model.sources.enabled())
     known = list(type(model.sources).model_fields)
     unknown = [name for name in names if name not in known]
     if unknown and not spider_modules:
-        raise click.UsageError(
-            f"unknown source {', '.join(map(repr, unknown))}; sources are {', '.join(known)}"
-        )
+        raise bad_name("source", unknown[0], known, "--source")
     if not names:
         raise click.UsageError(
             f"incident {model.id} has no enabled sources; add one or use --source"
@@ -120,6 +126,8 @@ def _crawl_one(
     spider_modules: tuple[str, ...],
     console: Console,
 ) -> CrawlOutcome:
+    from crawlers.launch import incident_path, run_crawl
+
     label = f"[{index}/{total}] {source}"
     with console.status(f"{label}: crawling…") as status:
         outcome = run_crawl(
@@ -141,6 +149,9 @@ def _crawl_one(
 
 def summary_table(incident_id: str, outcomes: list[CrawlOutcome]) -> Table:
     """One row per source: the figures an operator checks after a crawl."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"crawl of {incident_id}")
     for column in ("source", "status", "indexed", "updated", "unchanged", "spooled"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")

@@ -9,10 +9,8 @@ from pathlib import Path
 import click
 
 from spreadwatch.cli.context import AppContext
-from spreadwatch.demo.display import Display
-from spreadwatch.demo.runner import DEFAULT_ROUND, DEFAULT_SPEED, DemoOptions, run_demo
-from spreadwatch.demo.story import render_story
-from spreadwatch.fields import parse_duration
+from spreadwatch.cli.params import Duration
+from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED
 
 
 @click.command("demo")
@@ -37,6 +35,7 @@ from spreadwatch.fields import parse_duration
 )
 @click.option(
     "--every",
+    type=Duration(minimum=timedelta(minutes=1)),
     default=f"{int(DEFAULT_ROUND.total_seconds() // 3600)}h",
     show_default=True,
     help="Simulated time between crawl rounds (each round crawls every source once, then runs the alerts).",
@@ -48,18 +47,18 @@ from spreadwatch.fields import parse_duration
 )
 @click.pass_obj
 def demo(
-    app: AppContext, *, speed: float, out: Path, keep: bool, every: str, no_pace: bool
+    app: AppContext, *, speed: float, out: Path, keep: bool, every: timedelta, no_pace: bool
 ) -> None:
     """Replay the October 2024 ByteDance-intern rumour end to end (a reconstruction, not real posts).
 
     Starts the replay servers, a local SMTP server and crawls on a simulated clock against the
     configured Elasticsearch (the embedded node by default); Ctrl-C stops everything it started.
     """
-    try:
-        interval: timedelta = parse_duration(every)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--every") from None
-    options = DemoOptions(out=out, speed=speed, every=interval, keep=keep, pace=not no_pace)
+    from spreadwatch.demo.display import Display
+    from spreadwatch.demo.runner import DemoOptions, run_demo
+    from spreadwatch.demo.story import render_story
+
+    options = DemoOptions(out=out, speed=speed, every=every, keep=keep, pace=not no_pace)
     settings = app.settings  # loaded (and logging configured) before the display takes over
     if not app.debug:
         _quiet_logs()

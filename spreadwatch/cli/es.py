@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from indexer import embedded
-from indexer.cluster import LocalCluster
 from spreadwatch.cli.context import AppContext, format_option
 
 
@@ -29,6 +27,9 @@ def es_group() -> None:
 @click.pass_obj
 def start(app: AppContext, nodes: int) -> None:
     """Start the node (or a local cluster), or reuse what is already running; print the URL."""
+    from indexer import embedded
+    from indexer.cluster import LocalCluster
+
     _require_embedded(app)
     local = LocalCluster.for_settings(app.settings)
     if nodes == 1 and not local.live_urls():
@@ -50,6 +51,9 @@ def start(app: AppContext, nodes: int) -> None:
 @click.pass_obj
 def stop(app: AppContext) -> None:
     """Stop the node and any local cluster cleanly."""
+    from indexer import embedded
+    from indexer.cluster import LocalCluster
+
     _require_embedded(app)
     cluster_stopped = LocalCluster.for_settings(app.settings).stop()
     node_stopped = embedded.stop(app.settings)
@@ -61,6 +65,9 @@ def stop(app: AppContext) -> None:
 @click.pass_obj
 def status(app: AppContext, fmt: str) -> None:
     """Exit 0 only when healthy; print health, node count, version (and heap, data path)."""
+    from indexer import embedded
+    from indexer.cluster import LocalCluster
+
     _require_embedded(app)
     local = LocalCluster.for_settings(app.settings)
     try:

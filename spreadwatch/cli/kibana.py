@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from indexer.kibana import build_bundle, to_ndjson, write_ndjson
-from indexer.kibana.facts import dashboard_facts
-from indexer.kibana.importer import import_objects
-from indexer.kibana.objects import DashboardFacts
 from spreadwatch.cli.context import EXIT_FAILED, AppContext, incidents_dir_option
-from spreadwatch.incident import Incident, load_incidents, resolve_incident
+
+if TYPE_CHECKING:
+    from spreadwatch.incident import Incident
 
 
 @click.group("kibana")
@@ -20,12 +19,18 @@ def kibana() -> None:
 
 
 def _incidents(refs: tuple[str, ...], folder: Path) -> list[Incident]:
+    from spreadwatch.incident import load_incidents, resolve_incident
+
     if refs:
         return [resolve_incident(ref, [folder]) for ref in refs]
     return load_incidents([folder]) if folder.is_dir() else []
 
 
 def _bundle(app: AppContext, refs: tuple[str, ...], folder: Path) -> list[dict]:
+    from indexer.kibana import build_bundle
+    from indexer.kibana.facts import dashboard_facts
+    from indexer.kibana.objects import DashboardFacts
+
     incidents = _incidents(refs, folder)
     facts: list[DashboardFacts] = [
         dashboard_facts(app.client, app.names, incident) for incident in incidents
@@ -56,6 +61,8 @@ _incident_option = click.option(
 @click.pass_obj
 def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents_dir: Path) -> None:
     """Write data views, Lens panels, saved searches and one dashboard per incident."""
+    from indexer.kibana import write_ndjson
+
     if out.suffix != ".ndjson":
         raise click.BadParameter("must end in .ndjson", param_hint="--out")
     objects = _bundle(app, incident_refs, incidents_dir)
@@ -98,6 +105,9 @@ def import_(
     incidents_dir: Path,
 ) -> None:
     """Send the saved objects to Kibana (overwriting earlier copies); list every failed object."""
+    from indexer.kibana import to_ndjson
+    from indexer.kibana.importer import import_objects
+
     target = url or app.settings.kibana_url
     if not target:
         raise click.UsageError("give --url or set SPREADWATCH_KIBANA_URL")

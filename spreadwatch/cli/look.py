@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from elasticsearch import NotFoundError
 
-from indexer import analytics
-from indexer.documents import STANCES
-from indexer.intervals import auto_interval
-from indexer.phases import phases
-from indexer.reclassify import reclassify as reclassify_posts
-from indexer.scope import IncidentScope
-from indexer.search import MAX_LIMIT, SORTS, QuerySyntaxError, SearchRequest, parse_when
-from indexer.search import search_posts as run_search
-from spreadwatch.cli._output import (
-    escape,
-    json_text,
-    render_chart,
-    render_phases,
-    render_search,
-)
 from spreadwatch.cli.context import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -36,14 +19,24 @@ from spreadwatch.cli.context import (
     format_option,
     incidents_dir_option,
 )
-from spreadwatch.incident import ConfigFileError, resolve_incident
+from spreadwatch.cli.params import WHEN, Duration, Name, bad_name
+from spreadwatch.durations import duration_text
+from spreadwatch.names import PLATFORMS, SEARCH_SORTS, STANCES
+
+if TYPE_CHECKING:
+    from indexer.scope import IncidentScope
+    from indexer.search import QuerySyntaxError
 
 CHART_BUCKETS = 48
+#: A timeline interval giving more rows than this is refused with a coarser one suggested.
+MAX_TIMELINE_ROWS = 500
 
 
 @contextlib.contextmanager
 def _indices_needed(app: AppContext) -> Iterator[None]:
     """A missing posts index is a setup step not yet done, not an Elasticsearch failure."""
+    from elasticsearch import NotFoundError
+
     try:
         yield
     except NotFoundError as error:
@@ -54,32 +47,21 @@ def _indices_needed(app: AppContext) -> Iterator[None]:
         ) from None
 
 
-def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param=param) from None
-
-
 @click.command("search")
 @click.argument("query")
 @click.option("--incident", help="Only posts of this incident id.")
 @click.option("--platform", multiple=True, help="Only this platform (repeatable).")
 @click.option(
-    "--stance", multiple=True, type=click.Choice(STANCES), help="Only this stance (repeatable)."
+    "--stance", multiple=True, type=Name(STANCES, "stance"), help="Only this stance (repeatable)."
 )
+@click.option("--since", type=WHEN, help="From this time: 2024-10-18, 2024-10-18T12:00Z, 3d, 12h.")
+@click.option("--until", type=WHEN, help="Before this time (same forms as --since).")
 @click.option(
-    "--since", callback=_when, help="From this time: 2024-10-18, 2024-10-18T12:00Z, 3d, 12h."
-)
-@click.option("--until", callback=_when, help="Before this time (same forms as --since).")
-@click.option(
-    "--sort", type=click.Choice(list(SORTS)), default="newest", show_default=True, help="Order."
+    "--sort", type=Name(SEARCH_SORTS, "sort"), default="newest", show_default=True, help="Order."
 )
 @click.option(
     "--limit",
-    type=click.IntRange(1, MAX_LIMIT),
+    type=click.IntRange(1, 10_000),
     default=20,
     show_default=True,
     help="Most posts to show.",
@@ -91,13 +73,18 @@ def _when(_ctx: click.Context, param: click.Parameter, value: str | None) -> dat
     "csv",
     help="Output format; columns: time platform kind stance author reach id url text.",
 )
+@incidents_dir_option
 @click.pass_obj
-def search(app: AppContext, query: str, fmt: str, **filters: Any) -> None:
+def search(app: AppContext, query: str, fmt: str, incidents_dir: Path, **filters: Any) -> None:
     """Search posts with Lucene query-string syntax over text, title and author.
 
     Terms are ANDed; use OR, quotes for phrases, and field:value (platform:reddit,
-    stance:denial, reach:>1000). QUERY "*" lists everything.
+    stance:denial, reach:>1000). QUERY "*" lists everything. Word forms match too
+    (interns → intern, Praktikanten → Praktikant).
     """
+    from indexer.search import QuerySyntaxError, SearchRequest, search_posts
+    from spreadwatch.cli._output import render_search
+
     request = SearchRequest(
         query=query,
         incident=filters["incident"],
@@ -110,7 +97,10 @@ def search(app: AppContext, query: str, fmt: str, **filters: Any) -> None:
     )
     try:
         with _indices_needed(app):
-            result = run_search(app.client, app.names, request)
+            _check_platforms(app, request.platform)
+            result = search_posts(app.client, app.names, request)
+            if result.total == 0 and request.incident:
+                _check_incident(app, request.incident, incidents_dir, "--incident")
     except QuerySyntaxError as error:
         _show_query_error(error)
         raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
@@ -119,46 +109,81 @@ def search(app: AppContext, query: str, fmt: str, **filters: Any) -> None:
         click.echo(output)
 
 
+def _check_platforms(app: AppContext, platforms: list[str]) -> None:
+    """A platform no spider writes and nothing indexed has is a typo (exit 2), not 0 posts."""
+    unusual = [p for p in platforms if p not in PLATFORMS]
+    if not unusual:
+        return
+    from indexer.search import indexed_values
+
+    known = sorted(set(PLATFORMS) | set(indexed_values(app.client, app.names, "platform")))
+    for platform in unusual:
+        if platform not in known:
+            raise bad_name("platform", platform, known, "--platform")
+
+
+def _check_incident(app: AppContext, incident: str, folder: Path, hint: str) -> None:
+    """An incident neither indexed nor in an incident file is a typo (exit 2), not 0 posts."""
+    from indexer.search import indexed_values
+    from spreadwatch.incident import incident_ids
+
+    indexed = indexed_values(app.client, app.names, "incident")
+    if incident in indexed:
+        return
+    files = incident_ids([folder]) if folder.is_dir() else []
+    if incident not in files:
+        raise bad_name("incident", incident, sorted(set(indexed) | set(files)), hint)
+
+
 def _show_query_error(error: QuerySyntaxError) -> None:
+    from spreadwatch.cli._output import escape
+
     echo_error(f"bad query: {escape(error.reason)}")
     click.echo(f"  {escape(error.query)}", err=True)
     if error.column:
         click.echo("  " + " " * (error.column - 1) + "^", err=True)
 
 
-def _incident_scope(ref: str, folder: Path) -> IncidentScope:
-    """INCIDENT's id and window from its file, or the bare id when no file has it."""
+def _incident_scope(app: AppContext, ref: str, folder: Path) -> IncidentScope:
+    """INCIDENT's id and window from its file; else a bare id that has indexed posts; else a
+    usage error naming the closest known incidents."""
+    from indexer.scope import IncidentScope
+    from spreadwatch.incident import ConfigFileError, resolve_incident
+
     try:
         return IncidentScope.of(resolve_incident(ref, [folder]))
     except ConfigFileError:
         if Path(ref).suffix in (".yml", ".yaml") or "/" in ref:
             raise
-        return IncidentScope(ref)
-
-
-def _interval(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"[1-9]\d*[smhd]", value):
-        raise click.BadParameter(f"{value!r} is not an interval like 30m, 1h or 1d", param=param)
-    return value
+    _check_incident(app, ref, folder, "INCIDENT")
+    return IncidentScope(ref)
 
 
 @click.command("timeline")
 @click.argument("incident", metavar="INCIDENT")
 @click.option(
-    "--interval", callback=_interval, help="Bucket length for phases and chart: 30m, 1h, 1d..."
+    "--interval",
+    type=Duration(minimum=timedelta(seconds=1)),
+    help="Bucket length for phases and chart: 30m, 1h, 1d, 600 (seconds)...",
 )
 @format_option("text", "json", help="Text with a chart, or the phases and timeline as JSON.")
 @incidents_dir_option
 @click.pass_obj
 def timeline(
-    app: AppContext, incident: str, interval: str | None, fmt: str, incidents_dir: Path
+    app: AppContext, incident: str, interval: timedelta | None, fmt: str, incidents_dir: Path
 ) -> None:
     """Phases, measures and a terminal chart of INCIDENT (a path to its file, or its id)."""
-    scope = _incident_scope(incident, incidents_dir)
-    incident_id = scope.id
+    from indexer import analytics
+    from indexer.intervals import auto_interval
+    from indexer.phases import phases
+    from spreadwatch.cli._output import json_text, render_chart, render_phases
+
     with _indices_needed(app):
-        found = phases(app.client, app.names, scope, interval=interval)
-        chart_interval = interval
+        scope = _incident_scope(app, incident, incidents_dir)
+        incident_id = scope.id
+        step = _interval_text(app, scope, interval)
+        found = phases(app.client, app.names, scope, interval=step)
+        chart_interval = step
         if chart_interval is None and found.span is not None:
             chart_interval = auto_interval(
                 found.span.start, found.span.end, max_buckets=CHART_BUCKETS
@@ -174,6 +199,28 @@ def timeline(
     if chart:
         click.echo("")
         click.echo(chart)
+
+
+def _interval_text(app: AppContext, scope: IncidentScope, interval: timedelta | None) -> str | None:
+    """`--interval` as Elasticsearch writes it, refused when it would print too many rows."""
+    if interval is None:
+        return None
+    if interval.total_seconds() % 1:
+        raise click.BadParameter(
+            f"{interval.total_seconds():g}s is not a whole number of seconds",
+            param_hint="--interval",
+        )
+    from indexer import analytics
+    from indexer.intervals import IntervalError, check_interval
+
+    text = duration_text(interval)
+    bounds = analytics.span(app.client, app.names, scope)
+    if bounds is not None:
+        try:
+            check_interval(bounds.start, bounds.end, text, max_buckets=MAX_TIMELINE_ROWS)
+        except IntervalError as error:
+            raise click.BadParameter(str(error), param_hint="--interval") from None
+    return text
 
 
 def _plain(value: Any) -> Any:
@@ -201,6 +248,9 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     Run after editing the incident's claims, queries or official sources. Only posts whose
     values change are written.
     """
+    from indexer.reclassify import reclassify as reclassify_posts
+    from spreadwatch.incident import resolve_incident
+
     model = resolve_incident(incident, [incidents_dir])
     with _indices_needed(app):
         result = reclassify_posts(app.client, app.names, model)

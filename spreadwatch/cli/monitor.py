@@ -10,14 +10,9 @@ from typing import Any
 
 import click
 
-from alerts.mailer import sender_from_settings
-from indexer.templates import ShardLayout
-from indexer.templates import init as init_indices
-from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
-from scheduler.service import Monitor
-from scheduler.status import collect
 from spreadwatch.cli._output import escape
 from spreadwatch.cli.context import AppContext, format_option
+from spreadwatch.cli.params import SECONDS
 
 
 @click.command("run")
@@ -31,24 +26,24 @@ from spreadwatch.cli.context import AppContext, format_option
 )
 @click.option(
     "--crawl-timeout",
-    type=click.FloatRange(min=1),
+    type=SECONDS,
     default=None,
-    help="Seconds before a crawl is killed and recorded as timeout "
+    help="Time before a crawl is killed and recorded as timeout: 900 (seconds), 15m "
     "[default: SPREADWATCH_CRAWL_TIMEOUT].",
 )
 @click.option(
     "--shutdown-grace",
-    type=click.FloatRange(min=0),
-    default=30.0,
+    type=SECONDS,
+    default="30s",
     show_default=True,
-    help="Seconds running crawls may go on after SIGTERM/SIGINT before they are killed.",
+    help="How long running crawls may go on after SIGTERM/SIGINT before they are killed.",
 )
 @click.option(
     "--watch-interval",
-    type=click.FloatRange(min=0.1),
-    default=5.0,
+    type=SECONDS,
+    default="5s",
     show_default=True,
-    help="Seconds between checks of the incident files for changes.",
+    help="Time between checks of the incident files for changes.",
 )
 @click.option(
     "--crawl-command",
@@ -70,6 +65,12 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
     stopped with SIGTERM or Ctrl-C. Edited, added or removed incident files take effect
     without a restart.
     """
+    from alerts.mailer import sender_from_settings
+    from indexer.templates import ShardLayout
+    from indexer.templates import init as init_indices
+    from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
+    from scheduler.service import Monitor
+
     settings = app.settings
     init_indices(app.client, app.names, ShardLayout.from_settings(settings))
     sender = sender_from_settings(settings.secret("smtp_url"), settings.smtp_timeout)
@@ -104,6 +105,8 @@ def status(app: AppContext, fmt: str) -> None:
     Exits 0 when all is well, 1 on a warning (overdue jobs, invalid incident files, alerts that
     could not be delivered), 2 when no monitor is running: usable from cron or Nagios.
     """
+    from scheduler.status import collect
+
     state = collect(app.settings, app.client, datetime.now(UTC))
     if fmt == "json":
         click.echo(json.dumps(state, ensure_ascii=False, indent=2))

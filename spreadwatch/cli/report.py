@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from indexer.scope import IncidentScope
 from spreadwatch.cli.context import AppContext, incidents_dir_option
-from spreadwatch.incident import ConfigFileError, resolve_incident
-from spreadwatch.report import collect, write_report
+
+if TYPE_CHECKING:
+    from indexer.scope import IncidentScope
 
 
 def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str]:
     """Incident scope (id, window), title and description from its file; a bare id with no
     file still works."""
+    from indexer.scope import IncidentScope
+    from spreadwatch.incident import ConfigFileError, resolve_incident
+
     try:
         incident = resolve_incident(ref, [folder])
     except ConfigFileError:
@@ -43,6 +47,8 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
     Phases with the denial marked, platform order, top posts per phase, amplifiers, GitHub
     activity and near-duplicate clusters, from what is indexed now.
     """
+    from spreadwatch.report import collect, write_report
+
     if out.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("must end in .html", param_hint="--out")
     scope, title, description = _describe(incident, incidents_dir)

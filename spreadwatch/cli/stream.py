@@ -12,12 +12,15 @@ import contextlib
 import json
 import signal
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
-from crawlers.stream import JetstreamConsumer, StreamStats
 from spreadwatch.cli.context import AppContext
-from spreadwatch.incident import resolve_incident
+from spreadwatch.cli.params import SECONDS
+
+if TYPE_CHECKING:
+    from crawlers.stream import JetstreamConsumer, StreamStats
 
 STREAMS = ("bluesky",)
 
@@ -33,9 +36,9 @@ STREAMS = ("bluesky",)
 )
 @click.option(
     "--idle-timeout",
-    type=click.FloatRange(min=0.1),
+    type=SECONDS,
     default=None,
-    help="Stop after this many seconds without an event (default: run until stopped).",
+    help="Stop after this long without an event: 30 (seconds), 5m (default: run until stopped).",
 )
 @click.option(
     "--max-events",
@@ -55,6 +58,9 @@ def stream(
 
     Resumes from the cursor saved by the last run, so a restart neither loses nor repeats posts.
     """
+    from crawlers.stream import JetstreamConsumer
+    from spreadwatch.incident import resolve_incident
+
     incident = resolve_incident(incident_ref)
     app.client  # noqa: B018 - start or reach Elasticsearch before the stream, to fail early
     consumer = JetstreamConsumer(

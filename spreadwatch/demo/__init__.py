@@ -8,6 +8,13 @@ Its timeline follows the reporting's anchors; `data/truth.json` records what the
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+#: Simulated hours per wall second: the incident's 12 days in about two minutes.
+DEFAULT_SPEED = 2.4
+#: Simulated time between crawl rounds.
+DEFAULT_ROUND = timedelta(hours=6)
+
 RECONSTRUCTION_NOTICE = (
     "RECONSTRUCTION: the posts in this demo are generated from public reporting on the October "
     "2024 ByteDance-intern rumour; they are not real posts and the authors are not real people."

@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
-from spreadwatch.demo import replays
+from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, replays
 from spreadwatch.demo.alerting import AlertJob
 from spreadwatch.demo.clock import SimClock, steps
 from spreadwatch.demo.dataset import INCIDENT_FILE
@@ -39,10 +39,6 @@ from spreadwatch.incident import Incident, load_incident
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-#: Simulated hours per wall second: the incident's 12 days in about two minutes.
-DEFAULT_SPEED = 2.4
-DEFAULT_ROUND = timedelta(hours=6)
 
 
 @dataclass

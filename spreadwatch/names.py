@@ -1,0 +1,60 @@
+"""The names a user types — stances, platforms, incidents, rules, sources — and what to say
+when one is not known: the closest known names ("did you mean …").
+
+A plain module (standard library only) so the CLI can check a name before importing anything
+heavy, and the library can word its own errors the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+STANCES = ("rumour", "denial", "debunk", "report", "other")
+
+#: Platforms the built-in spiders write; configured web pages may add their own (`platform:`).
+PLATFORMS = (
+    "bluesky",
+    "github",
+    "hackernews",
+    "mastodon",
+    "news",
+    "reddit",
+    "telegram",
+    "web",
+    "weibo",
+)
+
+
+def closest(value: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The known names nearest to `value` (typos, wrong case, a prefix), best first."""
+    names = sorted(set(known))
+    folded = {name.casefold(): name for name in names}
+    exact = folded.get(value.casefold())
+    if exact is not None:
+        return [exact]
+    near = difflib.get_close_matches(value.casefold(), list(folded), n=n, cutoff=0.6)
+    prefixed = [f for f in folded if f.startswith(value.casefold()) and f not in near]
+    return [folded[f] for f in (near + prefixed)[:n]]
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """`; did you mean 'x' or 'y'?`, or nothing when no known name is close."""
+    suggestions = closest(value, known)
+    if not suggestions:
+        return ""
+    return "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+
+
+def unknown_name(kind: str, value: str, known: Iterable[str]) -> str:
+    """`unknown platform 'twitter'; did you mean 'bluesky'? (known: …)` — one line."""
+    names = sorted(set(known))
+    message = f"unknown {kind} {value!r}{did_you_mean(value, names)}"
+    if not names:
+        return message + f" (no {kind} is known yet)"
+    listed = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    return f"{message} (known: {listed})"
+
+
+#: Orders `spreadwatch search --sort` offers (`indexer.search.SORTS` implements them).
+SEARCH_SORTS = ("newest", "oldest", "reach")

@@ -1,0 +1,144 @@
+"""The CLI answers at once: no heavy import before a command needs it; quiet logs by default;
+SIGTERM ends a command cleanly. Timings themselves are measured by bench/bench_cli.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from spreadwatch.settings import Settings
+
+PROJECT = Path(__file__).resolve().parent.parent
+SPREADWATCH = str(PROJECT / ".venv" / "bin" / "spreadwatch")
+
+#: What `--help` must not pay for (each costs 0.1-1 s of CPU to import).
+HEAVY = (
+    "elasticsearch",
+    "elastic_transport",
+    "matplotlib",
+    "scrapy",
+    "twisted",
+    "pydantic",
+    "sqlalchemy",
+    "apscheduler",
+    "jinja2",
+    "rich",
+    "openpyxl",
+    "weasyprint",
+    "yaml",
+    "indexer",
+    "alerts",
+    "crawlers",
+    "scheduler",
+)
+
+EVERY_HELP = textwrap.dedent(
+    """
+    import sys
+    import click
+    from spreadwatch.cli import cli
+
+    def paths(group, prefix):
+        for name, command in sorted(group.commands.items()):
+            yield [*prefix, name]
+            if isinstance(command, click.Group):
+                yield from paths(command, [*prefix, name])
+
+    shown = 0
+    for path in [[], *paths(cli, [])]:
+        try:
+            cli.main([*path, "--help"], prog_name="spreadwatch", standalone_mode=False)
+        except SystemExit:
+            pass
+        shown += 1
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[1:]))
+    print(shown, " ".join(heavy), file=sys.stderr)
+    """
+)
+
+
+def test_no_help_imports_anything_heavy() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EVERY_HELP, *HEAVY],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT,
+    )
+    shown, _, heavy = done.stderr.strip().splitlines()[-1].partition(" ")
+    assert int(shown) >= 20  # every command and group (a broken walk would show few)
+    assert heavy == "", f"--help imported: {heavy}"
+
+
+def test_the_installed_command_answers_help() -> None:
+    done = subprocess.run([SPREADWATCH, "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert "search" in done.stdout and done.stderr == ""
+
+
+def _env(es_settings: Settings, prefix: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "SPREADWATCH_INDEX_PREFIX": prefix,
+        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
+    }
+    env.pop("SPREADWATCH_LOG_LEVEL", None)
+    return env
+
+
+def test_commands_log_only_warnings_unless_asked(
+    es_settings: Settings, index_names: object
+) -> None:
+    env = _env(es_settings, index_names.prefix)  # type: ignore[attr-defined]
+    quiet = subprocess.run(
+        [SPREADWATCH, "init"], env=env, capture_output=True, text=True, check=False
+    )
+    loud = subprocess.run(
+        [SPREADWATCH, "-v", "init"], env=env, capture_output=True, text=True, check=False
+    )
+    assert (quiet.returncode, loud.returncode) == (0, 0)
+    assert " INFO " not in quiet.stderr, quiet.stderr
+    assert "indices ready" in loud.stderr
+
+
+def test_an_explicit_log_level_setting_still_applies(
+    es_settings: Settings, index_names: object
+) -> None:
+    env = {**_env(es_settings, index_names.prefix), "SPREADWATCH_LOG_LEVEL": "info"}  # type: ignore[attr-defined]
+    done = subprocess.run(
+        [SPREADWATCH, "init"], env=env, capture_output=True, text=True, check=False
+    )
+    assert "indices ready" in done.stderr
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.5])
+def test_sigterm_ends_a_command_without_a_traceback(tmp_path: Path, delay: float) -> None:
+    """A command stopped while it starts (imports, reaching the node) exits quietly."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    env = {
+        **os.environ,
+        "SPREADWATCH_ES_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        "SPREADWATCH_ES_REQUEST_TIMEOUT": "60",
+        "SPREADWATCH_DATA_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [SPREADWATCH, "search", "intern"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    silent.close()
+    assert "Traceback" not in err
+    assert process.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), err
