@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     evidence_retention_days: int = Field(default=90, ge=0)
     #: A pywb (or other Wayback-style) collection URL; archived copies link through it.
     evidence_replay_url: str | None = None
+    #: Matched posts whose author reaches at least this many are re-checked for deletion/edits.
+    evidence_recheck_min_reach: int = Field(default=10_000, ge=0)
     chromium_command: str = "chromium"
     render_timeout: float = Field(default=60.0, gt=0)
 

@@ -65,6 +65,28 @@ def parse_item_tree(item: Any) -> list[Post]:
     return comments
 
 
+def parse_item(item: Any) -> Post | None:
+    """The item itself from `/api/v1/items/:id` (a story or a comment), read as its search hit
+    would be; None for a deleted comment (no text)."""
+    node_id = need(item, "id", int, "algolia item")
+    is_comment = item.get("type") == "comment"
+    if is_comment and not item.get("text"):
+        return None
+    hit = {
+        "objectID": str(node_id),
+        "created_at_i": item.get("created_at_i"),
+        "author": item.get("author"),
+        "title": item.get("title"),
+        "url": item.get("url"),
+        "points": item.get("points"),
+        "parent_id": item.get("parent_id"),
+        "story_id": item.get("story_id"),
+        "_tags": ["comment" if is_comment else "story"],
+        "comment_text" if is_comment else "story_text": item.get("text"),
+    }
+    return parse_hit(hit)
+
+
 def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
     node_id = need(node, "id", int, "algolia item child")
     text, links = html_to_text(node.get("text"))

@@ -113,7 +113,11 @@ class PagesSpider(IncidentSpider):
         link = _first(node, selectors.link, "@href")
         url = unrebase(response.urljoin(link) if link else response.url, page.url, self.base_url)
         native = _first(node, None, f"@{selectors.id_attr}") if selectors.id_attr else None
-        native = native or hashlib.sha1(f"{url}\n{text[:500]}".encode()).hexdigest()
+        if not native:
+            # A statement keeps its id when it is edited (the edit is then seen as one); other
+            # items without an id are told apart by what they say.
+            key = f"{url}#{index}" if page.kind == "statement" else f"{url}\n{text[:500]}"
+            native = hashlib.sha1(key.encode()).hexdigest()
         official = page.official or page.kind == "statement"
         author_name = _text(node, selectors.author)
         return Post(

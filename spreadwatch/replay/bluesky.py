@@ -54,6 +54,7 @@ class BlueskyReplay(ReplayApp):
         self.route("POST", r"/xrpc/com\.atproto\.server\.refreshSession", self.refresh_session)
         self.route("GET", r"/xrpc/app\.bsky\.feed\.searchPosts", self.search_posts)
         self.route("GET", r"/xrpc/app\.bsky\.actor\.getProfiles", self.get_profiles)
+        self.route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread", self.get_post_thread)
 
     def decorate(self, request: ReplayRequest, reply: Reply) -> Reply:
         with self._lock:
@@ -103,6 +104,15 @@ class BlueskyReplay(ReplayApp):
                 return _error(400, "ExpiredToken", "Token has expired")
             self._access[token or ""] = uses - 1
         return None
+
+    def get_post_thread(self, request: ReplayRequest) -> Reply:
+        """A post's thread (public, no session); a deleted post answers 400 `NotFound`."""
+        uri = request.query.get("uri", "")
+        for post in self.data.posts:
+            if post["uri"] == uri and parse_time(post["indexedAt"]) <= request.now:
+                view = {"$type": "app.bsky.feed.defs#threadViewPost", "post": post, "replies": []}
+                return Reply.json({"thread": view})
+        return _error(400, "NotFound", f"Post not found: {uri}")
 
     def search_posts(self, request: ReplayRequest) -> Reply:
         refusal = self._authorised(request)

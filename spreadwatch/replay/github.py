@@ -39,6 +39,10 @@ class GithubData:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     commits: list[dict[str, Any]] = field(default_factory=list)
+    #: Repos blocked for legal reasons (451, e.g. a DMCA takedown): full name → `block` object.
+    blocked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Issues deleted by their repo's admin (410 `This issue was deleted`): `owner/name#N`.
+    deleted_issues: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> GithubData:
@@ -89,6 +93,9 @@ class GithubReplay(ReplayApp):
         self.route("GET", _REPO + r"/forks", self.forks)
         self.route("GET", _REPO + r"/issues", self.issues)
         self.route("GET", _REPO + r"/issues/comments", self.comments)
+        self.route("GET", _REPO + r"/issues/(?P<number>\d+)", self.issue)
+        self.route("GET", _REPO + r"/issues/comments/(?P<id>\d+)", self.comment)
+        self.route("GET", _REPO + r"/commits/(?P<sha>[0-9a-fA-F]+)", self.commit)
         self.route("GET", r"/users/(?P<login>[^/]+)", self.user)
         self.route("GET", r"/users/(?P<login>[^/]+)/events/public", self.user_events)
         self.route("GET", r"/rate_limit", self.rate_limit)
@@ -197,6 +204,9 @@ class GithubReplay(ReplayApp):
         return shown
 
     def repository(self, request: ReplayRequest) -> Reply:
+        blocked = self._blocked(request)
+        if blocked is not None:
+            return blocked
         repo = self._repo(request)
         return Reply.json(repo) if repo else self.not_found(request)
 
@@ -288,6 +298,65 @@ class GithubReplay(ReplayApp):
         return self._page(request, sorted(records, key=_created))
 
     # Users.
+
+    def _blocked(self, request: ReplayRequest) -> Reply | None:
+        assert request.match is not None
+        name = f"{request.match['owner']}/{request.match['name']}".lower()
+        block = {k.lower(): v for k, v in self.data.blocked.items()}.get(name)
+        if block is None:
+            return None
+        body = {"message": "Repository access blocked", "block": block}
+        return Reply(status=451, body=json.dumps(body).encode(), etag=False)
+
+    def issue(self, request: ReplayRequest) -> Reply:
+        """One issue; 410 once deleted, 404 when its repo is gone."""
+        blocked = self._blocked(request)
+        if blocked is not None:
+            return blocked
+        repo = self._repo(request)
+        assert request.match is not None
+        if repo is None:
+            return self.not_found(request)
+        number = int(request.match["number"])
+        if f"{repo['full_name']}#{number}".lower() in {i.lower() for i in self.data.deleted_issues}:
+            body = {"message": "This issue was deleted", "documentation_url": "https://docs.github.com/rest/issues/issues#get-an-issue", "status": "410"}  # fmt: skip
+            return Reply(status=410, body=json.dumps(body).encode(), etag=False)
+        for issue in visible(self.data.issues.get(repo["full_name"], []), request.now, _created):
+            if issue.get("number") == number:
+                return Reply.json(issue)
+        return self.not_found(request)
+
+    def comment(self, request: ReplayRequest) -> Reply:
+        repo = self._repo(request)
+        assert request.match is not None
+        if repo is None:
+            return self.not_found(request)
+        for comment in visible(
+            self.data.comments.get(repo["full_name"], []), request.now, _created
+        ):
+            if str(comment.get("id")) == request.match["id"]:
+                return Reply.json(comment)
+        return self.not_found(request)
+
+    def commit(self, request: ReplayRequest) -> Reply:
+        """One commit; a SHA the repo no longer has (force-pushed away) answers 422."""
+        repo = self._repo(request)
+        assert request.match is not None
+        if repo is None:
+            return self.not_found(request)
+        sha = request.match["sha"].lower()
+        for record in self.data.commits:
+            same_repo = (record.get("repository") or {}).get("full_name", "").lower() == repo[
+                "full_name"
+            ].lower()
+            if (
+                same_repo
+                and record["sha"].lower().startswith(sha)
+                and _commit_date(record) <= request.now
+            ):
+                return Reply.json(record)
+        body = {"message": f"No commit found for SHA: {request.match['sha']}", "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit", "status": "422"}  # fmt: skip
+        return Reply(status=422, body=json.dumps(body).encode(), etag=False)
 
     def user(self, request: ReplayRequest) -> Reply:
         assert request.match is not None

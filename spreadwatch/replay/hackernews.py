@@ -79,12 +79,25 @@ class HackerNewsReplay(ReplayApp):
 
     def item(self, request: ReplayRequest) -> Reply:
         assert request.match is not None
-        item = self.data.items.get(request.match["id"])
+        item = self.data.items.get(request.match["id"]) or self._item_of_hit(request.match["id"])
         if item is None or item["created_at_i"] > request.now.timestamp():
             reply = Reply.json({"status": 404, "error": "Not Found"}, status=404)
             reply.etag = False
             return reply
         return Reply.json(_prune(item, int(request.now.timestamp())))
+
+    def _item_of_hit(self, object_id: str) -> dict[str, Any] | None:
+        """An item without a stored tree, as Algolia's items endpoint shows it, from its hit."""
+        hit = next((h for h in self.data.hits if str(h.get("objectID")) == object_id), None)
+        if hit is None:
+            return None
+        kind = "comment" if "comment" in (hit.get("_tags") or []) else "story"
+        return {
+            "id": int(object_id), "created_at": hit.get("created_at"), "created_at_i": hit["created_at_i"],
+            "type": kind, "author": hit.get("author"), "title": hit.get("title"), "url": hit.get("url"),
+            "text": hit.get("comment_text") or hit.get("story_text"), "points": hit.get("points"),
+            "parent_id": hit.get("parent_id"), "story_id": hit.get("story_id"), "children": [],
+        }  # fmt: skip
 
 
 def _prune(node: dict[str, Any], now: int) -> dict[str, Any]:

@@ -7,6 +7,8 @@
   user"}`.
 - `GET /api/v2/search?q=&type=statuses&limit&offset`: needs `Authorization: Bearer <token>`
   (`tokens`); without, Mastodon returns no statuses for full-text queries.
+- `GET /api/v1/statuses/:id`: one status; a deleted one (removed from `statuses`) answers 404
+  `{"error": "Record not found"}` as Mastodon does.
 - `X-RateLimit-Limit/-Remaining/-Reset` (ISO time) on every reply; 429 over the budget.
 """
 
@@ -49,6 +51,7 @@ class MastodonReplay(ReplayApp):
         self._lock = threading.Lock()
         self.route("GET", r"/api/v1/timelines/tag/(?P<tag>[^/]+)", self.tag_timeline)
         self.route("GET", r"/api/v2/search", self.search)
+        self.route("GET", r"/api/v1/statuses/(?P<id>\d+)", self.status)
 
     def dispatch(self, request: ReplayRequest) -> Reply:
         with self._lock:
@@ -68,6 +71,14 @@ class MastodonReplay(ReplayApp):
     def _authorised(self, request: ReplayRequest) -> bool:
         auth = request.header("authorization") or ""
         return auth.startswith("Bearer ") and auth[7:] in self.tokens
+
+    def status(self, request: ReplayRequest) -> Reply:
+        """One status by its id on this instance; 404 `Record not found` once it is deleted."""
+        assert request.match is not None
+        for status in self._visible(request):
+            if str(status["id"]) == request.match["id"]:
+                return Reply.json(status)
+        return _error(404, "Record not found")
 
     def tag_timeline(self, request: ReplayRequest) -> Reply:
         if not self.data.public_timelines and not self._authorised(request):

@@ -64,6 +64,8 @@ class RedditReplay(ReplayApp):
         self.route("GET", r"/r/(?P<sub>\w+)/search", self.oauth_search)
         self.route("GET", r"/search\.json", self.public_search)
         self.route("GET", r"/r/(?P<sub>\w+)/search\.json", self.public_search)
+        self.route("GET", r"/api/info", self.info)
+        self.route("GET", r"/api/info\.json", self.info)
 
     def token(self, request: ReplayRequest) -> Reply:
         expected = base64.b64encode(":".join(self.credentials).encode()).decode()
@@ -86,6 +88,20 @@ class RedditReplay(ReplayApp):
                 return self._limited(_error(429, "Too Many Requests"))
             self.used += 1
         return self._limited(self._listing(request))
+
+    def info(self, request: ReplayRequest) -> Reply:
+        """Things by fullname (`id=t3_a,t1_b`); a thing Reddit no longer has is left out, one
+        removed or deleted carries `[removed]`/`[deleted]` as it does in the data."""
+        if request.path.endswith(".json") and self.public_forbidden:
+            return _error(403, "Forbidden")
+        if not request.path.endswith(".json"):
+            auth = request.header("authorization") or ""
+            if not auth.lower().startswith("bearer ") or auth.split(" ", 1)[1] not in self.tokens:
+                return _error(401, "Unauthorized")
+        wanted = [n for n in request.query.get("id", "").split(",") if n]
+        by_name = {t["data"].get("name"): t for t in self.data.things}
+        children = [by_name[n] for n in wanted if n in by_name and _created(by_name[n]) <= request.now.timestamp()]  # fmt: skip
+        return Reply.json({"kind": "Listing", "data": {"after": None, "before": None, "dist": len(children), "children": children}})  # fmt: skip
 
     def public_search(self, request: ReplayRequest) -> Reply:
         if self.public_forbidden:

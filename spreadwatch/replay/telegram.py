@@ -42,6 +42,7 @@ class TelegramReplay(ReplayApp):
         self.data = data
         self.route("GET", r"/s/(?P<channel>\w+)", self.preview)
         self.route("GET", r"/(?P<channel>\w+)", self.channel_page)
+        self.route("GET", r"/(?P<channel>\w+)/(?P<id>\d+)", self.message_embed)
 
     def preview(self, request: ReplayRequest) -> Reply:
         assert request.match is not None
@@ -58,6 +59,20 @@ class TelegramReplay(ReplayApp):
         chunk = sorted(shown, key=lambda m: m["id"])[-PAGE_SIZE:]
         body = "\n".join(_message(name, channel["title"], m) for m in chunk)
         return Reply.text(_PAGE.format(title=escape(channel["title"]), messages=body), HTML)
+
+    def message_embed(self, request: ReplayRequest) -> Reply:
+        """One message's widget (`?embed=1`); a deleted one shows Telegram's "Post not found"."""
+        assert request.match is not None
+        name = request.match["channel"]
+        channel = self.data.channels.get(name) or {"title": name, "messages": []}
+        for message in channel["messages"]:
+            if (
+                str(message["id"]) == request.match["id"]
+                and parse_time(message["datetime"]) <= request.now
+            ):
+                return Reply.text(_PAGE.format(title=escape(channel["title"]), messages=_message(name, channel["title"], message)), HTML)  # fmt: skip
+        error = '<div class="tgme_widget_message_error">Post not found</div>'
+        return Reply.text(_PAGE.format(title=escape(channel["title"]), messages=error), HTML)
 
     def channel_page(self, request: ReplayRequest) -> Reply:
         assert request.match is not None

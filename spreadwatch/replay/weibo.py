@@ -55,6 +55,7 @@ class WeiboReplay(ReplayApp):
         self.render_time = weibo_created_at
         self.route("GET", r"/api/container/getIndex", self.container)
         self.route("GET", r"/statuses/extend", self.extend)
+        self.route("GET", r"/statuses/show", self.show)
 
     def dispatch(self, request: ReplayRequest) -> Reply:
         if "SUB=" not in (request.header("cookie") or ""):
@@ -102,6 +103,15 @@ class WeiboReplay(ReplayApp):
         if len(mine) > PAGE_SIZE:
             info["since_id"] = int(chunk[-1]["id"])
         return Reply.json({"ok": 1, "data": {"cardlistInfo": info, "cards": [self._card(m, request.now) for m in chunk]}})  # fmt: skip
+
+    def show(self, request: ReplayRequest) -> Reply:
+        """One weibo; a deleted one answers `ok: 0` with Weibo's error code 20101 ("target
+        weibo does not exist") and the page's message."""
+        wanted = request.query.get("id", "")
+        for mblog in self._visible(request):
+            if wanted in (str(mblog["id"]), str(mblog.get("bid"))):
+                return Reply.json({"ok": 1, "data": self._card(mblog, request.now)["mblog"]})
+        return Reply.json({"ok": 0, "errno": "20101", "msg": "微博不存在或暂无查看权限!"})
 
     def extend(self, request: ReplayRequest) -> Reply:
         mblog = self._by_id(request.query.get("id", ""))

@@ -1,0 +1,31 @@
+"""Hacker News (Algolia): `/api/v1/items/:id`; 404 once the item is gone, and a comment with
+neither text nor author is a deleted comment."""
+
+from __future__ import annotations
+
+from crawlers.parsers import ParseError
+from crawlers.parsers.hackernews import parse_item
+from crawlers.recheck.model import CheckContext, Fetch, Reply, Target, Verdict, http_verdict
+
+
+def fetch(target: Target, ctx: CheckContext) -> Fetch | None:
+    if not target.native_id.isdigit():
+        return None
+    return Fetch(f"{ctx.settings.base_url('hackernews')}/api/v1/items/{target.native_id}")
+
+
+def judge(target: Target, reply: Reply) -> Verdict:
+    refused = http_verdict("hackernews", reply)
+    if refused is not None:
+        return refused
+    item = reply.json()
+    if (
+        isinstance(item, dict)
+        and not item.get("author")
+        and not (item.get("text") or item.get("title"))
+    ):
+        return Verdict(gone="hackernews:deleted")
+    try:
+        return Verdict(post=parse_item(item))
+    except ParseError:
+        return Verdict()

@@ -1,0 +1,77 @@
+"""The queries evidence needs: which posts to re-check, what an incident's archive holds.
+
+Posts of interest (re-checked for deletion and edits): official posts, evidence (repos, their
+READMEs, commits, statements), and matched posts whose author reaches at least `min_reach`;
+never ones already known deleted. Largest reach first, so a cap keeps what matters most.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.dsl import Q, Search
+
+from indexer.connection import IndexNames
+
+EVIDENCE_KINDS = ("repo", "commit", "statement")
+TARGET_FIELDS: list[str | Any] = ["platform", "native_id", "kind", "url", "repo", "@timestamp"]
+
+
+def recheck_targets(
+    client: Elasticsearch, names: IndexNames, incident: str, min_reach: int, limit: int = 5000
+) -> list[dict[str, Any]]:
+    """The incident's posts to re-check, as {platform, native_id, kind, url, repo, timestamp}."""
+    interest = (
+        Q("term", **{"author.official": True})
+        | Q("terms", kind=list(EVIDENCE_KINDS))
+        | Q("wildcard", native_id="*:readme")
+        | Q("range", reach={"gte": min_reach})
+    )
+    search = (
+        Search(using=client, index=names.posts)
+        .filter("term", incident=incident)
+        .filter(interest)
+        .exclude("exists", field="deleted_at")
+        .sort({"reach": {"order": "desc", "missing": "_last"}})
+        .source(TARGET_FIELDS)
+        .extra(size=limit)
+    )
+    targets = []
+    for hit in search.execute():
+        doc = hit.to_dict()
+        targets.append(
+            {
+                "platform": doc["platform"],
+                "native_id": doc["native_id"],
+                "kind": doc.get("kind", "post"),
+                "url": doc.get("url"),
+                "repo": doc.get("repo"),
+                "timestamp": doc.get("@timestamp"),
+            }
+        )
+    return targets
+
+
+def archived_posts(client: Elasticsearch, names: IndexNames, incident: str) -> list[dict[str, Any]]:
+    """Every post of the incident with an archived copy (its evidence, versions, deletion)."""
+    search = (
+        Search(using=client, index=names.posts)
+        .filter("term", incident=incident)
+        .filter(Q("exists", field="evidence") | Q("exists", field="deleted_evidence"))
+        .sort("@timestamp")
+    )
+    return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.scan()]
+
+
+def referenced_records(client: Elasticsearch, names: IndexNames, incident: str) -> set[str]:
+    """WARC record ids any post of the incident points at (now, in a version, or its deletion)."""
+    ids: set[str] = set()
+    for post in archived_posts(client, names, incident):
+        for evidence in (post.get("evidence"), post.get("deleted_evidence")):
+            if evidence:
+                ids.add(evidence["record_id"])
+        for version in post.get("versions") or []:
+            if version.get("evidence"):
+                ids.add(version["evidence"]["record_id"])
+    return ids
