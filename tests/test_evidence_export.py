@@ -1,0 +1,169 @@
+"""Export: an incident's archive as a WACZ that validates, replays in pywb, and is checked by
+`spreadwatch evidence verify`; tampering with a record is found."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from evidence.export import export, verify
+from evidence.secrets import Redactor
+from evidence.warcstore import Exchange, WarcStore
+from spreadwatch.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIBO_URL = (
+    "https://m.weibo.cn/api/container/getIndex?containerid=100103type%3D1%26q%3D%E5%AD%97%E8%8A%82"
+)
+POST_TEXT = "传言：某实习生篡改代码，8000张H100训练被破坏"
+HOSTILE_AUTHOR = '=HYPERLINK("http://evil.example")<script>'
+
+
+def _posts(store: WarcStore) -> list[dict[str, Any]]:
+    body = ('{"ok":1,"data":{"cards":[{"mblog":{"id":"5091","text":"' + POST_TEXT + '"}}]}}').encode()  # fmt: skip
+    weibo = store.write_exchange(
+        Exchange(
+            url=WEIBO_URL,
+            status=200,
+            body=body,
+            response_headers=[("Content-Type", "application/json; charset=utf-8")],
+            request_headers=[
+                ("Cookie", "SUB=secret-cookie-value"),
+                ("Referer", "https://m.weibo.cn/"),
+            ],
+            fetched_at=datetime(2024, 10, 18, 3, 0, tzinfo=UTC),
+        )
+    )
+    gone = store.write_exchange(
+        Exchange(
+            url="https://api.github.com/repos/JusticeFighter110/confession",
+            status=404,
+            body=b'{"message":"Not Found"}',
+            response_headers=[("Content-Type", "application/json")],
+            fetched_at=datetime(2024, 10, 21, 9, 0, tzinfo=UTC),
+        )
+    )
+    return [
+        {
+            "_id": "weibo:5091", "platform": "weibo", "native_id": "5091", "url": "https://m.weibo.cn/status/OzA1b",
+            "author": {"handle": HOSTILE_AUTHOR}, "@timestamp": "2024-10-18T02:15:00+00:00",
+            "evidence": weibo.as_field(), "edited_at": "2024-10-20T00:00:00+00:00",
+            "versions": [{"text": "older"}],
+        },
+        {
+            "_id": "github:JusticeFighter110/confession", "platform": "github",
+            "native_id": "JusticeFighter110/confession", "url": "https://github.com/JusticeFighter110/confession",
+            "author": {"handle": "JusticeFighter110"}, "@timestamp": "2024-10-18T08:00:00+00:00",
+            "deleted_at": "2024-10-21T09:00:00+00:00", "deleted_how": "github:repo_gone_or_private",
+            "deleted_evidence": gone.as_field(),
+        },
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("export")
+    store = WarcStore(folder / "data", "bytedance-intern-2024", Redactor(["secret-cookie-value"]))
+    posts = _posts(store)
+    out = folder / "out" / "evidence.wacz"
+    export(folder / "data", "bytedance-intern-2024", "ByteDance intern rumour", posts, out)
+    return out, posts
+
+
+def test_the_package_validates_and_every_digest_checks_out(package: Any) -> None:
+    report = verify(package[0])
+    assert report.package_valid is True
+    assert report.records >= 6 and report.mismatched == []
+    assert report.manifest_rows == 2 and report.manifest_missing == []
+
+
+def test_the_manifest_lists_each_post_with_its_record_and_status(package: Any) -> None:
+    out, posts = package
+    rows = {r["post_id"]: r for r in csv.DictReader(io.StringIO((out.parent / "evidence.wacz.manifest.csv").read_text()))}  # fmt: skip
+    assert rows["weibo:5091"]["record_id"] == posts[0]["evidence"]["record_id"]
+    assert rows["weibo:5091"]["edited_at"] and rows["weibo:5091"]["versions"] == "1"
+    assert rows["weibo:5091"]["author"].startswith("'=")  # never a spreadsheet formula
+    gone = rows["github:JusticeFighter110/confession"]
+    assert gone["deleted_how"] == "github:repo_gone_or_private" and len(gone["sha256"]) == 64
+
+
+def test_the_index_page_escapes_what_posts_say(package: Any) -> None:
+    page = (package[0].parent / "evidence.wacz.index.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "deleted 2024-10-21T09:00" in page
+
+
+def test_a_tampered_record_is_found(package: Any, tmp_path: Path) -> None:
+    out = package[0]
+    tampered = tmp_path / "tampered.warc"  # uncompressed: WARC readers take both
+    with zipfile.ZipFile(out) as wacz:
+        name = next(n for n in wacz.namelist() if n.startswith("archive/") and "index" not in n)
+        raw = gzip.decompress(wacz.read(name))
+    tampered.write_bytes(raw.replace("8000张".encode(), "9000张".encode()))
+    report = verify(tampered)
+    assert len(report.mismatched) == 1
+
+
+def test_no_secret_is_in_the_package(package: Any) -> None:
+    with zipfile.ZipFile(package[0]) as wacz:
+        for name in wacz.namelist():
+            data = wacz.read(name)
+            data = gzip.decompress(data) if name.endswith(".gz") else data
+            assert b"secret-cookie-value" not in data, name
+
+
+def test_verify_on_the_command_line(package: Any) -> None:
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(package[0])])
+    assert result.exit_code == 0, result.output
+    assert "0 digest mismatches" in result.output and "package hashes valid" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def pywb(package: Any, tmp_path: Path) -> Iterator[str]:
+    tools = ROOT / ".venv-tools" / "bin"
+    if not (tools / "wayback").exists():
+        pytest.fail("pywb is missing: run ./scripts/bootstrap --test (it installs .venv-tools)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
+    subprocess.run([tools / "wb-manager", "init", "evidence"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
+    shutil.copy(package[0], tmp_path / "evidence.wacz")
+    subprocess.run([tools / "wb-manager", "add", "evidence", "evidence.wacz"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen([tools / "wayback", "--bind", "127.0.0.1", "-p", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/evidence"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_archived_post_replays_in_pywb(pywb: str) -> None:
+    with urllib.request.urlopen(f"{pywb}/20241018030000id_/{WEIBO_URL}", timeout=20) as reply:
+        body = reply.read().decode("utf-8")
+    assert POST_TEXT in body
