@@ -147,7 +147,7 @@ def pywb(package: Any, tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
     subprocess.run([tools / "wb-manager", "init", "evidence"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
     shutil.copy(package[0], tmp_path / "evidence.wacz")
-    subprocess.run([tools / "wb-manager", "add", "evidence", "evidence.wacz"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run([tools / "wb-manager", "add", "--unpack-wacz", "evidence", "evidence.wacz"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
     port = _free_port()
     server = subprocess.Popen([tools / "wayback", "--bind", "127.0.0.1", "-p", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
