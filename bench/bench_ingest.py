@@ -1,8 +1,8 @@
-"""Posts/s through the whole item pipeline into Elasticsearch, against raw helpers.bulk.
+"""Posts/s through the whole ingest into Elasticsearch, against raw helpers.bulk.
 
 Builds N replayed posts (default 50,000: zh/en/de, a fifth of them HTML, tracking parameters in
-URLs, engagement counts, ~10% matching no query) and feeds them through the project's real
-pipeline classes in their configured order — validate, normalise (HTML to text, UTC times,
+URLs, engagement counts, ~10% matching no query) and feeds them through the ingest core every
+crawl and stream uses (`crawlers.ingest.Ingest`) — validate, normalise (HTML to text, UTC times,
 py3langid, URL canonicalisation), match, stance, fingerprint, index (BulkWriter: mget + merge +
 bulk) — into a throw-away prefix on the embedded node (or SPREADWATCH_ES_URL). Then the same
 documents as indexed are written with plain `helpers.bulk` into a second prefix, in the same
@@ -21,14 +21,10 @@ import time
 import uuid
 from typing import Any
 
-import scrapy
 from elasticsearch import Elasticsearch, helpers
-from scrapy.exceptions import DropItem
-from scrapy.utils.misc import load_object
-from scrapy.utils.test import get_crawler
 
 from bench.machine import save
-from crawlers import settings as project_settings
+from crawlers.ingest import Ingest, IngestContext
 from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import language
 from indexer.connection import IndexNames, make_client
@@ -65,10 +61,6 @@ TEXTS = [
 PLATFORMS = ["weibo", "reddit", "github", "mastodon", "bluesky", "hackernews", "feeds"]
 
 
-class BenchSpider(scrapy.Spider):
-    name = "bench"
-
-
 def replayed_posts(count: int, seed: int = 7) -> list[Post]:
     rng = random.Random(seed)
     posts = []
@@ -92,35 +84,17 @@ def replayed_posts(count: int, seed: int = 7) -> list[Post]:
 def pipeline_pass(
     settings: Settings, posts: list[Post], batch: int
 ) -> tuple[float, dict[str, Any]]:
-    """Seconds to push every post through the configured pipelines, and the crawl stats."""
-    crawler = get_crawler(
-        BenchSpider,
-        {
-            "SPREADWATCH_SETTINGS": settings,
-            "SPREADWATCH_INCIDENT": INCIDENT,
-            "SPREADWATCH_RUN_ID": "bench",
-            "SPREADWATCH_BATCH_SIZE": batch,
-        },
+    """Seconds to push every post through the ingest (writer on its worker thread, as in a
+    crawl), and the crawl stats."""
+    context = IngestContext.build(
+        settings, INCIDENT, spider_name="bench", run_id="bench", batch_size=batch
     )
-    crawler.spider = BenchSpider.from_crawler(crawler)
-    order = sorted(project_settings.ITEM_PIPELINES.items(), key=lambda kv: kv[1])
-    stages = [load_object(path).from_crawler(crawler) for path, _ in order]
-    for stage in stages:
-        if hasattr(stage, "open_spider"):
-            stage.open_spider()  # index set-up on first use: not per post, not timed
+    ingest = Ingest(context, background=True)  # index set-up on first use: not timed
     started = time.perf_counter()
     for post in posts:
-        item: Any = post
-        try:
-            for stage in stages:
-                item = stage.process_item(item)
-        except DropItem:
-            continue
-    for stage in stages:
-        if hasattr(stage, "close_spider"):
-            stage.close_spider()
-    assert crawler.stats is not None
-    return time.perf_counter() - started, crawler.stats.get_stats()
+        ingest.process(post)
+    ingest.close()
+    return time.perf_counter() - started, ingest.stats()
 
 
 def raw_bulk(

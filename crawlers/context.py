@@ -1,24 +1,25 @@
-"""What every pipeline of one crawl shares: settings, the incident, the run id.
+"""The ingest context of a Scrapy crawl, read from the crawler's settings once.
 
-Built once per crawler, on first use (the spider exists by then). Settings come from the
+Built on first use (the spider exists by then) and kept on the crawler. Settings come from the
 `SPREADWATCH_SETTINGS` Scrapy setting when the CLI or `crawlers.run` passed a Settings object,
 else from `load_settings()` (the edge when run by `scrapy crawl`). The incident comes from the
 spider's `incident` attribute (an Incident, or a path given as `-a incident=PATH`) or from the
-`SPREADWATCH_INCIDENT` Scrapy setting.
+`SPREADWATCH_INCIDENT` Scrapy setting. Everything else about ingest lives in `crawlers.ingest`,
+which needs no Scrapy.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from spreadwatch.incident import Incident, Official, resolve_incident
+from crawlers.ingest.context import IngestContext, new_run_id
+from spreadwatch.incident import Incident, resolve_incident
 from spreadwatch.settings import Settings, load_settings
+
+__all__ = ["IngestContext", "MissingIncidentError", "crawl_context", "new_run_id"]
 
 _ATTRIBUTE = "_spreadwatch_context"
 
@@ -27,25 +28,7 @@ class MissingIncidentError(ValueError):
     """A crawl started without saying which incident it is for."""
 
 
-@dataclass
-class CrawlContext:
-    settings: Settings
-    incident: Incident
-    run_id: str
-    spider_name: str
-    batch_size: int = 500
-    flush_seconds: float = 5.0
-
-    @property
-    def official(self) -> Official | None:
-        return self.incident.official
-
-    @property
-    def languages(self) -> list[str]:
-        return self.incident.languages
-
-
-def crawl_context(crawler: Crawler) -> CrawlContext:
+def crawl_context(crawler: Crawler) -> IngestContext:
     """The crawl's context, built on first call and kept on the crawler."""
     context = getattr(crawler, _ATTRIBUTE, None)
     if context is None:
@@ -54,22 +37,20 @@ def crawl_context(crawler: Crawler) -> CrawlContext:
     return context
 
 
-def _build(crawler: Crawler) -> CrawlContext:
+def _build(crawler: Crawler) -> IngestContext:
     scrapy_settings = crawler.settings
     settings = scrapy_settings.get("SPREADWATCH_SETTINGS")
     if not isinstance(settings, Settings):
         settings = load_settings()
-    spider = crawler.spider
-    spider_name = getattr(spider, "name", None) or "unknown"
+    spider_name = getattr(crawler.spider, "name", None) or "unknown"
     incident = _incident(
-        getattr(spider, "incident", None), scrapy_settings.get("SPREADWATCH_INCIDENT")
+        getattr(crawler.spider, "incident", None), scrapy_settings.get("SPREADWATCH_INCIDENT")
     )
-    run_id = scrapy_settings.get("SPREADWATCH_RUN_ID") or new_run_id(incident.id, spider_name)
-    return CrawlContext(
-        settings=settings,
-        incident=incident,
-        run_id=str(run_id),
+    return IngestContext.build(
+        settings,
+        incident,
         spider_name=spider_name,
+        run_id=scrapy_settings.get("SPREADWATCH_RUN_ID") or None,
         batch_size=scrapy_settings.getint("SPREADWATCH_BATCH_SIZE", 500),
         flush_seconds=scrapy_settings.getfloat("SPREADWATCH_FLUSH_SECONDS", 5.0),
     )
@@ -86,9 +67,3 @@ def _incident(from_spider: Any, from_settings: Any) -> Incident:
         "no incident for this crawl: pass `-a incident=PATH` to scrapy crawl, "
         "or use `spreadwatch crawl INCIDENT`"
     )
-
-
-def new_run_id(incident_id: str, source: str) -> str:
-    """A readable, unique run id: incident, source, start time and a short random tail."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{incident_id}:{source}:{stamp}:{uuid.uuid4().hex[:6]}"

@@ -24,6 +24,14 @@ from elasticsearch.dsl import (
 MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1, "monitors": 1}
 
 STANCES = ("rumour", "denial", "debunk", "report", "other")
+#: The stance fields of a post (`indexer.stance.Stance.fields`).
+STANCE_FIELDS = (
+    "stance",
+    "stance_confidence",
+    "stance_source",
+    "stance_cues",
+    "stance_model",
+)
 KINDS = ("post", "comment", "repo", "issue", "commit", "article", "statement", "event")
 
 
@@ -96,8 +104,10 @@ class Post(Document):
     engagement = Object(Engagement)
     reach = Long()
     stance = Keyword()
-    stance_score = Float()
+    stance_confidence = Float()
+    stance_source = Keyword()  # official, lexicon or model
     stance_cues = Keyword()
+    stance_model = Keyword()
     matched = Object(Matched)
     fingerprint = Keyword()
     fingerprint_bands = Keyword()

@@ -16,6 +16,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from indexer.connection import IndexNames
+from indexer.documents import STANCE_FIELDS
 from indexer.matching import Matcher
 from indexer.stance import StanceInput, classify
 from spreadwatch.incident import Incident
@@ -23,7 +24,7 @@ from spreadwatch.incident import Incident
 logger = logging.getLogger(__name__)
 
 _FIELDS = ["platform", "kind", "title", "text", "lang", "domain", "url", "author", "matched"]
-_FIELDS += ["stance", "stance_score", "stance_cues"]
+_FIELDS += list(STANCE_FIELDS)
 
 
 @dataclass
@@ -87,24 +88,12 @@ def recomputed(source: dict[str, Any], matcher: Matcher, incident: Incident) -> 
     author = dict(source.get("author") or {})
     official = bool(author.get("official")) or _official_now(source, author, incident)
     match = matcher.match(source.get("title"), source.get("text"))
-    stance = classify(
-        StanceInput(
-            text=source.get("text") or "",
-            title=source.get("title"),
-            lang=source.get("lang"),
-            platform=source.get("platform") or "",
-            kind=source.get("kind") or "post",
-            official=official,
-            claims=tuple(match.claims),
-            domain=source.get("domain"),
-        )
-    )
+    doc = {**source, "author": {**author, "official": official}}
+    stance = classify(StanceInput.from_doc(doc, claims=match.claims))
     return {
-        "author": {**author, "official": official},
+        "author": doc["author"],
         "matched": {"queries": match.queries, "claims": match.claims, "official": official},
-        "stance": stance.label,
-        "stance_score": stance.score,
-        "stance_cues": stance.cues,
+        **stance.fields(),
     }
 
 
@@ -120,8 +109,7 @@ def _official_now(source: dict[str, Any], author: dict[str, Any], incident: Inci
 def _unchanged(source: dict[str, Any], fields: dict[str, Any]) -> bool:
     matched = source.get("matched") or {}
     return (
-        source.get("stance") == fields["stance"]
-        and source.get("stance_score") == fields["stance_score"]
+        all(source.get(name) == fields[name] for name in STANCE_FIELDS if name != "stance_cues")
         and list(source.get("stance_cues") or []) == fields["stance_cues"]
         and list(matched.get("queries") or []) == fields["matched"]["queries"]
         and list(matched.get("claims") or []) == fields["matched"]["claims"]

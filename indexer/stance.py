@@ -1,7 +1,9 @@
 """Stance of a post towards the rumour: rumour, denial, debunk, report or other.
 
 Interface used by the pipelines and `spreadwatch reclassify`:
-`classify(StanceInput) -> Stance(label, score, cues)`.
+`classify(StanceInput) -> Stance(label, confidence, cues, source, model)`; `Stance.fields()` are
+the document fields (`stance`, `stance_confidence`, `stance_source`, `stance_cues`,
+`stance_model`).
 
 The labels:
 - **denial** — the organisation speaking (an official source decides it), or a post that
@@ -16,7 +18,7 @@ The labels:
 
 How it decides (`indexer/lexicons/*.yml` hold the cues of every language; all are applied, since
 posts mix languages and detection errs on short texts):
-1. An official source is a denial (score 1.0).
+1. An official source is a denial (confidence 1.0, source `official`).
 2. Cues are found in title + text (folded like `indexer.matching`); overlapping cues keep the
    longest. A denial/debunk/fake cue right after a negation (≤ 1 word or 2 CJK characters between)
    counts for the rumour instead.
@@ -27,8 +29,8 @@ posts mix languages and detection errs on short texts):
    (a hearsay "I heard" does not outweigh an explicit "it is fake"); any support → rumour;
    reporting verbs → report.
 Idioms holding a cue word but taking no side (真的假的, 等官方回应) are matched and ignored.
-The score is 0.5 + 0.5 × margin ÷ (cues + 1): one lone cue gives 0.75, conflict lowers it;
-`other` scores 0.
+The confidence is 0.5 + 0.5 × margin ÷ (cues + 1): one lone cue gives 0.75, conflict lowers it;
+`other` (no cue at all) has confidence 0.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from indexer.lexicons import LANGUAGES, load, news_domains
 from indexer.matching import fold
@@ -67,14 +70,50 @@ class StanceInput:
     claims: tuple[str, ...] = ()
     domain: str | None = None
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], claims: list[str] | None = None) -> StanceInput:
+        """What the classifier sees of a post document (`claims` default to its matches)."""
+        if claims is None:
+            claims = list((doc.get("matched") or {}).get("claims") or ())
+        return cls(
+            text=doc.get("text") or "",
+            title=doc.get("title"),
+            lang=doc.get("lang"),
+            platform=doc.get("platform") or "",
+            kind=doc.get("kind") or "post",
+            official=bool((doc.get("author") or {}).get("official")),
+            claims=tuple(claims),
+            domain=doc.get("domain"),
+        )
+
+
+#: The version of the explainable classifier, stored as `stance_model` on what it labels.
+LEXICON_MODEL = "lexicon-2"
+
 
 @dataclass(frozen=True)
 class Stance:
-    """A label of `indexer.documents.STANCES`, its confidence and the cues that decided it."""
+    """A label of `indexer.documents.STANCES`, how sure, why, and who decided it.
+
+    `source` is `official` (the organisation speaking), `lexicon` (the cue rules) or `model`
+    (the learned classifier); `model` names its version.
+    """
 
     label: str
-    score: float
+    confidence: float
     cues: list[str] = field(default_factory=list)
+    source: str = "lexicon"
+    model: str = LEXICON_MODEL
+
+    def fields(self) -> dict[str, Any]:
+        """The post document's stance fields."""
+        return {
+            "stance": self.label,
+            "stance_confidence": self.confidence,
+            "stance_source": self.source,
+            "stance_cues": list(self.cues),
+            "stance_model": self.model,
+        }
 
 
 @dataclass(frozen=True)
@@ -92,7 +131,7 @@ class Hit:
 def classify(post: StanceInput) -> Stance:
     """The stance of one post, with the cues that decided it."""
     if post.official:
-        return Stance("denial", 1.0, ["official source"])
+        return Stance("denial", 1.0, ["official source"], source="official")
     text = fold(f"{post.title or ''}\n{post.text or ''}".replace("\u2019", "'"))
     hits = find_cues(text)
     has_evidence = any(True for _ in _matches(text, "evidence"))

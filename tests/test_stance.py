@@ -14,7 +14,7 @@ def stance(text: str, **fields) -> Stance:
 
 def test_an_official_source_decides_a_denial_whatever_it_says():
     result = stance("Statement regarding the intern incident", official=True, kind="statement")
-    assert (result.label, result.score, result.cues) == ("denial", 1.0, ["official source"])
+    assert (result.label, result.confidence, result.cues) == ("denial", 1.0, ["official source"])
 
 
 @pytest.mark.parametrize(
@@ -95,15 +95,15 @@ def test_a_relay_of_news_with_a_reporting_verb_is_a_report():
     assert stance("According to Reuters, the intern's university was notified").label == "report"
 
 
-def test_a_post_without_any_cue_is_other_with_score_zero():
+def test_a_post_without_any_cue_is_other_with_confidence_zero():
     assert stance("Grabbing popcorn") == Stance("other", 0.0, [])
 
 
-def test_conflicting_cues_lower_the_score():
+def test_conflicting_cues_lower_the_confidence():
     clean = stance("ByteDance denies it")
     mixed = stance("ByteDance denies it, which is a cover-up, they deny everything")
     assert (clean.label, mixed.label) == ("denial", "denial")
-    assert 0.5 < mixed.score < clean.score <= 1.0
+    assert 0.5 < mixed.confidence < clean.confidence <= 1.0
 
 
 def test_latin_cues_match_whole_words_only():
@@ -132,7 +132,7 @@ def test_idioms_holding_a_cue_word_take_no_side(text):
 
 def test_hearsay_does_not_outweigh_an_explicit_fake():
     result = stance("听说字节实习生那个录音是假的")
-    assert (result.label, result.score) == ("debunk", 0.5)
+    assert (result.label, result.confidence) == ("debunk", 0.5)
 
 
 @pytest.mark.parametrize(

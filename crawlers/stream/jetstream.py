@@ -2,8 +2,8 @@
 
 Jetstream (`/subscribe?wantedCollections=app.bsky.feed.post&cursor=<time_us>`) sends every new
 post on the network as JSON. The consumer keeps those matching the incident (a cheap match on
-the raw text first; the pipeline's match stage decides), sends them through the crawl's
-pipelines and writer, and checkpoints: flush the writer, then persist the cursor (`time_us` of
+the raw text first; the match stage decides), sends them through the ingest core
+(`crawlers.ingest`: the crawl's stages and bulk writer), and checkpoints: flush the writer, then persist the cursor (`time_us` of
 the last event handled). After a dropped connection it reconnects from the last event it
 handled; after a restart, from the last checkpoint. An event at or before that cursor that was
 already handled is skipped, and posts are stored under their `at://` URI, so a replayed event can
@@ -23,13 +23,12 @@ from urllib.parse import urlencode
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from crawlers.ingest import Ingest, IngestContext
 from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import POST_COLLECTION, jetstream_cursor, parse_jetstream_event
 from crawlers.parsers.common import flag_official
 from crawlers.state import CrawlState
-from crawlers.stream.pipeline import StreamPipeline
-from indexer.matching import Matcher
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 
@@ -78,11 +77,11 @@ class JetstreamConsumer:
         self.max_events = max_events
         self.state = CrawlState.load(settings.data_dir, incident.id, SOURCE)
         self.stats = StreamStats(cursor=_stored_cursor(self.state))
-        self._matcher = Matcher(incident)
+        self.context = IngestContext.build(settings, incident, spider_name=SOURCE)
         self._seen_at_cursor: set[str] = set()
         self._stop = asyncio.Event()
         self._last_checkpoint = time.monotonic()
-        self._pipeline: StreamPipeline | None = None
+        self._ingest: Ingest | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -95,13 +94,13 @@ class JetstreamConsumer:
 
     async def run(self) -> StreamStats:
         """Read the stream until done; always checkpoint and close the writer at the end."""
-        self._pipeline = StreamPipeline(self.settings, self.incident, SOURCE)
+        self._ingest = Ingest(self.context)
         try:
             await self._loop()
         finally:
             self._checkpoint()
-            self._pipeline.close()
-            self.stats.drops = _drops(self._pipeline.stats())
+            self._ingest.close()
+            self.stats.drops = _drops(self._ingest.stats())
         logger.info("jetstream stopped: %s", self.stats)
         return self.stats
 
@@ -162,18 +161,18 @@ class JetstreamConsumer:
             logger.warning("jetstream event dropped: %s", error)
             post = None
         if post is not None and not post.repost_of:
-            # A failing pipeline stage propagates before the cursor moves: the stream stops,
+            # A failing ingest stage propagates before the cursor moves: the stream stops,
             # and the next start replays this event instead of skipping it.
             self._keep(post)
         self._advance(cursor, key)
 
     def _keep(self, post: Post) -> None:
         self.stats.posts_seen += 1
-        if not self._matcher.match(post.title, post.text).matched:
+        if not self.context.matcher.match(post.title, post.text).matched:
             return
         self.stats.matched += 1
-        assert self._pipeline is not None
-        if self._pipeline.process(flag_official(post, self.incident.official)):
+        assert self._ingest is not None
+        if self._ingest.process(flag_official(post, self.incident.official)):
             self.stats.indexed += 1
 
     def _already_handled(self, cursor: int, key: str) -> bool:
@@ -195,8 +194,8 @@ class JetstreamConsumer:
     def _checkpoint(self) -> None:
         """Flush the writer first, then persist the cursor: a crash never skips unwritten posts."""
         self._last_checkpoint = time.monotonic()
-        if self._pipeline is not None:
-            self._pipeline.writer.flush()
+        if self._ingest is not None:
+            self._ingest.writer.flush()
         if self.stats.cursor is not None:
             self.state.cursors[CURSOR_KEY] = self.stats.cursor
             self.state.save()

@@ -1,4 +1,5 @@
-"""Items through the real pipeline classes, in the project's order, into the real node."""
+"""Items through the ingest core (the stages every crawl, stream and benchmark runs, then the
+bulk writer) into the real node."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import scrapy
 from elasticsearch import Elasticsearch
-from scrapy.exceptions import DropItem
-from scrapy.utils.misc import load_object
-from scrapy.utils.test import get_crawler
 
-from crawlers import settings as project_settings
+from crawlers.ingest import (
+    Dropped,
+    Ingest,
+    IngestContext,
+    PostDoc,
+    normalise,
+    run_stages,
+    validate,
+)
 from crawlers.items import Activity, Author, Engagement, Post
 from indexer.connection import IndexNames
 from indexer.spool import Spool
+from indexer.stance import LEXICON_MODEL
 from indexer.templates import delete_all
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
@@ -44,59 +50,25 @@ INCIDENT = Incident.model_validate(
 )
 
 
-class TinySpider(scrapy.Spider):
-    name = "tiny"
-
-
-class Pipelines:
-    """The project's ITEM_PIPELINES, built from one crawler and driven item by item."""
-
-    def __init__(self, settings: Settings, **extra: Any) -> None:
-        self.crawler = get_crawler(
-            TinySpider,
-            {
-                "SPREADWATCH_SETTINGS": settings,
-                "SPREADWATCH_INCIDENT": INCIDENT,
-                "SPREADWATCH_RUN_ID": "run-1",
-                "SPREADWATCH_FLUSH_SECONDS": 3600,
-                **extra,
-            },
-        )
-        self.crawler.spider = TinySpider.from_crawler(self.crawler)
-        order = sorted(project_settings.ITEM_PIPELINES.items(), key=lambda kv: kv[1])
-        self.stages = [load_object(path).from_crawler(self.crawler) for path, _ in order]
-        for stage in self.stages:
-            if hasattr(stage, "open_spider"):
-                stage.open_spider()
-
-    def feed(self, *items: Any) -> list[str]:
-        """Process items; returns the drop messages."""
-        drops = []
-        for item in items:
-            current = item
-            try:
-                for stage in self.stages:
-                    current = stage.process_item(current)
-            except DropItem as drop:
-                drops.append(str(drop))
-        return drops
-
-    def close(self) -> dict[str, Any]:
-        for stage in self.stages:
-            if hasattr(stage, "close_spider"):
-                stage.close_spider()
-        return self.crawler.stats.get_stats()
+def ingest_for(settings: Settings) -> Ingest:
+    """One crawl's ingest, as `crawlers.run`, the stream and the benchmarks build it."""
+    context = IngestContext.build(
+        settings, INCIDENT, spider_name="tiny", run_id="run-1", flush_seconds=3600
+    )
+    return Ingest(context)
 
 
 @pytest.fixture
 def run(settings_for, index_names) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """Feed items through the pipelines into this test's indices; returns the crawl stats."""
+    """Feed items through the ingest into this test's indices; returns the crawl stats."""
     settings = settings_for(index_prefix=index_names.prefix)
 
     def process(*items: Any, settings: Settings = settings) -> dict[str, Any]:
-        pipelines = Pipelines(settings)
-        pipelines.feed(*items)
-        return pipelines.close()
+        ingest = ingest_for(settings)
+        for item in items:
+            ingest.process(item)
+        ingest.close()
+        return ingest.stats()
 
     yield process
     with contextlib.suppress(FileNotFoundError):
@@ -123,7 +95,7 @@ def posts(client: Elasticsearch, names: IndexNames) -> dict[str, dict[str, Any]]
     return {h["_id"]: h["_source"] for h in hits}
 
 
-def test_a_matching_post_is_indexed_with_everything_the_pipeline_adds(run, es_client, index_names):
+def test_a_matching_post_is_indexed_with_everything_the_ingest_adds(run, es_client, index_names):
     run(post())
     doc = posts(es_client, index_names)["weibo:1"]
     assert doc["@timestamp"] == "2024-10-18T00:00:00+00:00"
@@ -131,6 +103,8 @@ def test_a_matching_post_is_indexed_with_everything_the_pipeline_adds(run, es_cl
     assert doc["url"] == "https://m.weibo.cn/status/1?id=1"
     assert doc["matched"] == {"queries": ["zh-intern"], "claims": ["8000-h100"], "official": False}
     assert (doc["stance"], doc["incident"]) == ("rumour", ["bytedance-intern-2024"])
+    assert (doc["stance_source"], doc["stance_model"]) == ("lexicon", LEXICON_MODEL)
+    assert 0.5 < doc["stance_confidence"] <= 1.0 and doc["stance_cues"] == ["claim:8000-h100"]
     assert len(doc["fingerprint"]) == 16
     assert doc["source"] == {"spider": "tiny", "run": "run-1"}
     assert doc["first_seen"] == doc["last_seen"]
@@ -215,6 +189,7 @@ def test_official_account_post_is_kept_without_a_match_and_flagged(run, es_clien
     run(statement)
     doc = posts(es_client, index_names)["toutiao:s1"]
     assert (doc["author"]["official"], doc["stance"]) == (True, "denial")
+    assert (doc["stance_source"], doc["stance_confidence"]) == ("official", 1.0)
 
 
 def test_post_on_an_official_domain_is_official(run, es_client, index_names):
@@ -271,9 +246,9 @@ def test_first_crawl_under_a_new_prefix_creates_the_versioned_indices(
 ):
     names = IndexNames(f"{es_settings.index_prefix}-fresh{uuid.uuid4().hex[:6]}")
     try:
-        pipelines = Pipelines(settings_for(index_prefix=names.prefix))
-        pipelines.feed(post())
-        pipelines.close()
+        ingest = ingest_for(settings_for(index_prefix=names.prefix))
+        ingest.process(post())
+        ingest.close()
         assert list(es_client.indices.get_alias(name=names.posts)) == [f"{names.posts}-v1"]
     finally:
         delete_all(es_client, names)
@@ -302,3 +277,29 @@ def test_a_field_of_the_wrong_kind_is_a_counted_drop(run, es_client, index_names
     stats = run(post("bad", title="ByteDance intern", text={"not": "text"}), post("good"))
     assert stats["spreadwatch/dropped/bad_field"] == 1
     assert list(posts(es_client, index_names)) == ["weibo:good"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "item", "reason"),
+    [
+        (validate, post(native_id=" "), "missing_native_id"),
+        (normalise, post(timestamp="soon"), "bad_timestamp"),
+        (normalise, post(text=["not", "text"]), "bad_field"),
+    ],
+)
+def test_each_stage_is_a_plain_function_raising_dropped(settings_for, stage, item, reason):
+    context = IngestContext.build(settings_for(), INCIDENT, spider_name="tiny")
+    with pytest.raises(Dropped) as dropped:
+        stage(item, context)
+    assert (dropped.value.reason, dropped.value.stat) == (reason, f"spreadwatch/dropped/{reason}")
+
+
+def test_the_stages_in_order_turn_an_item_into_the_document_the_writer_gets(settings_for):
+    context = IngestContext.build(settings_for(), INCIDENT, spider_name="tiny")
+    doc = run_stages(post(), context)
+    assert isinstance(doc, PostDoc)
+    assert (doc["matched"]["claims"], doc["stance"], len(doc["fingerprint"])) == (
+        ["8000-h100"],
+        "rumour",
+        16,
+    )

@@ -1,0 +1,224 @@
+"""The ingest stages: item → document, as plain functions over an `IngestContext`.
+
+validate → normalise → match → stance → fingerprint, then `crawlers.ingest.core` hands the
+document to the bulk writer. The Scrapy pipelines (`crawlers.pipelines`), the Jetstream stream
+and the benchmarks all call these functions; none of them needs a crawler. A stage either
+returns the item (a `PostDoc`/`ActivityDoc` from normalise on) or raises `Dropped(reason,
+detail)`, which its caller counts as `spreadwatch/dropped/<reason>`. Stages are synchronous and
+keep no state between items, so items reach the writer in the order they were yielded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from itemadapter import ItemAdapter
+
+from crawlers.exchange import attach, exchange_attached
+from crawlers.ingest import coerce
+from crawlers.ingest.context import IngestContext
+from crawlers.items import Activity, Post
+from crawlers.normalise import (
+    NormaliseError,
+    canonical_url,
+    clean_text,
+    domain_of,
+    html_to_text,
+    language,
+    to_utc_iso,
+)
+from indexer.documents import KINDS
+from indexer.fingerprint import fingerprint_fields
+from indexer.stance import StanceInput, classify
+
+logger = logging.getLogger(__name__)
+
+DROP_STAT = "spreadwatch/dropped/{}"
+
+
+class Dropped(Exception):  # noqa: N818 - it names what happened to the item, like DropItem
+    """An item that cannot become a document; `reason` is the stat slug."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+    @property
+    def stat(self) -> str:
+        return DROP_STAT.format(self.reason)
+
+
+class PostDoc(dict[str, Any]):
+    """A post on its way to the index; flags that are not stored live as attributes."""
+
+    always_keep: bool = False
+
+
+class ActivityDoc(dict[str, Any]):
+    """An activity point on its way to the index."""
+
+
+Stage = Callable[[Any, IngestContext], Any]
+
+
+# -- validate ------------------------------------------------------------------------------------
+
+
+def validate(item: Any, context: IngestContext) -> Any:
+    """Reject items that cannot become a document: wrong type, no id, no content, bad kind."""
+    if isinstance(item, Post):
+        _require(item, ("platform", "native_id"))
+        if item.kind not in KINDS:
+            raise Dropped("bad_kind", f"kind {item.kind!r} is not one of {', '.join(KINDS)}")
+        if not (coerce.has_text(item.text) or coerce.has_text(item.title) or item.deleted_how):
+            raise Dropped("empty", f"{item.doc_id} has neither title nor text")
+    elif isinstance(item, Activity):
+        _require(item, ("platform", "event", "native_id"))
+    elif not isinstance(item, PostDoc | ActivityDoc):
+        raise Dropped("unknown_item", f"{type(item).__name__} is not a Post or Activity")
+    return item
+
+
+def _require(item: Any, names: tuple[str, ...]) -> None:
+    adapter = ItemAdapter(item)
+    for name in names:
+        value = adapter.get(name)
+        if value is None or isinstance(value, bool) or not str(value).strip():
+            raise Dropped(f"missing_{name}", f"{type(item).__name__} without {name}")
+
+
+# -- normalise -----------------------------------------------------------------------------------
+
+
+def normalise(item: Any, context: IngestContext) -> Any:
+    """Items → documents: text from HTML, UTC times, language, canonical URLs, official flag."""
+    try:
+        if isinstance(item, Post):
+            return _post(item, context)
+        if isinstance(item, Activity):
+            return _activity(item)
+    except NormaliseError as error:
+        raise Dropped(error.reason, str(error)) from None
+    except (TypeError, ValueError, AttributeError) as error:
+        # A spider filled a field with the wrong type: count it, never crash the crawl.
+        logger.warning("cannot normalise %s: %r", type(item).__name__, error)
+        raise Dropped("bad_field", f"{type(error).__name__}: {error}") from None
+    return item
+
+
+def _post(item: Post, context: IngestContext) -> PostDoc:
+    raw_text, raw_title = coerce.text_field(item.text), coerce.text_field(item.title)
+    text = html_to_text(raw_text) if item.text_is_html else clean_text(raw_text)
+    title = clean_text(html_to_text(raw_title) if "<" in raw_title else raw_title)
+    url = canonical_url(item.url)
+    doc = PostDoc(
+        {
+            "@timestamp": to_utc_iso(item.timestamp),
+            "platform": str(item.platform).strip(),
+            "native_id": str(item.native_id).strip(),
+            "kind": item.kind,
+            "url": url,
+            "title": title or None,
+            "text": text,
+            "lang": language(f"{title}\n{text}", item.lang, tuple(context.languages)),
+            "hashtags": coerce.unique(h.lstrip("#") for h in coerce.strings(item.hashtags)),
+            "mentions": coerce.unique(m.lstrip("@") for m in coerce.strings(item.mentions)),
+            "links": coerce.unique(canonical_url(link) for link in coerce.strings(item.links)),
+            "domain": item.domain or domain_of(url),
+            "repo": item.repo,
+            "reply_to": item.reply_to,
+            "quote_of": item.quote_of,
+            "repost_of": item.repost_of,
+            "thread": item.thread,
+            "engagement": coerce.counts(coerce.fields(item.engagement)),
+            "author": _author(item, url, context),
+        }
+    )
+    # reach: the audience the post went out to (analytics, search and Kibana sum it)
+    followers = doc["author"].get("followers")
+    if isinstance(followers, int):
+        doc["reach"] = followers
+    doc.always_keep = item.always_keep or doc["author"]["official"]
+    attach(doc, exchange_attached(item))  # the raw exchange travels on to the capture stage
+    if item.deleted_how:
+        doc["deleted_how"] = item.deleted_how
+    if item.source_query:
+        doc["source"] = {"query": item.source_query}
+    return doc
+
+
+def _author(item: Post, url: str | None, context: IngestContext) -> dict[str, Any]:
+    author = {k: v for k, v in coerce.fields(item.author).items() if v not in (None, "")}
+    handle, author_id = author.get("handle"), author.get("id")
+    official = context.official
+    author["official"] = bool(
+        item.official
+        or author.get("official")
+        or (
+            official is not None
+            and (
+                official.is_official(item.platform, handle, author_id)
+                or official.is_official_url(url)
+            )
+        )
+    )
+    return author
+
+
+def _activity(item: Activity) -> ActivityDoc:
+    return ActivityDoc(
+        {
+            "@timestamp": to_utc_iso(item.timestamp),
+            "platform": item.platform,
+            "event": item.event,
+            "native_id": str(item.native_id),
+            "repo": item.repo,
+            "actor": item.actor,
+            "post_id": item.post_id,
+            "engagement": coerce.counts(coerce.fields(item.engagement)),
+        }
+    )
+
+
+# -- match, stance, fingerprint ------------------------------------------------------------------
+
+
+def match(doc: Any, context: IngestContext) -> Any:
+    """Which queries and claims a post matches; posts matching none are dropped as `no_match`
+    unless the spider asked to keep them (watched repos) or they are official."""
+    if not isinstance(doc, PostDoc):
+        return doc
+    result = context.matcher.match(doc.get("title"), doc.get("text"))
+    official = bool(doc["author"].get("official"))
+    if not result.matched and not doc.always_keep and not doc.get("deleted_how"):
+        raise Dropped("no_match", f"{doc['platform']}:{doc['native_id']}")
+    doc["matched"] = {"queries": result.queries, "claims": result.claims, "official": official}
+    return doc
+
+
+def stance(doc: Any, context: IngestContext) -> Any:
+    """The stance fields from the explainable classifier (`indexer.stance.classify`)."""
+    if isinstance(doc, PostDoc):
+        doc.update(classify(StanceInput.from_doc(doc)).fields())
+    return doc
+
+
+def fingerprint(doc: Any, context: IngestContext) -> Any:
+    """Near-duplicate signature for copy-paste tracking."""
+    if isinstance(doc, PostDoc):
+        doc.update(fingerprint_fields(doc.get("title"), doc.get("text")))
+    return doc
+
+
+#: The stages in the order every caller runs them (Scrapy's ITEM_PIPELINES mirrors it).
+STAGES: tuple[Stage, ...] = (validate, normalise, match, stance, fingerprint)
+
+
+def run_stages(item: Any, context: IngestContext) -> PostDoc | ActivityDoc:
+    """An item through every stage; raises `Dropped`."""
+    for stage in STAGES:
+        item = stage(item, context)
+    return item
