@@ -247,6 +247,12 @@ class MonitorBeat(Document):
     jobs = Object(MonitorJob, multi=True)
     incident_files = Integer()
     incident_errors = Object(IncidentFileError, multi=True)
+    role = Keyword()  # active (holds the lease, runs the jobs) or standby
+    # The standby lease (`kind: lease`, `_id` lease; see scheduler/lease.py).
+    holder = Keyword()  # host:pid:token of the monitor running the jobs
+    acquired = Date()
+    expires = Date()  # for people: takeover is decided on the standby's own clock
+    ttl_s = Float()
 
     class Meta:
         dynamic = "false"

@@ -35,7 +35,7 @@ def _incident(rt: runtime.Runtime, path: str) -> Incident | None:
 def crawl(incident_path: str, source: str) -> None:
     """One scheduled crawl of one source."""
     rt = runtime.current()
-    if rt.stopping.is_set():
+    if not rt.may_run(f"crawl:{incident_path}:{source}"):
         return
     incident = _incident(rt, incident_path)
     if incident is not None:
@@ -45,8 +45,10 @@ def crawl(incident_path: str, source: str) -> None:
 def alerts(incident_path: str) -> None:
     """Evaluate the incident's rules, store new alerts, send what is due (not digests)."""
     rt = runtime.current()
+    if not rt.may_run(f"alerts:{incident_path}"):
+        return
     incident = _incident(rt, incident_path)
-    if incident is None or rt.stopping.is_set():
+    if incident is None:
         return
     started = rt.clock()
     raised = []
@@ -70,6 +72,8 @@ def alerts(incident_path: str) -> None:
 def digest(incident_path: str) -> None:
     """Send the incident's pending digest alerts in one message."""
     rt = runtime.current()
+    if not rt.may_run(f"digest:{incident_path}"):
+        return
     incident = _incident(rt, incident_path)
     if incident is not None:
         _delivery(rt).deliver(rt.clock(), incident.id, digest=True)

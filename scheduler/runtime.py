@@ -7,6 +7,7 @@ monitor installs one `Runtime` when it starts, and the job functions in `schedul
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -18,7 +19,10 @@ from elasticsearch import Elasticsearch
 from alerts.mailer import Sender
 from indexer.connection import IndexNames
 from scheduler.incidents import IncidentRegistry
+from scheduler.lease import Lease
 from spreadwatch.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 #: How a crawl is started; placeholders are filled per run. The command is configuration, so
 #: tests and benchmarks can run a stand-in crawl without touching the scheduler's code.
@@ -59,11 +63,23 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     #: Incident files with their last good versions (a broken edit never stops monitoring).
     incidents: IncidentRegistry = field(init=False)
+    #: The standby lease (`scheduler.lease`): jobs start only while this monitor holds it.
+    lease: Lease | None = None
 
     def __post_init__(self) -> None:
         self.incidents = IncidentRegistry(
             self.settings.data_dir / "incidents-last-good", self.clock
         )
+
+    def may_run(self, job: str) -> bool:
+        """False when stopping, or when another monitor holds the lease (this one is standby
+        or lost the cluster): the job is skipped, the active monitor runs it."""
+        if self.stopping.is_set():
+            return False
+        if self.lease is not None and not self.lease.held():
+            logger.warning("job %s skipped: this monitor does not hold the lease", job)
+            return False
+        return True
 
 
 _current: Runtime | None = None

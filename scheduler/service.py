@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy.engine import make_url
 from scheduler import jobs as job_functions
 from scheduler import runtime
 from scheduler.heartbeat import Heartbeat, Identity
+from scheduler.lease import Lease
 from scheduler.plan import JOB_PREFIXES, JobSpec, StreamSpec, jobs_for, streams_for
 from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
@@ -76,14 +78,26 @@ class Monitor:
         )
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         self._watcher = FileWatcher(self.paths, self.reload, watch_interval, rt.stopping)
+        identity = Identity.current(job_store_label(rt.settings))
         self.heartbeat = Heartbeat(
             rt.client,
             rt.names,
-            Identity.current(job_store_label(rt.settings)),
+            identity,
             self.snapshot,
             interval=rt.settings.heartbeat_interval,
             clock=rt.clock,
         )
+        # Of several monitors on one cluster, only the lease holder runs jobs and streams.
+        self.lease: Lease | None = Lease(
+            rt.client,
+            rt.names,
+            holder=f"{identity.monitor_id}:{uuid.uuid4().hex[:6]}",
+            ttl=rt.settings.lease_ttl,
+        )
+        rt.lease = self.lease
+        self.lease.on_change(self._on_lease_change)
+        self._streams: dict[str, StreamSpec] = {}
+        self.heartbeat.add_hook(lambda _now: self._renew_lease())
         self.heartbeat.add_hook(lambda _now: self.report_unwatched_problems())
         #: Broken files whose alert job was already woken for their current error.
         self._woken: dict[Path, str] = {}
@@ -96,9 +110,10 @@ class Monitor:
             self.rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
         runtime.install(self.rt)
         self.scheduler.start(paused=True)
+        if paused:  # syncing only (tests, tools): takes no part in the lease
+            self.rt.lease = self.lease = None
         self.reload()
-        if not paused:
-            self.scheduler.resume()
+        self._renew_lease()  # resumes the scheduler when this monitor holds the lease
         self._watcher.start()
         self.heartbeat.start()
         logger.info("monitor started: %d incidents, %d jobs", len(self.incidents), len(self.jobs()))
@@ -114,6 +129,8 @@ class Monitor:
         for supervisor in self.supervisors.values():
             supervisor.stop()
         self.supervisors.clear()
+        if self.lease is not None:
+            self.lease.release()
         self.heartbeat.stop()
         runtime.install(None)
         logger.info("monitor stopped")
@@ -171,6 +188,8 @@ class Monitor:
 
     def report_unwatched_problems(self) -> None:
         """Broken files no alert job reports: never valid, or an incident without rules."""
+        if not self.active:
+            return
         files = [
             str(p.file)
             for p in self.rt.incidents.problems()
@@ -179,9 +198,33 @@ class Monitor:
         if files:
             job_functions.report_unwatched_problems(self.rt, files)
 
+    @property
+    def active(self) -> bool:
+        """True when this monitor runs the jobs (it holds the lease, or takes no part in one)."""
+        return self.lease is None or self.lease.held()
+
+    def _renew_lease(self) -> None:
+        if self.lease is not None:
+            self.lease.renew()
+
+    def _on_lease_change(self, held: bool) -> None:
+        """Becoming active resumes the jobs and streams; becoming standby pauses them (jobs
+        already running end as they would; `Runtime.may_run` stops new ones in between)."""
+        if held:
+            self.scheduler.resume()
+            self._sync_streams(self._streams)
+            logger.info("monitor active: running %d jobs", len(self.jobs()))
+        else:
+            self.scheduler.pause()
+            for supervisor in self.supervisors.values():
+                supervisor.stop()
+            self.supervisors.clear()
+            logger.info("monitor standby: jobs paused until the lease is free")
+
     def snapshot(self) -> dict[str, Any]:
         """What the heartbeat says this monitor holds."""
         return {
+            "role": "active" if self.active else "standby",
             "jobs": [
                 {
                     "id": job.id,
@@ -221,8 +264,11 @@ class Monitor:
             logger.info("job %s %s: %s", job_id, "replaced" if current else "added", spec.signature)
 
     def _sync_streams(self, specs: dict[str, StreamSpec]) -> None:
+        self._streams = specs
         for name in [n for n in self.supervisors if n not in specs]:
             self.supervisors.pop(name).stop()
+        if not self.active:
+            return
         for name, spec in specs.items():
             if name in self.supervisors:
                 continue

@@ -23,6 +23,7 @@ from alerts.store import AlertStore, parse_time
 from indexer.connection import IndexNames, cluster_health
 from indexer.monitors import heartbeats, liveness
 from indexer.spool import spool_summary
+from scheduler.lease import lease_document
 from scheduler.plan import JOB_PREFIXES
 from scheduler.service import job_store_label, job_store_url
 from spreadwatch.settings import Settings
@@ -164,9 +165,11 @@ def monitor_state(
                 "since": r.doc.get("started"),
                 "last_seen": r.last_tick.isoformat(),
                 "jobs_held": len(r.doc.get("jobs") or []),
+                "role": r.doc.get("role"),
             }
             for r in shown
         ],
+        "lease": lease_document(client, names),
         "incident_errors": list(shown[0].doc.get("incident_errors") or []) if shown else [],
     }
 

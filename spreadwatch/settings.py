@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     crawl_timeout: float = 900.0
     #: Seconds between the monitor's heartbeats (`spreadwatch status` tells a live monitor by them).
     heartbeat_interval: float = Field(default=5.0, ge=0.5, le=300)
+    #: Seconds a standby monitor waits after the active one's last renewal before taking over.
+    lease_ttl: float = Field(default=15.0, ge=2, le=3600)
 
     # Crawling: secrets are referenced here by value from the environment, never from files
     # committed with the project.

@@ -123,13 +123,18 @@ def _monitor_lines(state: dict[str, Any]) -> list[str]:
     for m in monitor["monitors"]:
         who = f"{m['host']} (pid {m['pid']}, spreadwatch {m['version']})"
         if m["state"] == "running":
+            role = f" as {m['role']}" if m.get("role") else ""
             lines.append(
-                f"monitor running on {who} since {m['since']}; last heartbeat {m['last_seen']}"
+                f"monitor running{role} on {who} since {m['since']}; "
+                f"last heartbeat {m['last_seen']}"
             )
         else:
             lines.append(f"monitor NOT running (last seen {m['last_seen']} on {who}, {m['state']})")
     if not monitor["monitors"]:
         lines.append("monitor NOT running (never seen with this job store)")
+    lease = monitor.get("lease")
+    if lease:
+        lines.append(f"jobs run by {lease['holder']} (lease renewed {lease['@timestamp']})")
     for error in monitor["incident_errors"]:
         running = "running its last good version" if error["running_last_good"] else "not running"
         lines.append(
