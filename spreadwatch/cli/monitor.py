@@ -123,10 +123,10 @@ def _monitor_lines(state: dict[str, Any]) -> list[str]:
     for m in monitor["monitors"]:
         who = f"{m['host']} (pid {m['pid']}, spreadwatch {m['version']})"
         if m["state"] == "running":
-            role = f" as {m['role']}" if m.get("role") else ""
+            role = f" ({m['role']})" if m.get("role") else ""
             lines.append(
-                f"monitor running{role} on {who} since {m['since']}; "
-                f"last heartbeat {m['last_seen']}"
+                f"monitor running on {who} since {m['since']}; "
+                f"last heartbeat {m['last_seen']}{role}"
             )
         else:
             lines.append(f"monitor NOT running (last seen {m['last_seen']} on {who}, {m['state']})")
