@@ -14,6 +14,7 @@ from typing import Any
 from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
+from alerts.evidence import edited_finding, removed_finding
 from alerts.model import Finding, human_number, human_window, platform_name
 from indexer.alert_queries import DENIAL, IncidentQueries
 from indexer.scope import OFFICIAL_DENIAL
@@ -344,7 +345,26 @@ BASIS_QUERIES: dict[str, Query] = {
     "first_platform": Q("match_all"),
     "influential_author": Q("match_all"),
     "new_repo": Q("term", platform="github") & Q("term", kind="repo"),
+    "evidence_removed": Q("exists", field="deleted_at"),
+    "statement_edited": Q("exists", field="edited_at") & Q("term", **{"author.official": True}),
 }
+
+
+def evidence_removed(rule: Rule, ctx: Context) -> list[Finding]:
+    """A post of the incident found deleted (`deleted_at`), with where its archived copy is."""
+    found = []
+    for post in ctx.queries.find(BASIS_QUERIES["evidence_removed"], ctx.now, size=200):
+        if rule.platforms is not None and post.get("platform") not in rule.platforms:
+            continue
+        found.append(removed_finding(rule, ctx, post))
+    return found
+
+
+def statement_edited(rule: Rule, ctx: Context) -> list[Finding]:
+    """An official post whose text changed since it was first archived, with a diff."""
+    query = BASIS_QUERIES["statement_edited"]
+    return [edited_finding(rule, ctx, post) for post in ctx.queries.find(query, ctx.now, size=200)]
+
 
 EVALUATORS: dict[str, Callable[[Rule, Context], list[Finding]]] = {
     "spike": spike,
@@ -357,4 +377,6 @@ EVALUATORS: dict[str, Callable[[Rule, Context], list[Finding]]] = {
     "denial_overtakes": denial_overtakes,
     "resolved": resolved,
     "silent_source": silent_source,
+    "evidence_removed": evidence_removed,
+    "statement_edited": statement_edited,
 }

@@ -24,16 +24,28 @@ RuleType = Literal[
     "denial_overtakes",
     "resolved",
     "silent_source",
+    "evidence_removed",
+    "statement_edited",
 ]
 
 #: Rule types that fire at most once per key, ever: a "first" is only first once.
 ONCE_TYPES = frozenset(
-    {"first_platform", "influential_author", "new_repo", "official_denial", "denial_overtakes"}
+    {
+        "first_platform",
+        "influential_author",
+        "new_repo",
+        "official_denial",
+        "denial_overtakes",
+        "evidence_removed",  # once per post: a deletion happens once
+        "statement_edited",  # once per post and edit (the key carries the edit's time)
+    }
 )
 
 #: Rule types that go out at once even when the incident has a digest: a comms team must not
 #: learn of the official denial, or a dead source, an hour late.
-URGENT_TYPES = frozenset({"official_denial", "denial_overtakes", "silent_source"})
+URGENT_TYPES = frozenset(
+    {"official_denial", "denial_overtakes", "silent_source", "evidence_removed", "statement_edited"}
+)
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$")]
 
