@@ -262,6 +262,16 @@ def _warc_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def archive_sizes(data_dir: Path) -> dict[str, dict[str, int]]:
+    """Per incident folder: WARC bytes on disk and day files (for `spreadwatch status`)."""
+    root = evidence_root(data_dir)
+    sizes = {}
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+        files = list(folder.glob("*.warc.gz"))
+        sizes[folder.name] = {"bytes": sum(f.stat().st_size for f in files), "files": len(files)}
+    return sizes
+
+
 def archive_size(data_dir: Path, incident_id: str) -> int:
     """Bytes of WARC files an incident's evidence takes on disk."""
     folder = incident_folder(data_dir, incident_id)

@@ -18,6 +18,9 @@ from elasticsearch import ApiError, TransportError
 from alerts.engine import Delivery, raise_alerts
 from alerts.invalid_file import raise_invalid_file
 from alerts.store import AlertStore
+from evidence.recheck import prepare
+from evidence.retention import prune
+from indexer.evidence_queries import referenced_records
 from scheduler import runtime
 from scheduler.crawl import run_crawl
 from spreadwatch.incident import Incident
@@ -67,6 +70,33 @@ def alerts(incident_path: str) -> None:
     _record_alert_run(
         rt, incident.id, started, len(raised), len(report.retrying) + len(report.failed)
     )
+
+
+def recheck(incident_path: str) -> None:
+    """Re-check the incident's posts of interest (deleted? edited?), then apply retention."""
+    rt = runtime.current()
+    if not rt.may_run(f"recheck:{incident_path}"):
+        return
+    incident = _incident(rt, incident_path)
+    if incident is None:
+        return
+    settings = rt.settings
+    reach = incident.evidence.min_reach
+    reach = settings.evidence_recheck_min_reach if reach is None else reach
+    try:
+        prepare(rt.client, rt.names, settings.data_dir, incident.id, reach)
+    except (ApiError, TransportError) as error:
+        logger.error("recheck of %s skipped: cannot read its posts (%s)", incident.id, error)
+        return
+    run_crawl(rt, str(rt.incidents.crawl_path(incident_path)), incident.id, "recheck")
+    try:
+        keep = referenced_records(rt.client, rt.names, incident.id)
+    except (ApiError, TransportError) as error:
+        logger.error("retention of %s skipped: %s", incident.id, error)
+        return
+    report = prune(settings.data_dir, incident.id, keep, settings.evidence_retention_days)
+    if report.removed_records:
+        logger.info("evidence of %s pruned: %s", incident.id, report)
 
 
 def digest(incident_path: str) -> None:

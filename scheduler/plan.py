@@ -1,7 +1,7 @@
 """From incident files to the jobs and supervised streams they call for (pure: no scheduler).
 
 Each job has an explicit id (`crawl:<incident>:<source>`, `alerts:<incident>`,
-`digest:<incident>`) and a `signature` naming everything that defines its schedule: the monitor
+`digest:<incident>`, `recheck:<incident>`) and a `signature` naming everything that defines its schedule: the monitor
 replaces a stored job only when its signature changed, so a restart or an unrelated edit keeps
 next run times, and an edited interval takes effect at once.
 """
@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from spreadwatch.incident import Incident
 
-JOB_PREFIXES = ("crawl:", "alerts:", "digest:")
+JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:")
 #: Crawls that miss their time (monitor down, all workers busy) still run if this late at most.
 MIN_MISFIRE_GRACE = 60
 DAILY_DIGEST_HOUR = 8
@@ -82,6 +82,19 @@ def jobs_for(incident: Incident) -> list[JobSpec]:
         )
         if incident.alerts.digest_on:
             specs.append(_digest(incident, path))
+    if incident.evidence.recheck is not None and specs:
+        every = incident.evidence.recheck.total_seconds()
+        trigger, timing = _interval(every, min(every / 10, 600))
+        specs.append(
+            JobSpec(
+                id=f"recheck:{incident.id}",
+                func="scheduler.jobs:recheck",
+                args=(path,),
+                trigger=trigger,
+                signature=f"recheck {path} {timing}",
+                misfire_grace_time=max(MIN_MISFIRE_GRACE, int(every / 2)),
+            )
+        )
     return specs
 
 

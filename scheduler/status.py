@@ -20,6 +20,7 @@ from elasticsearch.dsl import Search
 from sqlalchemy.engine import make_url
 
 from alerts.store import AlertStore, parse_time
+from evidence.warcstore import archive_sizes
 from indexer.connection import IndexNames, cluster_health
 from indexer.monitors import heartbeats, liveness
 from indexer.spool import spool_summary
@@ -212,6 +213,7 @@ def collect(settings: Settings, client: Elasticsearch, now: datetime) -> dict[st
         "jobs": jobs,
         "last_runs": last_runs(client, names),
         "spool": spool_size(settings.data_dir / "spool"),
+        "evidence": archive_sizes(settings.data_dir),
         "open_alerts": open_alerts(client, names, now, jobs, monitor["running"]),
     }
     state["health"] = health(state)

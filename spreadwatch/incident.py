@@ -127,6 +127,30 @@ class Official(Strict):
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 
+class EvidenceConfig(Strict):
+    """The `evidence:` section: how often posts of interest are re-checked for deletion and
+    edits, which count as of interest, and which sources' pages are also captured rendered
+    (screenshot and DOM through headless Chromium, slower; see docs/evidence.md)."""
+
+    recheck: Duration | None = Field(default_factory=lambda: parse_duration("6h"))
+    min_reach: int | None = Field(default=None, ge=0)  # default: the setting
+    render: list[str] = Field(default_factory=list)  # e.g. [official, pages, github]
+
+    @field_validator("recheck", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return None if value in ("off", False) else value
+
+    @field_validator("render")
+    @classmethod
+    def _render_sources(cls, value: list[str]) -> list[str]:
+        known = {"official", "pages", "github"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"render takes {', '.join(sorted(known))}; not {', '.join(unknown)}")
+        return value
+
+
 class Incident(Strict):
     """An incident as its file describes it."""
 
@@ -142,6 +166,7 @@ class Incident(Strict):
     official: Official | None = None
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     kibana_dashboard: str | None = None
 
     #: Where it was loaded from (not part of the file).

@@ -40,12 +40,15 @@ def schedule(monitor):
     return {job.id: job.trigger.interval for job in monitor.jobs()}
 
 
-def test_one_crawl_job_per_source_and_one_alert_job_per_incident(incidents, monitor_for):
+def test_one_crawl_job_per_source_and_one_alert_and_recheck_job_per_incident(
+    incidents, monitor_for
+):
     write_incident(incidents)
     assert schedule(monitor_for(incidents)) == {
         "crawl:bytedance-intern-2024:github": timedelta(minutes=30),
         "crawl:bytedance-intern-2024:feeds": timedelta(hours=1),
         "alerts:bytedance-intern-2024": timedelta(minutes=5),
+        "recheck:bytedance-intern-2024": timedelta(hours=6),  # evidence: deleted? edited?
     }
 
 
@@ -80,6 +83,7 @@ def test_added_and_removed_files_add_and_remove_jobs(incidents, monitor_for):
         "alerts:other-rumour",
         "crawl:other-rumour:feeds",
         "crawl:other-rumour:github",
+        "recheck:other-rumour",
     ]
 
 

@@ -169,6 +169,11 @@ def _table(state: dict[str, Any]) -> str:
     lines.append(
         f"spool: {spool['documents']} documents waiting" + (f" ({waiting})" if waiting else "")
     )
+    archives = state.get("evidence") or {}
+    sizes = ", ".join(
+        f"{name} {_mib(s['bytes'])} in {s['files']} files" for name, s in archives.items()
+    )
+    lines.append(f"evidence archive: {sizes or 'empty'}")
     lines.append(f"open alerts ({len(state['open_alerts'])})")
     for alert in state["open_alerts"]:
         lines.append(f"  {alert['state']:<8} {alert['raised']}  {alert['subject']}")
@@ -180,3 +185,7 @@ def _table(state: dict[str, Any]) -> str:
 
 
 commands = [run, status]
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.0f} KiB"
