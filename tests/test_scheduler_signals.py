@@ -67,5 +67,6 @@ def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(es_client, index_n
         "alerts:bytedance-intern-2024",
         "crawl:bytedance-intern-2024:feeds",
         "crawl:bytedance-intern-2024:github",
+        "recheck:bytedance-intern-2024",
     ]
     assert all(j["next_run"] for j in jobs)
