@@ -91,6 +91,10 @@ class Post(Document):
     author = Object(Author)
     title = Text(analyzer="standard")
     text = Text(analyzer="standard")
+    # Snowball-stemmed copies for word forms on clusters without language analyzers
+    # (computed by the writer, see indexer/stemming.py).
+    title_stemmed = Text(analyzer="standard")
+    text_stemmed = Text(analyzer="standard")
     lang = Keyword()
     hashtags = Keyword()
     mentions = Keyword()

@@ -6,25 +6,34 @@ the cluster has them) with AND as the default operator (so "8000 H100"
 means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and the full syntax
 of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
 `QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
+
+Word forms: the same query, its words stemmed (`indexer.stemming`), also runs over the stemmed
+copies of text and title, so `interns` finds `intern` and `Praktikanten` finds `Praktikant` on
+any cluster; a post matches either way.
+
+The request body is a plain dict, not `elasticsearch.dsl`: `spreadwatch search` is a whole
+process per query and the DSL's import alone costs ~0.2 s of the one second it may take.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from elasticsearch import BadRequestError, Elasticsearch
-from elasticsearch.dsl import Q, Search
 
-from indexer.analytics import TIMESTAMP, parse_time
 from indexer.connection import IndexNames
+from indexer.stemming import STEMMED_FIELDS, stemmed_query
 from spreadwatch.durations import parse_when
 
 __all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
 
+TIMESTAMP = "@timestamp"
 SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
+#: Where the stemmed form of a query runs (authors are names: never stemmed).
+STEMMED_SEARCH_FIELDS = [*STEMMED_FIELDS.values(), "author.handle", "author.name"]
 #: Language subfields searched too when the posts mapping has them (clusters with the
 #: analysis-common module: stemming for en/de, bigrams for CJK; see `indexer.templates`).
 LANGUAGE_FIELDS = [f"{field}.{lang}" for field in ("text", "title") for lang in ("en", "de", "cjk")]
@@ -97,56 +106,70 @@ def fields_for(mapping: dict[str, Any]) -> list[str]:
     return list(SEARCH_FIELDS)
 
 
-def build_search(
-    client: Elasticsearch,
-    names: IndexNames,
-    request: SearchRequest,
-    fields: list[str] | None = None,
-) -> Search:
-    """The `elasticsearch.dsl` search a request stands for (no I/O)."""
+def build_body(request: SearchRequest, fields: list[str] | None = None) -> dict[str, Any]:
+    """The search body a request stands for (no I/O)."""
     if not 1 <= request.limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {request.limit}")
     if request.sort not in SORTS:
         raise ValueError(f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
-    query = request.query.strip() or "*"
-    search = Search(using=client, index=names.posts)
-    if query != "*":
-        search = search.query(
-            Q("query_string", query=query, fields=fields or SEARCH_FIELDS, default_operator="and")
-        )
+    filters: list[dict[str, Any]] = []
     if request.incident:
-        search = search.filter("term", incident=request.incident)
+        filters.append({"term": {"incident": request.incident}})
     if request.platform:
-        search = search.filter("terms", platform=request.platform)
+        filters.append({"terms": {"platform": request.platform}})
     if request.stance:
-        search = search.filter("terms", stance=request.stance)
+        filters.append({"terms": {"stance": request.stance}})
     window = {}
     if request.since:
         window["gte"] = request.since.isoformat()
     if request.until:
         window["lt"] = request.until.isoformat()
     if window:
-        search = search.filter("range", **{TIMESTAMP: window})
-    return search.sort(*SORTS[request.sort]).extra(size=request.limit, track_total_hits=True)
+        filters.append({"range": {TIMESTAMP: window}})
+    boolean: dict[str, Any] = {"filter": filters}
+    matches = _matches(request.query.strip() or "*", fields or SEARCH_FIELDS)
+    if matches:
+        boolean |= {"should": matches, "minimum_should_match": 1}
+    return {
+        "query": {"bool": boolean},
+        "sort": SORTS[request.sort],
+        "size": request.limit,
+        "track_total_hits": True,
+    }
+
+
+def _matches(query: str, fields: list[str]) -> list[dict[str, Any]]:
+    """The query as written over the exact fields, and stemmed over the stemmed copies."""
+    if query == "*":
+        return []
+    found = [_query_string(query, fields)]
+    stemmed = stemmed_query(query)
+    if stemmed is not None:
+        found.append(_query_string(stemmed, STEMMED_SEARCH_FIELDS))
+    return found
+
+
+def _query_string(query: str, fields: list[str]) -> dict[str, Any]:
+    return {"query_string": {"query": query, "fields": fields, "default_operator": "and"}}
 
 
 def search_posts(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> SearchResult:
     """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`."""
     fields = fields_for(dict(client.indices.get_mapping(index=names.posts)))
-    search = build_search(client, names, request, fields)
+    body = build_body(request, fields)
     try:
-        response = search.execute()
+        response = client.search(index=names.posts, **body)
     except BadRequestError as error:
         raise _query_error(request.query, error) from None
-    rows = [_row(hit.meta.id, hit.to_dict()) for hit in response]
-    total = response.hits.total.value  # type: ignore[attr-defined]
-    return SearchResult(total=total, rows=rows)
+    hits = response["hits"]
+    rows = [_row(hit["_id"], hit["_source"]) for hit in hits["hits"]]
+    return SearchResult(total=int(hits["total"]["value"]), rows=rows)
 
 
 def _row(doc_id: str, source: dict[str, Any]) -> Row:
     author = source.get("author") or {}
     return Row(
-        time=parse_time(source[TIMESTAMP]),
+        time=_time(source[TIMESTAMP]),
         platform=source.get("platform") or "",
         kind=source.get("kind") or "",
         stance=source.get("stance") or "",
@@ -156,6 +179,11 @@ def _row(doc_id: str, source: dict[str, Any]) -> Row:
         url=source.get("url") or "",
         text=source.get("text") or source.get("title") or "",
     )
+
+
+def _time(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _query_error(query: str, error: BadRequestError) -> QuerySyntaxError | BadRequestError:

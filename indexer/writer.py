@@ -34,6 +34,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 from indexer.connection import IndexNames
 from indexer.merge import engagement_snapshots, merge_post, outcome
 from indexer.spool import Spool, SpoolEntry
+from indexer.stemming import with_stems
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class BulkWriter:
                 del batch[doc_id]
                 continue
             merged = pending.doc if previous is None else merge_post(previous, pending.doc)
+            merged = with_stems(merged)
             outcomes[doc_id] = outcome(previous, merged)
             changes[doc_id] = _changes(previous, merged)
             actions.append({"_index": self.names.posts, "_id": doc_id, "_source": merged})

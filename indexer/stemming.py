@@ -1,0 +1,105 @@
+"""Word forms without language analyzers: a Snowball-stemmed copy of each post's text and title,
+computed in Python, and a query rewritten the same way.
+
+The embedded node has no analysis-common module, so no `english` or `german` analyzer: a search
+for `Praktikanten` would miss `Praktikant`. The writer stores `text_stemmed`/`title_stemmed`
+(each Latin/Cyrillic word replaced in place by its stem in the post's language; numbers,
+punctuation and CJK text unchanged, so the standard analyzer splits the copy exactly as it splits
+the original), and `stemmed_query` rewrites the words of a query-string query into their stems,
+an alternative per language (a query does not say its language). Clusters with analysis-common
+keep their analyzer subfields as well (`indexer.templates`). Stemmers come from `snowballstemmer`
+(PyStemmer's C implementation when installed: same algorithms, ~10× faster).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import snowballstemmer
+
+#: Post language → Snowball algorithm. Other languages (and none) use English: Chinese posts
+#: often carry English words ("ByteDance intern"); CJK text itself is never changed.
+ALGORITHMS = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "ru": "russian",
+    "nl": "dutch",
+}
+DEFAULT_LANG = "en"
+#: A query is stemmed for each of these (alternatives), since it does not say its language.
+QUERY_LANGS = ("en", "de", "fr", "es")
+STEMMED_FIELDS = {"text": "text_stemmed", "title": "title_stemmed"}
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "&&", "||"})
+_QUERY_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"(?:~\d+)?|[^\s()"]+|[()]|\s+|"')
+
+
+@cache
+def _stemmer(lang: str) -> Callable[[str], str]:
+    algorithm = ALGORITHMS.get(lang, ALGORITHMS[DEFAULT_LANG])
+    return snowballstemmer.stemmer(algorithm).stemWord
+
+
+def stem_text(text: str, lang: str | None) -> str:
+    """`text` with each word replaced by its lower-cased stem in `lang` (CJK kept as is)."""
+    stem = _stemmer(lang or DEFAULT_LANG)
+
+    def one(match: re.Match[str]) -> str:
+        word = match.group()
+        return word if _CJK.search(word) else stem(word.lower())
+
+    return _LETTERS.sub(one, text)
+
+
+def with_stems(doc: dict[str, Any]) -> dict[str, Any]:
+    """The post document with its stemmed copies set from its current text and title."""
+    lang = doc.get("lang")
+    for field, stemmed in STEMMED_FIELDS.items():
+        value = doc.get(field)
+        if isinstance(value, str) and value:
+            doc[stemmed] = stem_text(value, lang if isinstance(lang, str) else None)
+        else:
+            doc.pop(stemmed, None)
+    return doc
+
+
+def _variants(words: str) -> list[str]:
+    """The stemmed forms of `words` for each query language, distinct, in language order."""
+    found = [stem_text(words, lang) for lang in QUERY_LANGS]
+    return list(dict.fromkeys(found))
+
+
+def stemmed_query(query: str) -> str | None:
+    """The query with its bare words and phrases stemmed (alternatives per language), for the
+    stemmed fields; None when stemming changes nothing (the exact query already covers it).
+
+    Field clauses (`platform:reddit`), operators, wildcards and numbers are left as they are.
+    """
+    out: list[str] = []
+    for token in _QUERY_TOKEN.findall(query):
+        out.append(_stem_token(token))
+    rewritten = "".join(out)
+    return None if rewritten == query else rewritten
+
+
+def _stem_token(token: str) -> str:
+    if token.startswith('"') and len(token) > 1 and '"' in token[1:]:
+        end = token.rindex('"')
+        inner, suffix = token[1:end], token[end + 1 :]
+        forms = [f'"{v}"{suffix}' for v in _variants(inner)]
+        return forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})"
+    sign = token[0] if token[:1] in "+-" else ""
+    word = token[len(sign) :]
+    if word in _OPERATORS or not _LETTERS.fullmatch(word) or _CJK.search(word):
+        return token
+    forms = _variants(word)
+    return sign + (forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")

@@ -1,0 +1,136 @@
+"""Search finds word forms on a node without language analyzers (the embedded one): posts are
+written by the real writer (which stores the stemmed copies), the queries use inflected forms."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames
+from indexer.search import SearchRequest, search_posts
+from indexer.stemming import stem_text, stemmed_query
+from indexer.templates import delete_all, init
+from indexer.writer import BulkWriter
+from spreadwatch.settings import Settings
+
+INCIDENT = "word-forms"
+
+# id, lang, title, text — the inflections the tests search for are noted per post.
+POSTS = [
+    (
+        "feeds:de1",
+        "de",
+        "ByteDance entlässt Praktikant",
+        "Der Praktikant soll Code manipuliert haben.",
+    ),
+    ("feeds:de2", "de", "Schadenersatz", "ByteDance verklagt den ehemaligen Praktikanten."),
+    ("reddit:en1", "en", None, "A ByteDance intern allegedly sabotaged model training."),
+    ("reddit:en2", "en", None, "Interns at big labs get cluster access too easily."),
+    ("weibo:zh1", "zh", None, "字节跳动实习生破坏训练 8,000 张 H100"),
+    ("hackernews:en3", "en", "Cluster policies", "Nothing about the story here."),
+]
+
+
+@pytest.fixture(scope="module")
+def names(
+    es_client: Elasticsearch, es_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IndexNames]:
+    names = IndexNames(f"{es_settings.index_prefix}-forms-{uuid.uuid4().hex[:6]}")
+    init(es_client, names)
+    writer = BulkWriter(es_client, names, tmp_path_factory.mktemp("spool"))
+    when = datetime(2024, 10, 19, tzinfo=UTC).isoformat()
+    for doc_id, lang, title, text in POSTS:
+        platform, native = doc_id.split(":")
+        doc = {"_id": doc_id, "@timestamp": when, "incident": [INCIDENT], "platform": platform}
+        doc |= {"native_id": native, "kind": "post", "lang": lang, "text": text}
+        if title:
+            doc["title"] = title
+        writer.add_post(doc)
+    writer.close()
+    es_client.indices.refresh(index=names.posts)
+    yield names
+    delete_all(es_client, names)
+
+
+def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
+    request = SearchRequest(query=query, incident=INCIDENT, limit=50)
+    return {row.id for row in search_posts(client, names, request).rows}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Praktikanten", {"feeds:de1", "feeds:de2"}),  # plural/accusative finds the singular
+        ("Praktikant", {"feeds:de1", "feeds:de2"}),  # and the other way round
+        ("interns", {"reddit:en1", "reddit:en2"}),
+        ("intern", {"reddit:en1", "reddit:en2"}),
+        ("sabotage", {"reddit:en1"}),  # sabotaged
+        ("manipulierte", {"feeds:de1"}),  # manipuliert
+        ("Schadenersatzes", {"feeds:de2"}),  # Schadenersatz (title)
+        ("ByteDance interns", {"reddit:en1"}),  # every word must match, each in any form
+        ('"sabotaging model"', {"reddit:en1"}),  # a phrase, in another form
+        ("实习生", {"weibo:zh1"}),  # CJK unchanged
+        ("8,000 H100", {"weibo:zh1"}),  # numbers and mixed tokens unchanged
+        ("interns AND platform:reddit", {"reddit:en1", "reddit:en2"}),
+        ("Praktikanten -verklagt", {"feeds:de1"}),
+    ],
+)
+def test_inflected_forms_find_each_other(
+    es_client: Elasticsearch, names: IndexNames, query: str, expected: set[str]
+) -> None:
+    assert found(es_client, names, query) == expected
+
+
+def test_the_stemmed_copies_are_stored_by_the_writer(
+    es_client: Elasticsearch, names: IndexNames
+) -> None:
+    doc = es_client.get(index=names.posts, id="feeds:de2")["_source"]
+    assert doc["text_stemmed"] == "bytedanc verklagt den ehemal praktikant."
+    assert doc["title_stemmed"] == "schadenersatz"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "stemmed"),
+    [
+        ("Die Praktikanten", "de", "die praktikant"),
+        ("training interns", "en", "train intern"),
+        ("Praktikant 实习生 H100s", None, "praktik 实习生 h100s"),
+    ],
+)
+def test_a_stemmed_copy_keeps_everything_but_the_words(text, lang, stemmed) -> None:
+    assert stem_text(text, lang) == stemmed
+
+
+@pytest.mark.parametrize(
+    ("query", "rewritten"),
+    [
+        ("interns", "(intern OR interns)"),
+        ("platform:reddit AND H100", None),
+        ("inter* OR H100", None),
+        ("text:(8000 AND", None),
+        ('"the interns"~2', '("the intern"~2 OR "the interns"~2)'),
+    ],
+)
+def test_a_query_keeps_its_syntax_when_stemmed(query: str, rewritten: str | None) -> None:
+    assert stemmed_query(query) == rewritten
+
+
+def test_the_cli_search_finds_word_forms(
+    names: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from spreadwatch.cli import cli
+
+    env = {
+        "SPREADWATCH_INDEX_PREFIX": names.prefix,
+        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
+    }
+    result = CliRunner().invoke(cli, ["search", "Praktikanten", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert '"total": 2' in result.output
