@@ -40,7 +40,12 @@ LANGUAGE_FIELDS = [f"{field}.{lang}" for field in ("text", "title") for lang in 
 MAX_LIMIT = 10_000
 
 #: The columns of every output format, in order (the CLI's contract: add at the end only).
-COLUMNS = ("time", "platform", "kind", "stance", "author", "reach", "id", "url", "text")
+COLUMNS = (
+    "time", "platform", "kind", "stance", "author", "reach", "id", "url", "text",
+    "lang", "title", "claims", "confidence", "likes", "reposts", "replies", "views",
+)  # fmt: skip
+#: Columns holding counts (typed as numbers in spreadsheets).
+NUMERIC_COLUMNS = ("reach", "likes", "reposts", "replies", "views")
 
 SORTS: dict[str, list[dict[str, Any]]] = {
     "newest": [{TIMESTAMP: "desc"}, {"platform": "asc"}, {"native_id": "asc"}],
@@ -87,6 +92,14 @@ class Row:
     id: str
     url: str
     text: str
+    lang: str = ""
+    title: str = ""
+    claims: str = ""  # claim names, "; "-separated
+    confidence: float | None = None  # the stance's confidence, 0-1
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    views: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS} | {"time": self.time.isoformat()}
@@ -168,6 +181,7 @@ def search_posts(client: Elasticsearch, names: IndexNames, request: SearchReques
 
 def _row(doc_id: str, source: dict[str, Any]) -> Row:
     author = source.get("author") or {}
+    engagement = source.get("engagement") or {}
     return Row(
         time=_time(source[TIMESTAMP]),
         platform=source.get("platform") or "",
@@ -178,7 +192,33 @@ def _row(doc_id: str, source: dict[str, Any]) -> Row:
         id=doc_id,
         url=source.get("url") or "",
         text=source.get("text") or source.get("title") or "",
+        lang=source.get("lang") or "",
+        title=source.get("title") or "",
+        claims="; ".join(_claims(source)),
+        confidence=_number(source.get("stance_confidence", source.get("stance_score")), float),
+        likes=_number(engagement.get("likes"), int),
+        reposts=_number(engagement.get("reposts"), int),
+        replies=_number(engagement.get("replies"), int),
+        views=_number(engagement.get("views"), int),
     )
+
+
+def _claims(source: dict[str, Any]) -> list[str]:
+    """Claim names a post makes (per-claim records if present, else the matched claims)."""
+    named = [
+        c.get("id") or c.get("name") for c in source.get("claims") or [] if isinstance(c, dict)
+    ]
+    found = [str(c) for c in named if c] or list((source.get("matched") or {}).get("claims") or [])
+    return sorted(dict.fromkeys(str(c) for c in found))
+
+
+def _number(value: Any, kind: type[int] | type[float]) -> Any:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _time(value: Any) -> datetime:

@@ -170,8 +170,8 @@ def test_ndjson_output_is_one_post_per_line(case, es_settings):
 
 def test_csv_output_starts_with_the_column_header(case, es_settings):
     result = run(case, es_settings, "search", "author.handle:caixin", "--format", "csv")
-    rows = list(csv.reader(io.StringIO(result.output)))
-    assert rows[0] == list(COLUMNS)
+    rows = list(csv.reader(io.StringIO(result.output.removeprefix("\ufeff"))))
+    assert rows[0] == ["time (UTC)", *COLUMNS[1:]]
     assert sorted(row[6] for row in rows[1:]) == ["feeds:11", "feeds:12"]
 
 

@@ -7,8 +7,6 @@ screen or reorder what the analyst reads.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import unicodedata
@@ -81,15 +79,9 @@ def json_text(value: Any, indent: int | None = None) -> str:
 
 
 def _csv(rows: list[Row]) -> str:
-    from indexer.search import COLUMNS
+    from spreadwatch.spreadsheet import csv_text
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        values = row.as_dict()
-        writer.writerow([escape(str(values[c]), keep_lines=True) for c in COLUMNS])
-    return buffer.getvalue().rstrip("\n")
+    return csv_text(rows)
 
 
 def _table(result: SearchResult) -> str:

@@ -71,11 +71,21 @@ def _indices_needed(app: AppContext) -> Iterator[None]:
     "json",
     "ndjson",
     "csv",
-    help="Output format; columns: time platform kind stance author reach id url text.",
+    "xlsx",
+    help="Output format. csv and xlsx are for spreadsheets (UTF-8 BOM, UTC times Excel reads; "
+    "xlsx needs --out) with columns time platform kind stance author reach id url text lang "
+    "title claims confidence likes reposts replies views.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of the terminal (required for xlsx).",
 )
 @incidents_dir_option
 @click.pass_obj
-def search(app: AppContext, query: str, fmt: str, incidents_dir: Path, **filters: Any) -> None:
+def search(
+    app: AppContext, query: str, fmt: str, out: Path | None, incidents_dir: Path, **filters: Any
+) -> None:
     """Search posts with Lucene query-string syntax over text, title and author.
 
     Terms are ANDed; use OR, quotes for phrases, and field:value (platform:reddit,
@@ -85,6 +95,8 @@ def search(app: AppContext, query: str, fmt: str, incidents_dir: Path, **filters
     from indexer.search import QuerySyntaxError, SearchRequest, search_posts
     from spreadwatch.cli._output import render_search
 
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("--format xlsx writes a workbook: give --out FILE.xlsx")
     request = SearchRequest(
         query=query,
         incident=filters["incident"],
@@ -104,9 +116,18 @@ def search(app: AppContext, query: str, fmt: str, incidents_dir: Path, **filters
     except QuerySyntaxError as error:
         _show_query_error(error)
         raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
+    if fmt == "xlsx" and out is not None:
+        from spreadwatch.spreadsheet import write_xlsx
+
+        write_xlsx(result.rows, out)
+        click.echo(f"wrote {out} ({len(result.rows)} of {result.total} posts)", err=True)
+        return
     output = render_search(result, fmt)
-    if output:
-        click.echo(output)
+    if out is not None:
+        out.write_text(output if fmt == "csv" else output + "\n", encoding="utf-8", newline="")
+        click.echo(f"wrote {out} ({len(result.rows)} of {result.total} posts)", err=True)
+    elif output:
+        click.echo(output, nl=fmt != "csv")
 
 
 def _check_platforms(app: AppContext, platforms: list[str]) -> None:

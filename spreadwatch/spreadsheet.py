@@ -1,0 +1,109 @@
+"""Search rows for spreadsheets: CSV that Excel opens right, and a real XLSX workbook (openpyxl).
+
+What Excel needs and a plain CSV does not give it: a UTF-8 byte-order mark (without it Excel
+reads the file as the machine's code page and Chinese posts become mojibake), times it parses
+(`2024-10-19 06:00:00`, not ISO strings with an offset; the zone is named in the header), and
+no cell that starts a formula: post text is untrusted, and `=HYPERLINK(...)` in a post must stay
+text (OWASP "CSV injection": such cells get a leading apostrophe in CSV, a string type in XLSX).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from indexer.search import COLUMNS, NUMERIC_COLUMNS, Row
+from spreadwatch.cli._output import escape
+
+BOM = "\ufeff"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+TIME_HEADER = "time (UTC)"
+#: What a spreadsheet would take as the start of a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters XML 1.0 (so XLSX) cannot hold; shown as escapes instead.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_COLUMN_WIDTHS = {"time": 20, "text": 80, "title": 40, "url": 40, "author": 20, "id": 24}
+
+
+def _header(columns: Iterable[str]) -> list[str]:
+    return [TIME_HEADER if c == "time" else c for c in columns]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet shows as text, never evaluates."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _visible(text: str) -> str:
+    return _ILLEGAL_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def csv_text(rows: list[Row]) -> str:
+    """Every column of every row as CSV, UTF-8 BOM first, UTC times Excel parses."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(_header(COLUMNS))
+    for row in rows:
+        values = row.as_dict() | {"time": _utc(row.time).strftime(TIME_FORMAT)}
+        cells = []
+        for column in COLUMNS:
+            value = values[column]
+            text = "" if value is None else str(value)
+            cells.append(_inert(escape(text, keep_lines=True)) if isinstance(value, str) else text)
+        writer.writerow(cells)
+    return BOM + buffer.getvalue()
+
+
+def write_xlsx(rows: list[Row], path: Path, title: str = "posts") -> Path:
+    """A workbook with one sheet: frozen bold header with filters, typed cells (times as
+    Excel dates in UTC, counts as numbers), clickable http(s) links, untrusted text as text."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None  # a new workbook always has its first sheet
+    sheet.title = title[:31]
+    sheet.append(_header(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for number, row in enumerate(rows, start=2):
+        values: dict[str, Any] = row.as_dict()
+        for index, column in enumerate(COLUMNS, start=1):
+            cell = sheet.cell(row=number, column=index)
+            _fill(cell, column, values[column], row, NUMERIC_COLUMNS)
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _COLUMN_WIDTHS.get(column, 12)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, len(rows) + 1)}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def _fill(cell: Any, column: str, value: Any, row: Row, numeric: tuple[str, ...]) -> None:
+    if column == "time":
+        cell.value = _utc(row.time).replace(tzinfo=None)
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    elif column in numeric or column == "confidence":
+        cell.value = value
+        if column == "confidence":
+            cell.number_format = "0.00"
+    elif value in (None, ""):
+        cell.value = None
+    else:
+        cell.value = _visible(str(value))
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+        if column == "url" and str(value).startswith(("https://", "http://")):
+            cell.hyperlink = str(value)
+            cell.style = "Hyperlink"
