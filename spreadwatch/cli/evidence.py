@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from spreadwatch.cli.context import EXIT_FAILED, AppContext, format_option, incidents_dir_option
-from spreadwatch.incident import resolve_incident
 
 
 @click.group("evidence")
@@ -35,6 +34,7 @@ def export_command(app: AppContext, incident_ref: str, out: Path, incidents_dir:
     from evidence.export import export
     from indexer.evidence_queries import archived_posts
     from indexer.templates import init
+    from spreadwatch.incident import resolve_incident
 
     incident = resolve_incident(incident_ref, [incidents_dir])
     init(app.client, app.names)
@@ -88,6 +88,7 @@ def recheck_command(
     from crawlers.launch import incident_path, run_crawl
     from evidence.recheck import prepare
     from indexer.templates import init
+    from spreadwatch.incident import resolve_incident
 
     incident = resolve_incident(incident_ref, [incidents_dir])
     init(app.client, app.names)
@@ -122,6 +123,7 @@ def prune_command(
     from evidence.retention import prune
     from indexer.evidence_queries import referenced_records
     from indexer.templates import init
+    from spreadwatch.incident import resolve_incident
 
     incident = resolve_incident(incident_ref, [incidents_dir])
     init(app.client, app.names)
