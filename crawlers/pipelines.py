@@ -18,6 +18,7 @@ from scrapy.utils.reactor import is_reactor_installed
 from twisted.internet import task
 
 from crawlers.capture import CaptureStage
+from crawlers.checkpoint import checkpoint_sink
 from crawlers.context import crawl_context
 from crawlers.ingest import (
     Dropped,
@@ -134,6 +135,8 @@ class IndexPipeline:
         context = crawl_context(self.crawler)
         # batches are written while the crawl keeps downloading
         self.writer = open_writer(context, background=True)
+        # Crawl state commits wait for the documents before them (crawlers.checkpoint).
+        checkpoint_sink(self.crawler).after_durable = self.writer.after_durable
         if is_reactor_installed():  # a quiet crawl still writes its batch on time
             self._ticker = task.LoopingCall(self.writer.flush_if_due)
             self._ticker.start(max(context.flush_seconds, 0.5), now=False)
@@ -150,5 +153,7 @@ class IndexPipeline:
             return
         stats = self.crawler.stats
         assert stats is not None
-        for key, value in writer_stats(self.writer.close()).items():
+        closed = self.writer.close()
+        checkpoint_sink(self.crawler).closed = True
+        for key, value in writer_stats(closed).items():
             stats.set_value(key, value)

@@ -34,8 +34,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 SUMMARY_FIELDS = (
     "run_id", "incident", "source", "status", "finish_reason", "duration_s", "items_scraped",
     "items_indexed", "items_updated", "items_unchanged", "items_dropped", "items_spooled",
-    "activity_written", "edited", "deleted", "evidence_captured", "requests", "not_modified",
-    "error_count",
+    "items_lost", "activity_written", "edited", "deleted", "evidence_captured", "requests",
+    "not_modified", "error_count",
 )  # fmt: skip
 
 
@@ -129,6 +129,8 @@ def scrapy_settings(settings: Settings, incident: Incident, run_id: str) -> Scra
             "SPREADWATCH_RUN_ID": run_id,
             "SPREADWATCH_RECORD_RUN": False,  # written below, also when the crawl fails
             "USER_AGENT": settings.user_agent,
+            "SPREADWATCH_BATCH_SIZE": settings.bulk_batch_size,
+            "SPREADWATCH_FLUSH_SECONDS": settings.bulk_flush_seconds,
             "LOG_LEVEL": settings.log_level.upper(),
         },
         priority="cmdline",

@@ -110,6 +110,7 @@ def build_run_doc(
         "items_unchanged": _writer(stats, "unchanged"),
         "items_dropped": sum(drops.values()),
         "items_spooled": _writer(stats, "spooled"),
+        "items_lost": _writer(stats, "lost"),
         "spool_replayed": _writer(stats, "spool_replayed"),
         "activity_written": _writer(stats, "activity_written"),
         "edited": _writer(stats, "edited"),
@@ -149,12 +150,12 @@ def failed_run_doc(
 
 
 def run_status(doc: dict[str, Any]) -> str:
-    """ok: finished cleanly; partial: finished, but with errors, spooled documents, or requests
-    refused or failed after every retry (`gave_up`); refused: the source refused every request
-    (`spreadwatch/refused/<reason>` stats) and nothing came; failed: did not finish, or errors
-    and nothing fetched."""
-    if doc["finish_reason"] != "finished":
-        return "failed"
+    """failed: did not finish, lost documents (the spool could not be written), or errors and
+    nothing fetched; refused: the source refused every request (`spreadwatch/refused/<reason>`
+    stats) and nothing came; partial: finished, but with errors, spooled documents, or requests
+    refused or failed after every retry (`gave_up`); ok: finished cleanly."""
+    if doc["finish_reason"] != "finished" or doc.get("items_lost"):
+        return "failed"  # documents neither stored nor spooled: loud, and the state stayed
     if doc.get("refusals") and not doc["items_scraped"] and not doc["not_modified"]:
         return "refused"  # the source said no (login wall, 403): counted, and nothing crashed
     if doc["error_count"] and not doc["items_scraped"] and not doc["not_modified"]:

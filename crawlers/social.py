@@ -65,10 +65,10 @@ class SocialSpider(IncidentSpider):
         return min(now, end.astimezone(UTC)) if end else now
 
     def advance(self, key: str, posts: list[Post]) -> None:
-        """Move the since-value of `key` to the newest post time seen, and save the state."""
+        """Move the since-value of `key` to the newest post time seen (committed once durable)."""
         times = [p.timestamp for p in posts if isinstance(p.timestamp, datetime)]
-        if times and self.state.advance_since(key, max(times)):
-            self.state.save()
+        if times:
+            self.state.advance_since(key, max(times))
 
     def finish(self, post: Post, query: str | None = None) -> Post:
         """Flag official authors and note which query found the post."""

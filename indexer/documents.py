@@ -170,6 +170,7 @@ class Run(Document):
     items_updated = Long()
     items_dropped = Long()
     items_spooled = Long()
+    items_lost = Long()
     items_unchanged = Long()
     spool_replayed = Long()
     activity_written = Long()

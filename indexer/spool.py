@@ -77,6 +77,9 @@ class Spool:
         """Move the spool (and replays left by dead processes) aside for this process; read it."""
         if not self.dir.exists():
             return []
+        if self.path.exists() and not self.path.is_file():
+            logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
+            return []
         with self._locked():
             if self.path.exists() and not self.replay_path.exists():
                 self.path.rename(self.replay_path)

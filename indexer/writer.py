@@ -13,6 +13,11 @@ the other nodes, and documents refused because their shard is between copies (a 
 promoted) are written again after a short backoff; only what is still refused then is spooled.
 Writes ask for `wait_for_active_shards` copies (`SPREADWATCH_ES_WAIT_FOR_ACTIVE_SHARDS`), waiting
 at most `SHARD_WAIT` for them.
+
+Durability is what crawl checkpoints wait for: `after_durable(fn)` runs `fn` once every document
+added before it is acked by Elasticsearch or fsync'd to the spool. A spool write that fails
+loses documents: they are counted (`lost`), and from then on no callback runs, so no crawl
+state advances past data that exists nowhere.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +82,7 @@ class WriterStats:
     edited: int = 0  # posts whose text changed (a version kept)
     deleted: int = 0  # posts newly marked deleted
     unknown_deletions: int = 0  # deletion notices for posts never stored (ignored)
+    lost: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,6 +140,7 @@ class BulkWriter:
             else None
         )
         self._in_flight: Future[None] | None = None
+        self._callbacks: list[Callable[[], None]] = []
         self._replay_spool()
 
     # -- public API ---------------------------------------------------------------------------
@@ -153,23 +161,53 @@ class BulkWriter:
             self._queue(ACTIVITY, doc)
         self.flush_if_due()
 
+    def after_durable(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once every document added so far is durable (never, if any was lost).
+
+        It runs after the flush that writes those documents, on the writer's thread when the
+        writer works in the background; it must not raise (it is logged if it does).
+        """
+        with self._buffer_lock:
+            self._callbacks.append(fn)
+
     def flush(self) -> None:
         """Write everything buffered now (posts first, then activity including snapshots)."""
         with self._flush_lock:
             with self._buffer_lock:
                 posts, self._posts = self._posts, {}
                 activity, self._activity = self._activity, {}
+                callbacks, self._callbacks = self._callbacks, []
                 self._last_flush = time.monotonic()
-            if posts:
-                activity.update(self._flush_posts(posts))
-            if activity:
-                self._flush_activity(activity)
+            try:
+                if posts:
+                    activity.update(self._flush_posts(posts))
+                if activity:
+                    self._flush_activity(activity)
+            except Exception:  # not known to be stored, so never vouched for by a checkpoint
+                logger.exception("writing a batch failed; its documents count as lost")
+                with self._stats_lock:
+                    self.stats.lost += len(posts) + len(activity)
+            self._run_callbacks(callbacks)
+
+    def _run_callbacks(self, callbacks: list[Callable[[], None]]) -> None:
+        if not callbacks:
+            return
+        if self.stats.lost:
+            logger.error(
+                "%d documents lost: %d checkpoints not committed", self.stats.lost, len(callbacks)
+            )
+            return
+        for fn in callbacks:
+            try:
+                fn()
+            except Exception:
+                logger.exception("a callback after a durable write failed")
 
     def flush_if_due(self) -> None:
         """Flush when the batch is full or older than `flush_seconds` (a crawl's timer calls this)."""
         size = len(self._posts) + len(self._activity)
         overdue = time.monotonic() - self._last_flush >= self.flush_seconds
-        if not (size >= self.batch_size or (size and overdue)):
+        if not (size >= self.batch_size or ((size or self._callbacks) and overdue)):
             return
         if self._worker is None:
             self.flush()
@@ -377,7 +415,17 @@ class BulkWriter:
     def _spool_rejected(self, kind: str, docs: list[dict[str, Any]], reason: str) -> None:
         now = datetime.now(UTC).isoformat()
         entries = [SpoolEntry(kind=kind, doc=d, reason=reason, spooled_at=now) for d in docs]
-        written = self.spool.append(entries)
+        try:
+            written = self.spool.append(entries)
+        except OSError as error:  # full or read-only disk: these documents exist nowhere now
+            logger.error(
+                "LOST %d %s documents: the spool %s cannot be written (%s); they were not "
+                "stored (%s)",
+                len(docs), kind, self.spool.path, error, reason,
+            )  # fmt: skip
+            with self._stats_lock:
+                self.stats.lost += len(docs)
+            return
         with self._stats_lock:
             self.stats.spooled += written
             self._rejected[reason.split(":", 1)[0]] += len(docs)
@@ -390,8 +438,15 @@ class BulkWriter:
         with self._buffer_lock:
             for entry in entries:
                 self._queue(entry.kind, entry.doc, replayed=True)
+        lost_before = self.stats.lost
         self.flush()
-        self.spool.finish_replay()
+        if self.stats.lost == lost_before:
+            self.spool.finish_replay()
+            return
+        # What could not be spooled again is still in the replay file: not lost, kept for the
+        # next writer (it takes over the file once this process is gone).
+        logger.error("the spool replay could not be completed; %s is kept", self.spool.replay_path)
+        self.stats.lost = lost_before
 
 
 # -- pure helpers (also used by migrations and tests) ------------------------------------------

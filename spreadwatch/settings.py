@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     mastodon_token: SecretStr | None = None
     weibo_cookie: SecretStr | None = None
     user_agent: str = "spreadwatch/0.1 (+https://github.com/spreadwatch/spreadwatch)"
+    #: The bulk writer's batch: documents per write, and the longest a document waits.
+    bulk_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    bulk_flush_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
 
     # Per-source base URLs (`SPREADWATCH_GITHUB_BASE_URL`, ...).
     github_base_url: str = DEFAULT_BASE_URLS["github"]

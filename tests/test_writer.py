@@ -347,3 +347,51 @@ def test_background_writer_spools_when_the_node_is_down(writer_for, dead_client,
     stats = writer.close()
     assert stats.spooled == 25
     assert len(Spool(tmp_path / "spool", writer.names.prefix).entries()) == 25
+
+
+def test_a_callback_after_durable_runs_once_the_documents_before_it_are_stored(
+    es_client, index_names, writer_for
+):
+    writer = writer_for(batch_size=1000)
+    seen_at_callback: list[bool] = []
+    writer.add_post(post("1"))
+    writer.add_post(post("2"))
+    writer.after_durable(
+        lambda: seen_at_callback.append(
+            bool(es_client.exists(index=index_names.posts, id="github:2"))
+        )
+    )
+    assert seen_at_callback == []  # still buffered: nothing vouched for yet
+    writer.close()
+    assert seen_at_callback == [True]
+
+
+def test_documents_spooled_because_the_node_is_down_are_durable_too(writer_for, dead_client):
+    writer = writer_for(client=dead_client)
+    calls: list[str] = []
+    writer.add_post(post("1"))
+    writer.after_durable(lambda: calls.append("committed"))
+    stats = writer.close()
+    assert (stats.spooled, stats.lost, calls) == (1, 0, ["committed"])
+
+
+def fill_the_disk(writer: BulkWriter) -> None:
+    """From now on the spool file cannot take a byte: it is /dev/full (ENOSPC on every write)."""
+    writer.spool.dir.mkdir(parents=True, exist_ok=True)
+    writer.spool.path.symlink_to("/dev/full")
+
+
+def test_a_spool_that_cannot_be_written_counts_the_lost_and_runs_no_later_callback(
+    writer_for, dead_client
+):
+    writer = writer_for(client=dead_client)
+    fill_the_disk(writer)
+    calls: list[str] = []
+    for n in range(3):
+        writer.add_post(post(str(n)))
+    writer.after_durable(lambda: calls.append("first"))
+    writer.flush()
+    writer.add_post(post("later"))
+    writer.after_durable(lambda: calls.append("second"))
+    stats = writer.close()
+    assert (stats.lost, stats.spooled, calls) == (4, 0, [])

@@ -3,8 +3,9 @@
 `scrapy crawl github -a incident=incidents/bytedance-intern-2024.yml` (a path or an incident id)
 works the same as `crawlers.run`: settings come from `crawler.settings["SPREADWATCH_SETTINGS"]`
 when the runner passes a built `Settings`, else `load_settings()` here, at the edge. A spider
-never talks to Elasticsearch; it yields `Post` / `Activity` items and keeps its incremental
-state (`crawlers.state.CrawlState`) up to date on every response.
+never talks to Elasticsearch; it yields `Post` / `Activity` items and mutates its incremental
+state (`crawlers.state.CrawlState`) in its callbacks; it never saves it: `crawlers.checkpoint`
+commits a response's changes once everything that response led to is durable.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
+from crawlers.checkpoint import DOWNLOADER_PRIORITY as CHECKPOINT_DOWNLOADER_PRIORITY
+from crawlers.checkpoint import SPIDER_PRIORITY as CHECKPOINT_SPIDER_PRIORITY
 from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
-from crawlers.state import CrawlState
+from crawlers.state import CrawlState, StateStore, state_store
 from spreadwatch.incident import Incident, resolve_incident
 from spreadwatch.settings import Settings, load_settings
 from spreadwatch.sources import SourceBase
@@ -29,6 +32,7 @@ from spreadwatch.sources import SourceBase
 logger = logging.getLogger(__name__)
 
 RATELIMIT_MIDDLEWARE = "crawlers.middlewares.RateLimitMiddleware"
+CHECKPOINT_MIDDLEWARE = "crawlers.checkpoint.CheckpointMiddleware"
 #: Statuses the callbacks handle themselves (304 = unchanged; 4xx are counted refusals).
 HANDLED_STATUSES = [304, 401, 403, 404, 410, 422, 429]
 
@@ -43,6 +47,7 @@ class IncidentSpider(scrapy.Spider):
     settings_obj: Settings
     section: SourceBase | None
     state: CrawlState
+    state_store: StateStore
 
     def __init__(self, incident: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,11 +57,16 @@ class IncidentSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """Enable the rate-limit middleware without replacing the project's middleware list."""
+        """Enable the rate-limit and checkpoint middlewares whatever runs the spider, without
+        replacing the project's middleware lists."""
         super().update_settings(settings)
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         middlewares.setdefault(RATELIMIT_MIDDLEWARE, RATELIMIT_PRIORITY)
+        middlewares.setdefault(CHECKPOINT_MIDDLEWARE, CHECKPOINT_DOWNLOADER_PRIORITY)
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+        spider_middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        spider_middlewares.setdefault(CHECKPOINT_MIDDLEWARE, CHECKPOINT_SPIDER_PRIORITY)
+        settings.set("SPIDER_MIDDLEWARES", spider_middlewares, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> IncidentSpider:
@@ -69,7 +79,8 @@ class IncidentSpider(scrapy.Spider):
         self.settings_obj = given if isinstance(given, Settings) else load_settings()
         self.incident = resolve_incident(self.incident_ref)
         self.section = getattr(self.incident.sources, self.source, None)
-        self.state = CrawlState.load(self.settings_obj.data_dir, self.incident.id, self.name)
+        self.state_store = state_store(self.settings_obj)
+        self.state = self.state_store.load(self.incident.id, self.name)
         self.run_id = crawler.settings.get("SPREADWATCH_RUN_ID")
 
     @property
@@ -126,8 +137,7 @@ class IncidentSpider(scrapy.Spider):
         etag = _decoded(response.headers.get("ETag"))
         modified = _decoded(response.headers.get("Last-Modified"))
         url = response.request.url if response.request else response.url
-        if self.state.remember_validators(url, etag, modified):
-            self.state.save()
+        self.state.remember_validators(url, etag, modified)
 
     def json_body(self, response: Response) -> Any | None:
         """The parsed JSON body, or None with a counted drop for truncated or garbage bodies."""

@@ -97,7 +97,6 @@ class FeedsSpider(IncidentSpider):
                 continue
             self.state.mark_seen(post.native_id)
             yield post
-        self.state.save()
         self.remember(response)
 
     def convert(

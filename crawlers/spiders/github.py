@@ -146,10 +146,9 @@ class GithubSpider(IncidentSpider):
 
     def follow_found(self, repo: str) -> list[scrapy.Request]:
         """Follow a repo a search or a CreateEvent found, and remember it for later runs."""
-        found = self.state.cursors.setdefault("found_repos", [])
+        found = list(self.state.cursors.get("found_repos", []))
         if repo not in found and len(found) < MAX_FOLLOWED:
-            found.append(repo)
-            self.state.save()
+            self.state.set_cursor("found_repos", [*found, repo])
         return self.follow(repo)
 
     def searches(self) -> list[tuple[str, str]]:
@@ -262,8 +261,8 @@ class GithubSpider(IncidentSpider):
         return since - self.section.refresh if since else None
 
     def advance(self, key: str, times: list[datetime]) -> None:
-        if times and self.state.advance_since(key, max(times)):
-            self.state.save()
+        if times:
+            self.state.advance_since(key, max(times))
 
     # Callbacks.
 
@@ -365,8 +364,7 @@ class GithubSpider(IncidentSpider):
             if activity is not None:
                 yield activity
         self.remember(response)
-        self.state.cursors[f"stargazers:{repo.lower()}"] = response.url
-        self.state.save()
+        self.state.set_cursor(f"stargazers:{repo.lower()}", response.url)
         yield from self.next_page(response, self.parse_stargazers, repo=repo)
 
     def parse_forks(self, response: Response, repo: str) -> Iterator[Item]:
@@ -422,7 +420,7 @@ class GithubSpider(IncidentSpider):
             followers = data.get("followers") if isinstance(data, dict) else None
             if isinstance(followers, int):
                 self.followers[login.lower()] = followers
-                self.state.cursors[f"followers:{login.lower()}"] = followers
+                self.state.set_cursor(f"followers:{login.lower()}", followers)
                 self.remember(response)
             elif data is not None:
                 self.drop("bad_record", response.url, "user without a followers count")

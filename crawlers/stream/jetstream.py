@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import POST_COLLECTION, jetstream_cursor, parse_jetstream_event
 from crawlers.parsers.common import flag_official
-from crawlers.state import CrawlState
+from crawlers.state import CrawlState, state_store
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 
@@ -75,7 +76,8 @@ class JetstreamConsumer:
         self.checkpoint_seconds = checkpoint_seconds
         self.idle_timeout = idle_timeout
         self.max_events = max_events
-        self.state = CrawlState.load(settings.data_dir, incident.id, SOURCE)
+        self.store = state_store(settings)
+        self.state = self.store.load(incident.id, SOURCE)
         self.stats = StreamStats(cursor=_stored_cursor(self.state))
         self.context = IngestContext.build(settings, incident, spider_name=SOURCE)
         self._seen_at_cursor: set[str] = set()
@@ -192,13 +194,18 @@ class JetstreamConsumer:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
-        """Flush the writer first, then persist the cursor: a crash never skips unwritten posts."""
+        """Commit the cursor once every post before it is durable: a crash never skips unwritten
+        posts, and a spool that cannot be written keeps the cursor where it was."""
         self._last_checkpoint = time.monotonic()
-        if self._ingest is not None:
-            self._ingest.writer.flush()
         if self.stats.cursor is not None:
-            self.state.cursors[CURSOR_KEY] = self.stats.cursor
-            self.state.save()
+            self.state.set_cursor(CURSOR_KEY, self.stats.cursor)
+        delta = self.state.take_loose()
+        commit = partial(self.store.commit, self.incident.id, SOURCE, delta)
+        if self._ingest is None:
+            return
+        if delta:
+            self._ingest.writer.after_durable(commit)
+        self._ingest.writer.flush()
 
     def _done(self) -> bool:
         if self._stop.is_set():

@@ -1,0 +1,1 @@
+"""Fault tests import their harness from this folder (`harness.py`)."""
