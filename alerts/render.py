@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from alerts.chart import timeline_png
 from alerts.store import parse_time
+from spreadwatch.display import TEMPLATE_FILTERS, display_line, finalize
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,14 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=finalize,  # hostile text (controls, bidi overrides) made visible everywhere
 )
+_env.filters.update(TEMPLATE_FILTERS)
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    """Headers are one line: no newline injection from untrusted text."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """Headers are one line: no newline, NUL or bidi trick from untrusted text."""
+    return display_line(" ".join(str(text).split()), limit)
 
 
 def kibana_links(

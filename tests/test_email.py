@@ -241,3 +241,21 @@ def test_a_long_non_ascii_subject_survives_the_trip_unchanged():
     message = render_message([alert], "spreadwatch@example.org", ["analyst@example.org"])
     parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
     assert parsed["Subject"] == subject
+
+
+HOSTILE_NAME = "@admin\u202emoc.elgoog\x00\x1b[2J"
+
+
+def test_bidi_nul_and_esc_in_an_author_name_reach_no_header_or_body_as_such(
+    es_client, index_names, smtp_server
+):
+    author = {"id": "spoof", "handle": HOSTILE_NAME, "name": HOSTILE_NAME, "followers": 5000}
+    deliver_influential(es_client, index_names, smtp_server.url, author)
+    [message] = smtp_server.inbox.messages
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    for part in (message["Subject"], plain, html):
+        assert not any(c in part for c in "\u202e\x00\x1b"), part
+    assert "@admin\\u202emoc.elgoog\\x00\\x1b[2J" in message["Subject"]
+    assert "admin\\u202emoc.elgoog" in plain
+    assert "<bdi>" in html and "admin\\u202emoc.elgoog" in html

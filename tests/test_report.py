@@ -28,7 +28,9 @@ from spreadwatch.settings import Settings
 
 NOW = datetime(2024, 11, 1, 12, 0, tzinfo=UTC)
 HOSTILE_TEXT = "<script>alert(1)</script> 8000 H100 真的吗"
-HOSTILE_AUTHOR = "<b>evil</b>"
+HOSTILE_AUTHOR = "<b>evil</b>@admin\u202emoc.elgoog\x1b[2J"
+#: What a reader must see instead: the override and the escape shown, not obeyed.
+SHOWN_AUTHOR = "<b>evil</b>@admin\\u202emoc.elgoog\\x1b[2J"
 
 
 def index_report_case(client: Elasticsearch, names: IndexNames) -> None:
@@ -96,8 +98,16 @@ def test_post_text_and_handles_are_escaped(html: str, page: lxml.html.HtmlElemen
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html
     assert HOSTILE_TEXT in texts(page, "//section[@id='top-posts']//td[@class='post']")
-    assert HOSTILE_AUTHOR in texts(page, "//section[@id='top-posts']//td")
+    assert SHOWN_AUTHOR in texts(page, "//section[@id='top-posts']//td")
     assert page.xpath("//b[text()='evil']") == []
+
+
+def test_bidi_overrides_and_escapes_in_names_are_shown_not_obeyed(
+    html: str, page: lxml.html.HtmlElement
+) -> None:
+    assert "\u202e" not in html and "\x1b" not in html
+    isolated = texts(page, "//section[@id='top-posts']//td/bdi")
+    assert SHOWN_AUTHOR in isolated
 
 
 def test_only_web_links_are_rendered(page: lxml.html.HtmlElement) -> None:

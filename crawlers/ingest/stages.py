@@ -32,6 +32,7 @@ from crawlers.normalise import (
 from indexer.documents import KINDS
 from indexer.fingerprint import fingerprint_fields
 from indexer.stance import StanceInput, classify
+from spreadwatch.display import display_line, display_text
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
     raw_text, raw_title = coerce.text_field(item.text), coerce.text_field(item.title)
     text = html_to_text(raw_text) if item.text_is_html else clean_text(raw_text)
     title = clean_text(html_to_text(raw_title) if "<" in raw_title else raw_title)
+    # Stored as Kibana and every reader will see them: bidi overrides shown, not obeyed.
+    text, title = display_text(text), display_line(title)
     url = canonical_url(item.url)
     doc = PostDoc(
         {
@@ -153,6 +156,9 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
 def _author(item: Post, url: str | None, context: IngestContext) -> dict[str, Any]:
     author = {k: v for k, v in coerce.fields(item.author).items() if v not in (None, "")}
     handle, author_id = author.get("handle"), author.get("id")
+    for key in ("name", "handle"):  # shown as labels in Kibana: no controls or bidi tricks
+        if isinstance(author.get(key), str):
+            author[key] = display_line(author[key])
     official = context.official
     author["official"] = bool(
         item.official

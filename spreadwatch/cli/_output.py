@@ -13,30 +13,28 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from spreadwatch.display import display_line, display_text
+
 if TYPE_CHECKING:
     from indexer.analytics import Origin, Timeline
     from indexer.phases import Phases
     from indexer.search import Row, SearchResult
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_UNSAFE_KEEP_LINES = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-)
 #: What json.dumps leaves unescaped but a terminal would act on (it escapes C0 itself).
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TEXT_WIDTH = 70
 STANCE_MARKS = {"rumour": "R", "denial": "D", "debunk": "X", "report": "N", "other": "."}
 
 
 def escape(text: str, keep_lines: bool = False) -> str:
-    """`text` with control/bidi characters shown as escapes (newlines and tabs kept if asked)."""
-    pattern = _UNSAFE_KEEP_LINES if keep_lines else _UNSAFE
-    return pattern.sub(lambda m: _visible(m.group()), text)
+    """`text` with control/bidi characters shown as escapes (newlines and tabs kept if asked):
+    `spreadwatch.display`, the one rule for hostile text in every output."""
+    return display_text(text) if keep_lines else _one_line(text)
 
 
-def _visible(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _one_line(text: str) -> str:
+    """Like `display_line`, but a line break shows as an escape: a table cell stays one row."""
+    return display_line(text.replace("\n", "\\x0a").replace("\r", "\\x0d"))
 
 
 def width(text: str) -> int:

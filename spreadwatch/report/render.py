@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from spreadwatch.display import TEMPLATE_FILTERS, finalize
 from spreadwatch.report import charts
 from spreadwatch.report.data import ReportData
 
@@ -65,7 +66,9 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=finalize,  # hostile text (controls, bidi overrides) made visible everywhere
     )
+    env.filters.update(TEMPLATE_FILTERS)
     env.filters.update(
         time=fmt_time,
         delta=fmt_delta,

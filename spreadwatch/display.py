@@ -1,0 +1,76 @@
+"""Hostile text made safe to show: one function for every output spreadwatch writes.
+
+Post text, titles, author names and handles are written by strangers. Shown as they are they can
+lie (`@admin\\u202emoc.elgoog` renders as "@adminelgoog.com" reversed — "…google.com"), corrupt
+a terminal (ESC sequences) or break a mail header (NUL, CR/LF). Escaping markup is not enough,
+so every renderer passes such text through `display_text` (plain text: terminal, CLI tables,
+e-mail bodies), `display_line` (one line: subjects, headers, table cells) or `display_html`
+(an autoescaped HTML fragment isolated with `<bdi>`, so a right-to-left name cannot reorder the
+text around it). Control characters and bidi embeddings/overrides/isolates are made visible as
+`\\u202e`-style escapes rather than dropped: a reader sees that something was there.
+Right-to-left marks (U+200E, U+200F, U+061C) are kept: they cannot reverse text, and real
+Arabic or Hebrew posts use them. Plain module: every layer may import it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from markupsafe import Markup, escape
+
+#: Embeddings, overrides and isolates: the characters that reorder text around them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAKS = "\n\r\u2028\u2029\x0b\x0c\x85"
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _hostile(char: str, keep: str) -> bool:
+    if char in keep:
+        return False
+    return char in BIDI_CONTROLS or unicodedata.category(char) == "Cc"
+
+
+def display_text(value: object, limit: int | None = None) -> str:
+    """Multi-line plain text: line breaks and tabs kept, other controls and bidi made visible."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    shown = "".join(_visible(c) if _hostile(c, "\n\t") else c for c in text)
+    return _cut(shown, limit)
+
+
+def display_line(value: object, limit: int | None = None) -> str:
+    """One line (mail subjects and headers, table cells): breaks and tabs become spaces,
+    controls and bidi made visible. Never contains CR, LF or NUL."""
+    text = ("" if value is None else str(value)).replace("\r\n", " ")
+    for brk in _LINE_BREAKS:
+        text = text.replace(brk, " ")
+    text = text.replace("\t", " ")
+    return _cut("".join(_visible(c) if _hostile(c, "") else c for c in text), limit)
+
+
+def display_html(value: object, limit: int | None = None) -> Markup:
+    """An HTML fragment: escaped, controls and bidi made visible, isolated in `<bdi>`."""
+    return Markup("<bdi>{}</bdi>").format(escape(display_text(value, limit)))
+
+
+def _cut(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"
+
+
+def finalize(value: object) -> object:
+    """Jinja `finalize` hook: every string a template prints passes `display_text` (markup the
+    code built itself, `Markup`, passes untouched; autoescaping still applies after this)."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return display_text(value)
+
+
+#: Jinja filters: `{{ name | bdi }}` for untrusted names and texts in HTML, `| line` for
+#: one-line places.
+TEMPLATE_FILTERS = {"bdi": display_html, "line": display_line}

@@ -1,0 +1,77 @@
+"""Hostile text shown everywhere as what it is: no control character acts, no bidi override
+reorders, markup stays escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawlers.ingest import IngestContext, normalise
+from crawlers.items import Author, Post
+from spreadwatch.display import display_html, display_line, display_text
+from spreadwatch.incident import Incident
+from spreadwatch.settings import load_settings
+
+SPOOF = "@admin\u202emoc.elgoog"  # renders as "@admin" + "google.com" reversed
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (SPOOF, "@admin\\u202emoc.elgoog"),
+        ("NUL\x00here", "NUL\\x00here"),
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("isolate \u2067x\u2069", "isolate \\u2067x\\u2069"),
+        ("C1 \x9bcontrol", "C1 \\x9bcontrol"),
+        ("مرحبا\u200f world", "مرحبا\u200f world"),  # a right-to-left mark reorders nothing
+        ("字节跳动 8000 H100 👩\u200d💻", "字节跳动 8000 H100 👩\u200d💻"),
+    ],
+)
+def test_controls_and_bidi_overrides_are_made_visible(raw: str, shown: str) -> None:
+    assert display_text(raw) == shown
+    assert display_line(raw) == shown
+
+
+def test_plain_text_keeps_its_lines_and_a_line_never_breaks() -> None:
+    raw = "first\r\nsecond\u2028third\tcol"
+    assert display_text(raw) == "first\nsecond\nthird\tcol"
+    line = display_line(raw)
+    assert line == "first second third col"
+    assert not any(c in line for c in "\r\n\x00")
+
+
+def test_html_is_escaped_and_isolated() -> None:
+    shown = display_html('<script>alert("x")</script>' + SPOOF)
+    assert shown == (
+        "<bdi>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;@admin\\u202emoc.elgoog</bdi>"
+    )
+
+
+def test_a_limit_cuts_with_an_ellipsis() -> None:
+    assert display_line("x" * 50, limit=10) == "x" * 9 + "…"
+
+
+def test_stored_names_titles_and_texts_show_overrides_instead_of_obeying_them(
+    tmp_path: Path,
+) -> None:
+    """What Kibana displays is the stored document: it carries the visible form."""
+    incident = Incident.model_validate(
+        {
+            "id": "case",
+            "title": "t",
+            "window": {"start": "2024-10-01T00:00:00Z"},
+            "queries": [{"name": "q", "any": ["ByteDance intern"]}],
+        }
+    )
+    context = IngestContext.build(load_settings(data_dir=tmp_path), incident, spider_name="x")
+    item = Post(
+        platform="weibo", native_id="1", timestamp="2024-10-18T08:00:00Z",
+        author=Author(handle=SPOOF, name=f"Admin\x1b[2J{SPOOF}"),
+        title=f"Title {SPOOF}", text=f"ByteDance intern\x00 {SPOOF}",
+    )  # fmt: skip
+    doc = normalise(item, context)
+    assert doc["author"]["handle"] == "@admin\\u202emoc.elgoog"
+    assert doc["author"]["name"] == "Admin\\x1b[2J@admin\\u202emoc.elgoog"
+    assert doc["title"] == "Title @admin\\u202emoc.elgoog"
+    assert doc["text"] == "ByteDance intern @admin\\u202emoc.elgoog"  # NUL removed by clean_text
