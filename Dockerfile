@@ -8,6 +8,13 @@ COPY crawlers ./crawlers
 COPY indexer ./indexer
 COPY scheduler ./scheduler
 COPY alerts ./alerts
+COPY evidence ./evidence
+# Rendered evidence captures (an incident's `evidence: render:`) need Debian's Chromium and CJK
+# fonts; build with --build-arg WITH_CHROMIUM=false to leave them out.
+ARG WITH_CHROMIUM=true
+RUN if [ "$WITH_CHROMIUM" = "true" ]; then apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*; fi
 RUN pip install . && useradd --system --create-home spreadwatch && mkdir -p /var/lib/spreadwatch \
     && chown spreadwatch /var/lib/spreadwatch
 USER spreadwatch

@@ -126,6 +126,8 @@ class Post(Document):
     edited_at = Date()
     #: Earlier versions, oldest first: {text, title, seen_from, seen_until, evidence}.
     versions = Object(enabled=False)
+    #: The rendered capture (screenshot and DOM records) of an official or evidence page.
+    rendered = Object(enabled=False)
 
     class Meta:
         dynamic = "false"

@@ -53,6 +53,31 @@ def recheck_targets(
     return targets
 
 
+def render_targets(
+    client: Elasticsearch, names: IndexNames, incident: str, sources: list[str]
+) -> list[dict[str, Any]]:
+    """Posts whose page is captured rendered too: official posts, statements, GitHub repos,
+    as the incident's `evidence.render` lists them; not deleted, with an http(s) URL."""
+    wanted = []
+    if "official" in sources:
+        wanted.append(Q("term", **{"author.official": True}))
+    if "pages" in sources:
+        wanted.append(Q("term", kind="statement"))
+    if "github" in sources:
+        wanted.append(Q("term", platform="github") & Q("term", kind="repo"))
+    if not wanted:
+        return []
+    search = (
+        Search(using=client, index=names.posts)
+        .filter("term", incident=incident)
+        .filter(Q("bool", should=wanted, minimum_should_match=1))
+        .filter("prefix", url="http")
+        .exclude("exists", field="deleted_at")
+        .source(["platform", "native_id", "url", "kind", "evidence", "rendered"])
+    )
+    return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.scan()]
+
+
 def archived_posts(client: Elasticsearch, names: IndexNames, incident: str) -> list[dict[str, Any]]:
     """Every post of the incident with an archived copy (its evidence, versions, deletion)."""
     search = (

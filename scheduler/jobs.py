@@ -18,7 +18,7 @@ from elasticsearch import ApiError, TransportError
 from alerts.engine import Delivery, raise_alerts
 from alerts.invalid_file import raise_invalid_file
 from alerts.store import AlertStore
-from evidence.recheck import prepare
+from evidence.recheck import prepare, render_pages
 from evidence.retention import prune
 from indexer.evidence_queries import referenced_records
 from scheduler import runtime
@@ -90,6 +90,8 @@ def recheck(incident_path: str) -> None:
         return
     run_crawl(rt, str(rt.incidents.crawl_path(incident_path)), incident.id, "recheck")
     try:
+        if incident.evidence.render:
+            render_pages(rt.client, rt.names, settings, incident.id, incident.evidence.render)
         keep = referenced_records(rt.client, rt.names, incident.id)
     except (ApiError, TransportError) as error:
         logger.error("retention of %s skipped: %s", incident.id, error)

@@ -86,7 +86,7 @@ def recheck_command(
 ) -> None:
     """Re-check INCIDENT's posts of interest now: which were deleted, which edited."""
     from crawlers.launch import incident_path, run_crawl
-    from evidence.recheck import prepare
+    from evidence.recheck import prepare, render_pages
     from indexer.templates import init
     from spreadwatch.incident import resolve_incident
 
@@ -102,6 +102,12 @@ def recheck_command(
         f"{outcome.status}: {summary.get('deleted', 0)} deleted, {summary.get('edited', 0)} "
         f"edited, {summary.get('evidence_captured', 0)} new captures"
     )
+    if incident.evidence.render:
+        counts = render_pages(app.client, app.names, app.settings, incident.id, incident.evidence.render)  # fmt: skip
+        click.echo(
+            f"rendered captures: {counts['rendered']} new, {counts['unchanged']} unchanged, "
+            f"{counts['failed']} failed"
+        )
     if outcome.status in ("failed", "timeout"):
         raise SystemExit(EXIT_FAILED)
 
