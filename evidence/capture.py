@@ -36,6 +36,8 @@ class Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
+        # A lost last write only means one capture taken again; no fsync per post.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS captured (post_id TEXT PRIMARY KEY, text_hash TEXT, "
             "evidence TEXT, captured_at TEXT)"

@@ -78,6 +78,45 @@ def render_targets(
     return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.scan()]
 
 
+def changed_posts(
+    client: Elasticsearch, names: IndexNames, incident: str, size: int = 200
+) -> list[dict[str, Any]]:
+    """The incident's posts found deleted or edited, most recent change first."""
+    search = (
+        Search(using=client, index=names.posts)
+        .filter("term", incident=incident)
+        .filter(Q("exists", field="deleted_at") | Q("exists", field="edited_at"))
+        .sort(
+            {"deleted_at": {"order": "desc", "missing": "_last"}},
+            {"edited_at": {"order": "desc", "missing": "_last"}},
+        )
+        .extra(size=size)
+    )
+    return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.execute()]
+
+
+def status_of(post: dict[str, Any]) -> str:
+    """`deleted (how)`, `edited` (with how many earlier versions), or empty."""
+    parts = []
+    if post.get("deleted_at"):
+        parts.append(f"deleted ({post.get('deleted_how') or 'gone'})")
+    if post.get("edited_at"):
+        parts.append(f"edited ({len(post.get('versions') or [])} earlier)")
+    return ", ".join(parts)
+
+
+def archived_link(evidence: dict[str, Any] | None, replay_url: str | None = None) -> str:
+    """Where a post's archived copy is: a replay URL (pywb's `<collection>/<14-digit time>/<url>`)
+    when one is configured, else `evidence/<warc file>#<record id>` under the data folder."""
+    if not evidence:
+        return ""
+    uri, captured = evidence.get("uri"), str(evidence.get("captured_at") or "")
+    if replay_url and uri and captured:
+        stamp = "".join(c for c in captured[:19] if c.isdigit())
+        return f"{replay_url.rstrip('/')}/{stamp}/{uri}"
+    return f"evidence/{evidence.get('warc')}#{evidence.get('record_id')}"
+
+
 def archived_posts(client: Elasticsearch, names: IndexNames, incident: str) -> list[dict[str, Any]]:
     """Every post of the incident with an archived copy (its evidence, versions, deletion)."""
     search = (

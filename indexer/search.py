@@ -25,6 +25,7 @@ from typing import Any, Literal
 from elasticsearch import BadRequestError, Elasticsearch
 
 from indexer.connection import IndexNames
+from indexer.evidence_queries import archived_link, status_of
 from indexer.stemming import STEMMED_FIELDS, stemmed_query
 from spreadwatch.durations import parse_when
 
@@ -42,7 +43,8 @@ MAX_LIMIT = 10_000
 #: The columns of every output format, in order (the CLI's contract: add at the end only).
 COLUMNS = (
     "time", "platform", "kind", "stance", "author", "reach", "id", "url", "text",
-    "lang", "title", "claims", "confidence", "likes", "reposts", "replies", "views",
+    "lang", "title", "claims", "confidence", "likes", "reposts", "replies", "views", "status",
+    "archived",
 )  # fmt: skip
 #: Columns holding counts (typed as numbers in spreadsheets).
 NUMERIC_COLUMNS = ("reach", "likes", "reposts", "replies", "views")
@@ -100,6 +102,8 @@ class Row:
     reposts: int | None = None
     replies: int | None = None
     views: int | None = None
+    status: str = ""  # deleted (how) / edited (n earlier), see docs/evidence.md
+    archived: str = ""  # where the archived copy is
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS} | {"time": self.time.isoformat()}
@@ -166,8 +170,11 @@ def _query_string(query: str, fields: list[str]) -> dict[str, Any]:
     return {"query_string": {"query": query, "fields": fields, "default_operator": "and"}}
 
 
-def search_posts(client: Elasticsearch, names: IndexNames, request: SearchRequest) -> SearchResult:
-    """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`."""
+def search_posts(
+    client: Elasticsearch, names: IndexNames, request: SearchRequest, replay_url: str | None = None
+) -> SearchResult:
+    """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`. Archived
+    copies link through `replay_url` (a pywb collection) when given."""
     fields = fields_for(dict(client.indices.get_mapping(index=names.posts)))
     body = build_body(request, fields)
     try:
@@ -175,11 +182,11 @@ def search_posts(client: Elasticsearch, names: IndexNames, request: SearchReques
     except BadRequestError as error:
         raise _query_error(request.query, error) from None
     hits = response["hits"]
-    rows = [_row(hit["_id"], hit["_source"]) for hit in hits["hits"]]
+    rows = [_row(hit["_id"], hit["_source"], replay_url) for hit in hits["hits"]]
     return SearchResult(total=int(hits["total"]["value"]), rows=rows)
 
 
-def _row(doc_id: str, source: dict[str, Any]) -> Row:
+def _row(doc_id: str, source: dict[str, Any], replay_url: str | None = None) -> Row:
     author = source.get("author") or {}
     engagement = source.get("engagement") or {}
     return Row(
@@ -200,6 +207,10 @@ def _row(doc_id: str, source: dict[str, Any]) -> Row:
         reposts=_number(engagement.get("reposts"), int),
         replies=_number(engagement.get("replies"), int),
         views=_number(engagement.get("views"), int),
+        status=status_of(source),
+        archived=archived_link(
+            source.get("evidence") or source.get("deleted_evidence"), replay_url
+        ),
     )
 
 

@@ -82,6 +82,13 @@ def _csv(rows: list[Row]) -> str:
     return csv_text(rows)
 
 
+def _marked(row: Row) -> str:
+    """The text, led by what happened to the post (`[deleted]`, `[edited]`)."""
+    text = " ".join(escape(row.text).split())
+    marks = [m for m in ("deleted", "edited") if m in row.status]
+    return " ".join(f"[{m}]" for m in marks) + (" " if marks else "") + text
+
+
 def _table(result: SearchResult) -> str:
     header = ["time", "platform", "kind", "stance", "author", "reach", "id", "text"]
     cells = [
@@ -93,7 +100,7 @@ def _table(result: SearchResult) -> str:
             clip(escape(row.author), 20),
             str(row.reach),
             clip(escape(row.id), 28),
-            clip(" ".join(escape(row.text).split()), TEXT_WIDTH),
+            clip(_marked(row), TEXT_WIDTH),
         ]
         for row in result.rows
     ]

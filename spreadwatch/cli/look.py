@@ -110,7 +110,7 @@ def search(
     try:
         with _indices_needed(app):
             _check_platforms(app, request.platform)
-            result = search_posts(app.client, app.names, request)
+            result = search_posts(app.client, app.names, request, app.settings.evidence_replay_url)
             if result.total == 0 and request.incident:
                 _check_incident(app, request.incident, incidents_dir, "--incident")
     except QuerySyntaxError as error:

@@ -52,7 +52,14 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
     if out.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("must end in .html", param_hint="--out")
     scope, title, description = _describe(incident, incidents_dir)
-    data = collect(app.client, app.names, scope, title=title, description=description)
+    data = collect(
+        app.client,
+        app.names,
+        scope,
+        title=title,
+        description=description,
+        replay_url=app.settings.evidence_replay_url,
+    )
     write_report(data, out)
     posts = data.phases.span.posts if data.phases.span else 0
     click.echo(f"wrote {out} ({posts} posts of {scope.id})")

@@ -21,9 +21,49 @@ from indexer.analytics import (
     Timeline,
 )
 from indexer.connection import IndexNames
+from indexer.evidence_queries import archived_link, changed_posts, status_of
 from indexer.phases import Phases, phases
 from indexer.report_queries import top_posts_per_phase
 from indexer.scope import IncidentScope
+
+
+@dataclass(frozen=True)
+class ChangedPost:
+    """A post found deleted or edited, and where its archived copy is."""
+
+    id: str
+    platform: str
+    author: str
+    published: str
+    url: str
+    status: str
+    changed_at: str
+    archived: str
+    text: str
+
+
+def changed(
+    client: Elasticsearch, names: IndexNames, incident: str, replay_url: str | None
+) -> tuple[ChangedPost, ...]:
+    rows = []
+    for post in changed_posts(client, names, incident):
+        author = post.get("author") or {}
+        rows.append(
+            ChangedPost(
+                id=post["_id"],
+                platform=post.get("platform", ""),
+                author=author.get("handle") or author.get("name") or "",
+                published=str(post.get("@timestamp", "")),
+                url=post.get("url") or "",
+                status=status_of(post),
+                changed_at=str(post.get("deleted_at") or post.get("edited_at") or ""),
+                archived=archived_link(
+                    post.get("evidence") or post.get("deleted_evidence"), replay_url
+                ),
+                text=post.get("text") or post.get("title") or "",
+            )
+        )
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -39,6 +79,7 @@ class ReportData:
     clusters: list[Cluster]
     github: GithubActivity
     top_posts: list[list[PostRef]]  # aligned with phases.phases
+    changed: tuple[ChangedPost, ...] = ()  # deleted or edited posts, with their archived copy
 
     @property
     def empty(self) -> bool:
@@ -53,6 +94,7 @@ def collect(
     title: str | None = None,
     description: str = "",
     now: datetime | None = None,
+    replay_url: str | None = None,
 ) -> ReportData:
     """Query the analytics for one incident (about ten searches, whatever its size); given a
     scope, only posts inside the incident's window count."""
@@ -73,4 +115,5 @@ def collect(
         clusters=analytics.clusters(client, names, scope, size=10),
         github=analytics.github_activity(client, names, scope),
         top_posts=top_posts_per_phase(client, names, scope, found.phases),
+        changed=changed(client, names, incident_id, replay_url),
     )
