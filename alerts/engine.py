@@ -15,6 +15,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 
+from alerts import story
 from alerts.decide import judge, supersede
 from alerts.mailer import Sender, SendError
 from alerts.model import Finding
@@ -103,6 +104,8 @@ def raise_alerts(
             incident.alerts.recipients_for(ev.rule),
             now,
             timeline=_chart_series(queries, ev.rule, ev.finding, now),
+            story=story.snapshot(queries, now),
+            chart=story.chart(queries, now),
             digest=incident.alerts.digest_on and ev.rule.type not in URGENT_TYPES,
             kibana_dashboard=incident.kibana_dashboard,
         )
@@ -126,6 +129,7 @@ class Delivery:
     sender_address: str
     kibana_url: str | None = None
     clock: Callable[[], datetime] | None = None
+    report_url: str | None = None
 
     def _now(self, default: datetime) -> datetime:
         return self.clock() if self.clock else default
@@ -152,7 +156,15 @@ class Delivery:
                 self.store.mark_failed(alert, "no recipients configured for this rule")
             report.failed.extend(ids)
             return
-        message = render_message(group, self.sender_address, recipients, self.kibana_url, now)
+        message = render_message(
+            group,
+            self.sender_address,
+            recipients,
+            self.kibana_url,
+            now,
+            prefix=self.store.names.prefix,
+            report_url=self.report_url,
+        )
         try:
             self.sender.send(message)
         except SendError as error:

@@ -1,5 +1,10 @@
 """An alert document becomes an e-mail: one-line subject, plain text and HTML from Jinja
-templates (autoescaped HTML: post text is untrusted), an inline PNG timeline, Kibana links.
+templates (autoescaped HTML: post text is untrusted), an inline PNG chart, links onwards.
+
+What a reader gets, top to bottom: the headline; one sentence saying what happened, from the
+data (`alerts.wording`); the numbers (formatted: 2.5M); the chart of the incident so far by
+stance with the official denial marked; the posts behind the alert, each with its author,
+platform, stance and claims; links to the report and to the Kibana dashboard and Discover.
 
 Rendering reads only the stored alert, so a message re-sent after a restart is the message that
 would have gone out when the alert fired.
@@ -9,23 +14,49 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from alerts.chart import timeline_png
+from alerts.chart import counts_png, stance_chart_png
+from alerts.model import human_number, platform_name
 from alerts.store import parse_time
+from alerts.wording import stance_phrase, what_happened
+from indexer.kibana.objects import dashboard_id
 from spreadwatch.display import TEMPLATE_FILTERS, display_line, finalize
 
 logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHART_CID = "timeline"
+EXCERPT = 240
+
+
+def _number(value: Any) -> str:
+    """2507000 → 2.5M; what is not a number stays as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return human_number(float(value))
+    text = str(value)
+    return human_number(float(text)) if re.fullmatch(r"\d{5,}(\.\d+)?", text) else text
+
+
+def _excerpt(text: Any, limit: int = EXCERPT) -> str:
+    """One line of at most `limit` characters, hostile characters made visible."""
+    return display_line(" ".join(str(text or "").split()), limit)
+
+
+def _safe_url(url: Any) -> str | None:
+    """Only http(s) links are links: a post's `javascript:` URL is shown as text."""
+    if not url:
+        return None
+    return str(url) if urlsplit(str(url)).scheme in ("http", "https") else None
+
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -36,6 +67,13 @@ _env = Environment(
     finalize=finalize,  # hostile text (controls, bidi overrides) made visible everywhere
 )
 _env.filters.update(TEMPLATE_FILTERS)
+_env.filters.update(
+    number=_number,
+    excerpt=_excerpt,
+    safe_url=_safe_url,
+    platform=platform_name,
+    stance_phrase=stance_phrase,
+)
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -44,36 +82,79 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def kibana_links(
-    kibana_url: str | None, incident: str, dashboard: str | None, start: str, end: str
+    kibana_url: str | None,
+    prefix: str,
+    incident: str,
+    *,
+    dashboard: str | None,
+    start: str,
+    end: str,
 ) -> dict[str, str]:
-    """Dashboard and Discover links filtered to the incident and the alert's window."""
+    """Dashboard and Discover links filtered to the incident and the alert's window; the
+    dashboard id is the one `spreadwatch kibana export` gives it (unless the incident names one)."""
     if not kibana_url:
         return {}
     time = f"_g=(time:(from:'{start}',to:'{end}'))"
     query = quote(f'incident:"{incident}"', safe="")
-    dashboard_id = dashboard or f"spreadwatch-{incident}"
+    target = dashboard or dashboard_id(prefix, incident)
     return {
-        "dashboard": f"{kibana_url}/app/dashboards#/view/{quote(dashboard_id)}?{time}",
+        "dashboard": f"{kibana_url}/app/dashboards#/view/{quote(target)}?{time}",
         "discover": f"{kibana_url}/app/discover#/?{time}"
         f"&_a=(query:(language:kuery,query:'{query}'))",
     }
 
 
-def _context(alert: dict[str, Any], links: dict[str, str], chart: bool) -> dict[str, Any]:
+def report_link(report_url: str | None, incident: str) -> str | None:
+    """Where the monitor publishes the incident's latest report, if anywhere."""
+    if not report_url:
+        return None
+    return f"{report_url.rstrip('/')}/{quote(incident)}.html"
+
+
+def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
+    posts = []
+    for post in details.get("posts") or []:
+        posts.append(
+            post
+            | {
+                "stance": post.get("stance") or "other",
+                "claims": [c for c in post.get("claims") or [] if c],
+                "url": _safe_url(post.get("url")),
+            }
+        )
+    return posts
+
+
+def _context(
+    alert: dict[str, Any], links: dict[str, str], report: str | None, chart: bool
+) -> dict[str, Any]:
     details = alert.get("details") or {}
     return {
         "alert": alert,
         "subject": _one_line(alert["subject"]),
-        "headline": details.get("headline", alert["subject"]),
+        "headline": _one_line(details.get("headline", alert["subject"])),
+        "sentence": what_happened(alert),
         "summary": alert.get("summary") or "",
-        "numbers": details.get("numbers") or [],
-        "posts": details.get("posts") or [],
+        "numbers": [(label, _number(value)) for label, value in details.get("numbers") or []],
+        "posts": _posts(details),
+        "incident": alert["incident"],
         "incident_title": details.get("incident_title", alert["incident"]),
         "window_start": parse_time(alert["window_start"]),
         "window_end": parse_time(alert["window_end"]),
         "links": links,
+        "report": report,
         "chart_cid": CHART_CID if chart else None,
     }
+
+
+def _chart(alert: dict[str, Any]) -> bytes | None:
+    """The PNG of the alert's chart: by stance (current alerts) or plain counts (older ones)."""
+    details = alert.get("details") or {}
+    window = (parse_time(alert["window_start"]), parse_time(alert["window_end"]))
+    if details.get("chart", {}).get("series"):
+        return stance_chart_png(details["chart"], window)
+    series = [(parse_time(t), int(c)) for t, c in details.get("timeline") or []]
+    return counts_png(series, marker=window[0]) if len(series) > 1 else None
 
 
 def render_message(
@@ -82,6 +163,9 @@ def render_message(
     recipients: list[str],
     kibana_url: str | None = None,
     now: datetime | None = None,
+    *,
+    prefix: str = "spreadwatch",
+    report_url: str | None = None,
 ) -> EmailMessage:
     """One message for one alert, or a digest for several (same incident's recipients)."""
     if not alerts:
@@ -92,16 +176,17 @@ def render_message(
         details = alert.get("details") or {}
         links = kibana_links(
             kibana_url,
+            prefix,
             alert["incident"],
-            details.get("kibana_dashboard"),
-            alert["window_start"],
-            alert["window_end"],
+            dashboard=details.get("kibana_dashboard"),
+            start=alert["window_start"],
+            end=alert["window_end"],
         )
-        series = [(parse_time(t), int(c)) for t, c in details.get("timeline") or []]
-        draw = chart_png is None and len(series) > 1
+        draw = chart_png is None
         if draw:
-            chart_png = timeline_png(series, marker=parse_time(alert["window_start"]))
-        parts.append(_context(alert, links, draw))
+            chart_png = _chart(alert)
+        report = report_link(report_url, alert["incident"])
+        parts.append(_context(alert, links, report, draw and chart_png is not None))
     if len(alerts) == 1:
         subject = parts[0]["subject"]
     else:

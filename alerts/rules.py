@@ -16,6 +16,7 @@ from elasticsearch.dsl.query import Query
 
 from alerts.evidence import edited_finding, removed_finding
 from alerts.model import Finding, human_number, human_window, platform_name
+from alerts.wording import stance_phrase
 from indexer.alert_queries import DENIAL, IncidentQueries
 from indexer.scope import OFFICIAL_DENIAL
 from spreadwatch.alert_rules import Rule
@@ -162,7 +163,10 @@ def influential_author(rule: Rule, ctx: Context) -> list[Finding]:
         if key in found:
             continue
         followers = human_number(float(author.get("followers") or 0))
-        head = f"Influential author: {_who(post)} ({followers} followers) on {platform_name(post.get('platform'))}"
+        head = (
+            f"Influential author: {_who(post)} ({followers} followers) "
+            f"{stance_phrase(post.get('stance'))} on {platform_name(post.get('platform'))}"
+        )
         found[key] = _post_finding(rule, ctx, post, key, head)
     return list(found.values())
 
@@ -318,23 +322,50 @@ def silent_source(rule: Rule, ctx: Context) -> list[Finding]:
         if all(_bad(r) for r in earlier):
             continue
         errors = sum(int(r.get("error_count") or 0) for r in latest)
+        problem = _last_problem(latest)
         found.append(
             Finding(
                 rule=rule.name,
                 rule_type=rule.type,
                 key=source,
                 headline=f"Silent source: {platform_name(source)} returned nothing for {rule.runs} runs",
-                summary=f"Statuses: {', '.join(str(r.get('status')) for r in latest)}; {errors} errors.",
+                summary=(
+                    f"Statuses: {', '.join(str(r.get('status')) for r in latest)}; {errors} errors"
+                    + (f"; last: {problem}." if problem else ".")
+                ),
                 window_start=datetime.fromisoformat(
                     str(latest[-1]["@timestamp"]).replace("Z", "+00:00")
                 ),
                 window_end=ctx.now,
                 value=errors,
                 platform=source,
-                numbers=[("runs without data", str(rule.runs)), ("errors", str(errors))],
+                numbers=[
+                    ("runs without data", str(rule.runs)),
+                    ("errors", str(errors)),
+                    *([("last error", problem)] if problem else []),
+                ],
             )
         )
     return found
+
+
+def _last_problem(runs: list[dict[str, Any]]) -> str:
+    """What went wrong in the latest run that says so: its error text, else its HTTP statuses
+    other than 200/304 (e.g. `HTTP 503 ×3`), else how it finished."""
+    for run in runs:
+        errors = run.get("errors")
+        text = errors[-1] if isinstance(errors, list) and errors else errors
+        if text:
+            return " ".join(str(text).split())[:300]
+        statuses = [
+            f"HTTP {c.get('key')} ×{c.get('count')}"
+            for c in run.get("http_status") or []
+            if isinstance(c, dict) and str(c.get("key")) not in ("200", "304")
+        ]
+        if statuses:
+            return ", ".join(statuses)
+    reason = runs[0].get("finish_reason") if runs else None
+    return f"finished: {reason}" if reason and reason != "finished" else ""
 
 
 #: What a lifecycle finding's basis posts must still be for an earlier alert to stand (besides

@@ -59,6 +59,9 @@ def _trim_post(post: dict[str, Any]) -> dict[str, Any]:
         "followers": author.get("followers"),
         "reach": post.get("reach"),
         "stance": post.get("stance"),
+        "confidence": post.get("stance_confidence"),
+        "claims": list((post.get("matched") or {}).get("claims") or [])[:10],
+        "kind": post.get("kind"),
     }
 
 

@@ -30,6 +30,32 @@ def _hit(hit: Any) -> dict[str, Any]:
     return {"_id": hit.meta.id, **hit.to_dict()}
 
 
+def _author_key(post: dict[str, Any]) -> str:
+    author = post.get("author") or {}
+    who = author.get("id") or author.get("handle") or author.get("name") or post.get("_id")
+    return f"{post.get('platform')}:{who}"
+
+
+def diversify(posts: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """Up to `size` posts in their order, one per author, taking each platform's best in turn
+    (round robin by platform) so that every platform present gets a place before any gets two."""
+    seen: set[str] = set()
+    queues: dict[str, list[dict[str, Any]]] = {}
+    for post in posts:
+        key = _author_key(post)
+        if key in seen:
+            continue
+        seen.add(key)
+        queues.setdefault(str(post.get("platform")), []).append(post)
+    chosen: list[dict[str, Any]] = []
+    while len(chosen) < size and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(chosen) < size:
+                chosen.append(queue.pop(0))
+    rank = {id(p): i for i, p in enumerate(posts)}
+    return sorted(chosen, key=lambda p: rank[id(p)])
+
+
 @dataclass(frozen=True)
 class IncidentQueries:
     """Queries over one incident's posts (inside its window, given a scope) and runs."""
@@ -159,12 +185,43 @@ class IncidentQueries:
         query: Query | None = None,
         size: int = 5,
     ) -> list[dict[str, Any]]:
-        """The widest-reaching posts of a window, for an alert's body."""
+        """The widest-reaching posts of a window, for an alert's body: at most one per author,
+        and from as many platforms as the window has (one loud account or platform must not
+        fill the list)."""
         search = self.posts(start, end, platform=platform)
         if query is not None:
             search = search.query(query)
         search = search.sort({"reach": {"order": "desc", "missing": "_last"}}, "-@timestamp")
-        return [_hit(hit) for hit in search.extra(size=size).execute()]
+        pool = [_hit(hit) for hit in search.extra(size=min(size * 20, 200)).execute()]
+        return diversify(pool, size)
+
+    def first_post(self, end: datetime) -> dict[str, Any] | None:
+        """The incident's earliest post before `end`."""
+        hits = self.find(Q("match_all"), end, size=1)
+        return hits[0] if hits else None
+
+    def timeline_by_stance(
+        self, start: datetime, end: datetime, interval: str
+    ) -> list[tuple[datetime, dict[str, int]]]:
+        """Posts per `interval` (an Elasticsearch fixed interval) in [start, end) by stance,
+        empty buckets included (a chart of the incident so far)."""
+        search = self.posts(start, end).extra(size=0)
+        search.aggs.bucket(
+            "over_time",
+            "date_histogram",
+            field="@timestamp",
+            fixed_interval=interval,
+            min_doc_count=0,
+            extended_bounds={"min": _iso(start), "max": _iso(end - timedelta(seconds=1))},
+        ).bucket("stance", "terms", field="stance", size=10, missing="other")
+        buckets = search.execute().aggregations.over_time.buckets
+        return [
+            (
+                datetime.fromisoformat(b.key_as_string.replace("Z", "+00:00")),
+                {s.key: int(s.doc_count) for s in b.stance.buckets},
+            )
+            for b in buckets
+        ]
 
     def recent_runs(self, end: datetime, size: int = 200) -> list[dict[str, Any]]:
         """The incident's latest crawl runs before `end`, newest first."""

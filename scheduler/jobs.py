@@ -130,7 +130,14 @@ def report_unwatched_problems(rt: runtime.Runtime, files: list[str]) -> None:
 
 def _delivery(rt: runtime.Runtime) -> Delivery:
     store = AlertStore(rt.client, rt.names)
-    return Delivery(store, rt.sender, rt.settings.smtp_from, rt.settings.kibana_url, rt.clock)
+    return Delivery(
+        store,
+        rt.sender,
+        rt.settings.smtp_from,
+        rt.settings.kibana_url,
+        rt.clock,
+        report_url=rt.settings.report_url,
+    )
 
 
 def _record_alert_run(

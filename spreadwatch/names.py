@@ -58,3 +58,13 @@ def unknown_name(kind: str, value: str, known: Iterable[str]) -> str:
 
 #: Orders `spreadwatch search --sort` offers (`indexer.search.SORTS` implements them).
 SEARCH_SORTS = ("newest", "oldest", "reach")
+
+#: One colour per stance in every chart (report, e-mail): rumour warm, denial dark blue.
+STANCE_COLOURS = {
+    "rumour": "#d6604d",
+    "denial": "#2166ac",
+    "debunk": "#67a9cf",
+    "report": "#5aae61",
+    "other": "#bababa",
+}
+DENIAL_COLOUR = "#08306b"

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     smtp_from: str = "spreadwatch@localhost"
     smtp_timeout: float = 20.0
     kibana_url: str | None = None
+    #: Where the monitor's scheduled reports are published (`<report_url>/<incident>.html`);
+    #: alert e-mails link there. Unset: the e-mail names the command that writes the report.
+    report_url: str | None = None
     kibana_api_key: SecretStr | None = None
     kibana_password: SecretStr | None = None
 
@@ -166,7 +169,7 @@ class Settings(BaseSettings):
             raise ValueError('must be a number of shard copies (1, 2, ...) or "all"')
         return value
 
-    @field_validator("kibana_url")
+    @field_validator("kibana_url", "report_url")
     @classmethod
     def _check_kibana_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

@@ -128,7 +128,10 @@ def test_influential_author_fires_once_per_author_above_followers(es_client, ind
     rule = {"name": "big", "type": "influential_author", "followers": 1_000_000}
     [finding] = findings(es_client, index_names, [rule])
     assert (finding.key, finding.posts[0]["_id"]) == ("weibo:big", "weibo:a")
-    assert finding.headline == "Influential author: @bigvoice (2.0M followers) on Weibo"
+    # The post of the fixture has stance rumour: the headline says which side the account is on.
+    assert finding.headline == (
+        "Influential author: @bigvoice (2.0M followers) spreads the rumour on Weibo"
+    )
 
 
 def test_new_repo_fires_for_github_repositories_only(es_client, index_names):

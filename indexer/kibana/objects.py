@@ -44,6 +44,11 @@ class DashboardFacts:
         return self.denial_at - self.onset_at
 
 
+def dashboard_id(prefix: str, incident_id: str) -> str:
+    """The saved-object id of an incident's dashboard: the export writes it, e-mails link to it."""
+    return f"{prefix}-dashboard-{incident_id}"
+
+
 def data_view_ids(prefix: str) -> dict[str, str]:
     return {"posts": f"{prefix}-posts", "activity": f"{prefix}-activity"}
 
@@ -233,7 +238,7 @@ def dashboard(prefix: str, facts: DashboardFacts, panels: list[LensPanel]) -> di
     }
     return {
         "type": "dashboard",
-        "id": f"{prefix}-dashboard-{facts.incident_id}",
+        "id": dashboard_id(prefix, facts.incident_id),
         "attributes": {
             "title": f"spreadwatch: {facts.title}",
             "description": f"Spread of incident {facts.incident_id}, built by spreadwatch.",

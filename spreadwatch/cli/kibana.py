@@ -27,11 +27,16 @@ def _incidents(refs: tuple[str, ...], folder: Path) -> list[Incident]:
 
 
 def _bundle(app: AppContext, refs: tuple[str, ...], folder: Path) -> list[dict]:
+    """Saved objects for the incidents; on a fresh cluster the indices are created first, so
+    every data view points at an index that exists and the figures are simply "none yet"."""
     from indexer.kibana import build_bundle
     from indexer.kibana.facts import dashboard_facts
     from indexer.kibana.objects import DashboardFacts
+    from indexer.templates import ShardLayout
+    from indexer.templates import init as init_indices
 
     incidents = _incidents(refs, folder)
+    init_indices(app.client, app.names, ShardLayout.from_settings(app.settings))
     facts: list[DashboardFacts] = [
         dashboard_facts(app.client, app.names, incident) for incident in incidents
     ]
