@@ -52,6 +52,9 @@ class CheckpointSink:
     """Per crawl: where complete deltas go (the index stage attaches its writer here)."""
 
     after_durable: AfterDurable | None = None
+    #: Write what is buffered now, and each document as it comes (a crawl told to stop saves
+    #: its work before closing).
+    flush: Callable[[], None] | None = None
     closed: bool = False
 
 

@@ -136,10 +136,18 @@ class IndexPipeline:
         # batches are written while the crawl keeps downloading
         self.writer = open_writer(context, background=True)
         # Crawl state commits wait for the documents before them (crawlers.checkpoint).
-        checkpoint_sink(self.crawler).after_durable = self.writer.after_durable
+        sink = checkpoint_sink(self.crawler)
+        sink.after_durable, sink.flush = self.writer.after_durable, self._write_promptly
         if is_reactor_installed():  # a quiet crawl still writes its batch on time
             self._ticker = task.LoopingCall(self.writer.flush_if_due)
             self._ticker.start(max(context.flush_seconds, 0.5), now=False)
+
+    def _write_promptly(self) -> None:
+        """The crawl is told to stop: write what is buffered, and from now on each document
+        as it comes (what is still in the stages gets out before the process is killed)."""
+        assert self.writer is not None
+        self.writer.flush_seconds = 0.0
+        self.writer.flush()
 
     def process_item(self, item: Any) -> Any:
         assert self.writer is not None

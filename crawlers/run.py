@@ -14,13 +14,17 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Any
 
-from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.crawler import AsyncCrawlerProcess, Crawler
 from scrapy.settings import Settings as ScrapySettings
 
+from crawlers.checkpoint import checkpoint_sink
 from crawlers.context import new_run_id
 from crawlers.runstats import RUN_ATTRIBUTE, failed_run_doc, write_run
 from spreadwatch.incident import ConfigFileError, Incident, resolve_incident
@@ -106,6 +110,12 @@ def crawl(
         error = f"no spider named {source!r}; known: {known}"
         return _failed(started, incident.id, source, run_id, error, bad_input=True)
     failures: list[str] = []
+    from twisted.internet import reactor as installed  # noqa: PLC0415 - the process's own
+
+    reactor: Any = installed
+
+    # After Scrapy's own shutdown handlers (installed by a startup trigger), chained to them.
+    reactor.callWhenRunning(lambda: reactor.callLater(0, _flush_on_sigterm, crawler))
     task = process.crawl(crawler, incident=str(incident.path or incident.id))
     task.add_done_callback(lambda done: _note_failure(done, failures))
     process.start()
@@ -116,6 +126,22 @@ def crawl(
     doc["@timestamp"] = started.isoformat()  # include start-up time in the run
     doc["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 3)
     return doc
+
+
+def _flush_on_sigterm(crawler: Crawler) -> None:
+    """On SIGTERM (a timeout, a stopping monitor) write the buffered documents at once — their
+    checkpoints commit — then let Scrapy close as it does (waiting for requests in flight)."""
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        flush = checkpoint_sink(crawler).flush
+        logger.info("stopping: buffered documents are written now (signal %s)", signum)
+        if flush is not None:
+            threading.Thread(target=flush, name="spreadwatch-stop-flush", daemon=True).start()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def scrapy_settings(settings: Settings, incident: Incident, run_id: str) -> ScrapySettings:

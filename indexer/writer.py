@@ -213,7 +213,8 @@ class BulkWriter:
             self.flush()
             return
         busy = self._in_flight is not None and not self._in_flight.done()
-        if busy and size >= self.BACKLOG * self.batch_size and self._in_flight is not None:
+        must_wait = size >= self.BACKLOG * self.batch_size or self.flush_seconds <= 0
+        if busy and must_wait and self._in_flight is not None:  # no write-at-once is skipped
             self._in_flight.result()  # the crawl must not outrun the cluster
             busy = False
         if not busy:

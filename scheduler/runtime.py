@@ -35,6 +35,10 @@ DEFAULT_STREAM_COMMAND = (
 )  # fmt: skip
 
 
+#: Default shutdown grace; docker-compose.yml's stop_grace_period leaves room above it.
+SHUTDOWN_GRACE = 15.0
+
+
 def fill(command: tuple[str, ...] | list[str], **values: str) -> list[str]:
     """The command with `{name}` placeholders replaced; other braces are left alone."""
     filled = []
@@ -57,8 +61,9 @@ class Runtime:
     sender: Sender
     crawl_command: tuple[str, ...] = DEFAULT_CRAWL_COMMAND
     crawl_timeout: float = 900.0
-    #: How long running crawls may go on after SIGTERM before they are killed.
-    shutdown_grace: float = 30.0
+    #: After the monitor's SIGTERM: how long running crawls may go on before they are stopped
+    #: (SIGTERM, SIGKILL `crawlers.launch.TERM_GRACE` later), and streams before SIGKILL.
+    shutdown_grace: float = SHUTDOWN_GRACE
     clock: Callable[[], datetime] = utc_now
     stopping: threading.Event = field(default_factory=threading.Event)
     #: Incident files with their last good versions (a broken edit never stops monitoring).

@@ -119,15 +119,24 @@ class Monitor:
         logger.info("monitor started: %d incidents, %d jobs", len(self.incidents), len(self.jobs()))
 
     def stop(self) -> None:
-        """No new runs; running jobs end (crawls are killed after the grace); state is saved."""
+        """No new runs; running crawls and streams get SIGTERM (SIGKILL after the grace); the
+        job store and the heartbeat are closed."""
         logger.info("monitor stopping")
-        self.rt.stopping.set()
+        self.rt.stopping.set()  # running crawls get SIGTERM now (crawlers.launch)
+        # Streams stop alongside the jobs, not after them: the whole stop fits the grace
+        # (and Docker's stop_grace_period in docker-compose.yml).
+        stopping = [
+            threading.Thread(target=s.stop, name=f"stop-{name}")
+            for name, s in self.supervisors.items()
+        ]
+        for thread in stopping:
+            thread.start()
         self._watcher.join()
         if self.scheduler.running:
             self.scheduler.pause()
             self.scheduler.shutdown(wait=True)
-        for supervisor in self.supervisors.values():
-            supervisor.stop()
+        for thread in stopping:
+            thread.join()
         self.supervisors.clear()
         if self.lease is not None:
             self.lease.release()

@@ -6,14 +6,13 @@ command line, so any future consumer joins by configuration, not by code here.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Sequence
+
+from crawlers.launch import terminate
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +77,5 @@ class Supervisor:
         self._stopping.set()
         process = self._process
         if process is not None and process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout=self.stop_grace)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
+            terminate(process, self.stop_grace)
         self._thread.join(timeout=self.stop_grace + 5)
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)

@@ -52,3 +52,15 @@ def test_env_example_lists_every_setting() -> None:
     text = (ROOT / "env.example").read_text()
     for field in Settings.model_fields:
         assert f"SPREADWATCH_{field.upper()}=" in text, field
+
+
+def test_docker_stop_leaves_the_monitor_time_to_stop_its_crawls() -> None:
+    """`docker stop` SIGKILLs after stop_grace_period (default 10 s): the monitor must get its
+    shutdown grace (crawls and streams saving their work) plus a running alert job."""
+    from crawlers.launch import TERM_GRACE
+    from scheduler.runtime import SHUTDOWN_GRACE
+
+    service = compose()["services"]["spreadwatch"]  # type: ignore[index]
+    period = str(service.get("stop_grace_period", "10s"))
+    seconds = int(period.removesuffix("s"))
+    assert seconds >= SHUTDOWN_GRACE + TERM_GRACE + 15, period

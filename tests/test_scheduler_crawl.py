@@ -53,7 +53,7 @@ def test_hanging_crawl_is_killed_at_timeout_and_recorded(make_runtime, index_nam
     outcome = run_crawl(rt, "incident.yml", INCIDENT, "github")
     doc = run_doc(rt.client, index_names, outcome["run_id"])
     assert (doc["status"], doc["finish_reason"], doc["source"]) == ("timeout", "timeout", "github")
-    assert "killed after its 2s timeout" in doc["errors"]
+    assert "stopped after its 2s timeout" in doc["errors"]
     assert not any(alive(int(pid)) for pid in pid_file.read_text().split())
 
 

@@ -34,9 +34,11 @@ from spreadwatch.cli.params import SECONDS
 @click.option(
     "--shutdown-grace",
     type=SECONDS,
-    default="30s",
+    default="15s",
     show_default=True,
-    help="How long running crawls may go on after SIGTERM/SIGINT before they are killed.",
+    help="After SIGTERM/SIGINT running crawls may finish for this long; then they are asked to "
+    "stop (they save their work) and killed 10 s later. Keep it well below Docker's "
+    "stop_grace_period.",
 )
 @click.option(
     "--watch-interval",

@@ -4,7 +4,8 @@ Each crawl is `python -m crawlers.run --incident PATH --source NAME --run-id ID`
 docs/architecture.md: one process per crawl, since the Twisted reactor cannot restart; a JSON
 summary on the last stdout line; exit 0 = ok). The processes get the demo's settings through
 `SPREADWATCH_*` variables: the node's URL, the demo's index prefix and data folder, and every
-source's base URL pointed at its replay server. Ctrl-C kills the process groups still running.
+source's base URL pointed at its replay server. The processes are run by the one crawl launcher
+(`crawlers.launch`), as the monitor runs them; Ctrl-C stops those still running.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawlers.launch import run_crawl, terminate
 from indexer.connection import es_url
 from spreadwatch.demo.replays_social import DEMO_BLUESKY, DEMO_REDDIT
 from spreadwatch.settings import Settings
@@ -111,92 +112,46 @@ _CREDENTIAL_SUFFIXES = (
 
 
 class CrawlRounds:
-    """Runs rounds of crawls; `stop()` (from Ctrl-C) kills whatever is still running."""
+    """Runs rounds of crawls, one process each through the one launcher (`crawlers.launch`, as
+    the monitor runs them); `stop()` (from Ctrl-C) stops whatever is still running."""
 
     def __init__(
-        self, incident_file: Path, env: dict[str, str], timeout: float = 120.0, workers: int = 4
+        self,
+        incident_file: Path,
+        env: dict[str, str],
+        settings: Settings,
+        timeout: float = 120.0,
+        workers: int = 4,
     ) -> None:
         self.incident_file = incident_file
         self.env = env
+        self.settings = settings
         self.timeout = timeout
         self.workers = workers
-        self._running: set[subprocess.Popen[str]] = set()
-        self._lock = threading.Lock()
-        self._stopping = False
+        self._stop = threading.Event()
 
     def run_round(self, sources: list[str], round_id: str) -> list[CrawlOutcome]:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(lambda s: self.crawl(s, f"{round_id}-{s}"), sources))
 
     def crawl(self, source: str, run_id: str) -> CrawlOutcome:
-        command = [
-            sys.executable,
-            "-m",
-            "crawlers.run",
-            "--incident",
-            str(self.incident_file),
-            "--source",
-            source,
-            "--run-id",
-            run_id,
-        ]
-        if self._stopping:
+        if self._stop.is_set():
             return CrawlOutcome(source, 130, error="stopped")
-        process = subprocess.Popen(
-            command,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        with self._lock:
-            self._running.add(process)
-        try:
-            out, err = process.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            out, err = process.communicate()
-            return CrawlOutcome(
-                source, -1, error=f"crawl of {source} timed out after {self.timeout:.0f}s"
-            )
-        finally:
-            with self._lock:
-                self._running.discard(process)
-        return _outcome(source, process.returncode, out, err)
+        outcome = run_crawl(
+            self.settings, str(self.incident_file), source, run_id=run_id, env=self.env,
+            timeout=self.timeout, stop=self._stop,
+        )  # fmt: skip
+        code = outcome.returncode if outcome.stopped is None else -1
+        error = None
+        if code != 0:
+            lines = outcome.log_tail.strip().splitlines() or ["no output"]
+            reason = outcome.summary.get("error") or lines[-1]
+            error = f"crawl of {source} {outcome.stopped or f'exited {code}'}: {str(reason)[:300]}"
+            logger.warning("%s", error)
+        return CrawlOutcome(source, code if code is not None else -1, outcome.summary, error)
 
     def stop(self) -> None:
-        self._stopping = True
-        with self._lock:
-            running = list(self._running)
-        for process in running:
-            _kill(process)
-
-
-def _kill(process: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _outcome(source: str, code: int, out: str, err: str) -> CrawlOutcome:
-    summary: dict[str, Any] = {}
-    lines = [line for line in out.splitlines() if line.strip()]
-    if lines:
-        try:
-            summary = json.loads(lines[-1])
-        except json.JSONDecodeError:
-            summary = {}
-    error = None
-    if code != 0:
-        tail = (err or out).strip().splitlines()[-1:] or ["no output"]
-        error = f"crawl of {source} exited {code}: {tail[0][:300]}"
-        logger.warning("%s", error)
-    return CrawlOutcome(source, code, summary, error)
+        self._stop.set()
 
 
 class CrawlWorker:
@@ -262,7 +217,7 @@ class CrawlWorker:
                     process.stdin.close()
                 process.wait(timeout=10)
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
-                _kill(process)
+                terminate(process, grace=5)
         self._log.close()
 
 

@@ -82,7 +82,12 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
             settings, names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
         )
         if options.process_per_crawl:
-            rounds = CrawlRounds(options.incident_file, env, workers=options.workers)
+            rounds = CrawlRounds(
+                options.incident_file,
+                env,
+                settings.model_copy(update={"index_prefix": names.prefix}),
+                workers=options.workers,
+            )
         else:
             options.out.mkdir(parents=True, exist_ok=True)
             rounds = CrawlWorker(options.incident_file, env, options.out / "crawl.log")

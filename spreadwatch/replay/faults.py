@@ -72,6 +72,11 @@ def connection_dropped() -> Reply:
     return Reply(status=0, etag=False, abort=True)
 
 
+def stalled(seconds: float = 120.0) -> Reply:
+    """A server that holds the request this long, then drops it (a hung upstream)."""
+    return Reply(status=0, etag=False, abort=True, delay=seconds)
+
+
 def huge_body(size: int = 2 * 1024 * 1024, content_type: str = "application/json") -> Reply:
     """A 200 of `size` bytes (default 2 MB) of valid JSON: a list of long strings."""
     chunk = json.dumps("x" * 1000)

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Reply:
     content_type: str = "application/json; charset=utf-8"
     etag: bool = True  # compute an ETag and answer 304 to a matching If-None-Match
     abort: bool = False  # close the connection without answering (a network failure)
+    delay: float = 0.0  # seconds to hold the request before answering (a stalled server)
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Reply:
@@ -298,6 +300,8 @@ def _handler_class(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             length = int(headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             reply, _ = server.answer(self.command, self.path, headers, body)
+            if reply.delay:
+                time.sleep(reply.delay)
             if reply.abort:
                 self.close_connection = True
                 return
