@@ -67,11 +67,11 @@ def is_edit(stored: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def _same_but_truncated(first: str, second: str) -> bool:
     short, long = sorted((first.strip(), second.strip()), key=len)
-    for mark in _TRUNCATION_MARKS:
-        if short.endswith(mark):
-            short = short[: -len(mark)].rstrip()
-            return long.startswith(short)
-    return False
+    cut = short
+    while cut.endswith(_TRUNCATION_MARKS):  # "…全文": every mark goes
+        mark = next(m for m in _TRUNCATION_MARKS if cut.endswith(m))
+        cut = cut[: -len(mark)].rstrip()
+    return cut != short and long.startswith(cut)
 
 
 def _version(stored: dict[str, Any]) -> dict[str, Any]:

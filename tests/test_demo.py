@@ -167,3 +167,20 @@ def test_denial_and_rumour_reach_are_measured(played: tuple[DemoResult, Path]) -
     assert measures.rumour_reach > 0
     assert measures.denial_reach > 0
     assert measures.reach_ratio == pytest.approx(measures.denial_reach / measures.rumour_reach)
+
+
+def test_demo_out_holds_a_valid_wacz_and_nothing_is_falsely_deleted(
+    played: tuple[DemoResult, Path],
+) -> None:
+    """Evidence (#15): every post the demo archived is in demo-out/evidence.wacz, whose digests
+    and manifest check out; posts the dataset neither deletes nor edits are never reported so."""
+    from evidence.export import verify
+
+    result, out = played
+    report = verify(out / "evidence.wacz")
+    assert report.package_valid is True and report.mismatched == []
+    assert report.manifest_rows >= sum(result.story.posts_per_platform.values()) // 2
+    assert report.manifest_missing == []
+    truth = dataset.truth().get("evidence", {"deleted": [], "edited": []})
+    expected = {f"{r['platform']}:{r['id']}" for r in truth["deleted"] + truth["edited"]}
+    assert {c.id for c in result.story.changed} <= {INDEXED_AS.get(i, i) for i in expected}

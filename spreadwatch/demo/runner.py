@@ -24,7 +24,10 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
+from evidence.export import export
+from evidence.recheck import prepare
 from indexer.connection import IndexNames, make_client
+from indexer.evidence_queries import archived_posts
 from indexer.templates import delete_all, init
 from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, replays
 from spreadwatch.demo.alerting import AlertJob
@@ -32,7 +35,7 @@ from spreadwatch.demo.clock import SimClock, steps
 from spreadwatch.demo.dataset import INCIDENT_FILE
 from spreadwatch.demo.display import Display, Frame
 from spreadwatch.demo.outputs import write_outputs
-from spreadwatch.demo.rounds import CrawlRounds, CrawlWorker, crawl_env
+from spreadwatch.demo.rounds import CrawlOutcome, CrawlRounds, CrawlWorker, crawl_env
 from spreadwatch.demo.smtp_sink import SmtpSink
 from spreadwatch.demo.story import FiredAlert, Story, posts_per_platform, read_story
 from spreadwatch.incident import Incident, load_incident
@@ -95,15 +98,17 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
             client, names, incident, incident_file=options.incident_file, smtp_url=sink.url,
             settings=settings, clock=clock,
         ).__enter__()  # fmt: skip
+        recheck = _Recheck(client, names, Path(work.name), incident, settings)
         played = _play(
             incident, clock=clock, rounds=rounds, job=job, servers=servers, options=options,
-            display=display, client=client, names=names,
+            display=display, client=client, names=names, recheck=recheck,
         )  # fmt: skip
         story = read_story(client, names, incident.id, job.fired)
         written = write_outputs(
             client, names=names, incident=incident, story=story, sink=sink, out=options.out
         )
         written += [p for p in [options.out / "crawl.log"] if p.is_file()]  # the crawls' own log
+        written.append(recheck.export(options.out / "evidence.wacz"))
         return DemoResult(
             story, written, names.prefix, round(time.monotonic() - started, 1), played.rounds,
             not_replayed=missing, crawl_failures=played.failures,
@@ -119,6 +124,30 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         if not options.keep:
             delete_all(client, names)
         client.close()
+
+
+@dataclass
+class _Recheck:
+    """The evidence side of the demo: after each round's crawls the posts of interest are
+    re-checked (as the monitor's `recheck:` job does), and at the end the archive is exported."""
+
+    client: Elasticsearch
+    names: IndexNames
+    data_dir: Path
+    incident: Incident
+    settings: Settings
+
+    def run(self, rounds: CrawlRounds | CrawlWorker, round_id: str) -> list[CrawlOutcome]:
+        reach = self.incident.evidence.min_reach
+        reach = self.settings.evidence_recheck_min_reach if reach is None else reach
+        if not prepare(self.client, self.names, self.data_dir, self.incident.id, reach):
+            return []
+        return rounds.run_round(["recheck"], round_id)
+
+    def export(self, out: Path) -> Path:
+        posts = archived_posts(self.client, self.names, self.incident.id)
+        export(self.data_dir, self.incident.id, self.incident.title, posts, out)
+        return out
 
 
 @dataclass
@@ -138,6 +167,7 @@ def _play(
     display: Display,
     client: Elasticsearch,
     names: IndexNames,
+    recheck: _Recheck,
 ) -> _Played:
     end = incident.window.end or clock.now() + timedelta(days=7)
     sources = [s for s in incident.sources.enabled() if s in servers]
@@ -151,6 +181,8 @@ def _play(
         for outcome in outcomes:
             if not outcome.ok and outcome.error:
                 played.failures.setdefault(outcome.source, outcome.error)
+        client.indices.refresh(index=names.posts)
+        outcomes += recheck.run(rounds, f"demo-{number:03d}-recheck")
         crawled = time.monotonic()
         client.indices.refresh(index=names.posts)
         fired = job.run(moment)

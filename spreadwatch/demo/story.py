@@ -15,6 +15,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.analytics import PostRef, first_seen
 from indexer.connection import IndexNames
+from indexer.evidence_queries import archived_link, changed_posts, status_of
 from indexer.phases import Phases, phases
 from spreadwatch.demo import RECONSTRUCTION_NOTICE
 
@@ -30,6 +31,30 @@ class FiredAlert:
     subject: str
 
 
+@dataclass(frozen=True)
+class ChangedRef:
+    """A post the demo found deleted or edited, and its archived copy."""
+
+    id: str
+    platform: str
+    author: str
+    status: str
+    published: str
+    archived: str
+
+    @classmethod
+    def of(cls, post: dict[str, Any]) -> ChangedRef:
+        author = post.get("author") or {}
+        return cls(
+            id=post["_id"],
+            platform=post.get("platform", ""),
+            author=author.get("handle") or author.get("name") or "",
+            status=status_of(post),
+            published=str(post.get("@timestamp", "")),
+            archived=archived_link(post.get("evidence") or post.get("deleted_evidence")),
+        )
+
+
 @dataclass
 class Story:
     origin: PostRef | None
@@ -37,6 +62,8 @@ class Story:
     found: Phases
     posts_per_platform: dict[str, int]
     alerts: list[FiredAlert] = field(default_factory=list)
+    #: Posts found deleted or edited (`indexer.evidence_queries.changed_posts`), oldest first.
+    changed: list[ChangedRef] = field(default_factory=list)
 
     @property
     def denial(self) -> PostRef | None:
@@ -65,6 +92,7 @@ class Story:
                 }
                 for a in self.alerts
             ],
+            "changed": [c.__dict__ for c in self.changed],
         }
 
 
@@ -99,12 +127,14 @@ def read_story(
 ) -> Story:
     client.indices.refresh(index=names.posts)
     origin = first_seen(client, names, incident)
+    changed = sorted(changed_posts(client, names, incident), key=lambda p: str(p.get("@timestamp")))
     return Story(
         origin=origin.first,
         platform_order=origin.platform_order,
         found=phases(client, names, incident),
         posts_per_platform=posts_per_platform(client, names, incident),
         alerts=alerts,
+        changed=[ChangedRef.of(post) for post in changed],
     )
 
 
@@ -143,4 +173,9 @@ def render_story(story: Story) -> str:
         f"Alerts fired ({len(story.alerts)}):",
     ]
     lines += [f"  {a.at:%d %b %H:%M} UTC  {a.rule_type:<18} {a.subject}" for a in story.alerts]
+    lines += ["", f"Deleted or edited since first archived ({len(story.changed)}):"]
+    lines += [
+        f"  {c.status:<34} {c.platform} {c.id}  by {c.author or 'unknown'}  archived: {c.archived}"
+        for c in story.changed
+    ]
     return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Pure parts of evidence: what counts as an edit, what the redactor removes, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from evidence.retention import prune
+from evidence.secrets import REDACTED, Redactor
+from evidence.warcstore import Exchange, WarcStore
+from indexer.merge import is_edit, merge_post
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "edited"),
+    [
+        ("The intern was fired.", "The intern was dismissed.", True),
+        ("网传字节跳动实习生…全文", "网传字节跳动实习生投毒，损失千万美元", False),  # read in full
+        ("A long post about the GPUs...", "A long post about the GPUs and the losses.", False),
+        ("same", "same", False),
+        ("text", "", False),  # a reply without text says nothing about the text
+    ],
+)
+def test_what_counts_as_an_edit(before: str, after: str, edited: bool) -> None:
+    assert is_edit({"text": before}, {"text": after}) is edited
+
+
+def test_a_deletion_keeps_its_first_time_and_the_last_text() -> None:
+    stored = {"text": "gone soon", "deleted_at": "2024-10-20T00:00:00+00:00", "deleted_how": "weibo:deleted", "last_seen": "2024-10-19T00:00:00+00:00"}  # fmt: skip
+    notice = {"deleted_at": "2024-10-21T00:00:00+00:00", "deleted_how": "weibo:deleted", "last_seen": "2024-10-21T00:00:00+00:00"}  # fmt: skip
+    merged = merge_post(stored, notice)
+    assert (merged["deleted_at"], merged["text"]) == ("2024-10-20T00:00:00+00:00", "gone soon")
+
+
+def test_the_redactor_strips_credentials_everywhere() -> None:
+    redact = Redactor(["tok-1234567890"])
+    headers = redact.headers([("Authorization", "Bearer x"), ("Cookie", "SUB=1"), ("X-Note", "tok-1234567890")])  # fmt: skip
+    assert headers == [("X-Note", REDACTED)]
+    url = redact.url("https://user:pw@api.example/x?q=intern&access_token=abc&client_secret=s")
+    assert (
+        url
+        == "https://api.example/x?q=intern&access_token=%5Bredacted%5D&client_secret=%5Bredacted%5D"
+    )
+    body, changed = redact.body(b"grant_type=password&password=hunter22", "application/x-www-form-urlencoded")  # fmt: skip
+    assert changed and b"hunter22" not in body
+
+
+def _record_ids(path: Path) -> list[str]:
+    with path.open("rb") as stream:
+        return [r.rec_headers.get_header("WARC-Record-ID") for r in ArchiveIterator(stream)]
+
+
+def test_retention_keeps_referenced_records_and_their_requests(tmp_path: Path) -> None:
+    store = WarcStore(tmp_path, "case")
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    kept = store.write_exchange(Exchange("https://a.example/1", 200, [], b"kept", fetched_at=old))
+    store.write_exchange(Exchange("https://a.example/2", 200, [], b"orphan", fetched_at=old))
+    recent = store.write_exchange(Exchange("https://a.example/3", 200, [], b"new"))
+    path = tmp_path / "evidence" / kept.warc
+    before = len(_record_ids(path))
+    report = prune(tmp_path, "case", {kept.record_id}, days=30)
+    ids = _record_ids(path)
+    assert report.removed_records == 2 and len(ids) == before - 2  # orphan response + request
+    assert kept.record_id in ids
+    assert recent.record_id in _record_ids(tmp_path / "evidence" / recent.warc)  # not yet due
