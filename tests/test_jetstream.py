@@ -180,3 +180,23 @@ def test_the_stream_command_refuses_an_unknown_incident_in_one_line(
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_post_deleted_on_the_stream_is_marked_deleted_with_its_text_kept(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    """Evidence (#15): Jetstream's `delete` of a post the stream indexed marks it deleted; the
+    firehose's other deletes (posts never indexed, other collections) are ignored."""
+    kept = post_event("did:plc:leaker", "3l6keep0001", START_US, "ByteDance intern sabotage, the proof")  # fmt: skip
+    gone = {"did": "did:plc:leaker", "time_us": START_US + 5_000_000, "kind": "commit",
+            "commit": {"rev": "3l6x", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3l6keep0001"}}  # fmt: skip
+    other = {"did": "did:plc:someone", "time_us": START_US + 6_000_000, "kind": "commit",
+             "commit": {"rev": "3l6y", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3l6never"}}  # fmt: skip
+    with JetstreamReplay([kept, gone, other]) as server:
+        stats = consume(stream_settings(server.url), incident)
+    assert stats.deleted == 1
+    es_client.indices.refresh(index=index_names.posts)
+    [hit] = es_client.search(index=index_names.posts, query={"match_all": {}})["hits"]["hits"]
+    doc = hit["_source"]
+    assert (doc["deleted_how"], doc["text"]) == ("bluesky:deleted", "ByteDance intern sabotage, the proof")  # fmt: skip
+    assert doc["deleted_at"]

@@ -63,12 +63,15 @@ def parse_profiles(payload: Any) -> dict[str, int]:
 def parse_jetstream_event(event: Any) -> Post | None:
     """A Jetstream `commit` creating a post or repost as a Post; None for everything else.
 
-    Identity and account events, deletes and other collections are not posts: they are skipped,
-    not errors. A create with a malformed record is a `ParseError`.
+    The deletion of a post is a Post with `deleted_how` (and no text), for the ingest to mark a
+    stored post deleted. Identity and account events, other deletes and other collections are
+    not posts: they are skipped, not errors. A create with a malformed record is a `ParseError`.
     """
     if not isinstance(event, dict) or event.get("kind") != "commit":
         return None
     commit = event.get("commit")
+    if isinstance(commit, dict) and commit.get("operation") == "delete":
+        return _deletion(event, commit)
     if not isinstance(commit, dict) or commit.get("operation") != "create":
         return None
     collection = commit.get("collection")
@@ -84,6 +87,19 @@ def parse_jetstream_event(event: Any) -> Post | None:
         post = _from_record(uri, record, did)
     post.author = Author(id=did, url=f"https://bsky.app/profile/{did}")
     return post
+
+
+def _deletion(event: dict[str, Any], commit: dict[str, Any]) -> Post | None:
+    did, rkey, cursor = event.get("did"), commit.get("rkey"), jetstream_cursor(event)
+    if commit.get("collection") != POST_COLLECTION or not isinstance(did, str) or not isinstance(rkey, str) or cursor is None:  # fmt: skip
+        return None
+    return Post(
+        platform=PLATFORM,
+        native_id=f"at://{did}/{POST_COLLECTION}/{rkey}",
+        timestamp=datetime.fromtimestamp(cursor / 1_000_000, UTC),
+        kind="post",
+        deleted_how="bluesky:deleted",
+    )
 
 
 def jetstream_cursor(event: Any) -> int | None:

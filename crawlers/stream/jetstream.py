@@ -51,6 +51,7 @@ class StreamStats:
     skipped_replayed: int = 0
     bad_events: int = 0
     reconnects: int = 0
+    deleted: int = 0  # posts this stream indexed, deleted since (deletion notices)
     cursor: int | None = None
     drops: dict[str, int] = field(default_factory=dict)
 
@@ -82,6 +83,7 @@ class JetstreamConsumer:
         self.context = IngestContext.build(settings, incident, spider_name=SOURCE)
         self._seen_at_cursor: set[str] = set()
         self._stop = asyncio.Event()
+        self._kept: set[str] = set()  # posts indexed by this stream, for their deletions
         self._last_checkpoint = time.monotonic()
         self._ingest: Ingest | None = None
 
@@ -169,6 +171,9 @@ class JetstreamConsumer:
         self._advance(cursor, key)
 
     def _keep(self, post: Post) -> None:
+        if post.deleted_how:
+            self._deleted(post)
+            return
         self.stats.posts_seen += 1
         if not self.context.matcher.match(post.title, post.text).matched:
             return
@@ -176,6 +181,16 @@ class JetstreamConsumer:
         assert self._ingest is not None
         if self._ingest.process(flag_official(post, self.incident.official)):
             self.stats.indexed += 1
+            self._kept.add(post.native_id)
+
+    def _deleted(self, post: Post) -> None:
+        """A deleted post this stream indexed becomes a deletion notice (the firehose deletes
+        far more than the incident's posts; older ones are caught by the re-check job)."""
+        if post.native_id not in self._kept:
+            return
+        assert self._ingest is not None
+        self._ingest.process(post)
+        self.stats.deleted += 1
 
     def _already_handled(self, cursor: int, key: str) -> bool:
         last = self.stats.cursor

@@ -35,7 +35,7 @@ from spreadwatch.demo.clock import SimClock, steps
 from spreadwatch.demo.dataset import INCIDENT_FILE
 from spreadwatch.demo.display import Display, Frame
 from spreadwatch.demo.outputs import write_outputs
-from spreadwatch.demo.rounds import CrawlOutcome, CrawlRounds, CrawlWorker, crawl_env
+from spreadwatch.demo.rounds import CrawlRounds, CrawlWorker, crawl_env
 from spreadwatch.demo.smtp_sink import SmtpSink
 from spreadwatch.demo.story import FiredAlert, Story, posts_per_platform, read_story
 from spreadwatch.incident import Incident, load_incident
@@ -137,12 +137,13 @@ class _Recheck:
     incident: Incident
     settings: Settings
 
-    def run(self, rounds: CrawlRounds | CrawlWorker, round_id: str) -> list[CrawlOutcome]:
+    def sources(self) -> list[str]:
+        """["recheck"] when there are posts of interest to re-check (their list written now)."""
         reach = self.incident.evidence.min_reach
         reach = self.settings.evidence_recheck_min_reach if reach is None else reach
-        if not prepare(self.client, self.names, self.data_dir, self.incident.id, reach):
-            return []
-        return rounds.run_round(["recheck"], round_id)
+        self.client.indices.refresh(index=self.names.posts)
+        found = prepare(self.client, self.names, self.data_dir, self.incident.id, reach)
+        return ["recheck"] if found else []
 
     def export(self, out: Path) -> Path:
         posts = archived_posts(self.client, self.names, self.incident.id)
@@ -177,12 +178,11 @@ def _play(
     for number, moment in enumerate(moments, start=1):
         round_started = time.monotonic()
         clock.set(moment)
-        outcomes = rounds.run_round(sources, f"demo-{number:03d}")
+        # The re-check of posts seen so far runs beside the round's crawls (one round trip).
+        outcomes = rounds.run_round(sources + recheck.sources(), f"demo-{number:03d}")
         for outcome in outcomes:
             if not outcome.ok and outcome.error:
                 played.failures.setdefault(outcome.source, outcome.error)
-        client.indices.refresh(index=names.posts)
-        outcomes += recheck.run(rounds, f"demo-{number:03d}-recheck")
         crawled = time.monotonic()
         client.indices.refresh(index=names.posts)
         fired = job.run(moment)
