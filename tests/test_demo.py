@@ -181,6 +181,42 @@ def test_demo_out_holds_a_valid_wacz_and_nothing_is_falsely_deleted(
     assert report.package_valid is True and report.mismatched == []
     assert report.manifest_rows >= sum(result.story.posts_per_platform.values()) // 2
     assert report.manifest_missing == []
-    truth = dataset.truth().get("evidence", {"deleted": [], "edited": []})
-    expected = {f"{r['platform']}:{r['id']}" for r in truth["deleted"] + truth["edited"]}
+    changed = dataset.truth().get("changed") or {"deleted": [], "edited": []}
+    expected = {f"{r['platform']}:{r['id']}" for r in changed["deleted"] + changed["edited"]}
     assert {c.id for c in result.story.changed} <= {INDEXED_AS.get(i, i) for i in expected}
+
+
+def test_the_posts_of_interest_were_rechecked_every_round(
+    played: tuple[DemoResult, Path], es_client: Elasticsearch
+) -> None:
+    result, _ = played
+    runs = IndexNames(result.prefix).runs
+    es_client.indices.refresh(index=runs)
+    found = es_client.search(index=runs, size=100, query={"term": {"source": "recheck"}})
+    statuses = [h["_source"]["status"] for h in found["hits"]["hits"]]
+    assert len(statuses) >= result.rounds - 1 and set(statuses) <= {"ok", "partial"}
+
+
+def test_an_archived_post_of_the_demo_replays_in_pywb(
+    played: tuple[DemoResult, Path], es_client: Elasticsearch, tmp_path: Path
+) -> None:
+    import csv
+    import re
+    import urllib.request
+
+    from pywb_support import replaying
+
+    result, out = played
+    with (out / "evidence.wacz.manifest.csv").open(encoding="utf-8") as file:
+        row = next(
+            r for r in csv.DictReader(file) if r["platform"] == "weibo" and r["archived_uri"]
+        )
+    post = es_client.get(index=IndexNames(result.prefix).posts, id=row["post_id"])["_source"]
+    words = max(re.findall(r"[\u4e00-\u9fff]+", post["text"]), key=len)[:6]  # its text, in Chinese
+    stamp = "".join(c for c in row["captured_at"][:19] if c.isdigit())
+    with (
+        replaying(out / "evidence.wacz", tmp_path) as url,
+        urllib.request.urlopen(f"{url}/{stamp}id_/{row['archived_uri']}", timeout=30) as reply,
+    ):
+        body = reply.read().decode("utf-8")
+    assert words in body

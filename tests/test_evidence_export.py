@@ -6,11 +6,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
-import shutil
-import socket
-import subprocess
-import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -20,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from pywb_support import replaying
 
 from evidence.export import export, verify
 from evidence.secrets import Redactor
@@ -133,34 +129,10 @@ def test_verify_on_the_command_line(package: Any) -> None:
     assert "0 digest mismatches" in result.output and "package hashes valid" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def pywb(package: Any, tmp_path: Path) -> Iterator[str]:
-    tools = ROOT / ".venv-tools" / "bin"
-    if not (tools / "wayback").exists():
-        pytest.fail("pywb is missing: run ./scripts/bootstrap --test (it installs .venv-tools)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
-    subprocess.run([tools / "wb-manager", "init", "evidence"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
-    shutil.copy(package[0], tmp_path / "evidence.wacz")
-    subprocess.run([tools / "wb-manager", "add", "--unpack-wacz", "evidence", "evidence.wacz"], cwd=tmp_path, env=env, check=True, capture_output=True)  # fmt: skip
-    port = _free_port()
-    server = subprocess.Popen([tools / "wayback", "--bind", "127.0.0.1", "-p", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/evidence"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with replaying(package[0], tmp_path) as url:
+        yield url
 
 
 def test_an_archived_post_replays_in_pywb(pywb: str) -> None:
