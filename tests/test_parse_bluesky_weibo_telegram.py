@@ -84,13 +84,25 @@ def test_a_jetstream_repost_event_is_a_repost_relation() -> None:
             "did": "did:plc:x",
             "time_us": 1,
             "kind": "commit",
-            "commit": {"operation": "delete", "collection": "app.bsky.feed.post", "rkey": "a"},
+            "commit": {"operation": "delete", "collection": "app.bsky.feed.like", "rkey": "a"},
         },
         _event("app.bsky.feed.like", subject={"uri": ROOT}),
     ],
 )
 def test_jetstream_events_that_are_not_new_posts_are_skipped(event: dict[str, Any]) -> None:
     assert parse_jetstream_event(event) is None
+
+
+def test_a_jetstream_post_delete_is_a_deletion_of_that_post() -> None:
+    event = {
+        "did": "did:plc:x",
+        "time_us": 1_729_263_600_000_000,
+        "kind": "commit",
+        "commit": {"operation": "delete", "collection": "app.bsky.feed.post", "rkey": "a"},
+    }
+    post = parse_jetstream_event(event)
+    assert post is not None
+    assert (post.native_id, post.deleted_how, post.text) == ("at://did:plc:x/app.bsky.feed.post/a", "bluesky:deleted", "")  # fmt: skip
 
 
 def test_a_jetstream_post_with_a_non_text_body_is_a_parse_error() -> None:
