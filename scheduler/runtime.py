@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
 
@@ -21,6 +22,9 @@ from indexer.connection import IndexNames
 from scheduler.incidents import IncidentRegistry
 from scheduler.lease import Lease
 from spreadwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from scheduler.scrapyd import ScrapydDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,8 @@ class Runtime:
     incidents: IncidentRegistry = field(init=False)
     #: The standby lease (`scheduler.lease`): jobs start only while this monitor holds it.
     lease: Lease | None = None
+    #: Crawls go to these Scrapyd daemons instead of local processes (`scheduler.scrapyd`).
+    scrapyd: ScrapydDispatcher | None = None
 
     def __post_init__(self) -> None:
         self.incidents = IncidentRegistry(

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     #: Seconds a standby monitor waits after the active one's last renewal before taking over.
     lease_ttl: float = Field(default=15.0, ge=2, le=3600)
 
+    # Crawls on Scrapyd daemons instead of local processes (comma-separated URLs).
+    scrapyd_urls: str | None = None
+    scrapyd_project: str = "spreadwatch"
+    scrapyd_username: str | None = None
+    scrapyd_password: SecretStr | None = None
+    #: Seconds a Scrapyd may stay unreachable before its running crawl counts as lost.
+    scrapyd_lost_after: float = Field(default=15.0, ge=1, le=3600)
+
     # Crawling: secrets are referenced here by value from the environment, never from files
     # committed with the project.
     github_token: SecretStr | None = None
@@ -161,6 +169,16 @@ class Settings(BaseSettings):
             _require_http_url(url)
         return ",".join(urls)
 
+    @field_validator("scrapyd_urls")
+    @classmethod
+    def _check_scrapyd_urls(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        for url in urls:
+            _require_http_url(url)
+        return ",".join(urls)
+
     @field_validator("es_wait_for_active_shards")
     @classmethod
     def _check_active_shards(cls, value: str) -> str:
@@ -204,6 +222,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when spreadwatch provides its own Elasticsearch node."""
         return self.es_url is None
+
+    @property
+    def scrapyd_url_list(self) -> list[str]:
+        """The Scrapyd daemons crawls are dispatched to (empty: local crawl processes)."""
+        return self.scrapyd_urls.split(",") if self.scrapyd_urls else []
 
     @property
     def es_urls(self) -> list[str]:

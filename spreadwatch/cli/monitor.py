@@ -65,12 +65,14 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
 
     Crawls each source at its interval, evaluates alert rules and sends alert e-mails until
     stopped with SIGTERM or Ctrl-C. Edited, added or removed incident files take effect
-    without a restart.
+    without a restart. With SPREADWATCH_SCRAPYD_URLS, crawls run on those Scrapyd daemons.
+    Several monitors on one cluster: one runs the jobs, the others stand by (docs/scaling.md).
     """
     from alerts.mailer import sender_from_settings
     from indexer.templates import ShardLayout
     from indexer.templates import init as init_indices
     from scheduler.runtime import DEFAULT_CRAWL_COMMAND, DEFAULT_STREAM_COMMAND, Runtime
+    from scheduler.scrapyd import ScrapydDispatcher
     from scheduler.service import Monitor
 
     settings = app.settings
@@ -85,6 +87,7 @@ def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:
         crawl_command=tuple(shlex.split(command)) if command else DEFAULT_CRAWL_COMMAND,
         crawl_timeout=options["crawl_timeout"] or settings.crawl_timeout,
         shutdown_grace=options["shutdown_grace"],
+        scrapyd=ScrapydDispatcher.from_settings(settings),
     )
     stream = options["stream_command"]
     monitor = Monitor(

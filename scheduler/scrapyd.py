@@ -1,0 +1,266 @@
+"""Crawls on Scrapyd daemons: the monitor's alternative to a local crawl process.
+
+With `SPREADWATCH_SCRAPYD_URLS` set, each crawl job is scheduled on the least busy daemon
+(`schedule.json`, our run id as Scrapyd's job id), followed with `status.json` until it ends,
+cancelled at the crawl timeout (`cancel.json`: TERM, then KILL), and its outcome read from the
+runs index, which the crawl writes itself as it does locally. Any daemon can run any crawl: the
+crawl state lives in Elasticsearch, the incident file is read from the same path (a shared
+volume), and each daemon's host keeps its own spool, replayed by its next crawl.
+
+None runs twice at once: before scheduling, every daemon's `listjobs.json` is read, and a crawl
+of the same incident and source still pending or running anywhere (left by a monitor that died,
+or by the active monitor before a failover) is followed instead of started again. A daemon that
+stays unreachable for `SPREADWATCH_SCRAPYD_LOST_AFTER` seconds has lost its crawl (host down):
+that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is scheduled on
+another daemon. Documents the lost crawl wrote are kept (ids dedupe); its state was committed
+only for what was durable, so the new run fetches the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import ApiError, NotFoundError, TransportError
+
+from crawlers.ingest.context import new_run_id
+from crawlers.runstats import failed_run_doc, write_run
+from scheduler.scrapyd_api import Job, ScrapydDaemon, ScrapydError, ScrapydUnreachableError
+from spreadwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from scheduler.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+KILL_GRACE_SECONDS = 10.0
+#: Times one crawl job is scheduled at most (the first try and reschedules after a lost host).
+ATTEMPTS = 3
+
+
+class NoScrapydError(RuntimeError):
+    """No daemon could take the crawl."""
+
+
+@dataclass
+class Placement:
+    """A crawl's job on one daemon."""
+
+    daemon: ScrapydDaemon
+    run_id: str
+    incident: str
+    source: str
+    started: datetime
+    adopted: bool = False
+
+
+@dataclass
+class ScrapydDispatcher:
+    daemons: list[ScrapydDaemon]
+    lost_after: float = 15.0
+    poll: float = POLL_SECONDS
+    #: Jobs this monitor has placed and not yet seen end, per daemon URL.
+    _inflight: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _placing: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScrapydDispatcher | None:
+        if not settings.scrapyd_url_list:
+            return None
+        password = settings.secret("scrapyd_password")
+        auth = (settings.scrapyd_username, password or "") if settings.scrapyd_username else None
+        daemons = [
+            ScrapydDaemon(url, settings.scrapyd_project, auth) for url in settings.scrapyd_url_list
+        ]
+        return cls(daemons, lost_after=settings.scrapyd_lost_after)
+
+    # -- one crawl job --------------------------------------------------------------------
+
+    def run_crawl(
+        self, rt: Runtime, incident_path: str, incident_id: str, source: str
+    ) -> dict[str, Any]:
+        """Run one crawl on Scrapyd to its end; returns what happened (as the local runner)."""
+        outcome: dict[str, Any] = {"attempts": []}
+        for _attempt in range(ATTEMPTS):
+            placement = self._running_elsewhere(rt, incident_id, source) or self._place(
+                rt, incident_path, incident_id, source
+            )
+            ended = self._follow(rt, placement)
+            outcome["attempts"].append({"run_id": placement.run_id, "daemon": placement.daemon.url})
+            outcome.update(run_id=placement.run_id, daemon=placement.daemon.url, ended=ended)
+            if ended != "lost":
+                break
+            self._record_lost(rt, placement)
+        summary = self._run_document(rt, outcome["run_id"])
+        if ended in ("finished", "timeout") and (summary is None or ended == "timeout"):
+            summary = self._record_unfinished(rt, placement, ended, summary)
+        outcome["summary"] = summary
+        return outcome
+
+    def _place(self, rt: Runtime, incident_path: str, incident_id: str, source: str) -> Placement:
+        run_id = new_run_id(incident_id, source)
+        with self._placing:  # one placement at a time, so two jobs never pick by the same loads
+            for daemon in self._by_load():
+                try:
+                    daemon.schedule(
+                        source,
+                        run_id,
+                        args={"incident": incident_path},
+                        settings={"SPREADWATCH_RUN_ID": run_id},
+                    )
+                except ScrapydError as error:
+                    logger.warning("crawl %s not scheduled on %s: %s", run_id, daemon.url, error)
+                    continue
+                with self._lock:
+                    self._inflight[daemon.url] += 1
+                logger.info("crawl %s scheduled on %s", run_id, daemon.url)
+                return Placement(daemon, run_id, incident_id, source, rt.clock())
+        raise NoScrapydError(f"no Scrapyd took crawl {run_id} (tried {len(self.daemons)})")
+
+    def _by_load(self) -> list[ScrapydDaemon]:
+        """Reachable daemons, least busy first (by what they report, or by what this monitor
+        placed there, which daemonstatus may not show yet)."""
+        loads: list[tuple[int, int, ScrapydDaemon]] = []
+        for order, daemon in enumerate(self.daemons):
+            try:
+                reported = daemon.load()
+            except ScrapydError as error:
+                logger.warning("Scrapyd %s skipped: %s", daemon.url, error)
+                continue
+            with self._lock:
+                loads.append((max(reported, self._inflight[daemon.url]), order, daemon))
+        return [daemon for _load, _order, daemon in sorted(loads, key=lambda x: x[:2])]
+
+    def _done(self, daemon: ScrapydDaemon) -> None:
+        with self._lock:
+            self._inflight[daemon.url] = max(self._inflight[daemon.url] - 1, 0)
+
+    def _running_elsewhere(self, rt: Runtime, incident_id: str, source: str) -> Placement | None:
+        """A crawl of this incident and source already pending or running on some daemon."""
+        for daemon in self.daemons:
+            try:
+                jobs = daemon.jobs()
+            except ScrapydError:
+                continue
+            for job in jobs:
+                if job.state != "finished" and _crawl_of(job) == (incident_id, source):
+                    logger.info("crawl %s already on %s: following it", job.id, daemon.url)
+                    with self._lock:
+                        self._inflight[daemon.url] += 1
+                    return Placement(daemon, job.id, incident_id, source, rt.clock(), adopted=True)
+        return None
+
+    def _follow(self, rt: Runtime, placement: Placement) -> str:
+        """Wait for the job's end: finished, timeout, detached (monitor stopping) or lost."""
+        daemon, started = placement.daemon, time.monotonic()
+        unreachable_since: float | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if rt.stopping.is_set():
+                    return "detached"  # it runs on; the next monitor follows it
+                if now - started > rt.crawl_timeout:
+                    self._cancel(daemon, placement.run_id)
+                    return "timeout"
+                try:
+                    state = daemon.state(placement.run_id)
+                    unreachable_since = None
+                except ScrapydUnreachableError:
+                    unreachable_since = unreachable_since or now
+                    if now - unreachable_since >= self.lost_after:
+                        return "lost"
+                    state = "unknown"
+                except ScrapydError as error:
+                    logger.warning("crawl %s: %s", placement.run_id, error)
+                    state = "unknown"
+                if state == "finished":
+                    return "finished"
+                if state == "":  # the daemon restarted and forgot it: gone with the old process
+                    return "lost"
+                time.sleep(self.poll)
+        finally:
+            self._done(daemon)
+
+    def _cancel(self, daemon: ScrapydDaemon, run_id: str) -> None:
+        """TERM (the crawl flushes and records itself), then KILL what is left."""
+        for signal_name in ("TERM", "KILL"):
+            try:
+                daemon.cancel(run_id, signal_name)
+            except ScrapydError as error:
+                logger.warning("crawl %s not cancelled: %s", run_id, error)
+                return
+            deadline = time.monotonic() + KILL_GRACE_SECONDS
+            while time.monotonic() < deadline:
+                try:
+                    if daemon.state(run_id) in ("finished", ""):
+                        return
+                except ScrapydError:
+                    return
+                time.sleep(self.poll)
+
+    # -- run documents --------------------------------------------------------------------
+
+    def _record_lost(self, rt: Runtime, placement: Placement) -> None:
+        error = (
+            f"Scrapyd {placement.daemon.url} unreachable for {self.lost_after:g}s mid-crawl; "
+            "the crawl is scheduled again on another daemon"
+        )
+        logger.error("crawl %s: %s", placement.run_id, error)
+        doc = failed_run_doc(
+            started=placement.started,
+            incident=placement.incident,
+            source=placement.source,
+            run_id=placement.run_id,
+            error=error,
+        )
+        doc.update(finish_reason="scrapyd_lost", finished=rt.clock().isoformat())
+        doc["scrapyd"] = placement.daemon.url
+        write_run(rt.settings, doc, rt.client)
+
+    def _record_unfinished(
+        self, rt: Runtime, placement: Placement, ended: str, own: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The run document of a crawl that timed out, or ended without writing one."""
+        if ended == "timeout":
+            error = f"crawl cancelled on Scrapyd after its {rt.crawl_timeout:g}s timeout"
+        else:
+            error = "the crawl ended on Scrapyd without a run record"
+        doc = own or failed_run_doc(
+            started=placement.started,
+            incident=placement.incident,
+            source=placement.source,
+            run_id=placement.run_id,
+            error=error,
+        )
+        if ended == "timeout":
+            doc.update(status="timeout", finish_reason="timeout")
+        tail = placement.daemon.log_tail(placement.source, placement.run_id)
+        doc["errors"] = "\n".join(part for part in (error, doc.get("errors"), tail) if part)
+        doc["scrapyd"] = placement.daemon.url
+        logger.error("crawl %s: %s", placement.run_id, error)
+        write_run(rt.settings, doc, rt.client)
+        return doc
+
+    def _run_document(self, rt: Runtime, run_id: str) -> dict[str, Any] | None:
+        try:
+            found = rt.client.get(index=rt.names.runs, id=run_id)
+        except NotFoundError:
+            return None
+        except (ApiError, TransportError):
+            logger.exception("run %s not read back", run_id)
+            return None
+        source: dict[str, Any] = found["_source"]
+        return source
+
+
+def _crawl_of(job: Job) -> tuple[str, str] | None:
+    """(incident, source) of a job whose id is one of our run ids."""
+    parts = job.id.rsplit(":", 3)
+    return (parts[0], parts[1]) if len(parts) == 4 else None
