@@ -64,6 +64,7 @@ def primary_holder(client: Elasticsearch, names: IndexNames, cluster: LocalClust
     return next(node for node in cluster.nodes() if node.name == holder)
 
 
+@pytest.mark.timeout(900)  # a safety net: the cluster starts within the first test using it
 def test_status_reports_the_clusters_health_and_node_count(
     healthy_cluster: LocalCluster,
     cluster_settings: Settings,
@@ -96,6 +97,7 @@ def test_replicas_come_from_the_settings(
         delete_all(cluster_client, names)
 
 
+@pytest.mark.timeout(900)  # a safety net: the cluster starts within the first test using it
 def test_a_crawl_loses_no_post_and_indexes_none_twice_when_a_node_is_killed(
     healthy_cluster: LocalCluster,
     cluster_settings: Settings,

@@ -104,6 +104,7 @@ def subjects(server: SmtpServer) -> list[str]:
     return sorted(str(message["Subject"]) for message in server.inbox.messages)
 
 
+@pytest.mark.timeout(900)  # a safety net: the cluster starts within the first test using it
 def test_the_standby_takes_over_within_30s_without_a_duplicate_or_a_lost_alert(
     cluster_client: Elasticsearch,
     cluster_names: IndexNames,

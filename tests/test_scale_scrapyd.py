@@ -1,0 +1,165 @@
+"""The monitor's crawls on two real Scrapyd daemons, one of which is lost mid-crawl.
+
+Twenty incidents, each with its own feeds on a replayed news host; `spreadwatch scrapyd deploy`
+puts the crawlers on both daemons; `spreadwatch run` with SPREADWATCH_SCRAPYD_URLS dispatches
+the twenty crawls. While crawls run, one daemon's whole process group is SIGKILLed (its host
+goes): its crawls are recorded as lost and run again on the other daemon. The truth — every
+article of every incident, once — is known from the replayed feeds before anything runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from elasticsearch import Elasticsearch
+from scale_support import news_world, write_incidents
+from scrapyd_support import Daemon
+
+from indexer.connection import IndexNames
+from spreadwatch.replay import ReplayServer
+from spreadwatch.replay.feeds import FeedsReplay
+from spreadwatch.settings import Settings
+
+pytest_plugins = ["conftest_cluster", "conftest_scrapyd"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INCIDENTS, FEEDS, ITEMS = 20, 2, 10
+LOST_AFTER = 5  # seconds a daemon may not answer before its crawls count as lost
+
+
+def crawl_runs(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
+    client.indices.refresh(index=names.runs)
+    hits = client.search(
+        index=names.runs, query={"term": {"job": "crawl"}}, size=500, sort=["@timestamp"]
+    )["hits"]["hits"]
+    return [hit["_source"] for hit in hits]
+
+
+def crawled_incidents(runs: list[dict[str, Any]]) -> set[str]:
+    return {run["incident"] for run in runs if run["status"] in ("ok", "partial")}
+
+
+def busy_after_a_crawl(daemon: Daemon) -> list[str]:
+    """The daemon's running jobs once it has finished one crawl (so both daemons took some)."""
+    try:
+        jobs = requests.get(
+            f"{daemon.url}/listjobs.json", params={"project": "spreadwatch"}, timeout=5
+        ).json()
+    except requests.RequestException:
+        return []
+    if not jobs.get("finished"):
+        return []
+    return [job["id"] for job in jobs.get("running", [])]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"waited {timeout:.0f}s for {what}")
+
+
+def overlapping(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of runs of one incident and source whose [start, finish] intervals overlap."""
+    by_crawl: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        by_crawl[(run["incident"], run["source"])].append(run)
+    found = []
+    for crawl in by_crawl.values():
+        crawl.sort(key=lambda run: run["@timestamp"])
+        for earlier, later in itertools.pairwise(crawl):
+            if datetime.fromisoformat(later["@timestamp"]) < datetime.fromisoformat(
+                earlier["finished"]
+            ):
+                found.append((earlier["run_id"], later["run_id"]))
+    return found
+
+
+@pytest.fixture
+def monitor(tmp_path: Path) -> Iterator[Callable[[dict[str, str], Path], subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str], incidents: Path) -> subprocess.Popen[bytes]:
+        log = (tmp_path / "monitor.log").open("wb")
+        command = [sys.executable, "-m", "spreadwatch", "run", str(incidents), "--workers", "8"]
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+@pytest.mark.timeout(900)  # a safety net: the cluster starts within the first test using it
+def test_twenty_crawls_spread_over_two_scrapyds_and_a_lost_daemon_loses_nothing(  # noqa: PLR0917 (fixtures)
+    cluster_settings: Settings,
+    cluster_client: Elasticsearch,
+    cluster_names: IndexNames,
+    scrapyd_daemons: Callable[[Settings, int], list[Daemon]],
+    monitor: Callable[[dict[str, str], Path], subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    first, second = scrapyd_daemons(cluster_settings, 2)
+    env = {
+        **os.environ,
+        "SPREADWATCH_ES_URL": cluster_settings.es_url or "",
+        "SPREADWATCH_INDEX_PREFIX": cluster_settings.index_prefix,
+        "SPREADWATCH_DATA_DIR": str(tmp_path / "monitor"),
+        "SPREADWATCH_SCRAPYD_URLS": f"{first.url},{second.url}",
+        "SPREADWATCH_SCRAPYD_LOST_AFTER": str(LOST_AFTER),
+    }
+    deploy = subprocess.run(
+        [sys.executable, "-m", "spreadwatch", "scrapyd", "deploy"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert deploy.returncode == 0, deploy.stderr
+    data, truth = news_world(INCIDENTS, FEEDS, ITEMS)
+    with ReplayServer(FeedsReplay(data)) as news:
+        incidents = tmp_path / "incidents"
+        write_incidents(incidents, news.url, INCIDENTS, FEEDS)
+        monitor(env, incidents)
+        lost = wait_for(lambda: busy_after_a_crawl(second), 180, "the second daemon mid-crawl")
+        second.stop_hard()
+        wait_for(
+            lambda: len(crawled_incidents(crawl_runs(cluster_client, cluster_names))) == INCIDENTS,
+            300,
+            "every incident crawled",
+        )
+
+    runs = crawl_runs(cluster_client, cluster_names)
+    cluster_client.indices.refresh(index=cluster_names.posts)
+    expected = set().union(*truth.values())
+    hits = cluster_client.search(index=cluster_names.posts, size=2 * len(expected), source=False)
+    stored = [hit["_id"] for hit in hits["hits"]["hits"]]
+    assert sorted(stored) == sorted(expected)  # nothing lost, nothing twice
+    completed = [run for run in runs if run["status"] in ("ok", "partial")]
+    assert sorted(run["incident"] for run in completed) == sorted(truth)  # each crawled once
+    lost_runs = {run["run_id"] for run in runs if run.get("finish_reason") == "scrapyd_lost"}
+    assert set(lost) <= lost_runs  # what ran on the lost daemon is recorded as lost ...
+    rerun = {run["incident"] for run in runs if run["run_id"] in lost_runs}
+    assert rerun <= {run["incident"] for run in completed}  # ... and crawled again elsewhere
+    assert overlapping(runs) == []  # never two crawls of one incident's source at once
+    assert first.job_logs() and second.job_logs()  # both daemons took crawls
