@@ -35,7 +35,7 @@ from spreadwatch.settings import Settings
 pytest_plugins = ["conftest_cluster", "conftest_scrapyd"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INCIDENTS, FEEDS, ITEMS = 20, 2, 10
+INCIDENTS, FEEDS, ITEMS = 20, 1, 20
 LOST_AFTER = 5  # seconds a daemon may not answer before its crawls count as lost
 
 
