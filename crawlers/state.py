@@ -327,9 +327,13 @@ class FileStateStore:
 
 
 def state_store(settings: Settings, client: Elasticsearch | None = None) -> StateStore:
-    """The configured store (today the file store in the data folder)."""
-    del client  # the Elasticsearch backend takes it
-    return FileStateStore(settings.data_dir)
+    """The configured store: Elasticsearch (`<prefix>-state`) unless `SPREADWATCH_STATE_STORE`
+    is `file`, for a single host that wants its state beside its spool."""
+    if settings.state_store == "file":
+        return FileStateStore(settings.data_dir)
+    from crawlers.state_es import EsStateStore  # noqa: PLC0415 - it builds on this module
+
+    return EsStateStore(settings, client)
 
 
 @contextlib.contextmanager

@@ -53,8 +53,12 @@ class IndexNames:
     def monitors(self) -> str:
         return f"{self.prefix}-monitors"
 
+    @property
+    def state(self) -> str:
+        return f"{self.prefix}-state"
+
     def all(self) -> list[str]:
-        return [self.posts, self.activity, self.runs, self.alerts, self.monitors]
+        return [self.posts, self.activity, self.runs, self.alerts, self.monitors, self.state]
 
 
 #: A node that answers these is busy or between roles (a node left, a primary is moving):

@@ -21,7 +21,7 @@ from elasticsearch.dsl import (
 )
 
 #: Bump when a mapping changes incompatibly; `spreadwatch init` migrates by alias.
-MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1, "monitors": 1}
+MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1, "monitors": 1, "state": 1}
 
 STANCES = ("rumour", "denial", "debunk", "report", "other")
 #: The stance fields of a post (`indexer.stance.Stance.fields`).
@@ -265,10 +265,25 @@ class MonitorBeat(Document):
         dynamic = "false"
 
 
+class CrawlStateDoc(Document):
+    """A source's incremental crawl state for one incident (`_id` `{incident}:{source}`),
+    written with optimistic concurrency (`crawlers/state_es.py`). The state itself is stored,
+    not indexed: its keys are URLs and ids, which must never become mapped fields."""
+
+    timestamp = Date(required=True)  # the last commit
+    incident = Keyword()
+    source = Keyword()
+    state = Object(enabled=False)
+
+    class Meta:
+        dynamic = "false"
+
+
 DOCUMENTS: dict[str, type[Document]] = {
     "posts": Post,
     "activity": Activity,
     "runs": Run,
     "alerts": Alert,
     "monitors": MonitorBeat,
+    "state": CrawlStateDoc,
 }

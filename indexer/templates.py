@@ -84,6 +84,7 @@ def _kind_aliases(names: IndexNames) -> dict[str, str]:
         "runs": names.runs,
         "alerts": names.alerts,
         "monitors": names.monitors,
+        "state": names.state,
     }
 
 

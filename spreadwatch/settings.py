@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=5.0, ge=0.5, le=300)
     #: Seconds a standby monitor waits after the active one's last renewal before taking over.
     lease_ttl: float = Field(default=15.0, ge=2, le=3600)
+
+    #: Where crawl state lives: the cluster (any host can run any crawl) or the data folder.
+    state_store: Literal["elasticsearch", "file"] = "elasticsearch"
 
     # Crawls on Scrapyd daemons instead of local processes (comma-separated URLs).
     scrapyd_urls: str | None = None

@@ -82,6 +82,7 @@ def crawl(spider: str, incident: Path, tmp_path: Path, **env: str) -> Crawl:
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")},
         "SPREADWATCH_DATA_DIR": str(tmp_path / "data"),
+        "SPREADWATCH_STATE_STORE": "file",  # no cluster here: the state stays in the data dir
         "PYTHONPATH": str(ROOT),
         **env,
     }

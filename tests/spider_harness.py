@@ -71,7 +71,12 @@ def run_spider(
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / f"items-{len(list(workdir.glob('items-*')))}.jsonl"
     stats_file = out.with_suffix(".stats.json")
-    full_env = {**os.environ, "SPREADWATCH_DATA_DIR": str(workdir / "data"), **env}
+    full_env = {
+        **os.environ,
+        "SPREADWATCH_DATA_DIR": str(workdir / "data"),
+        "SPREADWATCH_STATE_STORE": "file",  # no cluster here: the state stays in the data dir
+        **env,
+    }
     proc = subprocess.run(
         [
             sys.executable,
