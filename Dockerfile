@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml README.md scrapy.cfg ./
+COPY pyproject.toml README.md scrapy.cfg setup.py ./
 COPY spreadwatch ./spreadwatch
 COPY crawlers ./crawlers
 COPY indexer ./indexer
@@ -15,7 +15,8 @@ ARG WITH_CHROMIUM=true
 RUN if [ "$WITH_CHROMIUM" = "true" ]; then apt-get update \
     && apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*; fi
-RUN pip install . && useradd --system --create-home spreadwatch && mkdir -p /var/lib/spreadwatch \
-    && chown spreadwatch /var/lib/spreadwatch
+# [scrapyd]: the same image runs the Scrapyd crawl hosts of the `scale` profile.
+RUN pip install ".[scrapyd]" && useradd --system --create-home spreadwatch \
+    && mkdir -p /var/lib/spreadwatch && chown spreadwatch /var/lib/spreadwatch
 USER spreadwatch
 CMD ["spreadwatch", "run", "/app/incidents"]

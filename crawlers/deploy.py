@@ -14,20 +14,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scrapy.utils.conf import closest_scrapy_cfg
+
 
 class DeployError(RuntimeError):
     """The egg cannot be built; the message says why."""
 
 
 def project_root() -> Path:
-    """The source checkout this package runs from (where scrapy.cfg and setup.py are)."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "scrapy.cfg").is_file() or not (root / "setup.py").is_file():
-        raise DeployError(
-            f"no scrapy.cfg and setup.py beside the installed package ({root}); "
-            "deploy from a source checkout of spreadwatch"
-        )
-    return root
+    """The source tree to build from: the checkout this package runs from (an editable
+    install), else the one around the working directory (an image with the sources in /app)."""
+    candidates = [Path(__file__).resolve().parent.parent]
+    closest = closest_scrapy_cfg()
+    if closest:
+        candidates.append(Path(closest).parent)
+    for root in candidates:
+        if (root / "scrapy.cfg").is_file() and (root / "setup.py").is_file():
+            return root
+    raise DeployError(
+        "no scrapy.cfg and setup.py beside the package or around the working directory; "
+        "deploy from a source checkout of spreadwatch"
+    )
 
 
 def build_egg(target: Path, root: Path | None = None) -> Path:
