@@ -46,6 +46,9 @@ def crawl_env(settings: Settings, data_dir: Path) -> dict[str, str]:
         "SPREADWATCH_ES_URL": settings.es_url or "",
         "SPREADWATCH_INDEX_PREFIX": settings.index_prefix,
         "SPREADWATCH_DATA_DIR": str(data_dir),
+        # Small, frequent batches: many writes land while the node is gone and its shard moves.
+        "SPREADWATCH_BULK_BATCH_SIZE": "100",
+        "SPREADWATCH_BULK_FLUSH_SECONDS": "1",
     }
 
 
