@@ -89,9 +89,12 @@ class ScrapydDispatcher:
         """Run one crawl on Scrapyd to its end; returns what happened (as the local runner)."""
         outcome: dict[str, Any] = {"attempts": []}
         for _attempt in range(ATTEMPTS):
-            placement = self._running_elsewhere(rt, incident_id, source) or self._place(
-                rt, incident_path, incident_id, source
-            )
+            try:
+                placement = self._running_elsewhere(rt, incident_id, source) or self._place(
+                    rt, incident_path, incident_id, source
+                )
+            except NoScrapydError as error:
+                return {**outcome, "summary": self._record_unplaced(rt, incident_id, source, error)}
             ended = self._follow(rt, placement)
             outcome["attempts"].append({"run_id": placement.run_id, "daemon": placement.daemon.url})
             outcome.update(run_id=placement.run_id, daemon=placement.daemon.url, ended=ended)
@@ -223,6 +226,21 @@ class ScrapydDispatcher:
         doc.update(finish_reason="scrapyd_lost", finished=rt.clock().isoformat())
         doc["scrapyd"] = placement.daemon.url
         write_run(rt.settings, doc, rt.client)
+
+    def _record_unplaced(
+        self, rt: Runtime, incident_id: str, source: str, error: NoScrapydError
+    ) -> dict[str, Any]:
+        """No daemon took the crawl: recorded, so `status` and `silent_source` see it."""
+        logger.error("crawl of %s/%s not run: %s", incident_id, source, error)
+        doc = failed_run_doc(
+            started=rt.clock(),
+            incident=incident_id,
+            source=source,
+            run_id=new_run_id(incident_id, source),
+            error=str(error),
+        )
+        write_run(rt.settings, doc, rt.client)
+        return doc
 
     def _record_unfinished(
         self, rt: Runtime, placement: Placement, ended: str, own: dict[str, Any] | None

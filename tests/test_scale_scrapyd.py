@@ -27,7 +27,11 @@ from elasticsearch import Elasticsearch
 from scale_support import news_world, write_incidents
 from scrapyd_support import Daemon
 
+from alerts.mailer import UnconfiguredSender
 from indexer.connection import IndexNames
+from scheduler.runtime import Runtime
+from scheduler.scrapyd import ScrapydDispatcher
+from scheduler.scrapyd_api import ScrapydDaemon
 from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.feeds import FeedsReplay
 from spreadwatch.settings import Settings
@@ -163,3 +167,39 @@ def test_twenty_crawls_spread_over_two_scrapyds_and_a_lost_daemon_loses_nothing(
     assert rerun <= {run["incident"] for run in completed}  # ... and crawled again elsewhere
     assert overlapping(runs) == []  # never two crawls of one incident's source at once
     assert first.job_logs() and second.job_logs()  # both daemons took crawls
+
+
+@pytest.mark.timeout(900)
+def test_a_crawl_left_running_by_another_monitor_is_followed_and_cancelled_at_its_timeout(
+    cluster_settings: Settings,
+    cluster_client: Elasticsearch,
+    cluster_names: IndexNames,
+    scrapyd_daemons: Callable[[Settings, int], list[Daemon]],
+    tmp_path: Path,
+) -> None:
+    (daemon,) = scrapyd_daemons(cluster_settings, 1)
+    env = {**os.environ, "SPREADWATCH_INDEX_PREFIX": cluster_settings.index_prefix}
+    subprocess.run(
+        [sys.executable, "-m", "spreadwatch", "scrapyd", "deploy", daemon.url],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    data, _truth = news_world(1, feeds=24, items=5)  # 24 polite requests: a crawl of ~15 s
+    with ReplayServer(FeedsReplay(data)) as news:
+        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 24)
+        api = ScrapydDaemon(daemon.url)
+        left = "inc-00:feeds:20241019T000000Z:dead00"  # a run id of a monitor that died
+        api.schedule("feeds", left, {"incident": str(incident)}, {"SPREADWATCH_RUN_ID": left})
+        wait_for(lambda: api.state(left) == "running", 120, "the left-over crawl running")
+        rt = Runtime(
+            cluster_settings, cluster_client, cluster_names, UnconfiguredSender(), crawl_timeout=4
+        )
+        outcome = ScrapydDispatcher([api]).run_crawl(rt, str(incident), "inc-00", "feeds")
+
+    assert outcome["run_id"] == left and outcome["ended"] == "timeout"
+    assert [job.id for job in api.jobs()] == [left]  # followed, never started a second time
+    assert api.state(left) == "finished"  # cancelled
+    recorded = cluster_client.get(index=cluster_names.runs, id=left)["_source"]
+    assert (recorded["status"], recorded["scrapyd"]) == ("timeout", daemon.url)
