@@ -119,13 +119,25 @@ class ScrapydDispatcher:
                         settings={"SPREADWATCH_RUN_ID": run_id},
                     )
                 except ScrapydError as error:
-                    logger.warning("crawl %s not scheduled on %s: %s", run_id, daemon.url, error)
-                    continue
+                    if not self._took_it(daemon, run_id, error):
+                        continue
                 with self._lock:
                     self._inflight[daemon.url] += 1
                 logger.info("crawl %s scheduled on %s", run_id, daemon.url)
                 return Placement(daemon, run_id, incident_id, source, rt.clock())
         raise NoScrapydError(f"no Scrapyd took crawl {run_id} (tried {len(self.daemons)})")
+
+    def _took_it(self, daemon: ScrapydDaemon, run_id: str, error: ScrapydError) -> bool:
+        """After a failed schedule: did the daemon queue the job anyway (an answer that timed
+        out)? Asking keeps one crawl from being scheduled on two daemons."""
+        if isinstance(error, ScrapydUnreachableError):
+            try:
+                if daemon.state(run_id):
+                    return True
+            except ScrapydError:
+                pass
+        logger.warning("crawl %s not scheduled on %s: %s", run_id, daemon.url, error)
+        return False
 
     def _by_load(self) -> list[ScrapydDaemon]:
         """Reachable daemons, least busy first (by what they report, or by what this monitor

@@ -15,6 +15,9 @@ from typing import Any
 import requests
 
 TIMEOUT = 10.0
+#: schedule.json and addversion.json run the project in a subprocess to list its spiders: a
+#: second or two on a quiet host, much more on a busy one.
+SLOW_TIMEOUT = 120.0
 
 
 class ScrapydError(RuntimeError):
@@ -67,7 +70,7 @@ class ScrapydDaemon:
         ]
         data += [("setting", f"{name}={value}") for name, value in settings.items()]
         data += list(args.items())
-        self._call("POST", "schedule.json", data=data)
+        self._call("POST", "schedule.json", data=data, timeout=SLOW_TIMEOUT)
 
     def state(self, job_id: str) -> str:
         """pending, running or finished; "" when the daemon does not know the job (restarted)."""
@@ -100,13 +103,20 @@ class ScrapydDaemon:
                 "addversion.json",
                 data={"project": self.project, "version": version},
                 files={"egg": ("project.egg", handle)},
+                timeout=SLOW_TIMEOUT,
             )
         return int(answer.get("spiders", 0))
 
-    def _call(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, timeout: float | None = None, **options: Any
+    ) -> dict[str, Any]:
         try:
             response = requests.request(
-                method, f"{self.url}/{path}", auth=self.auth, timeout=self.timeout, **options
+                method,
+                f"{self.url}/{path}",
+                auth=self.auth,
+                timeout=timeout or self.timeout,
+                **options,
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             cause = error.args[0] if error.args else error
