@@ -21,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 
 def run_crawl(rt: Runtime, incident_path: str, incident_id: str, source: str) -> dict[str, Any]:
-    """Run one crawl subprocess to its end, its timeout or the monitor's stop."""
+    """Run one crawl subprocess to its end, its timeout or the monitor's stop — or, with
+    `SPREADWATCH_SCRAPYD_URLS`, the same crawl on the least busy Scrapyd daemon."""
+    if rt.scrapyd is not None:
+        return rt.scrapyd.run_crawl(rt, incident_path, incident_id, source)
     run_id = new_run_id(incident_id, source)
     command = fill(rt.crawl_command, incident=incident_path, source=source, run_id=run_id)
     outcome = launch(

@@ -43,11 +43,7 @@ def crawl(incident_path: str, source: str) -> None:
     incident = _incident(rt, incident_path)
     if incident is None:
         return
-    path = str(rt.incidents.crawl_path(incident_path))
-    if rt.scrapyd is not None:  # the same job, run by the least busy Scrapyd daemon
-        rt.scrapyd.run_crawl(rt, path, incident.id, source)
-    else:
-        run_crawl(rt, path, incident.id, source)
+    run_crawl(rt, str(rt.incidents.crawl_path(incident_path)), incident.id, source)
 
 
 def alerts(incident_path: str) -> None:
