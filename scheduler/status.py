@@ -162,7 +162,9 @@ def monitor_state(
                 "host": r.host,
                 "pid": r.doc.get("pid"),
                 "version": r.doc.get("version"),
-                "state": "running" if r.alive else (r.doc.get("state") or "gone"),
+                # A killed monitor never says goodbye: its record still says running, but it
+                # stopped ticking — "gone".
+                "state": "running" if r.alive else _ended(r.doc),
                 "since": r.doc.get("started"),
                 "last_seen": r.last_tick.isoformat(),
                 "jobs_held": len(r.doc.get("jobs") or []),
@@ -173,6 +175,10 @@ def monitor_state(
         "lease": lease_document(client, names),
         "incident_errors": list(shown[0].doc.get("incident_errors") or []) if shown else [],
     }
+
+
+def _ended(doc: dict[str, Any]) -> str:
+    return "stopped" if doc.get("state") == "stopped" else "gone"
 
 
 def health(state: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def test_a_monitor_that_stopped_ticking_is_not_running(rt, es_client):
     assert (state["monitor"]["running"], last["host"], last["state"]) == (
         False,
         "crashed-host",
-        "running",  # it never said goodbye
+        "gone",  # it never said goodbye: its record still says running
     )
     assert last["last_seen"] == then.isoformat()
 

@@ -134,7 +134,8 @@ def _monitor_lines(state: dict[str, Any]) -> list[str]:
                 f"last heartbeat {m['last_seen']}{role}"
             )
         else:
-            lines.append(f"monitor NOT running (last seen {m['last_seen']} on {who}, {m['state']})")
+            how = "stopped cleanly" if m["state"] == "stopped" else "heartbeat lost"
+            lines.append(f"monitor NOT running (last seen {m['last_seen']} on {who}; {how})")
     if not monitor["monitors"]:
         lines.append("monitor NOT running (never seen with this job store)")
     lease = monitor.get("lease")
