@@ -61,6 +61,7 @@ class Matched(InnerDoc):
     claims = Keyword()
     official = Boolean()
     statement = Boolean()  # pinned by the incident file's official.statements
+    kept = Boolean()  # matched nothing; kept by its spider for context (a matched story's thread)
 
 
 class Source(InnerDoc):

@@ -113,6 +113,19 @@ class Matcher:
         return MatchResult(queries=queries, claims=claims)
 
 
+def belongs(result: MatchResult, *, official: bool, pinned: bool, kept: bool) -> bool:
+    """Whether a post is one of the incident's.
+
+    A pinned statement always is; otherwise it must match a query or a claim — except that a
+    spider may keep a non-official post that matches nothing for its context (the comments of a
+    matched story, a watched repository). An official source's post is never kept that way: the
+    organisation's news about something else is not part of the rumour (and must never be taken
+    for its denial)."""
+    if pinned or result.matched:
+        return True
+    return kept and not official
+
+
 def match_post(incident: Incident, title: str | None, text: str | None) -> MatchResult:
     """One-off convenience for `reclassify` and tests."""
     return Matcher(incident).match(title, text)

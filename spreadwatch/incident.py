@@ -101,12 +101,31 @@ class OfficialAccount(Strict):
 
 
 class Official(Strict):
-    """Who speaks for the organisation: their posts are the organisation speaking."""
+    """Who speaks for the organisation: their posts are the organisation speaking.
+
+    `statements` pins posts (by URL) as the organisation's answer to the rumour: such a post is
+    the official denial whatever its wording or stance (for a statement no classifier reads
+    right, or one that names neither the queries nor the claims).
+    """
 
     organisation: str
     accounts: list[OfficialAccount] = Field(default_factory=list)
     domains: list[str] = Field(default_factory=list)
     urls: list[str] = Field(default_factory=list)
+    statements: list[str] = Field(default_factory=list)
+
+    @field_validator("statements")
+    @classmethod
+    def _absolute(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"a statement is the URL of a post (http or https), not {url!r}")
+        return urls
+
+    def is_statement(self, url: str | None) -> bool:
+        """The post at `url` is pinned (scheme, `www.`, case of the host, a trailing slash and
+        the fragment do not matter)."""
+        return bool(url) and _same_page(url or "") in {_same_page(s) for s in self.statements}
 
     def is_official(self, platform: str, handle: str | None, author_id: str | None) -> bool:
         for account in self.accounts:
@@ -149,6 +168,15 @@ class EvidenceConfig(Strict):
         if unknown:
             raise ValueError(f"render takes {', '.join(sorted(known))}; not {', '.join(unknown)}")
         return value
+
+
+def _same_page(url: str) -> str:
+    """A URL reduced to what identifies the page: host (no www., any case), path, query."""
+    bare = re.sub(r"^[a-z]+://", "", url.strip(), flags=re.IGNORECASE).split("#")[0]
+    host, _, rest = bare.partition("/")
+    host = host.lower().removeprefix("www.")
+    path, _, query = rest.partition("?")
+    return f"{host}/{path.rstrip('/')}" + (f"?{query}" if query else "")
 
 
 class Incident(Strict):

@@ -45,6 +45,7 @@ INCIDENT = Incident.model_validate(
             "organisation": "ByteDance",
             "accounts": [{"platform": "toutiao", "handle": "字节跳动"}],
             "domains": ["bytedance.com"],
+            "statements": ["https://www.toutiao.com/article/7427384520000000001/"],
         },
     }
 )
@@ -178,18 +179,39 @@ def test_timestamps_in_every_platform_format_become_utc(run, es_client, index_na
     assert posts(es_client, index_names)["weibo:1"]["@timestamp"] == "2024-10-18T00:00:00+00:00"
 
 
-def test_official_account_post_is_kept_without_a_match_and_flagged(run, es_client, index_names):
+def test_official_post_about_something_else_is_not_the_incident_s(run, es_client, index_names):
+    news = post(
+        "s1", platform="toutiao", text="字节跳动 发布 新款 耳机", author=Author(handle="字节跳动")
+    )
+    stats = run(news, post("r1"))
+    assert list(posts(es_client, index_names)) == ["weibo:r1"]
+    assert stats["spreadwatch/dropped/no_match"] == 1
+
+
+def test_a_statement_pinned_in_the_incident_file_is_kept_and_flagged(run, es_client, index_names):
     statement = post(
-        "s1",
+        "s2",
         platform="toutiao",
         kind="statement",
-        text="关于近期网络传言的说明",
+        text="关于近期网络传言的说明",  # names neither the queries nor the claims
+        url="http://toutiao.com/article/7427384520000000001",
         author=Author(handle="字节跳动"),
     )
     run(statement)
-    doc = posts(es_client, index_names)["toutiao:s1"]
-    assert (doc["author"]["official"], doc["stance"]) == (True, "denial")
-    assert (doc["stance_source"], doc["stance_confidence"]) == ("official", 1.0)
+    doc = posts(es_client, index_names)["toutiao:s2"]
+    assert (doc["author"]["official"], doc["matched"]["statement"]) == (True, True)
+
+
+def test_official_post_matching_the_incident_is_kept(run, es_client, index_names):
+    run(
+        post(
+            "s3",
+            platform="toutiao",
+            text="关于字节跳动实习生的说明",
+            author=Author(handle="字节跳动"),
+        )
+    )
+    assert posts(es_client, index_names)["toutiao:s3"]["matched"]["official"] is True
 
 
 def test_post_on_an_official_domain_is_official(run, es_client, index_names):
@@ -199,7 +221,8 @@ def test_post_on_an_official_domain_is_official(run, es_client, index_names):
 
 def test_always_keep_items_survive_without_a_match(run, es_client, index_names):
     run(post("repo", text="unrelated README", always_keep=True))
-    assert posts(es_client, index_names)["weibo:repo"]["matched"]["queries"] == []
+    matched = posts(es_client, index_names)["weibo:repo"]["matched"]
+    assert (matched["queries"], matched["kept"]) == ([], True)
 
 
 def test_language_is_detected_per_post(run, es_client, index_names):

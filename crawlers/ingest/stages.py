@@ -31,6 +31,7 @@ from crawlers.normalise import (
 )
 from indexer.documents import KINDS
 from indexer.fingerprint import fingerprint_fields
+from indexer.matching import belongs
 from indexer.stance import StanceInput, classify
 from spreadwatch.display import display_line, display_text
 
@@ -193,15 +194,23 @@ def _activity(item: Activity) -> ActivityDoc:
 
 
 def match(doc: Any, context: IngestContext) -> Any:
-    """Which queries and claims a post matches; posts matching none are dropped as `no_match`
-    unless the spider asked to keep them (watched repos) or they are official."""
+    """Which queries and claims a post matches (`indexer.matching`); a post that is not the
+    incident's is dropped as `no_match` — matching nothing, unless the spider keeps it for its
+    context (watched repos, a matched story's comments) and it is not an official source's: an
+    official post must match, or be pinned in `official.statements`. Deletion notices pass."""
     if not isinstance(doc, PostDoc):
         return doc
     result = context.matcher.match(doc.get("title"), doc.get("text"))
     official = bool(doc["author"].get("official"))
-    if not result.matched and not doc.always_keep and not doc.get("deleted_how"):
+    pinned = context.official is not None and context.official.is_statement(doc.get("url"))
+    keep = belongs(result, official=official, pinned=pinned, kept=doc.always_keep)
+    if not keep and not doc.get("deleted_how"):
         raise Dropped("no_match", f"{doc['platform']}:{doc['native_id']}")
     doc["matched"] = {"queries": result.queries, "claims": result.claims, "official": official}
+    if pinned:
+        doc["matched"]["statement"] = True
+    elif not result.matched:
+        doc["matched"]["kept"] = True  # kept by its spider, for its context
     return doc
 
 
