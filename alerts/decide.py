@@ -19,7 +19,7 @@ from alerts.model import Finding
 from alerts.rules import BASIS_QUERIES
 from alerts.store import AlertStore
 from indexer.alert_queries import IncidentQueries
-from spreadwatch.alert_rules import Rule
+from spreadwatch.alert_rules import ONCE_TYPES, Rule
 from spreadwatch.incident import Incident
 
 #: Lifecycle types keyed on their post: any earlier alert of the rule, whatever its key, counts.
@@ -48,7 +48,8 @@ def judge(
         return Verdict(f"silenced until {until.isoformat()}")
     if rule.type in BASIS_QUERIES:
         return _lifecycle(store, queries, incident, rule, finding)
-    once = rule.type == "resolved"  # one notice per spike alert it closes
+    # Other once-only types (a deletion, an edit) and `resolved` (one notice per spike alert).
+    once = rule.type in ONCE_TYPES or rule.type == "resolved"
     since = None if once else now - incident.alerts.realert_for(rule)
     if store.exists(incident.id, rule.name, finding.key, since):
         return Verdict("already alerted" if once else "within realert window")

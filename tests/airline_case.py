@@ -230,6 +230,8 @@ def incident_yaml(incident_id: str, t0: datetime, digest: str) -> str:
             jitter: 0s
             instances:
               - {{url: "{INSTANCE}", hashtags: [AuroraAir]}}
+        evidence:
+          recheck: off            # deletions are another story's subject
         alerts:
           recipients: [comms@aurora-air.example]
           realert: 1h

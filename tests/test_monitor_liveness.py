@@ -48,13 +48,24 @@ def monitor(rt, incidents):
         started.stop()
 
 
+def ok_unless_the_cluster_is_not(client) -> int:
+    """The exit code of an otherwise healthy status: other tests' indices may leave the shared
+    test node yellow, which status rightly reports as a warning."""
+    return 0 if client.cluster.health()["status"] == "green" else 1
+
+
+def monitor_problems(state):
+    return [p for p in state["health"]["problems"] if not p.startswith("Elasticsearch is")]
+
+
 def test_a_running_monitor_says_where_since_when_and_what_it_holds(rt, monitor, es_client):
     state = collect(rt.settings, es_client, datetime.now(UTC))
     [me] = state["monitor"]["monitors"]
     assert state["monitor"]["running"] is True
     assert (me["host"], me["pid"], me["state"]) == (socket.gethostname(), os.getpid(), "running")
     assert me["jobs_held"] == 4  # two crawls, alerts, the evidence re-check
-    assert state["health"] == {"status": "ok", "exit_code": 0, "problems": []}
+    assert monitor_problems(state) == []
+    assert state["health"]["exit_code"] == ok_unless_the_cluster_is_not(es_client)
 
 
 def test_the_heartbeat_record_names_host_pid_version_jobs_and_last_tick(rt, monitor, es_client):
@@ -99,6 +110,7 @@ def test_jobs_past_their_next_run_are_overdue_and_a_warning(rt, monitor, es_clie
     overdue = [j["id"] for j in state["jobs"] if j["overdue"]]
     assert overdue == ["crawl:bytedance-intern-2024:github"]
     assert (state["health"]["status"], state["health"]["exit_code"]) == ("warning", 1)
+    assert monitor_problems(state) == ["1 job(s) overdue: crawl:bytedance-intern-2024:github"]
 
 
 @pytest.fixture
@@ -108,9 +120,9 @@ def invoke(rt, monkeypatch):
     return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_status_command_running_exits_zero(monitor, invoke):
+def test_status_command_running_exits_zero(monitor, invoke, es_client):
     result = invoke("status")
-    assert result.exit_code == 0, result.stdout
+    assert result.exit_code == ok_unless_the_cluster_is_not(es_client), result.stdout
     assert result.stdout.startswith(f"monitor running on {socket.gethostname()} (pid {os.getpid()}")
 
 
@@ -122,6 +134,7 @@ def test_status_command_stopped_exits_two_and_says_when_it_was_last_seen(monitor
     assert "health: CRITICAL\n  no monitor is running" in result.stdout
 
 
-def test_status_json_has_the_monitor_and_the_health(monitor, invoke):
+def test_status_json_has_the_monitor_and_the_health(monitor, invoke, es_client):
     state = json.loads(invoke("status", "--format", "json").stdout)
-    assert (state["monitor"]["running"], state["health"]["exit_code"]) == (True, 0)
+    assert state["monitor"]["running"] is True
+    assert state["health"]["exit_code"] == ok_unless_the_cluster_is_not(es_client)
