@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from alerts.chart import counts_png, stance_chart_png
+from alerts.digest import chart_alert, summarise
 from alerts.model import human_number, platform_name
 from alerts.store import parse_time
 from alerts.wording import stance_phrase, what_happened
@@ -170,6 +171,16 @@ def render_message(
     """One message for one alert, or a digest for several (same incident's recipients)."""
     if not alerts:
         raise ValueError("no alert to render")
+    if len(alerts) > 1:
+        return _digest_message(
+            alerts,
+            sender=sender,
+            recipients=recipients,
+            kibana_url=kibana_url,
+            now=now,
+            prefix=prefix,
+            report_url=report_url,
+        )
     parts = []
     chart_png: bytes | None = None
     for alert in alerts:
@@ -187,11 +198,65 @@ def render_message(
             chart_png = _chart(alert)
         report = report_link(report_url, alert["incident"])
         parts.append(_context(alert, links, report, draw and chart_png is not None))
-    if len(alerts) == 1:
-        subject = parts[0]["subject"]
-    else:
-        subject = _one_line(f"Digest: {len(alerts)} alerts — {parts[0]['incident_title']}")
-    values = {"subject": subject, "items": parts, "digest": len(alerts) > 1}
+    values = {"subject": parts[0]["subject"], "items": parts, "digest": None}
+    return _message(
+        alerts, values, sender=sender, recipients=recipients, now=now, chart_png=chart_png
+    )
+
+
+def _digest_message(
+    alerts: list[dict[str, Any]],
+    *,
+    sender: str,
+    recipients: list[str],
+    kibana_url: str | None,
+    now: datetime | None,
+    prefix: str,
+    report_url: str | None,
+) -> EmailMessage:
+    """A digest: counts per kind, the three most important, one chart of the period, the list."""
+    summary = summarise(alerts)
+    charted = chart_alert(alerts)
+    chart_png = None
+    if charted is not None:
+        chart_png = stance_chart_png(charted["details"]["chart"], (summary.start, summary.end))
+    parts = []
+    for alert in alerts:
+        details = alert.get("details") or {}
+        links = kibana_links(
+            kibana_url,
+            prefix,
+            alert["incident"],
+            dashboard=details.get("kibana_dashboard"),
+            start=alert["window_start"],
+            end=alert["window_end"],
+        )
+        parts.append(_context(alert, links, report_link(report_url, alert["incident"]), False))
+    title = parts[0]["incident_title"]
+    digest = {
+        "summary": summary,
+        "top": [parts[i] for i in summary.top],
+        "chart_cid": CHART_CID if chart_png is not None else None,
+        "report": parts[0]["report"],
+        "incident": parts[0]["incident"],
+    }
+    subject = _one_line(f"Digest: {len(alerts)} alerts — {title}")
+    values = {"subject": subject, "items": parts, "digest": digest}
+    return _message(
+        alerts, values, sender=sender, recipients=recipients, now=now, chart_png=chart_png
+    )
+
+
+def _message(
+    alerts: list[dict[str, Any]],
+    values: dict[str, Any],
+    *,
+    sender: str,
+    recipients: list[str],
+    now: datetime | None,
+    chart_png: bytes | None,
+) -> EmailMessage:
+    subject = values["subject"]
     # Folding at 78 columns doubles the space before an encoded word (CPython's folder);
     # headers may be 998 long, so a one-line subject stays one line.
     message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
