@@ -110,6 +110,37 @@ class IncidentRegistry:
         self._remember(path, incident)
         return incident
 
+    def load_all(self, files: list[Path]) -> dict[Path, Incident]:
+        """Every file's incident (or last good version), by file. Two files naming the same
+        incident id would shadow each other: the second one found is an error naming both."""
+        loaded: dict[Path, Incident] = {}
+        owners: dict[str, Path] = {}
+        for file in files:
+            path = Path(file).resolve()
+            try:
+                incident: Incident | None = load_incident(path)
+            except ConfigFileError as error:
+                incident = self._failed(path, str(error))
+                valid = False
+            else:
+                valid = True
+            if incident is None:
+                continue
+            owner = owners.get(incident.id)
+            if owner is not None:
+                self._failed(
+                    path,
+                    f"{path}: incident id {incident.id!r} is already used by {owner}; "
+                    "each incident file needs its own id",
+                    keep_last_good=False,
+                )
+                continue
+            owners[incident.id] = path
+            if valid:
+                self._remember(path, incident)
+            loaded[path] = incident
+        return loaded
+
     def crawl_path(self, file: Path | str) -> Path:
         """What a crawl process should read: the file, or its last good copy while broken."""
         path = Path(file).resolve()
@@ -149,11 +180,13 @@ class IncidentRegistry:
         shutil.copyfile(path, tmp)
         tmp.replace(copy)
 
-    def _failed(self, path: Path, error: str) -> Incident | None:
+    def _failed(self, path: Path, error: str, keep_last_good: bool = True) -> Incident | None:
         with self._lock:
             last_good = self._good.get(path)
-        if last_good is None:
+        if last_good is None and keep_last_good:
             last_good = self._from_copy(path)
+        if not keep_last_good:
+            last_good = None
         with self._lock:
             known = self._problems.get(path)
         since = self._since(path, error, known)

@@ -41,6 +41,16 @@ from spreadwatch.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+class NoValidIncidentError(ValueError):
+    """Every incident file named is invalid: the monitor refuses to start with nothing to do."""
+
+
+def _job_of(job: Any, files: set[Path]) -> bool:
+    """Whether the job runs one of `files` (its first argument is the incident file)."""
+    args: tuple[Any, ...] = tuple(getattr(job, "args", ()))
+    return bool(args) and isinstance(args[0], str) and Path(args[0]).resolve() in files
+
+
 def job_store_url(settings: Settings) -> str:
     if settings.scheduler_db_url:
         return settings.scheduler_db_url
@@ -113,6 +123,12 @@ class Monitor:
         if paused:  # syncing only (tests, tools): takes no part in the lease
             self.rt.lease = self.lease = None
         self.reload()
+        problems = self.rt.incidents.problems()
+        if problems and not self.incidents:
+            raise NoValidIncidentError(
+                "no incident file is valid, nothing to monitor: "
+                + "; ".join(p.error.splitlines()[0] for p in problems)
+            )
         self._renew_lease()  # resumes the scheduler when this monitor holds the lease
         self._watcher.start()
         self.heartbeat.start()
@@ -169,16 +185,15 @@ class Monitor:
 
         A file that does not validate keeps running its last good version."""
         files = incident_files(self.paths)
-        loaded: dict[Path, Incident] = {}
-        for file in files:
-            incident = self.rt.incidents.load(file)
-            if incident is not None:
-                loaded[file] = incident
+        loaded = self.rt.incidents.load_all(files)
         for gone in set(self.incidents) - set(files):
             self.rt.incidents.forget(gone)
         self.incidents = loaded
         specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i)}
-        self._sync_jobs(specs)
+        # Jobs of a file that does not load (and has no last good version) stay as they are:
+        # fixing the file must not have cost its schedule (the broken file is alerted on).
+        unreadable = {p.file for p in self.rt.incidents.problems() if p.file not in loaded}
+        self._sync_jobs(specs, keep=unreadable)
         self._sync_streams({s.id: s for i in loaded.values() for s in streams_for(i)})
         self._wake_alert_jobs()
 
@@ -247,12 +262,13 @@ class Monitor:
             "incident_errors": [p.as_dict() for p in self.rt.incidents.problems()],
         }
 
-    def _sync_jobs(self, specs: dict[str, JobSpec]) -> None:
+    def _sync_jobs(self, specs: dict[str, JobSpec], keep: set[Path] | None = None) -> None:
         """A new job runs at once (an analyst starting the monitor wants data now); a changed
-        one follows its new trigger; an unchanged one keeps its stored next run time."""
+        one follows its new trigger; an unchanged one keeps its stored next run time; the jobs
+        of the files in `keep` are left alone."""
         existing = {job.id: job for job in self.jobs()}
         for job_id, job in existing.items():
-            if job_id not in specs:
+            if job_id not in specs and not _job_of(job, keep or set()):
                 job.remove()
                 logger.info("job %s removed", job_id)
         for job_id, spec in specs.items():

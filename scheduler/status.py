@@ -10,14 +10,16 @@ incident files, undeliverable alerts), 2 critical (no monitor running).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import pickle
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import Search
+from sqlalchemy import Column, MetaData, Table, create_engine, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from alerts.store import AlertStore, parse_time
 from evidence.warcstore import archive_sizes
@@ -38,25 +40,46 @@ RUN_FIELDS = (
 
 
 def list_jobs(url: str) -> list[dict[str, Any]]:
-    """Jobs in the store, soonest first; an absent SQLite file means no jobs yet."""
+    """Jobs in the store, soonest first; an absent SQLite file means no jobs yet.
+
+    Plain read-only SQL, never APScheduler's store: its `get_all_jobs` deletes the rows it
+    cannot restore (a job whose module moved), and `status` must never change what it reads.
+    A row whose state cannot be read is listed with an unreadable schedule.
+    """
     parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite") and not Path(parsed.database or "").exists():
-        return []
-    store = SQLAlchemyJobStore(url=url)
-    store.start(None, "default")  # reading only: no scheduler attached
+    if parsed.drivername.startswith("sqlite"):
+        database = Path(parsed.database or "")
+        if not database.exists():
+            return []
+        engine = create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    else:
+        engine = create_engine(url)
+    table = Table(
+        "apscheduler_jobs", MetaData(), Column("id"), Column("next_run_time"), Column("job_state")
+    )
     try:
-        jobs = store.get_all_jobs()
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(table.c.id, table.c.next_run_time, table.c.job_state)
+            ).all()
+    except OperationalError as error:
+        if "no such table" in str(error):
+            return []
+        raise
     finally:
-        store.shutdown()
-    return [
-        {
-            "id": job.id,
-            "schedule": job.name,
-            "next_run": job.next_run_time.isoformat() if job.next_run_time else None,
-        }
-        for job in jobs
-        if job.id.startswith(JOB_PREFIXES)
-    ]
+        engine.dispose()
+    jobs = [_job_row(job_id, next_run, state) for job_id, next_run, state in rows]
+    jobs = [j for j in jobs if j["id"].startswith(JOB_PREFIXES)]
+    return sorted(jobs, key=lambda j: (j["next_run"] is None, j["next_run"] or ""))
+
+
+def _job_row(job_id: str, next_run: float | None, state: bytes) -> dict[str, Any]:
+    try:
+        schedule = str(pickle.loads(state).get("name") or "")
+    except Exception:  # a job this version cannot read: shown, never touched
+        schedule = "(unreadable job state)"
+    when = datetime.fromtimestamp(next_run, UTC).isoformat() if next_run is not None else None
+    return {"id": job_id, "schedule": schedule, "next_run": when}
 
 
 def last_runs(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
