@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from elastic_transport import NodeConfig
+from elastic_transport.client_utils import url_to_node_config
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from indexer import cluster, embedded
@@ -68,12 +70,17 @@ RETRY_STATUSES = (502, 503, 504)
 
 def es_hosts(settings: Settings) -> list[str]:
     """The node URLs these settings point at (starting the embedded node if needed)."""
+    return _hosts(settings)[0]
+
+
+def _hosts(settings: Settings) -> tuple[list[str], bool]:
+    """The node URLs, and whether they are the embedded node's."""
     if settings.es_urls:
-        return settings.es_urls
+        return settings.es_urls, False
     local = cluster.running_cluster(settings)
     if local is not None:
-        return local.urls
-    return [embedded.ensure_running(settings).url]
+        return local.urls, False
+    return [embedded.ensure_running(settings).url], True
 
 
 def es_url(settings: Settings) -> str:
@@ -83,7 +90,7 @@ def es_url(settings: Settings) -> str:
 
 def make_client(settings: Settings, url: str | None = None) -> Elasticsearch:
     """A client for the configured cluster; checks it answers before handing it out."""
-    hosts = url.split(",") if url else es_hosts(settings)
+    hosts, embedded_node = (url.split(","), False) if url else _hosts(settings)
     target = ", ".join(hosts)
     options: dict[str, Any] = {
         "request_timeout": settings.es_request_timeout,
@@ -99,9 +106,28 @@ def make_client(settings: Settings, url: str | None = None) -> Elasticsearch:
         options["verify_certs"] = settings.es_verify_certs
         if settings.es_ca_certs is not None:
             options["ca_certs"] = str(settings.es_ca_certs)
+    if embedded_node:
+        options["sniff_on_node_failure"] = True  # see _follow_embedded_node
     client = Elasticsearch(hosts, **options)
+    if embedded_node:
+        _follow_embedded_node(client, settings)
     _check_reachable(client, target)
     return client
+
+
+def _follow_embedded_node(client: Elasticsearch, settings: Settings) -> None:
+    """After a connection error, look the embedded node up again (`node.json`): a node that
+    restarted on another port is found, and a long-lived client (the monitor's) keeps working.
+
+    The transport's sniffing hook is the place elastic-transport offers for "where are the
+    nodes now"; its default asks a live node, which is exactly what is missing here.
+    """
+
+    def where_is_the_node(_transport: Any, _options: Any) -> list[NodeConfig]:
+        found = embedded.running_url(settings)
+        return [url_to_node_config(found)] if found else []
+
+    client.transport._sniff_callback = where_is_the_node
 
 
 def _check_reachable(client: Elasticsearch, url: str) -> None:

@@ -96,6 +96,11 @@ class NodePaths:
         return self.node / "node.json"
 
     @property
+    def port_file(self) -> Path:
+        """The HTTP port the node last used (kept when it stops, reused when it starts)."""
+        return self.root / "port"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / "start.lock"
 
@@ -194,6 +199,7 @@ def _start(settings: Settings, paths: NodePaths) -> NodeInfo:
         started_at=started_at,
     )
     paths.state_file.write_text(json.dumps(asdict(info)))
+    paths.port_file.write_text(str(port))
     logger.info("embedded Elasticsearch %s ready at %s (pid %s)", version, url, pid)
     return info
 
@@ -211,7 +217,19 @@ def _prepare_root(paths: NodePaths) -> None:
         ) from None
 
 
+def running_url(settings: Settings) -> str | None:
+    """The URL `node.json` gives for a node whose process lives (no health check, no start):
+    how a long-lived client finds its node again after the node restarted."""
+    info = _read_state(NodePaths.for_settings(settings))
+    return info.url if info is not None and pid_exists(info.pid) else None
+
+
 def _choose_port(settings: Settings) -> int:
+    """The port this node used last (clients and Kibana keep pointing at it), else the
+    configured one, else any free one. The last port is remembered in `<root>/port`."""
+    last = _last_port(NodePaths.for_settings(settings))
+    if last is not None and "es_port" not in settings.model_fields_set and _port_free(last):
+        return last
     if _port_free(settings.es_port):
         return settings.es_port
     if "es_port" in settings.model_fields_set:
@@ -223,8 +241,18 @@ def _choose_port(settings: Settings) -> int:
     return port
 
 
+def _last_port(paths: NodePaths) -> int | None:
+    try:
+        return int(paths.port_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _port_free(port: int) -> bool:
+    """Whether the node could bind `port`: with SO_REUSEADDR, as Elasticsearch binds it, so a
+    port whose last connections linger in TIME_WAIT after a restart counts as free."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -8,10 +8,14 @@ Failures are logged and recorded, never raised into APScheduler's executor witho
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from elasticsearch import ApiError, TransportError
 
@@ -28,6 +32,52 @@ from spreadwatch.incident import Incident
 logger = logging.getLogger(__name__)
 
 
+def _guarded(kind: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A job never lets an error escape into APScheduler: it is logged with its traceback and
+    recorded as a failed run of that job (when the cluster takes the record), and the next
+    run comes as scheduled."""
+
+    def wrap(job: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(job)
+        def run(incident_path: str, *args: Any) -> None:
+            try:
+                job(incident_path, *args)
+            except Exception as error:
+                logger.exception("%s job for %s %s failed", kind, incident_path, " ".join(args))
+                try:
+                    _record_failure(kind, incident_path, args, error)
+                except Exception:  # the cluster that failed the job may refuse the record too
+                    logger.warning("the failed %s run of %s is not recorded", kind, incident_path)
+
+        return run
+
+    return wrap
+
+
+def _record_failure(kind: str, incident_path: str, args: tuple[Any, ...], error: Exception) -> None:
+    rt = runtime.current()
+    problem = rt.incidents.problem(incident_path)
+    incident = problem.incident_id if problem else Path(incident_path).stem
+    loaded = rt.incidents.load(incident_path) if problem is None else problem.last_good
+    incident = loaded.id if loaded is not None else incident
+    started = rt.clock()
+    run_id = f"{incident}:{kind}:{started:%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:6]}"
+    doc: dict[str, object] = {
+        "@timestamp": started.isoformat(),
+        "finished": started.isoformat(),
+        "run_id": run_id,
+        "job": kind,
+        "incident": incident,
+        "source": str(args[0]) if args else kind,
+        "status": "failed",
+        "finish_reason": "error",
+        "errors": f"{type(error).__name__}: {error}"[:2000],
+        "error_count": 1,
+        "host": socket.gethostname(),
+    }
+    rt.client.index(index=rt.names.runs, id=run_id, document=doc)
+
+
 def _incident(rt: runtime.Runtime, path: str) -> Incident | None:
     incident = rt.incidents.load(path)
     if incident is None:
@@ -35,6 +85,7 @@ def _incident(rt: runtime.Runtime, path: str) -> Incident | None:
     return incident
 
 
+@_guarded("crawl")
 def crawl(incident_path: str, source: str) -> None:
     """One scheduled crawl of one source."""
     rt = runtime.current()
@@ -46,6 +97,7 @@ def crawl(incident_path: str, source: str) -> None:
     run_crawl(rt, str(rt.incidents.crawl_path(incident_path)), incident.id, source)
 
 
+@_guarded("alerts")
 def alerts(incident_path: str) -> None:
     """Evaluate the incident's rules, store new alerts, send what is due (not digests)."""
     rt = runtime.current()
@@ -73,6 +125,7 @@ def alerts(incident_path: str) -> None:
     )
 
 
+@_guarded("recheck")
 def recheck(incident_path: str) -> None:
     """Re-check the incident's posts of interest (deleted? edited?), then apply retention."""
     rt = runtime.current()
@@ -102,6 +155,7 @@ def recheck(incident_path: str) -> None:
         logger.info("evidence of %s pruned: %s", incident.id, report)
 
 
+@_guarded("digest")
 def digest(incident_path: str) -> None:
     """Send the incident's pending digest alerts in one message."""
     rt = runtime.current()
