@@ -22,6 +22,7 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers.common import flag_official
 from crawlers.recheck import CheckContext, Reply, Target, checker
+from crawlers.social import API_SETTINGS
 from crawlers.spiders.base import IncidentSpider
 from evidence.recheck import read_targets, targets_path
 
@@ -31,13 +32,10 @@ logger = logging.getLogger(__name__)
 class RecheckSpider(IncidentSpider):
     name = "recheck"
     source = ""  # no section of its own: it re-reads what the other sources found
-    custom_settings = {  # noqa: RUF012 - Scrapy reads a plain class attribute
-        "DOWNLOAD_DELAY": 0.2,
-        "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-        # Known single URLs of the APIs and pages the sources already read under their rules.
-        "ROBOTSTXT_OBEY": False,
-    }
+    # One request per post to the platforms' APIs: paced by their rate-limit headers (the
+    # middleware), like the other API spiders; robots.txt governs crawling pages, not re-reading
+    # single known URLs.
+    custom_settings = API_SETTINGS
 
     async def start(self) -> AsyncIterator[Any]:
         path = targets_path(self.settings_obj.data_dir, self.incident.id)
