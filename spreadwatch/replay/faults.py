@@ -38,6 +38,32 @@ def rate_limited(
     return reply
 
 
+def secondary_limit(
+    retry_after: float | None = 60, resource: str = "core", remaining: int = 4990
+) -> Reply:
+    """GitHub's secondary rate limit: a 403 while the primary budget still has requests left
+    (`x-ratelimit-remaining` above 0), with `retry-after` when GitHub sends one."""
+    headers = {
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": str(remaining),
+        "x-ratelimit-used": str(5000 - remaining),
+        "x-ratelimit-reset": str(int(time.time() + 3600)),
+        "x-ratelimit-resource": resource,
+    }
+    if retry_after is not None:
+        headers["retry-after"] = str(int(retry_after))
+    body = {
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before "
+        "you try again. If you reach out to GitHub Support for help, please include the request "
+        "ID 0431:1C2F:3E7B21:7C1E64:61DA1F8E.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        "#about-secondary-rate-limits",
+    }
+    reply = Reply.json(body, status=403).with_headers(headers)
+    reply.etag = False
+    return reply
+
+
 def forbidden(message: str = "Resource not accessible") -> Reply:
     """A plain 403 (no rate-limit headers at zero): a refusal, not something to wait out."""
     reply = Reply.json({"message": message}, status=403)

@@ -1,68 +1,59 @@
-"""GitHub REST v3, replayed: search, repos, README, events, stargazers, forks, issues, users.
+"""GitHub REST v3, replayed the way api.github.com answers.
 
-Data is held in GitHub's own shapes (see `GithubData`), so a fixture can be pasted from a real
-response. Every reply carries `x-ratelimit-*` headers counted per resource (core, search); a 304
-is free, as on GitHub; an exhausted resource answers 403 with `x-ratelimit-remaining: 0`.
-Stargazers come with `starred_at` only for `Accept: application/vnd.github.star+json`.
+- Search (repositories, issues, commits), repos, README, events, stargazers, forks, issues (pull
+  requests included, `state`, `sort`, `direction`, `since`), issue comments, pull request
+  review comments, pull request commits, commits (`since`/`until`) and commit details, users
+  and their public events, `/rate_limit`. Data: `GithubData` (`github_data.py`).
+- Paging by `page`/`per_page` (default 30, at most 100) with a `Link` header; lists of a
+  repository link to `/repositories/<id>/...`, as GitHub does, and those paths are served too.
+- Every 200 has an ETag; a matching `If-None-Match` is a 304 without body or `Link` header, and
+  costs nothing against the rate limit.
+- `x-ratelimit-*` headers (limit, remaining, used, reset, resource) per resource: `search` for
+  `/search/*`, `core` for the rest; an exhausted resource answers 403 with remaining 0.
+- Repository and user names are matched case-insensitively; replies spell them as GitHub does.
+  Stargazers carry `starred_at` only with `Accept: application/vnd.github.star+json`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from spreadwatch.replay import github_search
+from spreadwatch.replay.github_data import (
+    GithubData,
+    Record,
+    commit_detail,
+    commit_list_item,
+    committed_at,
+)
 from spreadwatch.replay.paging import page_of
 from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply, parse_time, visible
 
+__all__ = ["STAR_MEDIA_TYPE", "GithubData", "GithubReplay"]
+
 STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+_BY_ID = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
+_EVENTS_WINDOW = 300
+_PULL_COMMITS_MAX = 250
 
 
-@dataclass
-class GithubData:
-    """Fixtures in GitHub's shapes, keyed by `owner/name` or login where per repo or per user."""
-
-    repos: list[dict[str, Any]] = field(default_factory=list)
-    readmes: dict[str, str] = field(default_factory=dict)
-    stargazers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    forks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    issues: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    repo_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    user_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    commits: list[dict[str, Any]] = field(default_factory=list)
-    #: Repos blocked for legal reasons (451, e.g. a DMCA takedown): full name → `block` object.
-    blocked: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Issues deleted by their repo's admin (410 `This issue was deleted`): `owner/name#N`.
-    deleted_issues: list[str] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, path: Path) -> GithubData:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
-
-    def repo(self, full_name: str) -> dict[str, Any] | None:
-        lowered = full_name.lower()
-        return next((r for r in self.repos if r["full_name"].lower() == lowered), None)
-
-
-def _created(record: dict[str, Any]) -> datetime:
+def _created(record: Record) -> datetime:
     return parse_time(record["created_at"])
 
 
-def _starred(record: dict[str, Any]) -> datetime:
+def _starred(record: Record) -> datetime:
     return parse_time(record["starred_at"])
 
 
-def _commit_date(record: dict[str, Any]) -> datetime:
-    return parse_time(record["commit"]["author"]["date"])
+def _updated(record: Record) -> datetime:
+    return parse_time(record.get("updated_at") or record["created_at"])
 
 
 @dataclass
@@ -74,7 +65,7 @@ class _Budget:
 
 
 class GithubReplay(ReplayApp):
-    """The GitHub API over `GithubData`; `limits` sets requests per window per resource."""
+    """The GitHub API over `GithubData`; limits are requests per window per resource."""
 
     name = "github"
 
@@ -95,14 +86,23 @@ class GithubReplay(ReplayApp):
         self.route("GET", _REPO + r"/issues/comments", self.comments)
         self.route("GET", _REPO + r"/issues/(?P<number>\d+)", self.issue)
         self.route("GET", _REPO + r"/issues/comments/(?P<id>\d+)", self.comment)
-        self.route("GET", _REPO + r"/commits/(?P<sha>[0-9a-fA-F]+)", self.commit)
+        self.route("GET", _REPO + r"/pulls/comments", self.review_comments)
+        self.route("GET", _REPO + r"/pulls/(?P<number>\d+)/commits", self.pull_commits)
+        self.route("GET", _REPO + r"/commits", self.commits)
+        self.route("GET", _REPO + r"/commits/(?P<sha>[0-9a-fA-F]{4,40})", self.commit)
         self.route("GET", r"/users/(?P<login>[^/]+)", self.user)
         self.route("GET", r"/users/(?P<login>[^/]+)/events/public", self.user_events)
         self.route("GET", r"/rate_limit", self.rate_limit)
 
-    # Rate limits: charged in `dispatch`, reported in `decorate`.
+    # Routing by repository id, rate limits (charged in `dispatch`, reported in `decorate`).
 
     def dispatch(self, request: ReplayRequest) -> Reply:
+        by_id = _BY_ID.fullmatch(request.path)
+        if by_id:
+            repo = self.data.repo_by_id(int(by_id["id"]))
+            if repo is None:
+                return self.not_found(request)
+            request = replace(request, path=f"/repos/{repo['full_name']}{by_id['rest'] or ''}")
         budget = self._budget(request)
         with self._lock:
             now = int(request.now.timestamp())
@@ -112,13 +112,15 @@ class GithubReplay(ReplayApp):
             # Charged up front; a 304 is refunded in `decorate` (conditional hits are free).
             budget.used += 0 if exhausted else 1
         if exhausted:
-            return Reply.json(
+            reply = Reply.json(
                 {
                     "message": "API rate limit exceeded for 127.0.0.1.",
                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
                 },
                 status=403,
             )
+            reply.etag = False
+            return reply
         return super().dispatch(request)
 
     def decorate(self, request: ReplayRequest, reply: Reply) -> Reply:
@@ -169,10 +171,11 @@ class GithubReplay(ReplayApp):
         if len(query) > 256:
             return _validation_failed("q", "The search is longer than 256 characters.")
         kind = request.match.group("kind") if request.match else "repositories"
-        items = _search(self.data, kind, query, request.now)
+        items = github_search.search(self.data, kind, query, request.now)
         if kind == "repositories":  # counts as of now, as the repo endpoint shows them
             items = [self._with_counts(item, request.now) for item in items]
-        items = _sort(items, kind, request.query.get("sort"), request.query.get("order", "desc"))
+        order = request.query.get("order", "desc")
+        items = github_search.sort(items, kind, request.query.get("sort"), order)
         chunk, headers = page_of(items[:1000], request)
         body = {
             "total_count": len(items),
@@ -183,14 +186,14 @@ class GithubReplay(ReplayApp):
 
     # Repositories.
 
-    def _repo(self, request: ReplayRequest) -> dict[str, Any] | None:
+    def _repo(self, request: ReplayRequest) -> Record | None:
         assert request.match is not None
         repo = self.data.repo(f"{request.match['owner']}/{request.match['name']}")
         if repo is None or _created(repo) > request.now:
             return None
         return self._with_counts(repo, request.now)
 
-    def _with_counts(self, repo: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def _with_counts(self, repo: Record, now: datetime) -> Record:
         """The repo as of `now`: star and fork counts grow as stargazers and forks appear."""
         name = repo["full_name"]
         shown = dict(repo)
@@ -230,29 +233,28 @@ class GithubReplay(ReplayApp):
             }
         )
 
-    def _listing(
-        self, request: ReplayRequest, table: dict[str, list[dict[str, Any]]], key: Any
+    def _page(
+        self, request: ReplayRequest, records: list[Any], repo: Record | None = None, **extra: str
     ) -> Reply:
-        repo = self._repo(request)
-        if repo is None:
-            return self.not_found(request)
-        records = visible(table.get(repo["full_name"], []), request.now, key)
-        return self._page(request, records)
-
-    def _page(self, request: ReplayRequest, records: list[dict[str, Any]], **extra: str) -> Reply:
-        chunk, headers = page_of(records, request)
+        """One page of `records`; a repository's lists link by its id, as GitHub does."""
+        path = None
+        if repo is not None and repo.get("id") is not None and request.match is not None:
+            rest = request.path[request.match.end("name") :]
+            path = f"/repositories/{repo['id']}{rest}"
+        chunk, headers = page_of(records, request, path=path)
         return Reply.json(chunk).with_headers({**headers, **extra})
 
     def repo_events(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
         if repo is None:
             return self.not_found(request)
-        return self._events(request, self.data.repo_events.get(repo["full_name"], []))
+        events = self.data.repo_events.get(repo["full_name"], [])
+        return self._page(request, self._events(events, request.now), repo, **_POLL)
 
-    def _events(self, request: ReplayRequest, events: list[dict[str, Any]]) -> Reply:
-        """Newest first, at most 300 (the events API's window), polled with X-Poll-Interval."""
-        shown = sorted(visible(events, request.now, _created), key=_created, reverse=True)[:300]
-        return self._page(request, shown, **{"X-Poll-Interval": "60"})
+    def _events(self, events: list[Record], now: datetime) -> list[Record]:
+        """Newest first, at most 300 (the events API's window)."""
+        shown = sorted(visible(events, now, _created), key=_created, reverse=True)
+        return shown[:_EVENTS_WINDOW]
 
     def stargazers(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
@@ -264,7 +266,7 @@ class GithubReplay(ReplayApp):
         )
         if STAR_MEDIA_TYPE not in (request.header("accept") or ""):
             stars = [s["user"] for s in stars]
-        return self._page(request, stars)
+        return self._page(request, stars, repo)
 
     def forks(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
@@ -272,32 +274,100 @@ class GithubReplay(ReplayApp):
             return self.not_found(request)
         forks = visible(self.data.forks.get(repo["full_name"], []), request.now, _created)
         newest = request.query.get("sort", "newest") == "newest"
-        return self._page(request, sorted(forks, key=_created, reverse=newest))
+        return self._page(request, sorted(forks, key=_created, reverse=newest), repo)
 
     def issues(self, request: ReplayRequest) -> Reply:
-        return self._since_listing(request, self.data.issues)
-
-    def comments(self, request: ReplayRequest) -> Reply:
-        return self._since_listing(request, self.data.comments)
-
-    def _since_listing(
-        self, request: ReplayRequest, table: dict[str, list[dict[str, Any]]]
-    ) -> Reply:
-        """Issues or comments updated at or after `since`, oldest first (GitHub's `since`)."""
+        """Issues and pull requests: `state` (default open), `sort` created|updated|comments
+        (default created), `direction` (default desc), `since` (updated at or after)."""
         repo = self._repo(request)
         if repo is None:
             return self.not_found(request)
-        records = visible(table.get(repo["full_name"], []), request.now, _created)
-        since = request.query.get("since")
-        if since:
-            try:
-                cutoff = parse_time(since)
-            except ValueError:
-                return _validation_failed("since", "Invalid ISO 8601 timestamp.")
-            records = [r for r in records if _updated(r) >= cutoff]
-        return self._page(request, sorted(records, key=_created))
+        records = self._since(request, self.data.issues.get(repo["full_name"], []))
+        if records is None:
+            return _validation_failed("since", "Invalid ISO 8601 timestamp.")
+        state = request.query.get("state", "open")
+        if state != "all":
+            records = [r for r in records if r.get("state", "open") == state]
+        by = request.query.get("sort", "created")
+        key = {"updated": _updated, "comments": lambda r: r.get("comments") or 0}.get(by, _created)
+        descending = request.query.get("direction", "desc") != "asc"
+        return self._page(request, sorted(records, key=key, reverse=descending), repo)
 
-    # Users.
+    def comments(self, request: ReplayRequest) -> Reply:
+        return self._comment_listing(request, self.data.comments)
+
+    def review_comments(self, request: ReplayRequest) -> Reply:
+        return self._comment_listing(request, self.data.review_comments)
+
+    def _comment_listing(self, request: ReplayRequest, table: dict[str, list[Record]]) -> Reply:
+        """Comments oldest first (`sort=created`, `direction` only with a sort), `since`."""
+        repo = self._repo(request)
+        if repo is None:
+            return self.not_found(request)
+        records = self._since(request, table.get(repo["full_name"], []))
+        if records is None:
+            return _validation_failed("since", "Invalid ISO 8601 timestamp.")
+        by = request.query.get("sort")
+        key = _updated if by == "updated" else _created
+        descending = bool(by) and request.query.get("direction") == "desc"
+        return self._page(request, sorted(records, key=key, reverse=descending), repo)
+
+    def _since(self, request: ReplayRequest, records: list[Record]) -> list[Record] | None:
+        """Visible records updated at or after `since` (None when `since` is unreadable)."""
+        shown = visible(records, request.now, _created)
+        since = request.query.get("since")
+        if not since:
+            return shown
+        try:
+            cutoff = parse_time(since)
+        except ValueError:
+            return None
+        return [r for r in shown if _updated(r) >= cutoff]
+
+    # Commits.
+
+    def commits(self, request: ReplayRequest) -> Reply:
+        """The default branch, newest first; `since`/`until` bound the commit (committer) date."""
+        repo = self._repo(request)
+        if repo is None:
+            return self.not_found(request)
+        history = [c for c in self.data.repo_commits.get(repo["full_name"], [])]
+        history = [c for c in history if committed_at(c) <= request.now]
+        for name, op in (("since", "__ge__"), ("until", "__le__")):
+            if request.query.get(name):
+                try:
+                    bound = parse_time(request.query[name])
+                except ValueError:
+                    return _validation_failed(name, "Invalid ISO 8601 timestamp.")
+                history = [c for c in history if getattr(committed_at(c), op)(bound)]
+        history.sort(key=committed_at, reverse=True)
+        return self._page(request, [commit_list_item(c) for c in history], repo)
+
+    def commit(self, request: ReplayRequest) -> Reply:
+        """One commit's detail; a SHA the repo no longer has (force-pushed away) answers 422."""
+        repo = self._repo(request)
+        assert request.match is not None
+        if repo is None:
+            return self.not_found(request)
+        found = self.data.commit(repo["full_name"], request.match["sha"].lower())
+        if found is None or committed_at(found) > request.now:
+            return _unprocessable(f"No commit found for SHA: {request.match['sha']}")
+        return Reply.json(commit_detail(found))
+
+    def pull_commits(self, request: ReplayRequest) -> Reply:
+        """A pull request's commits, oldest first, at most 250 (GitHub's cap)."""
+        repo = self._repo(request)
+        if repo is None:
+            return self.not_found(request)
+        assert request.match is not None
+        key = f"{repo['full_name']}#{request.match['number']}"
+        if key not in self.data.pull_commits:
+            return self.not_found(request)
+        shown = [c for c in self.data.pull_commits[key] if committed_at(c) <= request.now]
+        shown = sorted(shown, key=committed_at)[:_PULL_COMMITS_MAX]
+        return self._page(request, [commit_list_item(c) for c in shown], repo)
+
+    # Single records (re-checked for deletion by the evidence spider).
 
     def _blocked(self, request: ReplayRequest) -> Reply | None:
         assert request.match is not None
@@ -338,37 +408,20 @@ class GithubReplay(ReplayApp):
                 return Reply.json(comment)
         return self.not_found(request)
 
-    def commit(self, request: ReplayRequest) -> Reply:
-        """One commit; a SHA the repo no longer has (force-pushed away) answers 422."""
-        repo = self._repo(request)
-        assert request.match is not None
-        if repo is None:
-            return self.not_found(request)
-        sha = request.match["sha"].lower()
-        for record in self.data.commits:
-            same_repo = (record.get("repository") or {}).get("full_name", "").lower() == repo[
-                "full_name"
-            ].lower()
-            if (
-                same_repo
-                and record["sha"].lower().startswith(sha)
-                and _commit_date(record) <= request.now
-            ):
-                return Reply.json(record)
-        body = {"message": f"No commit found for SHA: {request.match['sha']}", "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit", "status": "422"}  # fmt: skip
-        return Reply(status=422, body=json.dumps(body).encode(), etag=False)
+    # Users.
 
     def user(self, request: ReplayRequest) -> Reply:
         assert request.match is not None
-        user = self.data.users.get(request.match["login"])
+        user = self.data.user(request.match["login"])
         return Reply.json(user) if user else self.not_found(request)
 
     def user_events(self, request: ReplayRequest) -> Reply:
         assert request.match is not None
-        login = request.match["login"]
-        if login not in self.data.users:
+        user = self.data.user(request.match["login"])
+        if user is None:
             return self.not_found(request)
-        return self._events(request, self.data.user_events.get(login, []))
+        events = self.data.user_events.get(user["login"], [])
+        return self._page(request, self._events(events, request.now), **_POLL)
 
     def not_found(self, request: ReplayRequest) -> Reply:
         reply = Reply.json(
@@ -379,8 +432,7 @@ class GithubReplay(ReplayApp):
         return reply
 
 
-def _updated(record: dict[str, Any]) -> datetime:
-    return parse_time(record.get("updated_at") or record["created_at"])
+_POLL = {"X-Poll-Interval": "60"}
 
 
 def _validation_failed(field_name: str, message: str = "Missing required field.") -> Reply:
@@ -396,74 +448,12 @@ def _validation_failed(field_name: str, message: str = "Missing required field."
     return reply
 
 
-_QUALIFIER = re.compile(r'(?P<key>[a-z_]+):(?P<op>[<>]=?)?(?P<value>"[^"]*"|\S+)')
-_TERM = re.compile(r'"([^"]+)"|(\S+)')
-
-
-def _parse_query(query: str) -> tuple[list[str], list[tuple[str, str, str]]]:
-    """Free terms (quoted phrases kept whole) and `key:[op]value` qualifiers."""
-    qualifiers = [
-        (m["key"], m["op"] or "", m["value"].strip('"')) for m in _QUALIFIER.finditer(query)
-    ]
-    rest = _QUALIFIER.sub(" ", query)
-    terms = [a or b for a, b in _TERM.findall(rest)]
-    terms = [t for t in terms if t.upper() not in ("AND", "OR", "NOT")]
-    return [t.casefold() for t in terms], qualifiers
-
-
-def _search(data: GithubData, kind: str, query: str, now: datetime) -> list[dict[str, Any]]:
-    terms, qualifiers = _parse_query(query)
-    if kind == "repositories":
-        pool = [
-            (r, _created(r), f"{r['full_name']} {r.get('description') or ''}") for r in data.repos
-        ]
-    elif kind == "issues":
-        pool = [
-            (
-                dict(issue, repository_url=f"https://api.github.com/repos/{repo}"),
-                _created(issue),
-                f"{issue.get('title') or ''} {issue.get('body') or ''}",
-            )
-            for repo, issues in data.issues.items()
-            for issue in issues
-        ]
-    else:
-        pool = [(c, _commit_date(c), c["commit"]["message"]) for c in data.commits]
-    found = []
-    for record, created, text in pool:
-        if created > now or not all(t in text.casefold() for t in terms):
-            continue
-        if all(_qualifies(created, q) for q in qualifiers):
-            found.append(dict(record, score=1.0))
-    return found
-
-
-def _qualifies(created: datetime, qualifier: tuple[str, str, str]) -> bool:
-    key, op, value = qualifier
-    if key not in ("created", "author-date", "committer-date"):
-        return True  # other qualifiers (in:, is:, repo:) are accepted and not filtered on
-    try:
-        bound = parse_time(value if "T" in value else value + "T00:00:00Z")
-    except ValueError:
-        return True
-    return {
-        ">": created > bound,
-        ">=": created >= bound,
-        "<": created < bound,
-        "<=": created <= bound,
-        "": created.date() == bound.date(),
-    }[op]
-
-
-def _sort(
-    items: list[dict[str, Any]], kind: str, sort: str | None, order: str
-) -> list[dict[str, Any]]:
-    if not sort:
-        return items
-    key = _commit_date if kind == "commits" else _created
-    if sort in ("stars", "forks", "comments"):
-        field_name = {"stars": "stargazers_count", "forks": "forks_count", "comments": "comments"}[
-            sort
-        ]
-        return sorted(items, key=lambda r: r.get(field_name) or -math.inf, reverse=order != "asc")
-    return sorted(items, key=key, reverse=order != "asc")
+def _unprocessable(message: str) -> Reply:
+    body = {
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+        "status": "422",
+    }
+    reply = Reply.json(body, status=422)
+    reply.etag = False
+    return reply
