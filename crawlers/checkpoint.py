@@ -161,11 +161,13 @@ class CheckpointMiddleware:
     # -- downloader side: requests that end without a callback ----------------------------------
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        """A request ignored on purpose is done; any other final failure fails its node."""
+        """A request ignored on purpose is done; any other final failure fails its node, and so
+        does an `IgnoreRequest` marked `unfetched` (a rate-limit wait skipped at the deadline: what
+        it would have fetched is still to be fetched)."""
         node = request.meta.get(NODE_KEY)
         if not isinstance(node, Node) or node.outputs_seen:
             return
-        if isinstance(exception, IgnoreRequest):
+        if isinstance(exception, IgnoreRequest) and not getattr(exception, "unfetched", False):
             node.outputs_seen = 1  # nothing to fetch, nothing to wait for
         else:
             node.failed = True

@@ -69,6 +69,10 @@ class Post:
     #: A platform's in-band sign that the post is gone (e.g. Reddit's `[removed]` body): the
     #: stored text is kept and the document marked deleted (`deleted_how`), see docs/evidence.md.
     deleted_how: str | None = None
+    #: Published before the incident's window, kept because the incident asks for history.
+    before_window: bool = False
+    #: A commit's own facts (sha, author/committer with dates, parents, stats, files touched).
+    commit: dict[str, Any] | None = None
 
     @property
     def doc_id(self) -> str:
@@ -87,3 +91,4 @@ class Activity:
     actor: str | None = None
     post_id: str | None = None
     engagement: Engagement = field(default_factory=Engagement)
+    before_window: bool = False

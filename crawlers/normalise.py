@@ -33,7 +33,6 @@ TRACKING_PARAMS = frozenset(
 )  # fmt: skip
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmsr", "__twitter")
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-MAX_TEXT = 100_000
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
 _BLOCK = ("p", "div", "li", "br", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
@@ -139,13 +138,14 @@ def html_to_text(html: str) -> str:
 
 
 def clean_text(text: str | None) -> str:
-    """Text without control characters, with tidy spacing and at most `MAX_TEXT` characters."""
+    """Text without control characters, with tidy spacing (cut to length by the caller, with
+    `crawlers.bounds.cut`, so the cut is flagged and counted)."""
     if not text:
         return ""
     cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text))
     lines = [_INLINE_SPACE.sub(" ", line).strip() for line in cleaned.splitlines()]
     joined = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
-    return joined[:MAX_TEXT]
+    return joined
 
 
 # -- URLs ----------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from crawlers.ingest import (
     writer_stats,
 )
 from crawlers.ingest.core import capture_stats
-from crawlers.ingest.stages import Stage
+from crawlers.ingest.stages import Stage, take_notes
 from indexer.writer import BulkWriter
 
 
@@ -63,12 +63,16 @@ class _StagePipeline:
         return crawl_context(self.crawler)
 
     def process_item(self, item: Any) -> Any:
+        stats = self.crawler.stats
+        assert stats is not None
         try:
-            return self.stage(item, self.context)
+            result = self.stage(item, self.context)
         except Dropped as drop:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(drop.stat)
+            stats.inc_value(drop.stat)
             raise ItemDropped(drop.reason, drop.detail) from None
+        for key in take_notes(result):  # e.g. a text cut to length: spreadwatch/truncated
+            stats.inc_value(key)
+        return result
 
 
 class ValidatePipeline(_StagePipeline):

@@ -32,7 +32,9 @@ STANCE_FIELDS = (
     "stance_cues",
     "stance_model",
 )
-KINDS = ("post", "comment", "repo", "issue", "commit", "article", "statement", "event")
+KINDS = (
+    "post", "comment", "repo", "issue", "pull_request", "commit", "article", "statement", "event",
+)  # fmt: skip
 
 
 class Author(InnerDoc):
@@ -62,6 +64,37 @@ class Matched(InnerDoc):
     official = Boolean()
     statement = Boolean()  # pinned by the incident file's official.statements
     kept = Boolean()  # matched nothing; kept by its spider for context (a matched story's thread)
+
+
+class CommitPerson(InnerDoc):
+    name = Keyword(ignore_above=256)
+    login = Keyword(ignore_above=256)
+    date = Date()
+
+
+class CommitStats(InnerDoc):
+    additions = Long()
+    deletions = Long()
+    total = Long()
+
+
+class CommitFile(InnerDoc):
+    filename = Keyword(ignore_above=1024)
+    status = Keyword()
+    additions = Long()
+    deletions = Long()
+    changes = Long()
+
+
+class Commit(InnerDoc):
+    """A commit's own facts; `files` (from the commit detail) only for matching commits."""
+
+    sha = Keyword()
+    author = Object(CommitPerson)
+    committer = Object(CommitPerson)
+    parents = Integer()
+    stats = Object(CommitStats)
+    files = Object(CommitFile, multi=True)
 
 
 class Source(InnerDoc):
@@ -129,6 +162,11 @@ class Post(Document):
     versions = Object(enabled=False)
     #: The rendered capture (screenshot and DOM records) of an official or evidence page.
     rendered = Object(enabled=False)
+    #: Text or title was cut to the `text_max_chars` setting.
+    truncated = Boolean()
+    #: Published before the incident's window (kept only when the incident asks for history).
+    before_window = Boolean()
+    commit = Object(Commit)
 
     class Meta:
         dynamic = "false"
@@ -146,6 +184,7 @@ class Activity(Document):
     actor = Keyword()
     engagement = Object(Engagement)
     source = Object(Source)
+    before_window = Boolean()
 
     class Meta:
         dynamic = "false"

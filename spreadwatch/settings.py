@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     #: The bulk writer's batch: documents per write, and the longest a document waits.
     bulk_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     bulk_flush_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+    #: Records per page asked of GitHub's lists (GitHub allows 1-100; its own default is 30).
+    github_per_page: int = Field(default=100, ge=1, le=100)
+    #: Post texts and titles longer than this are cut (flagged `truncated`, counted).
+    text_max_chars: int = Field(default=100_000, ge=1_000)
 
     # Per-source base URLs (`SPREADWATCH_GITHUB_BASE_URL`, ...).
     github_base_url: str = DEFAULT_BASE_URLS["github"]

@@ -45,22 +45,52 @@ class GithubSearch(Strict):
     types: list[GithubSearchType] = Field(default_factory=_all_search_types)
 
 
+class WatchedRepo(Strict):
+    """A repository the incident names; `keep_all` keeps every item of it, matching or not."""
+
+    repo: str
+    keep_all: bool = True
+
+    @field_validator("repo")
+    @classmethod
+    def _owner_name(cls, repo: str) -> str:
+        import re  # noqa: PLC0415
+
+        if not re.match(_REPO, repo):
+            raise ValueError(f"repos must be owner/name; not: {repo}")
+        return repo
+
+
 class GithubSource(SourceBase):
     searches: list[GithubSearch] = Field(default_factory=list)
-    repos: list[str] = Field(default_factory=list)
+    #: `owner/name`, or `{repo: owner/name, keep_all: false}` to keep only matching items.
+    repos: list[str | WatchedRepo] = Field(default_factory=list)
     users: list[str] = Field(default_factory=list)
     follow_found_repos: bool = True
+    #: A followed repo (found, or owned by a watched user) is dropped after this long without
+    #: a matching item; the incident's own `repos` are followed for good.
+    follow_expiry: Duration = timedelta(days=14)
+    #: Keep items from before the window, marked `before_window` (default: left out).
+    history: bool = False
     token_env: str = "GITHUB_TOKEN"
 
     @field_validator("repos")
     @classmethod
-    def _owner_name(cls, repos: list[str]) -> list[str]:
+    def _owner_name(cls, repos: list[str | WatchedRepo]) -> list[str | WatchedRepo]:
         import re  # noqa: PLC0415
 
-        bad = [r for r in repos if not re.match(_REPO, r)]
+        bad = [r for r in repos if isinstance(r, str) and not re.match(_REPO, r)]
         if bad:
             raise ValueError(f"repos must be owner/name; not: {', '.join(bad)}")
         return repos
+
+    def watched_repos(self) -> list[WatchedRepo]:
+        """The incident's repos (duplicates in other spellings once), keep_all by default."""
+        seen: dict[str, WatchedRepo] = {}
+        for entry in self.repos:
+            watched = WatchedRepo(repo=entry) if isinstance(entry, str) else entry
+            seen.setdefault(watched.repo.lower(), watched)
+        return list(seen.values())
 
 
 class Feed(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -48,7 +49,7 @@ def test_a_429_is_waited_out_for_its_retry_after_then_retried(
     limited, retried = github.matching(path=REPO)
     assert (limited.status, retried.status) == (429, 200)
     assert result.stat("spreadwatch/ratelimit/waits") == 1
-    assert f"github:{CONFESSION}" in result.ids()
+    assert f"github:{CONFESSION.lower()}" in result.ids()
 
 
 def test_the_retry_comes_no_sooner_than_retry_after(tmp_path: Path) -> None:
@@ -73,13 +74,18 @@ def test_a_403_at_zero_remaining_is_waited_out_until_the_reset(
     result = crawl(tmp_path, github)
     assert statuses(github, REPO) == [403, 200]
     assert result.stat("spreadwatch/ratelimit/waits") == 1
-    assert f"github:{CONFESSION}" in result.ids()
+    assert f"github:{CONFESSION.lower()}" in result.ids()
 
 
 def test_a_secondary_rate_limit_403_is_waited_out(tmp_path: Path, github: ReplayServer) -> None:
     reply = faults.forbidden("You have exceeded a secondary rate limit. Please wait a few minutes.")
     github.script(REPO, [reply])
-    result = crawl(tmp_path, github, SPREADWATCH_RATELIMIT_BACKOFF=0.2)
+    result = crawl(
+        tmp_path,
+        github,
+        SPREADWATCH_RATELIMIT_BACKOFF=0.2,
+        SPREADWATCH_RATELIMIT_SECONDARY_MIN=0.5,
+    )
     assert statuses(github, REPO) == [403, 200]
     assert result.stat("spreadwatch/ratelimit/waits") == 1
 
@@ -142,3 +148,75 @@ def test_the_wait_is_read_from_the_platforms_headers(
 def test_backoff_doubles_per_attempt(middleware: RateLimitMiddleware) -> None:
     waits = [middleware.wait_seconds(_response(429), attempts=n) for n in range(3)]
     assert waits == [60, 120, 240]
+
+
+def _received(server: ReplayServer, path: str) -> list[float]:
+    return [r.received for r in server.matching(path=path)]
+
+
+def test_a_search_limit_holds_searches_only(tmp_path: Path, github: ReplayServer) -> None:
+    """Search and core have separate budgets: while search waits, core requests go on."""
+    github.script(r"^/search/", [faults.rate_limited(403, retry_after=2, resource="search")])
+    crawl(tmp_path, github)
+    limited = next(r for r in github.requests if r.status == 403)
+    searches = [r for r in github.requests if r.path.startswith("/search/") and r is not limited]
+    core = [r for r in github.requests if not r.path.startswith("/search/")]
+    held = [r for r in searches if limited.received + 0.3 < r.received < limited.received + 2]
+    assert held == []  # no search request slipped through the wait
+    assert any(limited.received < r.received < limited.received + 2 for r in core)
+
+
+def test_a_secondary_limit_holds_every_request_for_its_retry_after(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    github.script(rf"^/repos/{CONFESSION}/stargazers", [faults.secondary_limit(retry_after=2)])
+    result = crawl(tmp_path, github)
+    limited = next(r for r in github.requests if r.status == 403)
+    during = [
+        r for r in github.requests if limited.received + 0.3 < r.received < limited.received + 2
+    ]
+    assert during == []
+    assert result.stat("spreadwatch/ratelimit/waits") == 1
+    assert statuses(github, rf"^/repos/{CONFESSION}/stargazers$") == [403, 200]
+
+
+def test_a_spent_bucket_is_held_until_its_reset(middleware: RateLimitMiddleware) -> None:
+    """A reply with `x-ratelimit-remaining: 0` holds that bucket until the reset, instead of
+    letting its next requests run into 403s; other buckets go on."""
+    reset = str(int(time.time()) + 2)
+    spent = Response(
+        "https://api.example/search/issues",
+        status=200,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        request=Request("https://api.example/search/issues", meta={"ratelimit_bucket": "search"}),
+    )
+
+    async def waits() -> tuple[float, float]:
+        await middleware.process_response(spent.request, spent)
+        started = time.monotonic()
+        await middleware.process_request(
+            Request("https://api.example/x", meta={"ratelimit_bucket": "core"})
+        )
+        core = time.monotonic() - started
+        await middleware.process_request(
+            Request("https://api.example/s", meta={"ratelimit_bucket": "search"})
+        )
+        return core, time.monotonic() - started
+
+    core, search = asyncio.run(waits())
+    assert core < 0.1
+    assert search >= 0.8
+
+
+def test_a_wait_past_the_crawls_timeout_is_skipped_and_said(
+    tmp_path: Path, github: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPREADWATCH_CRAWL_TIMEOUT", "20")
+    github.script(REPO, [faults.rate_limited(429, retry_after=600)])
+    started = time.monotonic()
+    result = crawl(tmp_path, github, SPREADWATCH_RATELIMIT_MAX_WAIT=3600)
+    assert time.monotonic() - started < 20
+    assert statuses(github, REPO) == [429]
+    assert result.stat("spreadwatch/refused/rate_limited") == 1
+    assert "skipped" in result.log and "/repos/JusticeFighter110/confession" in result.log
+    assert f"github:{CONFESSION.lower()}#1" in result.ids()

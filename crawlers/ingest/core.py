@@ -18,7 +18,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from crawlers.capture import CaptureStage
 from crawlers.ingest.context import IngestContext
-from crawlers.ingest.stages import ActivityDoc, Dropped, PostDoc, run_stages
+from crawlers.ingest.stages import ActivityDoc, Dropped, PostDoc, run_stages, take_notes
 from indexer.connection import ConnectionFailedError, IndexNames, make_client
 from indexer.templates import ShardLayout, init
 from indexer.writer import BulkWriter, WriterStats
@@ -53,6 +53,7 @@ class Ingest:
             self.drops[drop.stat] += 1
             logger.debug("item dropped: %s", drop)
             return False
+        self.drops.update(take_notes(doc))
         if isinstance(doc, PostDoc) and self.capture is not None:
             self.capture.process(doc)
         add_to_writer(doc, self.context, self.writer)

@@ -16,6 +16,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
+from crawlers.bounds import TRUNCATED_STAT, cut
 from crawlers.exchange import attach, exchange_attached
 from crawlers.ingest import coerce
 from crawlers.ingest.context import IngestContext
@@ -54,9 +55,22 @@ class Dropped(Exception):  # noqa: N818 - it names what happened to the item, li
 
 
 class PostDoc(dict[str, Any]):
-    """A post on its way to the index; flags that are not stored live as attributes."""
+    """A post on its way to the index; flags that are not stored live as attributes.
+
+    `notes` are crawl-stats keys a stage wants counted for this document (e.g. a text cut to
+    length: `spreadwatch/truncated`); whoever runs the stages counts them with `take_notes`.
+    """
 
     always_keep: bool = False
+    notes: list[str]
+
+
+def take_notes(doc: Any) -> list[str]:
+    """The stats keys noted on a document, handed over once (counted by the caller)."""
+    notes = list(getattr(doc, "notes", ()) or ())
+    if notes:
+        doc.notes = []
+    return notes
 
 
 class ActivityDoc(dict[str, Any]):
@@ -117,6 +131,8 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
     title = clean_text(html_to_text(raw_title) if "<" in raw_title else raw_title)
     # Stored as Kibana and every reader will see them: bidi overrides shown, not obeyed.
     text, title = display_text(text), display_line(title)
+    cap = context.settings.text_max_chars
+    (text, text_cut), (title, title_cut) = cut(text, cap), cut(title, cap)
     url = canonical_url(item.url)
     doc = PostDoc(
         {
@@ -141,6 +157,18 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
             "author": _author(item, url, context),
         }
     )
+    doc.notes = [
+        f"{TRUNCATED_STAT}/{name}"
+        for name, was in (("text", text_cut), ("title", title_cut))
+        if was
+    ]
+    if doc.notes:
+        doc["truncated"] = True
+        doc.notes.append(TRUNCATED_STAT)
+    if item.before_window:
+        doc["before_window"] = True
+    if item.commit:
+        doc["commit"] = item.commit
     # reach: the audience the post went out to (analytics, search and Kibana sum it)
     followers = doc["author"].get("followers")
     if isinstance(followers, int):
@@ -186,6 +214,7 @@ def _activity(item: Activity) -> ActivityDoc:
             "actor": item.actor,
             "post_id": item.post_id,
             "engagement": coerce.counts(coerce.fields(item.engagement)),
+            "before_window": item.before_window or None,
         }
     )
 

@@ -1,10 +1,15 @@
 """GitHub REST JSON → `Post` / `Activity`.
 
-Document ids: a repo is `github:owner/name`, its README `github:owner/name:readme`, an issue
-`github:owner/name#12`, an issue comment `github:owner/name#12/comment-<id>`, a commit
-`github:owner/name@<sha>`. Stars and forks from the stargazers/forks listings and from
-`WatchEvent`/`ForkEvent` share ids (`star`: `owner/name:login`, `fork`: the fork's full name),
-so the same star seen both ways is one activity document.
+Names are case-insensitive on GitHub (`Marak/colors.js` and `marak/colors.js` are one repo), so
+ids and the `repo` field use the case-folded name (`canonical`); titles, URLs and author handles
+keep GitHub's own spelling for display.
+
+Document ids: a repo is `github:owner/name`, its README `github:owner/name:readme`, an issue or
+pull request `github:owner/name#12`, an issue comment `github:owner/name#12/comment-<id>`, a
+review comment `github:owner/name#12/review-comment-<id>`, a commit `github:owner/name@<sha>`.
+Stars and forks from the stargazers/forks listings and from `WatchEvent`/`ForkEvent` share ids
+(`star`: `owner/name:login`, `fork`: the fork's full name), so the same star seen both ways is
+one activity document.
 """
 
 from __future__ import annotations
@@ -19,13 +24,24 @@ from crawlers.parsers.common import ParseError, from_iso, need, opt_int
 PLATFORM = "github"
 
 
+def canonical(name: str) -> str:
+    """A repository or user name as GitHub compares it (case-insensitively)."""
+    return name.strip().lower()
+
+
 def _object(record: Any, key: str) -> dict[str, Any]:
     """`record[key]` when it is an object, else an empty one (optional nested parts)."""
     value = record.get(key) if isinstance(record, dict) else None
     return value if isinstance(value, dict) else {}
 
 
-def _author(user: Any, followers: dict[str, int] | None = None) -> Author:
+def _text(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def author_of(user: Any, followers: dict[str, int] | None = None) -> Author:
+    """The author from a GitHub user object; `followers` (by canonical login) fills the count."""
     if not isinstance(user, dict) or not isinstance(user.get("login"), str):
         return Author()
     login = user["login"]
@@ -34,7 +50,7 @@ def _author(user: Any, followers: dict[str, int] | None = None) -> Author:
         handle=login,
         name=user.get("name") if isinstance(user.get("name"), str) else None,
         url=user.get("html_url") or f"https://github.com/{login}",
-        followers=(followers or {}).get(login.lower(), opt_int(user.get("followers"))),
+        followers=(followers or {}).get(canonical(login), opt_int(user.get("followers"))),
     )
 
 
@@ -42,14 +58,14 @@ def repo_post(repo: Any, followers: dict[str, int] | None = None) -> Post:
     full_name = need(repo, "full_name", str, "repository")
     return Post(
         platform=PLATFORM,
-        native_id=full_name,
+        native_id=canonical(full_name),
         timestamp=from_iso(need(repo, "created_at", str, full_name), full_name),
         kind="repo",
         url=repo.get("html_url"),
-        author=_author(repo.get("owner"), followers),
+        author=author_of(repo.get("owner"), followers),
         title=full_name,
-        text=repo.get("description") or "",
-        repo=full_name,
+        text=_text(repo, "description"),
+        repo=canonical(full_name),
         domain="github.com",
         engagement=Engagement(
             stars=opt_int(repo.get("stargazers_count")),
@@ -70,35 +86,37 @@ def readme_post(readme: Any, repo: str, owner: Author) -> Post:
         raise ParseError(f"{repo} README: bad base64 ({error})") from None
     return Post(
         platform=PLATFORM,
-        native_id=f"{repo}:readme",
+        native_id=f"{canonical(repo)}:readme",
         timestamp=None,  # filled by the spider from the repo's push time
         kind="article",
         url=readme.get("html_url"),
         author=owner,
         title=f"README of {repo}",
         text=text,
-        repo=repo,
+        repo=canonical(repo),
         domain="github.com",
-        reply_to=f"{PLATFORM}:{repo}",
+        reply_to=f"{PLATFORM}:{canonical(repo)}",
     )
 
 
 def issue_post(issue: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
+    """An issue, or a pull request (GitHub lists both as issues; a PR has `pull_request`)."""
     number = need(issue, "number", int, f"{repo} issue")
-    where = f"{repo}#{number}"
-    reactions = issue.get("reactions") if isinstance(issue.get("reactions"), dict) else {}
+    key = canonical(repo)
+    where = f"{key}#{number}"
+    reactions = _object(issue, "reactions")
     return Post(
         platform=PLATFORM,
         native_id=where,
         timestamp=from_iso(need(issue, "created_at", str, where), where),
-        kind="issue",
+        kind="pull_request" if isinstance(issue.get("pull_request"), dict) else "issue",
         url=issue.get("html_url"),
-        author=_author(issue.get("user"), followers),
+        author=author_of(issue.get("user"), followers),
         title=issue.get("title") if isinstance(issue.get("title"), str) else None,
-        text=issue.get("body") if isinstance(issue.get("body"), str) else "",
-        repo=repo,
+        text=_text(issue, "body"),
+        repo=key,
         domain="github.com",
-        reply_to=f"{PLATFORM}:{repo}",
+        reply_to=f"{PLATFORM}:{key}",
         engagement=Engagement(
             replies=opt_int(issue.get("comments")), likes=opt_int(reactions.get("total_count"))
         ),
@@ -110,80 +128,161 @@ def repo_of_api_url(url: Any) -> str:
     if not isinstance(url, str) or "/repos/" not in url:
         raise ParseError(f"not a repository API URL: {url!r:.80}")
     parts = url.split("/repos/", 1)[1].split("/")
-    if len(parts) < 2:
+    if len(parts) < 2 or not parts[0] or not parts[1]:
         raise ParseError(f"not a repository API URL: {url!r:.80}")
     return f"{parts[0]}/{parts[1]}"
 
 
+def _number_of(url: str, where: str) -> str:
+    number = url.rstrip("/").rsplit("/", 1)[-1]
+    if not number.isdigit():
+        raise ParseError(f"{where}: no issue number in {url!r:.80}")
+    return number
+
+
 def comment_post(comment: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
+    """An issue (or pull request conversation) comment; its URL keeps `#issuecomment-<id>`."""
     comment_id = need(comment, "id", int, f"{repo} comment")
-    issue_url = need(comment, "issue_url", str, f"{repo} comment {comment_id}")
-    number = issue_url.rstrip("/").rsplit("/", 1)[-1]
-    where = f"{repo}#{number}/comment-{comment_id}"
+    where = f"{repo} comment {comment_id}"
+    number = _number_of(need(comment, "issue_url", str, where), where)
+    return _comment(comment, repo, number, f"comment-{comment_id}", followers)
+
+
+def review_comment_post(comment: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
+    """A pull request review comment (on a line of the diff): `#discussion_r<id>` in its URL."""
+    comment_id = need(comment, "id", int, f"{repo} review comment")
+    where = f"{repo} review comment {comment_id}"
+    number = _number_of(need(comment, "pull_request_url", str, where), where)
+    post = _comment(comment, repo, number, f"review-comment-{comment_id}", followers)
+    parent = comment.get("in_reply_to_id")
+    if isinstance(parent, int):
+        post.reply_to = f"{PLATFORM}:{canonical(repo)}#{number}/review-comment-{parent}"
+    return post
+
+
+def _comment(
+    comment: dict[str, Any],
+    repo: str,
+    number: str,
+    suffix: str,
+    followers: dict[str, int] | None,
+) -> Post:
+    key = canonical(repo)
+    where = f"{key}#{number}/{suffix}"
+    thread = f"{PLATFORM}:{key}#{number}"
     return Post(
         platform=PLATFORM,
         native_id=where,
         timestamp=from_iso(need(comment, "created_at", str, where), where),
         kind="comment",
         url=comment.get("html_url"),
-        author=_author(comment.get("user"), followers),
-        text=comment.get("body") if isinstance(comment.get("body"), str) else "",
-        repo=repo,
+        author=author_of(comment.get("user"), followers),
+        text=_text(comment, "body"),
+        repo=key,
         domain="github.com",
-        reply_to=f"{PLATFORM}:{repo}#{number}",
-        thread=f"{PLATFORM}:{repo}#{number}",
+        reply_to=thread,
+        thread=thread,
+        engagement=Engagement(likes=opt_int(_object(comment, "reactions").get("total_count"))),
     )
 
 
-def commit_post(item: Any) -> Post:
+def commit_post(
+    item: Any, repo: str | None = None, followers: dict[str, int] | None = None
+) -> Post:
+    """A commit from a commit list, a commit detail or a commit search (which names its repo).
+
+    The time is the author date, converted from the author's offset to UTC; the committer, the
+    parents and (from a detail) the stats and files touched go into `commit`.
+    """
     sha = need(item, "sha", str, "commit")
-    commit = need(item, "commit", dict, f"commit {sha}")
-    repository = need(item, "repository", dict, f"commit {sha}")
-    repo = need(repository, "full_name", str, f"commit {sha} repository")
-    date = need(need(commit, "author", dict, f"commit {sha}"), "date", str, f"commit {sha}")
-    message = commit.get("message") if isinstance(commit.get("message"), str) else ""
+    inner = need(item, "commit", dict, f"commit {sha}")
+    if repo is None:
+        repo = need(need(item, "repository", dict, f"commit {sha}"), "full_name", str, sha)
+    written = need(inner, "author", dict, f"commit {sha}")
+    message = _text(inner, "message")
+    author = author_of(item.get("author"), followers)
+    if author.handle is None and isinstance(written.get("name"), str):
+        author = Author(name=written["name"])  # an author without a GitHub account
+    key = canonical(repo)
     return Post(
         platform=PLATFORM,
-        native_id=f"{repo}@{sha}",
-        timestamp=from_iso(date, f"commit {sha}"),
+        native_id=f"{key}@{sha}",
+        timestamp=from_iso(need(written, "date", str, f"commit {sha}"), f"commit {sha}"),
         kind="commit",
         url=item.get("html_url"),
-        author=_author(item.get("author")),
+        author=author,
         title=message.splitlines()[0][:200] if message else None,
         text=message,
-        repo=repo,
+        repo=key,
         domain="github.com",
-        reply_to=f"{PLATFORM}:{repo}",
+        reply_to=f"{PLATFORM}:{key}",
+        engagement=Engagement(replies=opt_int(inner.get("comment_count"))),
+        commit=commit_facts(item),
     )
+
+
+def commit_facts(item: dict[str, Any]) -> dict[str, Any]:
+    """The commit's own facts: sha, author and committer (name, login, UTC date), parents, and,
+    from a commit detail, `stats` and the `files` touched with their change counts."""
+    inner = _object(item, "commit")
+    facts: dict[str, Any] = {"sha": item.get("sha")}
+    for who in ("author", "committer"):
+        written = _object(inner, who)
+        person = {
+            "name": written.get("name") if isinstance(written.get("name"), str) else None,
+            "login": _object(item, who).get("login"),
+        }
+        try:
+            person["date"] = from_iso(written.get("date"), f"commit {who}").isoformat()
+        except ParseError:
+            person["date"] = None
+        facts[who] = {k: v for k, v in person.items() if v is not None}
+    parents = item.get("parents")
+    if isinstance(parents, list):
+        facts["parents"] = len(parents)
+    stats = _object(item, "stats")
+    if stats:
+        facts["stats"] = {k: opt_int(stats.get(k)) for k in ("additions", "deletions", "total")}
+    files = item.get("files")
+    if isinstance(files, list):
+        facts["files"] = [_file(f) for f in files if isinstance(f, dict) and f.get("filename")]
+    return facts
+
+
+def _file(entry: dict[str, Any]) -> dict[str, Any]:
+    shown = {"filename": entry["filename"], "status": entry.get("status")}
+    shown |= {k: opt_int(entry.get(k)) for k in ("additions", "deletions", "changes")}
+    return {k: v for k, v in shown.items() if v is not None}
 
 
 def star_activity(star: Any, repo: str) -> Activity:
     user = need(star, "user", dict, f"{repo} stargazer")
     login = need(user, "login", str, f"{repo} stargazer")
     when = from_iso(need(star, "starred_at", str, f"{repo} star by {login}"), f"{repo} star")
+    key = canonical(repo)
     return Activity(
         PLATFORM,
         "star",
         when,
-        f"{repo}:{login}",
-        repo=repo,
+        f"{key}:{canonical(login)}",
+        repo=key,
         actor=login,
-        post_id=f"{PLATFORM}:{repo}",
+        post_id=f"{PLATFORM}:{key}",
     )
 
 
 def fork_activity(fork: Any, repo: str) -> Activity:
     name = need(fork, "full_name", str, f"{repo} fork")
     when = from_iso(need(fork, "created_at", str, name), name)
-    owner = fork.get("owner") if isinstance(fork.get("owner"), dict) else {}
+    key = canonical(repo)
     return Activity(
         PLATFORM,
         "fork",
         when,
-        name,
-        repo=repo,
-        actor=owner.get("login"),
-        post_id=f"{PLATFORM}:{repo}",
+        canonical(name),
+        repo=key,
+        actor=_object(fork, "owner").get("login"),
+        post_id=f"{PLATFORM}:{key}",
     )
 
 
@@ -192,27 +291,23 @@ def event_activity(event: Any) -> Activity:
     event_id = need(event, "id", str, "event")
     kind = need(event, "type", str, f"event {event_id}")
     actor = need(event, "actor", dict, f"event {event_id}").get("login")
-    repo = need(event, "repo", dict, f"event {event_id}").get("name")
+    name = need(event, "repo", dict, f"event {event_id}").get("name")
+    repo = canonical(name) if isinstance(name, str) else None
     when = from_iso(need(event, "created_at", str, f"event {event_id}"), f"event {event_id}")
     payload = _object(event, "payload")
     post_id = f"{PLATFORM}:{repo}" if repo else None
-    if kind == "WatchEvent" and repo and actor:
-        return Activity(
-            PLATFORM, "star", when, f"{repo}:{actor}", repo=repo, actor=actor, post_id=post_id
-        )
+    if kind == "WatchEvent" and repo and isinstance(actor, str):
+        star_id = f"{repo}:{canonical(actor)}"
+        return Activity(PLATFORM, "star", when, star_id, repo=repo, actor=actor, post_id=post_id)
     forkee = _object(payload, "forkee")
     if kind == "ForkEvent" and isinstance(forkee.get("full_name"), str):
-        return Activity(
-            PLATFORM, "fork", when, forkee["full_name"], repo=repo, actor=actor, post_id=post_id
-        )
-    name = kind.removesuffix("Event").lower() or "event"
-    return Activity(PLATFORM, name, when, event_id, repo=repo, actor=actor, post_id=post_id)
+        fork_id = canonical(forkee["full_name"])
+        return Activity(PLATFORM, "fork", when, fork_id, repo=repo, actor=actor, post_id=post_id)
+    event = kind.removesuffix("Event").lower() or "event"
+    return Activity(PLATFORM, event, when, event_id, repo=repo, actor=actor, post_id=post_id)
 
 
-def created_repo(event: Any) -> str | None:
-    """The repository a `CreateEvent` (ref_type repository) made, to follow it."""
-    if not isinstance(event, dict) or event.get("type") != "CreateEvent":
-        return None
+def event_repo(event: Any) -> str | None:
+    """The repository an event happened in, as GitHub spells it."""
     name = _object(event, "repo").get("name")
-    payload = _object(event, "payload")
-    return name if payload.get("ref_type") == "repository" and isinstance(name, str) else None
+    return name if isinstance(name, str) and "/" in name else None

@@ -1,42 +1,52 @@
-"""GitHub: searches, watched and found repositories, watched users.
+"""GitHub: searches, watched and followed repositories, watched users, commits as evidence.
 
-Searches (repositories, issues, commits) run for the incident's terms and the configured
-searches. Every watched repo, and every repo a search or a watched user's `CreateEvent` finds,
-is followed: metadata (stars, forks: refreshed every run), README (fetched when the metadata
-changed, i.e. after a push), events, stargazers with `starred_at`, forks, issues and comments.
-Watched users: profile (followers) and public events. Every request is conditional on the ETag
-the last run stored (a 304 is free against the rate limit); lists are paged by `Link rel=next`
-and stop at what the last run already saw: `since` for issues and comments, the newest time seen
-for newest-first lists (events, forks, search), the last page for oldest-first stargazers.
-The `refresh` window of the source section reaches back from the newest update seen: issues,
-comments and search hits within it are fetched again so their counts stay current.
+What is followed and kept (`crawlers.github.follow`): the incident's repos (every item kept by
+default, `keep_all`), repos owned by a watched user, and repos that match the incident
+themselves (name, description or README). A search hit elsewhere is kept when it matches and
+its repo is only checked, never followed for the hit's sake. For each followed repo: metadata,
+README, events, stargazers (`starred_at`), forks, issues and pull requests, issue and review
+comments, commits (the detail with its files for matching ones) and the commits of matching pull
+requests. Nothing from outside the incident's window is kept unless the section asks for
+`history` (then it is marked `before_window`). Ids and `repo` use case-folded names.
+
+Every list is paged by one discipline (`crawlers.github.paging`): fixed once per run, relative
+cursors, conditional requests whose 304s still walk on. Record handling lives in
+`crawlers.github.records`. Commit authors' follower counts come from their profiles (cached in
+the state, asked conditionally at most once a run and page).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
 from scrapy.http import Response
 
+from crawlers.github.follow import FollowRegistry
+from crawlers.github.paging import ListSpec, PageMeta, Walk, absolute, next_link
+from crawlers.github.records import KINDS, GithubRecords, Waiting
 from crawlers.items import Activity, Author, Post
 from crawlers.parsers import github as gh
 from crawlers.parsers.common import ParseError, from_iso
+from crawlers.social import API_SETTINGS
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider
+from indexer.matching import Matcher
 from spreadwatch.sources import GithubSource
+
+logger = logging.getLogger(__name__)
 
 API_VERSION = "2022-11-28"
 JSON_MEDIA = "application/vnd.github+json"
 STAR_MEDIA = "application/vnd.github.star+json"
-#: At most this many repositories are followed per crawl (each costs ~7 requests).
-MAX_FOLLOWED = 50
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+FOLLOWERS = "github:followers:"
 _SEARCH_SORT = {"repositories": "updated", "issues": "created", "commits": "committer-date"}
+#: A `since`-bounded list read over more pages than this moves its `since` up for the next run.
+COMPACT_PAGES = 5
 
 Item = Post | Activity | scrapy.Request
 
@@ -45,27 +55,30 @@ class GithubSpider(IncidentSpider):
     name = "github"
     source = "github"
     section: GithubSource
-    #: An API, not a website: GitHub's own limits (x-ratelimit-*, obeyed by the middleware) pace
-    #: it, not the HTML politeness delay; 4 at a time stays far below the secondary limit (100).
-    custom_settings = {  # noqa: RUF012 (Scrapy's own class attribute)
-        "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
-        # api.github.com/robots.txt disallows everything: it is meant for web crawlers, while
-        # the REST API is governed by its terms and the rate limits obeyed above.
-        "ROBOTSTXT_OBEY": False,
-    }
+    #: GitHub's own limits (x-ratelimit-*, obeyed per resource by the middleware) pace it; 4 at
+    #: a time stays far below the secondary limit (100 concurrent).
+    custom_settings = dict(API_SETTINGS)  # noqa: RUF012 (Scrapy's own class attribute)
 
     def configure(self, crawler: Any) -> None:
         super().configure(crawler)
-        self.followed: set[str] = set()
-        self.watched = {r.lower() for r in getattr(self.section, "repos", [])}
-        self.watched_users = {u.lower() for u in getattr(self.section, "users", [])}
+        self.per_page = self.settings_obj.github_per_page
+        self.matcher = Matcher(self.incident)
+        self.walks: dict[str, Walk] = {}
+        self.following: set[str] = set()  # repos whose lists were asked this run
+        self.checked: set[str] = set()  # candidate repos checked this run
         self.followers: dict[str, int] = {
-            k.split(":", 1)[1]: v
-            for k, v in self.state.cursors.items()
-            if k.startswith("followers:")
+            k.removeprefix(FOLLOWERS): v
+            for k, v in self.state.extra.items()
+            if k.startswith(FOLLOWERS) and isinstance(v, int)
         }
+        self.fresh_profiles: set[str] = set()  # profiles answered this run
+        self.records = GithubRecords(self)
+        if self.section is None:
+            return
+        self.registry = FollowRegistry(self.state, datetime.now(UTC), self.section.follow_expiry)
+        for watched in self.section.watched_repos():
+            self.registry.watch(watched.repo, watched.keep_all)
+        self.watched_users = {gh.canonical(u) for u in self.section.users}
 
     # Requests.
 
@@ -77,24 +90,47 @@ class GithubSpider(IncidentSpider):
         return token
 
     def api(
-        self, path: str, callback: Any, accept: str = JSON_MEDIA, **cb_kwargs: Any
+        self,
+        rel: str,
+        callback: Callable[..., Any],
+        *,
+        accept: str = JSON_MEDIA,
+        conditional: bool = True,
+        **cb_kwargs: Any,
     ) -> scrapy.Request:
-        url = path if path.startswith("http") else self.base_url + path
+        """A request for `rel` (path + query below the base URL), conditional on what the last
+        run stored for it; its rate-limit bucket is GitHub's resource for that path."""
         headers = {
             "Accept": accept,
             "User-Agent": self.settings_obj.user_agent,
             "X-GitHub-Api-Version": API_VERSION,
-            **self.state.conditional_headers(url),
         }
+        if conditional:
+            headers.update(self.state.conditional_headers(rel))
         token = self.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        meta = {
+            "handle_httpstatus_list": HANDLED_STATUSES,
+            "rel": rel,
+            "ratelimit_bucket": "search" if rel.startswith("/search/") else "core",
+        }
         return scrapy.Request(
-            url,
+            absolute(rel, self.base_url),
             callback=callback,
             headers=headers,
             cb_kwargs=cb_kwargs,
-            meta={"handle_httpstatus_list": HANDLED_STATUSES},
+            meta=meta,
+            dont_filter=True,  # repeats are decided here (walks, once-a-run sets), not by URL
+        )
+
+    def remember_rel(self, response: Response) -> None:
+        """Store the validators under the relative URL, so a new base URL keeps them."""
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        self.state.remember_validators(
+            response.meta["rel"],
+            etag.decode("latin-1") if etag else None,
+            modified.decode("latin-1") if modified else None,
         )
 
     def initial_requests(self) -> list[scrapy.Request]:
@@ -105,34 +141,21 @@ class GithubSpider(IncidentSpider):
         self.profiles_pending = len(self.section.users)
         return [
             self.api(f"/users/{login}", self.parse_user, login=login).replace(
-                errback=self.profile_failed, cb_kwargs={"login": login}
+                errback=self.profile_failed
             )
             for login in self.section.users
         ]
 
     def main_requests(self) -> list[scrapy.Request]:
-        requests = [
-            self.api(
-                f"/search/{kind}?{urlencode(params)}", self.parse_search, kind=kind, query=query
-            )
-            for kind, query in self.searches()
-            for params in [
-                {"q": query, "sort": _SEARCH_SORT[kind], "order": "desc", "per_page": 100}
-            ]
-        ]
+        requests = [r for kind, q in self.searches() for r in self.search_walk(kind, q)]
         for login in self.section.users:
-            requests.append(
-                self.api(
-                    f"/users/{login}/events/public?per_page=100",
-                    self.parse_events,
-                    key=f"user-events:{login.lower()}",
-                )
+            spec = ListSpec(
+                f"user-events:{gh.canonical(login)}",
+                f"/users/{login}/events/public?per_page={self.per_page}",
             )
-        for repo in self.section.repos:
-            requests.extend(self.follow(repo))
-        # Repos found by earlier runs are refreshed even when their search now answers 304.
-        for repo in self.state.cursors.get("found_repos", []):
-            requests.extend(self.follow(repo))
+            requests += self.start_walk(spec, "user-events", cutoff=self.cutoff(spec.key))
+        for followed in list(self.registry.repos.values()):
+            requests += self.follow(followed.name)
         return requests
 
     def profile_done(self) -> list[scrapy.Request]:
@@ -143,13 +166,6 @@ class GithubSpider(IncidentSpider):
         """A profile that could not be fetched (network error) must not stall the crawl."""
         self.drop("request_failed", getattr(failure.request, "url", "?"), failure.value)
         return self.profile_done()
-
-    def follow_found(self, repo: str) -> list[scrapy.Request]:
-        """Follow a repo a search or a CreateEvent found, and remember it for later runs."""
-        found = list(self.state.cursors.get("found_repos", []))
-        if repo not in found and len(found) < MAX_FOLLOWED:
-            self.state.set_cursor("found_repos", [*found, repo])
-        return self.follow(repo)
 
     def searches(self) -> list[tuple[str, str]]:
         """(kind, query) pairs: the configured searches, then the incident's terms (deduplicated)."""
@@ -162,157 +178,113 @@ class GithubSpider(IncidentSpider):
                 pairs[(kind, term)] = None
         return list(pairs)
 
-    def follow(self, repo: str) -> list[scrapy.Request]:
-        """The requests that watch one repository, once per crawl and at most MAX_FOLLOWED."""
-        key = repo.lower()
-        if key in self.followed or len(self.followed) >= MAX_FOLLOWED:
+    def search_walk(self, kind: str, query: str) -> list[scrapy.Request]:
+        params = urlencode({"q": query, "sort": _SEARCH_SORT[kind], "order": "desc"})
+        spec = ListSpec(f"search:{kind}:{query}", f"/search/{kind}?{params}&{self._per_page}")
+        cutoff = self.cutoff(spec.key, refresh=self.section.refresh)
+        return self.start_walk(spec, f"search-{kind}", cutoff=cutoff, query=query)
+
+    @property
+    def _per_page(self) -> str:
+        return f"per_page={self.per_page}"
+
+    # Followed repositories.
+
+    def follow(self, name: str) -> list[scrapy.Request]:
+        """Every list of one followed repo, asked once a run."""
+        key = gh.canonical(name)
+        if key in self.following:
             return []
-        self.followed.add(key)
-        issues_since = self.refresh_since(f"issues:{key}")
-        comments_since = self.refresh_since(f"comments:{key}")
-        stars = (
-            self.state.cursors.get(f"stargazers:{key}") or f"/repos/{repo}/stargazers?per_page=100"
-        )
-        return [
-            self.api(f"/repos/{repo}", self.parse_repo, repo=repo),
-            self.api(
-                f"/repos/{repo}/events?per_page=100", self.parse_events, key=f"repo-events:{key}"
-            ),
-            self.api(stars, self.parse_stargazers, accept=STAR_MEDIA, repo=repo),
-            self.api(f"/repos/{repo}/forks?sort=newest&per_page=100", self.parse_forks, repo=repo),
-            self.api(
-                _since_path(f"/repos/{repo}/issues?state=all&per_page=100", issues_since),
-                self.parse_issues,
-                repo=repo,
-            ),
-            self.api(
-                _since_path(f"/repos/{repo}/issues/comments?per_page=100", comments_since),
-                self.parse_comments,
-                repo=repo,
-            ),
+        self.following.add(key)
+        repo, per_page = f"/repos/{name}", self._per_page
+        since = "sort=updated&direction=asc"
+        # A repo followed this run may have been checked (and its ETag stored) before: its
+        # metadata and README are asked afresh once.
+        fresh = self.registry.is_new(name)
+        requests = [self.api(repo, self.parse_repo, conditional=not fresh, repo=name, fresh=fresh)]
+        cutoff_lists = [
+            (ListSpec(f"repo-events:{key}", f"{repo}/events?{per_page}"), "events"),
+            (ListSpec(f"forks:{key}", f"{repo}/forks?sort=newest&{per_page}"), "forks"),
         ]
-
-    def next_page(
-        self, response: Response, callback: Any, **cb_kwargs: Any
-    ) -> Iterator[scrapy.Request]:
-        """The `Link rel=next` page, within `max_pages` of the first."""
-        page = int(response.meta.get("page", 1))
-        link = response.headers.get("Link")
-        match = _NEXT.search(link.decode("latin-1")) if link else None
-        if match and page < self.section.max_pages:
-            request = self.api(
-                match.group(1),
-                callback,
-                accept=_accept_of(response),
-                **cb_kwargs,
-            )
-            request.meta["page"] = page + 1
-            yield request
-
-    # Helpers shared by callbacks.
-
-    def records(self, response: Response, list_key: str | None = None) -> list[Any] | None:
-        """The response's list of records (top level or under `list_key`), or None if unusable."""
-        if self.unchanged(response):
-            return None
-        data = self.json_body(response)
-        if data is None:
-            return None
-        records = data.get(list_key) if list_key and isinstance(data, dict) else data
-        if not isinstance(records, list):
-            self.drop(
-                "bad_shape", response.url, f"expected a list{' in ' + list_key if list_key else ''}"
-            )
-            return None
-        if list_key and isinstance(data, dict) and data.get("incomplete_results"):
-            self.count("github/incomplete_results")
-        return records
-
-    def convert(self, response: Response, record: Any, parse: Any, *args: Any) -> Any | None:
-        try:
-            return parse(record, *args)
-        except ParseError as error:
-            self.drop("bad_record", response.url, error)
-            return None
-
-    def mark(self, post: Post, repo: str | None = None) -> Post:
-        """Official authors and watched sources are kept even without a query match."""
-        official = self.incident.official
-        if official and official.is_official("github", post.author.handle, post.author.id):
-            post.author.official = post.official = True
-        watched = (repo or "").lower() in self.watched or (
-            post.author.handle or ""
-        ).lower() in self.watched_users
-        post.always_keep = (
-            post.always_keep or post.official or watched or (repo or "").lower() in self.followed
+        for spec, kind in cutoff_lists:
+            requests += self.start_walk(spec, kind, cutoff=self.cutoff(spec.key), repo=name)
+        stars = ListSpec(
+            f"stargazers:{key}",
+            f"{repo}/stargazers?{per_page}",
+            newest_first=False,
+            resume=True,
+            accept=STAR_MEDIA,
         )
-        return post
+        requests += self.start_walk(stars, "stars", repo=name)
+        bounded = [
+            (self.bounded(f"issues:{key}", f"{repo}/issues?state=all&{since}"), "issues"),
+            (self.bounded(f"comments:{key}", f"{repo}/issues/comments?{since}"), "comments"),
+            (
+                self.bounded(f"review-comments:{key}", f"{repo}/pulls/comments?{since}"),
+                "review-comments",
+            ),
+            (self.bounded(f"commits:{key}", f"{repo}/commits?", newest_first=True), "commits"),
+        ]
+        for spec, kind in bounded:
+            requests += self.start_walk(spec, kind, repo=name)
+        return requests
 
-    def refresh_since(self, key: str) -> str | None:
-        """`since` for a list: the last run's newest update minus the refresh window, so recent
-        issues and comments come again with fresh counts (and the URL, hence its ETag, stays
-        the same while nothing new arrives)."""
-        cutoff = self.cutoff(key)
-        return cutoff.isoformat() if cutoff else None
-
-    def cutoff(self, key: str) -> datetime | None:
-        """Stop paging at records older than the last run's newest, minus the refresh window."""
-        since = self.state.since_time(key)
-        return since - self.section.refresh if since else None
-
-    def advance(self, key: str, times: list[datetime]) -> None:
-        if times:
-            self.state.advance_since(key, max(times))
-
-    # Callbacks.
-
-    def parse_search(self, response: Response, kind: str, query: str) -> Iterator[Item]:
-        records = self.records(response, "items")
-        if records is None:
+    def consider(self, name: str, found: Post | None = None) -> Iterator[scrapy.Request]:
+        """A repo behind a search hit: followed when it matches the incident itself (name and
+        description, else its README), checked at most once a run."""
+        key = gh.canonical(name)
+        if not self.section.follow_found_repos or self.registry.get(name) or key in self.checked:
             return
-        key = f"search:{kind}:{query}"
-        cutoff, times, older = self.cutoff(key), [], False
-        parse = {
-            "repositories": gh.repo_post,
-            "issues": self._search_issue,
-            "commits": gh.commit_post,
-        }[kind]
-        for record in records:
-            post = self.convert(response, record, parse)
-            if post is None:
-                continue
-            post.source_query = query
-            times.append(post.timestamp)
-            older = older or (cutoff is not None and post.timestamp < cutoff)
-            yield self.mark(post, post.repo)
-            if post.repo and self.section.follow_found_repos:
-                yield from self.follow_found(post.repo)
-        self.remember(response)
-        self.advance(key, times)
-        if not older:
-            yield from self.next_page(response, self.parse_search, kind=kind, query=query)
-
-    def _search_issue(self, record: Any) -> Post:
-        return gh.issue_post(
-            record,
-            gh.repo_of_api_url(record.get("repository_url") if isinstance(record, dict) else None),
-            self.followers,
-        )
-
-    def parse_repo(self, response: Response, repo: str) -> Iterator[Item]:
-        if self.unchanged(response):
+        self.checked.add(key)
+        if found is not None and self.records.matches(found):
+            if self.registry.follow(name, "matched") is not None:
+                yield from self.follow(name)
             return
+        yield self.api(f"/repos/{name}", self.parse_candidate, repo=name)
+
+    def parse_candidate(self, response: Response, repo: str) -> Iterator[Item]:
+        if self.unchanged(response):
+            return  # unchanged since it was last checked (and found not to match)
         data = self.json_body(response)
-        post = (
-            self.convert(response, data, gh.repo_post, self.followers) if data is not None else None
-        )
+        post = self.records.convert(response, gh.repo_post, data) if data is not None else None
         if post is None:
             return
-        yield self.mark(post, repo)
-        self.remember(response)
-        pushed = _updated_at({"updated_at": (data or {}).get("pushed_at")}, post.timestamp)
+        self.remember_rel(response)
+        if self.records.matches(post):
+            if self.registry.follow(repo, "matched") is not None:
+                yield from self.records.emit(post)
+                yield from self.follow(repo)
+            return
+        yield self.api(f"/repos/{repo}/readme", self.parse_candidate_readme, repo=repo)
+
+    def parse_candidate_readme(self, response: Response, repo: str) -> Iterator[Item]:
+        if response.status == 404 or self.unchanged(response):
+            return
+        data = self.json_body(response)
+        post = self.records.convert(response, gh.readme_post, data, repo, Author())
+        if post is None:
+            return
+        self.remember_rel(response)
+        if self.records.matches(post) and self.registry.follow(repo, "matched") is not None:
+            yield from self.follow(repo)
+
+    def parse_repo(self, response: Response, repo: str, fresh: bool) -> Iterator[Item]:
+        if self.unchanged(response):
+            return  # unchanged: its document (and README) are as stored
+        data = self.json_body(response)
+        post = self.records.convert(response, gh.repo_post, data, self.followers) if data else None
+        if post is None:
+            return
+        self.remember_rel(response)
+        yield from self.records.emit(post)
+        pushed = _time_or(data.get("pushed_at") if isinstance(data, dict) else None, post.timestamp)
         yield self.api(
-            f"/repos/{repo}/readme", self.parse_readme, repo=repo, owner=post.author, pushed=pushed
+            f"/repos/{repo}/readme",
+            self.parse_readme,
+            conditional=not fresh,
+            repo=repo,
+            owner=post.author,
+            pushed=pushed,
         )
 
     def parse_readme(
@@ -324,121 +296,242 @@ class GithubSpider(IncidentSpider):
         if self.unchanged(response):
             return
         data = self.json_body(response)
-        post = (
-            self.convert(response, data, gh.readme_post, repo, owner) if data is not None else None
-        )
+        post = self.records.convert(response, gh.readme_post, data, repo, owner) if data else None
         if post is None:
             return
-        post.timestamp = pushed  # a README is as new as the repo's last push
-        yield self.mark(post, repo)
-        self.remember(response)
-
-    def parse_events(self, response: Response, key: str) -> Iterator[Item]:
-        records = self.records(response)
-        if records is None:
+        self.remember_rel(response)
+        path = data.get("path") if isinstance(data, dict) else None
+        if not isinstance(path, str):
+            post.timestamp = pushed
+            yield from self.records.emit(post)
             return
-        since, times, older = self.state.since_time(key), [], False
-        for record in records:
-            activity = self.convert(response, record, gh.event_activity)
-            if activity is None:
-                continue
-            if since is not None and activity.timestamp <= since:
-                older = True
-                continue
-            times.append(activity.timestamp)
-            yield activity
-            created = gh.created_repo(record)
-            if created and self.section.follow_found_repos:
-                yield from self.follow_found(created)
-        self.remember(response)
-        self.advance(key, times)
-        if not older:
-            yield from self.next_page(response, self.parse_events, key=key)
-
-    def parse_stargazers(self, response: Response, repo: str) -> Iterator[Item]:
-        records = self.records(response)
-        if records is None:
-            return
-        for record in records:
-            activity = self.convert(response, record, gh.star_activity, repo)
-            if activity is not None:
-                yield activity
-        self.remember(response)
-        self.state.set_cursor(f"stargazers:{repo.lower()}", response.url)
-        yield from self.next_page(response, self.parse_stargazers, repo=repo)
-
-    def parse_forks(self, response: Response, repo: str) -> Iterator[Item]:
-        records = self.records(response)
-        if records is None:
-            return
-        key = f"forks:{repo.lower()}"
-        since, times, older = self.state.since_time(key), [], False
-        for record in records:
-            activity = self.convert(response, record, gh.fork_activity, repo)
-            if activity is None:
-                continue
-            if since is not None and activity.timestamp <= since:
-                older = True
-                continue
-            times.append(activity.timestamp)
-            yield activity
-        self.remember(response)
-        self.advance(key, times)
-        if not older:
-            yield from self.next_page(response, self.parse_forks, repo=repo)
-
-    def parse_issues(self, response: Response, repo: str) -> Iterator[Item]:
-        yield from self._since_list(response, repo, "issues", gh.issue_post, self.parse_issues)
-
-    def parse_comments(self, response: Response, repo: str) -> Iterator[Item]:
-        yield from self._since_list(
-            response, repo, "comments", gh.comment_post, self.parse_comments
+        # A README is as new as the last commit that changed it.
+        query = urlencode({"path": path, "per_page": 1})
+        yield self.api(
+            f"/repos/{repo}/commits?{query}",
+            self.parse_readme_time,
+            conditional=False,
+            post=post,
+            pushed=pushed,
         )
 
-    def _since_list(
-        self, response: Response, repo: str, what: str, parse: Any, callback: Any
+    def parse_readme_time(self, response: Response, post: Post, pushed: datetime) -> Iterator[Item]:
+        data = None if self.unchanged(response) else self.json_body(response)
+        commit = data[0] if isinstance(data, list) and data else None
+        changed = (
+            commit.get("commit", {}).get("committer", {}).get("date")
+            if isinstance(commit, dict)
+            else None
+        )
+        post.timestamp = _time_or(changed, pushed)
+        yield from self.records.emit(post)
+
+    # Walks: one discipline for every list (crawlers.github.paging).
+
+    def floor(self) -> datetime | None:
+        """The oldest time a list must reach back to: the window's start (none with history)."""
+        return None if self.section.history else self.incident.window.start
+
+    def cutoff(self, key: str, refresh: timedelta | None = None) -> datetime | None:
+        """Where a newest-first list stops this run: the newest record of its last complete
+        walk (minus `refresh` for posts whose counts should be refreshed), or the floor."""
+        since = self.state.since_time(key)
+        floor = self.floor()
+        if since is None:
+            return floor
+        since -= refresh or timedelta(0)
+        return max(since, floor) if floor else since
+
+    def bounded(self, key: str, path: str, newest_first: bool = False) -> ListSpec:
+        """A list filtered by `since`: the floor, or where a long walk compacted it to."""
+        since = self.state.since_time(key) or self.floor()
+        query = ("" if path.endswith("?") else "&") + self._per_page
+        if since is not None:
+            query += "&" + urlencode({"since": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        return ListSpec(key, path + query, newest_first=newest_first, bounded=True)
+
+    def start_walk(
+        self, spec: ListSpec, kind: str, cutoff: datetime | None = None, **context: Any
+    ) -> list[scrapy.Request]:
+        """The first request of a list's walk; a list is walked once a run."""
+        if spec.key in self.walks:
+            return []
+        saved = self.state.cursors.get(spec.key)
+        walk = Walk(spec, cutoff, saved if isinstance(saved, dict) else {})
+        self.walks[spec.key] = walk
+        return [self.page_request(walk, walk.start, kind, context)]
+
+    def page_request(
+        self, walk: Walk, rel: str, kind: str, context: dict[str, Any], conditional: bool = True
+    ) -> scrapy.Request:
+        return self.api(
+            rel,
+            self.on_page,
+            accept=walk.spec.accept,
+            conditional=conditional,
+            key=walk.spec.key,
+            kind=kind,
+            context=context,
+        )
+
+    def on_page(
+        self, response: Response, key: str, kind: str, context: dict[str, Any]
     ) -> Iterator[Item]:
-        """Issues or comments updated since the last run (GitHub filters by `since` itself)."""
-        records = self.records(response)
-        if records is None:
+        """One page of any list: its records handled, then the walk goes on or ends."""
+        walk, rel = self.walks[key], response.meta["rel"]
+        self.registry.prune()
+        if response.status == 304:
+            self.count("not_modified")
+            meta = walk.saved_meta(rel)
+            if meta is None:  # the ETag outlived its cursor: ask for the page itself
+                yield self.page_request(walk, rel, kind, context, conditional=False)
+            else:
+                yield from self.walk_on(walk, rel, meta, fresh=False, kind=kind, context=context)
             return
-        updated = []
-        for record in records:
-            post = self.convert(response, record, parse, repo, self.followers)
-            if post is None:
-                continue
-            updated.append(_updated_at(record, post.timestamp))
-            yield self.mark(post, repo)
-        self.remember(response)
-        # The next run asks from one second past the newest update, so nothing repeats.
-        self.advance(f"{what}:{repo.lower()}", [t + timedelta(seconds=1) for t in updated])
-        yield from self.next_page(response, callback, repo=repo)
+        if self.unchanged(response):
+            return  # a refusal, counted: the walk stops, its cursor stays as it was
+        data = self.json_body(response)
+        record_kind = KINDS[kind]
+        records = data.get(record_kind.list_key) if isinstance(data, dict) else data
+        if not isinstance(records, list):
+            if data is not None:
+                self.drop("bad_shape", response.url, "expected a list of records")
+            return
+        if isinstance(data, dict) and data.get("incomplete_results"):
+            self.count("github/incomplete_results")
+        moments = [t for t in map(record_kind.time_of, records) if t is not None]
+        walk.seen(moments)
+        handle = getattr(self.records, record_kind.handle)
+        handled = (
+            item
+            for record in records
+            if not _older(record_kind.time_of(record), walk)
+            for item in handle(response, record, **context)
+        )
+        yield from self.deliver(handled)
+        self.remember_rel(response)
+        meta = PageMeta(
+            next=next_link(_header(response, "Link"), self.base_url),
+            full=len(records) >= self.per_page,
+            oldest=min(moments).isoformat() if moments else None,
+        )
+        yield from self.walk_on(walk, rel, meta, fresh=True, kind=kind, context=context)
+
+    def walk_on(
+        self,
+        walk: Walk,
+        rel: str,
+        meta: PageMeta,
+        *,
+        fresh: bool,
+        kind: str,
+        context: dict[str, Any],
+    ) -> Iterator[Item]:
+        following = walk.after(rel, meta, fresh, self.section.max_pages)
+        if following is not None:
+            yield self.page_request(walk, following, kind, context)
+            return
+        if walk.newest is not None and _moves_since(walk):
+            since = walk.newest
+            if walk.spec.bounded and walk.complete:
+                since -= self.section.refresh  # compacted, but recent records stay in the list
+            self.state.advance_since(walk.spec.key, since)
+        self.state.set_cursor(walk.spec.key, walk.cursor())
+        if not walk.complete:
+            self.count("github/capped")
+            logger.warning(
+                "%s: stopped after %d pages (max_pages); the next run goes on", rel, walk.read
+            )
+
+    def deliver(self, handled: Iterable[Item | Waiting]) -> Iterator[Item]:
+        """Items as they come; posts waiting for a follower count go with one profile request
+        per login (the count is kept in the state, the profile asked conditionally)."""
+        waiting: dict[str, list[Post]] = {}
+        for item in handled:
+            if isinstance(item, Waiting):
+                login = gh.canonical(item.login)
+                if login in self.followers and login in self.fresh_profiles:
+                    item.post.author.followers = self.followers[login]
+                    yield item.post
+                else:
+                    waiting.setdefault(item.login, []).append(item.post)
+            else:
+                yield item
+        for login, posts in waiting.items():
+            yield self.api(f"/users/{login}", self.parse_author, login=login, posts=posts)
+
+    # Profiles.
+
+    def parse_author(self, response: Response, login: str, posts: list[Post]) -> Iterator[Item]:
+        """A commit author's profile: the follower count reaches the waiting posts."""
+        retry = self.profile(response, login)
+        if retry is not None:
+            yield retry.replace(cb_kwargs={"login": login, "posts": posts})
+            return
+        for post in posts:
+            post.author.followers = self.followers.get(gh.canonical(login))
+            yield post
 
     def parse_user(self, response: Response, login: str) -> Iterator[Item]:
-        if not self.unchanged(response):
-            data = self.json_body(response)
-            followers = data.get("followers") if isinstance(data, dict) else None
-            if isinstance(followers, int):
-                self.followers[login.lower()] = followers
-                self.state.set_cursor(f"followers:{login.lower()}", followers)
-                self.remember(response)
-            elif data is not None:
-                self.drop("bad_record", response.url, "user without a followers count")
+        """A watched user's profile, before the crawl proper starts."""
+        retry = self.profile(response, login)
+        if retry is not None:
+            yield retry.replace(errback=self.profile_failed)
+            return
         yield from self.profile_done()
 
+    def profile(self, response: Response, login: str) -> scrapy.Request | None:
+        """Read a profile's follower count into the cache (kept in the state); a request for
+        the profile itself when a 304 finds nothing cached."""
+        key = gh.canonical(login)
+        if response.status == 304:
+            self.count("not_modified")
+            if key not in self.followers:
+                callback = (
+                    self.parse_user
+                    if response.request and response.request.callback == self.parse_user
+                    else self.parse_author
+                )
+                return self.api(f"/users/{login}", callback, conditional=False, login=login)
+            self.fresh_profiles.add(key)
+            return None
+        if self.unchanged(response):
+            return None
+        data = self.json_body(response)
+        followers = data.get("followers") if isinstance(data, dict) else None
+        if isinstance(followers, int):
+            self.fresh_profiles.add(key)
+            if self.followers.get(key) != followers:
+                self.state.set_extra(FOLLOWERS + key, followers)
+            self.followers[key] = followers
+            self.remember_rel(response)
+        elif data is not None:
+            self.drop("bad_record", response.url, "user without a followers count")
+        return None
 
-def _accept_of(response: Response) -> str:
-    """The media type the request for this page asked for (stargazers keep their star+json)."""
-    accept = response.request.headers.get("Accept") if response.request else None
-    return accept.decode("latin-1") if isinstance(accept, bytes) else JSON_MEDIA
+
+def _older(moment: datetime | None, walk: Walk) -> bool:
+    """A record of a newest-first list that the cutoff says was seen (or is too old)."""
+    return walk.spec.newest_first and None not in (moment, walk.cutoff) and moment < walk.cutoff  # type: ignore[operator]
 
 
-def _since_path(path: str, since: str | None) -> str:
-    return f"{path}&{urlencode({'since': since})}" if since else path
+def _moves_since(walk: Walk) -> bool:
+    """Cutoff lists move their since-value when complete; `since`-bounded lists when they grew
+    long or were capped (compaction); resumable lists keep their place in the cursor."""
+    if walk.spec.resume:
+        return False
+    if walk.spec.bounded:
+        return walk.read > COMPACT_PAGES or not walk.complete
+    return walk.complete and walk.spec.newest_first
 
 
-def _updated_at(record: Any, fallback: datetime) -> datetime:
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if isinstance(value, bytes) else None
+
+
+def _time_or(value: Any, fallback: datetime) -> datetime:
     try:
-        return from_iso(record.get("updated_at"), "updated_at")
+        return from_iso(value, "pushed_at")
     except ParseError:
         return fallback

@@ -194,9 +194,14 @@ class GithubReplay(ReplayApp):
         return self._with_counts(repo, request.now)
 
     def _with_counts(self, repo: Record, now: datetime) -> Record:
-        """The repo as of `now`: star and fork counts grow as stargazers and forks appear."""
+        """The repo as of `now`: star and fork counts grow as stargazers and forks appear, and
+        `pushed_at` is its newest commit by then."""
         name = repo["full_name"]
         shown = dict(repo)
+        pushes = [committed_at(c) for c in self.data.repo_commits.get(name, [])]
+        pushes = [p for p in pushes if p <= now]
+        if pushes:
+            shown["pushed_at"] = max(pushes).strftime("%Y-%m-%dT%H:%M:%SZ")
         if name in self.data.stargazers:
             count = len(visible(self.data.stargazers[name], now, _starred))
             shown["stargazers_count"] = shown["watchers_count"] = shown["watchers"] = count
@@ -234,7 +239,11 @@ class GithubReplay(ReplayApp):
         )
 
     def _page(
-        self, request: ReplayRequest, records: list[Any], repo: Record | None = None, **extra: str
+        self,
+        request: ReplayRequest,
+        records: list[Any],
+        repo: Record | None = None,
+        extra: dict[str, str] | None = None,
     ) -> Reply:
         """One page of `records`; a repository's lists link by its id, as GitHub does."""
         path = None
@@ -242,14 +251,14 @@ class GithubReplay(ReplayApp):
             rest = request.path[request.match.end("name") :]
             path = f"/repositories/{repo['id']}{rest}"
         chunk, headers = page_of(records, request, path=path)
-        return Reply.json(chunk).with_headers({**headers, **extra})
+        return Reply.json(chunk).with_headers({**headers, **(extra or {})})
 
     def repo_events(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
         if repo is None:
             return self.not_found(request)
         events = self.data.repo_events.get(repo["full_name"], [])
-        return self._page(request, self._events(events, request.now), repo, **_POLL)
+        return self._page(request, self._events(events, request.now), repo, extra=_POLL)
 
     def _events(self, events: list[Record], now: datetime) -> list[Record]:
         """Newest first, at most 300 (the events API's window)."""
@@ -327,7 +336,8 @@ class GithubReplay(ReplayApp):
     # Commits.
 
     def commits(self, request: ReplayRequest) -> Reply:
-        """The default branch, newest first; `since`/`until` bound the commit (committer) date."""
+        """The default branch, newest first; `since`/`until` bound the commit (committer) date;
+        `path` keeps the commits that touched that file."""
         repo = self._repo(request)
         if repo is None:
             return self.not_found(request)
@@ -340,6 +350,11 @@ class GithubReplay(ReplayApp):
                 except ValueError:
                     return _validation_failed(name, "Invalid ISO 8601 timestamp.")
                 history = [c for c in history if getattr(committed_at(c), op)(bound)]
+        if request.query.get("path"):  # commits that touched this file
+            path = request.query["path"]
+            history = [
+                c for c in history if path in {f.get("filename") for f in c.get("files", [])}
+            ]
         history.sort(key=committed_at, reverse=True)
         return self._page(request, [commit_list_item(c) for c in history], repo)
 
@@ -421,7 +436,7 @@ class GithubReplay(ReplayApp):
         if user is None:
             return self.not_found(request)
         events = self.data.user_events.get(user["login"], [])
-        return self._page(request, self._events(events, request.now), **_POLL)
+        return self._page(request, self._events(events, request.now), extra=_POLL)
 
     def not_found(self, request: ReplayRequest) -> Reply:
         reply = Reply.json(

@@ -108,7 +108,8 @@ class LoggedRequest:
     headers: dict[str, str]
     status: int
     scripted: bool
-    at: datetime
+    at: datetime  # on the replay's clock
+    received: float = 0.0  # wall time (`time.time()`) the request arrived
 
 
 Handler = Callable[[ReplayRequest], Reply]
@@ -241,6 +242,7 @@ class ReplayServer:
     def answer(
         self, method: str, target: str, headers: dict[str, str], body: bytes = b""
     ) -> tuple[Reply, bool]:
+        received = time.time()
         parts = urlsplit(target)
         lists = parse_qs(parts.query, keep_blank_values=True)
         request = ReplayRequest(
@@ -274,6 +276,7 @@ class ReplayServer:
                     reply.status,
                     scripted is not None,
                     request.now,
+                    received,
                 )
             )
         return reply, scripted is not None

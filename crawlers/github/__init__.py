@@ -1,0 +1,1 @@
+"""What the GitHub spider needs besides its callbacks: paging walks and followed repositories."""

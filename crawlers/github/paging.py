@@ -1,0 +1,180 @@
+"""One paging discipline for every paged GitHub list (search, issues, comments, events,
+stargazers, forks, commits): a *walk* over `Link rel="next"` pages.
+
+- **Fixed once per run.** A walk's start page and its cutoff are decided when the run first
+  asks for the list and never move while its pages come in (page 2 is judged against the same
+  cutoff as page 1; the since-value only advances when the walk is complete).
+- **Relative cursors.** Pages are remembered as path + query relative to the base URL (GitHub's
+  own links name `https://api.github.com/repositories/<id>/...`); a changed base URL (a proxy,
+  GitHub Enterprise under `/api/v3`) keeps working.
+- **304 keeps walking.** Each page is asked conditionally; a 304 has no body and no `Link`
+  header, so the walk follows the `next` link saved with that page in the last run's cursor, and
+  when that page was the full last page, reads the page after it (new records go there).
+- **Three kinds of list.** Newest-first lists (search, events, forks) start at page 1 and stop at
+  the first page holding a record older than the cutoff (the newest record of the last complete
+  walk, or the window's start); an unchanged (304) first page of a complete walk ends the walk
+  at once. Lists bounded by a `since` parameter (issues and comments sorted by `updated`,
+  commits) are read whole every run — unchanged pages answer 304 — and keep the same `since`
+  until they grow long, when it moves up to the newest record read. Oldest-first lists without
+  a filter (stargazers) resume at the last page the previous run read, so years of stars are
+  read once, then only at their end.
+- **Capped, never lost.** At most `max_pages` pages per list per run; a capped walk saves where
+  it stopped and the next run goes on from there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """One list of one run: its state key, first page (relative), order and media type."""
+
+    key: str
+    first: str
+    newest_first: bool = True
+    #: Oldest-first and unfiltered: start where the last run stopped.
+    resume: bool = False
+    #: Bounded by a `since` parameter in `first` (kept until the list grows long, so a repeat
+    #: asks the same pages and gets 304s).
+    bounded: bool = False
+    accept: str = "application/vnd.github+json"
+
+
+@dataclass
+class PageMeta:
+    """What a walk must remember of a page to walk on when it answers 304 next time."""
+
+    next: str | None
+    full: bool
+    oldest: str | None = None  # ISO time of the page's oldest record (newest-first lists)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"next": self.next, "full": self.full, "oldest": self.oldest}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PageMeta | None:
+        if not isinstance(data, dict) or not isinstance(data.get("full"), bool):
+            return None
+        nxt, oldest = data.get("next"), data.get("oldest")
+        return cls(
+            next=nxt if isinstance(nxt, str) else None,
+            full=data["full"],
+            oldest=oldest if isinstance(oldest, str) else None,
+        )
+
+
+@dataclass
+class Walk:
+    """One list's walk in this run. `cutoff` (newest-first lists): records older than it were
+    seen by an earlier complete walk (or lie before the window), so the walk stops there."""
+
+    spec: ListSpec
+    cutoff: datetime | None
+    saved: dict[str, Any]
+    pages: dict[str, PageMeta] = field(default_factory=dict)
+    newest: datetime | None = None
+    read: int = 0
+    last: str | None = None
+    resume: str | None = None
+    complete: bool = False
+
+    def __post_init__(self) -> None:
+        if self.saved.get("first") != self.spec.first:
+            self.saved = {}  # another list (its since moved): nothing saved applies
+        newest = self.saved.get("newest")
+        if isinstance(newest, str) and not self.saved.get("complete"):
+            self.newest = datetime.fromisoformat(newest)  # a capped walk goes on
+
+    @property
+    def start(self) -> str:
+        """Where this run begins: the saved last page of a resumable list, the page a capped
+        walk stopped before, else the first page."""
+        key = "last" if self.spec.resume else "resume"
+        saved = self.saved.get(key)
+        return saved if isinstance(saved, str) else self.spec.first
+
+    def saved_meta(self, rel: str) -> PageMeta | None:
+        pages = self.saved.get("pages")
+        return PageMeta.from_dict(pages.get(rel)) if isinstance(pages, dict) else None
+
+    def seen(self, moments: list[datetime]) -> None:
+        if moments:
+            newest = max(moments)
+            self.newest = newest if self.newest is None else max(self.newest, newest)
+
+    def after(self, rel: str, meta: PageMeta, fresh: bool, max_pages: int) -> str | None:
+        """Record page `rel`; the next page to read, or None when the walk ends here.
+
+        `fresh` is False for a 304: its meta is the saved one, and a full last page may since
+        have grown a next page that its (unchanged) body cannot tell.
+        """
+        self.read += 1
+        self.pages[rel] = meta
+        self.last = rel
+        unchanged_top = not fresh and rel == self.spec.first and self.saved.get("complete")
+        if self.spec.newest_first and (unchanged_top or self._past_cutoff(meta)):
+            self.complete = True  # an unchanged top, or records the last walks have seen
+            return None
+        following = meta.next
+        if following is None and not fresh and meta.full:
+            following = page_after(rel)
+        if following is None:
+            self.complete = True
+            return None
+        if self.read >= max_pages:
+            self.resume = following  # capped: the next run goes on from here
+            return None
+        return following
+
+    def _past_cutoff(self, meta: PageMeta) -> bool:
+        if self.cutoff is None or meta.oldest is None:
+            return False
+        return datetime.fromisoformat(meta.oldest) < self.cutoff
+
+    def cursor(self) -> dict[str, Any]:
+        """What the state keeps of this walk for the next run."""
+        return {
+            "first": self.spec.first,
+            "last": self.last,
+            "resume": self.resume,
+            "complete": self.complete,
+            "newest": self.newest.isoformat() if self.newest else None,
+            "pages": {rel: meta.to_dict() for rel, meta in self.pages.items()},
+        }
+
+
+def relative(url: str, base: str) -> str:
+    """`url` as path + query below `base`'s path (GitHub Enterprise serves under `/api/v3`)."""
+    parts = urlsplit(url)
+    path = parts.path
+    prefix = urlsplit(base).path.rstrip("/")
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix) :] or "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def absolute(rel: str, base: str) -> str:
+    return base.rstrip("/") + rel
+
+
+def next_link(link_header: str | None, base: str) -> str | None:
+    """The `rel="next"` target of a `Link` header, relative to `base`."""
+    match = _NEXT.search(link_header) if link_header else None
+    return relative(match.group(1), base) if match else None
+
+
+def page_after(rel: str) -> str:
+    """The page after `rel` (`page=N` → `page=N+1`; no `page` parameter is page 1)."""
+    parts = urlsplit(rel)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    current = next((int(v) for k, v in query if k == "page" and v.isdigit()), 1)
+    query = [(k, v) for k, v in query if k != "page"] + [("page", str(current + 1))]
+    return f"{parts.path}?{urlencode(query)}"
