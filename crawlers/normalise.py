@@ -151,8 +151,16 @@ def clean_text(text: str | None) -> str:
 # -- URLs ----------------------------------------------------------------------------------------
 
 
+#: Fragments that name a resource of their own (a comment on a page), kept by `canonical_url`.
+RESOURCE_FRAGMENT = re.compile(r"(issuecomment-|discussion_r|pullrequestreview-|commitcomment-)\d+")
+
+
 def canonical_url(url: str | None) -> str | None:
-    """The URL without tracking parameters, fragment or default port; None if not http(s)."""
+    """The URL without tracking parameters, fragment or default port; None if not http(s).
+
+    A fragment that names a resource of its own is kept: GitHub's comment anchors
+    (`#issuecomment-123`, `#discussion_r456`, ...) are the only address a comment has.
+    """
     if not url or not isinstance(url, str):
         return None
     try:
@@ -167,7 +175,8 @@ def canonical_url(url: str | None) -> str | None:
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k)]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+    fragment = parts.fragment if RESOURCE_FRAGMENT.fullmatch(parts.fragment) else ""
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), fragment))
 
 
 def _kept(param: str) -> bool:

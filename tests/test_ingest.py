@@ -326,3 +326,31 @@ def test_the_stages_in_order_turn_an_item_into_the_document_the_writer_gets(sett
         "rumour",
         16,
     )
+
+
+@pytest.mark.parametrize(("cap", "cut"), [(100_000, True), (2_000_000, False)])
+def test_a_text_over_the_cap_is_cut_flagged_and_counted(
+    run, settings_for, es_client, index_names, *, cap: int, cut: bool
+):
+    """A 1 MB issue body (a pasted log) is cut to the `text_max_chars` setting, never silently."""
+    body = "字节跳动 实习生 " + "log line\n" * 110_000
+    settings = settings_for(index_prefix=index_names.prefix, text_max_chars=cap)
+    stats = run(post(text=body), settings=settings)
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert len(doc["text"]) == (cap if cut else len(body.strip()))
+    assert doc.get("truncated", False) is cut
+    assert stats.get("spreadwatch/truncated", 0) == stats.get("spreadwatch/truncated/text", 0)
+    assert stats.get("spreadwatch/truncated", 0) == int(cut)
+
+
+def test_commit_facts_and_the_window_mark_reach_the_document(run, es_client, index_names):
+    facts = {
+        "sha": "074a0f8",
+        "author": {"name": "Marak", "login": "Marak", "date": "2022-01-08T00:52:13+00:00"},
+        "files": [{"filename": "lib/custom/american.js", "additions": 24, "changes": 24}],
+        "stats": {"additions": 24, "deletions": 0, "total": 24},
+    }
+    run(post(kind="commit", commit=facts, before_window=True))
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert doc["commit"] == facts
+    assert doc["before_window"] is True

@@ -83,6 +83,15 @@ def test_control_characters_are_removed_and_long_text_cut():
         ("https://example.com/a?utm_source=x&utm_medium=y&id=3", "https://example.com/a?id=3"),
         ("https://m.weibo.cn/status/1?fbclid=abc&spm=a.b.c", "https://m.weibo.cn/status/1"),
         ("HTTPS://WWW.Example.COM:443/Path#frag", "https://www.example.com/Path"),
+        (
+            "https://github.com/Marak/colors.js/issues/285#issuecomment-1008123456",
+            "https://github.com/Marak/colors.js/issues/285#issuecomment-1008123456",
+        ),
+        (
+            "https://github.com/Marak/colors.js/pull/320#discussion_r783456789",
+            "https://github.com/Marak/colors.js/pull/320#discussion_r783456789",
+        ),
+        ("https://github.com/Marak/colors.js#readme", "https://github.com/Marak/colors.js"),
         ("http://example.com:8080/x?b=2&a=1", "http://example.com:8080/x?b=2&a=1"),
         ("https://example.com", "https://example.com/"),
         ("javascript:alert(1)", None),

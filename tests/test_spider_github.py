@@ -1,4 +1,8 @@
-"""The GitHub spider against the replayed GitHub API (items as the spider yields them)."""
+"""The GitHub spider against the replayed GitHub API (items as the spider yields them).
+
+The founding case's small world (`github_fixture`); the full three-crawl check on a
+real-history world is `test_github_world.py`.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ SOURCES = {
         "max_pages": 5,
     }
 }
+KEY = CONFESSION.lower()
 
 
 @pytest.fixture
@@ -35,9 +40,15 @@ def github(clock: SettableClock) -> Iterator[ReplayServer]:
         yield server
 
 
-def crawl(tmp_path: Path, server: ReplayServer, sources: dict = SOURCES, **settings) -> CrawlResult:
+def crawl(
+    tmp_path: Path,
+    server: ReplayServer,
+    sources: dict = SOURCES,
+    env: dict | None = None,
+    **settings,
+) -> CrawlResult:
     incident = write_incident(tmp_path, sources)
-    env = {"SPREADWATCH_GITHUB_BASE_URL": server.url}
+    env = {"SPREADWATCH_GITHUB_BASE_URL": server.url, **(env or {})}
     return run_spider("github", incident, tmp_path / "work", env, scrapy_settings=settings)
 
 
@@ -63,40 +74,51 @@ def test_each_search_type_is_asked_for_the_incident_terms(once, kind: str) -> No
 
 def test_repos_issues_comments_commits_and_readme_become_posts(once) -> None:
     result, _github = once
-    ids = set(result.ids())
     assert {
-        f"github:{CONFESSION}",
-        f"github:{CONFESSION}:readme",
-        f"github:{CONFESSION}#1",
-        f"github:{CONFESSION}#1/comment-77",
-        f"github:{CONFESSION}@abc123",
+        f"github:{KEY}",
+        f"github:{KEY}:readme",
+        f"github:{KEY}#1",
+        f"github:{KEY}#1/comment-77",
+        f"github:{KEY}@abc123",
         f"github:{FAKE_CALL}",
-    } <= ids
+    } <= set(result.ids())
+
+
+def test_ids_are_case_folded_and_display_keeps_githubs_spelling(once) -> None:
+    result, _ = once
+    repo_post = next(p for p in result.posts() if p["native_id"] == KEY)
+    assert repo_post["title"] == CONFESSION
+    assert repo_post["url"] == f"https://github.com/{CONFESSION}"
+    assert repo_post["repo"] == KEY
 
 
 def test_the_readme_is_decoded_text(once) -> None:
     result, _github = once
-    readme = next(p for p in result.posts() if p["native_id"] == f"{CONFESSION}:readme")
+    readme = next(p for p in result.posts() if p["native_id"] == f"{KEY}:readme")
     assert "字节跳动 实习生" in readme["text"]
 
 
 def test_stargazers_are_paged_by_link_with_their_starred_at(once) -> None:
     result, github = once
-    pages = github.matching(path=rf"^/repos/{CONFESSION}/stargazers$")
-    assert [p.query.get("page", "1") for p in pages] == ["1", "2"]
+    pages = github.matching(path=rf"^(/repos/{CONFESSION}|/repositories/1)/stargazers$")
+    # GitHub links a repo's next pages by the repo's id: /repositories/1/stargazers?page=2
+    assert [(p.path, p.query.get("page", "1")) for p in pages] == [
+        (f"/repos/{CONFESSION}/stargazers", "1"),
+        ("/repositories/1/stargazers", "2"),
+    ]
     assert all("application/vnd.github.star+json" in p.headers["accept"] for p in pages)
     assert len({a["native_id"] for a in stars(result)}) == 150
     fan3 = next(a for a in stars(result) if a["actor"] == "fan3")
     assert fan3["timestamp"].startswith("2024-10-18T08:15:00")
 
 
-def test_a_repo_found_by_search_is_followed(once) -> None:
+def test_a_repo_found_by_a_matching_search_hit_is_followed(once) -> None:
     _, github = once
     assert github.count(status=200, path=rf"^/repos/{FAKE_CALL}$") == 1
     assert github.count(path=rf"^/repos/{FAKE_CALL}/stargazers$") == 1
 
 
-def test_a_watched_users_events_and_created_repos_come_along(once) -> None:
+def test_a_watched_users_events_come_along(once) -> None:
     result, _github = once
     events = {(a["event"], a["native_id"]) for a in result.activities()}
     assert ("push", "u2") in events
@@ -106,37 +128,22 @@ def test_a_watched_users_events_and_created_repos_come_along(once) -> None:
 def test_a_star_seen_as_event_and_in_the_list_has_one_id(once) -> None:
     result, _github = once
     fan0 = [a for a in stars(result) if a["actor"] == "fan0"]
-    assert {a["native_id"] for a in fan0} == {f"{CONFESSION}:fan0"}
+    assert {a["native_id"] for a in fan0} == {f"{KEY}:fan0"}
 
 
 def asked(server: ReplayServer) -> list[tuple[str, tuple]]:
     return [(r.path, tuple(sorted(r.query.items()))) for r in server.requests]
 
 
-def test_every_repeat_request_is_conditional_and_answered_304(
+def test_a_repeat_crawl_is_answered_304_and_yields_nothing(
     tmp_path: Path, github: ReplayServer
 ) -> None:
     first = crawl(tmp_path, github)
-    before = set(asked(github))
     github.clear_log()
     second = crawl(tmp_path, github)
-    repeats = [r for r, key in zip(github.requests, asked(github), strict=True) if key in before]
-    assert first.items and second.activities() == []
-    # Only the refresh window's issue and comment come again (asked with a new `since`).
-    assert {p["kind"] for p in second.posts()} == {"issue", "comment"}
-    assert len(repeats) >= 10
-    assert all("if-none-match" in r.headers and r.status == 304 for r in repeats)
-
-
-def test_only_lists_asked_with_a_new_since_are_not_repeats(
-    tmp_path: Path, github: ReplayServer
-) -> None:
-    crawl(tmp_path, github)
-    github.clear_log()
-    crawl(tmp_path, github)
-    fresh = {r.path for r in github.requests if r.status != 304}
-    assert fresh == {f"/repos/{CONFESSION}/issues", f"/repos/{CONFESSION}/issues/comments"}
-    assert all("since" in r.query for r in github.requests if r.path in fresh)
+    assert first.items and second.items == []
+    assert all("if-none-match" in r.headers for r in github.requests)
+    assert {r.status for r in github.requests} == {304}
 
 
 def test_a_second_run_fetches_only_what_is_new(tmp_path: Path, clock: SettableClock) -> None:
@@ -153,10 +160,21 @@ def test_a_second_run_fetches_only_what_is_new(tmp_path: Path, clock: SettableCl
     new_stars = {a["native_id"] for a in stars(second)} - {a["native_id"] for a in stars(first)}
     assert len(new_stars) == 29
     issues = {p["native_id"] for p in second.posts() if p["kind"] == "issue"}
-    # The new issue, and the one within the refresh window (24h) before the last update seen.
-    assert issues == {f"{CONFESSION}#1", f"{CONFESSION}#2"}
-    repo_post = next(p for p in second.posts() if p["native_id"] == CONFESSION)
+    assert f"{KEY}#2" in issues  # with #1 again: it shares the (changed) page
+    repo_post = next(p for p in second.posts() if p["native_id"] == KEY)
     assert repo_post["engagement"]["stars"] == 150
+
+
+def test_a_new_base_url_keeps_the_cursors(tmp_path: Path, clock: SettableClock) -> None:
+    """Cursors and ETags are stored relative to the base URL: behind a new proxy or host the
+    next run asks the new host, conditionally, and walks on."""
+    world = founding_world()
+    with ReplayServer(GithubReplay(world), clock=clock) as old:
+        crawl(tmp_path, old)
+    with ReplayServer(GithubReplay(world), clock=clock) as new:
+        again = crawl(tmp_path, new)
+        assert again.items == []
+        assert new.requests and {r.status for r in new.requests} == {304}
 
 
 def test_a_token_from_the_settings_is_sent_as_bearer(
@@ -191,7 +209,7 @@ def test_a_broken_body_is_a_counted_drop_and_the_crawl_goes_on(
     github.script(r"^/search/repositories", [reply])
     result = crawl(tmp_path, github)
     assert result.stat(f"spreadwatch/dropped/{reason}") == 1
-    assert f"github:{CONFESSION}@abc123" in result.ids()
+    assert f"github:{KEY}@abc123" in result.ids()
     assert result.stats["finish_reason"] == "finished"
 
 
@@ -210,13 +228,13 @@ def test_a_2mb_body_of_the_wrong_shape_is_dropped_record_by_record(
     github.script(rf"^/repos/{CONFESSION}/issues\?", [faults.huge_body()])
     result = crawl(tmp_path, github)
     assert result.stat("spreadwatch/dropped/bad_record") > 1000
-    assert f"github:{CONFESSION}#1/comment-77" in result.ids()
+    assert f"github:{KEY}#1/comment-77" in result.ids()
 
 
 def test_a_server_error_is_retried(tmp_path: Path, github: ReplayServer) -> None:
     github.script(rf"^/repos/{CONFESSION}$", [faults.server_error(502)])
     result = crawl(tmp_path, github)
-    assert f"github:{CONFESSION}" in result.ids()
+    assert f"github:{KEY}" in result.ids()
     assert [r.status for r in github.matching(path=rf"^/repos/{CONFESSION}$")] == [502, 200]
 
 
@@ -225,7 +243,7 @@ def test_html_and_script_in_an_issue_body_are_kept_as_plain_text(
 ) -> None:
     github.app.data.issues[CONFESSION][0]["body"] = faults.HOSTILE_TEXT
     result = crawl(tmp_path, github)
-    post = next(p for p in result.posts() if p["native_id"] == f"{CONFESSION}#1")
+    post = next(p for p in result.posts() if p["native_id"] == f"{KEY}#1")
     assert post["text"] == faults.HOSTILE_TEXT
     assert post["text_is_html"] is False
 
@@ -247,15 +265,17 @@ def test_an_official_accounts_repo_is_marked_official(tmp_path: Path, github: Re
 
 def test_a_watched_users_followers_reach_their_posts(once) -> None:
     result, _ = once
-    repo = next(p for p in result.posts() if p["native_id"] == CONFESSION)
-    assert repo["author"]["followers"] == 321
+    repo_post = next(p for p in result.posts() if p["native_id"] == KEY)
+    assert repo_post["author"]["followers"] == 321
+    commit = next(p for p in result.posts() if p["kind"] == "commit")
+    assert commit["author"]["followers"] == 321
 
 
 def test_a_missing_profile_does_not_stall_the_crawl(tmp_path: Path, github: ReplayServer) -> None:
     github.app.data.users.clear()
     result = crawl(tmp_path, github)
     assert result.stat("spreadwatch/refused/404") >= 1
-    assert f"github:{CONFESSION}" in result.ids()
+    assert f"github:{KEY}" in result.ids()
 
 
 def test_an_unreachable_profile_does_not_stall_the_crawl(
@@ -264,10 +284,31 @@ def test_an_unreachable_profile_does_not_stall_the_crawl(
     github.script(r"^/users/JusticeFighter110$", [faults.connection_dropped()])
     result = crawl(tmp_path, github, RETRY_TIMES=0)
     assert result.stat("spreadwatch/dropped/request_failed") == 1
-    assert f"github:{CONFESSION}" in result.ids()
+    assert f"github:{KEY}" in result.ids()
 
 
 def test_incomplete_search_results_are_counted(tmp_path: Path, github: ReplayServer) -> None:
     github.app.incomplete_results = True
     result = crawl(tmp_path, github)
     assert result.stat("spreadwatch/github/incomplete_results") == 3
+
+
+def test_nothing_before_the_window_unless_history_is_asked(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    old = T0 - timedelta(days=400)
+    revived = issue(9, CONFESSION, "old", "x", old, "x")
+    revived["updated_at"] = "2024-10-18T09:00:00Z"  # commented on in the window
+    github.app.data.issues[CONFESSION].append(revived)
+    github.app.data.stargazers[CONFESSION][7]["starred_at"] = "2023-01-02T03:04:05Z"
+    (tmp_path / "strict").mkdir()
+    (tmp_path / "history").mkdir()
+    strict = crawl(tmp_path / "strict", github)
+    assert f"github:{KEY}#9" not in strict.ids()
+    assert f"{KEY}:fan7" not in {a["native_id"] for a in stars(strict)}
+    assert strict.stat("spreadwatch/dropped/outside_window") >= 2
+    history = {"github": {**SOURCES["github"], "history": True}}
+    kept = crawl(tmp_path / "history", github, history)
+    old_issue = next(p for p in kept.posts() if p["native_id"] == f"{KEY}#9")
+    old_star = next(a for a in stars(kept) if a["native_id"] == f"{KEY}:fan7")
+    assert old_issue["before_window"] is True and old_star["before_window"] is True

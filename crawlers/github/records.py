@@ -17,7 +17,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.github.paging import ListSpec
-from crawlers.items import Activity, Post
+from crawlers.items import Activity, Author, Post
 from crawlers.parsers import github as gh
 from crawlers.parsers.common import ParseError, from_iso
 
@@ -206,12 +206,14 @@ class GithubRecords:
     def parse_commit_detail(self, response: Response, post: Post) -> Iterator[Item]:
         """A matching commit's detail: the files it touched. A 304 means the commit (which never
         changes) was indexed with its files by the run that stored the ETag."""
-        if self.spider.unchanged(response):
+        if response.status == 304:
+            self.spider.count("not_modified")
             return
-        data = self.spider.json_body(response)
-        if isinstance(data, dict):
-            post.commit = gh.commit_facts(data)
-            self.spider.remember_rel(response)
+        if not self.spider.unchanged(response):  # a refused detail: the commit goes without
+            data = self.spider.json_body(response)
+            if isinstance(data, dict):
+                post.commit = gh.commit_facts(data)
+                self.spider.remember_rel(response)
         yield from self.spider.deliver(self.with_followers(post))
 
     def with_followers(self, post: Post) -> Handled:
@@ -229,7 +231,7 @@ class GithubRecords:
             return
         post.source_query = query
         yield from self.emit(post)
-        yield from self.spider.consider(post.title or post.repo or "", post)
+        yield from self.consider(post.title or post.repo or "", post)
 
     def on_search_issue(self, response: Response, record: Any, query: str) -> Handled:
         where = record.get("repository_url") if isinstance(record, dict) else None
@@ -244,7 +246,7 @@ class GithubRecords:
         post.source_query = query
         yield from self.emit(post)
         if self.matches(post):
-            yield from self.spider.consider(repo)
+            yield from self.consider(repo)
 
     def on_search_commit(self, response: Response, record: Any, query: str) -> Handled:
         post = self.convert(response, gh.commit_post, record, None, self.spider.followers)
@@ -255,4 +257,49 @@ class GithubRecords:
         for item in self.emit(post):
             yield from self.complete_commit(item, repo)
         if self.matches(post):
-            yield from self.spider.consider(repo)
+            yield from self.consider(repo)
+
+    # Repos behind search hits.
+
+    def consider(self, name: str, found: Post | None = None) -> Iterator[scrapy.Request]:
+        """A repo behind a search hit: followed when it matches the incident itself (name and
+        description, else its README), checked at most once a run."""
+        key = gh.canonical(name)
+        if (
+            not self.spider.section.follow_found_repos
+            or self.spider.registry.get(name)
+            or key in self.spider.checked
+        ):
+            return
+        self.spider.checked.add(key)
+        if found is not None and self.matches(found):
+            if self.spider.registry.follow(name, "matched") is not None:
+                yield from self.spider.follow(name)
+            return
+        yield self.spider.api(f"/repos/{name}", self.parse_candidate, repo=name)
+
+    def parse_candidate(self, response: Response, repo: str) -> Iterator[Item]:
+        if self.spider.unchanged(response):
+            return  # unchanged since it was last checked (and found not to match)
+        data = self.spider.json_body(response)
+        post = self.convert(response, gh.repo_post, data) if data is not None else None
+        if post is None:
+            return
+        self.spider.remember_rel(response)
+        if self.matches(post):
+            if self.spider.registry.follow(repo, "matched") is not None:
+                yield from self.emit(post)
+                yield from self.spider.follow(repo)
+            return
+        yield self.spider.api(f"/repos/{repo}/readme", self.parse_candidate_readme, repo=repo)
+
+    def parse_candidate_readme(self, response: Response, repo: str) -> Iterator[Item]:
+        if response.status == 404 or self.spider.unchanged(response):
+            return
+        data = self.spider.json_body(response)
+        post = self.convert(response, gh.readme_post, data, repo, Author())
+        if post is None:
+            return
+        self.spider.remember_rel(response)
+        if self.matches(post) and self.spider.registry.follow(repo, "matched") is not None:
+            yield from self.spider.follow(repo)

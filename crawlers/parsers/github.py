@@ -109,7 +109,7 @@ def issue_post(issue: Any, repo: str, followers: dict[str, int] | None = None) -
         platform=PLATFORM,
         native_id=where,
         timestamp=from_iso(need(issue, "created_at", str, where), where),
-        kind="pull_request" if isinstance(issue.get("pull_request"), dict) else "issue",
+        kind="pull_request" if _is_pull_request(issue) else "issue",
         url=issue.get("html_url"),
         author=author_of(issue.get("user"), followers),
         title=issue.get("title") if isinstance(issue.get("title"), str) else None,
@@ -121,6 +121,13 @@ def issue_post(issue: Any, repo: str, followers: dict[str, int] | None = None) -
             replies=opt_int(issue.get("comments")), likes=opt_int(reactions.get("total_count"))
         ),
     )
+
+
+def _is_pull_request(issue: dict[str, Any]) -> bool:
+    """GitHub lists pull requests as issues with a `pull_request` object; 2012-era issues carry
+    one whose links are all null, and are issues."""
+    pull = _object(issue, "pull_request")
+    return bool(pull.get("html_url") or pull.get("url"))
 
 
 def repo_of_api_url(url: Any) -> str:

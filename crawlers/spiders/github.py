@@ -229,45 +229,6 @@ class GithubSpider(IncidentSpider):
             requests += self.start_walk(spec, kind, repo=name)
         return requests
 
-    def consider(self, name: str, found: Post | None = None) -> Iterator[scrapy.Request]:
-        """A repo behind a search hit: followed when it matches the incident itself (name and
-        description, else its README), checked at most once a run."""
-        key = gh.canonical(name)
-        if not self.section.follow_found_repos or self.registry.get(name) or key in self.checked:
-            return
-        self.checked.add(key)
-        if found is not None and self.records.matches(found):
-            if self.registry.follow(name, "matched") is not None:
-                yield from self.follow(name)
-            return
-        yield self.api(f"/repos/{name}", self.parse_candidate, repo=name)
-
-    def parse_candidate(self, response: Response, repo: str) -> Iterator[Item]:
-        if self.unchanged(response):
-            return  # unchanged since it was last checked (and found not to match)
-        data = self.json_body(response)
-        post = self.records.convert(response, gh.repo_post, data) if data is not None else None
-        if post is None:
-            return
-        self.remember_rel(response)
-        if self.records.matches(post):
-            if self.registry.follow(repo, "matched") is not None:
-                yield from self.records.emit(post)
-                yield from self.follow(repo)
-            return
-        yield self.api(f"/repos/{repo}/readme", self.parse_candidate_readme, repo=repo)
-
-    def parse_candidate_readme(self, response: Response, repo: str) -> Iterator[Item]:
-        if response.status == 404 or self.unchanged(response):
-            return
-        data = self.json_body(response)
-        post = self.records.convert(response, gh.readme_post, data, repo, Author())
-        if post is None:
-            return
-        self.remember_rel(response)
-        if self.records.matches(post) and self.registry.follow(repo, "matched") is not None:
-            yield from self.follow(repo)
-
     def parse_repo(self, response: Response, repo: str, fresh: bool) -> Iterator[Item]:
         if self.unchanged(response):
             return  # unchanged: its document (and README) are as stored

@@ -70,7 +70,8 @@ class GithubData:
         pulls = [
             c for key, cs in self.pull_commits.items() if key.startswith(f"{repo}#") for c in cs
         ]
-        return next((c for c in [*history, *pulls] if c["sha"].startswith(sha)), None)
+        found = [c for c in self.commits if c.get("repository", {}).get("full_name") == repo]
+        return next((c for c in [*history, *pulls, *found] if c["sha"].startswith(sha)), None)
 
 
 def committed_at(commit: Record) -> datetime:

@@ -1,0 +1,178 @@
+"""The GitHub paging discipline and follow registry, on their own (no network, no Scrapy)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from crawlers.github.follow import PREFIX, FollowRegistry
+from crawlers.github.paging import ListSpec, PageMeta, Walk, next_link, page_after, relative
+
+NOW = datetime(2022, 1, 15, 12, tzinfo=UTC)
+STARS = ListSpec(
+    "stargazers:marak/colors.js",
+    "/repos/Marak/colors.js/stargazers?per_page=30",
+    newest_first=False,
+    resume=True,
+)
+FORKS = ListSpec("forks:marak/colors.js", "/repos/Marak/colors.js/forks?sort=newest&per_page=30")
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "rel"),
+    [
+        (
+            "https://api.github.com/repositories/1/stargazers?page=2",
+            "https://api.github.com",
+            "/repositories/1/stargazers?page=2",
+        ),
+        (
+            "https://ghe.example/api/v3/repositories/1/forks?page=3",
+            "https://ghe.example/api/v3",
+            "/repositories/1/forks?page=3",
+        ),
+        (
+            "http://127.0.0.1:8765/search/issues?q=x&page=2",
+            "http://127.0.0.1:9999",
+            "/search/issues?q=x&page=2",
+        ),
+    ],
+    ids=["github", "enterprise", "other-host"],
+)
+def test_cursors_are_relative_to_the_base_url(url: str, base: str, rel: str) -> None:
+    assert relative(url, base) == rel
+
+
+def test_the_next_link_is_read_from_githubs_link_header() -> None:
+    header = (
+        '<https://api.github.com/repositories/1/stargazers?per_page=30&page=2>; rel="next", '
+        '<https://api.github.com/repositories/1/stargazers?per_page=30&page=4>; rel="last"'
+    )
+    assert (
+        next_link(header, "https://api.github.com")
+        == "/repositories/1/stargazers?per_page=30&page=2"
+    )
+    assert next_link(None, "https://api.github.com") is None
+
+
+@pytest.mark.parametrize(
+    ("rel", "after"),
+    [
+        (
+            "/repositories/1/stargazers?per_page=30&page=3",
+            "/repositories/1/stargazers?per_page=30&page=4",
+        ),
+        ("/repos/a/b/stargazers?per_page=30", "/repos/a/b/stargazers?per_page=30&page=2"),
+    ],
+)
+def test_the_page_after(rel: str, after: str) -> None:
+    assert page_after(rel) == after
+
+
+def test_a_304_on_a_saved_page_follows_its_saved_next_link() -> None:
+    saved = Walk(STARS, None, {}).cursor() | {
+        "first": STARS.first,
+        "last": "/p3",
+        "pages": {"/p3": {"next": "/p4", "full": True}},
+    }
+    walk = Walk(STARS, None, saved)
+    assert walk.start == "/p3"
+    meta = walk.saved_meta("/p3")
+    assert meta is not None and walk.after("/p3", meta, fresh=False, max_pages=10) == "/p4"
+
+
+def test_a_304_on_a_full_last_page_reads_the_page_after() -> None:
+    rel = "/repositories/1/stargazers?per_page=30&page=3"
+    walk = Walk(STARS, None, {"first": STARS.first, "last": rel})
+    following = walk.after(rel, PageMeta(next=None, full=True), fresh=False, max_pages=10)
+    assert following == "/repositories/1/stargazers?per_page=30&page=4"
+    # ... but a fresh (200) full last page is GitHub's word: there is no next page.
+    fresh = Walk(STARS, None, {})
+    assert fresh.after(rel, PageMeta(next=None, full=True), fresh=True, max_pages=10) is None
+
+
+def test_a_newest_first_walk_keeps_its_cutoff_for_every_page() -> None:
+    cutoff = NOW - timedelta(days=3)
+    walk = Walk(FORKS, cutoff, {})
+    newer = (cutoff + timedelta(hours=1)).isoformat()
+    older = (cutoff - timedelta(hours=1)).isoformat()
+    assert walk.after(FORKS.first, PageMeta("/p2", True, newer), fresh=True, max_pages=10) == "/p2"
+    walk.seen([NOW])  # page 1 had the newest fork: the cutoff must not move with it
+    assert walk.cutoff == cutoff
+    assert walk.after("/p2", PageMeta("/p3", True, newer), fresh=True, max_pages=10) == "/p3"
+    assert walk.after("/p3", PageMeta("/p4", True, older), fresh=True, max_pages=10) is None
+    assert walk.complete
+
+
+def test_an_unchanged_top_ends_a_complete_newest_first_walk() -> None:
+    walk = Walk(FORKS, NOW, {"first": FORKS.first, "complete": True})
+    assert walk.after(FORKS.first, PageMeta("/p2", True), fresh=False, max_pages=10) is None
+    assert walk.complete
+
+
+def test_a_capped_walk_goes_on_next_run_from_where_it_stopped() -> None:
+    walk = Walk(FORKS, None, {})
+    assert walk.after(FORKS.first, PageMeta("/p2", True), fresh=True, max_pages=1) is None
+    assert not walk.complete
+    walk.seen([NOW])
+    again = Walk(FORKS, None, walk.cursor())
+    assert again.start == "/p2"
+    assert again.newest == NOW
+
+
+class _State:
+    def __init__(self, extra: dict[str, Any]) -> None:
+        self.extra = dict(extra)
+
+    def set_extra(self, key: str, value: Any) -> None:
+        self.extra[key] = value
+
+    def delete_extra(self, key: str) -> None:
+        self.extra.pop(key, None)
+
+
+def _followed(reason: str, last_match: datetime | None, since: datetime) -> dict[str, Any]:
+    return {
+        "name": "faker-js/faker",
+        "reason": reason,
+        "keep_all": False,
+        "since": since.isoformat(),
+        "last_match": last_match.isoformat() if last_match else None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("last_match", "kept"),
+    [(NOW - timedelta(days=13), True), (NOW - timedelta(days=15), False), (None, False)],
+    ids=["recent-match", "stale", "never-matched"],
+)
+def test_a_found_repo_expires_without_a_matching_item(last_match, kept: bool) -> None:
+    state = _State(
+        {PREFIX + "faker-js/faker": _followed("matched", last_match, NOW - timedelta(days=30))}
+    )
+    registry = FollowRegistry(state, NOW, timedelta(days=14))
+    assert (registry.get("Faker-JS/Faker") is not None) is kept
+    assert registry.prune() == ([] if kept else ["faker-js/faker"])
+    assert (PREFIX + "faker-js/faker" in state.extra) is kept
+
+
+def test_the_incidents_own_repos_never_expire_and_keep_all() -> None:
+    registry = FollowRegistry(_State({}), NOW, timedelta(days=1))
+    registry.watch("marak/colors.js", keep_all=True)
+    assert registry.keeps_all("Marak/colors.js")
+    assert registry.follow("MARAK/COLORS.JS", "matched") is None  # one repo, any spelling
+
+
+def test_a_matching_item_renews_a_found_repo_once_a_run() -> None:
+    state = _State(
+        {
+            PREFIX + "faker-js/faker": _followed(
+                "matched", NOW - timedelta(days=10), NOW - timedelta(days=20)
+            )
+        }
+    )
+    registry = FollowRegistry(state, NOW, timedelta(days=14))
+    registry.matched("faker-js/Faker")
+    assert state.extra[PREFIX + "faker-js/faker"]["last_match"] == NOW.isoformat()
