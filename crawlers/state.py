@@ -226,8 +226,6 @@ class CrawlState:
             self.last_modified[url] = last_modified
             self._record("last_modified", url, last_modified)
             changed = True
-        if changed:
-            self.save()  # interim, until the C1 checkpoint protocol commits state
         return changed
 
     # Cursors and spider-specific data (JSON values).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,3 +47,22 @@ def write_incident(folder: Path, sources: dict, **fields: object) -> Path:
     path = folder / "incident.yml"
     path.write_text(yaml.safe_dump(incident, allow_unicode=True), encoding="utf-8")
     return path
+
+
+#: A log format with milliseconds, for tests that compare log times with request times.
+MS_LOG_FORMAT = "%(asctime)s.%(msecs)03d [%(name)s] %(levelname)s: %(message)s"
+_HOLD = re.compile(
+    r"^(?P<when>\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[.,](?P<ms>\d{3})\S*\s.*holding (?P<what>.+?) "
+    r"for (?P<wait>[\d.]+)s",
+    re.M,
+)
+
+
+def holds(log: str) -> list[tuple[float, float, str]]:
+    """(wall time, seconds, what) of each rate-limit hold the crawl logged."""
+    found = []
+    for match in _HOLD.finditer(log):
+        when = datetime.fromisoformat(match["when"].replace(" ", "T")).replace(tzinfo=UTC)
+        start = when.timestamp() + int(match["ms"]) / 1000
+        found.append((start, float(match["wait"]), match["what"]))
+    return found

@@ -38,13 +38,15 @@ from spreadwatch.replay.telegram import TelegramData, TelegramReplay
 from spreadwatch.replay.weibo import WeiboData, WeiboReplay
 
 MASTODON = "https://mastodon.social/users/aiwatch/statuses/"
+#: GitHub documents are keyed by case-folded names (the GitHub spider's ids).
+KEY = CONFESSION.lower()
 BSKY = "at://did:plc:"
 
 #: (post id, how it must be found gone) — one or more per platform.
 DELETED = {
     "github-repo": (f"github:{FAKE_CALL}", "github:repo_gone_or_private"),
     "github-dmca": ("github:mirror0/bytedance-intern-0", "github:blocked"),
-    "github-commit": (f"github:{CONFESSION}@abc123", "github:commit_force_pushed_away"),
+    "github-commit": (f"github:{KEY}@abc123", "github:commit_force_pushed_away"),
     "mastodon": (f"mastodon:{MASTODON}113329333862400200", "mastodon:deleted"),
     "bluesky": (f"bluesky:{BSKY}skept1c9q/app.bsky.feed.post/3l6wb7xyz11a", "bluesky:not_found"),
     "reddit-removed": ("reddit:t1_lsq9x77", "reddit:removed"),
@@ -58,7 +60,7 @@ DELETED = {
 #: (post id, the text it must have now) — the replay edits them before the re-check.
 EDITED = {
     "github": (
-        f"github:{CONFESSION}#1",
+        f"github:{KEY}#1",
         "Edited: the recording was removed at the author's request.",
     ),
     "mastodon": (
@@ -110,8 +112,8 @@ def _stored_posts() -> list[dict[str, Any]]:
             "repo",
             "https://github.com/mirror0/bytedance-intern-0",
         ),
-        _seed(f"github:{CONFESSION}@abc123", "commit", None, repo=CONFESSION),
-        _seed(f"github:{CONFESSION}#1", "issue", None, repo=CONFESSION),
+        _seed(f"github:{KEY}@abc123", "commit", None, repo=KEY),
+        _seed(f"github:{KEY}#1", "issue", None, repo=KEY),
         _seed(DELETED["mastodon"][0], "post", mastodon + "113329333862400200"),
         _seed(EDITED["mastodon"][0], "post", mastodon + "113329333862400100"),
         _seed(DELETED["bluesky"][0], "post", None),
