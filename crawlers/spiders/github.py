@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
+from crawlers.github.authors import Authors
 from crawlers.github.follow import FollowRegistry
 from crawlers.github.paging import ListSpec, PageMeta, Walk, absolute, next_link
 from crawlers.github.records import KINDS, GithubRecords, Waiting
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 API_VERSION = "2022-11-28"
 JSON_MEDIA = "application/vnd.github+json"
 STAR_MEDIA = "application/vnd.github.star+json"
-FOLLOWERS = "github:followers:"
 _SEARCH_SORT = {"repositories": "updated", "issues": "created", "commits": "committer-date"}
 #: A `since`-bounded list read over more pages than this moves its `since` up for the next run.
 COMPACT_PAGES = 5
@@ -72,12 +72,8 @@ class GithubSpider(IncidentSpider):
         self.walks: dict[str, Walk] = {}
         self.following: set[str] = set()  # repos whose lists were asked this run
         self.checked: set[str] = set()  # candidate repos checked this run
-        self.followers: dict[str, int] = {
-            k.removeprefix(FOLLOWERS): v
-            for k, v in self.state.extra.items()
-            if k.startswith(FOLLOWERS) and isinstance(v, int)
-        }
-        self.fresh_profiles: set[str] = set()  # profiles answered this run
+        self.authors = Authors(self)
+        self.followers = self.authors.followers
         self.records = GithubRecords(self)
         if self.section is None:
             return
@@ -413,70 +409,15 @@ class GithubSpider(IncidentSpider):
             )
 
     def deliver(self, handled: Iterable[Item | Waiting]) -> Iterator[Item]:
-        """Items as they come; posts waiting for a follower count go with one profile request
-        per login (the count is kept in the state, the profile asked conditionally)."""
-        waiting: dict[str, list[Post]] = {}
-        for item in handled:
-            if isinstance(item, Waiting):
-                login = gh.canonical(item.login)
-                if login in self.followers and login in self.fresh_profiles:
-                    item.post.author.followers = self.followers[login]
-                    yield item.post
-                else:
-                    waiting.setdefault(item.login, []).append(item.post)
-            else:
-                yield item
-        for login, posts in waiting.items():
-            yield self.api(f"/users/{login}", self.parse_author, login=login, posts=posts)
-
-    # Profiles.
-
-    def parse_author(self, response: Response, login: str, posts: list[Post]) -> Iterator[Item]:
-        """A commit author's profile: the follower count reaches the waiting posts."""
-        retry = self.profile(response, login)
-        if retry is not None:
-            yield retry.replace(cb_kwargs={"login": login, "posts": posts})
-            return
-        for post in posts:
-            post.author.followers = self.followers.get(gh.canonical(login))
-            yield post
+        return self.authors.deliver(handled)
 
     def parse_user(self, response: Response, login: str) -> Iterator[Item]:
         """A watched user's profile, before the crawl proper starts."""
-        retry = self.profile(response, login)
+        retry = self.authors.profile(response, login, self.parse_user)
         if retry is not None:
             yield retry.replace(errback=self.profile_failed)
             return
         yield from self.profile_done()
-
-    def profile(self, response: Response, login: str) -> scrapy.Request | None:
-        """Read a profile's follower count into the cache (kept in the state); a request for
-        the profile itself when a 304 finds nothing cached."""
-        key = gh.canonical(login)
-        if response.status == 304:
-            self.count("not_modified")
-            if key not in self.followers:
-                callback = (
-                    self.parse_user
-                    if response.request and response.request.callback == self.parse_user
-                    else self.parse_author
-                )
-                return self.api(f"/users/{login}", callback, conditional=False, login=login)
-            self.fresh_profiles.add(key)
-            return None
-        if self.unchanged(response):
-            return None
-        data = self.json_body(response)
-        followers = data.get("followers") if isinstance(data, dict) else None
-        if isinstance(followers, int):
-            self.fresh_profiles.add(key)
-            if self.followers.get(key) != followers:
-                self.state.set_extra(FOLLOWERS + key, followers)
-            self.followers[key] = followers
-            self.remember_rel(response)
-        elif data is not None:
-            self.drop("bad_record", response.url, "user without a followers count")
-        return None
 
 
 def _older(moment: datetime | None, walk: Walk) -> bool:
