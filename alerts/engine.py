@@ -21,7 +21,7 @@ from alerts.mailer import Sender, SendError
 from alerts.model import Finding
 from alerts.render import render_message
 from alerts.rules import EVALUATORS, Context
-from alerts.store import AlertStore
+from alerts.store import MAX_AGE, AlertStore, recipient_states
 from indexer.alert_queries import IncidentQueries
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval, parse_interval
@@ -130,6 +130,8 @@ class Delivery:
     kibana_url: str | None = None
     clock: Callable[[], datetime] | None = None
     report_url: str | None = None
+    #: Retry a recipient this long (from the first attempt) before it counts as failed.
+    max_age: timedelta = MAX_AGE
 
     def _now(self, default: datetime) -> datetime:
         return self.clock() if self.clock else default
@@ -149,6 +151,8 @@ class Delivery:
     def _send_group(
         self, group: list[dict[str, Any]], now: datetime, report: DeliveryReport
     ) -> None:
+        """One message to the group's recipients still waiting for it; each recipient's answer
+        is recorded on every alert of the group (`AlertStore.record_attempt`)."""
         ids = [a["_id"] for a in group]
         recipients = list(group[0].get("recipients") or [])
         if not recipients:
@@ -156,28 +160,30 @@ class Delivery:
                 self.store.mark_failed(alert, "no recipients configured for this rule")
             report.failed.extend(ids)
             return
+        waiting = [a for a, d in recipient_states(group[0]).items() if d["state"] == "pending"]
+        first = min(self.store.start_attempts(alert, now) for alert in group)
         message = render_message(
             group,
             self.sender_address,
             recipients,
             self.kibana_url,
-            now,
+            first,  # the Date of every copy: retries and resends are recognisably one message
             prefix=self.store.names.prefix,
             report_url=self.report_url,
         )
         try:
-            self.sender.send(message)
+            refusals = self.sender.send(message, waiting)
+            refused = {a: (r.code, r.reason) for a, r in refusals.items()}
         except SendError as error:
-            logger.warning("alert %s not delivered, will retry: %s", ",".join(ids), error)
-            for alert in group:
-                self.store.mark_failed_attempt(alert, str(error), now)
-            target = report.failed if group[0]["state"] == "failed" else report.retrying
-            target.extend(ids)
-            return
+            logger.warning("alert %s not delivered: %s", ",".join(ids), error)
+            refused = {address: (error.code, str(error)) for address in waiting}
         for alert in group:
-            self.store.mark_sent(alert, self._now(now))
-        report.sent.extend(ids)
-        logger.info("alert %s sent to %d recipients", ",".join(ids), len(recipients))
+            self.store.record_attempt(alert, waiting, refused, self._now(now), self.max_age)
+        state = group[0]["state"]
+        target = {"sent": report.sent, "failed": report.failed}.get(state, report.retrying)
+        target.extend(ids)
+        got = len(waiting) - len(refused)
+        logger.info("alert %s: %d of %d recipients got it (%s)", ",".join(ids), got, len(waiting), state)  # fmt: skip
 
 
 def _groups(alerts: list[dict[str, Any]], digest: bool) -> list[list[dict[str, Any]]]:

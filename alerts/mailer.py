@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
@@ -22,11 +23,32 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class SendError(RuntimeError):
-    """A message was not accepted; safe to show (no secrets)."""
+    """The message was not accepted for anyone; safe to show (no secrets). `code` is the SMTP
+    reply code when the server gave one (5xx: permanent, anything else: try again)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The server's answer to one recipient it did not accept."""
+
+    code: int | None
+    reason: str
+
+    @property
+    def permanent(self) -> bool:
+        """5xx: this address will not take the message (retrying is pointless)."""
+        return self.code is not None and 500 <= self.code < 600
 
 
 class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:
+        """Send `message` to `recipients` (the envelope; the To header may list more);
+        returns the recipients the server refused. Raises `SendError` when nobody got it."""
+        ...
 
 
 @dataclass
@@ -34,9 +56,12 @@ class FakeSender:
     """Keeps messages instead of sending them: `alerts check` and dry runs."""
 
     sent: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[list[str]] = field(default_factory=list)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:
         self.sent.append(message)
+        self.envelopes.append(list(recipients))
+        return {}
 
 
 @dataclass(frozen=True)
@@ -92,28 +117,46 @@ class SmtpSender:
             connection.starttls(context=context)
         return connection
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:
         where = f"{self.config.host}:{self.config.port}"
         try:
             with self._connect() as connection:
                 if self.config.username:
                     connection.login(self.config.username, self.config.password or "")
-                refused = connection.send_message(message)
+                refused = connection.send_message(message, to_addrs=list(recipients))
+        except smtplib.SMTPRecipientsRefused as error:  # every recipient refused
+            refused = error.recipients
         except smtplib.SMTPAuthenticationError as error:
             raise SendError(f"SMTP server {where} refused the login ({error.smtp_code})") from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            raise SendError(
+                f"SMTP server {where} refused the message ({error.smtp_code}: "
+                f"{_text(error.smtp_error)})",
+                code=error.smtp_code,
+            ) from None
         except (smtplib.SMTPException, OSError) as error:
             raise SendError(
                 f"cannot send through {where}: {type(error).__name__}: {error}"
             ) from None
-        if refused:
-            logger.warning("SMTP server %s refused recipients: %s", where, sorted(refused))
+        refusals = {
+            address: Refusal(code, f"{code} {_text(reply)}")
+            for address, (code, reply) in refused.items()
+        }
+        if refusals:
+            logger.warning("SMTP server %s refused recipients: %s", where, sorted(refusals))
+        return refusals
+
+
+def _text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())[:300]
 
 
 @dataclass
 class UnconfiguredSender:
     """Used when no SMTP URL is set: alerts stay stored and pending, with a clear reason."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:
         raise SendError("no SPREADWATCH_SMTP_URL configured; alert kept pending")
 
 

@@ -13,11 +13,12 @@ would have gone out when the alert fired.
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import logging
 import re
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -158,6 +159,14 @@ def _chart(alert: dict[str, Any]) -> bytes | None:
     return counts_png(series, marker=window[0]) if len(series) > 1 else None
 
 
+def message_id(alerts: list[dict[str, Any]]) -> str:
+    """Derived from the alerts only: every copy of one alert's e-mail (a retry after a lost
+    `250`, a resend) carries the same Message-ID, so mail clients and people see it is one."""
+    ids = sorted(str(a["_id"]) for a in alerts)
+    key = ids[0] if len(ids) == 1 else hashlib.sha1("|".join(ids).encode()).hexdigest()[:20]
+    return f"<alert.{key}@spreadwatch>"
+
+
 def render_message(
     alerts: list[dict[str, Any]],
     sender: str,
@@ -264,7 +273,7 @@ def _message(
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(now) if now else format_datetime(datetime.now().astimezone())
-    message["Message-ID"] = make_msgid(idstring=alerts[0]["_id"], domain="spreadwatch")
+    message["Message-ID"] = message_id(alerts)
     message["X-Spreadwatch-Alert"] = ",".join(a["_id"] for a in alerts)
     message.set_content(_env.get_template("alert.txt.j2").render(values))
     message.add_alternative(_env.get_template("alert.html.j2").render(values), subtype="html")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from elasticsearch.dsl import Search
+from elasticsearch.dsl import Q, Search
 
 from alerts.model import Finding
 from indexer.connection import IndexNames
@@ -25,9 +25,11 @@ logger = logging.getLogger(__name__)
 
 #: Delivery states that count as "this alert exists" for realert and "first" rules.
 LIVE_STATES = ("pending", "sent", "failed")
-MAX_ATTEMPTS = 12
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=30)
+#: How long delivery is retried before a recipient counts as failed (SMTP's own queues give up
+#: after 4-5 days; an outage of a weekend must not lose an alert). `SPREADWATCH_ALERT_MAX_AGE`.
+MAX_AGE = timedelta(days=7)
 MAX_TEXT = 600
 
 
@@ -41,7 +43,16 @@ def parse_time(value: Any) -> datetime:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try: 30s, 1m, 2m, ... capped at 30 minutes."""
-    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(BACKOFF_FIRST * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
+
+
+def recipient_states(alert: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each recipient's delivery so far (pending until tried), by address."""
+    known = {d["recipient"]: dict(d) for d in alert.get("deliveries") or []}
+    return {
+        address: known.get(address) or {"recipient": address, "state": "pending", "attempts": 0}
+        for address in alert.get("recipients") or []
+    }
 
 
 def _trim_post(post: dict[str, Any]) -> dict[str, Any]:
@@ -181,18 +192,81 @@ class AlertStore:
         body = {k: v for k, v in alert.items() if k != "_id"}
         self.client.index(index=self.index, id=alert["_id"], document=body, refresh=True)
 
-    def mark_sent(self, alert: dict[str, Any], now: datetime) -> None:
-        alert.update(state="sent", sent_at=_iso(now), attempts=int(alert.get("attempts") or 0) + 1)
-        self._save(alert)
-
-    def mark_failed_attempt(self, alert: dict[str, Any], error: str, now: datetime) -> None:
-        """Count a failed delivery; keep it pending with a later retry, or give up (`failed`)."""
+    def record_attempt(
+        self,
+        alert: dict[str, Any],
+        tried: list[str],
+        refused: dict[str, tuple[int | None, str]],
+        now: datetime,
+        max_age: timedelta = MAX_AGE,
+    ) -> None:
+        """One delivery attempt to `tried`: who got it, who refused for good (5xx), who is
+        retried (4xx, no answer) with a capped backoff until `max_age` after retrying began.
+        The alert is `pending` while anyone is retried, then `sent` if anyone got it (the ones
+        who did not are in `failed_recipients`), else `failed`."""
+        deliveries = recipient_states(alert)
+        for address in tried:
+            entry = deliveries[address]
+            entry["attempts"] = int(entry.get("attempts") or 0) + 1
+            if address not in refused:
+                entry.update(state="sent", at=_iso(now), error=None, code=None)
+                continue
+            code, reason = refused[address]
+            entry.update(code=code, error=reason[:300], at=_iso(now))
+            if code is not None and 500 <= code < 600:
+                entry["state"] = "failed"
+        since = parse_time(alert.get("retry_since") or alert.get("first_attempt_at") or _iso(now))
+        give_up = now - since >= max_age
+        for entry in deliveries.values():
+            if entry["state"] == "pending" and give_up:
+                entry.update(state="failed", error=f"{entry.get('error')}; gave up after {max_age}")
         attempts = int(alert.get("attempts") or 0) + 1
-        alert.update(attempts=attempts, last_error=error[:500])
-        alert["details"]["next_attempt"] = _iso(now + backoff(attempts))
-        if attempts >= MAX_ATTEMPTS:
+        alert.update(deliveries=list(deliveries.values()), attempts=attempts)
+        alert["failed_recipients"] = [d["recipient"] for d in deliveries.values() if d["state"] == "failed"]  # fmt: skip
+        errors = [f"{d['recipient']}: {d['error']}" for d in deliveries.values() if d.get("error") and d["state"] != "sent"]  # fmt: skip
+        alert["last_error"] = "; ".join(errors)[:500] or None
+        states = {d["state"] for d in deliveries.values()}
+        if "pending" in states:
+            alert["details"]["next_attempt"] = _iso(now + backoff(attempts))
+        elif "sent" in states:
+            alert.update(state="sent", sent_at=alert.get("sent_at") or _iso(now))
+        else:
             alert["state"] = "failed"
         self._save(alert)
+
+    def start_attempts(self, alert: dict[str, Any], now: datetime) -> datetime:
+        """The time of the first delivery attempt (the e-mail's Date), set on the first one."""
+        if not alert.get("first_attempt_at"):
+            alert["first_attempt_at"] = _iso(now)
+        return parse_time(alert["first_attempt_at"])
+
+    def resend(self, alert: dict[str, Any], now: datetime) -> list[str]:
+        """Make the recipients who did not get the alert pending again (the same Message-ID and
+        Date go out, so a copy is recognisable); returns them."""
+        deliveries = recipient_states(alert)
+        again = [a for a, d in deliveries.items() if d["state"] != "sent"]
+        for address in again:
+            deliveries[address].update(state="pending", error=None, code=None)
+        if again:
+            alert.update(
+                state="pending", retry_since=_iso(now), deliveries=list(deliveries.values())
+            )
+            alert["failed_recipients"] = []
+            alert["details"]["next_attempt"] = _iso(now)
+            self._save(alert)
+        return again
+
+    def undelivered(self, incident: str | None = None) -> list[dict[str, Any]]:
+        """Alerts somebody did not get: failed, or sent with failed recipients."""
+        search = self._search().filter("terms", state=["failed", "sent"]).sort("@timestamp")
+        if incident is not None:
+            search = search.filter("term", incident=incident)
+        docs = self._docs(search, size=1000)
+        return [d for d in docs if d["state"] == "failed" or d.get("failed_recipients")]
+
+    def get(self, alert_id: str) -> dict[str, Any] | None:
+        found = self.client.options(ignore_status=404).get(index=self.index, id=alert_id)
+        return {"_id": found["_id"], **found["_source"]} if found.get("found") else None
 
     def supersede(self, alert: dict[str, Any], reason: str, now: datetime) -> None:
         """An alert whose basis no longer holds: kept for the record, no longer counted (and
@@ -244,6 +318,8 @@ class AlertStore:
         return self._docs(search, size)
 
     def open_alerts(self) -> list[dict[str, Any]]:
-        """Alerts still waiting for delivery or that could not be delivered."""
-        search = self._search().filter("terms", state=["pending", "failed"])
+        """Alerts still waiting for delivery or that somebody did not get."""
+        waiting = Q("terms", state=["pending", "failed"])
+        partly = Q("term", state="sent") & Q("exists", field="failed_recipients")
+        search = self._search().filter(waiting | partly)
         return self._docs(search.sort("-@timestamp"), 100)

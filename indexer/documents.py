@@ -250,6 +250,9 @@ class Alert(Document):
     attempts = Integer()
     seq = Long()  # raise order within one run (alerts of a run share @timestamp)
     sent_at = Date()
+    first_attempt_at = Date()  # the e-mail's Date header, kept for every retry and resend
+    failed_recipients = Keyword()
+    deliveries = Object(enabled=False)  # per recipient: state, attempts, code, error, at
     superseded_at = Date()
     last_error = Text()
     window_start = Date()

@@ -13,7 +13,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,7 @@ def _delivery(rt: runtime.Runtime) -> Delivery:
         rt.settings.kibana_url,
         rt.clock,
         report_url=rt.settings.report_url,
+        max_age=timedelta(seconds=rt.settings.alert_max_age),
     )
 
 

@@ -123,12 +123,6 @@ class Monitor:
         if paused:  # syncing only (tests, tools): takes no part in the lease
             self.rt.lease = self.lease = None
         self.reload()
-        problems = self.rt.incidents.problems()
-        if problems and not self.incidents:
-            raise NoValidIncidentError(
-                "no incident file is valid, nothing to monitor: "
-                + "; ".join(p.error.splitlines()[0] for p in problems)
-            )
         self._renew_lease()  # resumes the scheduler when this monitor holds the lease
         self._watcher.start()
         self.heartbeat.start()
@@ -169,11 +163,23 @@ class Monitor:
         }
         try:
             self.start()
+            self._refuse_if_nothing_is_valid()
             wake.wait()
         finally:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _refuse_if_nothing_is_valid(self) -> None:
+        """A monitor whose every incident file is invalid has nothing to do: it reports the
+        broken files (the alert goes out) and stops with one line, instead of running empty."""
+        problems = self.rt.incidents.problems()
+        if problems and not self.incidents:
+            self.report_unwatched_problems()
+            raise NoValidIncidentError(
+                "no incident file is valid, nothing to monitor: "
+                + "; ".join(p.error.splitlines()[0] for p in problems)
+            )
 
     # --- jobs --------------------------------------------------------------------------------
 

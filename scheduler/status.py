@@ -138,7 +138,10 @@ def pending_reason(
 ) -> str:
     """Why an alert has not gone out (yet), in words an analyst can act on."""
     if alert.get("state") == "failed":
-        return f"gave up: {alert.get('last_error') or 'unknown error'}"
+        return f"gave up: {alert.get('last_error') or 'unknown error'}; spreadwatch alerts resend {alert['_id']}"
+    if alert.get("state") == "sent":  # sent, but not to everyone
+        missing = ", ".join(alert.get("failed_recipients") or [])
+        return f"not delivered to {missing} ({alert.get('last_error') or 'refused'}); spreadwatch alerts resend {alert['_id']}"
     details = alert.get("details") or {}
     incident = alert.get("incident")
     down = "" if running else " — but no monitor is running"
@@ -215,7 +218,7 @@ def health(state: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"{len(overdue)} job(s) overdue: {', '.join(overdue)}")
     if state["monitor"]["incident_errors"]:
         problems.append(f"{len(state['monitor']['incident_errors'])} incident file(s) invalid")
-    if any(a["state"] == "failed" for a in state["open_alerts"]):
+    if any(a["state"] in ("failed", "sent") for a in state["open_alerts"]):
         problems.append("alerts could not be delivered")
     cluster = state["cluster"]
     if cluster["status"] != "green":

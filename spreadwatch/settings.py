@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     smtp_from: str = "spreadwatch@localhost"
     smtp_timeout: float = 20.0
+    #: Seconds a recipient's delivery is retried (capped backoff) before it counts as failed.
+    alert_max_age: Annotated[float, Field(gt=0, le=90 * 86400)] = 7 * 86400.0
     kibana_url: str | None = None
     #: Where the monitor's scheduled reports are published (`<report_url>/<incident>.html`);
     #: alert e-mails link there. Unset: the e-mail names the command that writes the report.

@@ -224,14 +224,15 @@ def test_long_post_text_is_truncated_in_both_parts(es_client, index_names, smtp_
         assert "x" * 150 in body and "x" * 300 not in body
 
 
-def test_alert_gives_up_as_failed_after_max_attempts(es_client, index_names, smtp_port_down):
-    from alerts.store import MAX_ATTEMPTS
+def test_alert_gives_up_as_failed_once_past_its_maximum_age(es_client, index_names, smtp_port_down):
+    from alerts.store import MAX_AGE
 
     delivery = fire_spike(es_client, index_names, None, smtp_port_down.url)
-    for attempt in range(MAX_ATTEMPTS + 2):
-        delivery.deliver(NOW + attempt * timedelta(hours=1))  # past every backoff
+    for hours in range(0, int(MAX_AGE.total_seconds() // 3600) + 2, 12):
+        delivery.deliver(NOW + timedelta(hours=hours))
     [alert] = AlertStore(es_client, index_names).open_alerts()
-    assert (alert["state"], alert["attempts"]) == ("failed", MAX_ATTEMPTS)
+    assert alert["state"] == "failed" and alert["failed_recipients"] == ["analyst@example.org"]
+    assert "gave up after 7 days" in alert["last_error"]
 
 
 def test_a_long_non_ascii_subject_survives_the_trip_unchanged():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 
 import pytest
 from scheduler_support import write_incident
 
-from scheduler.service import Monitor, NoValidIncidentError
+from scheduler.service import Monitor
 from scheduler.status import list_jobs
 
 pytest_plugins = ["conftest_scheduler"]
@@ -53,12 +54,28 @@ def test_a_restart_with_a_file_that_never_loads_keeps_its_jobs(incidents, make_r
     assert [i for i in ids if "bytedance" in i] == JOBS
 
 
-def test_start_refuses_when_every_incident_file_is_invalid(incidents, make_runtime):
+def test_start_refuses_with_one_line_when_every_incident_file_is_invalid(
+    incidents, make_runtime, tmp_path
+):
+    import subprocess
+
+    from scheduler_support import PY
+
+    from indexer.connection import es_url
+
     break_file(write_incident(incidents))
-    monitor = Monitor(make_runtime(), [incidents], watch_interval=60)
-    with pytest.raises(NoValidIncidentError, match=r"no incident file is valid.*bytedance\.yml"):
-        monitor.start(paused=True)
-    monitor.stop()
+    settings = make_runtime().settings
+    env = {**os.environ, "SPREADWATCH_INDEX_PREFIX": settings.index_prefix,
+           "SPREADWATCH_SCHEDULER_DB_URL": str(settings.scheduler_db_url),
+           "SPREADWATCH_ES_URL": es_url(settings)}  # fmt: skip
+    env.pop("SPREADWATCH_SMTP_URL", None)
+    done = subprocess.run(
+        [PY, "-m", "spreadwatch", "run", str(incidents)], env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip().splitlines()[-1]  # after the log lines
+    assert line.startswith("error: no incident file is valid") and "bytedance.yml" in line
 
 
 def test_two_files_with_one_incident_id_are_an_error_naming_both(incidents, make_runtime):

@@ -1,4 +1,5 @@
-"""`spreadwatch alerts check|silence|list`: try rules now, hush a rule, see what was raised."""
+"""`spreadwatch alerts check|silence|list|resend`: try rules now, hush a rule, see what was
+raised, send again what somebody did not get."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _checked_scope(rule: str, incident: str | None, folder: Path) -> str | None:
 
 @click.group("alerts")
 def alerts_group() -> None:
-    """Alert rules: evaluate them now, silence one, list raised alerts."""
+    """Alert rules: evaluate them now, silence one, list raised alerts, resend undelivered."""
 
 
 @alerts_group.command("check")
@@ -150,6 +151,62 @@ def list_alerts(app: AppContext, incident: str | None, limit: int, fmt: str) -> 
     for alert in alerts:
         what = alert.get("subject") or alert.get("summary")
         click.echo(escape(f"{alert['@timestamp']}  {alert['state']:<8} {alert['rule']}  {what}"))
+
+
+@alerts_group.command("resend")
+@click.argument("alert_id", required=False, metavar="[ID]")
+@click.option("--failed", "all_failed", is_flag=True, help="Every alert somebody did not get.")
+@click.option("--incident", help="With --failed: only this incident id.")
+@click.pass_obj
+def resend(app: AppContext, alert_id: str | None, all_failed: bool, incident: str | None) -> None:
+    """Send an alert again to the recipients who did not get it (ID), or every such alert
+    (--failed): same Message-ID and Date, so a copy is recognisable. Exits 1 when someone
+    still did not get one."""
+    from alerts.engine import Delivery
+    from alerts.mailer import sender_from_settings
+    from alerts.store import AlertStore
+    from indexer.templates import init as init_indices
+
+    if (alert_id is None) == (not all_failed):
+        raise click.UsageError("give an alert ID or --failed (not both)")
+    init_indices(app.client, app.names)
+    store = AlertStore(app.client, app.names)
+    if alert_id is not None:
+        found = store.get(alert_id)
+        if found is None:
+            raise click.BadParameter(f"no alert with id {alert_id!r}", param_hint="ID")
+        alerts = [found]
+    else:
+        alerts = store.undelivered(incident)
+    now = datetime.now(UTC)
+    again = {a["_id"]: store.resend(a, now) for a in alerts}
+    if not any(again.values()):
+        click.echo("nothing to resend: every recipient got these alerts")
+        return
+    settings = app.settings
+    sender = sender_from_settings(settings.secret("smtp_url"), settings.smtp_timeout)
+    delivery = Delivery(
+        store, sender, settings.smtp_from, settings.kibana_url, report_url=settings.report_url,
+        max_age=timedelta(seconds=settings.alert_max_age),
+    )  # fmt: skip
+    incidents = sorted({a["incident"] for a in alerts if again[a["_id"]]})
+    for name in incidents:
+        delivery.deliver(now, name)
+        delivery.deliver(now, name, digest=True)
+    missing = 0
+    for alert_id_, recipients in again.items():
+        if not recipients:
+            continue
+        alert = store.get(alert_id_) or {}
+        failed = alert.get("failed_recipients") or []
+        waiting = [d["recipient"] for d in alert.get("deliveries") or [] if d["state"] == "pending"]
+        missing += len(failed) + len(waiting)
+        line = f"{alert_id_}: {alert.get('state')}, resent to {', '.join(recipients)}"
+        if failed or waiting:
+            line += f"; not delivered: {', '.join(failed + waiting)}"
+        click.echo(escape(line))
+    if missing:
+        raise click.exceptions.Exit(1)
 
 
 commands = [alerts_group]
