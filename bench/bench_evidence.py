@@ -7,6 +7,9 @@ prefix, once with capture on (`SPREADWATCH_EVIDENCE_CAPTURE=matched`: every post
 response is archived) and once with capture off, alternating for `--rounds` rounds, each in a
 fresh data folder. Reported: median crawl wall time with and without capture and their ratio,
 WARC bytes per 1,000 posts, and bytes per response record. Process start-up is part of a crawl.
+Crawl times on a shared machine are noisy, so the capture step is also timed alone, in this
+process: the same 2,000 posts, 40 per exchange, through `crawlers.capture.CaptureStage` (WARC
+write with fsync, ledger), first sight and then unchanged; CPU and wall time per post.
 
     .venv/bin/python -m bench.bench_evidence [--posts 2000] [--rounds 3]
 """
@@ -30,6 +33,11 @@ from typing import Any
 import yaml
 
 from bench.machine import save
+from crawlers.capture import CaptureStage
+from crawlers.exchange import attach
+from evidence.capture import Capturer
+from evidence.secrets import Redactor
+from evidence.warcstore import Exchange
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
 from spreadwatch.replay import ReplayServer
@@ -128,6 +136,33 @@ def crawl(env: dict[str, str], incident_file: Path) -> tuple[float, dict[str, An
     return wall, json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def capture_alone(posts: int, folder: Path) -> dict[str, Any]:
+    """The capture step alone: seconds per post at first sight and when unchanged."""
+    made = statuses(posts)
+    exchanges = [
+        Exchange(url=f"https://mastodon.social/api/v1/timelines/tag/bytedance?page={i}", status=200,
+                 response_headers=[("Content-Type", "application/json")],
+                 body=json.dumps(made[i * 40 : (i + 1) * 40]).encode())
+        for i in range(posts // 40 + 1)
+    ]  # fmt: skip
+    figures = {}
+    stage = CaptureStage(Capturer(folder, "bench-evidence", Redactor(["secret-token-123"])))
+    for label in ("first sight", "unchanged"):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i, status in enumerate(made):
+            doc = _Doc(platform="mastodon", native_id=status["uri"], text=status["content"])
+            attach(doc, exchanges[i // 40])
+            stage.process(doc)
+        figures[f"capture step, {label}: ms per post (wall)"] = round((time.perf_counter() - wall) / posts * 1000, 3)  # fmt: skip
+        figures[f"capture step, {label}: ms per post (CPU)"] = round((time.process_time() - cpu) / posts * 1000, 3)  # fmt: skip
+    stage.close()
+    return figures
+
+
+class _Doc(dict[str, Any]):
+    """A post document as the ingest core hands it on (a dict that can carry the exchange)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=2000)
@@ -164,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
                     records.append(int(summary.get("evidence_captured") or 0))
                     indexed.append(int(summary.get("items_indexed") or 0))
                 print(f"round {round_number + 1} {mode}: {wall:.1f}s, {summary.get('items_indexed')} indexed", flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-evidence-alone-") as temp:
+        alone = capture_alone(args.posts, Path(temp))
     on, off = statistics.median(times["matched"]), statistics.median(times["off"])
     posts = statistics.median(indexed)
     size = statistics.median(sizes)
@@ -178,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
             "WARC response records per crawl": int(statistics.median(records)),
             "archive bytes per 1,000 posts": int(size / posts * 1000) if posts else None,
             "archive KiB per 1,000 posts": round(size / posts * 1000 / 1024, 1) if posts else None,
+            **alone,
             "bytes per response record (with its request)": int(
                 size / max(1, statistics.median(records))
             ),
