@@ -147,6 +147,7 @@ class Post(Document):
     stance_cues = Keyword()
     stance_model = Keyword()
     matched = Object(Matched)
+    claim_stances = Keyword()  # "<claim>:<stance>" per claim named (indexer/claims.py)
     fingerprint = Keyword()
     fingerprint_bands = Keyword()
     first_seen = Date()

@@ -1,6 +1,15 @@
-"""Recompute matches and stance of every post of an incident after its file (or the lexicons)
-changed: scan, classify client-side, write back only what changed with partial-document bulk
-updates (no painless, no update-by-query: the embedded node has neither).
+"""Recompute everything about an incident's posts that its file decides, after the file (or the
+lexicons) changed: the matches and claims, the official flag (accounts, domains, URLs, and the
+feed or page a post came from), the kind (a statement of an official feed is an article once the
+feed is not official), the stance and the stance towards each claim.
+
+A post that no longer belongs to the incident (it matches nothing, or it is an official source's
+post about something else — see `indexer.matching.belongs`) is detached: the incident's id is
+removed from it, and a document no other incident has is deleted, with its engagement
+snapshots. Every change is counted by reason, so `spreadwatch reclassify` can say what it did.
+
+No painless, no update-by-query (the embedded node has neither): scan, decide client-side,
+write back only what changed with bulk partial updates and deletes.
 
 `reclassify(client, names, incident) -> ReclassifyResult`.
 """
@@ -15,23 +24,28 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
+from indexer.claims import claim_stances
 from indexer.connection import IndexNames
 from indexer.documents import STANCE_FIELDS
-from indexer.matching import Matcher
+from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
-_FIELDS = ["platform", "kind", "title", "text", "lang", "domain", "url", "author", "matched"]
-_FIELDS += list(STANCE_FIELDS)
+_FIELDS = ["incident", "platform", "kind", "title", "text", "lang", "domain", "url", "author"]
+_FIELDS += ["matched", "source", "claim_stances", *STANCE_FIELDS]
 
 
 @dataclass
 class ReclassifyResult:
     scanned: int = 0
     changed: int = 0
+    detached: int = 0
+    deleted: int = 0
     failed: int = 0
+    #: Why posts changed ("official source → not official", "detached: ..."), with counts.
+    reasons: Counter[str] = field(default_factory=Counter)
     stances: Counter[str] = field(default_factory=Counter)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -39,80 +53,177 @@ class ReclassifyResult:
 def reclassify(
     client: Elasticsearch, names: IndexNames, incident: Incident, chunk_size: int = 500
 ) -> ReclassifyResult:
-    """Re-match and re-classify every post of `incident`; failures are counted and logged."""
+    """Re-derive every post of `incident` from its file; failures are counted and logged."""
     result = ReclassifyResult()
-    matcher = Matcher(incident)
     hits = helpers.scan(
         client,
         index=names.posts,
         query={"query": {"term": {"incident": incident.id}}, "_source": _FIELDS},
         size=chunk_size,
     )
-    updates = _updates(hits, matcher, incident, names, result)
-    for ok, item in helpers.streaming_bulk(
-        client, updates, chunk_size=chunk_size, raise_on_error=False, max_retries=3
-    ):
-        if not ok:
-            result.failed += 1
-            logger.error("reclassify: update failed: %s", item)
-    client.indices.refresh(index=names.posts)
+    gone: list[str] = []
+    _bulk(client, _actions(hits, Matcher(incident), incident, result, gone), result, chunk_size)
+    if gone:
+        _bulk(client, _snapshot_actions(client, names, incident.id, gone), result, chunk_size)
+    client.indices.refresh(index=[names.posts, names.activity])
     return result
 
 
-def _updates(
+def _bulk(
+    client: Elasticsearch, actions: Iterable[dict[str, Any]], result: ReclassifyResult, size: int
+) -> None:
+    for ok, item in helpers.streaming_bulk(
+        client, actions, chunk_size=size, raise_on_error=False, max_retries=3
+    ):
+        if not ok:
+            result.failed += 1
+            logger.error("reclassify: write failed: %s", item)
+
+
+def _actions(
     hits: Iterable[dict[str, Any]],
     matcher: Matcher,
     incident: Incident,
-    names: IndexNames,
     result: ReclassifyResult,
+    gone: list[str],
 ) -> Iterator[dict[str, Any]]:
     for hit in hits:
         result.scanned += 1
         source = hit["_source"]
-        fields = recomputed(source, matcher, incident)
+        where = {"_index": hit["_index"], "_id": hit["_id"]}
+        match = matcher.match(source.get("title"), source.get("text"))
+        official = official_now(source, incident)
+        pinned = incident.official is not None and incident.official.is_statement(source.get("url"))
+        if not belongs(match, official=official, pinned=pinned, kept=_kept(source)):
+            result.reasons[_why_detached(official)] += 1
+            gone.append(hit["_id"])
+            yield _detach(source, where, incident.id, result)
+            continue
+        fields = recomputed(source, match, incident, official=official, pinned=pinned)
         result.stances[fields["stance"]] += 1
-        if _unchanged(source, fields):
+        reasons = _reasons(source, fields)
+        if not reasons:
             continue
         result.changed += 1
+        result.reasons.update(reasons)
         result.moves[(source.get("stance") or "", fields["stance"])] += 1
-        yield {
-            "_op_type": "update",
-            "_index": hit["_index"],
-            "_id": hit["_id"],
-            "doc": fields,
-        }
+        yield {"_op_type": "update", **where, "doc": fields}
 
 
-def recomputed(source: dict[str, Any], matcher: Matcher, incident: Incident) -> dict[str, Any]:
-    """The matched/stance fields of one stored post under the incident's current rules."""
-    author = dict(source.get("author") or {})
-    official = bool(author.get("official")) or _official_now(source, author, incident)
-    match = matcher.match(source.get("title"), source.get("text"))
-    doc = {**source, "author": {**author, "official": official}}
-    stance = classify(StanceInput.from_doc(doc, claims=match.claims))
+def _kept(source: dict[str, Any]) -> bool:
+    """Kept by its spider without a match (a matched story's comments, a watched repo). Posts
+    stored before the flag existed: matched nothing and were not official."""
+    matched = source.get("matched") or {}
+    if "kept" in matched:
+        return bool(matched["kept"])
+    official = bool((source.get("author") or {}).get("official"))
+    return not (matched.get("queries") or matched.get("claims") or official)
+
+
+def _why_detached(official: bool) -> str:
+    if official:
+        return "detached: an official source's post that matches nothing"
+    return "detached: matches nothing any more"
+
+
+def _detach(
+    source: dict[str, Any], where: dict[str, str], incident: str, result: ReclassifyResult
+) -> dict[str, Any]:
+    remaining = [i for i in source.get("incident") or [] if i != incident]
+    result.detached += 1
+    if remaining:
+        return {"_op_type": "update", **where, "doc": {"incident": remaining}}
+    result.deleted += 1
+    return {"_op_type": "delete", **where}
+
+
+def _snapshot_actions(
+    client: Elasticsearch, names: IndexNames, incident: str, posts: list[str]
+) -> Iterator[dict[str, Any]]:
+    """The engagement snapshots of detached posts follow them."""
+    for start in range(0, len(posts), 500):
+        query = {"bool": {"filter": [
+            {"term": {"incident": incident}}, {"terms": {"post_id": posts[start : start + 500]}},
+        ]}}  # fmt: skip
+        for hit in helpers.scan(client, index=names.activity, query={"query": query}):
+            remaining = [i for i in hit["_source"].get("incident") or [] if i != incident]
+            where = {"_index": hit["_index"], "_id": hit["_id"]}
+            if remaining:
+                yield {"_op_type": "update", **where, "doc": {"incident": remaining}}
+            else:
+                yield {"_op_type": "delete", **where}
+
+
+def official_now(source: dict[str, Any], incident: Incident) -> bool:
+    """Official under the current file: an official account, domain or URL, or an item of a
+    feed or page the file marks official."""
+    author = source.get("author") or {}
+    section = incident.official
+    if section is not None and (
+        section.is_official(source.get("platform") or "", author.get("handle"), author.get("id"))
+        or section.is_official_url(source.get("url"))
+    ):
+        return True
+    origin = _origin(source, incident)
+    return bool(origin and origin[0])
+
+
+def _origin(source: dict[str, Any], incident: Incident) -> tuple[bool, str] | None:
+    """(official, kind) of the configured feed or page the post came from, if known."""
+    spider = (source.get("source") or {}).get("spider")
+    name = (source.get("source") or {}).get("query")
+    if spider == "feeds" and incident.sources.feeds is not None:
+        for feed in incident.sources.feeds.feeds:
+            if name in (feed.name, feed.url):
+                return feed.official, "statement" if feed.official else "article"
+    if spider == "pages" and incident.sources.pages is not None:
+        for page in incident.sources.pages.pages:
+            if name == page.name:
+                return page.official or page.kind == "statement", page.kind
+    return None
+
+
+def recomputed(
+    source: dict[str, Any], match: MatchResult, incident: Incident, *, official: bool, pinned: bool
+) -> dict[str, Any]:
+    """Every field of one stored post that the incident file decides, as they should be now."""
+    origin = _origin(source, incident)
+    kind = origin[1] if origin else source.get("kind") or "post"
+    author = {**(source.get("author") or {}), "official": official}
+    matched: dict[str, Any] = {"queries": match.queries, "claims": match.claims}
+    matched["official"] = official
+    if pinned:
+        matched["statement"] = True
+    elif not match.matched:
+        matched["kept"] = True
+    doc = {**source, "author": author, "kind": kind, "matched": matched}
+    doc.update(classify(StanceInput.from_doc(doc, claims=match.claims)).fields())
     return {
-        "author": doc["author"],
-        "matched": {"queries": match.queries, "claims": match.claims, "official": official},
-        **stance.fields(),
+        "author": author,
+        "kind": kind,
+        "matched": matched,
+        **{name: doc[name] for name in STANCE_FIELDS},
+        "claim_stances": claim_stances(doc, incident) or None,
     }
 
 
-def _official_now(source: dict[str, Any], author: dict[str, Any], incident: Incident) -> bool:
-    if incident.official is None:
-        return False
-    platform = source.get("platform") or ""
-    return incident.official.is_official(
-        platform, author.get("handle"), author.get("id")
-    ) or incident.official.is_official_url(source.get("url"))
-
-
-def _unchanged(source: dict[str, Any], fields: dict[str, Any]) -> bool:
-    matched = source.get("matched") or {}
-    return (
-        all(source.get(name) == fields[name] for name in STANCE_FIELDS if name != "stance_cues")
-        and list(source.get("stance_cues") or []) == fields["stance_cues"]
-        and list(matched.get("queries") or []) == fields["matched"]["queries"]
-        and list(matched.get("claims") or []) == fields["matched"]["claims"]
-        and bool(matched.get("official")) == fields["matched"]["official"]
-        and bool((source.get("author") or {}).get("official")) == fields["author"]["official"]
-    )
+def _reasons(source: dict[str, Any], fields: dict[str, Any]) -> list[str]:
+    """What changed in one post, in words (empty: nothing to write)."""
+    reasons = []
+    was = bool((source.get("author") or {}).get("official"))
+    if was != fields["author"]["official"]:
+        reasons.append("official source → not official" if was else "now an official source")
+    if (source.get("kind") or "post") != fields["kind"]:
+        reasons.append(f"kind {source.get('kind')} → {fields['kind']}")
+    before, after = source.get("matched") or {}, fields["matched"]
+    if any(list(before.get(k) or []) != after[k] for k in ("queries", "claims")):
+        reasons.append("matched queries or claims changed")
+    if bool(before.get("statement")) != bool(after.get("statement")):
+        reasons.append("pinned as a statement" if after.get("statement") else "no longer pinned")
+    if source.get("stance") != fields["stance"]:
+        reasons.append(f"stance {source.get('stance') or '(none)'} → {fields['stance']}")
+    elif any(source.get(k) != fields[k] for k in STANCE_FIELDS if k != "stance_cues"):
+        reasons.append("stance confidence or source changed")
+    if list(source.get("claim_stances") or []) != list(fields["claim_stances"] or []):
+        reasons.append("stance towards a claim changed")
+    return reasons

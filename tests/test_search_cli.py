@@ -400,10 +400,9 @@ def test_reclassify_recomputes_stance_and_matches_from_the_incident_file(
 ):
     result = run(index_names, es_settings, "reclassify", str(stale))
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == (
-        f"{INCIDENT}: 3 posts scanned, 3 changed, 0 failed; "
-        "stances now: debunk 1, denial 1, rumour 1"
-    )
+    lines = result.output.splitlines()
+    assert lines[0] == f"{INCIDENT}: 3 posts scanned, 3 changed, 0 detached, 0 failed"
+    assert lines[-1] == "stances now: debunk 1, denial 1, rumour 1"
     rumour, official, debunk = (
         stored(es_client, index_names, i) for i in ("weibo:1", "toutiao:2", "reddit:3")
     )
@@ -423,7 +422,7 @@ def test_reclassify_twice_changes_nothing_the_second_time(
 ):
     run(index_names, es_settings, "reclassify", str(stale))
     again = run(index_names, es_settings, "reclassify", str(stale))
-    assert "3 posts scanned, 0 changed, 0 failed" in again.output
+    assert "3 posts scanned, 0 changed, 0 detached, 0 failed" in again.output
 
 
 def test_reclassify_of_an_unknown_incident_id_is_an_error(es_settings, index_names, tmp_path):

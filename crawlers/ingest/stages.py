@@ -30,6 +30,7 @@ from crawlers.normalise import (
     language,
     to_utc_iso,
 )
+from indexer.claims import with_claim_stances
 from indexer.documents import KINDS
 from indexer.fingerprint import fingerprint_fields
 from indexer.matching import belongs
@@ -244,9 +245,11 @@ def match(doc: Any, context: IngestContext) -> Any:
 
 
 def stance(doc: Any, context: IngestContext) -> Any:
-    """The stance fields from the explainable classifier (`indexer.stance.classify`)."""
+    """The stance fields from the explainable classifier (`indexer.stance.classify`), and the
+    stance towards each claim the post names (`indexer.claims`)."""
     if isinstance(doc, PostDoc):
         doc.update(classify(StanceInput.from_doc(doc)).fields())
+        with_claim_stances(doc, context.incident)
     return doc
 
 

@@ -17,6 +17,7 @@ from spreadwatch.display import display_line, display_text
 
 if TYPE_CHECKING:
     from indexer.analytics import Origin, Timeline
+    from indexer.claims import ClaimReport
     from indexer.phases import Phases
     from indexer.search import Row, SearchResult
 
@@ -167,6 +168,51 @@ def _time_to_denial(found: Phases) -> str:
         return duration(m.time_to_denial)
     since = f" ({duration(m.time_since_onset)} since onset)" if m.time_since_onset else ""
     return f"none yet{since}"
+
+
+def render_claims(incident: str, report: ClaimReport, bar_width: int = 40) -> str:
+    """Claim by claim: first seen, posts by stance, reach each way, answered or not, a chart."""
+    from alerts.model import human_number  # a formatting helper, light to import
+
+    answered = sum(c.addressed_by_denial for c in report.claims)
+    if report.denial is not None:
+        head = (
+            f"{incident}: {len(report.claims)} claims; the official denial "
+            f"({escape(report.denial.id)}) answers {answered} of them"
+        )
+    else:
+        head = f"{incident}: {len(report.claims)} claims; no official denial yet"
+    lines = [head]
+    legend = " ".join(f"{mark}={name}" for name, mark in STANCE_MARKS.items())
+    for claim in report.claims:
+        title = escape(claim.name) + (
+            f" — {escape(claim.description)}" if claim.description else ""
+        )
+        first = claim.first_seen
+        seen = (
+            f"{when(first.timestamp)} on {escape(first.platform)} by "
+            f"{escape(first.author or 'unknown')}"
+            if first
+            else "—"
+        )
+        stances = ", ".join(f"{k} {v}" for k, v in sorted(claim.by_stance.items())) or "none"
+        lines += [
+            "",
+            title,
+            f"  first seen {seen}",
+            f"  posts {claim.posts}: {stances}",
+            f"  reach spreading {human_number(claim.reach_spreading)}, "
+            f"denying {human_number(claim.reach_denying)}",
+            f"  answered by the official denial: {'yes' if claim.addressed_by_denial else 'NO'}",
+        ]
+        peak = max((sum(c.values()) for _, c in claim.series), default=0) or 1
+        if any(sum(c.values()) for _, c in claim.series):
+            lines.append(f"  posts per {report.interval} ({legend})")
+            for start, counts in claim.series:
+                total = sum(counts.values())
+                bar = _bar(counts, total, peak, bar_width)
+                lines.append(f"  {when(start)} │{pad(bar, bar_width)} {total:>5}")
+    return "\n".join(lines)
 
 
 def render_chart(timeline: Timeline, found: Phases, bar_width: int = 50) -> str:

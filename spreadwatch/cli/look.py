@@ -187,13 +187,31 @@ def _incident_scope(app: AppContext, ref: str, folder: Path) -> IncidentScope:
     type=Duration(minimum=timedelta(seconds=1)),
     help="Bucket length for phases and chart: 30m, 1h, 1d, 600 (seconds)...",
 )
+@click.option(
+    "--by",
+    type=Name(["phase", "claim"], "view"),
+    default="phase",
+    show_default=True,
+    help="phase: the spread's phases and chart; claim: each claim of the incident file — first "
+    "seen, volume by stance, reach spreading vs denying, answered by the official denial or not.",
+)
 @format_option("text", "json", help="Text with a chart, or the phases and timeline as JSON.")
 @incidents_dir_option
 @click.pass_obj
 def timeline(
-    app: AppContext, incident: str, interval: timedelta | None, fmt: str, incidents_dir: Path
+    app: AppContext,
+    *,
+    incident: str,
+    interval: timedelta | None,
+    by: str,
+    fmt: str,
+    incidents_dir: Path,
 ) -> None:
-    """Phases, measures and a terminal chart of INCIDENT (a path to its file, or its id)."""
+    """Phases, measures and a terminal chart of INCIDENT (a path to its file, or its id);
+    with `--by claim`, the same story claim by claim."""
+    if by == "claim":
+        _claims_timeline(app, incident, interval, fmt, incidents_dir)
+        return
     from indexer import analytics
     from indexer.intervals import auto_interval
     from indexer.phases import phases
@@ -220,6 +238,28 @@ def timeline(
     if chart:
         click.echo("")
         click.echo(chart)
+
+
+def _claims_timeline(
+    app: AppContext, ref: str, interval: timedelta | None, fmt: str, folder: Path
+) -> None:
+    from indexer.claims import claim_report, indexed_claims
+    from spreadwatch.cli._output import json_text, render_claims
+    from spreadwatch.incident import ConfigFileError, resolve_incident
+
+    try:
+        claims = list(resolve_incident(ref, [folder]).claims)
+    except ConfigFileError:
+        claims = []  # a bare id: the claims its posts name
+    with _indices_needed(app):
+        scope = _incident_scope(app, ref, folder)
+        step = _interval_text(app, scope, interval)
+        claims = claims or indexed_claims(app.client, app.names, scope)
+        report = claim_report(app.client, app.names, scope, claims, interval=step)
+    if fmt == "json":
+        click.echo(json_text(_plain({"incident": scope.id, "claims": report}), indent=2))
+        return
+    click.echo(render_claims(scope.id, report))
 
 
 def _interval_text(app: AppContext, scope: IncidentScope, interval: timedelta | None) -> str | None:
@@ -264,10 +304,12 @@ def _plain(value: Any) -> Any:
 @incidents_dir_option
 @click.pass_obj
 def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
-    """Recompute matches and stance of every post of INCIDENT from its current file.
+    """Recompute everything INCIDENT's file decides for each of its posts: matches and claims,
+    the official flag, the kind, the stance and the stance towards each claim.
 
-    Run after editing the incident's claims, queries or official sources. Only posts whose
-    values change are written.
+    Run after editing the incident's queries, claims, official sources, feeds or pages. Posts
+    that no longer belong to the incident are detached (deleted when no other incident has
+    them). Only what changed is written; what changed is printed by reason.
     """
     from indexer.reclassify import reclassify as reclassify_posts
     from spreadwatch.incident import resolve_incident
@@ -275,13 +317,15 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     model = resolve_incident(incident, [incidents_dir])
     with _indices_needed(app):
         result = reclassify_posts(app.client, app.names, model)
-    stances = ", ".join(f"{k} {v}" for k, v in sorted(result.stances.items())) or "none"
+    deleted = f" ({result.deleted} deleted: no other incident has them)" if result.deleted else ""
     click.echo(
         f"{model.id}: {result.scanned} posts scanned, {result.changed} changed, "
-        f"{result.failed} failed; stances now: {stances}"
+        f"{result.detached} detached{deleted}, {result.failed} failed"
     )
-    for (before, after), count in sorted(result.moves.items()):
-        click.echo(f"  {before or '(none)'} → {after}: {count}")
+    for reason, count in sorted(result.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"  {reason}: {count}")
+    stances = ", ".join(f"{k} {v}" for k, v in sorted(result.stances.items())) or "none"
+    click.echo(f"stances now: {stances}")
     if result.failed:
         raise click.exceptions.Exit(EXIT_FAILED)
 

@@ -1,0 +1,164 @@
+"""`reclassify` recomputes everything the incident file decides and detaches what no longer
+belongs — the airline case: a newsroom release kept as a 'statement/denial' while the feed was
+marked official, after the user removed the domain and set the feed to `official: false`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alerts_support import index_docs, index_posts, post
+
+from indexer.reclassify import reclassify
+from spreadwatch.incident import Incident
+
+pytest_plugins = ["conftest_alerts"]
+
+T = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+ID = "aurora-air"
+
+
+def incident(official_feed: bool, domains: list[str], statements: list[str] = ()) -> Incident:
+    return Incident.model_validate(
+        {
+            "id": ID,
+            "title": "Aurora Air fleet grounding rumour",
+            "window": {"start": (T - timedelta(days=1)).isoformat()},
+            "queries": [{"name": "grounding", "any": ["Aurora Air grounded"]}],
+            "claims": [
+                {"name": "fleet", "patterns": ["whole fleet", "entire fleet"]},
+                {"name": "cracks", "patterns": ["engine cracks"]},
+            ],
+            "official": {
+                "organisation": "Aurora Air",
+                "domains": domains,
+                "statements": list(statements),
+            },
+            "sources": {
+                "feeds": {
+                    "feeds": [
+                        {"url": "https://newsroom.aurora-air.example/rss.xml",
+                         "name": "newsroom", "official": official_feed},
+                    ]
+                }
+            },
+        }
+    )  # fmt: skip
+
+
+def newsroom(native_id: str, text: str, **fields):
+    """A newsroom item as it was indexed while the feed was marked official."""
+    values = {
+        "platform": "news",
+        "kind": "statement",
+        "url": f"https://newsroom.aurora-air.example/news/{native_id}",
+        "author": {"id": "newsroom.aurora-air.example", "handle": "newsroom.aurora-air.example",
+                   "official": True},
+        "matched": {"queries": [], "claims": [], "official": True},
+        "stance": "denial",
+        "stance_confidence": 1.0,
+        "stance_source": "official",
+        "source": {"spider": "feeds", "query": "newsroom"},
+        "text": text,
+        **fields,
+    }  # fmt: skip
+    return post(native_id, T, incident=ID, **values)
+
+
+@pytest.fixture
+def index_names(emptied_indices):
+    """Module-wide indices emptied per test (see conftest_alerts)."""
+    return emptied_indices
+
+
+def stored(client, names, doc_id):
+    client.indices.refresh(index=names.posts)
+    found = client.options(ignore_status=404).get(index=names.posts, id=doc_id)
+    return found["_source"] if found.get("found") else None
+
+
+def test_an_official_release_about_something_else_is_detached_and_deleted(es_client, index_names):
+    index_posts(es_client, index_names, [newsroom("winter", "Aurora Air adds winter routes")])
+    result = reclassify(es_client, index_names, incident(False, []))
+    assert (result.scanned, result.detached, result.deleted) == (1, 1, 1)
+    assert result.reasons == {"detached: matches nothing any more": 1}
+    assert stored(es_client, index_names, "news:winter") is None
+
+
+def test_while_the_feed_is_still_official_the_release_is_detached_too(es_client, index_names):
+    index_posts(es_client, index_names, [newsroom("winter", "Aurora Air adds winter routes")])
+    result = reclassify(es_client, index_names, incident(True, ["aurora-air.example"]))
+    assert result.reasons == {"detached: an official source's post that matches nothing": 1}
+
+
+def test_a_post_another_incident_has_is_only_detached(es_client, index_names):
+    shared = newsroom("winter", "Aurora Air adds winter routes")
+    shared["incident"] = [ID, "winter-ops"]
+    index_posts(es_client, index_names, [shared])
+    result = reclassify(es_client, index_names, incident(False, []))
+    assert (result.detached, result.deleted) == (1, 0)
+    assert stored(es_client, index_names, "news:winter")["incident"] == ["winter-ops"]
+
+
+def test_the_engagement_snapshots_of_a_deleted_post_go_with_it(es_client, index_names):
+    index_posts(es_client, index_names, [newsroom("winter", "Aurora Air adds winter routes")])
+    snapshot = {"@timestamp": T.isoformat(), "incident": [ID], "post_id": "news:winter",
+                "event": "engagement", "platform": "news"}  # fmt: skip
+    index_docs(es_client, index_names.activity, [{"_id": "news:engagement:1", **snapshot}])
+    reclassify(es_client, index_names, incident(False, []))
+    es_client.indices.refresh(index=index_names.activity)
+    assert es_client.count(index=index_names.activity)["count"] == 0
+
+
+def test_a_matching_item_of_a_feed_no_longer_official_becomes_an_article(es_client, index_names):
+    item = newsroom("story", "Aurora Air grounded? Our whole fleet is flying.")
+    index_posts(es_client, index_names, [item])
+    result = reclassify(es_client, index_names, incident(False, []))
+    doc = stored(es_client, index_names, "news:story")
+    assert (doc["author"]["official"], doc["kind"], doc["matched"]["official"]) == (
+        False,
+        "article",
+        False,
+    )
+    assert doc["stance"] != "denial" or doc["stance_source"] != "official"
+    assert {"official source → not official", "kind statement → article"} <= set(result.reasons)
+    assert result.changed == 1 and result.detached == 0
+
+
+def test_a_pinned_statement_stays_and_is_flagged(es_client, index_names):
+    url = "https://newsroom.aurora-air.example/news/statement"
+    index_posts(es_client, index_names, [newsroom("statement", "A word to our passengers")])
+    result = reclassify(es_client, index_names, incident(True, [], statements=[url + "/"]))
+    assert stored(es_client, index_names, "news:statement")["matched"]["statement"] is True
+    assert result.reasons["pinned as a statement"] == 1
+
+
+def test_each_claim_gets_the_stance_of_the_sentences_that_name_it(es_client, index_names):
+    mixed = post(
+        "mixed",
+        T,
+        incident=ID,
+        platform="mastodon",
+        text="Aurora Air grounded the whole fleet, I am sure of it. "
+        "But the engine cracks story is fake, that was debunked.",
+        author={"id": "x", "handle": "x"},
+    )
+    index_posts(es_client, index_names, [mixed])
+    reclassify(es_client, index_names, incident(False, []))
+    doc = stored(es_client, index_names, "mastodon:mixed")
+    assert doc["matched"]["claims"] == ["fleet", "cracks"]
+    fleet, cracks = (pair.split(":") for pair in doc["claim_stances"])
+    assert (fleet, cracks[0]) == (["fleet", "rumour"], "cracks")
+    assert cracks[1] in ("denial", "debunk")  # spreads one claim, rejects the other
+
+
+def test_a_second_run_changes_nothing(es_client, index_names):
+    index_posts(
+        es_client,
+        index_names,
+        [newsroom("story", "Aurora Air grounded? Our whole fleet is flying."),
+         newsroom("winter", "Aurora Air adds winter routes")],
+    )  # fmt: skip
+    reclassify(es_client, index_names, incident(False, []))
+    again = reclassify(es_client, index_names, incident(False, []))
+    assert (again.scanned, again.changed, again.detached, dict(again.reasons)) == (1, 0, 0, {})
