@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from alerts.render import render_message
 from alerts.rules import EVALUATORS, Context
 from alerts.store import MAX_AGE, AlertStore, recipient_states
 from indexer.alert_queries import IncidentQueries
+from indexer.claims import claim_report
 from indexer.connection import IndexNames
 from indexer.intervals import auto_interval, parse_interval
 from indexer.scope import IncidentScope
@@ -92,12 +93,15 @@ def raise_alerts(
     store = AlertStore(client, names)
     queries = IncidentQueries(client, names, IncidentScope.of(incident))
     raised = []
+    claims: list[dict[str, Any]] | None = None
     for ev in evaluate(client, names, incident, now):
         verdict = judge(store, queries, incident, ev.rule, ev.finding, now=now)
         if verdict.reason is not None:
             logger.debug("%s/%s %s: %s", incident.id, ev.rule.name, ev.finding.key, verdict.reason)
             continue
         supersede(store, verdict.stale, ev.finding, now)
+        if claims is None:  # once per run, and only when something fires
+            claims = claim_figures(client, names, incident, now)
         alert = store.record(
             incident,
             ev.finding,
@@ -108,9 +112,37 @@ def raise_alerts(
             chart=story.chart(queries, now),
             digest=incident.alerts.digest_on and ev.rule.type not in URGENT_TYPES,
             kibana_dashboard=incident.kibana_dashboard,
+            claims=claims,
         )
         raised.append(alert)
     return raised
+
+
+def claim_figures(
+    client: Elasticsearch, names: IndexNames, incident: Incident, now: datetime
+) -> list[dict[str, Any]]:
+    """Each claim as the alert's e-mail states it: first seen, posts spreading and denying it,
+    their reach, and whether the official denial answered it (None: no official denial yet)."""
+    if not incident.claims:
+        return []
+    scope = IncidentScope.of(incident)
+    end = min(scope.end, now) if scope.end else now
+    report = claim_report(client, names, replace(scope, end=end), list(incident.claims))
+    return [
+        {
+            "name": c.name,
+            "description": c.description,
+            "first_seen": c.first_seen.timestamp.isoformat() if c.first_seen else None,
+            "first_platform": c.first_seen.platform if c.first_seen else None,
+            "posts": c.posts,
+            "spreading": c.spreading,
+            "denying": c.denying,
+            "reach_spreading": c.reach_spreading,
+            "reach_denying": c.reach_denying,
+            "addressed": c.addressed_by_denial if report.denial else None,
+        }
+        for c in report.claims
+    ]
 
 
 @dataclass

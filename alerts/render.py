@@ -139,6 +139,7 @@ def _context(
         "summary": alert.get("summary") or "",
         "numbers": [(label, _number(value)) for label, value in details.get("numbers") or []],
         "posts": _posts(details),
+        "claims": details.get("claims") or [],
         "incident": alert["incident"],
         "incident_title": details.get("incident_title", alert["incident"]),
         "window_start": parse_time(alert["window_start"]),
@@ -240,14 +241,17 @@ def _digest_message(
             start=alert["window_start"],
             end=alert["window_end"],
         )
-        parts.append(_context(alert, links, report_link(report_url, alert["incident"]), False))
+        part = _context(alert, links, report_link(report_url, alert["incident"]), False)
+        parts.append(part | {"claims": []})  # the claims are stated once, in the summary
     title = parts[0]["incident_title"]
+    newest = max(alerts, key=lambda a: parse_time(a["@timestamp"]))
     digest = {
         "summary": summary,
         "top": [parts[i] for i in summary.top],
         "chart_cid": CHART_CID if chart_png is not None else None,
         "report": parts[0]["report"],
         "incident": parts[0]["incident"],
+        "claims": (newest.get("details") or {}).get("claims") or [],
     }
     subject = _one_line(f"Digest: {len(alerts)} alerts — {title}")
     values = {"subject": subject, "items": parts, "digest": digest}

@@ -35,6 +35,12 @@ _SURE = Q("range", stance_confidence={"gte": DENIAL_CONFIDENCE}) | ~Q(
     "exists", field="stance_confidence"
 )
 OFFICIAL_DENIAL = PINNED | (OFFICIAL & MATCHED & Q("term", stance="denial") & _SURE)
+#: The same, in KQL, for Kibana (annotations marking the official denial on the dashboards).
+OFFICIAL_DENIAL_KQL = (
+    "matched.statement:true or (author.official:true and stance:denial and "
+    "(matched.queries:* or matched.claims:*) and "
+    f"(stance_confidence >= {DENIAL_CONFIDENCE} or not stance_confidence:*))"
+)
 
 
 @dataclass(frozen=True)

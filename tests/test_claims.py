@@ -120,3 +120,53 @@ def test_timeline_by_claim_at_the_command_line(story, index_names, tmp_path, mon
     assert "  answered by the official denial: yes" in lines
     assert "  answered by the official denial: NO" in lines
     assert "  reach spreading 1.7k, denying 20.0k" in lines
+
+
+def test_the_report_has_a_row_per_claim(story, es_client, index_names):
+    import lxml.html
+
+    from spreadwatch.report import collect, render_html
+
+    data = collect(es_client, index_names, SCOPE, claims=CLAIMS)
+    page = lxml.html.fromstring(render_html(data))
+    rows = page.xpath("//section[@id='claims']//tbody/tr")
+    cells = [[c.text_content().strip() for c in row.xpath("td")] for row in rows]
+    assert [(c[2], c[3], c[4], c[5], c[6], c[7]) for c in cells] == [
+        ("4", "3", "1", "1700", "20000", "yes"),
+        ("3", "1", "2", "500", "500", "no"),
+    ]
+
+
+def test_an_alert_e_mail_states_the_claims(story, es_client, index_names):
+    from alerts.engine import Delivery, raise_alerts
+    from alerts.mailer import FakeSender
+    from alerts.store import AlertStore
+    from spreadwatch.incident import Incident
+
+    incident = Incident.model_validate(
+        {
+            "id": ID,
+            "title": "ByteDance intern rumour",
+            "window": {"start": SCOPE.start.isoformat()},
+            "queries": [{"name": "zh", "any": ["字节 实习生"]}],
+            "claims": [c.model_dump() for c in CLAIMS],
+            "alerts": {
+                "recipients": ["analyst@example.org"],
+                "rules": [{"name": "many", "type": "threshold", "count": 3, "window": "1d"}],
+            },
+        }
+    )
+    now = T0 + 5 * H
+    raise_alerts(es_client, index_names, incident, now)
+    sender = FakeSender()
+    Delivery(AlertStore(es_client, index_names), sender, "sw@example.org").deliver(now)
+    [message] = sender.sent
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert (
+        "  - gpus (8,000+ H100 GPUs): 4 posts, 3 spreading it, 1 denying it; reach 1.7k vs 20.0k;"
+        " answered by the official denial; first seen 2025-03-10 08:00 UTC on Weibo"
+    ) in text
+    assert (
+        "  - losses (tens of millions of dollars): 3 posts, 1 spreading it, 2 denying it;" in text
+    )
+    assert "NOT answered by the official denial" in text

@@ -20,6 +20,7 @@ from indexer.kibana import BundleError, DashboardFacts, build_bundle, to_ndjson,
 from indexer.kibana.lens import RECORDS
 from indexer.kibana.objects import markdown_text
 from indexer.kibana.versions import OLDEST_SUPPORTED_KIBANA, version_tuple
+from indexer.scope import OFFICIAL_DENIAL_KQL
 from indexer.templates import mapping_for
 
 PREFIX = "swk"
@@ -195,7 +196,7 @@ def test_volume_charts_are_stacked_by_their_dimension_and_mark_the_denial(
     assert columns[layers["data"]["xAccessor"]]["operationType"] == "date_histogram"
     event = layers["annotations"]["annotations"][0]
     assert event["type"] == "query"
-    assert event["filter"]["query"] == "stance:denial and author.official:true"
+    assert event["filter"]["query"] == OFFICIAL_DENIAL_KQL  # the one definition (indexer/scope)
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,10 @@ from typing import Any
 
 from indexer.kibana import lens
 from indexer.kibana.versions import CORE_MIGRATION_VERSION, LENS_MIGRATION_VERSION
+from indexer.scope import OFFICIAL_DENIAL_KQL
 
-#: The official denial as the timelines mark it: an official account's post classed a denial.
-DENIAL_KUERY = "stance:denial and author.official:true"
+#: The official denial as the timelines mark it (`indexer.scope`: one definition everywhere).
+DENIAL_KUERY = OFFICIAL_DENIAL_KQL
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,45 @@ def _github_activity() -> LensPanel:
     )
 
 
+def _claims_over_time(data_view_id: str) -> LensPanel:
+    """Each claim's volume by the stance posts take towards it (`claim_stances`)."""
+    columns = {
+        "when": lens.date_histogram(),
+        "claim": lens.terms("claim_stances", order_by="posts", size=20),
+        "posts": lens.count(),
+    }
+    annotations = lens.query_annotation_layer(
+        "denial", data_view_id, "Official denial", DENIAL_KUERY
+    )
+    data = lens.xy_data_layer("data", "bar_stacked", "when", ["posts"], split="claim")
+    return LensPanel(
+        slug="claims-over-time",
+        title="Claims over time (claim:stance)",
+        visualization_type="lnsXY",
+        layers={"data": columns},
+        visualization=lens.xy_visualization([data, annotations], "bar_stacked"),
+        annotation_layers=["denial"],
+        kuery="claim_stances:*",
+    )
+
+
+def _claims_reach() -> LensPanel:
+    """Per claim and stance: posts and reach — a claim spreading vs being denied."""
+    columns = {
+        "claim": lens.terms("claim_stances", order_by="reach", size=40, other_bucket=False),
+        "posts": lens.count(),
+        "reach": lens.metric("sum", "reach", "Reach"),
+    }
+    return LensPanel(
+        slug="claims",
+        title="Claims: posts and reach by stance (claim:stance)",
+        visualization_type="lnsDatatable",
+        layers={"data": columns},
+        visualization=lens.datatable_visualization("data", list(columns)),
+        kuery="claim_stances:*",
+    )
+
+
 def all_panels(data_view_ids: dict[str, str]) -> list[LensPanel]:
     """Every Lens panel, in dashboard order."""
     posts_view = data_view_ids["posts"]
@@ -202,6 +242,8 @@ def all_panels(data_view_ids: dict[str, str]) -> list[LensPanel]:
         _volume_by("platform", "area_stacked", "volume-platform", "Volume by platform", posts_view),
         _volume_by("stance", "bar_stacked", "volume-stance", "Volume by stance", posts_view),
         _cumulative(posts_view),
+        _claims_reach(),
+        _claims_over_time(posts_view),
         _top_amplifiers(),
         _top_repos(),
         _hashtags(),

@@ -11,11 +11,12 @@ from spreadwatch.cli.context import AppContext, incidents_dir_option
 
 if TYPE_CHECKING:
     from indexer.scope import IncidentScope
+    from spreadwatch.incident import Claim
 
 
-def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str]:
-    """Incident scope (id, window), title and description from its file; a bare id with no
-    file still works."""
+def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str, list[Claim]]:
+    """Incident scope (id, window), title, description and claims from its file; a bare id
+    with no file still works."""
     from indexer.scope import IncidentScope
     from spreadwatch.incident import ConfigFileError, resolve_incident
 
@@ -27,8 +28,8 @@ def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str]:
         click.echo(
             f"note: no incident file for {ref!r} in {folder}; using indexed data only", err=True
         )
-        return IncidentScope(ref), None, ""
-    return IncidentScope.of(incident), incident.title, incident.description
+        return IncidentScope(ref), None, "", []
+    return IncidentScope.of(incident), incident.title, incident.description, incident.claims
 
 
 @click.command("report")
@@ -51,13 +52,14 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
 
     if out.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("must end in .html", param_hint="--out")
-    scope, title, description = _describe(incident, incidents_dir)
+    scope, title, description, claims = _describe(incident, incidents_dir)
     data = collect(
         app.client,
         app.names,
         scope,
         title=title,
         description=description,
+        claims=claims or None,
         replay_url=app.settings.evidence_replay_url,
     )
     write_report(data, out)

@@ -20,11 +20,13 @@ from indexer.analytics import (
     PostRef,
     Timeline,
 )
+from indexer.claims import ClaimReport, claim_report, indexed_claims
 from indexer.connection import IndexNames
 from indexer.evidence_queries import archived_link, changed_posts, status_of
 from indexer.phases import Phases, phases
 from indexer.report_queries import top_posts_per_phase
 from indexer.scope import IncidentScope
+from spreadwatch.incident import Claim
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ReportData:
     github: GithubActivity
     top_posts: list[list[PostRef]]  # aligned with phases.phases
     changed: tuple[ChangedPost, ...] = ()  # deleted or edited posts, with their archived copy
+    claims: ClaimReport | None = None  # claim by claim (indexer/claims.py)
 
     @property
     def empty(self) -> bool:
@@ -95,6 +98,7 @@ def collect(
     description: str = "",
     now: datetime | None = None,
     replay_url: str | None = None,
+    claims: list[Claim] | None = None,
 ) -> ReportData:
     """Query the analytics for one incident (about ten searches, whatever its size); given a
     scope, only posts inside the incident's window count."""
@@ -116,4 +120,11 @@ def collect(
         github=analytics.github_activity(client, names, scope),
         top_posts=top_posts_per_phase(client, names, scope, found.phases),
         changed=changed(client, names, incident_id, replay_url),
+        claims=claim_report(
+            client,
+            names,
+            scope,
+            claims if claims is not None else indexed_claims(client, names, scope),
+            interval=found.interval,
+        ),
     )
