@@ -138,3 +138,42 @@ def test_status_json_has_the_monitor_and_the_health(monitor, invoke, es_client):
     state = json.loads(invoke("status", "--format", "json").stdout)
     assert state["monitor"]["running"] is True
     assert state["health"]["exit_code"] == ok_unless_the_cluster_is_not(es_client)
+
+
+def test_status_says_why_each_alert_is_still_open(rt, make_runtime, tmp_path, es_client):
+    from alerts.model import Finding
+    from alerts.store import AlertStore
+    from spreadwatch.incident import load_incident
+
+    folder = tmp_path / "digesting"
+    folder.mkdir()
+    path = write_incident(folder)
+    path.write_text(path.read_text().replace("  every: 5m\n", "  every: 5m\n  digest: hourly\n"))
+    monitor = Monitor(rt, [folder], watch_interval=60)
+    monitor.start(paused=True)
+    try:
+        incident, now = load_incident(path), datetime.now(UTC)
+        store = AlertStore(es_client, rt.names)
+
+        def raise_(key, **extra):
+            finding = Finding(
+                "r", "threshold", key, f"Alert {key}", "", now - timedelta(hours=1), now
+            )
+            return store.record(incident, finding, ["a@example.org"], now, **extra)
+
+        raise_("held", digest=True)
+        store.mark_failed_attempt(raise_("retry", digest=False), "SMTP 451 try later", now)
+        raise_("due", digest=False)
+        state = collect(rt.settings, es_client, now)
+    finally:
+        monitor.stop()
+    jobs = {job["id"]: job["next_run"] for job in state["jobs"]}
+    why = {a["subject"].split(" — ")[0]: a["why"] for a in state["open_alerts"]}
+    digest_at = jobs["digest:bytedance-intern-2024"]
+    alerts_at = jobs["alerts:bytedance-intern-2024"]
+    assert why == {
+        "Alert held": f"held for the digest, sent at {digest_at}",
+        "Alert retry": "1 delivery attempt(s) failed (SMTP 451 try later); next attempt at "
+        f"{(now + timedelta(seconds=30)).isoformat()}",
+        "Alert due": f"due; goes out with the next alert run at {alerts_at}",
+    }
