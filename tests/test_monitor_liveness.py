@@ -162,7 +162,8 @@ def test_status_says_why_each_alert_is_still_open(rt, make_runtime, tmp_path, es
             return store.record(incident, finding, ["a@example.org"], now, **extra)
 
         raise_("held", digest=True)
-        store.mark_failed_attempt(raise_("retry", digest=False), "SMTP 451 try later", now)
+        refused = {"a@example.org": (451, "try later")}
+        store.record_attempt(raise_("retry", digest=False), ["a@example.org"], refused, now)
         raise_("due", digest=False)
         state = collect(rt.settings, es_client, now)
     finally:
@@ -173,7 +174,7 @@ def test_status_says_why_each_alert_is_still_open(rt, make_runtime, tmp_path, es
     alerts_at = jobs["alerts:bytedance-intern-2024"]
     assert why == {
         "Alert held": f"held for the digest, sent at {digest_at}",
-        "Alert retry": "1 delivery attempt(s) failed (SMTP 451 try later); next attempt at "
+        "Alert retry": "1 delivery attempt(s) failed (a@example.org: try later); next attempt at "
         f"{(now + timedelta(seconds=30)).isoformat()}",
         "Alert due": f"due; goes out with the next alert run at {alerts_at}",
     }
