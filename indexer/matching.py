@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from spreadwatch.fields import normalise_text
 from spreadwatch.incident import Claim, Incident, Query
+from spreadwatch.regex import compile_safe
 
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff"
 #: A word character that is not CJK: what a Latin whole-word boundary must not touch.
@@ -90,9 +92,11 @@ def query_matches(query: Query, folded_text: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _claim_pattern(pattern: str) -> re.Pattern[str]:
+def _claim_pattern(pattern: str) -> Any:
+    """Substrings as escaped patterns; `re:` patterns with RE2 (linear time: a hostile post
+    cannot make one match take seconds, see `spreadwatch.regex`)."""
     if pattern.startswith("re:"):
-        return re.compile(pattern[3:], re.IGNORECASE)
+        return compile_safe(pattern[3:])
     return re.compile(re.escape(fold(pattern)))
 
 

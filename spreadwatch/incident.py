@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from spreadwatch.alert_rules import AlertsConfig
 from spreadwatch.fields import AwareDatetime, Duration, Strict, normalise_text, parse_duration
 from spreadwatch.names import did_you_mean
+from spreadwatch.regex import UnsafeRegexError, compile_safe
 from spreadwatch.sources import SourcesConfig
 from spreadwatch.yamlfile import ConfigFileError, validate_file
 
@@ -81,9 +82,9 @@ class Claim(Strict):
         for pattern in patterns:
             if pattern.startswith("re:"):
                 try:
-                    re.compile(pattern[3:])
-                except re.error as error:
-                    raise ValueError(f"bad regular expression {pattern!r}: {error}") from None
+                    compile_safe(pattern[3:])
+                except UnsafeRegexError as error:
+                    raise ValueError(f"regular expression {pattern!r} refused: {error}") from None
         return patterns
 
 

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     es_password: SecretStr | None = None
     es_ca_certs: Path | None = None
     es_verify_certs: bool = True
-    es_request_timeout: float = 30.0
+    es_request_timeout: float = Field(default=30.0, gt=0, le=3600)
     index_prefix: str = "spreadwatch"
     #: Primary shards of new indices, and replicas (None: 0 on one node, 1 once a second joins).
     es_shards: int = Field(default=1, ge=1, le=64)
@@ -82,16 +82,16 @@ class Settings(BaseSettings):
     # The embedded node.
     data_dir: Path = Field(default_factory=default_data_dir)
     es_version: str = "9.5.4"
-    es_port: int = 9200
+    es_port: int = Field(default=9200, ge=1, le=65535)
     es_heap: str = "512m"
-    es_start_timeout: float = 120.0
+    es_start_timeout: float = Field(default=120.0, gt=0, le=3600)
     java_home: Path | None = None
     maven_command: str = "mvn"
 
     # Alerts and e-mail.
     smtp_url: SecretStr | None = None
     smtp_from: str = "spreadwatch@localhost"
-    smtp_timeout: float = 20.0
+    smtp_timeout: float = Field(default=20.0, gt=0, le=600)
     #: Seconds a recipient's delivery is retried (capped backoff) before it counts as failed.
     alert_max_age: Annotated[float, Field(gt=0, le=90 * 86400)] = 7 * 86400.0
     kibana_url: str | None = None
@@ -103,7 +103,8 @@ class Settings(BaseSettings):
 
     # Scheduler.
     scheduler_db_url: str | None = None
-    crawl_timeout: float = 900.0
+    #: Seconds before a crawl is stopped (SIGTERM, then SIGKILL): a positive number.
+    crawl_timeout: float = Field(default=900.0, gt=0, le=7 * 86400)
     #: Seconds between the monitor's heartbeats (`spreadwatch status` tells a live monitor by them).
     heartbeat_interval: float = Field(default=5.0, ge=0.5, le=300)
     #: Seconds a standby monitor waits after the active one's last renewal before taking over.

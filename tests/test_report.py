@@ -239,6 +239,7 @@ def test_cli_writes_the_report_for_an_incident_id(
     case: IndexNames, es_settings: Settings, tmp_path: Path
 ) -> None:
     out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()  # a missing folder is an error (tests/test_sane_config.py)
     args = ["report", INCIDENT, "--out", str(out), "--incidents-dir", str(tmp_path)]
     result = CliRunner().invoke(cli, args, env=cli_env(case, es_settings))
     assert result.exit_code == 0, result.output

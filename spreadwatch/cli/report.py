@@ -14,9 +14,12 @@ if TYPE_CHECKING:
     from spreadwatch.incident import Claim
 
 
-def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str, list[Claim]]:
+def _describe(
+    app: AppContext, ref: str, folder: Path
+) -> tuple[IncidentScope, str | None, str, list[Claim]]:
     """Incident scope (id, window), title, description and claims from its file; a bare id
-    with no file still works."""
+    with no file still works when posts of it are indexed (else a usage error, as for
+    `timeline`)."""
     from indexer.scope import IncidentScope
     from spreadwatch.incident import ConfigFileError, resolve_incident
 
@@ -25,6 +28,9 @@ def _describe(ref: str, folder: Path) -> tuple[IncidentScope, str | None, str, l
     except ConfigFileError:
         if Path(ref).suffix in (".yml", ".yaml") or "/" in ref:
             raise
+        from spreadwatch.cli.look import _check_incident
+
+        _check_incident(app, ref, folder, "INCIDENT")
         click.echo(
             f"note: no incident file for {ref!r} in {folder}; using indexed data only", err=True
         )
@@ -52,7 +58,9 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
 
     if out.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter("must end in .html", param_hint="--out")
-    scope, title, description, claims = _describe(incident, incidents_dir)
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+    scope, title, description, claims = _describe(app, incident, incidents_dir)
     data = collect(
         app.client,
         app.names,

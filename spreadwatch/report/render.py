@@ -102,9 +102,11 @@ def render_html(data: ReportData) -> str:
 
 
 def write_report(data: ReportData, out: Path) -> Path:
-    """Write the report; the name must end in .html so browsers open it as a page."""
+    """Write the report; the name must end in .html so browsers open it as a page, and its
+    folder must exist (a typo in a path must not scatter reports into new folders)."""
     if out.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"{out}: the report is an HTML file; name it *.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: folder {out.parent} does not exist")
     out.write_text(render_html(data), encoding="utf-8")
     return out
