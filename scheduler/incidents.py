@@ -1,8 +1,8 @@
 """The incidents a monitor runs: the last good version of each file, and what is wrong with it.
 
 An analyst's typo must not stop monitoring. Every time a file validates, a copy of it is kept in
-`<data_dir>/incidents-last-good/`; when it stops validating, jobs go on with that copy (crawls
-get its path, alert runs its model) and the problem is remembered — file, line, field, since
+`<data_dir>/incidents-last-good/`; crawls always read that copy (the version their job
+validated), and when the file stops validating, jobs go on with it (alert runs use its model) and the problem is remembered — file, line, field, since
 when — for the "incident file invalid" alert and for `spreadwatch status`. The copy survives a
 restart, so a monitor restarted while a file is broken still runs the last good version.
 """
@@ -142,12 +142,12 @@ class IncidentRegistry:
         return loaded
 
     def crawl_path(self, file: Path | str) -> Path:
-        """What a crawl process should read: the file, or its last good copy while broken."""
+        """What a crawl process should read: the copy of the last version that validated — the
+        one this job just loaded, or the last good one while the file is broken. Never the file
+        itself: an edit saved while the crawl process starts up must not break the crawl."""
         path = Path(file).resolve()
-        with self._lock:
-            broken = path in self._problems
         copy = self.copy_path(path)
-        return copy if broken and copy.exists() else path
+        return copy if copy.exists() else path
 
     def problem(self, file: Path | str) -> FileProblem | None:
         with self._lock:

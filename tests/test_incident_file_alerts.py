@@ -73,9 +73,10 @@ def test_crawls_read_the_last_good_copy_while_the_file_is_broken(rt, tmp_path):
     rt.incidents.load(path)
     copy = rt.incidents.crawl_path(path)
     assert copy != path.resolve() and load_incident(copy).alerts.rules[0].type == "spike"
-    path.write_text(incident_yaml())
-    rt.incidents.load(path)
-    assert rt.incidents.crawl_path(path) == path.resolve()
+    path.write_text(incident_yaml(github_every="15m"))
+    rt.incidents.load(path)  # valid again: the copy follows the file
+    fixed = load_incident(rt.incidents.crawl_path(path))
+    assert fixed.sources.github.every == timedelta(minutes=15)
 
 
 def test_fixed_then_broken_again_is_a_new_alert(rt, smtp_server, tmp_path):

@@ -51,7 +51,7 @@ from spreadwatch.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 #: Long enough for the rumour's first crawls and alert run to finish before the first digest.
 DIGEST_PERIOD = 20
-STEP_TIMEOUT = 60
+STEP_TIMEOUT = 90  # a loaded 2-core machine takes ~20 s per crawl
 
 
 @pytest.fixture
@@ -159,6 +159,7 @@ def monitor_env(tmp_path, es_settings: Settings, names, replays, smtp) -> dict[s
         "SPREADWATCH_SMTP_URL": smtp.url,
         "SPREADWATCH_SMTP_FROM": "spreadwatch@aurora-air.example",
         "SPREADWATCH_HEARTBEAT_INTERVAL": "1",
+        "SPREADWATCH_LEASE_TTL": "3",  # the restarted monitor takes over the lease quickly
         "SPREADWATCH_CRAWL_TIMEOUT": "90",
         **replays,
     }
