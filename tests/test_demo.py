@@ -22,7 +22,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from indexer.connection import IndexNames
-from indexer.templates import delete_all
+from indexer.purge import delete_incident
 from spreadwatch.demo import RECONSTRUCTION_NOTICE, dataset
 from spreadwatch.demo.display import Display
 from spreadwatch.demo.runner import DemoOptions, DemoResult, run_demo
@@ -44,11 +44,11 @@ def played(
     es_settings: Settings, es_client: Elasticsearch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[DemoResult, Path]]:
     out = tmp_path_factory.mktemp("demo")
-    options = DemoOptions(out=out, every=EVERY, pace=False, keep=True)
+    options = DemoOptions(out=out, every=EVERY, pace=False)
     with (out / "display.txt").open("w") as stream, Display(stream=stream, live=False) as display:
         result = run_demo(es_settings, options, display)
     yield result, out
-    delete_all(es_client, IndexNames(result.prefix))
+    delete_incident(es_client, IndexNames(result.prefix), result.incident)
 
 
 def _expected_firsts(result: DemoResult) -> dict[str, datetime]:
@@ -222,3 +222,55 @@ def test_an_archived_post_of_the_demo_replays_in_pywb(
     ):
         body = reply.read().decode("utf-8")
     assert words in body
+
+
+# ---------------------------------------------------------------- a world to explore (#14)
+
+
+def test_the_demo_leaves_its_posts_in_the_normal_indices(
+    played: tuple[DemoResult, Path], es_client: Elasticsearch, es_settings: Settings
+) -> None:
+    from indexer.search import SearchRequest, search_posts
+
+    result, _ = played
+    assert (result.prefix, result.incident) == (
+        es_settings.index_prefix,
+        "bytedance-intern-2024-demo",
+    )
+    found = search_posts(
+        es_client, IndexNames(es_settings.index_prefix), SearchRequest(incident=result.incident)
+    )
+    assert found.total == sum(result.story.posts_per_platform.values()) > 0
+
+
+def test_the_demos_kibana_objects_point_at_indices_that_exist(
+    played: tuple[DemoResult, Path], es_client: Elasticsearch
+) -> None:
+    import json
+
+    _, out = played
+    objects = [json.loads(line) for line in (out / "kibana.ndjson").read_text().splitlines()]
+    patterns = [o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"]
+    assert patterns
+    for pattern in patterns:
+        assert es_client.indices.get(index=pattern), pattern
+
+
+def test_clean_removes_what_the_demo_indexed(
+    played: tuple[DemoResult, Path], es_client: Elasticsearch, es_settings: Settings
+) -> None:
+    from click.testing import CliRunner
+
+    from spreadwatch.cli import cli
+
+    result, _ = played
+    env = {
+        "SPREADWATCH_INDEX_PREFIX": result.prefix,
+        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
+    }
+    done = CliRunner().invoke(cli, ["demo", "--clean"], env=env)
+    assert done.exit_code == 0, done.output
+    names = IndexNames(result.prefix)
+    es_client.indices.refresh(index=names.posts)
+    left = es_client.count(index=names.posts, query={"term": {"incident": result.incident}})
+    assert left["count"] == 0

@@ -10,7 +10,7 @@ import click
 
 from spreadwatch.cli.context import AppContext
 from spreadwatch.cli.params import Duration
-from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED
+from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, DEMO_INCIDENT_FILE
 
 
 @click.command("demo")
@@ -29,9 +29,10 @@ from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED
     help="Folder for the HTML report, the alert e-mails (.eml), the Kibana NDJSON and the story.",
 )
 @click.option(
-    "--keep",
+    "--clean",
     is_flag=True,
-    help="Keep the demo's indices afterwards (to explore them with search or Kibana).",
+    help="Remove what the last demo indexed (its incident's posts, activity, runs and alerts) "
+    "and stop; nothing is played.",
 )
 @click.option(
     "--every",
@@ -47,18 +48,23 @@ from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED
 )
 @click.pass_obj
 def demo(
-    app: AppContext, *, speed: float, out: Path, keep: bool, every: timedelta, no_pace: bool
+    app: AppContext, *, speed: float, out: Path, clean: bool, every: timedelta, no_pace: bool
 ) -> None:
     """Replay the October 2024 ByteDance-intern rumour end to end (a reconstruction, not real posts).
 
     Starts the replay servers, a local SMTP server and crawls on a simulated clock against the
     configured Elasticsearch (the embedded node by default); Ctrl-C stops everything it started.
+    What it indexes stays in the normal indices under the incident id
+    bytedance-intern-2024-demo (a new demo replaces it) for search, timeline, report and Kibana.
     """
+    if clean:
+        _clean(app)
+        return
     from spreadwatch.demo.display import Display
     from spreadwatch.demo.runner import DemoOptions, run_demo
     from spreadwatch.demo.story import render_story
 
-    options = DemoOptions(out=out, speed=speed, every=every, keep=keep, pace=not no_pace)
+    options = DemoOptions(out=out, speed=speed, every=every, pace=not no_pace)
     settings = app.settings  # loaded (and logging configured) before the display takes over
     if not app.debug:
         _quiet_logs()
@@ -71,10 +77,36 @@ def demo(
         click.echo(f"not replayed: {source} ({reason})")
     for _source, problem in sorted(result.crawl_failures.items()):
         click.echo(f"crawl problem: {problem}")
-    kept = f"; indices kept under {result.prefix}-*" if keep else ""
-    click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s{kept}. Wrote:")
+    click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s. Wrote:")
     for path in result.written:
         click.echo(f"  {path}")
+    click.echo("")
+    click.echo(next_steps(result.incident, out))
+
+
+def next_steps(incident: str, out: Path) -> str:
+    """What to try next on what the demo left indexed (the commands work as printed)."""
+    return "\n".join(
+        [
+            f"The demo's posts stay indexed as incident {incident}. Explore them:",
+            f'  spreadwatch search "8000 H100" --incident {incident} --sort oldest --limit 10',
+            f"  spreadwatch search Praktikanten --incident {incident}",
+            f"  spreadwatch timeline {incident}",
+            f"  spreadwatch report {incident} --out {out / 'report.html'}",
+            f"  spreadwatch search '*' --incident {incident} --format xlsx --out posts.xlsx",
+            f"  spreadwatch kibana export --incident {DEMO_INCIDENT_FILE} --out dashboards.ndjson",
+            "  spreadwatch demo --clean      (removes them)",
+        ]
+    )
+
+
+def _clean(app: AppContext) -> None:
+    from indexer.purge import delete_incident
+    from spreadwatch.incident import load_incident
+
+    incident = load_incident(DEMO_INCIDENT_FILE)
+    deleted = delete_incident(app.client, app.names, incident.id)
+    click.echo(f"removed {sum(deleted.values())} documents of {incident.id}")
 
 
 #: Loggers whose routine INFO lines would scroll the live display away (shown with --debug).

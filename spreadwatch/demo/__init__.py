@@ -9,6 +9,10 @@ Its timeline follows the reporting's anchors; `data/truth.json` records what the
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+
+#: The demo's incident file (its id, bytedance-intern-2024-demo, names what the demo indexes).
+DEMO_INCIDENT_FILE = Path(__file__).parent / "incident.yml"
 
 #: Simulated hours per wall second: the incident's 12 days in about two minutes.
 DEFAULT_SPEED = 2.4

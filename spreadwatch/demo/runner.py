@@ -3,7 +3,10 @@
 What it starts, it stops (also on Ctrl-C): the replay servers (one per source, sharing the
 simulated clock), a local SMTP server, and crawl processes. Elasticsearch is the configured one
 or the embedded node (left running: it is shared, like `spreadwatch es start` leaves it). The
-demo writes under its own index prefix, `<prefix>-demo-<run>`, deleted at the end unless --keep.
+demo writes into the normal indices (the configured prefix) under its own incident id,
+`bytedance-intern-2024-demo`: each run first removes the previous run's documents, and what it
+indexed stays, so `search`, `timeline`, `report` and Kibana show it afterwards (`demo --clean`
+removes it).
 
 Each round sets the simulated clock, crawls every replayed source once (`crawlers.run` in a
 subprocess, as the scheduler does), then runs the alert job's steps at the simulated time
@@ -16,7 +19,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +30,8 @@ from evidence.export import export
 from evidence.recheck import prepare
 from indexer.connection import IndexNames, make_client
 from indexer.evidence_queries import archived_posts
-from indexer.templates import delete_all, init
+from indexer.purge import delete_incident
+from indexer.templates import init
 from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, replays
 from spreadwatch.demo.alerting import AlertJob
 from spreadwatch.demo.clock import SimClock, steps
@@ -49,7 +52,6 @@ class DemoOptions:
     out: Path
     speed: float = DEFAULT_SPEED
     every: timedelta = DEFAULT_ROUND
-    keep: bool = False
     pace: bool = True  # sleep between rounds to follow `speed`; tests play as fast as possible
     incident_file: Path = INCIDENT_FILE
     workers: int = 4
@@ -61,6 +63,7 @@ class DemoResult:
     story: Story
     written: list[Path]
     prefix: str
+    incident: str
     wall_s: float
     rounds: int
     not_replayed: dict[str, str] = field(default_factory=dict)
@@ -72,8 +75,9 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     started = time.monotonic()
     incident = load_incident(options.incident_file)
     client = make_client(settings)
-    names = IndexNames(f"{settings.index_prefix}-demo-{uuid.uuid4().hex[:6]}")
+    names = IndexNames(settings.index_prefix)
     init(client, names)
+    delete_incident(client, names, incident.id)  # the previous demo run, replaced
     clock = SimClock(incident.window.start)
     servers, missing = replays.start_servers(clock)
     sink = SmtpSink().start()
@@ -110,7 +114,8 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         written += [p for p in [options.out / "crawl.log"] if p.is_file()]  # the crawls' own log
         written.append(recheck.export(options.out / "evidence.wacz"))
         return DemoResult(
-            story, written, names.prefix, round(time.monotonic() - started, 1), played.rounds,
+            story, written, names.prefix, incident.id, round(time.monotonic() - started, 1),
+            played.rounds,
             not_replayed=missing, crawl_failures=played.failures,
         )  # fmt: skip
     finally:
@@ -121,8 +126,6 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         replays.stop_servers(servers)
         sink.stop()
         work.cleanup()
-        if not options.keep:
-            delete_all(client, names)
         client.close()
 
 
