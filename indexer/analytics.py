@@ -308,13 +308,17 @@ def amplifiers(
     by: Literal["reach", "reposts"] = "reach",
     size: int = 10,
 ) -> list[Amplifier]:
-    """Accounts whose posts reached most people (or were reposted most), with their counts."""
+    """Accounts whose posts reached most people (or were reposted most), with their counts.
+
+    An account's reach is counted once: the most any of its posts reached (its followers),
+    not the sum over its posts — 120 posts by a 2.5M account reach 2.5M people, not 300M.
+    """
     metric = "reach" if by == "reach" else "reposts"
     search = incident_search(client, names.posts, incident)
     authors = search.aggs.bucket(
         "authors", "terms", field="author.handle", size=size, order={metric: "desc"}
     )
-    authors.metric("reach", "sum", field="reach")
+    authors.metric("reach", "max", field="reach")
     authors.metric("reposts", "sum", field="engagement.reposts")
     authors.bucket("platform", "terms", field="platform", size=1)
     buckets = search.execute().aggregations.authors.buckets
@@ -323,7 +327,7 @@ def amplifiers(
             author=b.key,
             platform=b.platform.buckets[0].key if b.platform.buckets else "",
             posts=b.doc_count,
-            reach=int(b.reach.value),
+            reach=int(b.reach.value or 0),
             reposts=int(b.reposts.value),
         )
         for b in buckets
