@@ -15,6 +15,9 @@ ARG WITH_CHROMIUM=true
 RUN if [ "$WITH_CHROMIUM" = "true" ]; then apt-get update \
     && apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*; fi
+# PDF reports (WeasyPrint) need Pango; CJK fonts so Chinese posts print.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 # [scrapyd]: the same image runs the Scrapyd crawl hosts of the `scale` profile.
 RUN pip install ".[scrapyd]" && useradd --system --create-home spreadwatch \
     && mkdir -p /var/lib/spreadwatch && chown spreadwatch /var/lib/spreadwatch

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from spreadwatch.cli.context import AppContext, incidents_dir_option
+from spreadwatch.cli.context import AppContext, format_option, incidents_dir_option
 
 if TYPE_CHECKING:
     from indexer.scope import IncidentScope
@@ -44,20 +44,25 @@ def _describe(
     "--out",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="HTML file to write (one self-contained file: inline CSS and SVG charts, no network).",
+    help="File to write: .html (one self-contained file: inline CSS and SVG charts, no network) "
+    "or .pdf with --format pdf.",
 )
+@format_option("html", "pdf", help="A self-contained HTML page, or a PDF of it (A4 pages).")
 @incidents_dir_option
 @click.pass_obj
-def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> None:
-    """Write the HTML report of INCIDENT (a path to its file, or its id).
+def report(app: AppContext, incident: str, out: Path, fmt: str, incidents_dir: Path) -> None:
+    """Write the report of INCIDENT (a path to its file, or its id), as HTML or PDF.
 
     Phases with the denial marked, platform order, top posts per phase, amplifiers, GitHub
     activity and near-duplicate clusters, from what is indexed now.
     """
     from spreadwatch.report import collect, write_report
 
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise click.BadParameter("must end in .html", param_hint="--out")
+    suffixes = (".pdf",) if fmt == "pdf" else (".html", ".htm")
+    if out.suffix.lower() not in suffixes:
+        raise click.BadParameter(
+            f"must end in {suffixes[0]} for --format {fmt}", param_hint="--out"
+        )
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
     scope, title, description, claims = _describe(app, incident, incidents_dir)
@@ -70,7 +75,12 @@ def report(app: AppContext, incident: str, out: Path, incidents_dir: Path) -> No
         claims=claims or None,
         replay_url=app.settings.evidence_replay_url,
     )
-    write_report(data, out)
+    if fmt == "pdf":
+        from spreadwatch.report.pdf import write_pdf
+
+        write_pdf(data, out)
+    else:
+        write_report(data, out)
     posts = data.phases.span.posts if data.phases.span else 0
     click.echo(f"wrote {out} ({posts} posts of {scope.id})")
 
