@@ -1,10 +1,11 @@
-"""Queries the HTML report needs beyond `indexer.analytics`: the most-read posts of each phase.
-
-One search: a `filters` aggregation with a bucket per phase and a `top_hits` by reach in each, so
-a report costs one round trip however many phases the spread had.
+"""Queries the report needs beyond `indexer.analytics`: the most-read posts of each phase (one
+`filters` aggregation with a `top_hits` per phase, then one post per author), the
+languages and each GitHub repository's activity.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from elasticsearch import Elasticsearch
 from elasticsearch.dsl import A, Q
@@ -22,7 +23,8 @@ def top_posts_per_phase(
     spans: list[Phase],
     size: int = 5,
 ) -> list[list[PostRef]]:
-    """For each phase (same order), its `size` posts with most reach; ties go to the earliest.
+    """For each phase (same order), its `size` posts with most reach, one per author (a loud
+    account must not fill the list); ties go to the earliest.
 
     A phase covers [start, end); the last one includes its end, the incident's last post.
     """
@@ -39,10 +41,83 @@ def top_posts_per_phase(
         "top",
         A(
             "top_hits",
-            size=size,
+            size=min(size * 20, 100),
             sort=[{"reach": {"order": "desc", "missing": "_last"}}, {TIMESTAMP: "asc"}],
             _source=[TIMESTAMP, "platform", "author", "url", "text", "title", "stance", "reach"],
         ),
     )
     buckets = search.execute().aggregations.phase.buckets
-    return [[post_ref(hit) for hit in buckets[f"p{i}"].top.hits.hits] for i in range(len(spans))]
+    return [
+        _one_per_author([post_ref(hit) for hit in buckets[f"p{i}"].top.hits.hits], size)
+        for i in range(len(spans))
+    ]
+
+
+def _one_per_author(refs: list[PostRef], size: int) -> list[PostRef]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for ref in refs:
+        key = (ref.platform, ref.author or ref.id)
+        if key not in seen:
+            seen.add(key)
+            kept.append(ref)
+    return kept[:size]
+
+
+@dataclass(frozen=True)
+class LanguageShare:
+    lang: str
+    posts: int
+    by_stance: dict[str, int]
+
+
+def languages(
+    client: Elasticsearch, names: IndexNames, incident: str | IncidentScope
+) -> list[LanguageShare]:
+    """Posts per language (and stance), most first."""
+    search = incident_search(client, names.posts, incident)
+    langs = search.aggs.bucket("langs", "terms", field="lang", size=30, missing="und")
+    langs.bucket("stance", "terms", field="stance", size=10, missing="other")
+    return [
+        LanguageShare(
+            str(b.key), int(b.doc_count), {s.key: int(s.doc_count) for s in b.stance.buckets}
+        )
+        for b in search.execute().aggregations.langs.buckets
+    ]
+
+
+@dataclass(frozen=True)
+class RepoActivity:
+    repo: str
+    stars: int
+    forks: int
+    issues: int
+
+
+def github_repos(
+    client: Elasticsearch, names: IndexNames, incident: str | IncidentScope, size: int = 15
+) -> list[RepoActivity]:
+    """Stars and forks (activity index) and issues (posts) per repository, busiest first."""
+    events = incident_search(
+        client, names.activity, incident, Q("term", platform="github"),
+        Q("terms", event=["star", "fork"]),
+    )  # fmt: skip
+    events.aggs.bucket("repos", "terms", field="repo", size=200).bucket(
+        "event", "terms", field="event", size=5
+    )
+    issues = incident_search(
+        client, names.posts, incident, Q("term", platform="github"), Q("term", kind="issue")
+    )
+    issues.aggs.bucket("repos", "terms", field="repo", size=200)
+    counts: dict[str, dict[str, int]] = {}
+    for b in events.execute().aggregations.repos.buckets:
+        for e in b.event.buckets:
+            counts.setdefault(str(b.key), {})[f"{e.key}s"] = int(e.doc_count)
+    for b in issues.execute().aggregations.repos.buckets:
+        counts.setdefault(str(b.key), {})["issues"] = int(b.doc_count)
+    rows = [
+        RepoActivity(repo, c.get("stars", 0), c.get("forks", 0), c.get("issues", 0))
+        for repo, c in counts.items()
+    ]
+    rows.sort(key=lambda r: (-(r.stars + r.forks + r.issues), r.repo))
+    return rows[:size]

@@ -68,3 +68,52 @@ STANCE_COLOURS = {
     "other": "#bababa",
 }
 DENIAL_COLOUR = "#08306b"
+
+#: A fixed, distinct colour per platform in every chart (a palette cycled by position gave Weibo
+#: and Toutiao the same colour); platforms not listed take the spare colours in order.
+PLATFORM_COLOURS = {
+    "weibo": "#e6550d",
+    "toutiao": "#3182bd",
+    "github": "#636363",
+    "reddit": "#ff7f0e",
+    "hackernews": "#bcbd22",
+    "news": "#31a354",
+    "web": "#17becf",
+    "bluesky": "#1f77b4",
+    "mastodon": "#756bb1",
+    "telegram": "#9ecae1",
+    "v2ex": "#e377c2",
+    "linuxdo": "#8c564b",
+}
+SPARE_COLOURS = ("#d62728", "#9467bd", "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5")
+
+#: How platforms are written for people ("V2EX", not "V2ex").
+PLATFORM_LABELS = {
+    "weibo": "Weibo",
+    "github": "GitHub",
+    "reddit": "Reddit",
+    "hackernews": "Hacker News",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "telegram": "Telegram",
+    "toutiao": "Toutiao",
+    "v2ex": "V2EX",
+    "linuxdo": "LINUX DO",
+    "news": "News",
+    "web": "Web",
+}
+
+
+def platform_colours(platforms: Iterable[str]) -> dict[str, str]:
+    """A colour for each platform: its own if it has one, else the next spare (never shared)."""
+    chosen: dict[str, str] = {}
+    spare = iter(SPARE_COLOURS)
+    for platform in platforms:
+        chosen[platform] = PLATFORM_COLOURS.get(platform) or next(spare, "#333333")
+    return chosen
+
+
+def platform_label(platform: str | None) -> str:
+    if not platform:
+        return "unknown"
+    return PLATFORM_LABELS.get(platform, platform[:1].upper() + platform[1:])

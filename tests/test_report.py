@@ -22,6 +22,7 @@ from spread_case import INCIDENT, OTHER, PLATFORM_ORDER, POSTS, at, index_case, 
 from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
 from spreadwatch.cli import cli
+from spreadwatch.names import platform_colours, platform_label
 from spreadwatch.report import collect, render_html, write_report
 from spreadwatch.report.render import fmt_delta
 from spreadwatch.settings import Settings
@@ -33,9 +34,16 @@ HOSTILE_AUTHOR = "<b>evil</b>@admin\u202emoc.elgoog\x1b[2J"
 SHOWN_AUTHOR = "<b>evil</b>@admin\\u202emoc.elgoog\\x1b[2J"
 
 
+#: Claims some posts of the case make (the official statement answers the first).
+CLAIMED = {"weibo:1": ["gpus-8000"], "reddit:3": ["gpus-8000"], "toutiao:8": ["gpus-8000"],
+           "weibo:2": ["losses"]}  # fmt: skip
+
+
 def index_report_case(client: Elasticsearch, names: IndexNames) -> None:
     """The founding case plus a hostile rumour post at 19 Oct 09:00 (in the decay phase)."""
     index_case(client, names)
+    for doc_id, claims in CLAIMED.items():
+        client.update(index=names.posts, id=doc_id, doc={"matched": {"claims": claims}})
     row = (
         "weibo:66",
         at(19, 9),
@@ -140,7 +148,8 @@ def test_time_to_denial_runs_from_the_first_rumour_to_the_official_denial(
 
 
 def test_platform_order_is_the_order_platforms_picked_it_up(page: lxml.html.HtmlElement) -> None:
-    assert texts(page, "//section[@id='platforms']//ol/li/b") == PLATFORM_ORDER
+    labels = [platform_label(p) for p in PLATFORM_ORDER]  # "Hacker News", "V2EX", not ids
+    assert texts(page, "//section[@id='platforms']//ol/li/b") == labels
 
 
 def test_phases_are_listed_in_order_with_the_denial(page: lxml.html.HtmlElement) -> None:
@@ -174,28 +183,31 @@ def test_the_denial_phase_leads_with_the_statement(page: lxml.html.HtmlElement) 
     assert headings[2].startswith("Denial")
     first = page.xpath("//section[@id='top-posts']/table")[2].xpath(".//tbody/tr")[0]
     cells = [c.text_content().strip() for c in first.xpath("td")]
-    assert cells[1:5] == ["toutiao", "bytedance", "denial", "20000"]
+    assert cells[1:5] == ["Toutiao", "bytedance", "denial", "20.0k"]
 
 
 def test_amplifiers_are_ranked_by_reach(page: lxml.html.HtmlElement) -> None:
     rows = page.xpath("//section[@id='amplifiers']//tbody/tr")
     first = [c.text_content() for c in rows[0].xpath("td")]
-    assert first == ["bytedance", "toutiao", "1", "20000", "900"]
-    reach = [int(r.xpath("td")[3].text_content()) for r in rows]
-    assert reach == sorted(reach, reverse=True)
+    assert first == ["bytedance", "Toutiao", "1", "20.0k", "900"]
+    # Each account's reach counted once (its widest post): the order follows that truth.
+    widest: dict[str, int] = {}
+    for row in POSTS:
+        widest[row[5]] = max(widest.get(row[5], 0), row[6])
+    expected = sorted(widest, key=lambda a: (-widest[a], a))[: len(rows)]
+    assert [r.xpath("td")[0].text_content() for r in rows] == expected
 
 
-def test_github_activity_per_hour(page: lxml.html.HtmlElement) -> None:
-    assert "per 1h" in texts(page, "//section[@id='github']//figcaption")[0]
+def test_github_activity_is_a_chart_with_a_per_repository_table(
+    page: lxml.html.HtmlElement,
+) -> None:
+    assert page.xpath("//section[@id='github']//figure/*[local-name()='svg']")
     rows = [
         [c.text_content() for c in r.xpath("td")]
         for r in page.xpath("//section[@id='github']//tbody/tr")
     ]
-    # Stars and forks from the activity events; the issue is github:5 at 05:00.
-    assert rows == [
-        ["2024-10-18 04:00 UTC", "3", "1", "0"],
-        ["2024-10-18 05:00 UTC", "1", "2", "1"],
-    ]
+    # Stars 3 + 1 and forks 1 + 2 from the activity events; the issue is github:5 — no hourly rows.
+    assert rows == [["JusticeFighter110/confession", "4", "3", "1"]]
 
 
 def test_near_duplicate_clusters_count_accounts(page: lxml.html.HtmlElement) -> None:
@@ -332,3 +344,59 @@ def test_cli_renders_years_of_star_history(
     assert "per 90d" in caption
     rows = page.xpath("//section[@id='github']//tbody/tr")
     assert sum(int(r.xpath("td")[1].text_content()) for r in rows) == 500 + 4
+
+
+def test_the_report_opens_with_an_executive_summary(page: lxml.html.HtmlElement) -> None:
+    text = " ".join(page.xpath("//section[@id='summary']")[0].text_content().split())
+    assert text.startswith(
+        f"The rumour started on Weibo on 18 Oct 02:00 UTC and reached {len(PLATFORM_ORDER)} "
+        f"platforms ({len(POSTS) + 1} posts). @bytedance denied it on Toutiao 19 Oct 06:00 UTC "
+        "1 d 4 h later."
+    )
+    assert (
+        'The claim heard most, "gpus-8000" (3 posts), is answered by the denial; 1 claim is not.'
+        in text
+    )
+
+
+def test_languages_are_counted(page: lxml.html.HtmlElement) -> None:
+    rows = {
+        r.xpath("td")[0].text_content(): r.xpath("td")[1].text_content()
+        for r in page.xpath("//section[@id='languages']//tbody/tr")
+    }
+    chinese = sum(1 for row in POSTS if any("\u4e00" <= ch <= "\u9fff" for ch in row[9])) + 1
+    assert rows == {"zh": str(chinese), "en": str(len(POSTS) + 1 - chinese)}
+
+
+def test_every_platform_gets_its_own_colour() -> None:
+    colours = platform_colours(["weibo", "toutiao", "v2ex", "linuxdo", "myforum", "otherforum"])
+    assert len(set(colours.values())) == len(colours)
+
+
+def test_phase_labels_do_not_overlap(es_client: Elasticsearch, case: IndexNames) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from indexer.phases import phases
+    from spreadwatch.report.charts import _mark_denial, _mark_phases
+
+    found = phases(es_client, case, INCIDENT)
+    figure = Figure(figsize=(10, 3.2))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    # Over a fortnight, phases an hour apart sit on nearly the same spot.
+    axes.set_xlim(_num(found.span.start), _num(found.span.start + timedelta(days=14)))
+    _mark_phases(axes, found)
+    _mark_denial(axes, found)
+    renderer = figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in axes.texts]
+    assert len(boxes) >= 4
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1 :]:
+            assert not first.overlaps(second), (first, second)
+
+
+def _num(when: datetime) -> float:
+    import matplotlib.dates as mdates
+
+    return float(mdates.date2num(when))

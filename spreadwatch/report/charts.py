@@ -23,18 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from indexer.analytics import GithubActivity, Timeline
 from indexer.intervals import parse_interval
 from indexer.phases import Phases
-
-STANCE_COLOURS = {
-    "rumour": "#d6604d",
-    "denial": "#2166ac",
-    "debunk": "#67a9cf",
-    "report": "#5aae61",
-    "other": "#bababa",
-}
-PLATFORM_PALETTE = [
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-]  # fmt: skip
-DENIAL_COLOUR = "#08306b"
+from spreadwatch.names import DENIAL_COLOUR, STANCE_COLOURS, platform_colours, platform_label
 
 
 @contextmanager
@@ -80,14 +69,21 @@ def _mark_denial(ax: Axes, found: Phases) -> None:
 
 
 def _mark_phases(ax: Axes, found: Phases) -> None:
-    """Dotted line per phase start, its name written along the line (phases can be close)."""
+    """Dotted line per phase start, its name written along the line; a label that would touch
+    the previous one (or the denial's line) moves down the line instead of overlapping it."""
+    low, high = ax.get_xlim()
+    width = (high - low) or 1.0
+    taken = [_num(found.denial.timestamp)] if found.denial is not None else []
     for phase in found.phases:
         if phase.name == "denial":
             continue
-        ax.axvline(_num(phase.start), color="#888888", linewidth=0.8, linestyle=":")
+        at = _num(phase.start)
+        ax.axvline(at, color="#888888", linewidth=0.8, linestyle=":")
+        crowded = sum(1 for x in taken if abs(x - at) / width < LABEL_GAP)
+        taken.append(at)
         ax.annotate(
             phase.name,
-            xy=(phase.start, 0.97),
+            xy=(phase.start, 0.97 - 0.32 * (crowded % 3)),
             xycoords=("data", "axes fraction"),
             xytext=(-2, 0),
             textcoords="offset points",
@@ -97,6 +93,10 @@ def _mark_phases(ax: Axes, found: Phases) -> None:
             fontsize=8,
             color="#555555",
         )
+
+
+#: Labels closer than this share of the axis width are stacked down their lines.
+LABEL_GAP = 0.035
 
 
 def _num(when: datetime) -> float:
@@ -163,8 +163,10 @@ def platform_timeline(timeline: Timeline, found: Phases) -> str:
         starts = mdates.date2num([b.start for b in timeline.buckets])
         keys = timeline.keys("platform")
         series = [timeline.series("platform", k) for k in keys]
-        colours = [PLATFORM_PALETTE[i % len(PLATFORM_PALETTE)] for i in range(len(keys))]
-        ax.stackplot(starts, series, labels=keys, colors=colours, step="post", alpha=0.85)
+        palette = platform_colours(keys)
+        colours = [palette[k] for k in keys]
+        labels = [platform_label(k) for k in keys]
+        ax.stackplot(starts, series, labels=labels, colors=colours, step="post", alpha=0.85)
         _mark_denial(ax, found)
         ax.set_ylabel(f"posts per {timeline.interval}")
         _legend(ax)

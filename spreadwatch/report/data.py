@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 
+from alerts.store import LIVE_STATES, AlertStore
 from indexer import analytics
 from indexer.analytics import (
     Amplifier,
@@ -24,7 +25,13 @@ from indexer.claims import ClaimReport, claim_report, indexed_claims
 from indexer.connection import IndexNames
 from indexer.evidence_queries import archived_link, changed_posts, status_of
 from indexer.phases import Phases, phases
-from indexer.report_queries import top_posts_per_phase
+from indexer.report_queries import (
+    LanguageShare,
+    RepoActivity,
+    github_repos,
+    languages,
+    top_posts_per_phase,
+)
 from indexer.scope import IncidentScope
 from spreadwatch.incident import Claim
 
@@ -69,6 +76,34 @@ def changed(
 
 
 @dataclass(frozen=True)
+class AlertLine:
+    """An alert raised for the incident, as the report lists it."""
+
+    at: str
+    rule_type: str
+    subject: str
+    state: str
+
+
+def alert_lines(client: Elasticsearch, names: IndexNames, incident: str) -> tuple[AlertLine, ...]:
+    try:
+        raised = AlertStore(client, names).recent(incident, 100)
+    except NotFoundError:
+        return ()
+    lines = [
+        AlertLine(
+            str(a["@timestamp"]),
+            a.get("rule_type") or a.get("rule", ""),
+            a.get("subject") or "",
+            a["state"],
+        )
+        for a in raised
+        if a.get("state") in LIVE_STATES and a.get("incident") == incident
+    ]
+    return tuple(sorted(lines, key=lambda line: line.at))
+
+
+@dataclass(frozen=True)
 class ReportData:
     incident_id: str
     title: str
@@ -83,6 +118,9 @@ class ReportData:
     top_posts: list[list[PostRef]]  # aligned with phases.phases
     changed: tuple[ChangedPost, ...] = ()  # deleted or edited posts, with their archived copy
     claims: ClaimReport | None = None  # claim by claim (indexer/claims.py)
+    languages: tuple[LanguageShare, ...] = ()
+    repos: tuple[RepoActivity, ...] = ()  # GitHub activity per repository
+    alerts: tuple[AlertLine, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -127,4 +165,7 @@ def collect(
             claims if claims is not None else indexed_claims(client, names, scope),
             interval=found.interval,
         ),
+        languages=tuple(languages(client, names, scope)),
+        repos=tuple(github_repos(client, names, scope)),
+        alerts=alert_lines(client, names, incident_id),
     )

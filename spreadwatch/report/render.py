@@ -15,9 +15,13 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from alerts.model import human_number
+from indexer.analytics import PostRef
 from spreadwatch.display import TEMPLATE_FILTERS, finalize
+from spreadwatch.names import platform_label
 from spreadwatch.report import charts
 from spreadwatch.report.data import ReportData
+from spreadwatch.report.summary import executive_summary
 
 EXCERPT_CHARS = 280
 
@@ -70,6 +74,9 @@ def _environment() -> Environment:
     )
     env.filters.update(TEMPLATE_FILTERS)
     env.filters.update(
+        number=number,
+        who=who,
+        platform=platform_label,
         time=fmt_time,
         delta=fmt_delta,
         share=fmt_share,
@@ -98,7 +105,24 @@ def _charts(data: ReportData) -> dict[str, Markup]:
 def render_html(data: ReportData) -> str:
     template = _environment().get_template("report.html.j2")
     phase_rows = list(zip(data.phases.phases, data.top_posts, strict=False))
-    return template.render(data=data, charts=_charts(data), phase_rows=phase_rows)
+    return template.render(
+        data=data,
+        charts=_charts(data),
+        phase_rows=phase_rows,
+        summary=executive_summary(data),
+    )
+
+
+def who(post: PostRef) -> str:
+    """The author as shown: handle, else the site a statement page is on, else "unknown"."""
+    if post.author:
+        return post.author
+    host = urlsplit(post.url or "").hostname
+    return host.removeprefix("www.") if host else "unknown"
+
+
+def number(value: float | None) -> str:
+    return "—" if value is None else human_number(float(value))
 
 
 def write_report(data: ReportData, out: Path) -> Path:
