@@ -21,13 +21,19 @@ from elasticsearch import ApiError, TransportError
 
 from alerts.engine import Delivery, raise_alerts
 from alerts.invalid_file import raise_invalid_file
+from alerts.mailer import SendError
+from alerts.render import report_link
 from alerts.store import AlertStore
 from evidence.recheck import prepare, render_pages
 from evidence.retention import prune
 from indexer.evidence_queries import referenced_records
+from indexer.scope import IncidentScope
 from scheduler import runtime
 from scheduler.crawl import run_crawl
 from spreadwatch.incident import Incident
+from spreadwatch.report import collect, render_html
+from spreadwatch.report.mail import report_message
+from spreadwatch.report.pdf import pdf_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +187,37 @@ def report_unwatched_problems(rt: runtime.Runtime, files: list[str]) -> None:
             _delivery(rt).deliver(now, problem.incident_id)
         except (ApiError, TransportError):
             logger.exception("incident file problem of %s not alerted", file)
+
+
+def report(incident_path: str, number: int) -> None:
+    """Write the incident's report (the latest copy under `<data_dir>/reports/`, which
+    SPREADWATCH_REPORT_URL may publish) and e-mail it as `reports[number]` asks."""
+    rt = runtime.current()
+    if not rt.may_run(f"report:{incident_path}"):
+        return
+    incident = _incident(rt, incident_path)
+    if incident is None or number >= len(incident.reports):
+        return
+    wanted = incident.reports[number]
+    data = collect(
+        rt.client, rt.names, IncidentScope.of(incident), title=incident.title,
+        description=incident.description, now=rt.clock(),
+    )  # fmt: skip
+    html = render_html(data)
+    folder = rt.settings.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{incident.id}.html").write_text(html, encoding="utf-8")
+    attachment = pdf_bytes(data) if wanted.format == "pdf" else html.encode("utf-8")
+    link = report_link(rt.settings.report_url, incident.id)
+    message = report_message(
+        data, attachment, wanted.format, rt.settings.smtp_from, wanted.to, link
+    )
+    try:
+        rt.sender.send(message)
+    except SendError as error:
+        logger.error("report of %s not sent to %s: %s", incident.id, ", ".join(wanted.to), error)
+        raise
+    logger.info("report of %s sent to %d recipients", incident.id, len(wanted.to))
 
 
 def _delivery(rt: runtime.Runtime) -> Delivery:

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from spreadwatch.incident import Incident
 
-JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:")
+JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:", "report:")
 #: Crawls that miss their time (monitor down, all workers busy) still run if this late at most.
 MIN_MISFIRE_GRACE = 60
 DAILY_DIGEST_HOUR = 8
@@ -82,6 +82,7 @@ def jobs_for(incident: Incident) -> list[JobSpec]:
         )
         if incident.alerts.digest_on:
             specs.append(_digest(incident, path))
+    specs += [_report(incident, path, n) for n in range(len(incident.reports))]
     if incident.evidence.recheck is not None and specs:
         every = incident.evidence.recheck.total_seconds()
         trigger, timing = _interval(every, min(every / 10, 600))
@@ -115,6 +116,27 @@ def _digest(incident: Incident, path: str) -> JobSpec:
         trigger=trigger,
         signature=f"digest {path} {timing}",
         misfire_grace_time=grace,
+    )
+
+
+def _report(incident: Incident, path: str, number: int) -> JobSpec:
+    """The report by e-mail, at a clock time in the incident's time zone."""
+    wanted = incident.reports[number]
+    cron: dict[str, object] = {"minute": wanted.minute, "timezone": incident.timezone}
+    if wanted.every != "hourly":
+        cron["hour"] = wanted.hour
+    if wanted.every == "weekly":
+        cron["day_of_week"] = wanted.weekday
+    return JobSpec(
+        id=f"report:{incident.id}:{number}",
+        func="scheduler.jobs:report",
+        args=(path, number),
+        trigger=CronTrigger(**cron),
+        signature=(
+            f"report {path} {wanted.describe()} {incident.timezone} {wanted.format} "
+            f"to {','.join(wanted.to)}"
+        ),
+        misfire_grace_time=3600,
     )
 
 

@@ -17,6 +17,7 @@ from spreadwatch.alert_rules import AlertsConfig
 from spreadwatch.fields import AwareDatetime, Duration, Strict, normalise_text, parse_duration
 from spreadwatch.names import did_you_mean
 from spreadwatch.regex import UnsafeRegexError, compile_safe
+from spreadwatch.report_schedule import ReportSchedule
 from spreadwatch.sources import SourcesConfig
 from spreadwatch.yamlfile import ConfigFileError, validate_file
 
@@ -196,6 +197,8 @@ class Incident(Strict):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    #: The report by e-mail on a schedule (`spreadwatch.report_schedule`).
+    reports: list[ReportSchedule] = Field(default_factory=list)
     kibana_dashboard: str | None = None
 
     #: Where it was loaded from (not part of the file).
