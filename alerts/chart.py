@@ -44,7 +44,7 @@ def stance_chart_png(
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     if window is not None:
         axes.axvspan(mdates.date2num(window[0]), mdates.date2num(window[1]), color="#f6c85f",
-                     alpha=0.25, label="this alert")  # fmt: skip
+                     alpha=0.25, label="this alert", zorder=0)  # fmt: skip
     denial = chart.get("denial_at")
     if denial:
         at = mdates.date2num(_time(denial))

@@ -116,8 +116,10 @@ def report_link(report_url: str | None, incident: str) -> str | None:
 def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
     posts = []
     for post in details.get("posts") or []:
+        blank = {"title": "", "text": "", "author": None, "platform": None, "reach": None}
         posts.append(
-            post
+            blank
+            | post
             | {
                 "stance": post.get("stance") or "other",
                 "claims": [c for c in post.get("claims") or [] if c],

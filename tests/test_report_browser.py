@@ -206,3 +206,86 @@ def test_the_harness_notices_a_console_error(browser: ClientConnection, tmp_path
     page = open_page(browser, control.as_uri())
     page.evaluate("1")
     assert any("boom" in problem for problem in page.problems)
+
+
+# ---------------------------------------------------------------- the alert e-mail (#14)
+
+EMAIL_ALERT = {
+    "_id": "a-denial",
+    "incident": "bytedance-intern-2024",
+    "rule": "denial",
+    "rule_type": "official_denial",
+    "key": "denial",
+    "subject": "Official denial: @bytedance_pr on Toutiao — ByteDance intern rumour",
+    "summary": "@bytedance_pr on Toutiao at 2024-10-19 06:00 UTC.",
+    "window_start": "2024-10-19T06:00:00+00:00",
+    "window_end": "2024-10-19T12:00:00+00:00",
+    "details": {
+        "headline": "Official denial: @bytedance_pr on Toutiao",
+        "incident_title": "ByteDance intern rumour",
+        "numbers": [["published", "2024-10-19 06:00 UTC"]],
+        "posts": [
+            {"author": "bytedance_pr", "platform": "toutiao", "stance": "denial", "reach": 2507000,
+             "claims": ["gpus-8000"], "text": "关于实习生破坏模型训练的声明 " + HOSTILE_TEXT,
+             "url": "https://www.toutiao.com/article/1"},
+        ],
+        "story": {
+            "platforms": [{"platform": "weibo", "at": "2024-10-17T22:10:00+00:00"},
+                          {"platform": "toutiao", "at": "2024-10-19T06:00:00+00:00"}],
+            "recent": {"hours": 3, "posts": 38, "day_posts": 76},
+            "reach": {"rumour": 10_000_000, "denial": 1_200_000},
+            "denial": {"at": "2024-10-19T06:00:00+00:00", "platform": "toutiao",
+                       "author": "@bytedance_pr"},
+        },
+        "chart": {
+            "interval": "3h",
+            "series": [[f"2024-10-{17 + (h // 24):02d}T{h % 24:02d}:00:00+00:00",
+                        {"rumour": (h * 7) % 11, "denial": 3 if h >= 33 else 0}]
+                       for h in range(18, 60, 3)],
+            "denial_at": "2024-10-19T06:00:00+00:00",
+        },
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def email_page(browser: ClientConnection, tmp_path_factory: pytest.TempPathFactory) -> Page:
+    """The HTML part as a mail client shows it: the inline chart resolved from its cid."""
+    from alerts.render import render_message
+
+    message = render_message(
+        [EMAIL_ALERT], "sw@example.org", ["comms@example.org"], "http://kibana.local:5601",
+        report_url="https://intra.example/reports",
+    )  # fmt: skip
+    html = message.get_body(preferencelist=("html",))
+    [image] = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    inline = "data:image/png;base64," + base64.b64encode(image.get_content()).decode()
+    page_file = tmp_path_factory.mktemp("email") / "email.html"
+    page_file.write_text(html.get_content().replace("cid:timeline", inline), encoding="utf-8")
+    page = open_page(browser, page_file.as_uri())
+    shot = page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    (page_file.parent / "email.png").write_bytes(base64.b64decode(shot["data"]))
+    return page
+
+
+def test_the_email_renders_with_its_chart_and_no_console_error(email_page: Page) -> None:
+    size = email_page.evaluate(
+        "(() => { const i = document.querySelector('img'); "
+        "return [i.complete, i.naturalWidth, i.getBoundingClientRect().width]; })()"
+    )
+    assert size[0] is True and size[1] >= 600 and size[2] > 300, size
+    assert email_page.problems == []
+
+
+def test_the_email_says_what_happened_first(email_page: Page) -> None:
+    sentence = email_page.evaluate("document.querySelector('.what-happened').innerText")
+    assert sentence == (
+        "@bytedance_pr denied the rumour on Toutiao 19 Oct 06:00 UTC, 1 d 7 h after it started "
+        "on Weibo; 38 posts in the last 3 h, 4.0× the day's rate; the official denial has 12% "
+        "of the rumour's reach so far."
+    )
+    body = email_page.evaluate("document.body.innerText")
+    assert "denies the rumour · claims: gpus-8000" in body and "reach 2.5M" in body
+    assert HOSTILE_TEXT in body and email_page.evaluate("document.scripts.length") == 0
+    links = email_page.evaluate("[...document.querySelectorAll('a')].map(a => a.textContent)")
+    assert {"Full report", "Kibana dashboard", "Discover"} <= set(links)
