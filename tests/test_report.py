@@ -350,7 +350,7 @@ def test_the_report_opens_with_an_executive_summary(page: lxml.html.HtmlElement)
     text = " ".join(page.xpath("//section[@id='summary']")[0].text_content().split())
     assert text.startswith(
         f"The rumour started on Weibo on 18 Oct 02:00 UTC and reached {len(PLATFORM_ORDER)} "
-        f"platforms ({len(POSTS) + 1} posts). @bytedance denied it on Toutiao 19 Oct 06:00 UTC "
+        f"platforms ({len(POSTS) + 1} posts). @bytedance denied it on Toutiao 19 Oct 06:00 UTC, "
         "1 d 4 h later."
     )
     assert (

@@ -1,9 +1,10 @@
 """The report's opening paragraph: the incident in four sentences, written from the figures.
 
-"The rumour started on Weibo on 16 Oct 04:40 UTC and reached 9 platforms (1,069 posts). ByteDance
-(@bytedance_pr) denied it on Toutiao 2 d 21 h later. After the denial the rumour's share of
-posts fell from 62% to 18%; the denial reached 0.9× as many people as the rumour. The claim
-heard most, "gpus-8000" (412 posts), is answered by the denial; 3 are not."
+"The rumour started on Weibo on 16 Oct 04:40 UTC and reached 9 platforms (1,069 posts).
+@bytedance_pr denied it on Toutiao 19 Oct 06:00 UTC, 2 d 21 h later. After the denial the
+rumour's share of posts went from 62% to 18%; the denial reached 0.9× as many people as the
+rumour (160.4M vs 172.1M). The claim heard most, "gpus-8000" (412 posts), is answered by the
+denial; 3 claims are not."
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def executive_summary(data: ReportData) -> str:
     m = found.measures
     if found.denial is not None:
         who = f"@{found.denial.author}" if found.denial.author else "The organisation"
-        later = f" {ago(m.time_to_denial)} later" if m.time_to_denial is not None else ""
+        later = f", {ago(m.time_to_denial)} later" if m.time_to_denial is not None else ""
         sentences.append(
             f"{who} denied it on {platform_label(found.denial.platform)}"
             f" {found.denial.timestamp:%d %b %H:%M} UTC{later}."
