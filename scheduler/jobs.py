@@ -189,16 +189,17 @@ def report_unwatched_problems(rt: runtime.Runtime, files: list[str]) -> None:
             logger.exception("incident file problem of %s not alerted", file)
 
 
-def report(incident_path: str, number: int) -> None:
+@_guarded("report")
+def report(incident_path: str, number: str) -> None:
     """Write the incident's report (the latest copy under `<data_dir>/reports/`, which
     SPREADWATCH_REPORT_URL may publish) and e-mail it as `reports[number]` asks."""
     rt = runtime.current()
     if not rt.may_run(f"report:{incident_path}"):
         return
     incident = _incident(rt, incident_path)
-    if incident is None or number >= len(incident.reports):
+    if incident is None or int(number) >= len(incident.reports):
         return
-    wanted = incident.reports[number]
+    wanted = incident.reports[int(number)]
     data = collect(
         rt.client, rt.names, IncidentScope.of(incident), title=incident.title,
         description=incident.description, now=rt.clock(),
@@ -214,9 +215,8 @@ def report(incident_path: str, number: int) -> None:
     )
     try:
         rt.sender.send(message)
-    except SendError as error:
-        logger.error("report of %s not sent to %s: %s", incident.id, ", ".join(wanted.to), error)
-        raise
+    except SendError as error:  # recorded as a failed run of the job by _guarded
+        raise RuntimeError(f"report not sent to {', '.join(wanted.to)}: {error}") from error
     logger.info("report of %s sent to %d recipients", incident.id, len(wanted.to))
 
 

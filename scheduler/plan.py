@@ -130,7 +130,7 @@ def _report(incident: Incident, path: str, number: int) -> JobSpec:
     return JobSpec(
         id=f"report:{incident.id}:{number}",
         func="scheduler.jobs:report",
-        args=(path, number),
+        args=(path, str(number)),
         trigger=CronTrigger(**cron),
         signature=(
             f"report {path} {wanted.describe()} {incident.timezone} {wanted.format} "

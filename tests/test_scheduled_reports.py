@@ -62,7 +62,7 @@ def test_the_report_job_mails_the_summary_with_the_pdf_attached(
     rt.sender = SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
     runtime.install(rt)
     try:
-        jobs.report(str(path), 0)
+        jobs.report(str(path), "0")
     finally:
         runtime.install(None)
     [message] = smtp_server.inbox.messages
