@@ -6,26 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-PLATFORM_NAMES = {
-    "weibo": "Weibo",
-    "github": "GitHub",
-    "reddit": "Reddit",
-    "hackernews": "Hacker News",
-    "bluesky": "Bluesky",
-    "mastodon": "Mastodon",
-    "telegram": "Telegram",
-    "toutiao": "Toutiao",
-    "feeds": "news feeds",
-    "news": "news sites",
-    "web": "the web",
-}
+from spreadwatch.names import platform_label
+
+#: In a sentence, some platforms read better as what they are ("on news sites").
+SENTENCE_NAMES = {"feeds": "news feeds", "news": "news sites", "web": "the web"}
 
 
 def platform_name(platform: str | None) -> str:
     """How a platform is named in a sentence ("on GitHub", not "on github")."""
     if not platform:
         return "all platforms"
-    return PLATFORM_NAMES.get(platform, platform.capitalize())
+    return SENTENCE_NAMES.get(platform) or platform_label(platform)
 
 
 def human_window(window: timedelta) -> str:
