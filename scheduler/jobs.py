@@ -214,10 +214,12 @@ def report(incident_path: str, number: str) -> None:
         data, attachment, wanted.format, rt.settings.smtp_from, wanted.to, link
     )
     try:
-        rt.sender.send(message)
+        refused = rt.sender.send(message, wanted.to)
     except SendError as error:  # recorded as a failed run of the job by _guarded
         raise RuntimeError(f"report not sent to {', '.join(wanted.to)}: {error}") from error
-    logger.info("report of %s sent to %d recipients", incident.id, len(wanted.to))
+    if refused:
+        logger.warning("report of %s refused for %s", incident.id, ", ".join(sorted(refused)))
+    logger.info("report of %s sent to %d recipients", incident.id, len(wanted.to) - len(refused))
 
 
 def _delivery(rt: runtime.Runtime) -> Delivery:
