@@ -193,27 +193,34 @@ def render_message(
             prefix=prefix,
             report_url=report_url,
         )
-    parts = []
-    chart_png: bytes | None = None
-    for alert in alerts:
-        details = alert.get("details") or {}
-        links = kibana_links(
-            kibana_url,
-            prefix,
-            alert["incident"],
-            dashboard=details.get("kibana_dashboard"),
-            start=alert["window_start"],
-            end=alert["window_end"],
-        )
-        draw = chart_png is None
-        if draw:
-            chart_png = _chart(alert)
-        report = report_link(report_url, alert["incident"])
-        parts.append(_context(alert, links, report, draw and chart_png is not None))
-    values = {"subject": parts[0]["subject"], "items": parts, "digest": None}
+    [alert] = alerts
+    chart_png = _chart(alert)
+    part = _item(alert, kibana_url, prefix, report_url, chart=chart_png is not None)
+    values = {"subject": part["subject"], "items": [part], "digest": None}
     return _message(
         alerts, values, sender=sender, recipients=recipients, now=now, chart_png=chart_png
     )
+
+
+def _item(
+    alert: dict[str, Any],
+    kibana_url: str | None,
+    prefix: str,
+    report_url: str | None,
+    *,
+    chart: bool,
+) -> dict[str, Any]:
+    """What the templates show of one alert, with its Kibana and report links."""
+    details = alert.get("details") or {}
+    links = kibana_links(
+        kibana_url,
+        prefix,
+        alert["incident"],
+        dashboard=details.get("kibana_dashboard"),
+        start=alert["window_start"],
+        end=alert["window_end"],
+    )
+    return _context(alert, links, report_link(report_url, alert["incident"]), chart)
 
 
 def _digest_message(
@@ -232,19 +239,11 @@ def _digest_message(
     chart_png = None
     if charted is not None:
         chart_png = stance_chart_png(charted["details"]["chart"], (summary.start, summary.end))
-    parts = []
-    for alert in alerts:
-        details = alert.get("details") or {}
-        links = kibana_links(
-            kibana_url,
-            prefix,
-            alert["incident"],
-            dashboard=details.get("kibana_dashboard"),
-            start=alert["window_start"],
-            end=alert["window_end"],
-        )
-        part = _context(alert, links, report_link(report_url, alert["incident"]), False)
-        parts.append(part | {"claims": []})  # the claims are stated once, in the summary
+    # The claims are stated once, in the summary.
+    parts = [
+        _item(alert, kibana_url, prefix, report_url, chart=False) | {"claims": []}
+        for alert in alerts
+    ]
     title = parts[0]["incident_title"]
     newest = max(alerts, key=lambda a: parse_time(a["@timestamp"]))
     digest = {
