@@ -50,10 +50,11 @@ def stored(es_client, index_names):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def crawl(crawl_runner, crawl_env, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """`crawl(source, sources, base_url)`: one `crawlers.run` of the source at a replay server."""
+    """`crawl(source, sources, base_url, **incident_fields)`: one `crawlers.run` of the source
+    at a replay server."""
 
-    def run(source: str, sources: dict, base: str):  # type: ignore[no-untyped-def]
-        incident = write_incident(tmp_path, sources)
+    def run(source: str, sources: dict, base: str, **fields: object):  # type: ignore[no-untyped-def]
+        incident = write_incident(tmp_path, sources, **fields)
         env = {**crawl_env, f"SPREADWATCH_{source.upper()}_BASE_URL": base}
         result = crawl_runner(env, "--incident", str(incident), "--source", source)
         assert result.code == 0, result.stderr[-3000:]
@@ -117,13 +118,17 @@ def test_a_feeds_crawl_indexes_each_article_once_with_script_removed(crawl, stor
 
 
 def test_a_statement_page_is_indexed_as_official(crawl, stored) -> None:
+    """The statement names neither the queries nor (this incident has none) the claims: it is
+    the incident's because the file pins it (an unpinned official page matching nothing is not)."""
+    official = {
+        "organisation": "ByteDance",
+        "domains": ["bytedance.com"],
+        "statements": [STATEMENT_PAGE["url"]],
+    }
     with ReplayServer(PagesReplay(site_data()), clock=SettableClock()) as site:
-        crawl(
-            "pages",
-            {"pages": {"pages": [STATEMENT_PAGE]}},
-            site.url,
-        )
+        crawl("pages", {"pages": {"pages": [STATEMENT_PAGE]}}, site.url, official=official)
     (statement,) = stored("posts").values()
     assert statement["kind"] == "statement"
     assert statement["author"]["official"] is True
+    assert statement["matched"]["statement"] is True
     assert statement["@timestamp"].startswith("2024-10-19T02:30:00")
