@@ -111,6 +111,7 @@ def build_run_doc(
         "items_dropped": sum(drops.values()),
         "items_spooled": _writer(stats, "spooled"),
         "items_lost": _writer(stats, "lost"),
+        "items_dead_lettered": _writer(stats, "dead_lettered"),
         "spool_replayed": _writer(stats, "spool_replayed"),
         "activity_written": _writer(stats, "activity_written"),
         "edited": _writer(stats, "edited"),
@@ -160,7 +161,12 @@ def run_status(doc: dict[str, Any]) -> str:
         return "refused"  # the source said no (login wall, 403): counted, and nothing crashed
     if doc["error_count"] and not doc["items_scraped"] and not doc["not_modified"]:
         return "failed"
-    if doc["error_count"] or doc["items_spooled"] or doc.get("gave_up"):
+    if (
+        doc["error_count"]
+        or doc["items_spooled"]
+        or doc.get("gave_up")
+        or doc.get("items_dead_lettered")
+    ):
         return "partial"  # some requests refused or failed after every retry
     return "ok"
 

@@ -21,6 +21,11 @@ from elasticsearch.dsl import (
 )
 
 #: Bump when a mapping changes incompatibly; `spreadwatch init` migrates by alias.
+#: Keyword values longer than this are not indexed (`ignore_above`, set on every keyword
+#: field that names none) and are cut to it at ingest, counted (`spreadwatch/truncated/<field>`).
+#: Well under Lucene's 32,766-byte term limit even in 4-byte characters.
+KEYWORD_MAX_CHARS = 2048
+
 MAPPING_VERSIONS = {"posts": 1, "activity": 1, "runs": 1, "alerts": 1, "monitors": 1, "state": 1}
 
 STANCES = ("rumour", "denial", "debunk", "report", "other")
@@ -214,6 +219,7 @@ class Run(Document):
     items_dropped = Long()
     items_spooled = Long()
     items_lost = Long()
+    items_dead_lettered = Long()
     items_unchanged = Long()
     spool_replayed = Long()
     activity_written = Long()

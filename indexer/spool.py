@@ -73,6 +73,34 @@ class Spool:
             os.fsync(handle.fileno())
         return len(lines)
 
+    @property
+    def dead_path(self) -> Path:
+        """Dead letters: documents refused for their content twice, kept, never replayed."""
+        return self.dir / f"{self.prefix}.dead.jsonl"
+
+    def append_dead(self, entries: Iterable[SpoolEntry]) -> int:
+        lines = [entry.to_json() + "\n" for entry in entries]
+        if not lines:
+            return 0
+        with self._locked(), self.dead_path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(lines))
+            handle.flush()
+            os.fsync(handle.fileno())
+        return len(lines)
+
+    def replaying_entries(self) -> list[SpoolEntry]:
+        """What replays in progress (or left by a crash) hold, read without taking them."""
+        found: list[SpoolEntry] = []
+        for path in sorted(self.dir.glob(f"{self.prefix}.jsonl.replaying.*")):
+            try:
+                found.extend(self._read(path, quarantine=False))
+            except OSError:  # finished and removed while we looked
+                continue
+        return found
+
+    def dead_letters(self) -> list[SpoolEntry]:
+        return list(self._read(self.dead_path)) if self.dead_path.exists() else []
+
     def take_for_replay(self) -> list[SpoolEntry]:
         """Move the spool (and replays left by dead processes) aside for this process; read it."""
         if not self.dir.exists():
@@ -126,7 +154,7 @@ class Spool:
             os.fsync(target.fileno())
         source.unlink()
 
-    def _read(self, path: Path) -> Iterable[SpoolEntry]:
+    def _read(self, path: Path, quarantine: bool = True) -> Iterable[SpoolEntry]:
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -142,7 +170,8 @@ class Spool:
                     )
                 except (ValueError, KeyError, TypeError):
                     # A torn last line after a power cut; keep it where a human can see it.
-                    self._quarantine(path, number, line)
+                    if quarantine:
+                        self._quarantine(path, number, line)
 
     def _quarantine(self, path: Path, number: int, line: str) -> None:
         bad = self.dir / f"{self.prefix}.unreadable.jsonl"
@@ -154,21 +183,34 @@ class Spool:
 
 
 def spool_summary(spool_dir: Path) -> dict[str, dict[str, Any]]:
-    """Documents waiting per index prefix, by reason kind (for `spreadwatch status`)."""
+    """Documents waiting per index prefix, by reason kind, and dead letters (for `status`).
+
+    Waiting includes a replay a crashed process left behind (`*.jsonl.replaying.*`): those
+    documents are written by the next writer, and until then they exist only there."""
     summary: dict[str, dict[str, Any]] = {}
     folder = Path(spool_dir)
     if not folder.is_dir():
         return summary
-    for path in sorted(folder.glob("*.jsonl")):
-        if path.name.endswith(".unreadable.jsonl"):
+    prefixes = set()
+    for path in folder.iterdir():
+        name = path.name
+        if name.endswith((".unreadable.jsonl",)):
             continue
-        entries = Spool(folder, path.name.removesuffix(".jsonl")).entries()
+        for marker in (".dead.jsonl", ".jsonl.replaying.", ".jsonl"):
+            if marker in name:
+                prefixes.add(name[: name.index(marker)])
+                break
+    for prefix in sorted(prefixes):
+        spool = Spool(folder, prefix)
+        entries = spool.entries() + spool.replaying_entries()
         reasons: dict[str, int] = {}
         for entry in entries:
             kind = entry.reason.split(":", 1)[0]
             reasons[kind] = reasons.get(kind, 0) + 1
-        summary[path.name.removesuffix(".jsonl")] = {
+        summary[prefix] = {
             "documents": len(entries),
             "by_reason": reasons,
+            "dead_letters": len(spool.dead_letters()),
+            "dead_letter_file": str(spool.dead_path),
         }
     return summary

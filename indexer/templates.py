@@ -16,7 +16,7 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
 
 from indexer.connection import ClusterFeatures, IndexNames
-from indexer.documents import DOCUMENTS, MAPPING_VERSIONS
+from indexer.documents import DOCUMENTS, KEYWORD_MAX_CHARS, MAPPING_VERSIONS
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,10 @@ LANGUAGE_TEXT_FIELDS = ("text", "title")
 
 
 def mapping_for(kind: str, language_analyzers: bool = False) -> dict[str, Any]:
-    """The index mapping of `kind`, from its Document class."""
+    """The index mapping of `kind`, from its Document class; every keyword field bounded."""
     mapping: dict[str, Any] = deepcopy(DOCUMENTS[kind]._doc_type.mapping.to_dict())
     properties = mapping["properties"]
+    _bound_keywords(properties)
     properties["@timestamp"] = properties.pop("timestamp")
     if language_analyzers and kind == "posts":
         for field in LANGUAGE_TEXT_FIELDS:
@@ -43,6 +44,31 @@ def mapping_for(kind: str, language_analyzers: bool = False) -> dict[str, Any]:
         "language_subfields": language_analyzers and kind == "posts",
     }
     return mapping
+
+
+def _bound_keywords(properties: dict[str, Any]) -> None:
+    """`ignore_above` on every keyword field that has none: a value longer than that is kept in
+    the source but not indexed, instead of the whole document being refused (Lucene's term
+    limit, "immense term") and replayed from the spool forever."""
+    for field in properties.values():
+        if field.get("type") == "keyword":
+            field.setdefault("ignore_above", KEYWORD_MAX_CHARS)
+        _bound_keywords(field.get("properties") or {})
+        _bound_keywords(field.get("fields") or {})
+
+
+def keyword_paths(kind: str) -> list[str]:
+    """Dotted paths of the keyword fields of `kind` (what the ingest cuts to length)."""
+    paths: list[str] = []
+
+    def walk(properties: dict[str, Any], prefix: str) -> None:
+        for name, field in properties.items():
+            if field.get("type") == "keyword":
+                paths.append(prefix + name)
+            walk(field.get("properties") or {}, f"{prefix}{name}.")
+
+    walk(DOCUMENTS[kind]._doc_type.mapping.to_dict()["properties"], "")
+    return sorted(paths)
 
 
 @dataclass(frozen=True)

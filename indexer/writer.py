@@ -83,6 +83,7 @@ class WriterStats:
     deleted: int = 0  # posts newly marked deleted
     unknown_deletions: int = 0  # deletion notices for posts never stored (ignored)
     lost: int = 0
+    dead_lettered: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,6 +95,7 @@ class _Pending:
     doc: dict[str, Any]
     replayed: bool = False
     only_existing: bool = False  # a deletion notice: updates a stored post, never creates one
+    attempts: int = 0  # earlier failed writes (from the spool)
 
 
 class ShardsUnavailableError(TransportError):
@@ -232,18 +234,25 @@ class BulkWriter:
 
     # -- queueing -----------------------------------------------------------------------------
 
-    def _queue(self, kind: str, doc: dict[str, Any], replayed: bool = False) -> None:
+    def _queue(
+        self, kind: str, doc: dict[str, Any], replayed: bool = False, attempts: int = 0
+    ) -> None:
         """Add to the buffers (caller holds the buffer lock)."""
         buffer = self._posts if kind == POST else self._activity
-        self._add_to(buffer, kind, doc, replayed)
+        self._add_to(buffer, kind, doc, replayed, attempts)
 
     def _add_to(
-        self, buffer: dict[str, _Pending], kind: str, doc: dict[str, Any], replayed: bool = False
+        self,
+        buffer: dict[str, _Pending],
+        kind: str,
+        doc: dict[str, Any],
+        replayed: bool = False,
+        attempts: int = 0,
     ) -> None:
         doc_id = doc_id_of(kind, doc)
         doc = {k: v for k, v in doc.items() if k != "_id"}
         if doc_id is None:
-            self._spool_rejected(kind, [doc], "missing_id")
+            self._spool_rejected(kind, [_Pending(doc, attempts=attempts)], "missing_id")
             return
         only_existing = kind == POST and "@timestamp" not in doc
         earlier = buffer.get(doc_id)
@@ -251,7 +260,8 @@ class BulkWriter:
             doc = merge_post(earlier.doc, doc)
             only_existing = only_existing and earlier.only_existing
         replayed = replayed and (earlier is None or earlier.replayed)
-        buffer[doc_id] = _Pending(doc, replayed, only_existing)
+        attempts = max(attempts, earlier.attempts if earlier is not None else 0)
+        buffer[doc_id] = _Pending(doc, replayed, only_existing, attempts)
 
     # -- posts --------------------------------------------------------------------------------
 
@@ -411,11 +421,23 @@ class BulkWriter:
         logger.warning(
             "spooling %s %s documents to %s: %s", len(batch), kind, self.spool.path, reason
         )
-        self._spool_rejected(kind, [p.doc for p in batch.values()], reason)
+        self._spool_rejected(kind, list(batch.values()), reason)
 
-    def _spool_rejected(self, kind: str, docs: list[dict[str, Any]], reason: str) -> None:
+    def _spool_rejected(self, kind: str, pending: list[_Pending], reason: str) -> None:
+        """Spool what could not be written; a document refused for its content a second time
+        goes to the dead letters instead (listed by `status`, never replayed again)."""
         now = datetime.now(UTC).isoformat()
-        entries = [SpoolEntry(kind=kind, doc=d, reason=reason, spooled_at=now) for d in docs]
+        entries = [
+            SpoolEntry(kind=kind, doc=p.doc, reason=reason, spooled_at=now, attempts=p.attempts + 1)
+            for p in pending
+        ]
+        if _is_content(reason):
+            dead = [e for e in entries if e.attempts >= DEAD_AFTER]
+            entries = [e for e in entries if e.attempts < DEAD_AFTER]
+            self._dead_letters(dead)
+        docs = [e.doc for e in entries]
+        if not entries:
+            return
         try:
             written = self.spool.append(entries)
         except OSError as error:  # full or read-only disk: these documents exist nowhere now
@@ -431,6 +453,23 @@ class BulkWriter:
             self.stats.spooled += written
             self._rejected[reason.split(":", 1)[0]] += len(docs)
 
+    def _dead_letters(self, entries: list[SpoolEntry]) -> None:
+        if not entries:
+            return
+        logger.error(
+            "%d documents refused for their content again; kept as dead letters in %s",
+            len(entries), self.spool.dead_path,
+        )  # fmt: skip
+        try:
+            self.spool.append_dead(entries)
+        except OSError as error:
+            logger.error("LOST %d dead letters: %s cannot be written (%s)", len(entries), self.spool.dead_path, error)  # fmt: skip
+            with self._stats_lock:
+                self.stats.lost += len(entries)
+            return
+        with self._stats_lock:
+            self.stats.dead_lettered += len(entries)
+
     def _replay_spool(self) -> None:
         entries = self.spool.take_for_replay()
         if not entries:
@@ -438,7 +477,7 @@ class BulkWriter:
         logger.info("replaying %s spooled documents from %s", len(entries), self.spool.replay_path)
         with self._buffer_lock:
             for entry in entries:
-                self._queue(entry.kind, entry.doc, replayed=True)
+                self._queue(entry.kind, entry.doc, replayed=True, attempts=entry.attempts)
         lost_before = self.stats.lost
         self.flush()
         if self.stats.lost == lost_before:
@@ -497,6 +536,15 @@ def _serialisable(doc: dict[str, Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+#: A document refused for its content this many times is a dead letter, not retried.
+DEAD_AFTER = 2
+
+
+def _is_content(reason: str) -> bool:
+    """Refusals that retrying cannot fix: the document itself is wrong."""
+    return reason.startswith(("content", "missing_id"))
 
 
 def _failure_reason(error: Exception) -> str:

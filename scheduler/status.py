@@ -102,9 +102,14 @@ def last_runs(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
 
 def spool_size(folder: Path) -> dict[str, Any]:
     """Documents waiting in the spool, per index prefix and reason (collected data, not logs)."""
-    per_prefix = {prefix: s for prefix, s in spool_summary(folder).items() if s["documents"]}
+    per_prefix = {
+        prefix: s
+        for prefix, s in spool_summary(folder).items()
+        if s["documents"] or s["dead_letters"]
+    }
     return {
         "documents": sum(s["documents"] for s in per_prefix.values()),
+        "dead_letters": sum(s["dead_letters"] for s in per_prefix.values()),
         "by_prefix": per_prefix,
     }
 
@@ -220,6 +225,8 @@ def health(state: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"{len(state['monitor']['incident_errors'])} incident file(s) invalid")
     if any(a["state"] in ("failed", "sent") for a in state["open_alerts"]):
         problems.append("alerts could not be delivered")
+    if state["spool"].get("dead_letters"):
+        problems.append(f"{state['spool']['dead_letters']} dead letters in the spool folder")
     cluster = state["cluster"]
     if cluster["status"] != "green":
         problems.append(

@@ -209,15 +209,16 @@ def test_mapping_error_stays_spooled_with_reason_and_the_rest_is_written(
     assert stats.rejected_by_reason == {"content": 1}
 
 
-def test_mapping_error_is_retried_and_kept_on_the_next_start(
+def test_mapping_error_is_spooled_for_one_retry_then_kept_as_a_dead_letter(
     es_client, index_names, writer_for, tmp_path
 ):
     writer = writer_for()
     writer.add_post(post("bad", engagement={"stars": "a lot"}))
     writer.close()
-    writer_for().close()
-    entries = Spool(tmp_path / "spool", index_names.prefix).entries()
-    assert [e.doc["native_id"] for e in entries] == ["bad"]
+    spool = Spool(tmp_path / "spool", index_names.prefix)
+    assert [e.doc["native_id"] for e in spool.entries()] == ["bad"]
+    writer_for().close()  # the retry: refused again (tests/test_bounded_fields.py)
+    assert [e.doc["native_id"] for e in spool.dead_letters()] == ["bad"]
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from crawlers.bounds import TRUNCATED_STAT, cut
+from crawlers.bounds import TRUNCATED_STAT, cut, cut_keywords
 from crawlers.exchange import attach, exchange_attached
 from crawlers.ingest import coerce
 from crawlers.ingest.context import IngestContext
@@ -31,10 +31,11 @@ from crawlers.normalise import (
     to_utc_iso,
 )
 from indexer.claims import with_claim_stances
-from indexer.documents import KINDS
+from indexer.documents import KEYWORD_MAX_CHARS, KINDS
 from indexer.fingerprint import fingerprint_fields
 from indexer.matching import belongs
 from indexer.stance import StanceInput, classify
+from indexer.templates import keyword_paths
 from spreadwatch.display import display_line, display_text
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,10 @@ def normalise(item: Any, context: IngestContext) -> Any:
     return item
 
 
+#: The keyword fields of each document kind, cut to KEYWORD_MAX_CHARS before indexing.
+_KEYWORDS = {kind: keyword_paths(kind) for kind in ("posts", "activity")}
+
+
 def _post(item: Post, context: IngestContext) -> PostDoc:
     raw_text, raw_title = coerce.text_field(item.text), coerce.text_field(item.title)
     text = html_to_text(raw_text) if item.text_is_html else clean_text(raw_text)
@@ -163,6 +168,7 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
         for name, was in (("text", text_cut), ("title", title_cut))
         if was
     ]
+    doc.notes += [f"{TRUNCATED_STAT}/{p}" for p in cut_keywords(doc, _KEYWORDS["posts"], KEYWORD_MAX_CHARS)]  # fmt: skip
     if doc.notes:
         doc["truncated"] = True
         doc.notes.append(TRUNCATED_STAT)
@@ -205,7 +211,7 @@ def _author(item: Post, url: str | None, context: IngestContext) -> dict[str, An
 
 
 def _activity(item: Activity) -> ActivityDoc:
-    return ActivityDoc(
+    doc = ActivityDoc(
         {
             "@timestamp": to_utc_iso(item.timestamp),
             "platform": item.platform,
@@ -218,6 +224,8 @@ def _activity(item: Activity) -> ActivityDoc:
             "before_window": item.before_window or None,
         }
     )
+    cut_keywords(doc, _KEYWORDS["activity"], KEYWORD_MAX_CHARS)
+    return doc
 
 
 # -- match, stance, fingerprint ------------------------------------------------------------------

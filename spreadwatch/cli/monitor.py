@@ -175,6 +175,12 @@ def _table(state: dict[str, Any]) -> str:
     lines.append(
         f"spool: {spool['documents']} documents waiting" + (f" ({waiting})" if waiting else "")
     )
+    for prefix, s in spool["by_prefix"].items():
+        if s.get("dead_letters"):
+            lines.append(
+                f"  dead letters ({prefix}): {s['dead_letters']} documents refused for their "
+                f"content twice, kept in {s['dead_letter_file']}"
+            )
     archives = state.get("evidence") or {}
     sizes = ", ".join(
         f"{name} {_mib(s['bytes'])} in {s['files']} files" for name, s in archives.items()
