@@ -36,6 +36,17 @@ EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
 _BLOCK = ("p", "div", "li", "br", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+#: What XML/HTML tools refuse outright (lxml raises ValueError on it): C0 controls other than
+#: tab/newline/return, lone surrogates and the two non-characters. Stripped before any parser.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_controls(markup: str) -> str:
+    """`markup` without the characters an XML/HTML parser cannot take (one ESC in a post must
+    not turn a page's HTML into an error)."""
+    return _NOT_XML.sub("", markup)
+
+
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _LANG_ALIASES = {"zh-cn": "zh", "zh-tw": "zh", "zh-hans": "zh", "zh-hant": "zh", "iw": "he"}
@@ -126,6 +137,7 @@ def html_to_text(html: str) -> str:
     """Visible text of untrusted HTML: scripts, styles and all markup removed."""
     if not html or not html.strip():
         return ""
+    html = strip_controls(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, XMLSyntaxError, ValueError):

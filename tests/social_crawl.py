@@ -28,6 +28,7 @@ SPIDERS = {
     "weibo": "crawlers.spiders.weibo:WeiboSpider",
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
     "pages": "crawlers.spiders.pages:PagesSpider",
+    "feeds": "crawlers.spiders.feeds:FeedsSpider",
 }
 
 

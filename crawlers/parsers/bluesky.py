@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, domain_of, from_iso, need, opt_int
+from crawlers.parsers.common import ParseError, domain_of, from_iso, need, opt_int, record_parser
 
 PLATFORM = "bluesky"
 POST_COLLECTION = "app.bsky.feed.post"
@@ -24,6 +24,7 @@ def parse_search(payload: Any) -> tuple[list[Post], str | None]:
     return [parse_post_view(view) for view in views], cursor or None
 
 
+@record_parser
 def parse_post_view(view: Any) -> Post:
     uri = need(view, "uri", str, "bluesky postView")
     author = need(view, "author", dict, f"bluesky post {uri}")

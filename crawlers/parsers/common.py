@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import lxml.html
 from lxml.etree import ParserError
 
+from crawlers.normalise import strip_controls
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 
 class ParseError(ValueError):
     """A record from a platform that does not have the shape its API documents."""
+
+
+#: Where platforms keep a record's own id (first found wins; Reddit nests it under `data`).
+_ID_KEYS = ("id", "uri", "objectID", "guid", "name", "mid", "sha", "node_id", "url")
+
+
+def record_id(record: Any) -> str:
+    """The record's own id, for a drop that names what was dropped."""
+    for holder in (record, record.get("data") if isinstance(record, dict) else None):
+        if isinstance(holder, dict):
+            for key in _ID_KEYS:
+                value = holder.get(key)
+                if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                    return str(value)[:200]
+    return "(no id)"
+
+
+def record_parser(parse: Callable[..., T]) -> Callable[..., T]:
+    """Any failure while parsing one record — a shape the parser did not expect, a bug, text
+    a library chokes on — is that record's `ParseError`, naming its id: the spider counts it as
+    `dropped/bad_record` and goes on with the rest of the page, never loses the page."""
+
+    @functools.wraps(parse)
+    def parse_one(record: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return parse(record, *args, **kwargs)
+        except ParseError as error:
+            ident = record_id(record)
+            raise ParseError(error if ident in str(error) else f"record {ident}: {error}") from None
+        except Exception as error:
+            logger.warning("parser %s failed on record %s", parse.__name__, record_id(record), exc_info=True)  # fmt: skip
+            raise ParseError(
+                f"record {record_id(record)}: {type(error).__name__}: {error}"
+            ) from error
+
+    return parse_one
 
 
 def need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -74,6 +118,7 @@ def html_to_text(html: str | None) -> tuple[str, list[str]]:
     """
     if not html or not html.strip():
         return "", []
+    html = strip_controls(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, ValueError):

@@ -19,7 +19,7 @@ import binascii
 from typing import Any
 
 from crawlers.items import Activity, Author, Engagement, Post
-from crawlers.parsers.common import ParseError, from_iso, need, opt_int
+from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
 
 PLATFORM = "github"
 
@@ -54,6 +54,7 @@ def author_of(user: Any, followers: dict[str, int] | None = None) -> Author:
     )
 
 
+@record_parser
 def repo_post(repo: Any, followers: dict[str, int] | None = None) -> Post:
     full_name = need(repo, "full_name", str, "repository")
     return Post(
@@ -75,6 +76,7 @@ def repo_post(repo: Any, followers: dict[str, int] | None = None) -> Post:
     )
 
 
+@record_parser
 def readme_post(readme: Any, repo: str, owner: Author) -> Post:
     """The README as its own document: for a confession repo it is the text that matters."""
     content = need(readme, "content", str, f"{repo} README")
@@ -99,6 +101,7 @@ def readme_post(readme: Any, repo: str, owner: Author) -> Post:
     )
 
 
+@record_parser
 def issue_post(issue: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
     """An issue, or a pull request (GitHub lists both as issues; a PR has `pull_request`)."""
     number = need(issue, "number", int, f"{repo} issue")
@@ -147,6 +150,7 @@ def _number_of(url: str, where: str) -> str:
     return number
 
 
+@record_parser
 def comment_post(comment: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
     """An issue (or pull request conversation) comment; its URL keeps `#issuecomment-<id>`."""
     comment_id = need(comment, "id", int, f"{repo} comment")
@@ -155,6 +159,7 @@ def comment_post(comment: Any, repo: str, followers: dict[str, int] | None = Non
     return _comment(comment, repo, number, f"comment-{comment_id}", followers)
 
 
+@record_parser
 def review_comment_post(comment: Any, repo: str, followers: dict[str, int] | None = None) -> Post:
     """A pull request review comment (on a line of the diff): `#discussion_r<id>` in its URL."""
     comment_id = need(comment, "id", int, f"{repo} review comment")
@@ -193,6 +198,7 @@ def _comment(
     )
 
 
+@record_parser
 def commit_post(
     item: Any, repo: str | None = None, followers: dict[str, int] | None = None
 ) -> Post:
@@ -262,6 +268,7 @@ def _file(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in shown.items() if v is not None}
 
 
+@record_parser
 def star_activity(star: Any, repo: str) -> Activity:
     user = need(star, "user", dict, f"{repo} stargazer")
     login = need(user, "login", str, f"{repo} stargazer")
@@ -278,6 +285,7 @@ def star_activity(star: Any, repo: str) -> Activity:
     )
 
 
+@record_parser
 def fork_activity(fork: Any, repo: str) -> Activity:
     name = need(fork, "full_name", str, f"{repo} fork")
     when = from_iso(need(fork, "created_at", str, name), name)
@@ -293,6 +301,7 @@ def fork_activity(fork: Any, repo: str) -> Activity:
     )
 
 
+@record_parser
 def event_activity(event: Any) -> Activity:
     """A repo or user event; stars and forks get the ids their listings give them."""
     event_id = need(event, "id", str, "event")

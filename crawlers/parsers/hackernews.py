@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, domain_of, from_epoch, html_to_text, need, opt_int
+from crawlers.parsers.common import (
+    ParseError,
+    domain_of,
+    from_epoch,
+    html_to_text,
+    need,
+    opt_int,
+    record_parser,
+)
 
 PLATFORM = "hackernews"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
@@ -21,6 +29,7 @@ def parse_search(payload: Any) -> tuple[list[Post], int]:
     return [parse_hit(hit) for hit in hits], pages
 
 
+@record_parser
 def parse_hit(hit: Any) -> Post:
     """One story or comment hit; comments point at their parent and their story."""
     object_id = str(need(hit, "objectID", (str, int), "algolia hit"))
@@ -65,6 +74,7 @@ def parse_item_tree(item: Any) -> list[Post]:
     return comments
 
 
+@record_parser
 def parse_item(item: Any) -> Post | None:
     """The item itself from `/api/v1/items/:id` (a story or a comment), read as its search hit
     would be; None for a deleted comment (no text)."""

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, from_iso, html_to_text, need, opt_int
+from crawlers.parsers.common import ParseError, from_iso, html_to_text, need, opt_int, record_parser
 
 PLATFORM = "mastodon"
 
@@ -35,6 +35,7 @@ def parse_search(payload: Any, instance: str) -> list[Post]:
     return parse_statuses(statuses, instance)
 
 
+@record_parser
 def parse_status(status: Any, instance: str) -> list[Post]:
     """A status, and for a boost also the boosted original (first)."""
     reblog = status.get("reblog") if isinstance(status, dict) else None

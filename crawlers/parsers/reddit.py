@@ -6,7 +6,15 @@ import html
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, domain_of, from_epoch, html_to_text, need, opt_int
+from crawlers.parsers.common import (
+    ParseError,
+    domain_of,
+    from_epoch,
+    html_to_text,
+    need,
+    opt_int,
+    record_parser,
+)
 
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
@@ -22,6 +30,7 @@ def parse_listing(payload: Any) -> tuple[list[Post], str | None]:
     return [parse_thing(child) for child in children], after
 
 
+@record_parser
 def parse_thing(thing: Any) -> Post:
     """A `t3` link (post) or `t1` comment."""
     kind = need(thing, "kind", str, "reddit thing")

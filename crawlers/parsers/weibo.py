@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, html_to_text, need, opt_int, opt_str
+from crawlers.parsers.common import ParseError, html_to_text, need, opt_int, opt_str, record_parser
 from crawlers.parsers.weibo_time import parse_count, parse_weibo_time
 
 PLATFORM = "weibo"
@@ -77,6 +77,7 @@ def parse_cards(payload: Any, now: datetime) -> tuple[list[Post], list[ParseErro
     return posts, errors
 
 
+@record_parser
 def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
     """A post, and for a repost first its original."""
     original = mblog.get("retweeted_status") if isinstance(mblog, dict) else None

@@ -24,6 +24,7 @@ from scrapy.settings import BaseSettings
 from crawlers.checkpoint import DOWNLOADER_PRIORITY as CHECKPOINT_DOWNLOADER_PRIORITY
 from crawlers.checkpoint import SPIDER_PRIORITY as CHECKPOINT_SPIDER_PRIORITY
 from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
+from crawlers.redirects import PRIORITY as REDIRECT_LOOP_PRIORITY
 from crawlers.state import CrawlState, StateStore, state_store
 from spreadwatch.incident import Incident, resolve_incident
 from spreadwatch.settings import Settings, load_settings
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 RATELIMIT_MIDDLEWARE = "crawlers.middlewares.RateLimitMiddleware"
 CHECKPOINT_MIDDLEWARE = "crawlers.checkpoint.CheckpointMiddleware"
+REDIRECT_LOOP_MIDDLEWARE = "crawlers.redirects.RedirectLoopCounter"
 #: Statuses the callbacks handle themselves (304 = unchanged; 4xx are counted refusals).
 HANDLED_STATUSES = [304, 401, 403, 404, 410, 422, 429]
 
@@ -63,6 +65,7 @@ class IncidentSpider(scrapy.Spider):
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         middlewares.setdefault(RATELIMIT_MIDDLEWARE, RATELIMIT_PRIORITY)
         middlewares.setdefault(CHECKPOINT_MIDDLEWARE, CHECKPOINT_DOWNLOADER_PRIORITY)
+        middlewares.setdefault(REDIRECT_LOOP_MIDDLEWARE, REDIRECT_LOOP_PRIORITY)
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
         spider_middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
         spider_middlewares.setdefault(CHECKPOINT_MIDDLEWARE, CHECKPOINT_SPIDER_PRIORITY)
