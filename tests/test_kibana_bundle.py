@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -285,8 +285,13 @@ def test_markdown_panel_states_the_time_to_denial() -> None:
 
 
 def test_markdown_says_so_when_there_is_no_denial_yet() -> None:
-    facts = DashboardFacts("x", "X", datetime(2024, 10, 17, tzinfo=UTC), onset_at=FACTS.onset_at)
-    assert "no official denial indexed yet" in markdown_text(facts)
+    later = FACTS.onset_at + timedelta(hours=30)
+    facts = DashboardFacts(
+        "x", "X", datetime(2024, 10, 17, tzinfo=UTC), onset_at=FACTS.onset_at, exported_at=later
+    )
+    assert (
+        "**Time to denial:** none yet: no official denial indexed — 30.0 h since the rumour's onset."
+    ) in markdown_text(facts)
 
 
 def test_markdown_panel_escapes_markup_from_posts() -> None:

@@ -7,6 +7,8 @@ official denial − rumour onset.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from elasticsearch import Elasticsearch
 
 from indexer.connection import IndexNames
@@ -18,7 +20,8 @@ from spreadwatch.incident import Incident
 
 def dashboard_facts(client: Elasticsearch, names: IndexNames, incident: Incident) -> DashboardFacts:
     """Onset and first official denial of an incident, as indexed now."""
-    found = phases(client, names, IncidentScope.of(incident))
+    exported_at = datetime.now(UTC)
+    found = phases(client, names, IncidentScope.of(incident), now=exported_at)
     return DashboardFacts(
         incident_id=incident.id,
         title=incident.title,
@@ -27,4 +30,5 @@ def dashboard_facts(client: Elasticsearch, names: IndexNames, incident: Incident
         onset_at=found.onset.timestamp if found.onset else None,
         denial_at=found.denial.timestamp if found.denial else None,
         denial_by=found.denial.author if found.denial else None,
+        exported_at=exported_at,
     )

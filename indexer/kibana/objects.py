@@ -36,6 +36,7 @@ class DashboardFacts:
     onset_at: datetime | None = None
     denial_at: datetime | None = None
     denial_by: str | None = None
+    exported_at: datetime | None = None
 
     @property
     def time_to_denial(self) -> timedelta | None:
@@ -146,7 +147,11 @@ def markdown_text(facts: DashboardFacts) -> str:
     lines = [f"### {_md_escape(facts.title)}", ""]
     ttd = facts.time_to_denial
     if ttd is None:
-        lines.append("**Time to denial:** no official denial indexed yet.")
+        since = ""
+        if facts.onset_at is not None and facts.exported_at is not None:
+            hours_since = (facts.exported_at - facts.onset_at).total_seconds() / 3600
+            since = f" — {hours_since:.1f} h since the rumour's onset"
+        lines.append(f"**Time to denial:** none yet: no official denial indexed{since}.")
     else:
         hours = ttd.total_seconds() / 3600
         lines.append(f"**Time to denial:** {hours:.1f} h")
