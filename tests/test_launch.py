@@ -19,7 +19,7 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from crawlers.launch import run_crawl
-from crawlers.state import FileStateStore
+from crawlers.state import state_store
 from indexer.connection import IndexNames, es_url
 from indexer.templates import delete_all, init
 from spreadwatch.replay import ReplayServer, faults
@@ -96,7 +96,7 @@ def test_a_crawl_that_is_stopped_stores_what_it_had_and_commits_its_state(
     es_client.indices.refresh(index=names.posts)
     stored = es_client.search(index=names.posts, size=10)["hits"]["hits"]
     run = es_client.get(index=names.runs, id=outcome.run_id)["_source"]
-    state = FileStateStore(tmp_path / "data").load(
+    state = state_store(settings, es_client).load(  # the store the crawl committed to
         yaml.safe_load(incident.read_text())["id"], "feeds"
     )
     assert outcome.stopped == "shutdown" and took < 60, outcome.log_tail
