@@ -12,7 +12,8 @@ node's delta only when all of these hold:
   callbacks yield the posts. A request the dupe filter drops counts as done (its URL is fetched
   by another request), a request ignored on purpose (robots.txt, the address guard) too;
 - then the index stage's writer says everything added before is durable (acked by
-  Elasticsearch, or fsync'd to the spool): `BulkWriter.after_durable`.
+  Elasticsearch, or fsync'd to the spool when the state store is the host's own file):
+  `BulkWriter.after_durable`.
 
 A node that fails (callback exception, pipeline error, a request that never got an answer)
 commits nothing, nor do its ancestors: the next run fetches that part again and deterministic

@@ -78,6 +78,8 @@ class WriterStats:
     unchanged: int = 0
     activity_written: int = 0
     spooled: int = 0
+    #: Checkpoints not committed because their documents reached only this host's spool.
+    checkpoints_held: int = 0
     spool_replayed: int = 0
     edited: int = 0  # posts whose text changed (a version kept)
     deleted: int = 0  # posts newly marked deleted
@@ -121,8 +123,13 @@ class BulkWriter:
         flush_seconds: float = 5.0,
         background: bool = False,
         wait_for_active_shards: str = "1",
+        spool_is_durable: bool = True,
     ) -> None:
         self.client = client
+        #: Whether a spooled document lets checkpoints commit. Not when the crawl state is
+        #: shared (kept in Elasticsearch): the next crawl may run on another host, which never
+        #: sees this host's spool, so only Elasticsearch's ack makes a document durable there.
+        self.spool_is_durable = spool_is_durable
         self.names = names
         self.wait_for_active_shards = wait_for_active_shards
         self.spool = Spool(spool_dir, names.prefix)
@@ -180,6 +187,7 @@ class BulkWriter:
                 activity, self._activity = self._activity, {}
                 callbacks, self._callbacks = self._callbacks, []
                 self._last_flush = time.monotonic()
+            spooled_before = self.stats.spooled
             try:
                 if posts:
                     activity.update(self._flush_posts(posts))
@@ -189,6 +197,15 @@ class BulkWriter:
                 logger.exception("writing a batch failed; its documents count as lost")
                 with self._stats_lock:
                     self.stats.lost += len(posts) + len(activity)
+            if callbacks and not self.spool_is_durable and self.stats.spooled > spooled_before:
+                logger.warning(
+                    "%d documents are only in this host's spool: %d checkpoints not committed "
+                    "(the next crawl fetches their part again; ids dedupe)",
+                    self.stats.spooled - spooled_before, len(callbacks),
+                )  # fmt: skip
+                with self._stats_lock:
+                    self.stats.checkpoints_held += len(callbacks)
+                return
             self._run_callbacks(callbacks)
 
     def _run_callbacks(self, callbacks: list[Callable[[], None]]) -> None:

@@ -5,7 +5,7 @@ With `SPREADWATCH_SCRAPYD_URLS` set, each crawl job is scheduled on the least bu
 cancelled at the crawl timeout (`cancel.json`: TERM, then KILL), and its outcome read from the
 runs index, which the crawl writes itself as it does locally. Any daemon can run any crawl: the
 crawl state lives in Elasticsearch, the incident file is read from the same path (a shared
-volume), and each daemon's host keeps its own spool, replayed by its next crawl.
+volume), and each daemon's host keeps its own spool, replayed by its next crawl there.
 
 None runs twice at once: before scheduling, every daemon's `listjobs.json` is read, and a crawl
 of the same incident and source still pending or running anywhere (left by a monitor that died,
@@ -13,7 +13,8 @@ or by the active monitor before a failover) is followed instead of started again
 stays unreachable for `SPREADWATCH_SCRAPYD_LOST_AFTER` seconds has lost its crawl (host down):
 that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is scheduled on
 another daemon. Documents the lost crawl wrote are kept (ids dedupe); its state was committed
-only for what was durable, so the new run fetches the rest.
+only for what Elasticsearch acknowledged (a document left in the lost host's spool never lets a
+checkpoint commit), so the new run fetches the rest.
 """
 
 from __future__ import annotations

@@ -376,6 +376,24 @@ def test_documents_spooled_because_the_node_is_down_are_durable_too(writer_for, 
     assert (stats.spooled, stats.lost, calls) == (1, 0, ["committed"])
 
 
+def test_a_spooled_document_holds_its_checkpoint_when_the_crawl_state_is_shared(
+    writer_for, dead_client, es_client
+):
+    """With the state in Elasticsearch the next crawl may run on another host, which never sees
+    this host's spool: only an ack from Elasticsearch lets a checkpoint commit."""
+    calls: list[str] = []
+    writer = writer_for(client=dead_client, spool_is_durable=False)
+    writer.add_post(post("1"))
+    writer.after_durable(lambda: calls.append("spooled"))
+    held = writer.close()
+    replaying = writer_for(client=es_client, spool_is_durable=False)  # the cluster is back
+    replaying.add_post(post("2"))
+    replaying.after_durable(lambda: calls.append("acked"))
+    replayed = replaying.close()
+    assert (held.spooled, held.checkpoints_held, held.lost) == (1, 1, 0)
+    assert (replayed.spool_replayed, replayed.checkpoints_held, calls) == (1, 0, ["acked"])
+
+
 def fill_the_disk(writer: BulkWriter) -> None:
     """From now on the spool file cannot take a byte: it is /dev/full (ENOSPC on every write)."""
     writer.spool.dir.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,7 @@ def open_writer(
         flush_seconds=context.flush_seconds,
         background=background,
         wait_for_active_shards=settings.es_wait_for_active_shards,
+        spool_is_durable=settings.state_store == "file",
     )
 
 
