@@ -46,6 +46,8 @@ class Post:
     timestamp: Any  # datetime, epoch seconds or a platform date string; normalised to UTC
     kind: str = "post"
     url: str | None = None
+    #: The address the platform gave when `url` is the publisher's own (a Google News redirect).
+    via: str | None = None
     author: Author = field(default_factory=Author)
     title: str | None = None
     text: str = ""

@@ -3,8 +3,8 @@
 Each function takes untrusted input and either returns a clean value or raises
 `NormaliseError` with a short reason slug (it becomes the `spreadwatch/dropped/<reason>` stat):
 - times: datetimes, epoch seconds or milliseconds, ISO 8601 and RFC 822 strings → UTC ISO;
-- HTML → text without scripts, styles or markup (text is stored as text; renderers escape it);
-- URLs without tracking parameters (utm_*, fbclid, spm, ...) or fragments; their domain;
+- HTML → text and links without scripts, styles or markup (the project's one `read_html`;
+  text is stored as text, renderers escape it);
 - language from the text with py3langid when the platform does not say.
 """
 
@@ -13,25 +13,16 @@ from __future__ import annotations
 import email.utils
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import lxml.html
 from dateutil import parser as date_parser
 from lxml.etree import ParserError, XMLSyntaxError
 
-#: Query parameters that only say how a link was shared, never what it points at.
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
-        "spm", "scm", "share_source", "share_medium", "share_from", "share_token", "sharer_uid",
-        "ref_src", "ref_url", "from_source", "wfr", "si", "_ga", "_gl", "cmpid", "ocid",
-        "vd_source", "share_tag", "tt_from", "utm_id",
-    }
-)  # fmt: skip
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmsr", "__twitter")
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "head")
 _BLOCK = ("p", "div", "li", "br", "tr", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
@@ -133,20 +124,49 @@ def _loose(text: str) -> datetime | None:
 # -- text ----------------------------------------------------------------------------------------
 
 
-def html_to_text(html: str) -> str:
-    """Visible text of untrusted HTML: scripts, styles and all markup removed."""
+@dataclass(frozen=True)
+class HtmlText:
+    """What an HTML fragment says: its visible text and the targets of its links."""
+
+    text: str
+    links: list[str]
+
+
+def read_html(html: str | None, base: str | None = None) -> HtmlText:
+    """Visible text and link targets of untrusted HTML: scripts, styles and all markup removed,
+    paragraphs and `<br>` as line breaks. Relative links are resolved against `base` when one
+    is given (`/r/news/...` on Reddit), else kept as written.
+
+    Platform HTML is untrusted: it is only ever turned into text here, never passed on as markup.
+    """
     if not html or not html.strip():
-        return ""
+        return HtmlText("", [])
     html = strip_controls(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, XMLSyntaxError, ValueError):
-        return clean_text(re.sub(r"<[^>]*>", " ", html))
-    for element in root.iter(*_DROP_TAGS):
+        return HtmlText(clean_text(re.sub(r"<[^>]*>", " ", html)), [])
+    for element in list(root.iter(*_DROP_TAGS)):
         element.drop_tree()
     for element in root.iter(*_BLOCK):
+        if element.tag != "br":
+            element.text = "\n" + (element.text or "")
         element.tail = "\n" + (element.tail or "")
-    return clean_text(root.text_content())
+    links = [_resolved(a.get("href"), base) for a in root.iter("a") if a.get("href")]
+    text = re.sub(r"\n\s*\n+", "\n", root.text_content())
+    return HtmlText(clean_text(text), [link for link in links if link])
+
+
+def html_to_text(html: str | None) -> str:
+    """The visible text of untrusted HTML (`read_html` without the links)."""
+    return read_html(html).text
+
+
+def _resolved(href: str, base: str | None) -> str:
+    href = href.strip()
+    if base and href.startswith(("/", "?", "#")) and not href.startswith("//"):
+        return urljoin(base, href)
+    return href
 
 
 def clean_text(text: str | None) -> str:
@@ -158,55 +178,6 @@ def clean_text(text: str | None) -> str:
     lines = [_INLINE_SPACE.sub(" ", line).strip() for line in cleaned.splitlines()]
     joined = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     return joined
-
-
-# -- URLs ----------------------------------------------------------------------------------------
-
-
-#: Fragments that name a resource of their own (a comment on a page), kept by `canonical_url`.
-RESOURCE_FRAGMENT = re.compile(r"(issuecomment-|discussion_r|pullrequestreview-|commitcomment-)\d+")
-
-
-def canonical_url(url: str | None) -> str | None:
-    """The URL without tracking parameters, fragment or default port; None if not http(s).
-
-    A fragment that names a resource of its own is kept: GitHub's comment anchors
-    (`#issuecomment-123`, `#discussion_r456`, ...) are the only address a comment has.
-    """
-    if not url or not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        return None
-    host = parts.hostname.lower()
-    if port and (scheme, port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k)]
-    fragment = parts.fragment if RESOURCE_FRAGMENT.fullmatch(parts.fragment) else ""
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), fragment))
-
-
-def _kept(param: str) -> bool:
-    name = param.lower()
-    return name not in TRACKING_PARAMS and not name.startswith(TRACKING_PREFIXES)
-
-
-def domain_of(url: str | None) -> str | None:
-    """The host of a URL without `www.`, for grouping by publisher."""
-    if not url:
-        return None
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    return host.lower().removeprefix("www.")
 
 
 # -- language ------------------------------------------------------------------------------------

@@ -127,6 +127,10 @@ class Post(Document):
     kind = Keyword()
     native_id = Keyword()
     url = Keyword(ignore_above=4096)
+    #: The join key of `url` (`spreadwatch.urls.canonical_url`): one value per article.
+    url_canonical = Keyword(ignore_above=4096)
+    #: The platform's own address when `url` was resolved to the publisher's (Google News).
+    via = Keyword(ignore_above=4096)
     author = Object(Author)
     title = Text(analyzer="standard")
     text = Text(analyzer="standard")

@@ -19,6 +19,7 @@ from spreadwatch.names import did_you_mean
 from spreadwatch.regex import UnsafeRegexError, compile_safe
 from spreadwatch.report_schedule import ReportSchedule
 from spreadwatch.sources import SourcesConfig
+from spreadwatch.urls import canonical_url, domain_of
 from spreadwatch.yamlfile import ConfigFileError, validate_file
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
@@ -144,8 +145,11 @@ class Official(Strict):
             return False
         if any(url.startswith(prefix) for prefix in self.urls):
             return True
-        host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0].lower()
-        return any(host == d or host.endswith("." + d) for d in self.domains)
+        host = domain_of(url)
+        if host is None:
+            return False
+        domains = {domain_of(f"//{d}") or d.lower() for d in self.domains}
+        return any(host == d or host.endswith("." + d) for d in domains)
 
 
 class EvidenceConfig(Strict):
@@ -173,12 +177,9 @@ class EvidenceConfig(Strict):
 
 
 def _same_page(url: str) -> str:
-    """A URL reduced to what identifies the page: host (no www., any case), path, query."""
-    bare = re.sub(r"^[a-z]+://", "", url.strip(), flags=re.IGNORECASE).split("#")[0]
-    host, _, rest = bare.partition("/")
-    host = host.lower().removeprefix("www.")
-    path, _, query = rest.partition("?")
-    return f"{host}/{path.rstrip('/')}" + (f"?{query}" if query else "")
+    """What identifies a page: its join key (`www.`, scheme, case of the host, a trailing
+    slash, tracking parameters and fragments do not count)."""
+    return canonical_url(url) or url.strip()
 
 
 class Incident(Strict):

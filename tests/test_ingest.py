@@ -354,3 +354,27 @@ def test_commit_facts_and_the_window_mark_reach_the_document(run, es_client, ind
     doc = posts(es_client, index_names)["weibo:1"]
     assert doc["commit"] == facts
     assert doc["before_window"] is True
+
+
+def test_one_article_shared_on_three_platforms_has_one_join_key(settings_for):
+    """A news item (publisher's URL), a Weibo post and a Reddit link share one article: its
+    `url_canonical` and the others' links are the same value, whatever way each wrote it."""
+    context = IngestContext.build(settings_for(), INCIDENT, spider_name="tiny")
+    article = "https://www.thepaper.cn/newsDetail_forward_29000001"
+    news = post(
+        "n1",
+        platform="news",
+        kind="article",
+        url=f"{article}?utm_source=gn",
+        via="https://news.google.com/rss/articles/CBMiabc?oc=5",
+        domain="thepaper.cn",
+    )
+    weibo = post("w1", links=["http://thepaper.cn/newsDetail_forward_29000001/?spm=a1"])
+    reddit = post("t3_x", platform="reddit", links=[f"{article.upper()[:23]}{article[23:]}#top"])
+    docs = [run_stages(item, context) for item in (news, weibo, reddit)]
+    key = "https://thepaper.cn/newsDetail_forward_29000001"
+    assert docs[0]["url_canonical"] == key
+    assert docs[0]["url"] == article  # the address kept as the site serves it (www., https)
+    assert docs[0]["via"] == "https://news.google.com/rss/articles/CBMiabc?oc=5"
+    assert docs[1]["links"] == [key] and docs[2]["links"] == [key]
+    assert {d["domain"] for d in docs[:1]} == {"thepaper.cn"}

@@ -8,11 +8,10 @@ import pytest
 
 from crawlers.normalise import (
     NormaliseError,
-    canonical_url,
     clean_text,
-    domain_of,
     html_to_text,
     language,
+    read_html,
     to_utc_iso,
 )
 
@@ -78,43 +77,21 @@ def test_control_characters_are_removed_and_long_text_cut():
 
 
 @pytest.mark.parametrize(
-    ("url", "canonical"),
+    ("html", "base", "links"),
     [
-        ("https://example.com/a?utm_source=x&utm_medium=y&id=3", "https://example.com/a?id=3"),
-        ("https://m.weibo.cn/status/1?fbclid=abc&spm=a.b.c", "https://m.weibo.cn/status/1"),
-        ("HTTPS://WWW.Example.COM:443/Path#frag", "https://www.example.com/Path"),
-        (
-            "https://github.com/Marak/colors.js/issues/285#issuecomment-1008123456",
-            "https://github.com/Marak/colors.js/issues/285#issuecomment-1008123456",
-        ),
-        (
-            "https://github.com/Marak/colors.js/pull/320#discussion_r783456789",
-            "https://github.com/Marak/colors.js/pull/320#discussion_r783456789",
-        ),
-        ("https://github.com/Marak/colors.js#readme", "https://github.com/Marak/colors.js"),
-        ("http://example.com:8080/x?b=2&a=1", "http://example.com:8080/x?b=2&a=1"),
-        ("https://example.com", "https://example.com/"),
-        ("javascript:alert(1)", None),
-        ("ftp://example.com/file", None),
-        ("not a url", None),
-        ("http://[broken/", None),
-        (None, None),
+        ('<a href="https://a.example/x">a</a> <a href="/r/news/">b</a>', None, ["https://a.example/x", "/r/news/"]),
+        ('<a href="/r/news/">b</a><a href="//c.example/y">c</a>', "https://www.reddit.com", ["https://www.reddit.com/r/news/", "//c.example/y"]),
+        ("<p>no links</p>", None, []),
+        ('<a name="anchor">no target</a>', None, []),
     ],
-)
-def test_urls_lose_tracking_parameters(url, canonical):
-    assert canonical_url(url) == canonical
+)  # fmt: skip
+def test_html_links_are_read_with_the_text(html, base, links):
+    assert read_html(html, base).links == links
 
 
-@pytest.mark.parametrize(
-    ("url", "domain"),
-    [
-        ("https://www.toutiao.com/article/1", "toutiao.com"),
-        ("https://news.qq.com/a", "news.qq.com"),
-        ("", None),
-    ],
-)
-def test_domain(url, domain):
-    assert domain_of(url) == domain
+def test_html_paragraphs_are_lines_and_text_is_the_same_with_links():
+    html = '<p>Read <a href="https://a.example/">this</a>.</p><p>Then<br>that</p>'
+    assert read_html(html).text == html_to_text(html) == "Read this.\nThen\nthat"
 
 
 @pytest.mark.parametrize(

@@ -21,15 +21,7 @@ from crawlers.exchange import attach, exchange_attached
 from crawlers.ingest import coerce
 from crawlers.ingest.context import IngestContext
 from crawlers.items import Activity, Post
-from crawlers.normalise import (
-    NormaliseError,
-    canonical_url,
-    clean_text,
-    domain_of,
-    html_to_text,
-    language,
-    to_utc_iso,
-)
+from crawlers.normalise import NormaliseError, clean_text, html_to_text, language, to_utc_iso
 from indexer.claims import with_claim_stances
 from indexer.documents import KEYWORD_MAX_CHARS, KINDS
 from indexer.fingerprint import fingerprint_fields
@@ -37,6 +29,7 @@ from indexer.matching import belongs
 from indexer.stance import StanceInput, classify
 from indexer.templates import keyword_paths
 from spreadwatch.display import display_line, display_text
+from spreadwatch.urls import canonical_url, clean_url, domain_of
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +132,7 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
     text, title = display_text(text), display_line(title)
     cap = context.settings.text_max_chars
     (text, text_cut), (title, title_cut) = cut(text, cap), cut(title, cap)
-    url = canonical_url(item.url)
+    url = clean_url(item.url)
     doc = PostDoc(
         {
             "@timestamp": to_utc_iso(item.timestamp),
@@ -147,13 +140,17 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
             "native_id": str(item.native_id).strip(),
             "kind": item.kind,
             "url": url,
+            # The join key: the same article from Weibo, Reddit and a feed has one value.
+            "url_canonical": canonical_url(url),
+            "via": clean_url(item.via),
             "title": title or None,
             "text": text,
             "lang": language(f"{title}\n{text}", item.lang, tuple(context.languages)),
             "hashtags": coerce.unique(h.lstrip("#") for h in coerce.strings(item.hashtags)),
             "mentions": coerce.unique(m.lstrip("@") for m in coerce.strings(item.mentions)),
+            # Links in the join key's form, so a shared article joins its `url_canonical`.
             "links": coerce.unique(canonical_url(link) for link in coerce.strings(item.links)),
-            "domain": item.domain or domain_of(url),
+            "domain": domain_of(item.domain) or domain_of(url),
             "repo": item.repo,
             "reply_to": item.reply_to,
             "quote_of": item.quote_of,

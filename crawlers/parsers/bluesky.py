@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, domain_of, from_iso, need, opt_int, record_parser
+from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
+from spreadwatch.urls import domain_of
 
 PLATFORM = "bluesky"
 POST_COLLECTION = "app.bsky.feed.post"

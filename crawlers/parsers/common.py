@@ -1,18 +1,13 @@
-"""What every platform parser needs: typed field access with clear errors, and HTML to text."""
+"""What every platform parser needs: typed field access with clear errors, one record's failure
+kept to that record. HTML is read by `crawlers.normalise.read_html`, URLs by `spreadwatch.urls`."""
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-import lxml.html
-from lxml.etree import ParserError
-
-from crawlers.normalise import strip_controls
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,42 +101,6 @@ def from_iso(value: Any, where: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-_BLOCK_TAGS = ("p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "pre")
-
-
-def html_to_text(html: str | None) -> tuple[str, list[str]]:
-    """Text and link targets of an HTML fragment; paragraphs and <br> become line breaks.
-
-    Platform HTML is untrusted: it is only ever turned into text here, never passed on as markup.
-    """
-    if not html or not html.strip():
-        return "", []
-    html = strip_controls(html)
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (ParserError, ValueError):
-        return re.sub(r"<[^>]*>", " ", html).strip(), []
-    for dropped in list(root.iter("script", "style", "template")):
-        dropped.drop_tree()
-    for br in root.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    for block in root.iter(*_BLOCK_TAGS):
-        block.text = "\n" + (block.text or "")
-        block.tail = "\n" + (block.tail or "")
-    links = [a.get("href") for a in root.iter("a") if a.get("href")]
-    text = root.text_content()
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r" ?\n ?", "\n", text)
-    return re.sub(r"\n{2,}", "\n", text).strip(), links
-
-
-def domain_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = re.sub(r"^[a-z]+://", "", url, flags=re.I).split("/")[0].split(":")[0].lower()
-    return host.removeprefix("www.") or None
 
 
 def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
+from crawlers.normalise import read_html
 from crawlers.parsers.common import (
     ParseError,
-    domain_of,
     from_epoch,
-    html_to_text,
     need,
     opt_int,
     record_parser,
 )
+from spreadwatch.urls import domain_of
 
 PLATFORM = "hackernews"
-ITEM_URL = "https://news.ycombinator.com/item?id={}"
+SITE = "https://news.ycombinator.com/"
+ITEM_URL = SITE + "item?id={}"
 
 
 def parse_search(payload: Any) -> tuple[list[Post], int]:
@@ -36,7 +37,7 @@ def parse_hit(hit: Any) -> Post:
     tags = hit.get("_tags") or []
     is_comment = "comment" in tags or bool(hit.get("comment_text"))
     html = hit.get("comment_text") if is_comment else hit.get("story_text")
-    text, links = html_to_text(html)
+    text, links = _read(html)
     story_url = hit.get("url") if isinstance(hit.get("url"), str) else None
     if story_url:
         links.insert(0, story_url)
@@ -99,7 +100,7 @@ def parse_item(item: Any) -> Post | None:
 
 def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
     node_id = need(node, "id", int, "algolia item child")
-    text, links = html_to_text(node.get("text"))
+    text, links = _read(node.get("text"))
     return Post(
         platform=PLATFORM,
         native_id=str(node_id),
@@ -113,6 +114,12 @@ def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
         thread=f"{PLATFORM}:{story}",
         engagement=Engagement(score=opt_int(node.get("points"))),
     )
+
+
+def _read(html: Any) -> tuple[str, list[str]]:
+    """Text and links of an HN text; HN links are absolute, item links relative to the site."""
+    read = read_html(html if isinstance(html, str) else None, base=SITE)
+    return read.text, read.links
 
 
 def _author(name: Any) -> Author:

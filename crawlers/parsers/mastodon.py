@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, from_iso, html_to_text, need, opt_int, record_parser
+from crawlers.normalise import read_html
+from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
 
 PLATFORM = "mastodon"
 
@@ -58,9 +59,8 @@ def page_ids(payload: Any) -> list[str]:
 def _post(status: Any, instance: str) -> Post:
     uri = need(status, "uri", str, f"mastodon {instance} status")
     account = need(status, "account", dict, f"mastodon status {uri}")
-    text, links = html_to_text(
-        status.get("content") if isinstance(status.get("content"), str) else ""
-    )
+    read = read_html(status.get("content") if isinstance(status.get("content"), str) else "")
+    text, links = read.text, read.links
     reply = status.get("in_reply_to_id")
     return Post(
         platform=PLATFORM,

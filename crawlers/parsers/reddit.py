@@ -6,15 +6,15 @@ import html
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
+from crawlers.normalise import read_html
 from crawlers.parsers.common import (
     ParseError,
-    domain_of,
     from_epoch,
-    html_to_text,
     need,
     opt_int,
     record_parser,
 )
+from spreadwatch.urls import domain_of
 
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
@@ -50,7 +50,7 @@ def _link(data: dict[str, Any]) -> Post:
     crosspost = data.get("crosspost_parent")
     # `selftext_html` is HTML-escaped HTML; only its links are taken, the text is `selftext`.
     escaped = data.get("selftext_html")
-    links = html_to_text(html.unescape(escaped))[1] if isinstance(escaped, str) else []
+    links = read_html(html.unescape(escaped), base=SITE).links if isinstance(escaped, str) else []
     return Post(
         platform=PLATFORM,
         native_id=name,

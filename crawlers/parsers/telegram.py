@@ -12,7 +12,9 @@ from typing import Any
 from parsel import Selector
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, domain_of, from_iso, html_to_text
+from crawlers.normalise import read_html
+from crawlers.parsers.common import ParseError, from_iso
+from spreadwatch.urls import domain_of
 
 PLATFORM = "telegram"
 _VIEWS = re.compile(r"^(\d+(?:\.\d+)?)([KMB]?)$", re.I)
@@ -61,9 +63,8 @@ def _message(node: Selector, channel: str) -> Post:
     if not number.isdigit():
         raise ParseError(f"telegram {channel}: message without a numeric data-post: {data_post!r}")
     moment = node.css(".tgme_widget_message_date time::attr(datetime)").get()
-    text, links = html_to_text(
-        node.css(".tgme_widget_message_bubble > .tgme_widget_message_text").get()
-    )
+    read = read_html(node.css(".tgme_widget_message_bubble > .tgme_widget_message_text").get())
+    text, links = read.text, read.links
     owner = node.css(".tgme_widget_message_owner_name ::text").get()
     forwarded = node.css("a.tgme_widget_message_forwarded_from_name::attr(href)").get()
     reply = node.css("a.tgme_widget_message_reply::attr(href)").get()

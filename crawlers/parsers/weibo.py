@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, html_to_text, need, opt_int, opt_str, record_parser
+from crawlers.normalise import read_html
+from crawlers.parsers.common import ParseError, need, opt_int, opt_str, record_parser
 from crawlers.parsers.weibo_time import parse_count, parse_weibo_time
 
 PLATFORM = "weibo"
+SITE = "https://m.weibo.cn/"
 _HASHTAG = re.compile(r"#([^#\n]{1,60})#")
 _MENTION = re.compile(r"@([\w\-\u4e00-\u9fff]{1,30})")
 
@@ -95,7 +97,7 @@ def parse_long_text(payload: Any) -> str:
     """The full text from `/statuses/extend?id=` (`data.longTextContent`, HTML)."""
     data = check_ok(payload, "long text")
     content = need(data, "longTextContent", str, "weibo long text")
-    return html_to_text(content)[0]
+    return read_html(content).text
 
 
 def is_long_text(post_mblog: Any) -> bool:
@@ -132,7 +134,8 @@ def _post(mblog: dict[str, Any], now: datetime) -> Post:
         raise ParseError(f"weibo mblog: no id in {str(mblog)[:80]!r}")
     user = need(mblog, "user", dict, f"weibo mblog {post_id}")
     html = mblog.get("text") if isinstance(mblog.get("text"), str) else ""
-    text, links = html_to_text(html)
+    read = read_html(html, base=SITE)
+    text, links = read.text, read.links
     return Post(
         platform=PLATFORM,
         native_id=post_id,

@@ -2,27 +2,25 @@
 
 Each feed is fetched with a conditional GET (the ETag and Last-Modified the last run stored),
 parsed with feedparser (lenient with the broken XML real feeds serve; a body that yields no
-entries at all is a counted drop), and deduplicated by `guid` across runs. Google News titles
-read "Headline - Publisher"; the publisher comes from the item's `<source url=...>` element and
-is stripped from the headline. Articles are `news:<sha1 of guid>` (guids are long URLs or
+entries at all is a counted drop), and deduplicated by `guid` across runs. Entries become
+articles in `crawlers.parsers.feeds` (Google News items resolved to the publisher's article where
+the item carries its address, the redirect kept as `via`). Articles are `news:<sha1 of guid>` (guids are long URLs or
 opaque tokens); a feed marked `official` yields statements kept regardless of query matches.
 `SPREADWATCH_FEEDS_BASE_URL` replaces every feed URL's scheme and host (replay servers, proxies).
 """
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import feedparser
 import scrapy
 from scrapy.http import Response
 
-from crawlers.items import Author, Post
+from crawlers.items import Post
+from crawlers.parsers.feeds import Feed, FeedEntryError, parse_entry
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase
 from spreadwatch.sources import FeedsSource
 
@@ -102,59 +100,18 @@ class FeedsSpider(IncidentSpider):
     def convert(
         self, response: Response, entry: Any, feed: dict[str, Any], meta: Any
     ) -> Post | None:
-        guid = entry.get("id") or entry.get("link")
-        when = _entry_time(entry)
-        if not guid:
-            self.drop("no_guid", response.url, entry.get("title"))
+        official = self.incident.official
+        try:
+            return parse_entry(
+                entry,
+                Feed(
+                    lang=feed.get("lang"),
+                    official=bool(feed["official"]),
+                    query=feed.get("query") or feed.get("name"),
+                ),
+                meta,
+                official.is_official_url if official else None,
+            )
+        except FeedEntryError as error:
+            self.drop(error.reason, response.url, str(error))
             return None
-        if when is None:
-            self.drop("no_time", response.url, guid)
-            return None
-        publisher, publisher_url = _publisher(entry, meta)
-        title = _strip_publisher(entry.get("title") or "", publisher)
-        link = entry.get("link")
-        official = bool(feed["official"]) or bool(
-            self.incident.official and self.incident.official.is_official_url(link)
-        )
-        domain = urlsplit(publisher_url or link or "").hostname
-        return Post(
-            platform="news",
-            native_id=hashlib.sha1(guid.encode("utf-8")).hexdigest(),
-            timestamp=when,
-            kind="statement" if official else "article",
-            url=link,
-            author=Author(
-                id=domain, handle=domain, name=publisher, url=publisher_url, official=official
-            ),
-            title=title or None,
-            text=entry.get("summary") or title,
-            text_is_html=True,
-            lang=feed.get("lang"),
-            domain=domain,
-            links=[link] if link else [],
-            official=official,
-            always_keep=official,
-            source_query=feed.get("query") or feed.get("name"),
-        )
-
-
-def _entry_time(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed"):
-        value = entry.get(key)
-        if value:
-            return datetime.fromtimestamp(calendar.timegm(value), UTC)
-    return None
-
-
-def _publisher(entry: Any, meta: Any) -> tuple[str | None, str | None]:
-    """The item's `<source url>` (Google News) or author, else the feed's own title and link."""
-    source = entry.get("source") or {}
-    if source.get("title") or source.get("href"):
-        return source.get("title"), source.get("href")
-    author = entry.get("author")
-    return (author or meta.get("title")), meta.get("link")
-
-
-def _strip_publisher(title: str, publisher: str | None) -> str:
-    suffix = f" - {publisher}" if publisher else None
-    return title[: -len(suffix)] if suffix and title.endswith(suffix) else title

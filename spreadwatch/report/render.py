@@ -22,6 +22,7 @@ from spreadwatch.names import platform_label
 from spreadwatch.report import charts
 from spreadwatch.report.data import ReportData
 from spreadwatch.report.summary import executive_summary
+from spreadwatch.urls import domain_of
 
 EXCERPT_CHARS = 280
 
@@ -117,8 +118,7 @@ def who(post: PostRef) -> str:
     """The author as shown: handle, else the site a statement page is on, else "unknown"."""
     if post.author:
         return post.author
-    host = urlsplit(post.url or "").hostname
-    return host.removeprefix("www.") if host else "unknown"
+    return domain_of(post.url) or "unknown"
 
 
 def number(value: float | None) -> str:
