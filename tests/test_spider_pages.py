@@ -199,3 +199,39 @@ def test_a_server_error_is_retried(tmp_path: Path, site: ReplayServer) -> None:
     site.script(r"^/article/", [faults.server_error(500)])
     result = crawl(tmp_path, site, [STATEMENT_PAGE])
     assert len(result.posts()) == 1
+
+
+FORUM_LIST = {
+    "name": "forum-list",
+    "url": "https://forum.example/go/career",
+    "kind": "post",
+    "platform": "v2ex",
+    "selectors": {"item": "div.topic", "text": "a", "link": "a", "id_attr": "data-id"},
+    "follow": "div.topic a",
+    "follow_selectors": {
+        "item": "div.reply",
+        "text": ".body",
+        "time": ".when",
+        "author": ".who",
+        "id_attr": "data-pid",
+    },
+}
+
+
+def test_a_followed_thread_growing_under_an_unchanged_list_is_read_again(
+    tmp_path: Path, site: ReplayServer, clock: SettableClock
+) -> None:
+    """The list only names its topics: a new reply changes the thread, not the list."""
+    site.app.data.pages["/go/career"] = (
+        '<html><body><div class="topic" data-id="t1"><a href="/t/1">字节跳动 实习生</a></div>'
+        "</body></html>"
+    )
+    site.app.data.pages["/t/1"]["items"].append(reply_html(4, "2024-10-19T11:00:00Z", "辟谣了"))
+    clock.now = clock.now.replace(hour=9, minute=30)  # reply 4 (11:00) not published yet
+    first = crawl(tmp_path, site, [FORUM_LIST])
+    assert {"v2ex:p1", "v2ex:p2"} <= set(first.ids()) and "v2ex:p4" not in first.ids()
+    clock.now = clock.now.replace(hour=12)
+    site.clear_log()
+    second = crawl(tmp_path, site, [FORUM_LIST])
+    assert "v2ex:p4" in second.ids()
+    assert site.count(status=200, path=r"^/go/career$") == 1

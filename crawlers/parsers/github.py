@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawlers.items import Activity, Author, Engagement, Post
 from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
@@ -86,6 +87,9 @@ def readme_post(readme: Any, repo: str, owner: Author) -> Post:
         text = base64.b64decode(content).decode("utf-8", errors="replace")
     except (binascii.Error, ValueError) as error:
         raise ParseError(f"{repo} README: bad base64 ({error})") from None
+    # The title spells the repo as GitHub does, from the reply itself: a caller may only know
+    # the case-folded name (the re-check), and a title in other letters would read as an edit.
+    spelled = _repo_in(readme.get("html_url"), repo)
     return Post(
         platform=PLATFORM,
         native_id=f"{canonical(repo)}:readme",
@@ -93,12 +97,21 @@ def readme_post(readme: Any, repo: str, owner: Author) -> Post:
         kind="article",
         url=readme.get("html_url"),
         author=owner,
-        title=f"README of {repo}",
+        title=f"README of {spelled}",
         text=text,
         repo=canonical(repo),
         domain="github.com",
         reply_to=f"{PLATFORM}:{canonical(repo)}",
     )
+
+
+def _repo_in(html_url: Any, repo: str) -> str:
+    """`owner/name` as spelled in a `https://github.com/owner/name/...` URL naming `repo`."""
+    if isinstance(html_url, str):
+        parts = urlsplit(html_url).path.split("/")
+        if len(parts) > 2 and canonical(f"{parts[1]}/{parts[2]}") == canonical(repo):
+            return f"{parts[1]}/{parts[2]}"
+    return repo
 
 
 @record_parser

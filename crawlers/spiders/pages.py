@@ -3,7 +3,10 @@
 Each `pages:` entry of the incident file names a URL and CSS selectors (or `xpath:` expressions)
 for the posts on it (`Selectors`): the item, its text, and optionally title, time, author, link,
 id and counts; `next_page` pages through a thread, `follow` opens each listed link and reads it
-with `follow_selectors` (a newsroom list → each statement). robots.txt is obeyed unless the
+with `follow_selectors` (a newsroom list → each statement). A list that is followed is always
+fetched in full: its own markup may stay the same while a listed thread grows (or a listed
+statement is edited), so a 304 for it would hide the links to re-check; each followed page
+still asks with its own ETag. robots.txt is obeyed unless the
 section says `obey_robots: false`. Text is passed on as HTML (`text_is_html`) for the normalise
 pipeline to turn into plain text, so markup or script inside a post is never kept as markup.
 A naive time on a page is read in the incident's time zone (Toutiao shows Beijing time).
@@ -54,9 +57,10 @@ class PagesSpider(IncidentSpider):
         self, url: str, page: Page, selectors: Selectors, number: int
     ) -> scrapy.Request:
         target = rebase(url, self.base_url)
+        lists_links = page.follow is not None and selectors is page.selectors
         headers = {
             "User-Agent": self.settings_obj.user_agent,
-            **self.state.conditional_headers(target),
+            **({} if lists_links else self.state.conditional_headers(target)),
         }
         return scrapy.Request(
             target,
