@@ -40,7 +40,7 @@ from evidence.secrets import Redactor
 from evidence.warcstore import Exchange
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
-from spreadwatch.replay import ReplayServer
+from spreadwatch.replay import REPLAY_NETWORKS, ReplayServer
 from spreadwatch.replay.mastodon import MastodonData, MastodonReplay
 from spreadwatch.settings import load_settings
 
@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
                     "SPREADWATCH_INDEX_PREFIX": names.prefix,
                     "SPREADWATCH_DATA_DIR": str(data_dir),
                     "SPREADWATCH_MASTODON_BASE_URL": server.url,
+                    "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,
                     "SPREADWATCH_EVIDENCE_CAPTURE": mode,
                 }
                 try:

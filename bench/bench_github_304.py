@@ -30,7 +30,7 @@ from bench.machine import save
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
 from spreadwatch.demo.replays import github_data
-from spreadwatch.replay import ReplayServer
+from spreadwatch.replay import REPLAY_NETWORKS, ReplayServer
 from spreadwatch.replay.github import GithubReplay
 from spreadwatch.settings import load_settings
 
@@ -82,6 +82,7 @@ def scenario(name: str, base_env: dict[str, str]) -> dict[str, Any]:
         env = {
             **base_env,
             "SPREADWATCH_GITHUB_BASE_URL": server.url,
+            "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,
             "SPREADWATCH_DATA_DIR": data_dir,
         }
         first = crawl(env)

@@ -43,7 +43,7 @@ from scheduler.lease import LEASE_ID
 from scheduler.runtime import Runtime
 from scheduler.scrapyd import ScrapydDispatcher
 from scheduler.scrapyd_api import ScrapydDaemon
-from spreadwatch.replay import ReplayServer
+from spreadwatch.replay import REPLAY_NETWORKS, ReplayServer
 from spreadwatch.replay.feeds import FeedsReplay
 from spreadwatch.settings import Settings, load_settings
 
@@ -66,6 +66,7 @@ def start_daemons(settings: Settings, folder: Path, count: int) -> list[Daemon]:
             "SPREADWATCH_ES_URL": settings.es_url or "",
             "SPREADWATCH_INDEX_PREFIX": settings.index_prefix,
             "SPREADWATCH_DATA_DIR": str(home / "data"),
+            "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,  # the feeds replay
         }
         log = (home / "daemon.log").open("wb")
         process = subprocess.Popen(
@@ -198,6 +199,7 @@ def failover_rounds(settings: Settings, work: Path, rounds: int) -> list[dict[st
         **os.environ,
         "SPREADWATCH_ES_URL": settings.es_url or "",
         "SPREADWATCH_INDEX_PREFIX": names.prefix,
+        "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,
     }
     monitors: list[subprocess.Popen[bytes]] = []
 

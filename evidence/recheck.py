@@ -22,6 +22,7 @@ from evidence.warcstore import WarcStore, incident_folder
 from indexer.connection import IndexNames
 from indexer.evidence_queries import recheck_targets, render_targets
 from indexer.writer import BulkWriter
+from spreadwatch.netpolicy import DROP_REASON, AddressPolicy, PrivateAddressError
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def render_pages(
 ) -> dict[str, int]:
     """Rendered captures of the incident's official and evidence pages that changed since
     their last rendering; each post gets `rendered`. Counts what happened."""
-    counts = {"rendered": 0, "unchanged": 0, "failed": 0}
+    counts = {"rendered": 0, "unchanged": 0, "failed": 0, "refused": 0}
     targets = render_targets(client, names, incident_id, sources)
     if not targets:
         return counts
@@ -63,6 +64,7 @@ def render_pages(
         )
         counts["failed"] = len(targets)
         return counts
+    policy = AddressPolicy.from_settings(settings)
     store = WarcStore(settings.data_dir, incident_id)
     writer = BulkWriter(client, names, settings.data_dir / "spool")
     try:
@@ -72,6 +74,12 @@ def render_pages(
                 counts["unchanged"] += 1
                 continue
             url = _fetchable(post["url"], post.get("platform", ""), settings)
+            try:
+                policy.check_url(url)  # the browser connects on its own: refuse before it runs
+            except PrivateAddressError as error:
+                logger.warning("dropped (%s): rendered capture of %s: %s", DROP_REASON, post["_id"], error)  # fmt: skip
+                counts["refused"] += 1
+                continue
             try:
                 rendered = render(url, chromium, settings.render_timeout)
             except RenderError as error:

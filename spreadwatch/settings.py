@@ -8,6 +8,7 @@ layer may take a `Settings` without depending on the front door.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -153,6 +154,10 @@ class Settings(BaseSettings):
     telegram_base_url: str = DEFAULT_BASE_URLS["telegram"]
     feeds_base_url: str = DEFAULT_BASE_URLS["feeds"]
     pages_base_url: str = DEFAULT_BASE_URLS["pages"]
+    #: Non-public networks crawls may still reach (comma-separated addresses or CIDRs: local
+    #: replays `127.0.0.1/32`, an intranet source `10.20.0.0/16`). Empty: a URL or redirect
+    #: target resolving to a loopback, private, link-local or reserved address is refused.
+    allow_private_networks: str = ""
 
     # Evidence (docs/evidence.md): WARC captures of matching posts, rendered official pages.
     evidence_capture: Annotated[str, Field(pattern=r"^(matched|off)$")] = "matched"
@@ -188,6 +193,19 @@ class Settings(BaseSettings):
         for url in urls:
             _require_http_url(url)
         return ",".join(urls)
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        networks = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or CIDR like 10.0.0.0/8") from None
+        return ",".join(networks)
 
     @field_validator("es_wait_for_active_shards")
     @classmethod

@@ -16,9 +16,14 @@ from elasticsearch import Elasticsearch
 
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
+from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.settings import Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Every crawl of the suite reads replay servers on loopback, which the private-network guard
+#: refuses unless allowed; processes started with this environment (or with settings loaded
+#: from it) inherit the allowance. Tests of the guard itself set their own.
+os.environ["SPREADWATCH_ALLOW_PRIVATE_NETWORKS"] = REPLAY_NETWORKS
 
 
 @pytest.fixture(scope="session")

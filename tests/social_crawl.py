@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from spreadwatch.replay import REPLAY_NETWORKS
+
 ROOT = Path(__file__).resolve().parent.parent
 SPIDERS = {
     "hackernews": "crawlers.spiders.hackernews:HackerNewsSpider",
@@ -84,6 +86,7 @@ def crawl(spider: str, incident: Path, tmp_path: Path, **env: str) -> Crawl:
         **{k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")},
         "SPREADWATCH_DATA_DIR": str(tmp_path / "data"),
         "SPREADWATCH_STATE_STORE": "file",  # no cluster here: the state stays in the data dir
+        "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,
         "PYTHONPATH": str(ROOT),
         **env,
     }

@@ -59,7 +59,7 @@ def test_a_statement_page_is_archived_as_rendered(
     _statement(es_client, index_names)
     settings = settings_for(index_prefix=index_names.prefix, data_dir=tmp_path, pages_base_url=pages.url)  # fmt: skip
     counts = render_pages(es_client, index_names, settings, "bytedance-test", ["pages"])
-    assert counts == {"rendered": 1, "unchanged": 0, "failed": 0}
+    assert counts == {"rendered": 1, "unchanged": 0, "failed": 0, "refused": 0}
     resources = _resources(tmp_path)
     view_headers, png = resources["urn:view:https://www.toutiao.com/article/1/"]
     _, dom = resources["urn:dom:https://www.toutiao.com/article/1/"]
@@ -69,7 +69,7 @@ def test_a_statement_page_is_archived_as_rendered(
     rendered = es_client.get(index=index_names.posts, id="toutiao:statement-1")["_source"]["rendered"]  # fmt: skip
     assert rendered["of"] == RECORD and rendered["screenshot"].startswith("<urn:uuid:")
     again = render_pages(es_client, index_names, settings, "bytedance-test", ["pages"])
-    assert again == {"rendered": 0, "unchanged": 1, "failed": 0}
+    assert again == {"rendered": 0, "unchanged": 1, "failed": 0, "refused": 0}
 
 
 def test_without_a_browser_rendering_fails_clearly(
@@ -79,3 +79,15 @@ def test_without_a_browser_rendering_fails_clearly(
     settings = settings_for(index_prefix=index_names.prefix, data_dir=tmp_path, chromium_command="no-such-chromium")  # fmt: skip
     counts = render_pages(es_client, index_names, settings, "bytedance-test", ["pages"])
     assert counts["failed"] == 1 and "no-such-chromium" in caplog.text
+
+
+def test_a_page_on_a_private_network_is_not_rendered_unless_allowed(  # noqa: PLR0917 (fixtures)
+    es_client: Any, index_names: Any, settings_for: Any, pages: Any, tmp_path: Path, caplog: Any
+) -> None:
+    """The browser would connect on its own: the address is judged before it starts (`true`
+    stands in for Chromium, so a page that got through would count as failed, not refused)."""
+    _statement(es_client, index_names)
+    settings = settings_for(index_prefix=index_names.prefix, data_dir=tmp_path, pages_base_url=pages.url, chromium_command="true", allow_private_networks="")  # fmt: skip
+    counts = render_pages(es_client, index_names, settings, "bytedance-test", ["pages"])
+    assert counts == {"rendered": 0, "unchanged": 0, "failed": 0, "refused": 1}
+    assert "127.0.0.1 (loopback)" in caplog.text and pages.requests == []

@@ -43,7 +43,7 @@ from scheduler_support import PY, wait_for
 from indexer.connection import IndexNames, es_url
 from indexer.templates import delete_all
 from scheduler.status import collect
-from spreadwatch.replay import ReplayServer
+from spreadwatch.replay import REPLAY_NETWORKS, ReplayServer
 from spreadwatch.replay.feeds import FeedsReplay
 from spreadwatch.replay.mastodon import MastodonReplay
 from spreadwatch.settings import Settings, load_settings
@@ -161,6 +161,7 @@ def monitor_env(tmp_path, es_settings: Settings, names, replays, smtp) -> dict[s
         "SPREADWATCH_HEARTBEAT_INTERVAL": "1",
         "SPREADWATCH_LEASE_TTL": "3",  # the restarted monitor takes over the lease quickly
         "SPREADWATCH_CRAWL_TIMEOUT": "90",
+        "SPREADWATCH_ALLOW_PRIVATE_NETWORKS": REPLAY_NETWORKS,
         **replays,
     }
 

@@ -24,6 +24,7 @@ from scrapy.settings import BaseSettings
 from crawlers.checkpoint import DOWNLOADER_PRIORITY as CHECKPOINT_DOWNLOADER_PRIORITY
 from crawlers.checkpoint import SPIDER_PRIORITY as CHECKPOINT_SPIDER_PRIORITY
 from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
+from crawlers.netguard import HANDLER as GUARDED_HANDLER
 from crawlers.redirects import PRIORITY as REDIRECT_LOOP_PRIORITY
 from crawlers.state import CrawlState, StateStore, state_store
 from spreadwatch.incident import Incident, resolve_incident
@@ -59,9 +60,12 @@ class IncidentSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """Enable the rate-limit and checkpoint middlewares whatever runs the spider, without
-        replacing the project's middleware lists."""
+        """Enable the rate-limit and checkpoint middlewares and the private-network guard
+        whatever runs the spider, without replacing the project's middleware lists."""
         super().update_settings(settings)
+        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+        handlers.update({"http": GUARDED_HANDLER, "https": GUARDED_HANDLER})
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
         middlewares.setdefault(RATELIMIT_MIDDLEWARE, RATELIMIT_PRIORITY)
         middlewares.setdefault(CHECKPOINT_MIDDLEWARE, CHECKPOINT_DOWNLOADER_PRIORITY)

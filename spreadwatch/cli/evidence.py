@@ -106,7 +106,7 @@ def recheck_command(
         counts = render_pages(app.client, app.names, app.settings, incident.id, incident.evidence.render)  # fmt: skip
         click.echo(
             f"rendered captures: {counts['rendered']} new, {counts['unchanged']} unchanged, "
-            f"{counts['failed']} failed"
+            f"{counts['failed']} failed, {counts['refused']} refused (private network)"
         )
     if outcome.status in ("failed", "timeout"):
         raise SystemExit(EXIT_FAILED)

@@ -25,6 +25,7 @@ from typing import Any
 from crawlers.launch import run_crawl, terminate
 from indexer.connection import es_url
 from spreadwatch.demo.replays_social import DEMO_BLUESKY, DEMO_REDDIT
+from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def crawl_env(
         SPREADWATCH_INDEX_PREFIX=prefix,
         SPREADWATCH_DATA_DIR=str(data_dir),
         SPREADWATCH_LOG_LEVEL="warning",
+        SPREADWATCH_ALLOW_PRIVATE_NETWORKS=REPLAY_NETWORKS,  # the replays listen on loopback
         **DEMO_CREDENTIALS,
     )
     for name in _CLUSTER_SETTINGS:

@@ -5,6 +5,7 @@ Tests, benchmarks and the demo start a `ReplayServer` around a platform app (`Gi
 """
 
 from spreadwatch.replay.server import (
+    REPLAY_NETWORKS,
     LoggedRequest,
     ReplayApp,
     ReplayRequest,
@@ -16,6 +17,7 @@ from spreadwatch.replay.server import (
 )
 
 __all__ = [
+    "REPLAY_NETWORKS",
     "LoggedRequest",
     "ReplayApp",
     "ReplayRequest",

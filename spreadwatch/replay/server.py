@@ -159,6 +159,11 @@ def etag_of(body: bytes) -> str:
     return 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+#: What a crawl against replay servers must be allowed to reach (they listen on loopback, which
+#: the private-network guard refuses by default): `SPREADWATCH_ALLOW_PRIVATE_NETWORKS`.
+REPLAY_NETWORKS = "127.0.0.1/32"
+
+
 class ReplayServer:
     """A threaded HTTP server on 127.0.0.1:<free port> serving one `ReplayApp`.
 
