@@ -56,6 +56,8 @@ class Post:
     hashtags: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    #: Addresses of attached images and videos (their alt texts belong in `text`).
+    media: list[str] = field(default_factory=list)
     domain: str | None = None
     repo: str | None = None
     reply_to: str | None = None

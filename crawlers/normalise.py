@@ -132,10 +132,18 @@ class HtmlText:
     links: list[str]
 
 
-def read_html(html: str | None, base: str | None = None) -> HtmlText:
+def read_html(
+    html: str | None,
+    base: str | None = None,
+    *,
+    link_attrs: tuple[str, ...] = ("href",),
+    alt_text: bool = False,
+) -> HtmlText:
     """Visible text and link targets of untrusted HTML: scripts, styles and all markup removed,
     paragraphs and `<br>` as line breaks. Relative links are resolved against `base` when one
-    is given (`/r/news/...` on Reddit), else kept as written.
+    is given (`/r/news/...` on Reddit), else kept as written. A link's target is the first of
+    `link_attrs` it has (Weibo keeps the shared address in `data-url`); with `alt_text`, an
+    image stands in the text as its alt text (Weibo's emoticons: `[doge]`).
 
     Platform HTML is untrusted: it is only ever turned into text here, never passed on as markup.
     """
@@ -148,11 +156,15 @@ def read_html(html: str | None, base: str | None = None) -> HtmlText:
         return HtmlText(clean_text(re.sub(r"<[^>]*>", " ", html)), [])
     for element in list(root.iter(*_DROP_TAGS)):
         element.drop_tree()
+    if alt_text:
+        for image in root.iter("img"):
+            image.tail = (image.get("alt") or "") + (image.tail or "")
     for element in root.iter(*_BLOCK):
         if element.tag != "br":
             element.text = "\n" + (element.text or "")
         element.tail = "\n" + (element.tail or "")
-    links = [_resolved(a.get("href"), base) for a in root.iter("a") if a.get("href")]
+    targets = (next((a.get(k) for k in link_attrs if a.get(k)), None) for a in root.iter("a"))
+    links = [_resolved(target, base) for target in targets if target]
     text = re.sub(r"\n\s*\n+", "\n", root.text_content())
     return HtmlText(clean_text(text), [link for link in links if link])
 

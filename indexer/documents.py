@@ -38,7 +38,8 @@ STANCE_FIELDS = (
     "stance_model",
 )
 KINDS = (
-    "post", "comment", "repo", "issue", "pull_request", "commit", "article", "statement", "event",
+    "post", "comment", "repost", "repo", "issue", "pull_request", "commit", "article", "statement",
+    "event",
 )  # fmt: skip
 
 
@@ -142,6 +143,7 @@ class Post(Document):
     hashtags = Keyword()
     mentions = Keyword()
     links = Keyword(ignore_above=4096)
+    media = Keyword(ignore_above=4096)  # attached images and videos
     domain = Keyword()
     repo = Keyword()
     reply_to = Keyword()

@@ -94,11 +94,13 @@ def test_a_status_is_stored_under_its_uri_with_html_made_text() -> None:
     assert (post.engagement.likes, post.engagement.reposts, post.engagement.replies) == (9, 4, 1)
 
 
-def test_a_reply_keeps_the_instance_local_parent_and_string_counts() -> None:
-    reply = _mastodon()["https://chaos.social/users/kritisch/statuses/113330999"]
+def test_a_reply_points_at_its_parents_document_and_string_counts() -> None:
+    posts = _mastodon()
+    reply = posts["https://chaos.social/users/kritisch/statuses/113330999"]
+    parent = posts["https://mastodon.social/users/aiwatch/statuses/113329333862400100"]
     assert reply.kind == "comment"
-    assert reply.reply_to == "mastodon:mastodon.social/113329333862400100"
-    assert reply.mentions == ["aiwatch"]
+    assert reply.reply_to == parent.doc_id  # joinable: the parent is keyed by its URI
+    assert reply.mentions == [parent.author.handle] == ["aiwatch@mastodon.social"]
     assert reply.author.followers == 310
     assert reply.lang == "de"
 
@@ -108,6 +110,7 @@ def test_a_boost_is_a_repost_and_the_original_is_kept_too() -> None:
     original = posts["https://techhub.social/users/newsdesk/statuses/777"]
     boost = posts["https://mastodon.social/users/booster/statuses/113333383987200102/activity"]
     assert boost.repost_of == original.doc_id
+    assert (boost.kind, boost.text) == ("repost", original.text)  # it spreads the original
     assert original.author.followers == 20400
     assert "exaggerated" in original.text
 

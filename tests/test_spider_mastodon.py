@@ -63,7 +63,7 @@ def test_with_a_token_statuses_are_searched(instance: ReplayServer, tmp_path: Pa
     incident = _incident(tmp_path, [], token_env="MASTO_TOKEN")
     result = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url, MASTO_TOKEN="user-token")  # fmt: skip
     assert result.ids() == [REPLY, ORIGINAL]
-    assert result.by_id()[REPLY]["reply_to"] == "mastodon:mastodon.social/113329333862400100"
+    assert result.by_id()[REPLY]["reply_to"] == ORIGINAL  # the parent's own document id
     (search,) = instance.matching(path=r"^/api/v2/search")
     assert search.headers["authorization"] == "Bearer user-token"
 

@@ -79,13 +79,24 @@ Stage = Callable[[Any, IngestContext], Any]
 
 
 def validate(item: Any, context: IngestContext) -> Any:
-    """Reject items that cannot become a document: wrong type, no id, no content, bad kind."""
+    """Reject items that cannot become a document: wrong type, no id, no content, bad kind.
+
+    Content is text or a title, or what a post without words still carries: an attached image
+    or a shared link, or the post it reposts or quotes (a boost, a Jetstream repost)."""
     if isinstance(item, Post):
         _require(item, ("platform", "native_id"))
         if item.kind not in KINDS:
             raise Dropped("bad_kind", f"kind {item.kind!r} is not one of {', '.join(KINDS)}")
-        if not (coerce.has_text(item.text) or coerce.has_text(item.title) or item.deleted_how):
-            raise Dropped("empty", f"{item.doc_id} has neither title nor text")
+        if not (
+            coerce.has_text(item.text)
+            or coerce.has_text(item.title)
+            or item.deleted_how
+            or coerce.strings(item.media)
+            or coerce.strings(item.links)
+            or item.repost_of
+            or item.quote_of
+        ):
+            raise Dropped("empty", f"{item.doc_id} has no text, title, media, link or repost")
     elif isinstance(item, Activity):
         _require(item, ("platform", "event", "native_id"))
     elif not isinstance(item, PostDoc | ActivityDoc):
@@ -150,6 +161,7 @@ def _post(item: Post, context: IngestContext) -> PostDoc:
             "mentions": coerce.unique(m.lstrip("@") for m in coerce.strings(item.mentions)),
             # Links in the join key's form, so a shared article joins its `url_canonical`.
             "links": coerce.unique(canonical_url(link) for link in coerce.strings(item.links)),
+            "media": coerce.unique(clean_url(m) for m in coerce.strings(item.media)),
             "domain": domain_of(item.domain) or domain_of(url),
             "repo": item.repo,
             "reply_to": item.reply_to,

@@ -2,10 +2,15 @@
 
 A post is stored under its `at://` URI; replies, quotes and reposts point at the URI they
 answer, quote or repost, so the spread graph joins across the search API and the live stream.
+A quote is an embedded *post* (an embedded feed generator, list or starter pack is not one).
+What a post embeds is read from its record, the same in both: a link card's address is a link
+(and the post's domain), images and videos are media whose alt texts join the text, so an
+image-only post is kept with what it shows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +21,9 @@ from spreadwatch.urls import domain_of
 PLATFORM = "bluesky"
 POST_COLLECTION = "app.bsky.feed.post"
 REPOST_COLLECTION = "app.bsky.feed.repost"
+#: Where Bluesky's app serves a post's blobs (the record names only the blob's CID).
+IMAGE_URL = "https://cdn.bsky.app/img/feed_fullsize/plain/{did}/{cid}@jpeg"
+VIDEO_URL = "https://video.bsky.app/watch/{did}/{cid}/playlist.m3u8"
 
 
 def parse_search(payload: Any) -> tuple[list[Post], str | None]:
@@ -115,6 +123,8 @@ def _from_record(uri: str, record: dict[str, Any], profile: str) -> Post:
     if not isinstance(text, str):
         raise ParseError(f"bluesky post {uri}: field 'text' should be str, got {text!r:.80}")
     hashtags, mentions, links = _facets(record)
+    embed = _embedded(record.get("embed"), uri.split("/")[2])
+    links = list(dict.fromkeys([*links, *embed.links]))
     langs = record.get("langs")
     reply: dict[str, Any] = record["reply"] if isinstance(record.get("reply"), dict) else {}
     return Post(
@@ -123,15 +133,16 @@ def _from_record(uri: str, record: dict[str, Any], profile: str) -> Post:
         timestamp=from_iso(record.get("createdAt"), f"bluesky post {uri} createdAt"),
         kind="comment" if reply else "post",
         url=f"https://bsky.app/profile/{profile}/post/{uri.rsplit('/', 1)[-1]}",
-        text=text,
+        text="\n\n".join(part for part in (text, *embed.alt_texts) if part.strip()),
         lang=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         hashtags=hashtags,
         mentions=mentions,
         links=links,
+        media=embed.media,
         domain=domain_of(links[0]) if links else None,
         reply_to=_ref(reply.get("parent")),
         thread=_ref(reply.get("root")),
-        quote_of=_quoted(record.get("embed")),
+        quote_of=embed.quote_of,
     )
 
 
@@ -143,6 +154,7 @@ def _repost(uri: str, record: dict[str, Any], did: str) -> Post:
         platform=PLATFORM,
         native_id=uri,
         timestamp=from_iso(record.get("createdAt"), f"bluesky repost {uri} createdAt"),
+        kind="repost",
         url=f"https://bsky.app/profile/{did}",
         repost_of=subject,
     )
@@ -165,17 +177,56 @@ def _facets(record: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
     return hashtags, mentions, links
 
 
-def _quoted(embed: Any) -> str | None:
-    """`app.bsky.embed.record` quotes a post; `recordWithMedia` quotes one next to media."""
+@dataclass
+class _Embed:
+    """What a post's `embed` adds: links (a card), media with alt texts, a quoted post."""
+
+    links: list[str] = field(default_factory=list)
+    media: list[str] = field(default_factory=list)
+    alt_texts: list[str] = field(default_factory=list)
+    quote_of: str | None = None
+
+
+def _embedded(embed: Any, did: str) -> _Embed:
+    found = _Embed()
     if not isinstance(embed, dict):
-        return None
-    kind = embed.get("$type", "")
+        return found
+    kind = embed.get("$type")
+    kind = kind if isinstance(kind, str) else ""
     if kind.startswith("app.bsky.embed.recordWithMedia"):
         inner = embed.get("record")
-        return _ref(inner.get("record")) if isinstance(inner, dict) else None
-    if kind.startswith("app.bsky.embed.record"):
-        return _ref(embed.get("record"))
-    return None
+        found = _embedded(embed.get("media"), did)
+        found.quote_of = _quoted_post(inner.get("record") if isinstance(inner, dict) else None)
+    elif kind.startswith("app.bsky.embed.record"):
+        found.quote_of = _quoted_post(embed.get("record"))
+    elif kind.startswith("app.bsky.embed.external"):
+        external = embed.get("external")
+        card = external.get("uri") if isinstance(external, dict) else None
+        if isinstance(card, str) and card.startswith(("http://", "https://")):
+            found.links.append(card)
+    elif kind.startswith("app.bsky.embed.images"):
+        for image in embed.get("images") or []:
+            if isinstance(image, dict):
+                _add_media(found, image, image.get("image"), did, IMAGE_URL)
+    elif kind.startswith("app.bsky.embed.video"):
+        _add_media(found, embed, embed.get("video"), did, VIDEO_URL)
+    return found
+
+
+def _add_media(found: _Embed, holder: dict[str, Any], blob: Any, did: str, address: str) -> None:
+    alt = holder.get("alt")
+    if isinstance(alt, str) and alt.strip():
+        found.alt_texts.append(alt.strip())
+    ref = blob.get("ref") if isinstance(blob, dict) else None
+    cid = ref.get("$link") if isinstance(ref, dict) else None
+    if isinstance(cid, str) and cid:
+        found.media.append(address.format(did=did, cid=cid))
+
+
+def _quoted_post(strong_ref: Any) -> str | None:
+    """The quoted post's id; None when the embedded record is not a post."""
+    ref = _ref(strong_ref)
+    return ref if ref and ref.split("/")[3] == POST_COLLECTION else None
 
 
 def _ref(strong_ref: Any) -> str | None:

@@ -117,8 +117,14 @@ def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
 
 
 def _read(html: Any) -> tuple[str, list[str]]:
-    """Text and links of an HN text; HN links are absolute, item links relative to the site."""
-    read = read_html(html if isinstance(html, str) else None, base=SITE)
+    """Text and links of an HN text; item links are relative to the site. Texts imported from
+    the old site hold line breaks and tabs as the two characters `\\n`, `\\t`: in a text
+    without a code block (where they may be code) they are read as what they stand for."""
+    if not isinstance(html, str):
+        return "", []
+    if "<pre" not in html:
+        html = html.replace("\\n", "\n").replace("\\t", "\t")
+    read = read_html(html, base=SITE)
     return read.text, read.links
 
 

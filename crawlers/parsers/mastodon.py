@@ -2,8 +2,16 @@
 
 A status is stored under its ActivityPub `uri`, which is the same on every instance, so the same
 toot fetched from two instances is one document. A boost is a status of its own whose `reblog`
-holds the original: both are kept, the boost as a repost of the original. `in_reply_to_id` is an
-id local to the instance it came from; `reply_to` keeps it as `mastodon:<host>/<id>`.
+holds the original: both are kept, the boost as kind `repost` of the original's document, with
+the original's words as its text (a boost says nothing of its own; what it spreads is the
+original, and it is matched and classified as that). The text is what a reader sees: the content
+warning, the content, the poll's options and the media's descriptions.
+
+`in_reply_to_id` is an id local to the instance the status was read from; the parent's `uri`
+(its document id) is known when the parent is by a local account — the status's own author (a
+thread) or a mentioned local account: `<instance>/users/<username>/statuses/<id>`. A parent on
+another server cannot be named without asking the instance, and `reply_to` is left empty.
+Mentions and authors are `user@host`, as the author's handle is written.
 """
 
 from __future__ import annotations
@@ -13,7 +21,14 @@ from urllib.parse import urlsplit
 
 from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import read_html
-from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
+from crawlers.parsers.common import (
+    ParseError,
+    from_iso,
+    need,
+    opt_int,
+    opt_str,
+    record_parser,
+)
 
 PLATFORM = "mastodon"
 
@@ -43,8 +58,15 @@ def parse_status(status: Any, instance: str) -> list[Post]:
     if isinstance(reblog, dict):
         original = _post(reblog, instance)
         boost = _post(status, instance)
+        boost.kind = "repost"
         boost.repost_of = original.doc_id
-        boost.text = ""
+        boost.text, boost.links, boost.media = original.text, original.links, []
+        boost.hashtags, boost.mentions, boost.lang = (
+            original.hashtags,
+            original.mentions,
+            original.lang,
+        )
+        boost.reply_to = boost.quote_of = None
         return [original, boost]
     return [_post(status, instance)]
 
@@ -60,8 +82,8 @@ def _post(status: Any, instance: str) -> Post:
     uri = need(status, "uri", str, f"mastodon {instance} status")
     account = need(status, "account", dict, f"mastodon status {uri}")
     read = read_html(status.get("content") if isinstance(status.get("content"), str) else "")
-    text, links = read.text, read.links
-    reply = status.get("in_reply_to_id")
+    media = [m for m in status.get("media_attachments") or [] if isinstance(m, dict)]
+    reply = opt_str(status.get("in_reply_to_id"))
     return Post(
         platform=PLATFORM,
         native_id=uri,
@@ -69,16 +91,19 @@ def _post(status: Any, instance: str) -> Post:
         kind="comment" if reply else "post",
         url=status.get("url") if isinstance(status.get("url"), str) else uri,
         author=_author(account, instance),
-        text=text,
+        text=_text(status, read.text, media),
         lang=status.get("language") if isinstance(status.get("language"), str) else None,
         hashtags=[
             t["name"] for t in status.get("tags") or [] if isinstance(t, dict) and "name" in t
         ],
         mentions=[
-            m["acct"] for m in status.get("mentions") or [] if isinstance(m, dict) and "acct" in m
+            _acct(m["acct"], instance)
+            for m in status.get("mentions") or []
+            if isinstance(m, dict) and isinstance(m.get("acct"), str)
         ],
-        links=[link for link in links if not _is_tag_or_mention(link)],
-        reply_to=f"{PLATFORM}:{_host(instance)}/{reply}" if reply else None,
+        links=[link for link in read.links if not _is_tag_or_mention(link)],
+        media=[m["url"] for m in media if isinstance(m.get("url"), str)],
+        reply_to=_parent(status, reply, instance) if reply else None,
         quote_of=_quote(status),
         engagement=Engagement(
             likes=opt_int(status.get("favourites_count")),
@@ -89,13 +114,39 @@ def _post(status: Any, instance: str) -> Post:
     )
 
 
+def _text(status: dict[str, Any], content: str, media: list[dict[str, Any]]) -> str:
+    """Content warning, content, poll options and media descriptions, as a reader sees them:
+    a claim written in any of them is in the post."""
+    warning = status.get("spoiler_text")
+    warning = warning if isinstance(warning, str) else ""
+    poll = status.get("poll")
+    choices = poll.get("options") if isinstance(poll, dict) else None
+    options = [
+        o["title"] for o in choices or [] if isinstance(o, dict) and isinstance(o.get("title"), str)
+    ]
+    described = [m["description"] for m in media if isinstance(m.get("description"), str)]
+    parts = [warning.strip(), content, "\n".join(options), "\n".join(described)]
+    return "\n\n".join(part for part in parts if part)
+
+
+def _parent(status: dict[str, Any], reply: str, instance: str) -> str | None:
+    """The document id of the status this one answers, where it can be named (see above)."""
+    parent_account = opt_str(status.get("in_reply_to_account_id"))
+    accounts = [status.get("account"), *(status.get("mentions") or [])]
+    for account in accounts:
+        if not isinstance(account, dict) or opt_str(account.get("id")) != parent_account:
+            continue
+        username, acct = account.get("username"), account.get("acct")
+        if isinstance(username, str) and isinstance(acct, str) and "@" not in acct:
+            return f"{PLATFORM}:{_origin(instance)}/users/{username}/statuses/{reply}"
+    return None
+
+
 def _author(account: dict[str, Any], instance: str) -> Author:
     acct = account.get("acct") if isinstance(account.get("acct"), str) else None
-    if acct and "@" not in acct:
-        acct = f"{acct}@{_host(instance)}"  # local accounts are written without their host
     return Author(
         id=account.get("url") if isinstance(account.get("url"), str) else None,
-        handle=acct,
+        handle=_acct(acct, instance) if acct else None,
         name=account.get("display_name") or None,
         url=account.get("url") if isinstance(account.get("url"), str) else None,
         followers=opt_int(account.get("followers_count")),
@@ -115,6 +166,18 @@ def _quote(status: dict[str, Any]) -> str | None:
 def _is_tag_or_mention(link: str) -> bool:
     path = urlsplit(link).path
     return path.startswith("/tags/") or (path.startswith("/@") and "/" not in path[2:].strip("/"))
+
+
+def _acct(acct: str, instance: str) -> str:
+    """`user@host`: local accounts are written without their host, remote ones with it."""
+    acct = acct.lstrip("@")
+    return acct if "@" in acct else f"{acct}@{_host(instance)}"
+
+
+def _origin(instance: str) -> str:
+    """`scheme://host[:port]` of the instance, as its statuses' URIs begin."""
+    parts = urlsplit(instance if "://" in instance else f"https://{instance}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _host(instance: str) -> str:

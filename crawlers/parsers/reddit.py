@@ -1,4 +1,10 @@
-"""Reddit listings (OAuth API or public JSON: the same `Listing` shape) as posts and comments."""
+"""Reddit listings (OAuth API or public JSON: the same `Listing` shape) as posts and comments.
+
+Texts are markdown in which HTML entities stand as typed (`&#37;`, and `&amp;` everywhere when
+the request lacks `raw_json=1`): they are decoded. A link post's `url` may be relative (a
+crosspost names its parent's permalink `/r/…`); links, like those in `selftext_html`, are
+resolved against the site, so a link to another thread is kept as an address.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from crawlers.parsers.common import (
     opt_int,
     record_parser,
 )
-from spreadwatch.urls import domain_of
+from spreadwatch.urls import clean_url, domain_of
 
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
@@ -44,13 +50,11 @@ def parse_thing(thing: Any) -> Post:
 
 def _link(data: dict[str, Any]) -> Post:
     name = need(data, "name", str, "reddit t3")
-    url = data.get("url") if isinstance(data.get("url"), str) else None
     permalink = _permalink(data)
-    external = url if url and not url.startswith(SITE) and url != permalink else None
+    url = clean_url(data.get("url") if isinstance(data.get("url"), str) else None, SITE)
+    external = url if url and url != clean_url(permalink) else None
     crosspost = data.get("crosspost_parent")
-    # `selftext_html` is HTML-escaped HTML; only its links are taken, the text is `selftext`.
-    escaped = data.get("selftext_html")
-    links = read_html(html.unescape(escaped), base=SITE).links if isinstance(escaped, str) else []
+    links = _html_links(data, "selftext_html")
     return Post(
         platform=PLATFORM,
         native_id=name,
@@ -58,7 +62,7 @@ def _link(data: dict[str, Any]) -> Post:
         kind="post",
         url=permalink,
         author=_author(data),
-        title=data.get("title") if isinstance(data.get("title"), str) else None,
+        title=html.unescape(data["title"]) if isinstance(data.get("title"), str) else None,
         text=_body(data, "selftext"),
         deleted_how=gone(data, "selftext"),
         links=[external, *links] if external else links,
@@ -85,6 +89,7 @@ def _comment(data: dict[str, Any]) -> Post:
         author=_author(data),
         text=_body(data, "body"),
         deleted_how=gone(data, "body"),
+        links=_html_links(data, "body_html"),
         reply_to=f"{PLATFORM}:{parent}" if isinstance(parent, str) else None,
         thread=f"{PLATFORM}:{link}" if isinstance(link, str) else None,
         engagement=Engagement(score=opt_int(data.get("score"))),
@@ -111,7 +116,14 @@ def gone(data: dict[str, Any], field: str) -> str | None:
 def _body(data: dict[str, Any], field: str) -> str:
     """The text; empty when Reddit replaced it by a `[removed]`/`[deleted]` marker."""
     value = _str(data.get(field))
-    return "" if value in ("[removed]", "[deleted]") else value
+    return "" if value in ("[removed]", "[deleted]") else html.unescape(value)
+
+
+def _html_links(data: dict[str, Any], field: str) -> list[str]:
+    """Links of `selftext_html`/`body_html`: HTML-escaped HTML (without `raw_json=1`) or HTML;
+    only its links are taken, the text is the markdown field."""
+    value = data.get(field)
+    return read_html(html.unescape(value), base=SITE).links if isinstance(value, str) else []
 
 
 def _str(value: Any) -> str:

@@ -3,6 +3,11 @@
 Cards of type 9 hold one `mblog`; cards of type 11 group more cards (the first search page wraps
 posts this way). A repost carries its original in `retweeted_status`: both are kept, linked by
 `repost_of`. `isLongText` posts are truncated here; the spider fetches the full text.
+
+The text keeps Weibo's emoticons as their names (`[doge]`, an `<img alt>` in the HTML). Links
+are what the author shared: a card's `data-url` (a `t.cn` short link) or an outside `href`, and
+a `sinaurl?u=` wrapper unwrapped; Weibo's own topic, search, profile and "全文" links are the
+site's navigation, not shared links. Attached pictures are media.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import read_html
 from crawlers.parsers.common import ParseError, need, opt_int, opt_str, record_parser
 from crawlers.parsers.weibo_time import parse_count, parse_weibo_time
+from spreadwatch.urls import split
 
 PLATFORM = "weibo"
 SITE = "https://m.weibo.cn/"
+#: Weibo's own sites: links there are navigation (topics, searches, profiles), not shared.
+_WEIBO_HOSTS = ("weibo.cn", "weibo.com")
 _HASHTAG = re.compile(r"#([^#\n]{1,60})#")
 _MENTION = re.compile(r"@([\w\-\u4e00-\u9fff]{1,30})")
 
@@ -134,8 +143,8 @@ def _post(mblog: dict[str, Any], now: datetime) -> Post:
         raise ParseError(f"weibo mblog: no id in {str(mblog)[:80]!r}")
     user = need(mblog, "user", dict, f"weibo mblog {post_id}")
     html = mblog.get("text") if isinstance(mblog.get("text"), str) else ""
-    read = read_html(html, base=SITE)
-    text, links = read.text, read.links
+    read = read_html(html, base=SITE, link_attrs=("data-url", "href"), alt_text=True)
+    text, links = read.text, shared_links(read.links)
     return Post(
         platform=PLATFORM,
         native_id=post_id,
@@ -145,13 +154,44 @@ def _post(mblog: dict[str, Any], now: datetime) -> Post:
         text=text,
         hashtags=_HASHTAG.findall(text),
         mentions=_MENTION.findall(text),
-        links=[link for link in links if link.startswith("http")],
+        links=links,
+        media=_pictures(mblog),
         engagement=Engagement(
             reposts=parse_count(mblog.get("reposts_count")),
             replies=parse_count(mblog.get("comments_count")),
             likes=parse_count(mblog.get("attitudes_count")),
         ),
     )
+
+
+def shared_links(links: list[str]) -> list[str]:
+    """The links an author shared, without Weibo's own navigation (see the module docstring)."""
+    shared: list[str] = []
+    for link in links:
+        parts = split(link)
+        if parts is None:
+            continue
+        host = parts.hostname or ""
+        own = host in _WEIBO_HOSTS or host.endswith(tuple(f".{h}" for h in _WEIBO_HOSTS))
+        if own and parts.path.rstrip("/") == "/sinaurl":
+            target = parse_qs(parts.query).get("u") or parse_qs(parts.query).get("toasturl")
+            if target and split(target[0]) is not None:
+                shared.append(target[0])
+        elif not own:
+            shared.append(link)
+    return shared
+
+
+def _pictures(mblog: dict[str, Any]) -> list[str]:
+    pictures: list[str] = []
+    for pic in mblog.get("pics") or []:
+        if not isinstance(pic, dict):
+            continue
+        large = pic.get("large")
+        url = (large if isinstance(large, dict) else pic).get("url")
+        if isinstance(url, str):
+            pictures.append(url)
+    return pictures
 
 
 def _author(user: dict[str, Any]) -> Author:
