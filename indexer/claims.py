@@ -75,7 +75,7 @@ def _stance_towards(
     if not span:
         return fallback
     spanned = {**doc, "title": None, "text": span}
-    label = classify(StanceInput.from_doc(spanned, claims=[claim.name])).label
+    label = classify(StanceInput.from_doc(spanned, [claim.name], [claim])).label
     return label if label in _SIDED else fallback
 
 

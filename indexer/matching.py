@@ -104,6 +104,15 @@ def claim_matches(claim: Claim, folded_text: str) -> bool:
     return any(_claim_pattern(p).search(folded_text) for p in claim.patterns)
 
 
+def claim_spans(claim: Claim, folded_text: str) -> list[tuple[int, int]]:
+    """Where the claim's patterns match (the stance rules look at what stands around them)."""
+    return sorted(
+        (m.start(), m.end())
+        for p in claim.patterns
+        for m in _claim_pattern(p).finditer(folded_text)
+    )
+
+
 class Matcher:
     """Matches posts against one incident; build once per crawl, call per post."""
 

@@ -197,7 +197,7 @@ def recomputed(
     elif not match.matched:
         matched["kept"] = True
     doc = {**source, "author": author, "kind": kind, "matched": matched}
-    doc.update(classify(StanceInput.from_doc(doc, claims=match.claims)).fields())
+    doc.update(classify(StanceInput.from_doc(doc, match.claims, incident.claims)).fields())
     return {
         "author": author,
         "kind": kind,

@@ -18,16 +18,22 @@ The labels:
 
 How it decides (`indexer/lexicons/*.yml` hold the cues of every language; all are applied, since
 posts mix languages and detection errs on short texts):
-1. An official source is a denial (confidence 1.0, source `official`).
-2. Cues are found in title + text (folded like `indexer.matching`); overlapping cues keep the
-   longest. A denial/debunk/fake cue right after a negation (≤ 1 word or 2 CJK characters between)
-   counts for the rumour instead.
+1. A statement the incident file pins (`official.statements`) is the organisation's answer: a
+   denial (confidence 1.0, source `official`). Any other post — an official account's included —
+   is judged by what it says.
+2. The text (title + text) is folded like `indexer.matching` and traditional Chinese is turned
+   into simplified with OpenCC's tables, so 否認 and 純屬捏造 read as 否认 and 纯属捏造. Cues are
+   found; overlapping cues keep the longest. A denial/debunk/fake cue right after a negation
+   (≤ 1 word or 2 CJK characters between) counts for the rumour instead, and so does one in
+   scare quotes in a sarcastic post ("they 'deny' it, sure").
 3. Press coverage is `report`, or `debunk` when it carries a fact-check cue.
-4. Otherwise counter cues (denial, debunk, fake) against support (rumour cues, negated counter
-   cues, and matched claims when no counter cue is present — a denial quotes the claims it
-   denies — and the post is not a question): at least as many counter cues → debunk or denial
-   (a hearsay "I heard" does not outweigh an explicit "it is fake"); any support → rumour;
-   reporting verbs → report.
+4. Otherwise counter cues (denial, debunk, fake, and a claim right after a negation: "keine
+   Festnahme", "no leak") against support (rumour cues, negated counter cues, and matched claims
+   when no counter cue is present — a denial quotes the claims it denies — and the claim is not
+   inside a question): at least as many counter cues → debunk or denial (a hearsay "I heard"
+   does not outweigh an explicit "it is fake"); any support → rumour; reporting verbs → report.
+   Weak cues (`weak` in a lexicon: 回应, clarif*, a bare "false", "confirmed") count only next
+   to a strong cue of the same side: alone they decide nothing.
 Idioms holding a cue word but taking no side (真的假的, 等官方回应) are matched and ignored.
 The confidence is 0.5 + 0.5 × margin ÷ (cues + 1): one lone cue gives 0.75, conflict lowers it;
 `other` (no cue at all) has confidence 0.
@@ -36,18 +42,25 @@ The confidence is 0.5 + 0.5 × margin ÷ (cues + 1): one lone cue gives 0.75, co
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from indexer.lexicons import LANGUAGES, load, news_domains
-from indexer.matching import fold
+from indexer.lexicons import LANGUAGES, load, news_domains, weak_cues
+from indexer.matching import claim_spans, fold
+from spreadwatch.incident import Claim
 
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff"
 _LATIN_WORD = rf"[^\W{_CJK}]"
 _HAS_CJK = re.compile(f"[{_CJK}]")
 _WORD = re.compile(rf"{_LATIN_WORD}+")
-_GAP = r"(?:[\s\-]+\S+){0,4}?"
+#: Words between the parts of a German separable verb ("weist die Berichte über eine angebliche
+#: Sabotage durch einen Praktikanten zurück"): up to twelve, never across the end of a sentence.
+_GAP = r"(?:[\s\-,]+[^\s.!?;:。！？；]+){0,12}?"
+_SENTENCE_END = re.compile(r"[.!?。！？；;\n]+")
+#: Quotation marks around a short span: scare quotes ("they 'deny' it").
+_QUOTED = re.compile(r"[\"'“”‘’„「『«»]([^\"'“”‘’„「」『』«»\n]{1,24})[\"'“”‘’」』«»]")
 SCORED = ("denial", "debunk", "fake", "report", "rumour")
 #: Idioms that contain cue words but take no side (真的假的 = "seriously?", 等官方回应 = "waiting
 #: for the response"): matched so that they win the overlap, then dropped.
@@ -59,7 +72,14 @@ NEWS_PLATFORMS = frozenset({"feeds", "news"})
 
 @dataclass(frozen=True)
 class StanceInput:
-    """What the classifier sees of a post; `claims` are the incident claim names it matched."""
+    """What the classifier sees of a post.
+
+    `claims` are the incident claim names it matched; `claim_defs`, when given, are the incident's
+    claims, so that the classifier can see where a claim stands (negated: "keine Festnahme"; in a
+    question). `pinned`: the incident file pins it as the organisation's statement.
+    `parent_text` is the post it replies to or quotes, `source_text` its thread's first post
+    (context for the learned classifier; the lexicon reads the post alone).
+    """
 
     text: str
     title: str | None = None
@@ -69,12 +89,22 @@ class StanceInput:
     official: bool = False
     claims: tuple[str, ...] = ()
     domain: str | None = None
+    pinned: bool = False
+    claim_defs: tuple[Claim, ...] = ()
+    parent_text: str | None = None
+    source_text: str | None = None
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any], claims: list[str] | None = None) -> StanceInput:
+    def from_doc(
+        cls,
+        doc: dict[str, Any],
+        claims: list[str] | None = None,
+        claim_defs: Sequence[Claim] = (),
+    ) -> StanceInput:
         """What the classifier sees of a post document (`claims` default to its matches)."""
+        matched = doc.get("matched") or {}
         if claims is None:
-            claims = list((doc.get("matched") or {}).get("claims") or ())
+            claims = list(matched.get("claims") or ())
         return cls(
             text=doc.get("text") or "",
             title=doc.get("title"),
@@ -84,19 +114,21 @@ class StanceInput:
             official=bool((doc.get("author") or {}).get("official")),
             claims=tuple(claims),
             domain=doc.get("domain"),
+            pinned=bool(matched.get("statement")),
+            claim_defs=tuple(c for c in claim_defs if c.name in claims),
         )
 
 
 #: The version of the explainable classifier, stored as `stance_model` on what it labels.
-LEXICON_MODEL = "lexicon-2"
+LEXICON_MODEL = "lexicon-3"
 
 
 @dataclass(frozen=True)
 class Stance:
     """A label of `indexer.documents.STANCES`, how sure, why, and who decided it.
 
-    `source` is `official` (the organisation speaking), `lexicon` (the cue rules) or `model`
-    (the learned classifier); `model` names its version.
+    `source` is `official` (a statement the incident file pins), `lexicon` (the cue rules) or
+    `model` (the learned classifier); `model` names its version.
     """
 
     label: str
@@ -126,24 +158,101 @@ class Hit:
     end: int
     cjk: bool
     negated: bool = False
+    weak: bool = False
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimHit:
+    """Where a claim stands in the text: after a negation, or inside a question."""
+
+    name: str
+    negated: bool
+    asked: bool
+
+
+PINNED = Stance("denial", 1.0, ["pinned statement"], source="official")
 
 
 def classify(post: StanceInput) -> Stance:
     """The stance of one post, with the cues that decided it."""
-    if post.official:
-        return Stance("denial", 1.0, ["official source"], source="official")
-    text = fold(f"{post.title or ''}\n{post.text or ''}".replace("\u2019", "'"))
+    if post.pinned:
+        return PINNED
+    text = stance_text(post.title, post.text)
     hits = find_cues(text)
     has_evidence = any(True for _ in _matches(text, "evidence"))
     if is_news(post):
         return _news_stance(hits)
-    return _social_stance(hits, post.claims, has_evidence, is_question(text))
+    return _social_stance(hits, find_claims(text, post), has_evidence, _sarcastic(text))
+
+
+def stance_text(title: str | None, text: str | None) -> str:
+    """Title and text as the cues read them: folded, traditional Chinese as simplified."""
+    folded = fold(f"{title or ''}\n{text or ''}".replace("\u2019", "'"))
+    return to_simplified(folded) if _HAS_CJK.search(folded) else folded
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese with OpenCC's bundled tables (t2s)."""
+    return _opencc().convert(text)
+
+
+@cache
+def _opencc() -> Any:
+    from opencc import OpenCC  # noqa: PLC0415 - its tables load on the first CJK post only
+
+    return OpenCC("t2s")
 
 
 def is_question(text: str) -> bool:
-    """A post that asks (ends with a question mark, or 吗/嘛 before it) repeats no claim."""
+    """A sentence that asks (ends with a question mark, or 吗/嘛 before it) repeats no claim."""
     stripped = text.rstrip()
     return stripped.endswith(("?", "？")) or bool(re.search(r"[吗嘛][?？!！。]?$", stripped))
+
+
+def find_claims(text: str, post: StanceInput) -> list[ClaimHit]:
+    """The post's matched claims, each negated or asked or neither. Without the claims'
+    patterns, a claim is asked when the whole post is one question."""
+    if not post.claim_defs:
+        asked = is_question(text) and len(_sentences(text)) <= 1
+        return [ClaimHit(name, False, asked) for name in post.claims]
+    negations = _matches(text, "negation")
+    found = []
+    for claim in (c for c in post.claim_defs if c.name in post.claims):
+        spans = claim_spans(claim, text)
+        if not spans:  # matched in the unconverted text only: it stands as matched
+            found.append(ClaimHit(claim.name, False, False))
+            continue
+        negated = all(_negated(text, start, negations) for start, _ in spans)
+        asked = all(is_question(_sentence_at(text, start)) for start, _ in spans)
+        found.append(ClaimHit(claim.name, negated, asked))
+    return found
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _sentence_at(text: str, start: int) -> str:
+    """The sentence holding position `start`, with its closing punctuation."""
+    begin = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    end = _SENTENCE_END.search(text, start)
+    return text[begin : end.end() if end else len(text)].strip()
+
+
+def _negated(text: str, start: int, negations: list[Hit]) -> bool:
+    """A negation just before `start` (≤ 2 words, or 2 CJK characters, between)."""
+    for negation in negations:
+        if negation.end > start:
+            continue
+        gap = text[negation.end : start]
+        if negation.cjk:
+            close = len(gap.strip()) <= 2 and not _WORD.search(gap)
+        else:
+            close = len(_WORD.findall(gap)) <= 2 and len(gap) <= 24 and not _HAS_CJK.search(gap)
+        if close and not _SENTENCE_END.search(gap):
+            return True
+    return False
 
 
 def is_news(post: StanceInput) -> bool:
@@ -162,21 +271,36 @@ def _news_stance(hits: list[Hit]) -> Stance:
     return Stance("report", _score(len(reporting) + 1, 0), ["news source", *_names(reporting)])
 
 
+def _with_weak(hits: list[Hit]) -> list[Hit]:
+    """Weak cues count only next to a strong one of the same side."""
+    return hits if any(not h.weak for h in hits) else []
+
+
 def _social_stance(
-    hits: list[Hit], claims: tuple[str, ...], has_evidence: bool, question: bool
+    hits: list[Hit], claims: list[ClaimHit], has_evidence: bool, sarcastic: bool
 ) -> Stance:
-    counter = [h for h in hits if h.category in COUNTER and not h.negated]
-    pushback = [h for h in hits if h.category in COUNTER and h.negated]
-    rumour = [h for h in hits if h.category == "rumour" and not h.negated]
-    claim_cues = [f"claim:{c}" for c in claims] if not (counter or question) else []
+    scare = [h for h in hits if h.category in COUNTER and h.quoted and sarcastic]
+    counter = _with_weak(
+        [h for h in hits if h.category in COUNTER and not h.negated and h not in scare]
+    )
+    denied = [f"negated claim:{c.name}" for c in claims if c.negated]
+    pushback = [h for h in hits if h.category in COUNTER and h.negated] + scare
+    rumour = _with_weak([h for h in hits if h.category == "rumour" and not h.negated])
+    claim_cues = (
+        [f"claim:{c.name}" for c in claims if not (c.negated or c.asked)]
+        if not (counter or denied)
+        else []
+    )
+    against = len(counter) + len(denied)
     support = len(rumour) + len(pushback) + len(claim_cues)
-    if counter and len(counter) >= support:
+    if against and against >= support:
         label = _counter_label(counter, has_evidence)
-        cues = _names(counter) + (["evidence"] if label == "debunk" and has_evidence else [])
-        return Stance(label, _score(len(counter), support), cues)
+        cues = _names(counter) + denied
+        cues += ["evidence"] if label == "debunk" and has_evidence else []
+        return Stance(label, _score(against, support), cues)
     if support:
         cues = claim_cues + _names(rumour) + [f"negated:{n}" for n in _names(pushback)]
-        return Stance("rumour", _score(support, len(counter)), cues)
+        return Stance("rumour", _score(support, against), cues)
     reporting = [h for h in hits if h.category == "report"]
     if reporting:
         return Stance("report", _score(len(reporting), 0), _names(reporting))
@@ -202,6 +326,10 @@ def _names(hits: list[Hit]) -> list[str]:
     return [f"{h.category}:{h.cue}" for h in hits]
 
 
+def _sarcastic(text: str) -> bool:
+    return any(True for _ in _matches(text, "sarcasm"))
+
+
 def find_cues(text: str) -> list[Hit]:
     """Scored cues in folded text: longest first wins overlaps, then negation is marked."""
     found = [h for category in (*SCORED, NEUTRAL) for h in _matches(text, category)]
@@ -215,11 +343,18 @@ def find_cues(text: str) -> list[Hit]:
         for n in _matches(text, "negation")
         if all(n.end <= k.start or n.start >= k.end for k in kept)
     ]
-    marked = [_mark_negation(text, hit, negations) for hit in kept if hit.category != NEUTRAL]
+    quotes = [m.span(1) for m in _QUOTED.finditer(text)]
+    marked = [_mark(text, hit, negations, quotes) for hit in kept if hit.category != NEUTRAL]
     return sorted(marked, key=lambda h: h.start)
 
 
-def _mark_negation(text: str, hit: Hit, negations: list[Hit]) -> Hit:
+def _mark(text: str, hit: Hit, negations: list[Hit], quotes: list[tuple[int, int]]) -> Hit:
+    negated = _negation_before(text, hit, negations)
+    quoted = any(a <= hit.start and hit.end <= b for a, b in quotes)
+    return replace(hit, negated=negated, quoted=quoted) if negated or quoted else hit
+
+
+def _negation_before(text: str, hit: Hit, negations: list[Hit]) -> bool:
     for negation in negations:
         if negation.end > hit.start:
             continue
@@ -229,15 +364,19 @@ def _mark_negation(text: str, hit: Hit, negations: list[Hit]) -> Hit:
         else:
             close = len(_WORD.findall(gap)) <= 1 and len(gap) <= 20
         if close:
-            return Hit(hit.category, hit.cue, hit.start, hit.end, hit.cjk, negated=True)
-    return hit
+            return True
+    return False
 
 
 def _matches(text: str, category: str) -> list[Hit]:
     hits: list[Hit] = []
+    weak = weak_cues()
     for cue, needle, pattern, cjk in _patterns(category):
         if needle in text:  # a plain substring test first: most cues are absent from a post
-            hits.extend(Hit(category, cue, m.start(), m.end(), cjk) for m in pattern.finditer(text))
+            hits.extend(
+                Hit(category, cue, m.start(), m.end(), cjk, weak=cue in weak)
+                for m in pattern.finditer(text)
+            )
     return hits
 
 
@@ -255,7 +394,7 @@ def _patterns(category: str) -> tuple[tuple[str, str, re.Pattern[str], bool], ..
 
 def _cue_regex(cue: str) -> str:
     """A CJK cue matches anywhere; a Latin cue matches whole words (trailing * = prefix, and
-    `...` = up to four words between, for German separable verbs like "weist ... zurück")."""
+    `...` = up to twelve words between, for German separable verbs like "weist ... zurück")."""
     prefix = cue.endswith("*")
     words = fold(cue.rstrip("*")).split()
     parts = []

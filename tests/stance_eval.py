@@ -45,6 +45,8 @@ def stance_input(post: dict[str, Any], claims: list[Claim]) -> StanceInput:
         official=post.get("official", False),
         claims=tuple(c.name for c in claims if claim_matches(c, folded)),
         domain=post.get("domain"),
+        pinned=post.get("pinned", False),
+        claim_defs=tuple(c for c in claims if claim_matches(c, folded)),
     )
 
 
@@ -103,6 +105,8 @@ def demo_predictions() -> list[tuple[dict[str, Any], str]]:
             kind="article" if entry.platform == "feeds" else "post",
             official=official,
             claims=tuple(matcher.match(title, text).claims),
+            pinned=bool(incident.official and incident.official.is_statement(entry.url)),
+            claim_defs=tuple(incident.claims),
         )
         pairs.append(({"label": entry.meta["stance"], "lang": post.lang}, classify(post).label))
     return pairs

@@ -1,4 +1,4 @@
-"""Stance rules, one behaviour per case: official sources, cues per language, negation, press."""
+"""Stance rules, one behaviour per case: pinned statements, cues per language, negation, press."""
 
 from __future__ import annotations
 
@@ -6,15 +6,35 @@ import pytest
 
 from indexer import lexicons
 from indexer.stance import Stance, StanceInput, classify
+from spreadwatch.incident import Claim
 
 
 def stance(text: str, **fields) -> Stance:
     return classify(StanceInput(text=text, **fields))
 
 
-def test_an_official_source_decides_a_denial_whatever_it_says():
-    result = stance("Statement regarding the intern incident", official=True, kind="statement")
-    assert (result.label, result.confidence, result.cues) == ("denial", 1.0, ["official source"])
+def with_claims(text: str, *claims: Claim, **fields) -> Stance:
+    """Classified with the claims' patterns, as the ingest stage does."""
+    names = tuple(c.name for c in claims)
+    return stance(text, claims=names, claim_defs=claims, **fields)
+
+
+def test_a_pinned_statement_is_the_official_denial_whatever_it_says():
+    result = stance("Statement regarding the intern incident", pinned=True, kind="statement")
+    assert (result.label, result.confidence, result.source) == ("denial", 1.0, "official")
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Statement regarding the intern incident", "report"),
+        ("Reports that we grounded our fleet are false. Our aircraft fly as scheduled.", "denial"),
+        ("We are proud to open a new lounge in Oslo", "other"),
+    ],
+)
+def test_an_official_account_is_judged_by_what_it_says(text, label):
+    result = stance(text, official=True, kind="statement")
+    assert (result.label, result.source) == (label, "lexicon")
 
 
 @pytest.mark.parametrize(
@@ -145,3 +165,118 @@ def test_hearsay_does_not_outweigh_an_explicit_fake():
 )
 def test_disputing_the_scale_or_the_impact_is_a_denial(text):
     assert stance(text).label == "denial"
+
+
+ARREST = Claim(name="arrest", patterns=["Festnahme", "festgenommen", "arrested", "被捕"])
+LEAK = Claim(name="leak", patterns=["leak"])
+FLAG = Claim(name="flag", patterns=["isis flag"])
+FLEET = Claim(name="fleet", patterns=["re:(whole|entire) fleet", "fleet grounded"])
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("字節跳動否認了網傳消息", "denial:否认"),
+        ("損失千萬美元純屬捏造", "denial:纯属捏造"),
+        ("官方闢謠了", "denial:辟谣"),
+    ],
+)
+def test_traditional_chinese_reads_like_simplified(text, cue):
+    result = stance(text)
+    assert (result.label, cue in result.cues) == ("denial", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "claim"),
+    [
+        ("Es gab keine Festnahme, sagt die Polizei", ARREST),
+        ("no leak. The company confirmed it", LEAK),
+        ("That is NOT the ISIS flag, look closer", FLAG),
+        ("他没有被捕，别乱说", ARREST),
+    ],
+)
+def test_a_claim_right_after_a_negation_denies_it(text, claim):
+    result = with_claims(text, claim)
+    assert (result.label, f"negated claim:{claim.name}" in result.cues) == ("denial", True)
+
+
+def test_a_negation_in_another_sentence_leaves_the_claim_standing():
+    assert with_claims("Not again. The whole fleet is down!", FLEET).label == "rumour"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "字节回应了",
+        "ByteDance will clarify the matter tomorrow",
+        "false",
+        "The company confirmed it",
+        "Die Firma hat es klargestellt",
+    ],
+)
+def test_a_weak_cue_alone_decides_nothing(text):
+    assert stance(text).label == "other"
+
+
+def test_a_weak_cue_counts_next_to_a_strong_one():
+    alone = stance("ByteDance denies it")
+    both = stance("ByteDance denies it and will clarify the details")
+    assert (both.label, len(both.cues), both.confidence > alone.confidence) == ("denial", 2, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "cue"),
+    [
+        ("These hoaxes keep coming", "debunk", "debunk:hoax*"),
+        ("Baseless, as everyone in the field knows", "denial", "denial:baseless"),
+        ("ByteDance rejects the claims", "denial", "denial:reject*"),
+        ("Reports of a grounding are false", "denial", "denial:are false"),
+        ("网传消息毫无根据", "denial", "denial:毫无根据"),
+        ("Die Vorwürfe sind haltlos", "denial", "denial:haltlos"),
+    ],
+)
+def test_cues_that_were_missing(text, label, cue):
+    result = stance(text)
+    assert (result.label, cue in result.cues) == (label, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bytedance weist die Berichte zurück",
+        "Bytedance weist die Berichte über eine angebliche Sabotage durch einen Praktikanten zurück",
+    ],
+)
+def test_a_german_separable_verb_spans_the_words_between(text):
+    assert stance(text).cues == ["denial:weist ... zurück"]
+
+
+def test_a_separable_verb_never_spans_two_sentences():
+    assert stance("Er weist den Weg. Zurück zum Thema").label == "other"
+
+
+def test_a_question_at_the_end_does_not_cancel_a_claim_stated_before_it():
+    result = with_claims("The whole fleet is grounded. Why is nobody talking about this?", FLEET)
+    assert result.label == "rumour"
+
+
+def test_a_claim_asked_about_is_not_repeated():
+    assert with_claims("Is the whole fleet grounded?", FLEET).label == "other"
+
+
+@pytest.mark.parametrize(
+    "text", ['Oh sure, they "deny" it. lol', "呵呵，“辟谣”了，懂的都懂", "Ja klar, „dementiert“."]
+)
+def test_a_denial_word_in_scare_quotes_of_a_sarcastic_post_backs_the_rumour(text):
+    assert stance(text).label == "rumour"
+
+
+def test_a_quoted_denial_without_sarcasm_is_a_denial():
+    assert stance('The airline called the reports "false claims"').label == "denial"
+
+
+def test_weak_cues_must_belong_to_a_category():
+    for lang in lexicons.LANGUAGES:
+        lexicon = lexicons.load(lang)
+        every = {cue for category in lexicons.CATEGORIES for cue in lexicon[category]}
+        assert set(lexicon[lexicons.WEAK]) <= every

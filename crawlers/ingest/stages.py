@@ -265,7 +265,7 @@ def stance(doc: Any, context: IngestContext) -> Any:
     """The stance fields from the explainable classifier (`indexer.stance.classify`), and the
     stance towards each claim the post names (`indexer.claims`)."""
     if isinstance(doc, PostDoc):
-        doc.update(classify(StanceInput.from_doc(doc)).fields())
+        doc.update(classify(StanceInput.from_doc(doc, claim_defs=context.incident.claims)).fields())
         with_claim_stances(doc, context.incident)
     return doc
 

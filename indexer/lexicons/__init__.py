@@ -1,7 +1,8 @@
 """Built-in stance cue lexicons (zh, en, de), one YAML file per language.
 
-Each file maps a category (denial, debunk, fake, evidence, report, rumour, negation) to a list of
-cues; `indexer.stance` explains what each category means and how cues are matched.
+Each file maps a category (denial, debunk, fake, evidence, report, rumour, negation, neutral,
+sarcasm) to a list of cues; `weak` lists cues of those categories that never decide a stance
+alone. `indexer.stance` explains what each category means and how cues are matched.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from importlib import resources
 import yaml
 
 LANGUAGES = ("zh", "en", "de")
-CATEGORIES = ("denial", "debunk", "fake", "evidence", "report", "rumour", "negation", "neutral")
+CATEGORIES = (
+    "denial", "debunk", "fake", "evidence", "report", "rumour", "negation", "neutral", "sarcasm",
+)  # fmt: skip
+#: Not a category of its own: names cues of the categories above.
+WEAK = "weak"
 
 
 class LexiconError(ValueError):
@@ -25,7 +30,7 @@ def load(lang: str) -> dict[str, tuple[str, ...]]:
     name = f"{lang}.yml"
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    unknown = set(data) - set(CATEGORIES)
+    unknown = set(data) - {*CATEGORIES, WEAK}
     if unknown:
         raise LexiconError(f"{name}: unknown categories {sorted(unknown)}")
     lexicon: dict[str, tuple[str, ...]] = {}
@@ -34,7 +39,19 @@ def load(lang: str) -> dict[str, tuple[str, ...]]:
         if not all(isinstance(c, str) and c.strip() for c in cues):
             raise LexiconError(f"{name}: category {category} must be a list of non-empty strings")
         lexicon[category] = tuple(str(c).strip() for c in cues)
+    weak = data.get(WEAK) or []
+    every = {cue for cues in lexicon.values() for cue in cues}
+    stray = [c for c in weak if c not in every]
+    if stray:
+        raise LexiconError(f"{name}: weak cues {stray} are in no category")
+    lexicon[WEAK] = tuple(weak)
     return lexicon
+
+
+@cache
+def weak_cues() -> frozenset[str]:
+    """Cues that decide nothing alone, in every language."""
+    return frozenset(cue for lang in LANGUAGES for cue in load(lang)[WEAK])
 
 
 @cache
