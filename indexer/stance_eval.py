@@ -1,0 +1,257 @@
+"""How well the stance classifier does on posts someone labelled: `spreadwatch stance eval`.
+
+A comms team labels a sample of its own incident — one JSON object a line: `text`, `label` (one
+of `indexer.documents.STANCES`), and optionally `parent` (the text it replies to or quotes),
+`title`, `lang`, `platform`, `kind`, `domain`, `official`, `pinned`, `incident` — and gets the
+confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language.
+
+Claims are matched as the ingest does (`indexer.matching`) against the incident's claims: the
+`--incident` given, or each line's own `incident` looked up in the incidents folder. Macro-F1 is
+the unweighted mean of the F1 of the classes present in the gold labels or the predictions
+(scikit-learn's definition), so a class never predicted and never labelled does not count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.documents import STANCES
+from indexer.matching import claim_matches, fold
+from indexer.stance import Stance, StanceInput
+from spreadwatch.display import display_line
+from spreadwatch.incident import Incident
+
+Predict = Callable[[Sequence[StanceInput]], list[Stance]]
+
+
+class EvalFileError(ValueError):
+    """A line of the labelled file is unusable; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled post of the file."""
+
+    line: int
+    label: str
+    lang: str
+    record: dict[str, Any]
+
+
+def read_labelled(path: Path) -> list[Labelled]:
+    """Every labelled post of a JSONL file; a bad line is an error naming it (nothing is
+    silently skipped: a sample with holes would give figures for posts nobody chose)."""
+    posts = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not isinstance(record, dict):
+                raise EvalFileError(f"{path}:{number}: a line must be a JSON object")
+            text, label = record.get("text"), record.get("label")
+            if not isinstance(text, str) or not (text.strip() or record.get("title")):
+                raise EvalFileError(f"{path}:{number}: no text")
+            if label not in STANCES:
+                raise EvalFileError(
+                    f"{path}:{number}: label {label!r} is not one of {', '.join(STANCES)}"
+                )
+            lang = str(record.get("lang") or "und")
+            posts.append(Labelled(number, label, lang, record))
+    if not posts:
+        raise EvalFileError(f"{path}: no labelled post")
+    return posts
+
+
+def stance_input(record: dict[str, Any], incident: Incident | None) -> StanceInput:
+    """What the classifier sees of a labelled post, claims matched as the ingest does."""
+    folded = fold(f"{record.get('title') or ''}\n{record.get('text') or ''}")
+    claims = [c for c in (incident.claims if incident else []) if claim_matches(c, folded)]
+    return StanceInput(
+        text=str(record.get("text") or ""),
+        title=record.get("title"),
+        lang=record.get("lang"),
+        platform=str(record.get("platform") or ""),
+        kind=str(record.get("kind") or "post"),
+        official=bool(record.get("official")),
+        claims=tuple(c.name for c in claims),
+        domain=record.get("domain"),
+        pinned=bool(record.get("pinned")),
+        claim_defs=tuple(claims),
+        parent_text=record.get("parent"),
+        source_text=record.get("source"),
+    )
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    label: str
+    support: int
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass
+class Scores:
+    """Figures for one group of posts (all, or one language)."""
+
+    posts: int
+    accuracy: float
+    macro_f1: float
+    classes: list[ClassScore]
+    #: gold label → predicted label → posts
+    confusion: dict[str, dict[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "posts": self.posts,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "classes": {
+                c.label: {
+                    "support": c.support,
+                    "precision": round(c.precision, 4),
+                    "recall": round(c.recall, 4),
+                    "f1": round(c.f1, 4),
+                }
+                for c in self.classes
+            },
+            "confusion": self.confusion,
+        }
+
+
+@dataclass
+class Evaluation:
+    classifier: str
+    overall: Scores
+    languages: dict[str, Scores] = field(default_factory=dict)
+    #: Where the predictions came from (`model`, `lexicon`, `official`), with counts.
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "classifier": self.classifier,
+            "overall": self.overall.as_dict(),
+            "languages": {lang: s.as_dict() for lang, s in self.languages.items()},
+            "sources": self.sources,
+        }
+
+
+def score(gold: Sequence[str], predicted: Sequence[str]) -> Scores:
+    """Accuracy, per-class P/R/F1 and macro-F1 (scikit-learn), and the confusion matrix."""
+    from sklearn.metrics import precision_recall_fscore_support  # noqa: PLC0415 - heavy import
+
+    present = [label for label in STANCES if label in set(gold) | set(predicted)]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=list(STANCES), zero_division=0
+    )
+    classes = [
+        ClassScore(label, int(support[i]), float(precision[i]), float(recall[i]), float(f1[i]))
+        for i, label in enumerate(STANCES)
+    ]
+    macro = sum(c.f1 for c in classes if c.label in present) / len(present)
+    pairs = Counter(zip(gold, predicted, strict=True))
+    confusion = {g: {p: pairs[(g, p)] for p in STANCES} for g in STANCES}
+    correct = sum(pairs[(label, label)] for label in STANCES)
+    return Scores(len(gold), correct / len(gold), macro, classes, confusion)
+
+
+def evaluate(
+    posts: Sequence[Labelled],
+    inputs: Sequence[StanceInput],
+    predict: Predict,
+    classifier: str,
+) -> Evaluation:
+    """Score `predict` on the labelled posts, overall and per language."""
+    stances = predict(inputs)
+    predicted = [s.label for s in stances]
+    gold = [p.label for p in posts]
+    result = Evaluation(classifier, score(gold, predicted))
+    result.sources = dict(Counter(s.source for s in stances))
+    for lang in sorted({p.lang for p in posts}):
+        mine = [i for i, p in enumerate(posts) if p.lang == lang]
+        result.languages[lang] = score([gold[i] for i in mine], [predicted[i] for i in mine])
+    return result
+
+
+class NoModelError(RuntimeError):
+    """The learned classifier was asked for but none is installed."""
+
+
+def lexicon_predict(inputs: Sequence[StanceInput]) -> list[Stance]:
+    from indexer.stance import classify  # noqa: PLC0415 - keeps the module's import light
+
+    return [classify(post) for post in inputs]
+
+
+def predictor(choice: str) -> tuple[str, Predict]:
+    """(name, predict) for `auto`, `model` or `lexicon`."""
+    if choice == "lexicon":
+        return "lexicon", lexicon_predict
+    if choice == "model":
+        raise NoModelError("no learned stance model is installed")
+    return "lexicon", lexicon_predict
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+_SHORT = {"rumour": "rum", "denial": "den", "debunk": "deb", "report": "rep", "other": "oth"}
+
+
+def table(result: Evaluation) -> str:
+    """Markdown tables: overall figures, per class, the confusion matrix, per language."""
+    overall = result.overall
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(result.sources.items()))
+    lines = [
+        f"classifier: {result.classifier} (labels from: {sources})",
+        "",
+        f"posts {overall.posts} · accuracy {overall.accuracy:.2f} · "
+        f"macro-F1 {overall.macro_f1:.2f}",
+        "",
+        "| class | posts | precision | recall | F1 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c.label} | {c.support} | {c.precision:.2f} | {c.recall:.2f} | {c.f1:.2f} |"
+        for c in overall.classes
+    ]
+    lines += ["", "confusion (rows: gold, columns: predicted)", ""]
+    lines += ["| gold \\ predicted | " + " | ".join(_SHORT[p] for p in STANCES) + " |"]
+    lines += ["|---|" + "---:|" * len(STANCES)]
+    lines += [
+        f"| {g} | " + " | ".join(str(overall.confusion[g][p]) for p in STANCES) + " |"
+        for g in STANCES
+    ]
+    lines += ["", "| language | posts | accuracy | macro-F1 |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {display_line(lang)} | {s.posts} | {s.accuracy:.2f} | {s.macro_f1:.2f} |"
+        for lang, s in result.languages.items()
+    ]
+    return "\n".join(lines)
+
+
+def as_json(result: Evaluation) -> str:
+    return json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
+
+
+def inputs_for(
+    posts: Iterable[Labelled],
+    incident: Incident | None,
+    find_incident: Callable[[str], Incident | None],
+) -> list[StanceInput]:
+    """Each post's input, with the claims of `incident` or else of the post's own incident."""
+    return [
+        stance_input(
+            p.record, incident or find_incident(str(p.record.get("incident") or "")) or None
+        )
+        for p in posts
+    ]

@@ -1,0 +1,83 @@
+"""`spreadwatch stance eval` on files written for the test; expected figures worked out by hand
+from each post's obvious lexicon label (see the comments), not from the code under test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from spreadwatch.cli import cli
+
+DATA = Path(__file__).parent / "data" / "stance"
+INCIDENTS = Path(__file__).resolve().parent.parent / "data" / "stance"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["stance", "eval", *args])
+
+
+def test_json_figures_match_a_hand_count():
+    # predicted: denial (denies), other (no cue), rumour (leaked), other, debunk (doctored)
+    result = run(str(DATA / "small.jsonl"), "--format", "json", "--classifier", "lexicon")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    overall = figures["overall"]
+    assert (overall["posts"], overall["accuracy"]) == (5, 0.8)
+    denial, other = overall["classes"]["denial"], overall["classes"]["other"]
+    assert (denial["precision"], denial["recall"], denial["f1"]) == (1.0, 0.5, 0.6667)
+    assert (other["precision"], other["recall"], other["f1"]) == (0.5, 1.0, 0.6667)
+    # classes present: denial, rumour, other, debunk (report neither labelled nor predicted)
+    assert overall["macro_f1"] == round((2 / 3 + 1 + 2 / 3 + 1) / 4, 4)
+    assert overall["confusion"]["denial"] == {
+        "rumour": 0, "denial": 1, "debunk": 0, "report": 0, "other": 1,
+    }  # fmt: skip
+    assert {k: (v["posts"], v["macro_f1"]) for k, v in figures["languages"].items()} == {
+        "de": (1, 0.0),
+        "en": (4, 1.0),
+    }
+
+
+def test_the_table_shows_the_matrix_and_each_language():
+    result = run(str(DATA / "small.jsonl"), "--classifier", "lexicon")
+    assert result.exit_code == 0, result.output
+    assert "posts 5 · accuracy 0.80 · macro-F1 0.83" in result.output
+    assert "| denial | 0 | 1 | 0 | 0 | 1 |" in result.output
+    assert "| de | 1 | 0.00 | 0.00 |" in result.output
+
+
+def test_claims_of_the_incident_are_matched(tmp_path: Path):
+    labelled = tmp_path / "x.jsonl"
+    labelled.write_text(
+        json.dumps({"text": "Es gab keine Festnahme", "lang": "de", "label": "denial"}) + "\n",
+        encoding="utf-8",
+    )
+    incident = str(INCIDENTS / "xinghe-battery.yml")
+    with_claims = json.loads(run(str(labelled), "--incident", incident, "--format", "json",
+                                 "--classifier", "lexicon").output)  # fmt: skip
+    without = json.loads(run(str(labelled), "--format", "json", "--classifier", "lexicon").output)
+    assert (with_claims["overall"]["accuracy"], without["overall"]["accuracy"]) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"text": "x", "label": "maybe"}', ":2: label 'maybe' is not one of"),
+        ("not json", ":2: not JSON"),
+        ('{"label": "other"}', ":2: no text"),
+        ("[1, 2]", ":2: a line must be a JSON object"),
+    ],
+)
+def test_a_bad_line_is_an_error_naming_it(tmp_path: Path, line: str, message: str):
+    labelled = tmp_path / "bad.jsonl"
+    labelled.write_text('{"text": "ok", "label": "other"}\n' + line + "\n", encoding="utf-8")
+    result = run(str(labelled))
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_a_missing_file_is_a_usage_error(tmp_path: Path):
+    result = run(str(tmp_path / "none.jsonl"))
+    assert (result.exit_code, "no such file" in result.output) == (2, True)
