@@ -256,7 +256,11 @@ def _negated(text: str, start: int, negations: list[Hit]) -> bool:
 
 
 def is_news(post: StanceInput) -> bool:
-    """Press coverage: an article, a news feed, or a post from a known news domain."""
+    """Press coverage: an article, a news feed, or a post from a known news domain — unless
+    the organisation itself speaks (an official source, or a statement): that is judged by its
+    words like a post, never taken for neutral press."""
+    if post.official or post.kind == "statement":
+        return False
     if post.kind in NEWS_KINDS or post.platform in NEWS_PLATFORMS:
         return True
     domain = (post.domain or "").lower().removeprefix("www.")

@@ -37,6 +37,12 @@ def test_an_official_account_is_judged_by_what_it_says(text, label):
     assert (result.label, result.source) == (label, "lexicon")
 
 
+@pytest.mark.parametrize("fields", [{"official": True}, {"kind": "statement"}])
+def test_an_official_news_feed_item_is_the_organisation_speaking_not_press(fields):
+    result = stance("Reports of a grounding are false", platform="feeds", **fields)
+    assert (result.label, "news source" in result.cues) == ("denial", False)
+
+
 @pytest.mark.parametrize(
     ("text", "cue"),
     [
