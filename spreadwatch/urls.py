@@ -182,5 +182,20 @@ def _kept(param: str) -> bool:
     return name not in TRACKING_PARAMS and not name.startswith(TRACKING_PREFIXES)
 
 
+#: A web address written in plain text or markdown: up to a space, a quote or markdown's
+#: closing brackets; `(…)` inside it is kept when balanced (Wikipedia's `Foo_(bar)`).
+_IN_TEXT = re.compile(r"https?://(?:[^\s<>\"'`()\[\]{}]|\([^\s()<>]*\))+", re.IGNORECASE)
+_TRAILING = ".,;:!?*_~"
+
+
+def links_in_text(text: str | None) -> list[str]:
+    """The web addresses in plain text or markdown (`<https://…>`, `[label](https://…)`, bare),
+    without the sentence punctuation that follows them, in order, each once."""
+    if not text:
+        return []
+    found = (match.group(0).rstrip(_TRAILING) for match in _IN_TEXT.finditer(text))
+    return list(dict.fromkeys(link for link in found if split(link) is not None))
+
+
 def is_http(url: str | None) -> bool:
     return split(url) is not None

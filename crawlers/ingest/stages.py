@@ -138,7 +138,10 @@ _KEYWORDS = {kind: keyword_paths(kind) for kind in ("posts", "activity")}
 def _post(item: Post, context: IngestContext) -> PostDoc:
     raw_text, raw_title = coerce.text_field(item.text), coerce.text_field(item.title)
     text = html_to_text(raw_text) if item.text_is_html else clean_text(raw_text)
-    title = clean_text(html_to_text(raw_title) if "<" in raw_title else raw_title)
+    # A title is HTML only where the item's text is (feeds); `isType<T>()` in an issue title is text.
+    title = clean_text(
+        html_to_text(raw_title) if item.text_is_html and "<" in raw_title else raw_title
+    )
     # Stored as Kibana and every reader will see them: bidi overrides shown, not obeyed.
     text, title = display_text(text), display_line(title)
     cap = context.settings.text_max_chars

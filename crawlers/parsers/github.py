@@ -2,7 +2,8 @@
 
 Names are case-insensitive on GitHub (`Marak/colors.js` and `marak/colors.js` are one repo), so
 ids and the `repo` field use the case-folded name (`canonical`); titles, URLs and author handles
-keep GitHub's own spelling for display.
+keep GitHub's own spelling for display. Bodies, messages and READMEs are markdown: their links
+are the web addresses written in them.
 
 Document ids: a repo is `github:owner/name`, its README `github:owner/name:readme`, an issue or
 pull request `github:owner/name#12`, an issue comment `github:owner/name#12/comment-<id>`, a
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 from crawlers.items import Activity, Author, Engagement, Post
 from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
+from spreadwatch.urls import links_in_text
 
 PLATFORM = "github"
 
@@ -99,6 +101,7 @@ def readme_post(readme: Any, repo: str, owner: Author) -> Post:
         author=owner,
         title=f"README of {spelled}",
         text=text,
+        links=links_in_text(text),
         repo=canonical(repo),
         domain="github.com",
         reply_to=f"{PLATFORM}:{canonical(repo)}",
@@ -130,6 +133,7 @@ def issue_post(issue: Any, repo: str, followers: dict[str, int] | None = None) -
         author=author_of(issue.get("user"), followers),
         title=issue.get("title") if isinstance(issue.get("title"), str) else None,
         text=_text(issue, "body"),
+        links=links_in_text(_text(issue, "body")),
         repo=key,
         domain="github.com",
         reply_to=f"{PLATFORM}:{key}",
@@ -203,6 +207,7 @@ def _comment(
         url=comment.get("html_url"),
         author=author_of(comment.get("user"), followers),
         text=_text(comment, "body"),
+        links=links_in_text(_text(comment, "body")),
         repo=key,
         domain="github.com",
         reply_to=thread,
@@ -239,6 +244,7 @@ def commit_post(
         author=author,
         title=message.splitlines()[0][:200] if message else None,
         text=message,
+        links=links_in_text(message),
         repo=key,
         domain="github.com",
         reply_to=f"{PLATFORM}:{key}",

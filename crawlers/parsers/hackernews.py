@@ -111,7 +111,8 @@ def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
         text=text,
         links=links,
         reply_to=f"{PLATFORM}:{parent}",
-        thread=f"{PLATFORM}:{story}",
+        # The story the whole discussion hangs under (the tree fetched may start at a comment).
+        thread=f"{PLATFORM}:{opt_int(node.get('story_id')) or story}",
         engagement=Engagement(score=opt_int(node.get("points"))),
     )
 

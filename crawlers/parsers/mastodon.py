@@ -9,7 +9,7 @@ warning, the content, the poll's options and the media's descriptions.
 
 `in_reply_to_id` is an id local to the instance the status was read from; the parent's `uri`
 (its document id) is known when the parent is by a local account — the status's own author (a
-thread) or a mentioned local account: `<instance>/users/<username>/statuses/<id>`. A parent on
+thread) or a mentioned local account: `<actor uri>/statuses/<id>`. A parent on
 another server cannot be named without asking the instance, and `reply_to` is left empty.
 Mentions and authors are `user@host`, as the author's handle is written.
 """
@@ -132,14 +132,32 @@ def _text(status: dict[str, Any], content: str, media: list[dict[str, Any]]) -> 
 def _parent(status: dict[str, Any], reply: str, instance: str) -> str | None:
     """The document id of the status this one answers, where it can be named (see above)."""
     parent_account = opt_str(status.get("in_reply_to_account_id"))
-    accounts = [status.get("account"), *(status.get("mentions") or [])]
-    for account in accounts:
-        if not isinstance(account, dict) or opt_str(account.get("id")) != parent_account:
-            continue
-        username, acct = account.get("username"), account.get("acct")
-        if isinstance(username, str) and isinstance(acct, str) and "@" not in acct:
-            return f"{PLATFORM}:{_origin(instance)}/users/{username}/statuses/{reply}"
+    own: dict[str, Any] = status["account"] if isinstance(status.get("account"), dict) else {}
+    for account in [own, *(status.get("mentions") or [])]:
+        if isinstance(account, dict) and opt_str(account.get("id")) == parent_account:
+            actor = _actor_uri(account, own, instance)
+            return f"{PLATFORM}:{actor}/statuses/{reply}" if actor else None
     return None
+
+
+def _actor_uri(account: dict[str, Any], own: dict[str, Any], instance: str) -> str | None:
+    """A local account's ActivityPub id: its `uri` where the record has it, else the form the
+    server gives its accounts — `/ap/users/<id>` (Mastodon 4.4+, seen on the author's own
+    `uri`) or `/users/<username>` — on the host of its profile `url` (a server's own domain,
+    which the address it was read through need not be); None for an account elsewhere."""
+    acct, username = account.get("acct"), account.get("username")
+    if not isinstance(acct, str) or "@" in acct:
+        return None
+    if isinstance(account.get("uri"), str):
+        return str(account["uri"])
+    profile = account.get("url")
+    origin = (
+        _origin(profile) if isinstance(profile, str) and "://" in profile else _origin(instance)
+    )
+    own_uri = own.get("uri")
+    if isinstance(own_uri, str) and "/ap/users/" in own_uri and opt_str(account.get("id")):
+        return f"{origin}/ap/users/{account['id']}"
+    return f"{origin}/users/{username}" if isinstance(username, str) else None
 
 
 def _author(account: dict[str, Any], instance: str) -> Author:

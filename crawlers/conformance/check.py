@@ -1,0 +1,225 @@
+"""Every record through the spider's parser and the validate/normalise stages, compared with
+what `crawlers.conformance.expected` reads from the record itself, tallied per platform."""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawlers.conformance import corpus, expected, spiders
+from crawlers.conformance.corpus import Record
+from crawlers.conformance.expected import GATING, Expectation, Want, comparable
+from crawlers.ingest import Dropped, IngestContext, normalise, validate
+from crawlers.ingest.stages import PostDoc
+from spreadwatch.incident import Incident
+from spreadwatch.settings import Settings
+from spreadwatch.urls import canonical_url, clean_url
+
+#: How many examples of each wrong field the report shows.
+EXAMPLES = 3
+
+
+@dataclass
+class Tally:
+    platform: str
+    records: int = 0
+    right: int = 0
+    documents: int = 0
+    wrong: Counter[str] = field(default_factory=Counter)  # field → documents wrong or missing
+    failing: Counter[str] = field(default_factory=Counter)  # the same, on current shapes only
+    drops: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    crashes: list[str] = field(default_factory=list)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.crashes) or any(self.failing[f] for f in GATING)
+
+
+def context() -> IngestContext:
+    """What the stages need: settings and an incident (matching is the incident's business,
+    so the check stops before the match stage)."""
+    incident = Incident.model_validate(
+        {
+            "id": "conformance",
+            "title": "Recorded responses",
+            "window": {"start": "1990-01-02T00:00:00Z"},
+            "languages": ["en", "zh", "de", "fr", "ja"],
+            "queries": [{"name": "any", "any": ["the"]}],
+        }
+    )
+    return IngestContext.build(Settings(), incident, spider_name="conformance")
+
+
+def run(folder: Path) -> list[Tally]:
+    ctx = context()
+    tallies = []
+    for platform in corpus.platforms(folder):
+        records = list(corpus.records(folder, platform))
+        index = expected.mastodon_index(records) if platform == "mastodon" else {}
+        tally = Tally(platform)
+        for record in records:
+            check_record(record, folder, index, ctx, tally)
+        tallies.append(tally)
+    return tallies
+
+
+def check_record(
+    record: Record,
+    folder: Path,
+    index: dict[tuple[str, str], str],
+    ctx: IngestContext,
+    tally: Tally,
+) -> None:
+    tally.records += 1
+    try:
+        parsed = spiders.read(record, folder)
+        docs, drops = _stages(parsed.items, ctx)
+        want = expected.expect(record, folder, index)
+    except Exception as error:
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        tally.crashes.append(f"{record.id}: {type(error).__name__}: {error} ({where.filename}:{where.lineno})")  # fmt: skip
+        return
+    tally.drops.update(parsed.drops)
+    tally.drops.update(drops)
+    tally.skipped.update(parsed.skipped)
+    tally.documents += len(docs)
+    problems = compare(want, docs, drops)
+    for name, detail in problems:
+        tally.wrong[name] += 1
+        if want.current:
+            tally.failing[name] += 1
+        shown = tally.examples.setdefault(name, [])
+        if len(shown) < EXAMPLES:
+            shown.append(f"{record.id}: {detail}")
+    if not problems:
+        tally.right += 1
+
+
+def _stages(items: list[Any], ctx: IngestContext) -> tuple[dict[str, Any], Counter[str]]:
+    """Documents by id after validate and normalise, and the stages' drops by reason."""
+    docs: dict[str, Any] = {}
+    drops: Counter[str] = Counter()
+    for item in items:
+        try:
+            doc = normalise(validate(item, ctx), ctx)
+        except Dropped as drop:
+            drops[drop.reason] += 1
+            drops[f"_id:{item.platform}:{item.native_id}"] += 0  # remembered for `compare`
+            continue
+        # The first of one id wins, as in the spiders (a feed's guid is marked seen).
+        docs.setdefault(f"{doc['platform']}:{doc.get('native_id', '')}", doc)
+    return docs, drops
+
+
+def compare(want: Expectation, docs: dict[str, Any], drops: Counter[str]) -> list[tuple[str, str]]:
+    """(field, what is wrong) for every field of every wanted document that is wrong."""
+    problems: list[tuple[str, str]] = []
+    dropped = {key[4:] for key in drops if key.startswith("_id:")}
+    for wanted in want.wants:
+        doc = docs.get(wanted.doc_id)
+        if doc is None:
+            if not (wanted.empty and wanted.doc_id in dropped):
+                how = "dropped" if wanted.doc_id in dropped else "not produced"
+                problems.append(("id", f"{wanted.doc_id} {how}"))
+            continue
+        problems += [(name, f"{wanted.doc_id}: {detail}") for name, detail in _fields(wanted, doc)]
+    wanted_ids = {w.doc_id for w in want.wants}
+    if want.wants or not want.activities:
+        for key, doc in docs.items():
+            if isinstance(doc, PostDoc) and key not in wanted_ids and want.current:
+                problems.append(("id", f"{key} produced but not in the record"))
+    return problems
+
+
+def _fields(wanted: Want, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name, value in wanted.fields.items():
+        got, truth = _stored(name, doc), _as_stored(name, value)
+        if name == "text" and doc.get("truncated"):
+            continue
+        if got != truth:
+            found.append((name, f"{name} is {_short(got)}, the record says {_short(truth)}"))
+    return found
+
+
+def _stored(name: str, doc: dict[str, Any]) -> Any:
+    if name == "time":
+        return datetime.fromisoformat(doc["@timestamp"])
+    if name in ("text", "title"):
+        return comparable(doc.get(name))
+    if name == "links":
+        return sorted(set(doc.get("links") or []))
+    if name == "author":
+        return (doc.get("author") or {}).get("handle")
+    return doc.get(name)
+
+
+def _as_stored(name: str, value: Any) -> Any:
+    if name in ("text", "title"):
+        return comparable(value)
+    if name in ("url", "via"):
+        return clean_url(value) if isinstance(value, str) else None
+    if name == "links":
+        return sorted({c for c in (canonical_url(v) for v in value or []) if c})
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# -- the table -----------------------------------------------------------------------------------
+
+
+def table(tallies: list[Tally]) -> str:
+    head = ("platform", "records", "all right", "docs", "wrong/missing by field", "drops by reason", "crashes")  # fmt: skip
+    rows = [head]
+    for t in tallies:
+        rows.append(
+            (
+                t.platform,
+                str(t.records),
+                str(t.right),
+                str(t.documents),
+                _counts(t.wrong, t.failing) or "-",
+                _counts(
+                    Counter({k: v for k, v in t.drops.items() if not k.startswith("_id:") and v})
+                )
+                or "-",
+                str(len(t.crashes)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]  # fmt: skip
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _counts(counts: Counter[str], failing: Counter[str] | None = None) -> str:
+    parts = []
+    for key, count in sorted(counts.items()):
+        if not count:
+            continue
+        current = failing[key] if failing is not None else count
+        note = f" ({current} current)" if failing is not None and current != count else ""
+        parts.append(f"{key} {count}{note}")
+    return ", ".join(parts)
+
+
+def details(tallies: list[Tally]) -> str:
+    lines: list[str] = []
+    for t in tallies:
+        for name, shown in sorted(t.examples.items()):
+            gate = "FAIL" if name in GATING and t.failing[name] else "note"
+            lines += [f"{gate} {t.platform} {name}: {example}" for example in shown]
+        if t.skipped:
+            lines.append(f"info {t.platform} not posts: {_counts(t.skipped)}")
+        lines += [f"CRASH {t.platform} {crash}" for crash in t.crashes]
+    return "\n".join(lines)

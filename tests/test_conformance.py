@@ -1,0 +1,147 @@
+"""The conformance check (`python -m crawlers.conformance DIR`) on a folder written here.
+
+The records are this test's own, in the recorded-responses layout (`<platform>.jsonl`, one
+`{id, origin, kind, payload, meta}` a line; feeds name an XML file); the expected table is
+counted by hand from them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawlers.conformance.__main__ import main
+from crawlers.conformance.check import compare, run, table
+from crawlers.conformance.expected import Expectation, Want
+
+ANNA = {"id": "1", "username": "anna", "acct": "anna", "url": "https://toot.example/@anna", "followers_count": 3}  # fmt: skip
+
+
+def status(ident: str, content: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "uri": f"https://toot.example/users/anna/statuses/{ident}",
+        "url": f"https://toot.example/@anna/{ident}",
+        "created_at": "2024-10-19T08:00:00.000Z",
+        "content": content,
+        "account": ANNA,
+        "mentions": [],
+        "tags": [],
+        "media_attachments": [],
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        **fields,
+    }
+
+
+def line(ident: str, kind: str, payload: Any, **meta: Any) -> str:
+    origin = {"repo": "written-for-this-test", "path": "-", "commit": None, "note": ""}
+    return json.dumps({"id": ident, "origin": origin, "kind": kind, "payload": payload, "meta": meta})  # fmt: skip
+
+
+def write(folder: Path, platform: str, *lines: str) -> None:
+    (folder / f"{platform}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    boost = status("12", "", reblog=status("11", "<p>the intern did it</p>"))
+    empty = status("13", "")  # no words, media or link: a counted `empty` drop is right
+    reply = status("14", "<p>no</p>", in_reply_to_id="11", in_reply_to_account_id="1")
+    write(
+        tmp_path,
+        "mastodon",
+        line("m1", "statuses", [boost, empty], instance="https://toot.example"),
+        line("m2", "status", reply, instance="https://toot.example"),
+        line("m3", "search", {"error": "not a search answer"}, instance="https://toot.example"),
+    )
+    thing = {"kind": "t1", "data": {"name": "t1_c", "created_utc": 1729325000, "body": "a &amp; b", "body_html": "&lt;p&gt;&lt;a href=\"/r/x/\"&gt;x&lt;/a&gt;&lt;/p&gt;", "parent_id": "t3_p", "link_id": "t3_p", "author": "z", "permalink": "/r/x/comments/p/t/c/"}}  # fmt: skip
+    write(tmp_path, "reddit", line("r1", "t1", thing), line("r2", "more", {"kind": "more", "data": {}}))  # fmt: skip
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "a.xml").write_text(
+        "<rss version='2.0'><channel><title>t</title><item><title>x</title><guid>g1</guid>"
+        "<link>https://desk.example/a</link><pubDate>Sat, 19 Oct 2024 08:00:00 GMT</pubDate>"
+        "</item><item><title>undated</title><guid>g2</guid></item></channel></rss>"
+    )
+    write(tmp_path, "feeds", line("f1", "feedparser_case", {"file": "feeds/a.xml"}))
+    return tmp_path
+
+
+def test_every_record_is_read_and_tallied_per_platform(folder: Path) -> None:
+    tallies = {t.platform: t for t in run(folder)}
+    mastodon, reddit, feeds = tallies["mastodon"], tallies["reddit"], tallies["feeds"]
+    # boost → original + repost; reply; the empty status is dropped; the search is refused.
+    assert (mastodon.records, mastodon.documents, mastodon.right) == (3, 3, 3)
+    assert (mastodon.drops["empty"], mastodon.drops["bad_shape"]) == (1, 1)
+    assert not mastodon.wrong and not mastodon.crashes and not mastodon.failed
+    assert (reddit.records, reddit.documents, reddit.skipped.total()) == (2, 1, 1)
+    assert (feeds.documents, feeds.drops["no_time"]) == (1, 1)
+    rows = table(list(tallies.values())).splitlines()
+    cells = [[cell.strip() for cell in row.split(" | ")] for row in rows]
+    assert cells[0][:4] == ["platform", "records", "all right", "docs"]
+    assert cells[2][:5] == ["mastodon", "3", "3", "3", "-"]
+    assert cells[2][5] == "bad_shape 1, empty 1"
+
+
+def test_the_command_passes_on_a_folder_read_right(folder: Path, capsys: Any) -> None:
+    assert main([str(folder)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("passed")
+
+
+def test_a_reply_whose_parent_uri_the_parser_cannot_know_fails_the_check(folder: Path, capsys: Any) -> None:  # fmt: skip
+    """A server that names statuses `/objects/<uuid>` (not Mastodon's `/users/…/statuses/…`):
+    the folder holds the parent, so the truth is known, and the parser's guess is wrong."""
+    parent = status("21", "<p>claim</p>")
+    parent["uri"] = "https://toot.example/objects/5c1e"
+    reply = status("22", "<p>no</p>", in_reply_to_id="21", in_reply_to_account_id="1")
+    write(folder, "mastodon", line("m1", "statuses", [parent, reply], instance="https://toot.example"))  # fmt: skip
+    assert main([str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "reply_to 1" in out
+    assert "FAIL mastodon reply_to: m1: mastodon:https://toot.example/users/anna/statuses/22" in out
+    assert out.rstrip().endswith("FAILED on mastodon")
+
+
+def test_compare_names_each_wrong_field_and_each_missing_document() -> None:
+    want = Expectation(
+        [
+            Want(
+                "x:1",
+                {
+                    "text": "Hello  world",
+                    "links": ["https://www.a.example/p?utm_source=z"],
+                    "reply_to": "x:0",
+                },
+            ),
+            Want("x:2", {"text": "gone"}),
+            Want("x:3", {"text": ""}, empty=True),
+        ]
+    )
+    docs = {"x:1": {"text": "Hello world", "links": ["https://a.example/p"], "reply_to": None}}
+    drops = {"_id:x:3": 0, "empty": 1}
+    problems = compare(want, docs, drops)  # type: ignore[arg-type]
+    assert [name for name, _ in problems] == ["reply_to", "id"]
+    assert "x:2 not produced" in problems[1][1]
+
+
+def test_a_folder_that_is_not_recorded_responses_is_a_usage_error(tmp_path: Path) -> None:
+    assert main([str(tmp_path / "absent")]) == 2
+    (tmp_path / "notes.txt").write_text("x")
+    assert main([str(tmp_path)]) == 2
+
+
+def test_it_runs_as_a_module(folder: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "crawlers.conformance", str(folder), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("platform")
