@@ -34,6 +34,7 @@ class Tally:
     drops: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     crashes: list[str] = field(default_factory=list)
+    checked: Counter[str] = field(default_factory=Counter)  # field → documents compared
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -90,6 +91,9 @@ def check_record(
     tally.skipped.update(parsed.skipped)
     tally.documents += len(docs)
     problems = compare(want, docs, drops)
+    for wanted in want.wants:
+        if wanted.doc_id in docs:
+            tally.checked.update(list(wanted.fields))
     for name, detail in problems:
         tally.wrong[name] += 1
         if want.current:
@@ -141,6 +145,8 @@ def _fields(wanted: Want, doc: dict[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for name, value in wanted.fields.items():
         got, truth = _stored(name, doc), _as_stored(name, value)
+        if name == "engagement":
+            got = _engagement(doc, value)
         if name == "text" and doc.get("truncated"):
             continue
         if got != truth:
@@ -158,6 +164,13 @@ def _stored(name: str, doc: dict[str, Any]) -> Any:
     if name == "author":
         return (doc.get("author") or {}).get("handle")
     return doc.get(name)
+
+
+def _engagement(doc: dict[str, Any], wanted: dict[str, int]) -> dict[str, int]:
+    """The stored counts the record names (others, such as Reddit's reply count from
+    `num_comments`, are not this record's to check)."""
+    stored = doc.get("engagement") or {}
+    return {key: stored[key] for key in wanted if key in stored}
 
 
 def _as_stored(name: str, value: Any) -> Any:
@@ -219,6 +232,8 @@ def details(tallies: list[Tally]) -> str:
         for name, shown in sorted(t.examples.items()):
             gate = "FAIL" if name in GATING and t.failing[name] else "note"
             lines += [f"{gate} {t.platform} {name}: {example}" for example in shown]
+        if t.checked:
+            lines.append(f"info {t.platform} fields compared: {_counts(t.checked)}")
         if t.skipped:
             lines.append(f"info {t.platform} not posts: {_counts(t.skipped)}")
         lines += [f"CRASH {t.platform} {crash}" for crash in t.crashes]

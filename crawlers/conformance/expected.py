@@ -154,6 +154,15 @@ def _text(holder: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _counts(**counts: Any) -> dict[str, int]:
+    """Engagement as stored: whole non-negative counts; what a record lacks is left out."""
+    return {
+        k: int(v)
+        for k, v in counts.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+    }
+
+
 def _join(*parts: str) -> str:
     return "\n\n".join(p for p in (part.strip() for part in parts) if p)
 
@@ -260,6 +269,11 @@ def _mastodon_status(status: dict[str, Any], instance: str, index: dict[tuple[st
         "links": links,
         "repost_of": None,
         "author": _acct(status["account"], instance),
+        "engagement": _counts(
+            likes=status.get("favourites_count"),
+            reposts=status.get("reblogs_count"),
+            replies=status.get("replies_count"),
+        ),
     }
     if reply is None:
         fields["reply_to"] = None
@@ -294,6 +308,12 @@ def bluesky(record: Record) -> Expectation:
             if want is None:
                 return Expectation()
             want.fields["author"] = author.get("handle")
+            want.fields["engagement"] = _counts(
+                likes=payload.get("likeCount"),
+                reposts=payload.get("repostCount"),
+                replies=payload.get("replyCount"),
+                quotes=payload.get("quoteCount"),
+            )
             return Expectation([want])
         return Expectation()
     if record.kind != "jetstream" or not isinstance(payload, dict) or payload.get("kind") != "commit":  # fmt: skip
@@ -423,6 +443,7 @@ def _reddit_thing(thing: Any) -> Want | None:
         "url": permalink,
         "text": body,
         "author": data["author"] if data.get("author") not in (None, "[deleted]") else None,
+        "engagement": _counts(score=data.get("score")),
     }
     if thing["kind"] == "t3":
         url = data.get("url")
@@ -491,6 +512,7 @@ def _hn_hit(hit: Any) -> Want | None:
         "reply_to": f"hackernews:{parent}" if comment and parent else None,
         "thread": f"hackernews:{story}" if story and story != ident else None,
         "author": hit.get("author") if isinstance(hit.get("author"), str) else None,
+        "engagement": _counts(score=hit.get("points"), replies=hit.get("num_comments")),
     }
     return Want(f"hackernews:{ident}", fields, empty=not (text.strip() or hit.get("title")))
 
@@ -630,6 +652,7 @@ def _github_issue(issue: dict[str, Any], repo: str) -> Want:
         "text": body,
         "links": plain_links(body),
         "reply_to": f"github:{repo}",
+        "engagement": _counts(replies=issue.get("comments")),
         "author": (issue.get("user") or {}).get("login")
         if isinstance(issue.get("user"), dict)
         else None,
