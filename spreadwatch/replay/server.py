@@ -235,6 +235,11 @@ class ReplayServer:
         with self._lock:
             self.requests.clear()
 
+    def clear_scripts(self) -> None:
+        """Forget scripted replies not served yet: the platform answers normally again."""
+        with self._lock:
+            self._scripts.clear()
+
     # Request handling (called on server threads).
 
     def _scripted(self, method: str, target: str) -> Reply | None:

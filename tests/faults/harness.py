@@ -169,8 +169,9 @@ def _doc_keys(doc: dict[str, Any]) -> set[str]:
     last = _TOKENS.split(native)[-1]
     if len(last) >= 6:
         keys.add(f"{platform}:id:{last}")
-    if doc.get("url"):
-        keys.add(f"{platform}:url:{doc['url']}")
+    for field_name in ("url", "via"):  # `via`: the aggregator's link (a Google News item)
+        if doc.get(field_name):
+            keys.add(f"{platform}:url:{doc[field_name]}")
     return keys
 
 
@@ -210,5 +211,5 @@ def tally(client: Elasticsearch, names: IndexNames, source: str, until: datetime
 
 
 def _scan(client: Elasticsearch, index: str, query: dict[str, Any]) -> list[dict[str, Any]]:
-    fields = ["platform", "native_id", "url"]
+    fields = ["platform", "native_id", "url", "via"]
     return list(helpers.scan(client, index=index, query={"query": query}, _source=fields))
