@@ -17,7 +17,7 @@ from crawlers.items import Post
 from crawlers.parsers.bluesky import parse_jetstream_event, parse_post_view
 from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
-from crawlers.parsers.reddit import parse_thing
+from crawlers.parsers.reddit import parse_thing, parse_things
 from crawlers.parsers.weibo import parse_mblog
 from spreadwatch.incident import Incident
 
@@ -258,10 +258,20 @@ def test_weibo_keeps_emoticons_and_only_the_links_its_author_shared() -> None:
         ],
     }
     post = parse_mblog(mblog, datetime(2024, 10, 20, tzinfo=UTC))[0]
+    assert post.kind == "post"
     assert "听说训练被破坏了[doge]@吃瓜群众" in post.text
     assert post.links == ["http://t.cn/A6abcdE", "https://www.example-news.com/a/2"]
     assert post.hashtags == ["字节实习生"] and post.mentions == ["吃瓜群众"]
     assert post.media == ["https://wx1.sinaimg.cn/large/p1.jpg"]
+
+
+def test_a_weibo_repost_is_a_repost_of_its_original() -> None:
+    user = {"id": 7, "screen_name": "转发者", "followers_count": 3}
+    original = {"id": "4383400000000001", "created_at": "Sat Oct 19 15:00:00 +0800 2024", "text": "原文", "user": {"id": 8, "screen_name": "原作者"}}  # fmt: skip
+    repost = {"id": "4383400000000002", "created_at": "Sat Oct 19 16:00:00 +0800 2024", "text": "转发微博", "user": user, "retweeted_status": original}  # fmt: skip
+    first, second = parse_mblog(repost, datetime(2024, 10, 20, tzinfo=UTC))
+    assert (first.kind, second.kind, second.repost_of) == ("post", "repost", "weibo:4383400000000001")  # fmt: skip
+    assert second.text == "转发微博"  # its own words are kept
 
 
 # -- Reddit --------------------------------------------------------------------------------------
@@ -286,13 +296,19 @@ def reddit_link(**data: Any) -> dict[str, Any]:
     return {"kind": "t3", "data": values}
 
 
-def test_a_crosspost_keeps_its_relative_parent_link_resolved() -> None:
-    post = parse_thing(
-        reddit_link(url="/r/MachineLearning/comments/1zzz/original/", crosspost_parent="t3_1zzz")
+def test_a_crosspost_is_a_repost_after_its_original_and_keeps_the_relative_link() -> None:
+    original = reddit_link(name="t3_1zzz", id="1zzz", subreddit="MachineLearning", title="Original", permalink="/r/MachineLearning/comments/1zzz/original/", url="https://www.example-news.com/a/3")["data"]  # fmt: skip
+    thing = reddit_link(
+        url="/r/MachineLearning/comments/1zzz/original/",
+        crosspost_parent="t3_1zzz",
+        crosspost_parent_list=[original],
     )
+    first, post = parse_things(thing)
+    assert (first.native_id, first.links) == ("t3_1zzz", ["https://www.example-news.com/a/3"])
     assert post.links == ["https://www.reddit.com/r/MachineLearning/comments/1zzz/original/"]
-    assert post.repost_of == "reddit:t3_1zzz"
+    assert (post.kind, post.repost_of) == ("repost", first.doc_id)
     assert post.domain == "reddit.com"
+    assert parse_things(reddit_link()) == [parse_thing(reddit_link())]  # not a crosspost
 
 
 def test_relative_links_in_selftext_resolve_and_typed_entities_are_decoded() -> None:

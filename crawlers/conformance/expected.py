@@ -421,7 +421,16 @@ def reddit(record: Record) -> Expectation:
         data = record.payload.get("data") if isinstance(record.payload, dict) else None
         found = data.get("children") if isinstance(data, dict) else None
         things = found if isinstance(found, list) else []
-    wants = [w for w in (_reddit_thing(t) for t in things) if w is not None]
+    wants: list[Want] = []
+    for thing in things:
+        data = thing.get("data") if isinstance(thing, dict) else None
+        parents = data.get("crosspost_parent_list") if isinstance(data, dict) else None
+        shared = data.get("crosspost_parent") if isinstance(data, dict) else None
+        for parent in parents if isinstance(parents, list) else []:
+            if isinstance(parent, dict) and parent.get("name") == shared:
+                wants += [w for w in [_reddit_thing({"kind": "t3", "data": parent})] if w]
+                break
+        wants += [w for w in [_reddit_thing(thing)] if w]
     return Expectation(wants)
 
 
@@ -452,7 +461,7 @@ def _reddit_thing(thing: Any) -> Want | None:
             links.insert(0, target)
         crosspost = data.get("crosspost_parent")
         fields.update(
-            kind="post",
+            kind="repost" if isinstance(crosspost, str) else "post",
             title=html.unescape(data["title"]) if isinstance(data.get("title"), str) else None,
             repost_of=f"reddit:{crosspost}" if isinstance(crosspost, str) else None,
         )
@@ -578,6 +587,7 @@ def _weibo_mblog(mblog: Any) -> list[Want]:
         "text": text,
         "links": _weibo_links(anchors),
         "repost_of": wants[0].doc_id if wants else None,
+        "kind": "repost" if wants else "post",
         "author": _str(mblog["user"].get("screen_name")),
     }
     # "3分钟前", "昨天 12:00" are relative to a moment the record does not hold exactly: unchecked.

@@ -108,7 +108,7 @@ def _reddit(record: Record, folder: Path, parsed: Parsed) -> None:
         if isinstance(child, dict) and child.get("kind") == "more":
             parsed.skipped["more (ids of unloaded comments)"] += 1
             continue
-        parsed.add(reddit.parse_thing, child)
+        parsed.add(reddit.parse_things, child)
 
 
 def _hackernews(record: Record, folder: Path, parsed: Parsed) -> None:

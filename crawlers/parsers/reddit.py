@@ -3,7 +3,8 @@
 Texts are markdown in which HTML entities stand as typed (`&#37;`, and `&amp;` everywhere when
 the request lacks `raw_json=1`): they are decoded. A link post's `url` may be relative (a
 crosspost names its parent's permalink `/r/…`); links, like those in `selftext_html`, are
-resolved against the site, so a link to another thread is kept as an address.
+resolved against the site, so a link to another thread is kept as an address. A crosspost is
+kind `repost` of the post it shares (`repost_of`), which `parse_things` yields first.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ def parse_listing(payload: Any) -> tuple[list[Post], str | None]:
     return [parse_thing(child) for child in children], after
 
 
+def parse_things(thing: Any) -> list[Post]:
+    """A thing and, for a crosspost, first the post it shares (Reddit sends it along in
+    `crosspost_parent_list`): the original is kept like a boosted or reposted one elsewhere."""
+    post = parse_thing(thing)
+    parents = thing["data"].get("crosspost_parent_list") if post.repost_of else None
+    originals = [
+        parse_thing({"kind": "t3", "data": parent})
+        for parent in parents or []
+        if isinstance(parent, dict) and f"{PLATFORM}:{parent.get('name')}" == post.repost_of
+    ]
+    return [*originals[:1], post]
+
+
 @record_parser
 def parse_thing(thing: Any) -> Post:
     """A `t3` link (post) or `t1` comment."""
@@ -59,7 +73,7 @@ def _link(data: dict[str, Any]) -> Post:
         platform=PLATFORM,
         native_id=name,
         timestamp=from_epoch(data.get("created_utc"), f"reddit {name} created_utc"),
-        kind="post",
+        kind="repost" if isinstance(crosspost, str) else "post",
         url=permalink,
         author=_author(data),
         title=html.unescape(data["title"]) if isinstance(data.get("title"), str) else None,
@@ -147,4 +161,4 @@ def _author(data: dict[str, Any]) -> Author:
     )
 
 
-__all__ = ["PLATFORM", "ParseError", "gone", "parse_listing", "parse_thing"]
+__all__ = ["PLATFORM", "ParseError", "gone", "parse_listing", "parse_thing", "parse_things"]

@@ -1,8 +1,8 @@
 """m.weibo.cn container pages (search and user timelines) as posts.
 
 Cards of type 9 hold one `mblog`; cards of type 11 group more cards (the first search page wraps
-posts this way). A repost carries its original in `retweeted_status`: both are kept, linked by
-`repost_of`. `isLongText` posts are truncated here; the spider fetches the full text.
+posts this way). A repost carries its original in `retweeted_status`: both are kept, the repost
+as kind `repost` (with its own words, often just "转发微博") linked by `repost_of`. `isLongText` posts are truncated here; the spider fetches the full text.
 
 The text keeps Weibo's emoticons as their names (`[doge]`, an `<img alt>` in the HTML). Links
 are what the author shared: a card's `data-url` (a `t.cn` short link) or an outside `href`, and
@@ -97,6 +97,7 @@ def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
         posts.append(_post(original, now))
     post = _post(mblog, now)
     if posts:
+        post.kind = "repost"
         post.repost_of = posts[0].doc_id
     posts.append(post)
     return posts

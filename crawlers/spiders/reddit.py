@@ -22,7 +22,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.parsers import ParseError
-from crawlers.parsers.reddit import parse_thing
+from crawlers.parsers.reddit import parse_things
 from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import RedditSource
 
@@ -120,14 +120,16 @@ class RedditSpider(SocialSpider):
         posts, older = [], False
         for child in children:
             try:
-                post = parse_thing(child)
+                found = parse_things(child)
             except ParseError as error:
                 self.drop("bad_record", url, error)
                 continue
+            *originals, post = found
             if post.timestamp < start:
                 older = True
                 continue
-            posts.append(post)
+            # A crosspost's original is kept whatever its age: the spread it starts is here.
+            posts += [*originals, post]
         return posts, older
 
     def _refusal(self, response: Response, token: str | None) -> None:
