@@ -112,3 +112,45 @@ def test_a_status_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_pat
         result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
     assert result.ids() == [ORIGINAL]
     assert result.stat("dropped/bad_record") == 1
+
+
+def _remote_reply(ident: str, parent: str, text: str) -> dict[str, object]:
+    """A status from another server, as this instance shows it, answering `parent` (this
+    instance's id of a status by kritisch@chaos.social, also on another server)."""
+    zed = {"id": "40001", "username": "zed", "acct": "zed@far.example", "url": "https://far.example/@zed", "followers_count": 7, "display_name": "Zed"}  # fmt: skip
+    kritisch = {"id": "20440", "username": "kritisch", "acct": "kritisch@chaos.social", "url": "https://chaos.social/@kritisch"}  # fmt: skip
+    return {
+        "id": ident,
+        "uri": f"https://far.example/users/zed/statuses/{ident}",
+        "url": f"https://far.example/@zed/{ident}",
+        "created_at": "2024-10-19T10:00:00.000Z",
+        "in_reply_to_id": parent,
+        "in_reply_to_account_id": "20440",
+        "content": f"<p>{text}</p>",
+        "language": "en",
+        "account": zed,
+        "mentions": [kritisch],
+        "tags": [{"name": "bytedance"}],
+        "media_attachments": [],
+    }
+
+
+def test_a_reply_to_a_status_on_another_server_asks_the_instance_for_its_parent(
+    tmp_path: Path,
+) -> None:
+    world = data()
+    world.statuses += [
+        _remote_reply("113333500000000201", "113333030092800101", "ByteDance: agreed"),
+        _remote_reply("113333500000000202", "113333030092800101", "ByteDance: same here"),
+        _remote_reply("113333500000000203", "999", "ByteDance: to a deleted status"),
+    ]
+    with ReplayServer(MastodonReplay(world)) as server:
+        result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
+        asked = [r.path for r in server.matching(path=r"^/api/v1/statuses/")]
+    found = result.by_id()
+    for ident in ("201", "202"):
+        reply = found[f"mastodon:https://far.example/users/zed/statuses/113333500000000{ident}"]
+        assert reply["reply_to"] == REPLY  # the parent's URI, learnt from the instance
+    assert sorted(asked) == ["/api/v1/statuses/113333030092800101", "/api/v1/statuses/999"]
+    orphan = found["mastodon:https://far.example/users/zed/statuses/113333500000000203"]
+    assert orphan["reply_to"] is None and result.stat("mastodon/parent_unknown") == 1

@@ -10,7 +10,8 @@ warning, the content, the poll's options and the media's descriptions.
 `in_reply_to_id` is an id local to the instance the status was read from; the parent's `uri`
 (its document id) is known when the parent is by a local account — the status's own author (a
 thread) or a mentioned local account: `<actor uri>/statuses/<id>`. A parent on
-another server cannot be named without asking the instance, and `reply_to` is left empty.
+another server cannot be named from the record: `unnamed_parents` lists those replies, and the
+spider asks the instance for the parent (`/api/v1/statuses/<id>`) before it yields them.
 Mentions and authors are `user@host`, as the author's handle is written.
 """
 
@@ -69,6 +70,21 @@ def parse_status(status: Any, instance: str) -> list[Post]:
         boost.reply_to = boost.quote_of = None
         return [original, boost]
     return [_post(status, instance)]
+
+
+def unnamed_parents(status: Any, instance: str) -> dict[str, str]:
+    """Document id → instance-local parent id, for the replies in `status` (itself, or what it
+    boosts) whose parent the record cannot name: the spider asks the instance for those."""
+    found: dict[str, str] = {}
+    reblog = status.get("reblog") if isinstance(status, dict) else None
+    boost = isinstance(reblog, dict)
+    for one, answers in ((status, not boost), (reblog, boost)):  # a boost answers nothing
+        if not answers or not isinstance(one, dict) or not isinstance(one.get("uri"), str):
+            continue
+        reply = opt_str(one.get("in_reply_to_id"))
+        if reply and _parent(one, reply, instance) is None:
+            found[f"{PLATFORM}:{one['uri']}"] = reply
+    return found
 
 
 def page_ids(payload: Any) -> list[str]:
@@ -202,4 +218,12 @@ def _host(instance: str) -> str:
     return urlsplit(instance if "://" in instance else f"https://{instance}").netloc or instance
 
 
-__all__ = ["PLATFORM", "ParseError", "page_ids", "parse_search", "parse_status", "parse_statuses"]
+__all__ = [
+    "PLATFORM",
+    "ParseError",
+    "page_ids",
+    "parse_search",
+    "parse_status",
+    "parse_statuses",
+    "unnamed_parents",
+]

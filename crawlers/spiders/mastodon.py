@@ -8,6 +8,12 @@ timelines off answers 401 without a token: counted as `refused/public_timeline_d
 logged with the instance and what to set. Status search needs a user token (`token_env` of the
 instance, else `SPREADWATCH_MASTODON_TOKEN`); without one only hashtags are read.
 `SPREADWATCH_MASTODON_BASE_URL` sends every instance's requests to one host (tests, a proxy).
+
+A reply names its parent by the instance's own id; where the status does not say the parent's
+URI (its document id: a parent on another server), the parent is asked for
+(`/api/v1/statuses/<id>`, once per crawl) before the reply is yielded with `reply_to` set, and
+the parent comes along (kept when it matches). A parent the instance does not give (deleted,
+private) leaves `reply_to` empty, counted as `mastodon/parent_unknown`.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from scrapy.http import Response
 
 from crawlers.items import Post
 from crawlers.parsers import ParseError
-from crawlers.parsers.mastodon import parse_status
+from crawlers.parsers.mastodon import parse_status, unnamed_parents
 from crawlers.social import API_SETTINGS, SocialSpider
 from spreadwatch.sources import MastodonInstance, MastodonSource
 
@@ -46,6 +52,13 @@ class MastodonSpider(SocialSpider):
     source = "mastodon"
     section: MastodonSource
     custom_settings = API_SETTINGS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: (instance, instance-local id) → document id of parents asked for in this crawl,
+        #: and the replies (with their query) waiting for a parent being asked for.
+        self._parents: dict[tuple[str, str], str] = {}
+        self._waiting: dict[tuple[str, str], list[tuple[Post, str]]] = {}
 
     def initial_requests(self) -> list[scrapy.Request]:
         requests = []
@@ -68,12 +81,12 @@ class MastodonSpider(SocialSpider):
     def _token(self, instance: MastodonInstance) -> str | None:
         return self.env_secret("mastodon_token", instance.token_env)
 
-    def _get(self, instance: MastodonInstance, path_or_url: str, callback: Any, **meta: Any) -> scrapy.Request:  # fmt: skip
+    def _get(self, instance: MastodonInstance, path_or_url: str, callback: Any, dont_filter: bool = False, **meta: Any) -> scrapy.Request:  # fmt: skip
         base = self.settings_obj.base_url("mastodon") or instance.url.rstrip("/")
         url = path_or_url if path_or_url.startswith("http") else base + path_or_url
         token = self._token(instance)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.request(url, callback, headers=headers, meta={"instance": instance, **meta})
+        return self.request(url, callback, headers=headers, meta={"instance": instance, **meta}, dont_filter=dont_filter)  # fmt: skip
 
     async def parse_timeline(self, response: Response) -> AsyncIterator[Any]:
         instance: MastodonInstance = response.meta["instance"]
@@ -85,9 +98,9 @@ class MastodonSpider(SocialSpider):
         payload = self.json_body(response)
         if payload is None:
             return
-        posts = self._statuses(payload, instance, response.url)
-        for post in posts:
-            yield self.finish(post, response.meta["key"])
+        posts, unnamed = self._statuses(payload, instance, response.url)
+        for item in self._yield(posts, unnamed, instance, response.meta["key"]):
+            yield item
         self.advance(response.meta["key"], posts)
         if response.meta["page"] == 0 and not posts and isinstance(payload, list):
             logger.info("mastodon: %s returned no statuses for %s", instance.url, response.meta["key"])  # fmt: skip
@@ -108,21 +121,67 @@ class MastodonSpider(SocialSpider):
         if payload is None:
             return
         statuses = payload.get("statuses") if isinstance(payload, dict) else None
-        for post in self._statuses(statuses, instance, response.url):
-            yield self.finish(post, response.meta["key"])
+        posts, unnamed = self._statuses(statuses, instance, response.url)
+        yield from self._yield(posts, unnamed, instance, response.meta["key"])
 
-    def _statuses(self, statuses: Any, instance: MastodonInstance, url: str) -> list[Post]:
-        """Posts of a list of statuses; a status of the wrong shape is one counted drop."""
+    def _statuses(
+        self, statuses: Any, instance: MastodonInstance, url: str
+    ) -> tuple[list[Post], dict[str, str]]:
+        """Posts of a list of statuses (a status of the wrong shape is one counted drop), and
+        the replies among them whose parent must be asked for (`unnamed_parents`)."""
         if not isinstance(statuses, list):
             self.drop("bad_shape", url, f"expected a list of statuses, got {str(statuses)[:80]}")
-            return []
+            return [], {}
         posts: list[Post] = []
+        unnamed: dict[str, str] = {}
         for status in statuses:
             try:
                 posts.extend(parse_status(status, instance.url))
             except ParseError as error:
                 self.drop("bad_record", url, error)
-        return posts
+                continue
+            unnamed.update(unnamed_parents(status, instance.url))
+        return posts, unnamed
+
+    def _yield(
+        self, posts: list[Post], unnamed: dict[str, str], instance: MastodonInstance, key: str
+    ) -> Iterator[Any]:
+        """The posts, each reply with an unnamed parent after the instance has named it (the
+        parent is asked for once; replies to one parent wait for the same answer)."""
+        for post in posts:
+            parent = unnamed.get(post.doc_id)
+            asked = (instance.url, parent or "")
+            if parent is None:
+                yield self.finish(post, key)
+            elif asked in self._parents:
+                post.reply_to = self._parents[asked]
+                yield self.finish(post, key)
+            elif asked in self._waiting:
+                self._waiting[asked].append((post, key))
+            else:
+                self._waiting[asked] = [(post, key)]
+                yield self._get(instance, f"/api/v1/statuses/{quote(parent)}", self.parse_parent, parent=parent)  # fmt: skip
+
+    def parse_parent(self, response: Response) -> Iterator[Any]:
+        """A parent status: it names its replies' `reply_to` and comes along as context."""
+        instance: MastodonInstance = response.meta["instance"]
+        asked = (instance.url, response.meta["parent"])
+        waiting = self._waiting.pop(asked, [])
+        payload = self.json_body(response) if response.status == 200 else None
+        try:
+            parents = parse_status(payload, instance.url) if isinstance(payload, dict) else []
+        except ParseError as error:
+            self.drop("bad_record", response.url, error)
+            parents = []
+        if parents:
+            self._parents[asked] = parents[-1].doc_id
+        else:
+            self.count("mastodon/parent_unknown", len(waiting))
+        for post, key in waiting:
+            post.reply_to = self._parents.get(asked)
+            yield self.finish(post, key)
+        for parent in parents:
+            yield self.finish(parent, waiting[0][1] if waiting else None)
 
     async def _obey_ratelimit(self, response: Response) -> None:
         remaining = _decoded(response.headers.get("X-RateLimit-Remaining"))
