@@ -141,7 +141,8 @@ class GuardedDownloadHandler(HTTP11DownloadHandler):
         try:
             return await super().download_request(request)
         except CannotResolveHostError:
-            refused = self.guard.refused.get(_resolver_host(request))
+            host = _resolver_host(request)
+            refused = self.guard.refused.get(host) or self.guard.refused.get(_unicode(host))
             if refused is None:
                 raise
             self._refuse(request, *refused)
@@ -168,6 +169,14 @@ def _resolver_host(request: Request) -> str:
     """The name the connection resolved: the proxy's when one is used."""
     proxy = request.meta.get("proxy")
     return (urlsplit(proxy).hostname if proxy else urlsplit(request.url).hostname) or ""
+
+
+def _unicode(host: str) -> str:
+    """An IDNA host as Twisted names it to the resolver (`xn--bcher-kva` → `bücher`)."""
+    try:
+        return host.encode("ascii").decode("idna").lower()
+    except (UnicodeError, ValueError):
+        return host
 
 
 def _is_robots(request: Request) -> bool:
