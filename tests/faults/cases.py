@@ -549,6 +549,13 @@ def on_requests(place: Any, source: str, plan: list[tuple[int, Callable[[], None
         watcher.join()
 
 
+def _recovered(outcome: Outcome, result: Any) -> None:
+    """The crawl after a fault must itself succeed; if not, say why (its error), not only what
+    the tally then misses."""
+    if result.returncode != 0 or result.summary.get("status") not in ("ok", "partial"):
+        outcome.problems.append(f"the crawl after the fault ended {result.summary.get('status')} (exit {result.returncode}): {result.summary.get('error') or result.stderr[-300:]}")  # fmt: skip
+
+
 def _judge_round(outcome: Outcome, tally: Any, faults: int, problem: str) -> None:
     outcome.lost += len(tally.lost)
     outcome.doubled += len(tally.doubled)
@@ -567,7 +574,7 @@ def crawl_kills(rng: Random, count: int, place: Place) -> Outcome:
         kill_after = rng.randint(*REQUEST_RANGE[source])
         with place.round() as (names, env):
             killed = crawl(place.world, source, "killed", kill_after=kill_after, env=env)
-            crawl(place.world, source, "next", env=env)
+            _recovered(outcome, crawl(place.world, source, "next", env=env))
             found = tally(place.client, names, source, place.end)
         _judge_round(outcome, found, 1, f"{source} killed after {kill_after} ({'killed' if killed.killed else 'ended first'})")  # fmt: skip
     return outcome
@@ -638,7 +645,7 @@ def es_down(rng: Random, count: int, place: Place, sources: tuple[str, ...] = ()
             first = crawl(place.world, source, "es-down", env={**env, "SPREADWATCH_ES_URL": proxy.url})  # fmt: skip
             went_down = not proxy.up
             proxy.down()
-            crawl(place.world, source, "es-back", env=env)
+            _recovered(outcome, crawl(place.world, source, "es-back", env=env))
             found = tally(place.client, names, source, place.end)
         summary = first.summary
         what = f"{source}, cluster gone after {proxy.bulks_before_down} bulk writes ({summary.get('status')}, {summary.get('items_spooled')} spooled)"  # fmt: skip
@@ -682,7 +689,7 @@ def bad_replies(
             with on_requests(place.world, source, plan):
                 first = crawl(place.world, source, "bad-replies", env=env)
             server.clear_scripts()
-            crawl(place.world, source, "after", env=env)
+            _recovered(outcome, crawl(place.world, source, "after", env=env))
             found = tally(place.client, names, source, place.end)
         _judge_round(outcome, found, n, f"{source} with {picked} ({first.summary.get('status')})")
         done += n
@@ -719,7 +726,7 @@ def spool_faults(
             failed = crawl(place.world, "feeds", "spool-fault", env={**file_state, "SPREADWATCH_ES_URL": "http://127.0.0.1:9"})  # fmt: skip
             state = FileStateStore(data_dir).load(incident_id, "feeds")
             spool.unlink() if spool.is_symlink() else spool.rmdir()
-            crawl(place.world, "feeds", "spool-fixed", env=file_state)
+            _recovered(outcome, crawl(place.world, "feeds", "spool-fixed", env=file_state))
             found = tally(place.client, names, "feeds", place.end)
         loud = (failed.returncode, failed.summary.get("status")) == (1, "failed") and failed.summary.get("items_lost", 0) > 0  # fmt: skip
         kept = (state.etags, state.seen) == ({}, {})
