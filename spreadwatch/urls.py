@@ -45,7 +45,8 @@ RESOURCE_FRAGMENT = re.compile(r"(issuecomment-|discussion_r|pullrequestreview-|
 
 #: Where a URL written in running text ends: whitespace, CJK and full-width punctuation, and
 #: typographic quotes. `看这里https://example.com/a，然后` links to `https://example.com/a`.
-_URL_END = re.compile("[\\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026<>\"]")  # fmt: skip
+_END = '\\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026<>"'
+_URL_END = re.compile(f"[{_END}]")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 #: Characters kept as they are in a path or query; everything else (spaces, non-ASCII) is
 #: percent-encoded, so a link written in Unicode and its encoded copy are the same key.
@@ -184,7 +185,7 @@ def _kept(param: str) -> bool:
 
 #: A web address written in plain text or markdown: up to a space, a quote or markdown's
 #: closing brackets; `(…)` inside it is kept when balanced (Wikipedia's `Foo_(bar)`).
-_IN_TEXT = re.compile(r"https?://(?:[^\s<>\"'`()\[\]{}]|\([^\s()<>]*\))+", re.IGNORECASE)
+_IN_TEXT = re.compile(f"https?://(?:[^{_END}'`()\\[\\]{{}}]|\\([^{_END}()]*\\))+", re.IGNORECASE)
 _TRAILING = ".,;:!?*_~"
 
 

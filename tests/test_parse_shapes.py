@@ -15,6 +15,7 @@ import pytest
 from crawlers.ingest import Dropped, IngestContext, validate
 from crawlers.items import Post
 from crawlers.parsers.bluesky import parse_jetstream_event, parse_post_view
+from crawlers.parsers.github import issue_post, repo_of_api_url, search_issue_repo_url
 from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
 from crawlers.parsers.reddit import parse_thing, parse_things
@@ -335,3 +336,16 @@ def test_old_hn_texts_have_their_literal_line_breaks_read() -> None:
     assert parse_hit(hit).text == "first line.\nsecond line\nthird"
     code = {**hit, "comment_text": '<pre><code>print("a\\nb")</code></pre>'}
     assert "\\n" in parse_hit(code).text  # inside code it stays what it is
+
+
+# -- GitHub --------------------------------------------------------------------------------------
+
+
+def test_a_search_result_without_repository_url_names_its_repo_by_its_own_url() -> None:
+    item = {"url": "https://api.github.com/repos/Octo-Cat/Hello-World/issues/1347", "number": 1347, "title": "Found a bug", "body": "See https://example.org/bug-report.", "created_at": "2024-10-19T08:00:00Z", "html_url": "https://github.com/Octo-Cat/Hello-World/issues/1347", "user": {"login": "octocat"}}  # fmt: skip
+    repo = repo_of_api_url(search_issue_repo_url(item))
+    post = issue_post(item, repo)
+    assert (repo, post.native_id) == ("Octo-Cat/Hello-World", "octo-cat/hello-world#1347")
+    assert post.links == ["https://example.org/bug-report"]  # markdown links are links
+    with_it = {**item, "repository_url": "https://api.github.com/repos/Octo-Cat/Hello-World"}
+    assert repo_of_api_url(search_issue_repo_url(with_it)) == repo

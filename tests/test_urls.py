@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spreadwatch.urls import canonical_url, clean_url, domain_of, registered_domain
+from spreadwatch.urls import canonical_url, clean_url, domain_of, links_in_text, registered_domain
 
 # The same article written the ways platforms write it: one join key for all of them.
 ARTICLE = "https://thepaper.cn/newsDetail_forward_29000001"
@@ -101,3 +101,19 @@ def test_the_join_key_sorts_parameters_and_keeps_meaningful_ones():
 def test_domain_is_the_site_without_www(url, domain, registered):
     assert domain_of(url) == domain
     assert registered_domain(url) == registered
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("See https://example.org/a.", ["https://example.org/a"]),
+        ("[docs](https://docs.example/x?y=1) and <https://b.example/>", ["https://docs.example/x?y=1", "https://b.example/"]),
+        ("https://en.wikipedia.org/wiki/Foo_(bar), yes", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
+        ("twice https://a.example/ https://a.example/", ["https://a.example/"]),
+        ("`http://` alone, ftp://x.example/ and no link", []),
+        ("看 https://example.com/a，然后", ["https://example.com/a"]),
+        ("", []),
+    ],
+)  # fmt: skip
+def test_links_written_in_plain_text_or_markdown(text, links):
+    assert links_in_text(text) == links

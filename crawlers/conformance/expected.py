@@ -126,7 +126,8 @@ def epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, UTC)
 
 
-_URL = re.compile(r"https?://[^\s<>\"'`()\[\]{}]+")
+#: An address ends at a space, a quote, a bracket, or CJK/full-width punctuation (`，` `。`).
+_URL = re.compile("https?://[^\\s<>\"'`()\\[\\]{}\u3000-\u303f\uff00-\uffef]+")
 
 
 def plain_links(text: Any) -> list[str]:
@@ -623,7 +624,12 @@ def github(record: Record) -> Expectation:
         return Expectation(current=current and kind != "star_plain", activities=True)
     repo = record.meta.get("repo")
     if kind == "search_issues":
+        # The repository, from `repository_url` or, where a search answer lacks it, the html_url
+        # of the issue (github.com/o/r/issues/12).
         api = payload.get("repository_url")
+        page = payload.get("html_url")
+        if not isinstance(api, str) and isinstance(page, str) and "github.com/" in page:
+            api = "/repos/" + page.split("github.com/", 1)[1]
         repo = "/".join(api.split("/repos/", 1)[1].split("/")[:2]) if isinstance(api, str) and "/repos/" in api else None  # fmt: skip
     if kind in ("issue", "search_issues") and isinstance(repo, str):
         return Expectation([_github_issue(payload, repo.lower())], current)

@@ -159,7 +159,7 @@ def _github(record: Record, folder: Path, parsed: Parsed) -> None:
         parsed.add(github.issue_post, payload, repo)
     elif kind == "search_issues":
         try:
-            where = github.repo_of_api_url(payload.get("repository_url") if isinstance(payload, dict) else None)  # fmt: skip
+            where = github.repo_of_api_url(github.search_issue_repo_url(payload))
         except ParseError:
             parsed.drops["bad_record"] += 1
             return

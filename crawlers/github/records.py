@@ -234,8 +234,7 @@ class GithubRecords:
         yield from self.consider(post.title or post.repo or "", post)
 
     def on_search_issue(self, response: Response, record: Any, query: str) -> Handled:
-        where = record.get("repository_url") if isinstance(record, dict) else None
-        repo = self.convert(response, gh.repo_of_api_url, where)
+        repo = self.convert(response, gh.repo_of_api_url, gh.search_issue_repo_url(record))
         post = (
             self.convert(response, gh.issue_post, record, repo, self.spider.followers)
             if repo

@@ -160,6 +160,14 @@ def repo_of_api_url(url: Any) -> str:
     return f"{parts[0]}/{parts[1]}"
 
 
+def search_issue_repo_url(record: Any) -> Any:
+    """Where a search result names its repository: `repository_url`, or (answers without it)
+    the issue's own API `url`, `…/repos/o/r/issues/12`."""
+    if not isinstance(record, dict):
+        return None
+    return record.get("repository_url") or record.get("url")
+
+
 def _number_of(url: str, where: str) -> str:
     number = url.rstrip("/").rsplit("/", 1)[-1]
     if not number.isdigit():
