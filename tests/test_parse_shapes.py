@@ -19,6 +19,7 @@ from crawlers.parsers.github import issue_post, repo_of_api_url, search_issue_re
 from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
 from crawlers.parsers.reddit import parse_thing, parse_things
+from crawlers.parsers.telegram import parse_channel_page
 from crawlers.parsers.weibo import parse_mblog
 from spreadwatch.incident import Incident
 
@@ -349,3 +350,25 @@ def test_a_search_result_without_repository_url_names_its_repo_by_its_own_url() 
     assert post.links == ["https://example.org/bug-report"]  # markdown links are links
     with_it = {**item, "repository_url": "https://api.github.com/repos/Octo-Cat/Hello-World"}
     assert repo_of_api_url(search_issue_repo_url(with_it)) == repo
+
+
+# -- Telegram ------------------------------------------------------------------------------------
+
+TELEGRAM_PAGE = """<section class="tgme_channel_history">
+<div class="tgme_widget_message" data-post="aifrontline/3001"><div class="tgme_widget_message_bubble">
+ <div class="tgme_widget_message_forwarded_from">Forwarded from <a class="tgme_widget_message_forwarded_from_name" href="https://t.me/technews_cn/8841">Tech News CN</a></div>
+ <div class="tgme_widget_message_text">ByteDance denies the 8,000 GPU claim</div>
+ <a class="tgme_widget_message_date" href="https://t.me/aifrontline/3001"><time datetime="2024-10-19T05:10:00+00:00">05:10</time></a>
+</div></div>
+<div class="tgme_widget_message" data-post="aifrontline/3002"><div class="tgme_widget_message_bubble">
+ <a class="tgme_widget_message_photo_wrap" href="https://t.me/aifrontline/3002" style="width:800px;background-image:url('https://cdn4.telesco.pe/file/abc123.jpg')"></a>
+ <a class="tgme_widget_message_date" href="https://t.me/aifrontline/3002"><time datetime="2024-10-19T05:12:00+00:00">05:12</time></a>
+</div></div>
+</section>"""
+
+
+def test_a_telegram_forward_is_a_repost_and_a_photo_only_message_is_kept(kept: Any) -> None:
+    forward, photo = parse_channel_page(TELEGRAM_PAGE, "aifrontline")[0]
+    assert (forward.kind, forward.repost_of) == ("repost", "telegram:technews_cn/8841")
+    assert (photo.kind, photo.text, photo.media) == ("post", "", ["https://cdn4.telesco.pe/file/abc123.jpg"])  # fmt: skip
+    assert kept(photo)

@@ -72,6 +72,8 @@ def _message(node: Selector, channel: str) -> Post:
         platform=PLATFORM,
         native_id=f"{name.lower()}/{number}",
         timestamp=from_iso(moment, f"telegram {data_post} time"),
+        kind="repost" if _ref(forwarded) else "post",  # a forward shares another message
+        media=_photos(node),
         url=f"https://t.me/{data_post}",
         author=Author(id=name.lower(), handle=name, name=owner, url=f"https://t.me/{name}"),
         text=text,
@@ -84,6 +86,15 @@ def _message(node: Selector, channel: str) -> Post:
             views=parse_views(node.css(".tgme_widget_message_views::text").get())
         ),
     )
+
+
+_BACKGROUND = re.compile(r"background-image:\s*url\(['\"]?([^'\")]+)")
+
+
+def _photos(node: Selector) -> list[str]:
+    """A message's photos: the page shows each as a link's background image."""
+    styles = node.css("a.tgme_widget_message_photo_wrap::attr(style)").getall()
+    return [m.group(1) for m in map(_BACKGROUND.search, styles) if m]
 
 
 def _ref(href: Any) -> str | None:
