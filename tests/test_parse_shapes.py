@@ -20,7 +20,7 @@ from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
 from crawlers.parsers.reddit import parse_thing, parse_things
 from crawlers.parsers.telegram import parse_channel_page
-from crawlers.parsers.weibo import parse_mblog
+from crawlers.parsers.weibo import parse_mblog, with_long_text
 from spreadwatch.incident import Incident
 
 INSTANCE = "https://toot.example"
@@ -372,3 +372,12 @@ def test_a_telegram_forward_is_a_repost_and_a_photo_only_message_is_kept(kept: A
     assert (forward.kind, forward.repost_of) == ("repost", "telegram:technews_cn/8841")
     assert (photo.kind, photo.text, photo.media) == ("post", "", ["https://cdn4.telesco.pe/file/abc123.jpg"])  # fmt: skip
     assert kept(photo)
+
+
+def test_a_weibo_long_text_is_read_like_the_post_itself() -> None:
+    mblog = {"id": "4383404751066199", "created_at": "Sat Oct 19 16:00:00 +0800 2024", "isLongText": True, "text": "#字节实习生# 开头…<a href=\"/status/4383404751066199\">全文</a>", "user": {"id": 1, "screen_name": "长文作者"}}  # fmt: skip
+    post = parse_mblog(mblog, datetime(2024, 10, 20, tzinfo=UTC))[0]
+    full = '#字节实习生# 开头，后面还有<span class="url-icon"><img alt=[吃瓜] src="//h5.sinaimg.cn/x.png"></span> <a href="/n/知情人">@知情人</a> <a data-url="http://t.cn/A6xyz" href="https://m.weibo.cn/p/index?containerid=1">网页链接</a>'  # fmt: skip
+    with_long_text(post, {"ok": 1, "data": {"ok": 1, "longTextContent": full}})
+    assert post.text.startswith("#字节实习生# 开头，后面还有[吃瓜] @知情人")
+    assert (post.links, post.mentions, post.hashtags) == (["http://t.cn/A6xyz"], ["知情人"], ["字节实习生"])  # fmt: skip

@@ -105,9 +105,28 @@ def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
 
 def parse_long_text(payload: Any) -> str:
     """The full text from `/statuses/extend?id=` (`data.longTextContent`, HTML)."""
+    return _read(_long_html(payload))[0]
+
+
+def with_long_text(post: Post, payload: Any) -> Post:
+    """`post` with the full text of `/statuses/extend?id=`, read like a post's own HTML: its
+    links, topics and mentions too (the page's copy was cut)."""
+    text, links = _read(_long_html(payload))
+    post.text = text
+    post.links = list(dict.fromkeys([*post.links, *links]))
+    post.hashtags, post.mentions = _HASHTAG.findall(text), _MENTION.findall(text)
+    return post
+
+
+def _long_html(payload: Any) -> str:
     data = check_ok(payload, "long text")
-    content = need(data, "longTextContent", str, "weibo long text")
-    return read_html(content).text
+    return str(need(data, "longTextContent", str, "weibo long text"))
+
+
+def _read(html: str) -> tuple[str, list[str]]:
+    """Text (emoticons as their names) and the links the author shared, of Weibo HTML."""
+    read = read_html(html, base=SITE, link_attrs=("data-url", "href"), alt_text=True)
+    return read.text, shared_links(read.links)
 
 
 def is_long_text(post_mblog: Any) -> bool:
@@ -143,9 +162,8 @@ def _post(mblog: dict[str, Any], now: datetime) -> Post:
     if post_id is None:
         raise ParseError(f"weibo mblog: no id in {str(mblog)[:80]!r}")
     user = need(mblog, "user", dict, f"weibo mblog {post_id}")
-    html = mblog.get("text") if isinstance(mblog.get("text"), str) else ""
-    read = read_html(html, base=SITE, link_attrs=("data-url", "href"), alt_text=True)
-    text, links = read.text, shared_links(read.links)
+    html = mblog.get("text")
+    text, links = _read(html if isinstance(html, str) else "")
     return Post(
         platform=PLATFORM,
         native_id=post_id,
@@ -218,4 +236,5 @@ __all__ = [
     "parse_container",
     "parse_long_text",
     "parse_mblog",
+    "with_long_text",
 ]

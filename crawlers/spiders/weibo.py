@@ -26,7 +26,7 @@ from crawlers.parsers.weibo import (
     WeiboLoginRequiredError,
     long_text_ids,
     parse_cards,
-    parse_long_text,
+    with_long_text,
 )
 from crawlers.social import SocialSpider
 from spreadwatch.sources import WeiboSource
@@ -152,7 +152,7 @@ class WeiboSpider(SocialSpider):
         payload = self._payload(response)
         if payload is not None:
             try:
-                post.text = parse_long_text(payload)
+                with_long_text(post, payload)
             except ParseError as error:
                 self.count("weibo/long_text_unavailable")  # the truncated text is kept
                 logger.warning("weibo: no long text for %s: %s", post.native_id, error)
