@@ -200,3 +200,30 @@ def test_a_post_deleted_on_the_stream_is_marked_deleted_with_its_text_kept(
     doc = hit["_source"]
     assert (doc["deleted_how"], doc["text"]) == ("bluesky:deleted", "ByteDance intern sabotage, the proof")  # fmt: skip
     assert doc["deleted_at"]
+
+
+def repost_event(did: str, rkey: str, time_us: int, subject: str) -> dict[str, Any]:
+    """A Jetstream `commit` creating an `app.bsky.feed.repost` of `subject` (an at:// URI)."""
+    record = {"$type": "app.bsky.feed.repost", "createdAt": "2024-10-18T15:00:01.000Z", "subject": {"uri": subject, "cid": "bafyreisubject"}}  # fmt: skip
+    commit = {"rev": f"3l{rkey}", "operation": "create", "collection": "app.bsky.feed.repost", "rkey": rkey, "record": record, "cid": f"bafyrei{rkey}"}  # fmt: skip
+    return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
+
+
+def test_reposts_of_kept_posts_are_kept_as_repost_edges(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst(10)  # posts 0 and 5 are about the rumour
+    kept = "at://did:plc:user0000/app.bsky.feed.post/3l6r0000000"
+    other = "at://did:plc:user0001/app.bsky.feed.post/3l6r0000001"
+    events += [
+        repost_event("did:plc:fan", "3l7rp1", START_US + 50_000, kept),
+        repost_event("did:plc:fan", "3l7rp2", START_US + 50_001, other),
+    ]
+    with JetstreamReplay(events) as server:
+        stats = consume(stream_settings(server.url), incident)
+    ids = set(stored_ids(es_client, index_names))
+    repost = "bluesky:at://did:plc:fan/app.bsky.feed.repost/3l7rp1"
+    assert ids == expected_ids(events[:10]) | {repost}
+    doc = es_client.get(index=index_names.posts, id=repost)["_source"]
+    assert (doc["kind"], doc["repost_of"]) == ("repost", f"bluesky:{kept}")
+    assert (stats.indexed, stats.reposts) == (2, 1)

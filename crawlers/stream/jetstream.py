@@ -1,10 +1,11 @@
 """The Bluesky Jetstream consumer: live posts matching an incident, into the index.
 
-Jetstream (`/subscribe?wantedCollections=app.bsky.feed.post&cursor=<time_us>`) sends every new
-post on the network as JSON. The consumer keeps those matching the incident (a cheap match on
-the raw text first; the match stage decides), sends them through the ingest core
-(`crawlers.ingest`: the crawl's stages and bulk writer), and checkpoints: flush the writer, then persist the cursor (`time_us` of
-the last event handled). After a dropped connection it reconnects from the last event it
+Jetstream (`/subscribe?wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost
+&cursor=<time_us>`) sends every new post and repost on the network as JSON. The consumer keeps
+the posts matching the incident (a cheap match on the raw text first; the match stage decides)
+and the reposts of posts it kept (kind `repost`, the spread's edges), sends them through the
+ingest core (`crawlers.ingest`: the crawl's stages and bulk writer), and checkpoints: flush the
+writer, then persist the cursor (`time_us` of the last event handled). After a dropped connection it reconnects from the last event it
 handled; after a restart, from the last checkpoint. An event at or before that cursor that was
 already handled is skipped, and posts are stored under their `at://` URI, so a replayed event can
 neither be lost nor duplicated.
@@ -27,7 +28,12 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from crawlers.ingest import Ingest, IngestContext
 from crawlers.items import Post
 from crawlers.parsers import ParseError
-from crawlers.parsers.bluesky import POST_COLLECTION, jetstream_cursor, parse_jetstream_event
+from crawlers.parsers.bluesky import (
+    POST_COLLECTION,
+    REPOST_COLLECTION,
+    jetstream_cursor,
+    parse_jetstream_event,
+)
 from crawlers.parsers.common import flag_official
 from crawlers.state import CrawlState, state_store
 from spreadwatch.incident import Incident
@@ -52,6 +58,7 @@ class StreamStats:
     bad_events: int = 0
     reconnects: int = 0
     deleted: int = 0  # posts this stream indexed, deleted since (deletion notices)
+    reposts: int = 0  # reposts of posts this stream indexed (kept as repost edges)
     cursor: int | None = None
     drops: dict[str, int] = field(default_factory=dict)
 
@@ -91,10 +98,10 @@ class JetstreamConsumer:
         self._stop.set()
 
     def url(self) -> str:
-        query: dict[str, Any] = {"wantedCollections": POST_COLLECTION}
+        query: dict[str, Any] = {"wantedCollections": [POST_COLLECTION, REPOST_COLLECTION]}
         if self.stats.cursor is not None:
             query["cursor"] = self.stats.cursor
-        return f"{self.settings.base_url('jetstream')}/subscribe?{urlencode(query)}"
+        return f"{self.settings.base_url('jetstream')}/subscribe?{urlencode(query, doseq=True)}"
 
     async def run(self) -> StreamStats:
         """Read the stream until done; always checkpoint and close the writer at the end."""
@@ -164,10 +171,14 @@ class JetstreamConsumer:
             self.stats.bad_events += 1
             logger.warning("jetstream event dropped: %s", error)
             post = None
-        if post is not None and not post.repost_of:
-            # A failing ingest stage propagates before the cursor moves: the stream stops,
-            # and the next start replays this event instead of skipping it.
+        # A failing ingest stage propagates before the cursor moves: the stream stops, and the
+        # next start replays this event instead of skipping it.
+        if post is None:
+            pass
+        elif post.repost_of is None:
             self._keep(post)
+        elif post.repost_of.removeprefix("bluesky:") in self._kept:
+            self._keep_repost(post)
         self._advance(cursor, key)
 
     def _keep(self, post: Post) -> None:
@@ -182,6 +193,14 @@ class JetstreamConsumer:
         if self._ingest.process(flag_official(post, self.incident.official)):
             self.stats.indexed += 1
             self._kept.add(post.native_id)
+
+    def _keep_repost(self, post: Post) -> None:
+        """A repost of a post this stream kept: the spread's edge (a repost has no words of
+        its own to match)."""
+        post.always_keep = True
+        assert self._ingest is not None
+        if self._ingest.process(flag_official(post, self.incident.official)):
+            self.stats.reposts += 1
 
     def _deleted(self, post: Post) -> None:
         """A deleted post this stream indexed becomes a deletion notice (the firehose deletes
