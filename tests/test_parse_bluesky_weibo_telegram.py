@@ -12,7 +12,12 @@ from social_fixtures import load
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_jetstream_event, parse_profiles, parse_search
 from crawlers.parsers.telegram import parse_channel_page, parse_views
-from crawlers.parsers.weibo import WeiboLoginRequiredError, parse_container, parse_long_text
+from crawlers.parsers.weibo import (
+    WeiboLoginRequiredError,
+    parse_container,
+    parse_long_text,
+    unknown_cards,
+)
 
 BLUESKY = load("bluesky.json")
 WEIBO = load("weibo.json")
@@ -144,6 +149,16 @@ def test_a_weibo_repost_keeps_its_original_as_a_repost_relation() -> None:
 
 def test_a_later_weibo_page_of_plain_cards_is_read_too() -> None:
     page = {"ok": 1, "data": {"cards": [{"card_type": 9, "mblog": _mblog("5091234567890003")}]}}
+    assert [p.native_id for p in parse_container(page, NOW)] == ["5091234567890003"]
+
+
+def test_weibo_cards_of_an_unknown_type_are_named_and_furniture_is_not() -> None:
+    page = _first_page("5091234567890003")
+    album = {"card_type": 8, "title_sub": "赞过的图片", "itemid": "_-_photo_like"}  # real shapes
+    photos = {"card_type": 47, "card_type_name": "组合", "pics": []}
+    page["data"]["cards"] += [album, photos, {"card_type": 131, "itemid": "new-widget"}, {}]
+    page["data"]["cards"][0]["card_group"].append({"card_type": "poll"})
+    assert sorted(unknown_cards(page)) == ["'poll'", "131", "None"]
     assert [p.native_id for p in parse_container(page, NOW)] == ["5091234567890003"]
 
 

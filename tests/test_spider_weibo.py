@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.weibo import ABSOLUTE, WeiboData, WeiboReplay
 
 COOKIE = {"SPREADWATCH_WEIBO_COOKIE": "SUB=_2A25replay; SUBP=0033WrSX"}
@@ -167,3 +168,17 @@ def test_a_repost_of_an_old_original_does_not_stop_paging(tmp_path: Path) -> Non
         pages = {r.query.get("page") for r in server.matching(path=r"getIndex")}
         assert "2" in pages
     assert {f"weibo:{m['id']}" for m in fresh} <= set(result.ids())
+
+
+def test_a_card_of_an_unknown_type_is_a_counted_drop_and_the_posts_stay(tmp_path: Path) -> None:
+    """A silently skipped card is how a changed page format goes unnoticed."""
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    mblog = copy.deepcopy(next(m for m in data.mblogs if f"weibo:{m['id']}" == RUMOUR))
+    mblog["user"] = data.users[mblog.pop("user_id")]
+    mblog.pop("long_text", None)
+    cards = [{"card_type": 9, "mblog": mblog}, {"card_type": 131, "itemid": "new-widget"}]
+    with serve(data) as server:
+        server.script(r"getIndex", [Reply.json({"ok": 1, "data": {"cards": cards}})])
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+    assert result.stat("dropped/unknown_card") == 1
+    assert RUMOUR in result.ids()

@@ -1,7 +1,9 @@
 """m.weibo.cn container pages (search and user timelines) as posts.
 
 Cards of type 9 hold one `mblog`; cards of type 11 group more cards (the first search page wraps
-posts this way). A repost carries its original in `retweeted_status`: both are kept, the repost
+posts this way). Page furniture (album and photo entries, tips, headers, hot-search lists) is
+no post; a card of any other type is one the parser does not know, which the spider counts
+(`unknown_cards`) instead of skipping it silently. A repost carries its original in `retweeted_status`: both are kept, the repost
 as kind `repost` (with its own words, often just "转发微博") linked by `repost_of`. `isLongText` posts are truncated here; the spider fetches the full text.
 
 The text keeps Weibo's emoticons as their names (`[doge]`, an `<img alt>` in the HTML). Links
@@ -29,6 +31,12 @@ SITE = "https://m.weibo.cn/"
 _WEIBO_HOSTS = ("weibo.cn", "weibo.com")
 _HASHTAG = re.compile(r"#([^#\n]{1,60})#")
 _MENTION = re.compile(r"@([\w\-\u4e00-\u9fff]{1,30})")
+
+
+#: Card types that are page furniture, not posts: tips (4), album and photo entries (8, 47),
+#: hot-search lists (17), headers (42), "no more results" (58).
+FURNITURE_CARDS = frozenset({4, 8, 17, 42, 47, 58})
+_POST_CARD, _GROUP_CARD = 9, 11
 
 
 class WeiboLoginRequiredError(ParseError):
@@ -145,12 +153,30 @@ def long_text_ids(cards_payload: Any) -> list[str]:
     return found
 
 
+def unknown_cards(payload: Any) -> list[str]:
+    """The types of a page's cards that are neither posts, groups nor known furniture."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    cards = data.get("cards") if isinstance(data, dict) else None
+    return _unknown(cards) if isinstance(cards, list) else []
+
+
+def _unknown(cards: list[Any]) -> list[str]:
+    found: list[str] = []
+    for card in cards:
+        kind = card.get("card_type") if isinstance(card, dict) else None
+        if isinstance(card, dict) and isinstance(card.get("card_group"), list):
+            found.extend(_unknown(card["card_group"]))
+        elif kind not in (_POST_CARD, *FURNITURE_CARDS):
+            found.append(repr(kind))
+    return found
+
+
 def _mblogs(cards: list[Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for card in cards:
         if not isinstance(card, dict):
             continue
-        if card.get("card_type") == 9 and isinstance(card.get("mblog"), dict):
+        if card.get("card_type") == _POST_CARD and isinstance(card.get("mblog"), dict):
             found.append(card["mblog"])
         elif isinstance(card.get("card_group"), list):
             found.extend(_mblogs(card["card_group"]))

@@ -26,6 +26,7 @@ from crawlers.parsers.weibo import (
     WeiboLoginRequiredError,
     long_text_ids,
     parse_cards,
+    unknown_cards,
     with_long_text,
 )
 from crawlers.social import SocialSpider
@@ -99,6 +100,8 @@ class WeiboSpider(SocialSpider):
             return
         for problem in errors:
             self.drop("bad_record", response.url, problem)
+        for kind in unknown_cards(payload):
+            self.drop("unknown_card", response.url, f"a card of type {kind} (not a post)")
         start = self.window_start(meta["key"])
         fresh = [p for p in posts if p.timestamp >= start]
         self.advance(meta["key"], fresh)
