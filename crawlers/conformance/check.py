@@ -1,5 +1,5 @@
-"""Every record through the spider's parser and the validate/normalise stages, compared with
-what `crawlers.conformance.expected` reads from the record itself, tallied per platform."""
+"""Every record through the spider's parser and the ingest stages, compared with what
+`crawlers.conformance.expected` reads from the record itself, tallied per platform."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import Any
 from crawlers.conformance import corpus, expected, spiders
 from crawlers.conformance.corpus import Record
 from crawlers.conformance.expected import GATING, Expectation, Want, comparable
-from crawlers.ingest import Dropped, IngestContext, normalise, validate
+from crawlers.ingest import Dropped, IngestContext, run_stages
 from crawlers.ingest.stages import PostDoc
+from crawlers.items import Post
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 from spreadwatch.urls import canonical_url, clean_url
@@ -43,8 +44,8 @@ class Tally:
 
 
 def context() -> IngestContext:
-    """What the stages need: settings and an incident (matching is the incident's business,
-    so the check stops before the match stage)."""
+    """What the stages need: settings and an incident (a neutral one: which posts an incident
+    wants is not what this check asks)."""
     incident = Incident.model_validate(
         {
             "id": "conformance",
@@ -106,14 +107,18 @@ def check_record(
 
 
 def _stages(items: list[Any], ctx: IngestContext) -> tuple[dict[str, Any], Counter[str], set[str]]:
-    """Documents by id after validate and normalise, the stages' drops by reason, and the ids
-    of the items dropped."""
+    """Documents by id after every ingest stage, the stages' drops by reason, and the ids of
+    the items dropped. Whether a post is the incident's is not this check's question: every
+    post is kept the way a spider keeps context posts (`always_keep`), so the match, stance and
+    fingerprint stages run on all of them."""
     docs: dict[str, Any] = {}
     drops: Counter[str] = Counter()
     dropped: set[str] = set()
     for item in items:
+        if isinstance(item, Post):
+            item.always_keep = True
         try:
-            doc = normalise(validate(item, ctx), ctx)
+            doc = run_stages(item, ctx)
         except Dropped as drop:
             drops[drop.reason] += 1
             dropped.add(f"{item.platform}:{item.native_id}")
