@@ -184,13 +184,3 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_file, key_file
-
-
-def empty_indices(client: Elasticsearch, names: IndexNames) -> None:
-    """Delete every document under `names` (the node has no delete-by-query: ids, then bulk)."""
-    client.indices.refresh(index=names.all())
-    for alias in names.all():
-        hits = client.search(index=alias, size=10_000, source=False)["hits"]["hits"]
-        actions = [{"_op_type": "delete", "_index": h["_index"], "_id": h["_id"]} for h in hits]
-        if actions:
-            helpers.bulk(client, actions, refresh=True)

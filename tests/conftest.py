@@ -19,6 +19,8 @@ from indexer.templates import delete_all, init
 from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.settings import Settings, load_settings
 
+from index_pool import IndexPool  # isort: skip
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Every crawl of the suite reads replay servers on loopback, which the private-network guard
 #: refuses unless allowed; processes started with this environment (or with settings loaded
@@ -49,13 +51,20 @@ def session_names(es_settings: Settings, es_client: Elasticsearch) -> Iterator[I
     delete_all(es_client, names)
 
 
+@pytest.fixture(scope="session")
+def index_pool(es_settings: Settings, es_client: Elasticsearch) -> Iterator[IndexPool]:
+    pool = IndexPool(es_client, es_settings.index_prefix)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def index_names(es_settings: Settings, es_client: Elasticsearch) -> Iterator[IndexNames]:
-    """A fresh, empty set of indices for one test, removed afterwards."""
-    names = IndexNames(f"{es_settings.index_prefix}-{uuid.uuid4().hex[:6]}")
-    init(es_client, names)
+def index_names(index_pool: IndexPool) -> Iterator[IndexNames]:
+    """A clean, empty set of indices for one test: as fresh as new ones (same mappings, no
+    documents), taken from the session's pool and emptied afterwards (tests/index_pool.py)."""
+    names = index_pool.take()
     yield names
-    delete_all(es_client, names)
+    index_pool.give_back(names)
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from alerts_support import PASSWORD, Inbox, SmtpServer, empty_indices, free_port, self_signed_cert
+from alerts_support import PASSWORD, Inbox, SmtpServer, free_port, self_signed_cert
 from elasticsearch import Elasticsearch
+from index_pool import empty
 
 from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
@@ -111,5 +112,5 @@ def emptied_indices(module_indices: IndexNames, es_client: Elasticsearch) -> Ind
 
     A test module opts in by overriding `index_names` with this fixture.
     """
-    empty_indices(es_client, module_indices)
+    empty(es_client, module_indices)
     return module_indices
