@@ -14,7 +14,7 @@ import pytest
 
 from crawlers.ingest import Dropped, IngestContext, validate
 from crawlers.items import Post
-from crawlers.parsers.bluesky import parse_jetstream_event, parse_post_view
+from crawlers.parsers.bluesky import parse_jetstream_event, parse_post_view, parse_post_views
 from crawlers.parsers.github import issue_post, repo_of_api_url, search_issue_repo_url
 from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
@@ -381,3 +381,19 @@ def test_a_weibo_long_text_is_read_like_the_post_itself() -> None:
     with_long_text(post, {"ok": 1, "data": {"ok": 1, "longTextContent": full}})
     assert post.text.startswith("#字节实习生# 开头，后面还有[吃瓜] @知情人")
     assert (post.links, post.mentions, post.hashtags) == (["http://t.cn/A6xyz"], ["知情人"], ["字节实习生"])  # fmt: skip
+
+
+def test_a_quote_comes_with_the_post_it_quotes_on_mastodon_and_bluesky() -> None:
+    quoted = status("500", "<p>the intern story</p>", REMOTE)
+    quoting = status("501", "<p>this is false</p>", ANNA, quote={"state": "accepted", "quoted_status": quoted})  # fmt: skip
+    first, second = parse_status(quoting, INSTANCE)
+    assert (first.native_id, first.text) == ("https://far.example/users/cleo/statuses/500", "the intern story")  # fmt: skip
+    assert second.quote_of == f"mastodon:{first.native_id}"
+    target = "at://did:plc:other/app.bsky.feed.post/3kq"
+    view = post_view({"text": "not true", "embed": {"$type": "app.bsky.embed.record", "record": {"uri": target, "cid": "c"}}})  # fmt: skip
+    view["embed"] = {"$type": "app.bsky.embed.record#view", "record": {"$type": "app.bsky.embed.record#viewRecord", "uri": target, "cid": "c", "author": {"did": "did:plc:other", "handle": "other.bsky.social"}, "value": {"$type": "app.bsky.feed.post", "text": "8000 GPUs wiped", "createdAt": "2024-10-18T20:00:00Z"}, "likeCount": 4}}  # fmt: skip
+    original, post = parse_post_views(view)
+    assert (original.native_id, original.text, original.author.handle) == (target, "8000 GPUs wiped", "other.bsky.social")  # fmt: skip
+    assert post.quote_of == f"bluesky:{target}"
+    view["embed"]["record"]["value"] = {"text": 5}  # a shape not expected: the quote stays an edge
+    assert [p.native_id for p in parse_post_views(view)] == [post.native_id]

@@ -216,6 +216,10 @@ def mastodon(record: Record, index: dict[tuple[str, str], str]) -> Expectation:
         if not _is_status(status):
             continue
         reblog = status.get("reblog")
+        shown = reblog if isinstance(reblog, dict) and _is_status(reblog) else status
+        quoted = _obj(_obj(shown, "quote"), "quoted_status")
+        if _is_status(quoted):  # a quote carries the status it quotes: kept too
+            wants.append(_mastodon_status(quoted, instance, index))
         if isinstance(reblog, dict) and _is_status(reblog):
             original = _mastodon_status(reblog, instance, index)
             boost = _mastodon_status(status, instance, index)
@@ -308,6 +312,7 @@ def bluesky(record: Record) -> Expectation:
             want = _bluesky_post(payload["uri"], post, profile)
             if want is None:
                 return Expectation()
+            quoted = _bluesky_quoted(payload.get("embed"), want.fields.get("quote_of"))
             want.fields["author"] = author.get("handle")
             want.fields["engagement"] = _counts(
                 likes=payload.get("likeCount"),
@@ -315,7 +320,7 @@ def bluesky(record: Record) -> Expectation:
                 replies=payload.get("replyCount"),
                 quotes=payload.get("quoteCount"),
             )
-            return Expectation([want])
+            return Expectation([*quoted, want])
         return Expectation()
     if record.kind != "jetstream" or not isinstance(payload, dict) or payload.get("kind") != "commit":  # fmt: skip
         return Expectation()
@@ -387,6 +392,24 @@ def _bluesky_post(uri: str, post: dict[str, Any], profile: str) -> Want | None:
     }
     empty = not (text.strip() or fields["links"] or has_media or quoted)
     return Want(f"bluesky:{uri}", fields, empty=empty)
+
+
+def _bluesky_quoted(embed: Any, quote_of: Any) -> list[Want]:
+    """The quoted post a view shows (`embed.record#view`: a `viewRecord` with the author and the
+    record as `value`), when it is the post quoted."""
+    kind = str(_text(embed, "$type"))
+    holder = _obj(embed, "record")
+    if kind.startswith("app.bsky.embed.recordWithMedia"):
+        holder = _obj(holder, "record")
+    value, author = _obj(holder, "value"), _obj(holder, "author")
+    uri, profile = holder.get("uri"), author.get("handle") or author.get("did")
+    if not (isinstance(uri, str) and f"bluesky:{uri}" == quote_of and isinstance(profile, str)):
+        return []
+    want = _bluesky_post(uri, value, profile)
+    if want is None:
+        return []
+    want.fields["author"] = author.get("handle")
+    return [want]
 
 
 def _bluesky_media(media: dict[str, Any]) -> tuple[list[str], bool]:

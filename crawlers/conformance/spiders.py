@@ -76,7 +76,7 @@ def _mastodon(record: Record, folder: Path, parsed: Parsed) -> None:
 
 def _bluesky(record: Record, folder: Path, parsed: Parsed) -> None:
     if record.kind == "postview":
-        parsed.add(bluesky.parse_post_view, record.payload)
+        parsed.add(bluesky.parse_post_views, record.payload)
     elif record.kind == "jetstream":
         before = len(parsed.items) + parsed.drops.total()
         parsed.add(bluesky.parse_jetstream_event, record.payload)

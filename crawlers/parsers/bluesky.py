@@ -30,7 +30,43 @@ def parse_search(payload: Any) -> tuple[list[Post], str | None]:
     """Posts of one `searchPosts` page and its cursor (None when there is no next page)."""
     views = need(payload, "posts", list, "bluesky searchPosts")
     cursor = payload.get("cursor") if isinstance(payload.get("cursor"), str) else None
-    return [parse_post_view(view) for view in views], cursor or None
+    return [post for view in views for post in parse_post_views(view)], cursor or None
+
+
+def parse_post_views(view: Any) -> list[Post]:
+    """A post view and, first, the post it quotes where the view embeds it (a quoted post is
+    kept when it matches, like a boosted one elsewhere). A quoted record the view shows in an
+    unexpected shape is left out; the quote's edge (`quote_of`) stays."""
+    post = parse_post_view(view)
+    quoted = _quoted_view(view.get("embed")) if post.quote_of else None
+    if quoted is None or f"{PLATFORM}:{quoted.get('uri')}" != post.quote_of:
+        return [post]
+    try:
+        return [parse_post_view(quoted), post]
+    except ParseError:
+        return [post]
+
+
+def _quoted_view(embed: Any) -> dict[str, Any] | None:
+    """The quoted post of an `app.bsky.embed.record#view` (or `recordWithMedia#view`) as a
+    post view: its `viewRecord` holds the author and the record (`value`)."""
+    if not isinstance(embed, dict):
+        return None
+    holder = embed.get("record")
+    if str(embed.get("$type", "")).startswith("app.bsky.embed.recordWithMedia"):
+        holder = holder.get("record") if isinstance(holder, dict) else None
+    if not isinstance(holder, dict) or not isinstance(holder.get("value"), dict):
+        return None
+    return {
+        "uri": holder.get("uri"),
+        "author": holder.get("author"),
+        "record": holder["value"],
+        **{
+            k: holder[k]
+            for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
+            if k in holder
+        },
+    }
 
 
 @record_parser
@@ -245,6 +281,7 @@ __all__ = [
     "jetstream_cursor",
     "parse_jetstream_event",
     "parse_post_view",
+    "parse_post_views",
     "parse_profiles",
     "parse_search",
     "time_us",

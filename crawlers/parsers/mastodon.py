@@ -54,7 +54,8 @@ def parse_search(payload: Any, instance: str) -> list[Post]:
 
 @record_parser
 def parse_status(status: Any, instance: str) -> list[Post]:
-    """A status, and for a boost also the boosted original (first)."""
+    """A status, and first what it carries of others: for a boost the boosted original, for a
+    quote the quoted status (each kept when it matches, like the post itself)."""
     reblog = status.get("reblog") if isinstance(status, dict) else None
     if isinstance(reblog, dict):
         original = _post(reblog, instance)
@@ -68,8 +69,14 @@ def parse_status(status: Any, instance: str) -> list[Post]:
             original.lang,
         )
         boost.reply_to = boost.quote_of = None
-        return [original, boost]
-    return [_post(status, instance)]
+        return [*_quoted(reblog, instance), original, boost]
+    return [*_quoted(status, instance), _post(status, instance)]
+
+
+def _quoted(status: dict[str, Any], instance: str) -> list[Post]:
+    quote = status.get("quote")
+    quoted = quote.get("quoted_status") if isinstance(quote, dict) else None
+    return [_post(quoted, instance)] if isinstance(quoted, dict) else []
 
 
 def unnamed_parents(status: Any, instance: str) -> dict[str, str]:
@@ -120,7 +127,7 @@ def _post(status: Any, instance: str) -> Post:
         links=[link for link in read.links if not _is_tag_or_mention(link)],
         media=[m["url"] for m in media if isinstance(m.get("url"), str)],
         reply_to=_parent(status, reply, instance) if reply else None,
-        quote_of=_quote(status),
+        quote_of=_quote_of(status),
         engagement=Engagement(
             likes=opt_int(status.get("favourites_count")),
             reposts=opt_int(status.get("reblogs_count")),
@@ -188,7 +195,7 @@ def _author(account: dict[str, Any], instance: str) -> Author:
     )
 
 
-def _quote(status: dict[str, Any]) -> str | None:
+def _quote_of(status: dict[str, Any]) -> str | None:
     """Mastodon 4.4+ quotes: `quote{state, quoted_status}`; only accepted quotes count."""
     quote = status.get("quote")
     if not isinstance(quote, dict) or not isinstance(quote.get("quoted_status"), dict):

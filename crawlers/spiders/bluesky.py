@@ -24,7 +24,7 @@ from scrapy.http import Response
 
 from crawlers.items import Post
 from crawlers.parsers import ParseError
-from crawlers.parsers.bluesky import parse_post_view, parse_profiles
+from crawlers.parsers.bluesky import parse_post_views, parse_profiles
 from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import BlueskySource
 
@@ -136,7 +136,7 @@ class BlueskySpider(SocialSpider):
         posts = []
         for view in views:
             try:
-                posts.append(parse_post_view(view))
+                posts.extend(parse_post_views(view))
             except ParseError as error:
                 self.drop("bad_record", url, error)
         return posts
