@@ -644,7 +644,7 @@ def github(record: Record) -> Expectation:
         return Expectation(current=False)
     current = "node_id" in payload or kind in ("search_commits",)
     if kind in ("star", "star_plain", "fork", "event"):
-        return Expectation(current=current and kind != "star_plain", activities=True)
+        return _github_activity(payload, kind, record.meta.get("repo"))
     repo = record.meta.get("repo")
     if kind == "search_issues":
         # The repository, from `repository_url` or, where a search answer lacks it, the html_url
@@ -678,6 +678,28 @@ def github(record: Record) -> Expectation:
         fields = {"kind": "article", "url": payload.get("html_url"), "text": text, "links": plain_links(text)}  # fmt: skip
         return Expectation([Want(f"github:{repo.lower()}:readme", fields)], current)
     return Expectation(current=False)
+
+
+def _github_activity(record: dict[str, Any], kind: str, repo: Any) -> Expectation:
+    """Stars, forks and events are activity points: their id (a star is `<repo>:<login>`, a
+    fork its full name, also when an event reports them) and time are checked."""
+    want: Want | None = None
+    login = _obj(record, "user").get("login")
+    if kind == "star" and isinstance(repo, str) and isinstance(login, str):
+        want = Want(f"github:{repo.lower()}:{login.lower()}", {"time": iso_time(record.get("starred_at"))})  # fmt: skip
+    elif kind == "fork" and isinstance(record.get("full_name"), str):
+        want = Want(f"github:{record['full_name'].lower()}", {"time": iso_time(record.get("created_at"))})  # fmt: skip
+    elif kind == "event" and isinstance(record.get("id"), str):
+        name, actor = _obj(record, "repo").get("name"), _obj(record, "actor").get("login")
+        forkee = _obj(_obj(record, "payload"), "forkee").get("full_name")
+        ident = record["id"]
+        if record.get("type") == "WatchEvent" and isinstance(name, str) and isinstance(actor, str):
+            ident = f"{name.lower()}:{actor.lower()}"
+        elif record.get("type") == "ForkEvent" and isinstance(forkee, str):
+            ident = forkee.lower()
+        want = Want(f"github:{ident}", {"time": iso_time(record.get("created_at"))})
+    # A stargazer listed without `starred_at` (the API before 2012's star media type) is old.
+    return Expectation([want] if want else [], current=want is not None, activities=True)
 
 
 def _github_issue(issue: dict[str, Any], repo: str) -> Want:
