@@ -175,10 +175,15 @@ def html_to_text(html: str | None) -> str:
 
 
 def _resolved(href: str, base: str | None) -> str:
+    """A link as a browser on `base` follows it: relative ones (`/r/news/`, HN's `item?id=6`)
+    resolved, those with a scheme or a host (`//cdn…`) as written."""
     href = href.strip()
-    if base and href.startswith(("/", "?", "#")) and not href.startswith("//"):
+    if base and not _HAS_SCHEME.match(href) and not href.startswith("//"):
         return urljoin(base, href)
     return href
+
+
+_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def clean_text(text: str | None) -> str:

@@ -69,7 +69,24 @@ def folder(tmp_path: Path) -> Path:
         "</item><item><title>undated</title><guid>g2</guid></item></channel></rss>"
     )
     write(tmp_path, "feeds", line("f1", "feedparser_case", {"file": "feeds/a.xml"}))
+    write_other_platforms(tmp_path)
     return tmp_path
+
+
+def write_other_platforms(folder: Path) -> None:
+    """One record of each other platform, in the shapes their readers take."""
+    did = "did:plc:writtenforthistest"
+    view = {"uri": f"at://{did}/app.bsky.feed.post/3k1", "cid": "c", "author": {"did": did, "handle": "w.bsky.social"}, "record": {"text": "see", "createdAt": "2024-10-19T08:00:00.000Z", "embed": {"$type": "app.bsky.embed.external", "external": {"uri": "https://www.example.org/a", "title": "t", "description": "d"}}}, "likeCount": 2}  # fmt: skip
+    like = {"did": did, "time_us": 1729325000000000, "kind": "commit", "commit": {"operation": "create", "collection": "app.bsky.feed.like", "rkey": "3k2", "record": {"subject": {"uri": "at://x"}}}}  # fmt: skip
+    write(folder, "bluesky", line("b1", "postview", view), line("b2", "jetstream", like))
+    hits = {"hits": [{"objectID": "7", "created_at_i": 1729325000, "author": "a", "_tags": ["comment"], "comment_text": "<p>old\\ntext <a href=\"item?id=6\">here</a></p>", "parent_id": 6, "story_id": 5, "points": 3}]}  # fmt: skip
+    write(folder, "hackernews", line("h1", "search", hits))
+    mblog = {"id": "1", "created_at": "Sat Oct 19 16:00:00 +0800 2024", "text": "哈<span class=\"url-icon\"><img alt=[doge] src=\"//x\"></span>", "user": {"id": 9, "screen_name": "u"}}  # fmt: skip
+    container = {"ok": 1, "data": {"cards": [{"card_type": 11, "card_group": [{"card_type": 9, "mblog": mblog}]}]}}  # fmt: skip
+    write(folder, "weibo", line("w1", "container", container, committed="2024-10-20T00:00:00+08:00"))  # fmt: skip
+    issue = {"node_id": "I_1", "number": 3, "title": "isType<T>() fails", "body": "See https://example.org/x.", "created_at": "2024-10-19T08:00:00Z", "html_url": "https://github.com/o/r/issues/3", "user": {"login": "me"}, "comments": 1}  # fmt: skip
+    star = {"starred_at": "2024-10-19T09:00:00Z", "user": {"login": "Fan"}}
+    write(folder, "github", line("g1", "issue", issue, repo="O/R"), line("g2", "star", star, repo="O/R"))  # fmt: skip
 
 
 def test_every_record_is_read_and_tallied_per_platform(folder: Path) -> None:
@@ -81,11 +98,16 @@ def test_every_record_is_read_and_tallied_per_platform(folder: Path) -> None:
     assert not mastodon.wrong and not mastodon.crashes and not mastodon.failed
     assert (reddit.records, reddit.documents, reddit.skipped.total()) == (2, 1, 1)
     assert (feeds.documents, feeds.drops["no_time"]) == (1, 1)
+    for other in ("bluesky", "hackernews", "weibo", "github"):
+        tally = tallies[other]
+        assert (tally.records, tally.right, tally.crashes, tally.failed) == (tally.records, tally.records, [], False), other  # fmt: skip
+        assert tally.documents >= 1 and not tally.wrong, other
+    assert tallies["bluesky"].checked["links"] == 1 and tallies["github"].checked["time"] == 2
     rows = table(list(tallies.values())).splitlines()
-    cells = [[cell.strip() for cell in row.split(" | ")] for row in rows]
-    assert cells[0][:4] == ["platform", "records", "all right", "docs"]
-    assert cells[2][:5] == ["mastodon", "3", "3", "3", "-"]
-    assert cells[2][5] == "bad_shape 1, empty 1"
+    cells = {row.split(" | ")[0].strip(): [c.strip() for c in row.split(" | ")] for row in rows}
+    assert cells["platform"][:4] == ["platform", "records", "all right", "docs"]
+    assert cells["mastodon"][:5] == ["mastodon", "3", "3", "3", "-"]
+    assert cells["mastodon"][5] == "bad_shape 1, empty 1"
 
 
 def test_the_command_passes_on_a_folder_read_right(folder: Path, capsys: Any) -> None:

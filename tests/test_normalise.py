@@ -81,6 +81,7 @@ def test_control_characters_are_removed_and_long_text_cut():
     [
         ('<a href="https://a.example/x">a</a> <a href="/r/news/">b</a>', None, ["https://a.example/x", "/r/news/"]),
         ('<a href="/r/news/">b</a><a href="//c.example/y">c</a>', "https://www.reddit.com", ["https://www.reddit.com/r/news/", "//c.example/y"]),
+        ('<a href="item?id=6">parent</a><a href="mailto:a@b.example">m</a>', "https://news.ycombinator.com/", ["https://news.ycombinator.com/item?id=6", "mailto:a@b.example"]),
         ("<p>no links</p>", None, []),
         ('<a name="anchor">no target</a>', None, []),
     ],
