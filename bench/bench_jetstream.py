@@ -25,6 +25,7 @@ from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
 from spreadwatch.incident import Incident
+from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.replay.jetstream import JetstreamReplay, post_event
 from spreadwatch.settings import load_settings
 
@@ -80,7 +81,11 @@ def one_round(count: int, drops: list[int]) -> dict[str, float]:
     events = burst(count)
     the_incident = incident()
     with JetstreamReplay(events, drop_after=drops) as server:
-        settings = load_settings(index_prefix=prefix, jetstream_base_url=server.url)
+        settings = load_settings(
+            index_prefix=prefix,
+            jetstream_base_url=server.url,
+            allow_private_networks=REPLAY_NETWORKS,  # the replay listens on loopback
+        )
         client = make_client(settings)
         names = IndexNames(prefix)
         init(client, names)

@@ -24,6 +24,8 @@ from social_crawl import write_incident
 from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames
 from spreadwatch.incident import Incident, load_incident
+from spreadwatch.netpolicy import PrivateAddressError
+from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.replay.jetstream import JetstreamReplay, post_event
 from spreadwatch.settings import Settings
 
@@ -146,7 +148,9 @@ def test_garbage_and_changed_shapes_are_counted_not_fatal(
 def _cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
     env.update(
-        SPREADWATCH_DATA_DIR=str(settings.data_dir), SPREADWATCH_INDEX_PREFIX=settings.index_prefix
+        SPREADWATCH_DATA_DIR=str(settings.data_dir),
+        SPREADWATCH_INDEX_PREFIX=settings.index_prefix,
+        SPREADWATCH_ALLOW_PRIVATE_NETWORKS=REPLAY_NETWORKS,  # the Jetstream replay's loopback
     )
     if settings.es_url:
         env["SPREADWATCH_ES_URL"] = settings.es_url
@@ -227,3 +231,14 @@ def test_reposts_of_kept_posts_are_kept_as_repost_edges(
     doc = es_client.get(index=index_names.posts, id=repost)["_source"]
     assert (doc["kind"], doc["repost_of"]) == ("repost", f"bluesky:{kept}")
     assert (stats.indexed, stats.reposts) == (2, 1)
+
+
+def test_a_stream_on_a_private_address_is_refused_before_connecting(
+    settings_for: Callable[..., Settings], incident: Incident, index_names: IndexNames
+) -> None:
+    with JetstreamReplay(burst(5)) as server:
+        settings = settings_for(index_prefix=index_names.prefix, jetstream_base_url=server.url,
+                                allow_private_networks="")  # fmt: skip
+        with pytest.raises(PrivateAddressError, match=r"127\.0\.0\.1 \(loopback\)"):
+            consume(settings, incident)
+    assert server.connections == []

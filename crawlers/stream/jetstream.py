@@ -37,6 +37,7 @@ from crawlers.parsers.bluesky import (
 from crawlers.parsers.common import flag_official
 from crawlers.state import CrawlState, state_store
 from spreadwatch.incident import Incident
+from spreadwatch.netpolicy import AddressPolicy
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,13 @@ class JetstreamConsumer:
             backoff = 0.2
 
     async def _session(self) -> bool:
-        """One connection; True when it ended because the stream went idle."""
+        """One connection; True when it ended because the stream went idle.
+
+        The private-network rule is applied to the stream's address before each connection
+        (`PrivateAddressError`, not retried); websockets resolves the name again, so this
+        narrows rather than closes the door the crawls' guarded resolver closes.
+        """
+        await asyncio.to_thread(AddressPolicy.from_settings(self.settings).check_url, self.url())
         async with websockets.connect(self.url(), max_size=2**22, open_timeout=10) as socket:
             logger.info("jetstream connected: %s", self.url())
             while not self._done():
