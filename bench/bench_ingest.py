@@ -3,14 +3,15 @@
 Builds N replayed posts (default 50,000: zh/en/de, a fifth of them HTML, tracking parameters in
 URLs, engagement counts, ~10% matching no query) and feeds them through the ingest core every
 crawl and stream uses (`crawlers.ingest.Ingest`) — validate, normalise (HTML to text, UTC times,
-py3langid, URL canonicalisation), match, stance, fingerprint, index (BulkWriter: mget + merge +
-bulk) — into a throw-away prefix on the embedded node (or SPREADWATCH_ES_URL). Then the same
+py3langid, URL canonicalisation), match, stance (the lexicon per post, then the learned head
+per writer batch when installed; `--lexicon-only` leaves it out), fingerprint, index
+(BulkWriter: mget + merge + bulk) — into a throw-away prefix on the embedded node (or SPREADWATCH_ES_URL). Then the same
 documents as indexed are written with plain `helpers.bulk` into a second prefix, in the same
 run, and the ratio is printed. A second pass of the same items measures a re-crawl (every post
 an update). Model loading (py3langid, stance lexicons) and index set-up happen before timing;
 the writer's final flush is timed. HTTP fetching by spiders is not included. Indices are deleted at the end.
 
-    .venv/bin/python -m bench.bench_ingest [--posts 50000] [--batch 500]
+    .venv/bin/python -m bench.bench_ingest [--posts 50000] [--batch 500] [--lexicon-only]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import language
 from indexer.connection import IndexNames, make_client
 from indexer.stance import StanceInput, classify
+from indexer.stance_model import shipped
 from indexer.templates import delete_all, init
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings, load_settings
@@ -82,13 +84,14 @@ def replayed_posts(count: int, seed: int = 7) -> list[Post]:
 
 
 def pipeline_pass(
-    settings: Settings, posts: list[Post], batch: int
+    settings: Settings, posts: list[Post], batch: int, model: bool
 ) -> tuple[float, dict[str, Any]]:
     """Seconds to push every post through the ingest (writer on its worker thread, as in a
     crawl), and the crawl stats."""
     context = IngestContext.build(
-        settings, INCIDENT, spider_name="bench", run_id="bench", batch_size=batch
-    )
+        settings, INCIDENT, spider_name="bench", run_id="bench", batch_size=batch,
+        stance_model=model,
+    )  # fmt: skip
     ingest = Ingest(context, background=True)  # index set-up on first use: not timed
     started = time.perf_counter()
     for post in posts:
@@ -115,7 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=50_000, help="posts to replay")
     parser.add_argument("--batch", type=int, default=500, help="writer and bulk batch size")
+    parser.add_argument("--lexicon-only", action="store_true", help="no learned stance head")
     args = parser.parse_args(argv)
+    head = None if args.lexicon_only else shipped()
 
     base = load_settings()
     prefix = f"bench-ingest-{uuid.uuid4().hex[:6]}"
@@ -125,10 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     init(client, raw_names)
     language("warm up the language model", None, ("en",))
     classify(StanceInput(text="warm up the stance lexicons"))
+    if head is not None:
+        head.classify_batch([StanceInput(text="warm up the learned stance head")])
     posts = replayed_posts(args.posts)
     try:
-        first_s, stats = pipeline_pass(settings, posts, args.batch)
-        again_s, again = pipeline_pass(settings, posts, args.batch)
+        first_s, stats = pipeline_pass(settings, posts, args.batch, head is not None)
+        again_s, again = pipeline_pass(settings, posts, args.batch, head is not None)
         raw_s, raw_written = raw_bulk(client, pipeline_names, raw_names, args.batch)
     finally:
         delete_all(client, pipeline_names)
@@ -155,7 +162,9 @@ def main(argv: list[str] | None = None) -> None:
                 raw_rate / (indexed / first_s), 2
             ),
             "batch size": args.batch,
-            "command": f"python -m bench.bench_ingest --posts {args.posts} --batch {args.batch}",
+            "stance": f"lexicon + learned head {head.version} per batch" if head else "lexicon",
+            "command": f"python -m bench.bench_ingest --posts {args.posts} --batch {args.batch}"
+            + (" --lexicon-only" if args.lexicon_only else ""),
         },
     )
 

@@ -8,6 +8,10 @@ post about something else — see `indexer.matching.belongs`) is detached: the i
 removed from it, and a document no other incident has is deleted, with its engagement
 snapshots. Every change is counted by reason, so `spreadwatch reclassify` can say what it did.
 
+The stance comes from the current classifier: with `learned=True` (the setting
+`SPREADWATCH_STANCE_MODEL`) the learned head when installed, labelling each scanned chunk as one
+batch with the parent posts' texts looked up; else the lexicon.
+
 No painless, no update-by-query (the embedded node has neither): scan, decide client-side,
 write back only what changed with bulk partial updates and deletes.
 
@@ -24,17 +28,20 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from indexer.claims import claim_stances
+from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
 from indexer.documents import STANCE_FIELDS
 from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
+from indexer.stance_enrich import StanceEnricher
+from indexer.stance_model import StanceModel, shipped
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
 _FIELDS = ["incident", "platform", "kind", "title", "text", "lang", "domain", "url", "author"]
 _FIELDS += ["matched", "source", "claim_stances", *STANCE_FIELDS]
+_FIELDS += ["native_id", "reply_to", "quote_of", "repost_of"]
 
 
 @dataclass
@@ -51,10 +58,16 @@ class ReclassifyResult:
 
 
 def reclassify(
-    client: Elasticsearch, names: IndexNames, incident: Incident, chunk_size: int = 500
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    chunk_size: int = 500,
+    learned: bool = False,
 ) -> ReclassifyResult:
     """Re-derive every post of `incident` from its file; failures are counted and logged."""
     result = ReclassifyResult()
+    head = shipped() if learned else None
+    label = _Labeller(incident, head, client, names)
     hits = helpers.scan(
         client,
         index=names.posts,
@@ -62,7 +75,12 @@ def reclassify(
         size=chunk_size,
     )
     gone: list[str] = []
-    _bulk(client, _actions(hits, Matcher(incident), incident, result, gone), result, chunk_size)
+    actions = (
+        action
+        for chunk in _chunks(hits, chunk_size)
+        for action in _actions(chunk, Matcher(incident), incident, result, gone, label)
+    )
+    _bulk(client, actions, result, chunk_size)
     if gone:
         _bulk(client, _snapshot_actions(client, names, incident.id, gone), result, chunk_size)
     client.indices.refresh(index=[names.posts, names.activity])
@@ -80,13 +98,50 @@ def _bulk(
             logger.error("reclassify: write failed: %s", item)
 
 
-def _actions(
-    hits: Iterable[dict[str, Any]],
+def _chunks(hits: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for hit in hits:
+        chunk.append(hit)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Labeller:
+    """Stances of a chunk of recomputed posts: the learned head in one batch, else the lexicon."""
+
+    def __init__(
+        self,
+        incident: Incident,
+        model: StanceModel | None,
+        client: Elasticsearch,
+        names: IndexNames,
+    ) -> None:
+        self.incident = incident
+        self.enricher = StanceEnricher(incident, model, client, names) if model else None
+
+    def __call__(self, docs: list[dict[str, Any]]) -> None:
+        """Sets the stance fields (and the stance towards each claim) of each doc in place."""
+        if self.enricher is not None:
+            self.enricher(docs)
+            return
+        for doc in docs:
+            claims = list((doc.get("matched") or {}).get("claims") or [])
+            doc.update(classify(StanceInput.from_doc(doc, claims, self.incident.claims)).fields())
+            with_claim_stances(doc, self.incident)
+
+
+def _actions(  # noqa: PLR0917 - one chunk of the scan and what deciding it needs
+    hits: list[dict[str, Any]],
     matcher: Matcher,
     incident: Incident,
     result: ReclassifyResult,
     gone: list[str],
+    label: _Labeller,
 ) -> Iterator[dict[str, Any]]:
+    kept: list[tuple[dict[str, Any], dict[str, str], dict[str, Any]]] = []
     for hit in hits:
         result.scanned += 1
         source = hit["_source"]
@@ -99,7 +154,11 @@ def _actions(
             gone.append(hit["_id"])
             yield _detach(source, where, incident.id, result)
             continue
-        fields = recomputed(source, match, incident, official=official, pinned=pinned)
+        kept.append((source, where, recomputed(source, match, incident, official, pinned)))
+    label([doc for _, _, doc in kept])
+    for source, where, doc in kept:
+        fields = {name: doc[name] for name in (*_DECIDED, *STANCE_FIELDS)}
+        fields["claim_stances"] = doc.get("claim_stances") or None
         result.stances[fields["stance"]] += 1
         reasons = _reasons(source, fields)
         if not reasons:
@@ -183,10 +242,14 @@ def _origin(source: dict[str, Any], incident: Incident) -> tuple[bool, str] | No
     return None
 
 
+_DECIDED = ("author", "kind", "matched")
+
+
 def recomputed(
-    source: dict[str, Any], match: MatchResult, incident: Incident, *, official: bool, pinned: bool
+    source: dict[str, Any], match: MatchResult, incident: Incident, official: bool, pinned: bool
 ) -> dict[str, Any]:
-    """Every field of one stored post that the incident file decides, as they should be now."""
+    """The stored post with the fields its incident file decides as they should be now (the
+    stance is the labeller's, per chunk)."""
     origin = _origin(source, incident)
     kind = origin[1] if origin else source.get("kind") or "post"
     author = {**(source.get("author") or {}), "official": official}
@@ -196,15 +259,7 @@ def recomputed(
         matched["statement"] = True
     elif not match.matched:
         matched["kept"] = True
-    doc = {**source, "author": author, "kind": kind, "matched": matched}
-    doc.update(classify(StanceInput.from_doc(doc, match.claims, incident.claims)).fields())
-    return {
-        "author": author,
-        "kind": kind,
-        "matched": matched,
-        **{name: doc[name] for name in STANCE_FIELDS},
-        "claim_stances": claim_stances(doc, incident) or None,
-    }
+    return {**source, "author": author, "kind": kind, "matched": matched}
 
 
 def _reasons(source: dict[str, Any], fields: dict[str, Any]) -> list[str]:

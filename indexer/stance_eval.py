@@ -194,12 +194,17 @@ def lexicon_predict(inputs: Sequence[StanceInput]) -> list[Stance]:
 
 
 def predictor(choice: str) -> tuple[str, Predict]:
-    """(name, predict) for `auto`, `model` or `lexicon`."""
+    """(name, predict) for `auto` (the learned head when installed), `model` or `lexicon`."""
     if choice == "lexicon":
         return "lexicon", lexicon_predict
-    if choice == "model":
-        raise NoModelError("no learned stance model is installed")
-    return "lexicon", lexicon_predict
+    from indexer.stance_model import shipped  # noqa: PLC0415 - numpy and the head: on demand
+
+    model = shipped()
+    if model is None:
+        if choice == "model":
+            raise NoModelError("no learned stance head is installed (indexer/models/)")
+        return "lexicon", lexicon_predict
+    return f"model {model.version}", model.classify_batch
 
 
 # -- rendering -----------------------------------------------------------------------------------

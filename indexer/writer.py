@@ -150,6 +150,10 @@ class BulkWriter:
         )
         self._in_flight: Future[None] | None = None
         self._callbacks: list[Callable[[], None]] = []
+        #: Called with the new post documents of each batch just before it is written (on the
+        #: writer's thread in the background): the ingest's batched stance model
+        #: (`indexer.stance_enrich`). A failure is logged; the batch is written as it is.
+        self.enrich: Callable[[list[dict[str, Any]]], None] | None = None
         self._replay_spool()
 
     # -- public API ---------------------------------------------------------------------------
@@ -188,6 +192,7 @@ class BulkWriter:
                 callbacks, self._callbacks = self._callbacks, []
                 self._last_flush = time.monotonic()
             spooled_before = self.stats.spooled
+            self._enrich(posts)
             try:
                 if posts:
                     activity.update(self._flush_posts(posts))
@@ -207,6 +212,15 @@ class BulkWriter:
                     self.stats.checkpoints_held += len(callbacks)
                 return
             self._run_callbacks(callbacks)
+
+    def _enrich(self, posts: dict[str, _Pending]) -> None:
+        fresh = [p.doc for p in posts.values() if not (p.replayed or p.only_existing)]
+        if self.enrich is None or not fresh:
+            return
+        try:
+            self.enrich(fresh)
+        except Exception:  # the provisional fields stay: a document is never held back for it
+            logger.exception("enriching a batch of %d posts failed", len(fresh))
 
     def _run_callbacks(self, callbacks: list[Callable[[], None]]) -> None:
         if not callbacks:

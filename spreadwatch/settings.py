@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     github_per_page: int = Field(default=100, ge=1, le=100)
     #: Post texts and titles longer than this are cut (flagged `truncated`, counted).
     text_max_chars: int = Field(default=100_000, ge=1_000)
+    #: The learned stance head relabels each writer batch. Off by default: it beats the lexicon
+    #: on real English tweets but not on the zh/de/en sets or the demo corpus (docs/stance.md).
+    stance_model: bool = False
 
     # Per-source base URLs (`SPREADWATCH_GITHUB_BASE_URL`, ...).
     github_base_url: str = DEFAULT_BASE_URLS["github"]

@@ -51,11 +51,13 @@ INCIDENT = Incident.model_validate(
 )
 
 
-def ingest_for(settings: Settings) -> Ingest:
-    """One crawl's ingest, as `crawlers.run`, the stream and the benchmarks build it."""
+def ingest_for(settings: Settings, stance_model: bool = False) -> Ingest:
+    """One crawl's ingest, as `crawlers.run`, the stream and the benchmarks build it (the
+    stage's lexicon label unless `stance_model`: the learned head is tested on its own)."""
     context = IngestContext.build(
-        settings, INCIDENT, spider_name="tiny", run_id="run-1", flush_seconds=3600
-    )
+        settings, INCIDENT, spider_name="tiny", run_id="run-1", flush_seconds=3600,
+        stance_model=stance_model,
+    )  # fmt: skip
     return Ingest(context)
 
 
@@ -64,8 +66,10 @@ def run(settings_for, index_names) -> Iterator[Any]:  # type: ignore[no-untyped-
     """Feed items through the ingest into this test's indices; returns the crawl stats."""
     settings = settings_for(index_prefix=index_names.prefix)
 
-    def process(*items: Any, settings: Settings = settings) -> dict[str, Any]:
-        ingest = ingest_for(settings)
+    def process(
+        *items: Any, settings: Settings = settings, stance_model: bool = False
+    ) -> dict[str, Any]:
+        ingest = ingest_for(settings, stance_model)
         for item in items:
             ingest.process(item)
         ingest.close()
@@ -380,3 +384,25 @@ def test_one_article_shared_on_three_platforms_has_one_join_key(settings_for):
     assert docs[0]["via"] == "https://news.google.com/rss/articles/CBMiabc?oc=5"
     assert docs[1]["links"] == [key] and docs[2]["links"] == [key]
     assert {d["domain"] for d in docs[:1]} == {"thepaper.cn"}
+
+
+def test_with_the_learned_head_each_batch_is_labelled_with_its_context(run, es_client, index_names):
+    """The head labels the batch's posts (source `model`, its version); a reply's parent is
+    found in Elasticsearch when an earlier crawl stored it, in the batch otherwise."""
+    from indexer.stance_enrich import StanceEnricher
+    from indexer.stance_model import StanceModel
+
+    model = StanceModel.load()
+    run(post("1"), stance_model=True)
+    run(post("2", text="ByteDance intern story: 8,000 H100 is false", reply_to="weibo:1",
+             url="https://m.weibo.cn/status/2"), stance_model=True)  # fmt: skip
+    stored = posts(es_client, index_names)
+    assert {d["stance_source"] for d in stored.values()} == {"model"}
+    assert {d["stance_model"] for d in stored.values()} == {model.version}
+    enricher = StanceEnricher(INCIDENT, model, es_client, index_names)
+    reply = {"platform": "weibo", "native_id": "3", "text": "no", "reply_to": "weibo:1"}
+    in_batch = {"platform": "weibo", "native_id": "4", "text": "yes", "quote_of": "weibo:3"}
+    assert enricher.parent_texts([reply, in_batch]) == {
+        "weibo:1": stored["weibo:1"]["text"],
+        "weibo:3": "no",
+    }

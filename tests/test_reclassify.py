@@ -162,3 +162,19 @@ def test_a_second_run_changes_nothing(es_client, index_names):
     reclassify(es_client, index_names, incident(False, []))
     again = reclassify(es_client, index_names, incident(False, []))
     assert (again.scanned, again.changed, again.detached, dict(again.reasons)) == (1, 0, 0, {})
+
+
+def test_with_the_learned_head_every_post_is_relabelled_by_it(es_client, index_names):
+    """Chunks of one post each: the head labels each chunk; a reply's parent is read back."""
+    from indexer.stance_model import StanceModel
+
+    rumour = post("r", T, incident=ID, platform="mastodon", author={"id": "a", "handle": "a"},
+                  text="Aurora Air grounded the whole fleet, engine cracks everywhere")  # fmt: skip
+    reply = post("q", T, incident=ID, platform="mastodon", author={"id": "b", "handle": "b"},
+                 text="Aurora Air grounded? Source?", reply_to="mastodon:r")  # fmt: skip
+    index_posts(es_client, index_names, [rumour, reply])
+    result = reclassify(es_client, index_names, incident(False, []), chunk_size=1, learned=True)
+    version = StanceModel.load().version
+    docs = [stored(es_client, index_names, f"mastodon:{n}") for n in ("r", "q")]
+    assert [(d["stance_source"], d["stance_model"]) for d in docs] == [("model", version)] * 2
+    assert result.scanned == 2 and result.changed == 2

@@ -26,6 +26,8 @@ class IngestContext:
     spider_name: str
     batch_size: int = 500
     flush_seconds: float = 5.0
+    #: Whether the learned stance head (when installed) labels each writer batch.
+    stance_model: bool = False
     matcher: Matcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +43,7 @@ class IngestContext:
         run_id: str | None = None,
         batch_size: int = 500,
         flush_seconds: float = 5.0,
+        stance_model: bool | None = None,
     ) -> IngestContext:
         return cls(
             settings=settings,
@@ -49,6 +52,7 @@ class IngestContext:
             spider_name=spider_name,
             batch_size=batch_size,
             flush_seconds=flush_seconds,
+            stance_model=settings.stance_model if stance_model is None else stance_model,
         )
 
     @property

@@ -20,6 +20,8 @@ from crawlers.capture import CaptureStage
 from crawlers.ingest.context import IngestContext
 from crawlers.ingest.stages import ActivityDoc, Dropped, PostDoc, run_stages, take_notes
 from indexer.connection import ConnectionFailedError, IndexNames, make_client
+from indexer.stance_enrich import StanceEnricher
+from indexer.stance_model import shipped
 from indexer.templates import ShardLayout, init
 from indexer.writer import BulkWriter, WriterStats
 
@@ -73,7 +75,7 @@ def open_writer(
     context: IngestContext, *, background: bool = False, client: Elasticsearch | None = None
 ) -> BulkWriter:
     settings = context.settings
-    return BulkWriter(
+    writer = BulkWriter(
         client or _client(context),
         IndexNames(settings.index_prefix),
         settings.data_dir / "spool",
@@ -83,6 +85,12 @@ def open_writer(
         wait_for_active_shards=settings.es_wait_for_active_shards,
         spool_is_durable=settings.state_store == "file",
     )
+    model = shipped() if context.stance_model else None
+    if model is not None:  # the learned head relabels each batch (the lexicon's label until then)
+        writer.enrich = StanceEnricher(
+            context.incident, model, writer.client, IndexNames(settings.index_prefix)
+        )
+    return writer
 
 
 def add_to_writer(doc: Any, context: IngestContext, writer: BulkWriter) -> None:

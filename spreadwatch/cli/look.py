@@ -316,7 +316,7 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
 
     model = resolve_incident(incident, [incidents_dir])
     with _indices_needed(app):
-        result = reclassify_posts(app.client, app.names, model)
+        result = reclassify_posts(app.client, app.names, model, learned=app.settings.stance_model)
     deleted = f" ({result.deleted} deleted: no other incident has them)" if result.deleted else ""
     click.echo(
         f"{model.id}: {result.scanned} posts scanned, {result.changed} changed, "

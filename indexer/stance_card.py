@@ -1,0 +1,155 @@
+"""The learned stance head's data card, as Markdown, from `indexer/models/stance-training.json`
+(what `python -m indexer.stance_train` measured): sources, sizes, the designs compared and the
+scores. `docs/stance.md` includes it; `indexer/models/stance-card.md` is the same text.
+
+    .venv/bin/python -m indexer.stance_card [--write]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from indexer.stance_model import HEAD, META, MODEL_DIR
+
+REPORT = MODEL_DIR / "stance-training.json"
+CARD = MODEL_DIR / "stance-card.md"
+
+
+def _row(cells: list[Any]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _f(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def card(report: dict[str, Any]) -> str:
+    data = report["data"]
+    re_events = data["rumoureval"]["events"]
+    lines = [
+        f"Head: design **{report['final']}**, trained {report['started']}; "
+        f"{(HEAD.stat().st_size + META.stat().st_size) / 1024:.0f} KiB "
+        "(`indexer/models/stance-head.npz` + `.json`).",
+        "",
+        "Training data:",
+        f"- RumourEval 2017 subtask A train + dev: {data['rumoureval']['tweets']} real tweets, "
+        f"{len(re_events)} events ({', '.join(f'{k} {v}' for k, v in sorted(re_events.items()))}); "
+        f"labels {_counts(data['rumoureval']['labels'])}. Mapped for the shipped head: support → "
+        "rumour, deny → denial, query and comment → other (RumourEval does not tell a denial "
+        "from a debunk of the evidence, nor press from comment).",
+        f"- spreadwatch's own `data/stance/train.jsonl`: {data['own_train']['posts']} posts "
+        f"({_counts(data['own_train']['languages'])}; {_counts(data['own_train']['labels'])}), "
+        "three invented incidents; weighted 3× in the final fit.",
+        f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
+        f"`{data['own_holdout']['sha256'][:16]}…`, scored once by the final head.",
+        "",
+        "Designs compared (macro-F1; RumourEval leave-one-event-out: trained on seven events, "
+        "tested on the eighth, averaged over the eight; own: leave-one-incident-out, trained on "
+        "two incidents + all of RumourEval, tested on the third):",
+        "",
+        _row(
+            [
+                "design",
+                "RumourEval 4-class",
+                "RumourEval 3-class (merged / trained)",
+                "RumourEval pooled 4-class",
+                "RumourEval pooled accuracy",
+                "own 5-class",
+                "own zh",
+                "own de",
+                "own en",
+                "seconds",
+            ]
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lexicon = report["lexicon"]
+    lines.append(
+        _row(
+            [
+                "lexicon (rules)",
+                _f(lexicon["rumoureval_4"]["mean"]),
+                "–",
+                "–",
+                "–",
+                _f(lexicon["own_loio"]["mean"]),
+                "–",
+                "–",
+                "–",
+                "–",
+            ]
+        )
+    )
+    for name, d in report["designs"].items():
+        per = d["own_loio_per_language"]
+        lines.append(
+            _row(
+                [
+                    name,
+                    _f(d["rumoureval_loeo_4"]["mean"]),
+                    f"{_f(d['rumoureval_loeo_3']['mean'])} / "
+                    f"{_f(d['rumoureval_loeo_3_trained']['mean'])}",
+                    _f(d["rumoureval_pooled_4"]),
+                    _f(d["rumoureval_pooled_accuracy"]),
+                    _f(d["own_loio"]["mean"]),
+                    _f(per.get("zh", 0)),
+                    _f(per.get("de", 0)),
+                    _f(per.get("en", 0)),
+                    d["seconds"],
+                ]
+            )
+        )
+    lines += ["", "RumourEval leave-one-event-out per event (macro-F1, 4-class / 3-class):", ""]
+    events = sorted(
+        k for k in next(iter(report["designs"].values()))["rumoureval_loeo_4"] if k != "mean"
+    )
+    lines.append(_row(["design", *events]))
+    lines.append("|---|" + "---:|" * len(events))
+    for name, d in report["designs"].items():
+        lines.append(
+            _row(
+                [
+                    name,
+                    *(
+                        f"{d['rumoureval_loeo_4'][e]:.2f} / {d['rumoureval_loeo_3'][e]:.2f}"
+                        for e in events
+                    ),
+                ]
+            )
+        )
+    if "holdout" in report:
+        held = report["holdout"]
+        lines += ["", f"Held-out set, final head ({report['final']}), 5-class:", ""]
+        lines.append(_row(["", "posts", "accuracy", "macro-F1"]))
+        lines.append("|---|---:|---:|---:|")
+        lines.append(
+            _row(
+                [
+                    "all",
+                    held["overall"]["posts"],
+                    _f(held["overall"]["accuracy"]),
+                    _f(held["overall"]["macro_f1"]),
+                ]
+            )
+        )
+        for lang, s in held["languages"].items():
+            lines.append(_row([lang, s["posts"], _f(s["accuracy"]), _f(s["macro_f1"])]))
+    return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def main() -> int:
+    text = card(json.loads(REPORT.read_text(encoding="utf-8")))
+    if "--write" in sys.argv[1:]:
+        CARD.write_text("# Stance head: data card\n\n" + text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The learned stance head, run once per writer batch (`BulkWriter.enrich`) or `reclassify` chunk.
+
+The per-item stance stage labels every post with the explainable lexicon at once (cheap, and
+what a post keeps if the model cannot run). Just before a batch is written, the learned head
+(`indexer.stance_model`) labels all of the batch's new posts in one call, with their context:
+the post each replies to or quotes (`reply_to`, `quote_of`, `repost_of`), looked up in the
+batch first and in Elasticsearch for the rest (one `mget` per batch). In a crawl the writer
+works on its own thread, so the model's cost is paid beside the downloads, per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from indexer.claims import with_claim_stances
+from indexer.connection import IndexNames
+from indexer.stance import StanceInput
+from indexer.stance_model import StanceModel
+from spreadwatch.incident import Incident
+
+logger = logging.getLogger(__name__)
+
+CONTEXT_FIELDS = ("reply_to", "quote_of", "repost_of")
+
+
+class StanceEnricher:
+    """Labels a batch of post documents with `model`, in place."""
+
+    def __init__(
+        self,
+        incident: Incident,
+        model: StanceModel,
+        client: Elasticsearch | None = None,
+        names: IndexNames | None = None,
+    ) -> None:
+        self.incident, self.model, self.client, self.names = incident, model, client, names
+
+    def __call__(self, docs: list[dict[str, Any]]) -> None:
+        posts = list(docs)
+        if not posts:
+            return
+        parents = self.parent_texts(posts)
+        inputs = [
+            dataclasses.replace(
+                StanceInput.from_doc(doc, claim_defs=self.incident.claims),
+                parent_text=parents.get(_parent_id(doc) or ""),
+            )
+            for doc in posts
+        ]
+        for doc, stance in zip(posts, self.model.classify_batch(inputs), strict=True):
+            doc.update(stance.fields())
+            with_claim_stances(doc, self.incident)
+
+    def parent_texts(self, posts: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Text of each post's parent: from the batch, else stored (lookup failures: none)."""
+        in_batch = {f"{d.get('platform')}:{d.get('native_id')}": _text(d) for d in posts}
+        wanted = {p for p in (_parent_id(d) for d in posts) if p}
+        found = {p: in_batch[p] for p in wanted if in_batch.get(p)}
+        missing = sorted(wanted - set(found))
+        if missing and self.client is not None and self.names is not None:
+            try:
+                reply = self.client.mget(
+                    index=self.names.posts, ids=missing, source_includes=["title", "text"]
+                )
+            except (ApiError, TransportError, OSError) as error:
+                logger.info("parents of a batch not looked up: %s", error)
+                return found
+            for hit in reply.get("docs", []):
+                if hit.get("found") and _text(hit.get("_source") or {}):
+                    found[hit["_id"]] = _text(hit["_source"])
+        return found
+
+
+def _parent_id(doc: dict[str, Any]) -> str | None:
+    for name in CONTEXT_FIELDS:
+        value = doc.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _text(doc: dict[str, Any]) -> str:
+    return "\n".join(t for t in (doc.get("title"), doc.get("text")) if isinstance(t, str) and t)

@@ -1,0 +1,78 @@
+"""The shipped learned stance head: it loads without downloading anything, labels posts written
+for this test (tests/data/stance/model_fixtures.jsonl: an invented bank-run rumour in zh/de/en,
+one post per class and language, labels decided when the posts were written), keeps pinned
+statements official, and is refused when it does not fit the code that builds its features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.documents import STANCES
+from indexer.stance import StanceInput
+from indexer.stance_eval import read_labelled, stance_input
+from indexer.stance_model import HEAD, META, StanceModel, StanceModelError, classify_batch
+
+FIXTURES = Path(__file__).parent / "data" / "stance" / "model_fixtures.jsonl"
+#: 15 posts; the floor allows two misses (a head scoring ~0.8 macro-F1 on unseen incidents).
+FLOOR = 13
+
+
+@pytest.fixture(scope="module")
+def model() -> StanceModel:
+    return StanceModel.load()
+
+
+def test_the_shipped_head_is_small_and_has_every_class(model: StanceModel):
+    assert HEAD.stat().st_size + META.stat().st_size < 5 * 1024 * 1024
+    assert sorted(model.classes) == sorted(STANCES)
+    assert model.coef.shape[0] == len(STANCES)
+
+
+def test_it_labels_posts_of_an_unseen_incident(model: StanceModel):
+    posts = read_labelled(FIXTURES)
+    stances = model.classify_batch([stance_input(p.record, None) for p in posts])
+    missed = [(p.record["text"], s.label) for p, s in zip(posts, stances, strict=True)
+              if s.label != p.label]  # fmt: skip
+    assert len(posts) - len(missed) >= FLOOR, missed
+
+
+def test_a_model_label_says_where_it_came_from(model: StanceModel):
+    (stance,) = model.classify_batch([StanceInput(text="Orbis Bank denies the rumours")])
+    fields = stance.fields()
+    assert (fields["stance_source"], fields["stance_model"]) == ("model", model.version)
+    assert 0.0 < fields["stance_confidence"] <= 1.0
+    assert f"model:{model.design}" in fields["stance_cues"]
+
+
+def test_a_pinned_statement_stays_the_official_denial(model: StanceModel):
+    (stance,) = model.classify_batch([StanceInput(text="Hinweis zu Berichten", pinned=True)])
+    assert (stance.label, stance.source, stance.confidence) == ("denial", "official", 1.0)
+
+
+def test_a_batch_is_labelled_like_its_posts_one_by_one(model: StanceModel):
+    posts = [stance_input(p.record, None) for p in read_labelled(FIXTURES)]
+    together = [s.label for s in model.classify_batch(posts)]
+    alone = [model.classify_batch([p])[0].label for p in posts]
+    assert together == alone
+
+
+def test_a_head_built_for_other_features_is_refused(tmp_path: Path):
+    meta = json.loads(META.read_text(encoding="utf-8"))
+    meta["context_columns"] = meta["context_columns"][:-1]
+    changed = tmp_path / "head.json"
+    changed.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(StanceModelError, match="other context features"):
+        StanceModel.load(HEAD, changed)
+
+
+def test_a_missing_head_is_an_error_naming_it(tmp_path: Path):
+    with pytest.raises(StanceModelError, match="cannot read the stance head"):
+        StanceModel.load(tmp_path / "none.npz", META)
+
+
+def test_a_mixed_batch_keeps_each_posts_source(model: StanceModel):
+    posts = [StanceInput(text="ByteDance denies it"), StanceInput(text="x", pinned=True)]
+    assert [s.source for s in classify_batch(posts, model)] == ["model", "official"]
