@@ -153,6 +153,10 @@ class HackerNewsSource(SourceBase):
 class RedditSource(SourceBase):
     subreddits: list[str] = Field(default_factory=list)
     global_search: bool = True
+    #: Read the comments of every matched link (search finds links only, never comments).
+    comment_trees: bool = True
+    #: A matched link's comments are read again each run for this long after it was posted.
+    comment_window: Duration = timedelta(days=3)
     client_id_env: str = "REDDIT_CLIENT_ID"
     client_secret_env: str = "REDDIT_CLIENT_SECRET"
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from replay_helpers import SettableClock
 from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
@@ -29,8 +31,10 @@ def env(server: ReplayServer, **extra: str) -> dict[str, str]:
     return {**{f"SPREADWATCH_{u}_BASE_URL": server.url for u in urls}, **extra}
 
 
-def _incident(tmp_path: Path, **section: object) -> Path:
-    return write_incident(tmp_path, {"reddit": {"terms": ["bytedance"], **section}})
+def _incident(tmp_path: Path, comment_trees: bool = False, **section: object) -> Path:
+    """Search alone unless a test is about comment trees (their own tests, at the end)."""
+    reddit = {"terms": ["bytedance"], "comment_trees": comment_trees, **section}
+    return write_incident(tmp_path, {"reddit": reddit})
 
 
 @pytest.fixture
@@ -133,3 +137,87 @@ def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path:
         result = crawl("reddit", _incident(tmp_path), tmp_path, **env(server, **CREDENTIALS))
     assert result.ids() == ["reddit:t3_1g6z9ab", "reddit:t3_1g7c3ef"]
     assert result.stat("dropped/bad_record") == 1
+
+
+# ---------------------------------------------------------------- comment trees
+
+
+def _comment(cid: str, link: str, parent: str, at: float, body: str) -> dict:
+    return {
+        "kind": "t1",
+        "data": {
+            "id": cid, "name": f"t1_{cid}", "link_id": link, "parent_id": parent,
+            "author": f"user_{cid}", "body": body, "created_utc": at, "score": 1,
+            "subreddit": "MachineLearning",
+            "permalink": f"/r/MachineLearning/comments/{link[3:]}/x/{cid}/",
+        },
+    }  # fmt: skip
+
+
+def test_the_comments_of_a_matched_link_come_with_it_nested_and_all(
+    reddit: ReplayServer, tmp_path: Path
+) -> None:
+    """Search finds links only: the comments, even without the search words, are in its tree."""
+    incident = _incident(tmp_path, comment_trees=True)
+    result = crawl("reddit", incident, tmp_path, **env(reddit, **CREDENTIALS))
+    by_id = result.by_id()
+    answer, removed = by_id["reddit:t1_lsq9x01"], by_id["reddit:t1_lsq9x77"]
+    assert answer["reply_to"] == "reddit:t3_1g6z9ab" and answer["always_keep"] is True
+    assert removed["reply_to"] == "reddit:t1_lsq9x01"
+    assert removed["thread"] == "reddit:t3_1g6z9ab"
+    assert set(result.ids()) == {*FOUND, "reddit:t1_lsq9x01", "reddit:t1_lsq9x77"}
+    (tree,) = reddit.matching(path=r"^/comments/1g6z9ab$")
+    assert tree.headers["authorization"].startswith("bearer ")
+
+
+def test_comments_past_the_trees_limit_are_asked_through_morechildren(tmp_path: Path) -> None:
+    data = RedditData.load(FIXTURES / "reddit.json")
+    link = "t3_1g7b2cd"
+    data.things += [
+        _comment(f"m{n:04d}", link, link, 1729336000.0 + n, "no search words here")
+        for n in range(620)
+    ]
+    with ReplayServer(RedditReplay(data)) as server:
+        result = crawl("reddit", _incident(tmp_path, comment_trees=True), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+        more = server.matching(path=r"^/api/morechildren$")
+    ids = set(result.ids())
+    assert {f"reddit:t1_m{n:04d}" for n in range(620)} <= ids
+    assert len(more) == 2  # 120 ids past the 500 served: 100 + 20
+    assert all(len(r.query["children"].split(",")) <= 100 for r in more)
+
+
+def test_comments_arriving_later_are_read_on_the_next_runs(tmp_path: Path) -> None:
+    """The link is older than the next run's search window, yet its new comments are read."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    link = "t3_1g6z9ab"
+    late = 1729339200.0 + 6 * 3600  # after the newest link (1729339200) on the first run's clock
+    data.things.append(_comment("late01", link, link, late, "who cares"))
+    clock = SettableClock(datetime.fromtimestamp(late - 3600, UTC))
+    incident = _incident(tmp_path, comment_trees=True, refresh="1m", comment_window="2d")
+    with ReplayServer(RedditReplay(data), clock=clock) as server:
+        first = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        clock.advance(hours=2)
+        server.clear_log()
+        second = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        reread = server.matching(path=r"^/comments/1g6z9ab$")
+    assert "reddit:t1_late01" not in first.ids()
+    assert "reddit:t1_late01" in second.ids()
+    assert "reddit:t3_1g6z9ab" not in second.ids()  # the link itself was out of the window
+    assert len(reread) == 1 and second.stat("reddit/trees_reread") == 3
+
+
+def test_a_link_older_than_the_comment_window_is_not_read_again(tmp_path: Path) -> None:
+    data = RedditData.load(FIXTURES / "reddit.json")
+    newest = 1729339200.0
+    data.things.append(_comment("late02", "t3_1g6z9ab", "t3_1g6z9ab", newest + 600, "later"))
+    clock = SettableClock(datetime.fromtimestamp(newest + 60, UTC))
+    # The first link was posted 13 h before the newest one: past a 12 h comment window.
+    incident = _incident(tmp_path, comment_trees=True, refresh="1m", comment_window="12h")
+    with ReplayServer(RedditReplay(data), clock=clock) as server:
+        crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        clock.advance(hours=1)
+        server.clear_log()
+        second = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        assert server.count(path=r"^/comments/1g6z9ab$") == 0
+    assert "reddit:t1_late02" not in second.ids()
+    assert second.stat("reddit/trees_reread") == 2

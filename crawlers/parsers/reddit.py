@@ -110,6 +110,48 @@ def _comment(data: dict[str, Any]) -> Post:
     )
 
 
+def comment_things(payload: Any) -> tuple[list[Any], list[str]]:
+    """The comments (`t1` things, for `parse_thing`) of a `/comments/{article}` answer — a
+    `[link listing, comment listing]` pair whose comments nest under `replies` — and the ids
+    its `more` stubs stand for (to ask `/api/morechildren`)."""
+    if not isinstance(payload, list) or len(payload) != 2:
+        raise ParseError(f"reddit: expected [link, comments] listings, got {str(payload)[:80]!r}")
+    comments = need(need(payload[1], "data", dict, "reddit comments"), "children", list, "reddit comments")  # fmt: skip
+    things: list[Any] = []
+    more: list[str] = []
+    _walk(comments, things, more)
+    return things, more
+
+
+def more_things(payload: Any) -> tuple[list[Any], list[str]]:
+    """The comments of an `/api/morechildren` answer (flat, under `json.data.things`), and the
+    ids of the `more` stubs among them."""
+    body = need(payload, "json", dict, "reddit morechildren")
+    errors = body.get("errors")
+    if errors:
+        raise ParseError(f"reddit morechildren: {str(errors)[:120]}")
+    found = need(need(body, "data", dict, "reddit morechildren"), "things", list, "reddit morechildren")  # fmt: skip
+    things: list[Any] = []
+    more: list[str] = []
+    _walk(found, things, more)
+    return things, more
+
+
+def _walk(children: list[Any], things: list[Any], more: list[str]) -> None:
+    for child in children:
+        kind = child.get("kind") if isinstance(child, dict) else None
+        data = child.get("data") if isinstance(child, dict) else None
+        if kind == "more" and isinstance(data, dict):
+            # "continue this thread" stubs carry no ids (count 0); their depth is not followed.
+            more += [i for i in data.get("children") or [] if isinstance(i, str)]
+            continue
+        things.append(child)
+        replies = data.get("replies") if isinstance(data, dict) else None
+        if isinstance(replies, dict):
+            nested = replies.get("data", {}).get("children")
+            _walk(nested if isinstance(nested, list) else [], things, more)
+
+
 def gone(data: dict[str, Any], field: str) -> str | None:
     """How Reddit says a thing is gone: `[removed]` (moderators, admins, filters; with
     `removed_by_category`), `[deleted]` (by its author), or an author account deleted."""
@@ -161,4 +203,13 @@ def _author(data: dict[str, Any]) -> Author:
     )
 
 
-__all__ = ["PLATFORM", "ParseError", "gone", "parse_listing", "parse_thing", "parse_things"]
+__all__ = [
+    "PLATFORM",
+    "ParseError",
+    "comment_things",
+    "gone",
+    "more_things",
+    "parse_listing",
+    "parse_thing",
+    "parse_things",
+]

@@ -6,6 +6,13 @@ API, pacing itself by `X-Ratelimit-Remaining/-Reset`. Without them it tries the 
 which Reddit now mostly answers with 403: that is counted as `refused/public_json_forbidden`
 and logged once with what to configure, never a crash. Paging stops at posts older than the
 window (the last run's newest post minus `refresh`, so recent scores are re-read).
+
+Search returns links only, never comments: with `comment_trees` (default) each matched link's
+tree is read (`/comments/{id}`, its `more` stubs through `/api/morechildren`) and its comments
+kept as replies, even those not repeating the search words. Comments keep coming after a link
+was found, so the links are remembered (crawl state) and their trees read again every run
+while they are at most `comment_window` older than the newest matched link (time measured by
+the posts seen, as the search window is, so a replay on a simulated clock behaves the same).
 """
 
 from __future__ import annotations
@@ -22,13 +29,19 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.parsers import ParseError
-from crawlers.parsers.reddit import parse_things
+from crawlers.parsers.reddit import comment_things, more_things, parse_thing, parse_things
 from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import RedditSource
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+#: Comments per tree request (Reddit's most); the rest come as `more` stubs.
+TREE_LIMIT = 500
+#: Ids per `/api/morechildren` request (Reddit's most).
+MORE_PER_REQUEST = 100
+#: Crawl-state key prefix of the remembered links whose comment trees are re-read.
+THREAD_KEY = "thread:"
 #: Never sleep longer than this for Reddit's window in one crawl; the next run continues.
 MAX_PAUSE = 120.0
 
@@ -75,6 +88,7 @@ class RedditSpider(SocialSpider):
         for sub in scopes:
             for term in self.terms():
                 yield self._page(term, sub, token, after=None, page=0)
+        yield from self._remembered_trees(token)
 
     def _page(self, term: str, sub: str | None, token: str | None, after: str | None, page: int) -> scrapy.Request:  # fmt: skip
         query = {"q": term, "sort": "new", "limit": PAGE_SIZE, "raw_json": 1, "type": "link"}
@@ -105,6 +119,9 @@ class RedditSpider(SocialSpider):
         posts, older = self._posts(payload, response.url, start)
         for post in posts:
             yield self.finish(post, meta["term"])
+            if post.native_id.startswith("t3_") and self.section.comment_trees:
+                self._remember_thread(post)
+                yield self._tree(post.native_id, meta["term"], meta["token"])
         self.advance(key, posts)
         after = payload.get("data", {}).get("after") if isinstance(payload, dict) else None
         if isinstance(after, str) and not older and meta["page"] + 1 < self.section.max_pages:
@@ -131,6 +148,89 @@ class RedditSpider(SocialSpider):
             # A crosspost's original is kept whatever its age: the spread it starts is here.
             posts += [*originals, post]
         return posts, older
+
+    # Comment trees.
+
+    def _remember_thread(self, post: Any) -> None:
+        if isinstance(post.timestamp, datetime):
+            self.state.set_extra(THREAD_KEY + post.native_id, post.timestamp.isoformat())
+
+    def _remembered_trees(self, token: str | None) -> Iterator[scrapy.Request]:
+        """Trees of the links found on earlier runs still within `comment_window` of the newest
+        one; older links are forgotten."""
+        if not self.section.comment_trees:
+            return
+        threads = {
+            key.removeprefix(THREAD_KEY): datetime.fromisoformat(value)
+            for key, value in list(self.state.extra.items())
+            if key.startswith(THREAD_KEY) and isinstance(value, str)
+        }
+        if not threads:
+            return
+        oldest = max(threads.values()) - self.section.comment_window
+        for name, posted in sorted(threads.items()):
+            if posted < oldest:
+                self.state.delete_extra(THREAD_KEY + name)
+                continue
+            self.count("reddit/trees_reread")
+            yield self._tree(name, None, token)
+
+    def _tree(self, link: str, term: str | None, token: str | None) -> scrapy.Request:
+        query = urlencode({"sort": "new", "limit": TREE_LIMIT, "raw_json": 1})
+        article = link.removeprefix("t3_")
+        meta = {"term": term, "token": token, "link": link}
+        if token:
+            url = f"{self.base_url}/comments/{article}?{query}"
+            return self.request(url, self.parse_tree, meta=meta, headers={"Authorization": f"bearer {token}"})  # fmt: skip
+        url = f"{self.settings_obj.base_url('reddit_public')}/comments/{article}.json?{query}"
+        return self.request(url, self.parse_tree, meta=meta)
+
+    async def parse_tree(self, response: Response) -> AsyncIterator[Any]:
+        async for item in self._comments(response, comment_things):
+            yield item
+
+    async def parse_more(self, response: Response) -> AsyncIterator[Any]:
+        async for item in self._comments(response, more_things):
+            yield item
+
+    async def _comments(self, response: Response, read: Any) -> AsyncIterator[Any]:
+        """The comments of a tree or `morechildren` answer; its `more` ids asked next."""
+        meta = response.meta
+        if response.status in (401, 403):
+            self._refusal(response, meta["token"])
+            return
+        if self.unchanged(response):
+            return
+        payload = self.json_body(response)
+        if payload is None:
+            return
+        try:
+            things, more = read(payload)
+        except ParseError as error:
+            self.drop("bad_shape", response.url, error)
+            return
+        for thing in things:
+            try:
+                comment = parse_thing(thing)
+            except ParseError as error:
+                self.drop("bad_record", response.url, error)
+                continue
+            comment.always_keep = True  # the discussion of a matched link belongs to the spread
+            yield self.finish(comment, meta["term"])
+        if more:
+            await self._obey_ratelimit(response)
+        for start in range(0, len(more), MORE_PER_REQUEST):
+            yield self._more(meta, more[start : start + MORE_PER_REQUEST])
+
+    def _more(self, meta: dict[str, Any], ids: list[str]) -> scrapy.Request:
+        query = urlencode({"api_type": "json", "link_id": meta["link"], "children": ",".join(ids), "sort": "new", "raw_json": 1})  # fmt: skip
+        token = meta["token"]
+        more_meta = {k: meta[k] for k in ("term", "token", "link")}
+        if token:
+            url = f"{self.base_url}/api/morechildren?{query}"
+            return self.request(url, self.parse_more, meta=more_meta, headers={"Authorization": f"bearer {token}"})  # fmt: skip
+        url = f"{self.settings_obj.base_url('reddit_public')}/api/morechildren.json?{query}"
+        return self.request(url, self.parse_more, meta=more_meta)
 
     def _refusal(self, response: Response, token: str | None) -> None:
         if token is None:

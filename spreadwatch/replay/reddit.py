@@ -5,6 +5,10 @@
 - OAuth: `GET /search` and `/r/{sub}/search` (`q`, `restrict_sr`, `sort=new`, `limit≤100`,
   `after=t3_x`) with `Authorization: bearer <token>`; without it 401. Every OAuth reply carries
   `X-Ratelimit-Used/-Remaining/-Reset` (seconds to the window's end); over the budget, 429 until the window resets.
+- Comment trees (`reddit_comments.py`): `GET /comments/{article}` (and `/r/{sub}/comments/…`;
+  `limit` ≤ 500, `sort`) → `[link listing, comment listing]` with `more` stubs past `limit`, and
+  `GET /api/morechildren?link_id=&children=` (≤ 100 ids) → `{json: {errors, data: {things}}}`;
+  OAuth like search (budget, headers), or public with `.json`.
 - Public: `GET /search.json`, `/r/{sub}/search.json`: the same listings, or, with
   `public_forbidden`, the 403 Reddit now answers most unauthenticated clients.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spreadwatch.replay.reddit_comments import MAX_CHILDREN, MAX_LIMIT, CommentTree, listing
 from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply
 
 WINDOW_SECONDS = 600
@@ -64,6 +69,10 @@ class RedditReplay(ReplayApp):
         self.route("GET", r"/r/(?P<sub>\w+)/search", self.oauth_search)
         self.route("GET", r"/search\.json", self.public_search)
         self.route("GET", r"/r/(?P<sub>\w+)/search\.json", self.public_search)
+        self.route("GET", r"(?:/r/\w+)?/comments/(?P<article>\w+)(?:/[\w-]*(?:/\w*)?)?/?", self.oauth_comments)  # fmt: skip
+        self.route("GET", r"(?:/r/\w+)?/comments/(?P<article>\w+)(?:/[\w-]*(?:/\w*)?)?/?\.json", self.public_comments)  # fmt: skip
+        self.route("GET", r"/api/morechildren", self.oauth_more)
+        self.route("GET", r"/api/morechildren\.json", self.public_more)
         self.route("GET", r"/api/info", self.info)
         self.route("GET", r"/api/info\.json", self.info)
 
@@ -78,6 +87,22 @@ class RedditReplay(ReplayApp):
         return reply
 
     def oauth_search(self, request: ReplayRequest) -> Reply:
+        return self._oauth(request, self._listing)
+
+    def oauth_comments(self, request: ReplayRequest) -> Reply:
+        return self._oauth(request, self._comments)
+
+    def oauth_more(self, request: ReplayRequest) -> Reply:
+        return self._oauth(request, self._more_children)
+
+    def public_comments(self, request: ReplayRequest) -> Reply:
+        return _error(403, "Forbidden") if self.public_forbidden else self._comments(request)
+
+    def public_more(self, request: ReplayRequest) -> Reply:
+        return _error(403, "Forbidden") if self.public_forbidden else self._more_children(request)
+
+    def _oauth(self, request: ReplayRequest, answer: Any) -> Reply:
+        """A bearer-token request, counted against the window's budget (429 past it)."""
         auth = request.header("authorization") or ""
         if not auth.lower().startswith("bearer ") or auth.split(" ", 1)[1] not in self.tokens:
             return _error(401, "Unauthorized")
@@ -87,7 +112,25 @@ class RedditReplay(ReplayApp):
             if self.used >= self.budget:
                 return self._limited(_error(429, "Too Many Requests"))
             self.used += 1
-        return self._limited(self._listing(request))
+        return self._limited(answer(request))
+
+    def _comments(self, request: ReplayRequest) -> Reply:
+        name = f"t3_{request.match['article'] if request.match else ''}"
+        now = request.now.timestamp()
+        link = next((t for t in self.data.things if t["data"].get("name") == name), None)
+        if link is None or _created(link) > now:
+            return _error(404, "Not Found")
+        tree = CommentTree(self.data.things, name, now, request.query.get("sort", "new"))
+        comments = tree.page(request.int_param("limit", 200, 1, MAX_LIMIT))
+        return Reply.json([listing([link]), listing(comments)])
+
+    def _more_children(self, request: ReplayRequest) -> Reply:
+        ids = [i for i in request.query.get("children", "").split(",") if i]
+        if len(ids) > MAX_CHILDREN:
+            return _error(400, "too many children")
+        link = request.query.get("link_id", "")
+        tree = CommentTree(self.data.things, link, request.now.timestamp(), request.query.get("sort", "new"))  # fmt: skip
+        return Reply.json({"json": {"errors": [], "data": {"things": tree.flat(ids)}}})
 
     def info(self, request: ReplayRequest) -> Reply:
         """Things by fullname (`id=t3_a,t1_b`); a thing Reddit no longer has is left out, one
