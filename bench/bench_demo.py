@@ -45,7 +45,7 @@ def main() -> None:
             "alerts_sent": len(result.story.alerts),
             "origin_platform": (story["origin"] or {}).get("platform"),
             "time_to_denial_h": story["time_to_denial_h"],
-            "not_replayed": sorted(result.not_replayed),
+            "posts_per_platform": dict(sorted(result.story.posts_per_platform.items())),
         },
     )
 

@@ -1,6 +1,7 @@
 """Phases of a rumour's spread and the measures comms teams ask for, from aggregations.
 
-Stable API: `phases(client, names, incident, interval=None, now=None) -> Phases`, where
+Stable API: `phases(client, names, incident, interval=None, now=None) -> Phases` (and
+`phase_at(found, moment)`, the phase a moment falls in), where
 `incident` is an `IncidentScope` (id and window; `IncidentScope.of(incident_model)`) or a bare
 id (no window known: every post of the id counts).
 
@@ -172,6 +173,13 @@ def phases(
         phases=_spans(found, bounds.end),
         measures=measures,
     )
+
+
+def phase_at(found: Phases, moment: datetime) -> str | None:
+    """The name of the phase `moment` falls in: the last one begun by then (None before the
+    onset). A live view (the demo's display) asks this rather than guessing from counts."""
+    begun = [phase.name for phase in found.phases if phase.start <= moment]
+    return begun[-1] if begun else None
 
 
 def _onset(first: PostRef | None, rumour: PostRef | None, *later: PostRef | None) -> PostRef | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alerts_support import index_posts, official_denial, post
 
-from indexer.phases import PHASE_NAMES, phases
+from indexer.phases import PHASE_NAMES, phase_at, phases
 from indexer.scope import IncidentScope
 
 pytest_plugins = ["conftest_alerts"]
@@ -99,3 +99,21 @@ def test_no_denial_yet_says_how_long_since_the_onset(es_client, index_names):
     found = phases(es_client, index_names, SCOPE, interval="1h", now=T0 + 26 * H)
     assert found.denial is None  # someone's denial is a denial, not the official denial
     assert (found.measures.time_to_denial, found.measures.time_since_onset) == (None, 26 * H)
+
+
+def test_the_phase_at_a_moment_is_the_last_begun_by_then(es_client, index_names):
+    """What a live view shows (the demo's display): quiet before the onset, then each phase."""
+    index_posts(
+        es_client,
+        index_names,
+        [
+            post("r1", T0, stance="rumour"),
+            post("g1", T0 + 2 * H, platform="github", kind="repo", stance="rumour"),
+            official_denial("d1", T0 + 5 * H),
+        ],
+    )
+    found = phases(es_client, index_names, SCOPE, now=T0 + 6 * H)
+    assert phase_at(found, T0 - H) is None
+    assert phase_at(found, T0 + H) == "rumour"
+    assert phase_at(found, T0 + 5 * H - timedelta(minutes=1)) == "evidence"
+    assert phase_at(found, T0 + 6 * H) == found.phases[-1].name

@@ -73,8 +73,6 @@ def demo(
     click.echo("")
     click.echo(render_story(result.story))
     click.echo("")
-    for source, reason in sorted(result.not_replayed.items()):
-        click.echo(f"not replayed: {source} ({reason})")
     for _source, problem in sorted(result.crawl_failures.items()):
         click.echo(f"crawl problem: {problem}")
     click.echo(f"played {result.rounds} rounds in {result.wall_s:.0f}s. Wrote:")

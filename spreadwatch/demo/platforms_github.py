@@ -69,13 +69,21 @@ def _repo_record(
         )
     ]
     if readme is not None:
+        # The README is a document of its own (for the confession repo it is the text that
+        # matters), saying what its repository says.
+        content = shapes.github_readme(repo["full_name"], readme)
         out.append(
             Record(
                 "github",
                 "readme",
                 repo["full_name"],
                 at,
-                shapes.github_readme(repo["full_name"], readme),
+                content,
+                stance=stance or "other",
+                lang="en",
+                matches=stance is not None,
+                url=content["html_url"],
+                followers=0,
             )
         )
     return out

@@ -2,7 +2,7 @@
 
 Each adapter turns the committed records into the replay module's data class; the servers share
 the demo's simulated clock, so a record appears to the spiders once the clock passes its time.
-A platform whose replay module has not been written is reported as unavailable, never faked.
+Every platform of the dataset has its server: one that cannot be built stops the demo.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from spreadwatch.replay.github import GithubData, GithubReplay
 from spreadwatch.replay.pages import PagesData, PagesReplay
 
 logger = logging.getLogger(__name__)
-
-SOCIAL_SOURCES = ("weibo", "hackernews", "reddit", "mastodon", "bluesky")
 
 Clock = Callable[[], datetime]
 
@@ -154,35 +152,22 @@ def _reply_html(reply: dict[str, Any]) -> str:
     )
 
 
-def start_servers(clock: Clock) -> tuple[dict[str, ReplayServer], dict[str, str]]:
-    """Start a replay server per source the replay package can serve.
-
-    Returns the running servers by source name, and for each source that cannot be served yet
-    the reason (so the demo says what it could not replay instead of pretending).
-    """
+def start_servers(clock: Clock) -> dict[str, ReplayServer]:
+    """Start a replay server per source of the dataset; the running servers by source name."""
     servers: dict[str, ReplayServer] = {}
-    missing: dict[str, str] = {}
     builders: dict[str, Callable[[], Any]] = {
         "github": lambda: GithubReplay(github_data(), core_limit=100_000, search_limit=10_000),
         "feeds": lambda: FeedsReplay(feeds_data()),
         "pages": lambda: PagesReplay(pages_data()),
+        **SOCIAL_APPS,
     }
-    builders.update(SOCIAL_APPS)
-    for source in SOCIAL_SOURCES:
-        if source not in builders:
-            missing[source] = f"no replay adapter for {source} yet"
     try:
         for source, build in builders.items():
-            try:
-                app = build()
-            except ModuleNotFoundError as error:
-                missing[source] = f"no replay server for {source} yet ({error.name} is missing)"
-                continue
-            servers[source] = ReplayServer(app, clock=clock).start()
+            servers[source] = ReplayServer(build(), clock=clock).start()
     except BaseException:
         stop_servers(servers)
         raise
-    return servers, missing
+    return servers
 
 
 def stop_servers(servers: dict[str, ReplayServer]) -> None:

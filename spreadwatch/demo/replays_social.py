@@ -1,23 +1,18 @@
-"""Adapters from the dataset to the social platforms' replay servers (spreadwatch/replay/).
-
-Each adapter imports its replay module when called: a platform whose replay module is not there
-yet raises `ModuleNotFoundError`, which the demo reports as "not replayed" rather than faking it.
-"""
+"""Adapters from the dataset to the social platforms' replay servers (spreadwatch/replay/)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from spreadwatch.demo.dataset import entries
+from spreadwatch.replay import bluesky, hackernews, mastodon, reddit, weibo
 from spreadwatch.replay.server import ReplayApp
 
 
 def hackernews_app() -> ReplayApp:
-    module = importlib.import_module("spreadwatch.replay.hackernews")
     hits = [e.data for e in entries("hackernews")]
-    return module.HackerNewsReplay(module.HackerNewsData(hits=hits, items=_hn_trees(hits)))
+    return hackernews.HackerNewsReplay(hackernews.HackerNewsData(hits=hits, items=_hn_trees(hits)))
 
 
 def _hn_trees(hits: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -53,7 +48,6 @@ def weibo_app() -> ReplayApp:
     a year old, as 2024's are today. (Relative forms such as `5分钟前` would be read by the spider
     against the crawl process's wall clock, not the demo's simulated one.)
     """
-    module = importlib.import_module("spreadwatch.replay.weibo")
     users: dict[str, dict[str, Any]] = {}
     mblogs = []
     for entry in entries("weibo"):
@@ -63,36 +57,33 @@ def weibo_app() -> ReplayApp:
         if "retweeted_status" in entry.data:
             stored["retweeted_id"] = entry.data["retweeted_status"]["id"]
         mblogs.append(stored)
-    app = module.WeiboReplay(module.WeiboData(users=users, mblogs=mblogs))
-    app.render_time = lambda created, now: created.astimezone(module.BEIJING).strftime(
-        module.ABSOLUTE
+    app = weibo.WeiboReplay(weibo.WeiboData(users=users, mblogs=mblogs))
+    app.render_time = lambda created, now: created.astimezone(weibo.BEIJING).strftime(
+        weibo.ABSOLUTE
     )
     return app
 
 
 def reddit_app() -> ReplayApp:
-    module = importlib.import_module("spreadwatch.replay.reddit")
     things = [e.data for e in entries("reddit")]
     client_id, secret = DEMO_REDDIT
-    return module.RedditReplay(
-        module.RedditData(things=things), client_id=client_id, client_secret=secret, budget=100_000
+    return reddit.RedditReplay(
+        reddit.RedditData(things=things), client_id=client_id, client_secret=secret, budget=100_000
     )
 
 
 def mastodon_app() -> ReplayApp:
     """One instance's hashtag timeline; statuses from other instances arrive federated."""
-    module = importlib.import_module("spreadwatch.replay.mastodon")
     statuses = [e.data for e in entries("mastodon")]
-    return module.MastodonReplay(module.MastodonData(statuses=statuses), budget=100_000)
+    return mastodon.MastodonReplay(mastodon.MastodonData(statuses=statuses), budget=100_000)
 
 
 def bluesky_app() -> ReplayApp:
-    module = importlib.import_module("spreadwatch.replay.bluesky")
     posts = [e.data for e in entries("bluesky") if e.kind == "post"]
     profiles = [e.data for e in entries("bluesky") if e.kind == "profile"]
     handle, password = DEMO_BLUESKY
-    data = module.BlueskyData(accounts={handle: password}, posts=posts, profiles=profiles)
-    return module.BlueskyReplay(data, budget=100_000)
+    data = bluesky.BlueskyData(accounts={handle: password}, posts=posts, profiles=profiles)
+    return bluesky.BlueskyReplay(data, budget=100_000)
 
 
 #: Demo credentials the replays accept (not secrets; `rounds.DEMO_CREDENTIALS` sends them).

@@ -30,7 +30,9 @@ from evidence.export import export
 from evidence.recheck import prepare
 from indexer.connection import IndexNames, make_client
 from indexer.evidence_queries import archived_posts
+from indexer.phases import phase_at, phases
 from indexer.purge import delete_incident
+from indexer.scope import IncidentScope
 from indexer.templates import init
 from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, replays
 from spreadwatch.demo.alerting import AlertJob
@@ -66,7 +68,6 @@ class DemoResult:
     incident: str
     wall_s: float
     rounds: int
-    not_replayed: dict[str, str] = field(default_factory=dict)
     crawl_failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,7 +80,7 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     init(client, names)
     delete_incident(client, names, incident.id)  # the previous demo run, replaced
     clock = SimClock(incident.window.start)
-    servers, missing = replays.start_servers(clock)
+    servers = replays.start_servers(clock)
     sink = SmtpSink().start()
     work = tempfile.TemporaryDirectory(prefix="spreadwatch-demo-")
     rounds: CrawlRounds | CrawlWorker | None = None
@@ -116,7 +117,7 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         return DemoResult(
             story, written, names.prefix, incident.id, round(time.monotonic() - started, 1),
             played.rounds,
-            not_replayed=missing, crawl_failures=played.failures,
+            crawl_failures=played.failures,
         )  # fmt: skip
     finally:
         if rounds is not None:
@@ -174,7 +175,10 @@ def _play(
     recheck: _Recheck,
 ) -> _Played:
     end = incident.window.end or clock.now() + timedelta(days=7)
-    sources = [s for s in incident.sources.enabled() if s in servers]
+    sources = list(incident.sources.enabled())
+    unserved = [s for s in sources if s not in servers]
+    if unserved:  # never a demo on fewer platforms than its dataset
+        raise RuntimeError(f"no replay server for the demo's sources {unserved}")
     moments = list(steps(clock.now(), end, options.every))
     played = _Played()
     wall_per_round = options.every.total_seconds() / 3600 / options.speed
@@ -228,32 +232,15 @@ def _frame(
         at=moment,
         round=number,
         rounds=total,
-        phase=_phase(client, names, incident.id, moment),
+        phase=_phase(client, names, incident, moment),
         posts=posts_per_platform(client, names, incident.id),
         alerts=fired,
         problems=problems,
     )
 
 
-def _phase(client: Elasticsearch, names: IndexNames, incident: str, moment: datetime) -> str:
-    """The current phase, from the indexed posts: quiet, rumour, evidence, denial, coverage."""
-    response = client.search(
-        index=names.posts,
-        size=0,
-        query={"term": {"incident": incident}},
-        aggs={
-            "evidence": {"filter": {"term": {"platform": "github"}}},
-            "denial": {"filter": {"term": {"stance": "denial"}}},
-            "press": {"filter": {"terms": {"platform": ["news", "feeds"]}}},
-        },
-    )
-    aggs = response["aggregations"]
-    if response["hits"]["total"]["value"] == 0:
-        return "quiet"
-    if aggs["press"]["doc_count"]:
-        return "coverage"
-    if aggs["denial"]["doc_count"]:
-        return "denial"
-    if aggs["evidence"]["doc_count"]:
-        return "evidence"
-    return "rumour"
+def _phase(client: Elasticsearch, names: IndexNames, incident: Incident, moment: datetime) -> str:
+    """The phase at `moment` as `indexer.phases` defines it (the report and Kibana say the
+    same); "quiet" before the rumour's onset."""
+    found = phases(client, names, IncidentScope.of(incident), now=moment)
+    return phase_at(found, moment) or "quiet"

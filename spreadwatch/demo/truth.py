@@ -15,8 +15,9 @@ from spreadwatch.demo import timeline as tl
 from spreadwatch.demo.context import Record
 from spreadwatch.demo.shapes import iso_z
 
-#: Record kinds that are not posts: profiles, README contents and activity points.
-NON_POST_KINDS = frozenset({"user", "readme", "star", "fork", "profile"})
+#: Record kinds that are not posts: profiles and activity points. (A README is a post: the
+#: spiders index it as a document of its own, `owner/name:readme`.)
+NON_POST_KINDS = frozenset({"user", "star", "fork", "profile"})
 
 
 def _ref(record: Record) -> dict[str, Any]:
@@ -57,6 +58,7 @@ def build_truth(records: dict[str, list[Record]], seed: int) -> dict[str, Any]:
         "counts": _counts(records),
         "stances": dict(sorted(Counter(r.stance for r in matching).items())),
         "reach": _reach(matching),
+        "reach_summed": _summed_reach(matching),
         "rumour_after_denial_median_h": _median_delay(matching, denial.at),
         "languages": dict(sorted(Counter(r.lang for r in matching).items())),
     }
@@ -87,6 +89,15 @@ def _reach(posts: list[Record]) -> dict[str, int]:
         author = _author_key(record)
         seen.setdefault(record.stance or "other", {})[author] = record.followers
     return {stance: sum(v.values()) for stance, v in sorted(seen.items())}
+
+
+def _summed_reach(posts: list[Record]) -> dict[str, int]:
+    """Sum of author followers over the posts of each stance, an account counted each time it
+    posts: the reach `indexer.phases` documents (denial reach ÷ rumour reach)."""
+    sums: Counter[str] = Counter()
+    for record in posts:
+        sums[record.stance or "other"] += record.followers
+    return dict(sorted(sums.items()))
 
 
 def _author_key(record: Record) -> tuple[str, str]:

@@ -69,7 +69,7 @@ class World:
 def world(settings: Settings, prefix: str, data_dir: Path, at: datetime) -> Iterator[World]:
     """Every replay server up at `at`; crawls write to `prefix` and keep state in `data_dir`."""
     clock = SimClock(at)
-    servers, _missing = replays.start_servers(clock)
+    servers = replays.start_servers(clock)
     try:
         env = crawl_env(settings, prefix, data_dir, {s: v.url for s, v in servers.items()})
         env["PYTHONPATH"] = str(PROJECT_ROOT)
@@ -156,10 +156,12 @@ def expected_posts(source: str, until: datetime) -> dict[str, set[str]]:
     urls = Counter(entry.url for _, entry in records)
     wanted: dict[str, set[str]] = {}
     for platform, entry in records:
-        keys = {f"{platform}:id:{entry.id.lower()}"}
+        # A README shares its repository's record id; its document is `owner/name:readme`.
+        native = f"{entry.id}:readme" if entry.kind == "readme" else entry.id
+        keys = {f"{platform}:id:{native.lower()}"}
         if entry.url and urls[entry.url] == 1:
             keys.add(f"{platform}:url:{entry.url}")
-        wanted[f"{platform}:{entry.id}"] = keys
+        wanted[f"{platform}:{native}"] = keys
     return wanted
 
 
