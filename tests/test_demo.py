@@ -42,7 +42,9 @@ EVERY = timedelta(hours=24)
 INDEXED_AS = {"feeds": "news"}
 STANCE_DOC = Path(__file__).resolve().parent.parent / "docs" / "stance.md"
 
-pytestmark = pytest.mark.slow
+#: One demo run (the module fixture) takes minutes, more on a loaded machine: the first test's
+#: setup holds it, so the default per-test timeout would cut it short.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _at(value: str) -> datetime:
