@@ -65,17 +65,17 @@ def _extractor() -> tldextract.TLDExtract:
 def split(url: str | None, base: str | None = None) -> SplitResult | None:
     """The parts of an http(s) URL with a clean host, or None for anything else.
 
-    A relative link (`/r/news/…`) is resolved against `base` when one is given; a link written
-    without its scheme (`example.com/a`, `//example.com/a`) is read as https.
+    A relative link (`/r/news/…`, `item?id=6`) is resolved against `base` when one is given;
+    without a base, a link written without its scheme (`example.com/a`, `//example.com/a`) is
+    read as https.
     """
     if not isinstance(url, str):
         return None
     text = _URL_END.split(url.strip(), maxsplit=1)[0]
     if not text:
         return None
-    relative = not _SCHEME.match(text) and text.startswith(("/", "?", "#", "."))
-    if base and relative and not text.startswith("//"):
-        text = urljoin(base, text)
+    if base and not _SCHEME.match(text) and not text.startswith("//"):
+        text = urljoin(base, text)  # relative to the page, as a browser reads it
     bare = not text.startswith("//") and (
         not _SCHEME.match(text) or bool(re.match(r"^[^/:]+\.[^/:]+:\d", text))
     )
@@ -124,8 +124,7 @@ def clean_url(url: str | None, base: str | None = None) -> str | None:
         return None
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k)])  # fmt: skip
     fragment = parts.fragment if RESOURCE_FRAGMENT.fullmatch(parts.fragment) else ""
-    path = quote(parts.path, safe=_SAFE) or "/"
-    return urlunsplit((parts.scheme, parts.netloc, path, query, fragment))
+    return urlunsplit((parts.scheme, parts.netloc, _path(parts.path) or "/", query, fragment))
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
@@ -137,8 +136,13 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     netloc = _without_www(host) + port
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k))
     fragment = parts.fragment if RESOURCE_FRAGMENT.fullmatch(parts.fragment) else ""
-    path = quote(parts.path, safe=_SAFE).rstrip("/") or "/"
+    path = _path(parts.path).rstrip("/") or "/"
     return urlunsplit(("https", netloc, path, urlencode(query), fragment))
+
+
+def _path(path: str) -> str:
+    """A path percent-encoded one way: non-ASCII encoded, escapes in upper case (`%e6` = `%E6`)."""
+    return re.sub(r"%[0-9a-f]{2}", lambda m: m.group(0).upper(), quote(path, safe=_SAFE))
 
 
 def domain_of(url: str | None) -> str | None:

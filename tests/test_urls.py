@@ -20,6 +20,11 @@ SAME_ARTICLE = [
 ]
 
 
+def test_percent_escapes_and_unicode_paths_are_one_key() -> None:
+    written = ["https://example.com/文章", "https://example.com/%E6%96%87%E7%AB%A0", "https://example.com/%e6%96%87%e7%ab%a0"]  # fmt: skip
+    assert {canonical_url(w) for w in written} == {"https://example.com/%E6%96%87%E7%AB%A0"}
+
+
 @pytest.mark.parametrize("written", SAME_ARTICLE)
 def test_every_way_of_writing_an_article_has_one_join_key(written):
     assert canonical_url(written) == ARTICLE
@@ -68,6 +73,7 @@ def test_relative_links_resolve_against_the_page_they_are_on():
     assert canonical_url("/r/news/comments/abc/title/", base) == (
         "https://reddit.com/r/news/comments/abc/title"
     )
+    assert clean_url("item?id=6", "https://news.ycombinator.com/") == "https://news.ycombinator.com/item?id=6"  # fmt: skip
     assert clean_url("/r/news/", None) is None  # nothing to resolve against
 
 
