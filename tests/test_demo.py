@@ -338,11 +338,24 @@ def test_the_display_shows_phases_the_truth_allows(played: tuple[DemoResult, Pat
     assert lines[-1][1] in ("denial", "coverage", "decay")
 
 
+def _changed_ids(kind: str) -> dict[str, datetime]:
+    """The truth's deleted or edited posts, by their indexed id, with when it happened."""
+    found = {}
+    for ref in dataset.truth()["changed"][kind]:
+        entry = next(
+            e
+            for e in dataset.entries(ref["platform"])
+            if e.id == ref["id"] and e.kind == ref["kind"]
+        )
+        found[doc_id(entry)] = _at(ref[f"{kind}_at"])
+    return found
+
+
 def test_demo_out_holds_a_valid_wacz_and_nothing_is_falsely_deleted(
     played: tuple[DemoResult, Path],
 ) -> None:
     """Evidence (#15): every post the demo archived is in demo-out/evidence.wacz, whose digests
-    and manifest check out; posts the dataset neither deletes nor edits are never reported so."""
+    and manifest check out; the story lists exactly the posts the dataset deletes and edits."""
     from evidence.export import verify
 
     result, out = played
@@ -350,9 +363,20 @@ def test_demo_out_holds_a_valid_wacz_and_nothing_is_falsely_deleted(
     assert report.package_valid is True and report.mismatched == []
     assert report.manifest_rows >= sum(result.story.posts_per_platform.values()) // 2
     assert report.manifest_missing == []
-    changed = dataset.truth().get("changed") or {"deleted": [], "edited": []}
-    expected = {f"{r['platform']}:{r['id']}" for r in changed["deleted"] + changed["edited"]}
-    assert {c.id for c in result.story.changed} <= {INDEXED_AS.get(i, i) for i in expected}
+    deleted, edited = _changed_ids("deleted"), _changed_ids("edited")
+    assert deleted and edited
+    statuses = {c.id: c.status for c in result.story.changed}
+    assert set(statuses) == set(deleted) | set(edited)
+    assert all(statuses[i].startswith("deleted") for i in deleted)
+    assert all(statuses[i].startswith("edited") for i in edited)
+
+
+def test_the_deletion_is_alerted_within_one_round(played: tuple[DemoResult, Path]) -> None:
+    result, _ = played
+    removed = [a for a in result.story.alerts if a.rule_type == "evidence_removed"]
+    ((doc, deleted_at),) = _changed_ids("deleted").items()
+    assert [a.key for a in removed] == [doc]
+    assert timedelta(0) <= removed[0].at - deleted_at < EVERY
 
 
 def test_the_posts_of_interest_are_rechecked_each_round(

@@ -141,3 +141,34 @@ def test_the_request_log_counts_by_status_and_path(github: ReplayServer) -> None
         1,
         2,
     )
+
+
+def test_a_repo_deleted_by_its_owner_is_gone_from_then_on(
+    github: ReplayServer, clock: SettableClock
+) -> None:
+    github.app.data.deleted_repos[CONFESSION] = (clock.now + timedelta(hours=1)).isoformat()
+    assert get(f"{github.url}/repos/{CONFESSION}")[0] == 200
+    found = json.loads(get(f"{github.url}/search/repositories?q=confession")[2])["items"]
+    assert CONFESSION in [i["full_name"] for i in found]
+    clock.advance(hours=2)
+    assert get(f"{github.url}/repos/{CONFESSION}")[0] == 404
+    status, _, body = get(f"{github.url}/search/repositories?q=confession")
+    assert status == 200
+    assert CONFESSION not in [i["full_name"] for i in json.loads(body)["items"]]
+
+
+def test_a_readme_reads_as_its_latest_edit_by_the_clock(
+    github: ReplayServer, clock: SettableClock
+) -> None:
+    import base64
+
+    edit = {"at": (clock.now + timedelta(hours=1)).isoformat(), "text": "# UPDATE"}
+    github.app.data.readme_edits[CONFESSION] = [edit]
+
+    def readme() -> str:
+        body = json.loads(get(f"{github.url}/repos/{CONFESSION}/readme")[2])
+        return base64.b64decode(body["content"]).decode("utf-8")
+
+    assert readme().startswith("# 录音")
+    clock.advance(hours=2)
+    assert readme() == "# UPDATE"

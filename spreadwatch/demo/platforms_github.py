@@ -180,6 +180,21 @@ def _finalise_counts(records: list[Record]) -> None:
             target["forks_count"] += 1
 
 
+#: After the statement, one mirror is deleted by its owner and the confession's README edited.
+DELETED_MIRROR = "bytedance-intern-recording-3"
+DELETED_AFTER_DENIAL_MIN = 30 * 60
+EDITED_AFTER_DENIAL_MIN = 20 * 60
+
+
+def _changes_after_the_denial(records: list[Record]) -> None:
+    """What the evidence side must find: a deletion and an edit, with their times."""
+    mirror = next(r for r in records if r.kind == "repo" and r.id.endswith("/" + DELETED_MIRROR))
+    mirror.extra["deleted_at"] = shapes.iso_z(shift(tl.DENIAL, DELETED_AFTER_DENIAL_MIN))
+    readme = next(r for r in records if r.kind == "readme" and r.id.startswith(JF_LOGIN + "/"))
+    at = shapes.iso_z(shift(tl.DENIAL, EDITED_AFTER_DENIAL_MIN))
+    readme.extra["edits"] = [{"at": at, "text": texts.JF_README_EDITED}]
+
+
 def build_github(ctx: Context) -> list[Record]:
     rng = ctx.rng
     jf_owner = (JF_LOGIN, 184_000_110)
@@ -221,6 +236,7 @@ def build_github(ctx: Context) -> list[Record]:
         )
     for name, desc in NOISE_REPOS:
         records += _repo_record(ctx, _user(ctx), name, desc, tl.noise_time(rng), None, None)
+    _changes_after_the_denial(records)
     records += _issues(ctx, jf_full, shift(tl.JF_REPO, 41), 30, 120)
     records += _issues(ctx, fake_full, shift(tl.FAKE_REPO, 25), 10, 40)
     records += _stars_and_forks(ctx, jf_full, tl.JF_REPO, 520, 48)

@@ -41,10 +41,14 @@ def _add_github(data: GithubData, entry: Entry) -> None:
     d, kind = entry.data, entry.kind
     if kind == "repo":
         data.repos.append(d)
+        if "deleted_at" in entry.meta:
+            data.deleted_repos[d["full_name"]] = entry.meta["deleted_at"]
     elif kind == "readme":
         import base64  # noqa: PLC0415
 
         data.readmes[d["repository"]] = base64.b64decode(d["content"]).decode("utf-8")
+        if entry.meta.get("edits"):
+            data.readme_edits[d["repository"]] = list(entry.meta["edits"])
     elif kind == "user":
         data.users[d["login"]] = d
     elif kind == "issue":

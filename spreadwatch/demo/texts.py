@@ -31,6 +31,12 @@ JF_README = (
     "字节跳动实习生投毒事件录音。\n\n"
     "_Reconstruction for the spreadwatch demo: not the real repository's content._\n"
 )
+#: The README as JusticeFighter110 edited it after ByteDance's statement (the edited post).
+JF_README_EDITED = JF_README.replace(
+    "tens of millions of dollars lost.\n\n",
+    "tens of millions of dollars lost.\n\n"
+    "UPDATE: ByteDance's statement calls this exaggerated. The recording stays up.\n\n",
+)
 FAKE_REPO_DESCRIPTION = "The JusticeFighter110 'confession recording' is fake: analysis"
 FAKE_README = (
     "# The recording is fake\n\n"

@@ -61,7 +61,15 @@ def build_truth(records: dict[str, list[Record]], seed: int) -> dict[str, Any]:
         "reach_summed": _summed_reach(matching),
         "rumour_after_denial_median_h": _median_delay(matching, denial.at),
         "languages": dict(sorted(Counter(r.lang for r in matching).items())),
+        "changed": _changed(matching),
     }
+
+
+def _changed(posts: list[Record]) -> dict[str, list[dict[str, Any]]]:
+    """Posts deleted or edited after they were published, with when it happened."""
+    deleted = [dict(_ref(r), kind=r.kind, deleted_at=r.extra["deleted_at"]) for r in posts if "deleted_at" in r.extra]  # fmt: skip
+    edited = [dict(_ref(r), kind=r.kind, edited_at=r.extra["edits"][-1]["at"]) for r in posts if r.extra.get("edits")]  # fmt: skip
+    return {"deleted": deleted, "edited": edited}
 
 
 def _peak_hour(posts: list[Record]) -> datetime:

@@ -11,6 +11,8 @@
 - `x-ratelimit-*` headers (limit, remaining, used, reset, resource) per resource: `search` for
   `/search/*`, `core` for the rest; an exhausted resource answers 403 with remaining 0.
 - Repository and user names are matched case-insensitively; replies spell them as GitHub does.
+- Changes over time: a repo its owner deleted (`deleted_repos`) is 404 from then on and gone
+  from search; a README reads as its latest edit by the clock (`readme_edits`).
   Stargazers carry `starred_at` only with `Accept: application/vnd.github.star+json`.
 """
 
@@ -191,6 +193,8 @@ class GithubReplay(ReplayApp):
         repo = self.data.repo(f"{request.match['owner']}/{request.match['name']}")
         if repo is None or _created(repo) > request.now:
             return None
+        if self.data.deleted(repo["full_name"], request.now):
+            return None
         return self._with_counts(repo, request.now)
 
     def _with_counts(self, repo: Record, now: datetime) -> Record:
@@ -220,7 +224,7 @@ class GithubReplay(ReplayApp):
 
     def readme(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
-        text = self.data.readmes.get(repo["full_name"]) if repo else None
+        text = self.data.readme(repo["full_name"], request.now) if repo else None
         if repo is None or text is None:
             return self.not_found(request)
         encoded = base64.encodebytes(text.encode("utf-8")).decode("ascii")

@@ -49,6 +49,10 @@ class GithubData:
     blocked: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Issues deleted by their repo's admin (410 `This issue was deleted`): `owner/name#N`.
     deleted_issues: list[str] = field(default_factory=list)
+    #: Repos deleted by their owner (404 from then on, gone from search): full name → ISO time.
+    deleted_repos: dict[str, str] = field(default_factory=dict)
+    #: Later versions of a README: full name → [{at: ISO time, text}], oldest first.
+    readme_edits: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> GithubData:
@@ -57,6 +61,20 @@ class GithubData:
     def repo(self, full_name: str) -> Record | None:
         lowered = full_name.lower()
         return next((r for r in self.repos if r["full_name"].lower() == lowered), None)
+
+    def deleted(self, full_name: str, now: datetime) -> bool:
+        """Whether the repo's owner had deleted it by `now`."""
+        lowered = full_name.lower()
+        at = next((t for k, t in self.deleted_repos.items() if k.lower() == lowered), None)
+        return at is not None and parse_time(at) <= now
+
+    def readme(self, full_name: str, now: datetime) -> str | None:
+        """The README as it read at `now` (its latest edit by then)."""
+        text = self.readmes.get(full_name)
+        for edit in self.readme_edits.get(full_name, []):
+            if parse_time(edit["at"]) <= now:
+                text = edit["text"]
+        return text
 
     def repo_by_id(self, repo_id: int) -> Record | None:
         return next((r for r in self.repos if r.get("id") == repo_id), None)

@@ -74,6 +74,8 @@ def search(data: GithubData, kind: str, query: str, now: datetime) -> list[Recor
     for record, created, text in _pool(data, kind):
         if created > now or not all(t in text.casefold() for t in terms):
             continue
+        if kind == "repositories" and data.deleted(record["full_name"], now):
+            continue
         if all(_qualifies(created, q) for q in qualifiers):
             found.append(dict(record, score=1.0))
     return found
