@@ -286,3 +286,24 @@ def test_weak_cues_must_belong_to_a_category():
         lexicon = lexicons.load(lang)
         every = {cue for category in lexicons.CATEGORIES for cue in lexicon[category]}
         assert set(lexicon[lexicons.WEAK]) <= every
+
+
+def test_a_hedge_framing_a_denial_does_not_weaken_it():
+    """The demo's statement: 传闻 and 网传 frame what it denies; the denial stays confident
+    enough to be the official denial (indexer.scope.DENIAL_CONFIDENCE)."""
+    from indexer.scope import DENIAL_CONFIDENCE
+
+    result = stance(
+        "近期有消息称大模型训练被实习生攻击。网传“涉及8000多卡”严重夸大，不涉及其他业务。",
+        title="关于“大模型训练被实习生攻击”传闻的说明",
+        official=True,
+        kind="statement",
+    )
+    assert (result.label, result.confidence >= DENIAL_CONFIDENCE) == ("denial", True)
+
+
+@pytest.mark.parametrize(
+    "text", ["网传字节实习生的事", "Reportedly something happened", "Angeblich"]
+)
+def test_a_hedge_alone_decides_nothing(text):
+    assert stance(text).label == "other"
