@@ -55,6 +55,8 @@ class StanceEnricher:
         for doc, stance in zip(posts, self.model.classify_batch(inputs), strict=True):
             doc.update(stance.fields())
             with_claim_stances(doc, self.incident)
+            if doc.get("claim_stances") is None:  # no claim named: no field, as at ingest
+                doc.pop("claim_stances", None)
 
     def parent_texts(self, posts: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Text of each post's parent: from the batch, else stored (lookup failures: none)."""

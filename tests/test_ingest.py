@@ -396,6 +396,10 @@ def test_with_the_learned_head_each_batch_is_labelled_with_its_context(run, es_c
     run(post("1"), stance_model=True)
     run(post("2", text="ByteDance intern story: 8,000 H100 is false", reply_to="weibo:1",
              url="https://m.weibo.cn/status/2"), stance_model=True)  # fmt: skip
+    no_claim = post("5", text="字节跳动实习生的事有后续吗", url="https://m.weibo.cn/status/5")
+    run(no_claim, stance_model=True)
+    again = run(post("1"), no_claim, stance_model=True)  # a re-crawl changes nothing
+    assert (again["spreadwatch/writer/unchanged"], again["spreadwatch/writer/updated"]) == (2, 0)
     stored = posts(es_client, index_names)
     assert {d["stance_source"] for d in stored.values()} == {"model"}
     assert {d["stance_model"] for d in stored.values()} == {model.version}
