@@ -366,6 +366,7 @@ claims:
 official:
   organisation: ByteDance
   accounts: [{platform: toutiao, handle: bytedance_pr}]
+  statements: [https://toutiao.example/2]  # its title alone names no denial: pinned
 """
 
 

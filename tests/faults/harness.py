@@ -30,7 +30,7 @@ from elasticsearch import Elasticsearch, helpers
 from indexer.connection import IndexNames
 from spreadwatch.demo import replays
 from spreadwatch.demo.clock import SimClock
-from spreadwatch.demo.dataset import INCIDENT_FILE, entries
+from spreadwatch.demo.dataset import INCIDENT_FILE, Entry, entries
 from spreadwatch.demo.rounds import crawl_env
 from spreadwatch.replay import ReplayServer
 from spreadwatch.settings import Settings
@@ -151,7 +151,10 @@ def expected_posts(source: str, until: datetime) -> dict[str, set[str]]:
         (platform, entry)
         for platform in PLATFORMS[source]
         for entry in entries(_DATASET_PLATFORM.get(platform, platform))
-        if entry.kind in POST_KINDS and entry.matches and entry.at <= until
+        if entry.kind in POST_KINDS
+        and entry.matches
+        and entry.at <= until
+        and not _deleted_by(entry, until)
     ]
     urls = Counter(entry.url for _, entry in records)
     wanted: dict[str, set[str]] = {}
@@ -163,6 +166,13 @@ def expected_posts(source: str, until: datetime) -> dict[str, set[str]]:
             keys.add(f"{platform}:url:{entry.url}")
         wanted[f"{platform}:{native}"] = keys
     return wanted
+
+
+def _deleted_by(entry: Entry, until: datetime) -> bool:
+    """The dataset deletes some records (a mirror repo its owner removed): a crawl after that
+    moment is served nothing of them, so no crawl at `until` can be expected to store them."""
+    deleted = entry.meta.get("deleted_at")
+    return bool(deleted) and datetime.fromisoformat(str(deleted).replace("Z", "+00:00")) <= until
 
 
 def _doc_keys(doc: dict[str, Any]) -> set[str]:
