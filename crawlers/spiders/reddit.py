@@ -104,14 +104,19 @@ class RedditSpider(SocialSpider):
         meta = {"term": term, "sub": sub, "token": token, "page": page}
         return self.request(url, self.parse_listing, meta=meta, headers=headers)
 
+    def _payload(self, response: Response) -> Any:
+        """The answer's JSON; None when Reddit refused it (recorded), it is unchanged since the
+        last run, or its body is unreadable (counted) — listings and comment trees alike."""
+        if response.status in (401, 403):
+            self._refusal(response, response.meta["token"])
+            return None
+        if self.unchanged(response):
+            return None
+        return self.json_body(response)
+
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         meta = response.meta
-        if response.status in (401, 403):
-            self._refusal(response, meta["token"])
-            return
-        if self.unchanged(response):
-            return
-        payload = self.json_body(response)
+        payload = self._payload(response)
         if payload is None:
             return
         key = f"{meta['sub'] or '*'}:{meta['term']}"
@@ -196,12 +201,7 @@ class RedditSpider(SocialSpider):
     async def _comments(self, response: Response, read: Any) -> AsyncIterator[Any]:
         """The comments of a tree or `morechildren` answer; its `more` ids asked next."""
         meta = response.meta
-        if response.status in (401, 403):
-            self._refusal(response, meta["token"])
-            return
-        if self.unchanged(response):
-            return
-        payload = self.json_body(response)
+        payload = self._payload(response)
         if payload is None:
             return
         try:
