@@ -41,7 +41,7 @@ def card(report: dict[str, Any]) -> str:
         "from a debunk of the evidence, nor press from comment).",
         f"- spreadwatch's own `data/stance/train.jsonl`: {data['own_train']['posts']} posts "
         f"({_counts(data['own_train']['languages'])}; {_counts(data['own_train']['labels'])}), "
-        "three invented incidents; weighted 3× in the final fit.",
+        f"three invented incidents; weighted {_own_weight(report)}× in the final fit.",
         f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
         f"`{data['own_holdout']['sha256'][:16]}…`, scored once by the final head.",
         "",
@@ -87,7 +87,7 @@ def card(report: dict[str, Any]) -> str:
         lines.append(
             _row(
                 [
-                    name,
+                    f"{name} (measured {d['measured'][:10]})" if "measured" in d else name,
                     _f(d["rumoureval_loeo_4"]["mean"]),
                     f"{_f(d['rumoureval_loeo_3']['mean'])} / "
                     f"{_f(d['rumoureval_loeo_3_trained']['mean'])}",
@@ -119,6 +119,16 @@ def card(report: dict[str, Any]) -> str:
                 ]
             )
         )
+    if "head" in report:
+        head = report["head"]
+        offsets = ", ".join(f"{k} {v:+.2f}" for k, v in head.get("offsets", {}).items())
+        lines += [
+            "",
+            f"Final head: {head['fit']}"
+            + (f", C {head['C']}" if "C" in head else "")
+            + (f"; per-class score offsets (chosen on inner folds): {offsets}" if offsets else "")
+            + ".",
+        ]
     if "holdout" in report:
         held = report["holdout"]
         lines += ["", f"Held-out set, final head ({report['final']}), 5-class:", ""]
@@ -137,6 +147,11 @@ def card(report: dict[str, Any]) -> str:
         for lang, s in held["languages"].items():
             lines.append(_row([lang, s["posts"], _f(s["accuracy"]), _f(s["macro_f1"])]))
     return "\n".join(lines)
+
+
+def _own_weight(report: dict[str, Any]) -> str:
+    weight = float(report.get("head", {}).get("own_weight", 3.0))
+    return f"{weight:g}"
 
 
 def _counts(counts: dict[str, int]) -> str:
