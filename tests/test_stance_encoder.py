@@ -61,22 +61,22 @@ def test_a_long_post_keeps_its_share_and_the_context_fills_the_rest():
     assert batch.ids[0, -1] == enc.SEP
 
 
-def test_a_missing_base_wheel_is_an_error_that_says_how_to_get_it(monkeypatch, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("wheel", "message"),
+    [
+        (None, "stance_encoder fetch"),  # missing: the error says how to get it
+        (b"PK\x05\x06" + b"\0" * 18, "sha256"),  # another wheel: refused
+    ],
+)
+def test_a_base_wheel_missing_or_not_the_checked_one_is_an_error(
+    monkeypatch, tmp_path: Path, wheel: bytes | None, message: str
+):
+    if wheel is not None:
+        (tmp_path / enc.BASE_WHEEL).write_bytes(wheel)
     monkeypatch.setattr(enc, "BASE_DIR", tmp_path)
     enc.base_files.cache_clear()
     try:
-        with pytest.raises(enc.EncoderError, match="stance_encoder fetch"):
-            enc.base_files()
-    finally:
-        enc.base_files.cache_clear()
-
-
-def test_a_wheel_that_is_not_the_checked_one_is_refused(monkeypatch, tmp_path: Path):
-    (tmp_path / enc.BASE_WHEEL).write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    monkeypatch.setattr(enc, "BASE_DIR", tmp_path)
-    enc.base_files.cache_clear()
-    try:
-        with pytest.raises(enc.EncoderError, match="sha256"):
+        with pytest.raises(enc.EncoderError, match=message):
             enc.base_files()
     finally:
         enc.base_files.cache_clear()
