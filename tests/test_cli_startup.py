@@ -142,3 +142,31 @@ def test_sigterm_ends_a_command_without_a_traceback(tmp_path: Path, delay: float
     silent.close()
     assert "Traceback" not in err
     assert process.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), err
+
+
+def test_sigusr1_prints_every_threads_stack_and_the_command_goes_on(tmp_path: Path) -> None:
+    """A command that seems stuck can be asked where it is (faulthandler) without stopping it."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    silent.settimeout(60)
+    env = {
+        **os.environ,
+        "SPREADWATCH_ES_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        "SPREADWATCH_ES_REQUEST_TIMEOUT": "60",
+        "SPREADWATCH_DATA_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [SPREADWATCH, "search", "intern"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    connection, _ = silent.accept()  # the command now waits for the node's answer
+    process.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    still_running = process.poll() is None
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    connection.close()
+    silent.close()
+    assert still_running, err
+    assert "most recent call first" in err
+    assert "elastic_transport" in err  # the frame it waits in
+    assert process.returncode == 130, err

@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -244,19 +245,36 @@ def test_ctrl_c_stops_everything_the_demo_started(
         "--every",
         "24h",
     ]
-    demo = subprocess.Popen(
-        [*command, "--out", str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True
-    )
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as errors:
+        demo = subprocess.Popen(
+            [*command, "--out", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
+            stderr=errors, text=True,
+        )  # fmt: skip
     assert demo.stdout is not None
     while "[  2/" not in demo.stdout.readline():  # playing: a crawl round is under way
         assert demo.poll() is None, "the demo ended before it was interrupted"
     children = psutil.Process(demo.pid).children(recursive=True)
     demo.send_signal(signal.SIGINT)
-    assert demo.wait(timeout=60) == 130
+    assert _exit_code(demo, stderr, timeout=60) == 130
     assert not [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     # What the demo indexed before the interrupt stays in the normal indices, to explore.
     assert es_client.indices.exists(index=f"{prefix}-posts")
     delete_all(es_client, IndexNames(prefix))
+
+
+def _exit_code(process: subprocess.Popen[str], stderr: Path, timeout: float) -> int:
+    """The process's exit code; if it is still running after `timeout`, it is asked for its
+    threads' stacks (SIGUSR1, the CLI's faulthandler), killed, and the test fails with them."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        process.wait()
+        stacks = stderr.read_text(encoding="utf-8", errors="replace")
+        raise AssertionError(f"still running {timeout:.0f} s after SIGINT:\n{stacks}") from None
 
 
 def documented_error() -> dict[str, tuple[float, float]]:

@@ -12,6 +12,7 @@ command's `--help` for it). Option values are checked with the types in `params.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import logging
 import pkgutil
@@ -82,8 +83,11 @@ def _terminated(signum: int, _frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: every failure is one line and a non-zero exit."""
+    """Console-script entry point: every failure is one line and a non-zero exit. SIGUSR1
+    prints every thread's stack to stderr (a long-running monitor or demo that does not stop
+    can be asked where it is, without stopping it)."""
     signal.signal(signal.SIGTERM, _terminated)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     with fail_cleanly(debug="--debug" in sys.argv):
         code = cli.main(standalone_mode=False)
     if isinstance(code, int) and code != 0:
