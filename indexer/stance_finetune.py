@@ -58,6 +58,9 @@ DROPOUT = 0.1
 SEED = 0
 #: What the last run measured (docs/stance.md renders it).
 REPORT = MODEL_DIR / "stance-encoder-eval.json"
+#: The last run's RumourEval out-of-fold probabilities (derived from ../shared/data: kept
+#: outside the project, like the data).
+PROBABILITIES = Path.home() / ".cache" / "spreadwatch" / "stance" / "encoder-oof.npz"
 
 
 @dataclass
@@ -101,14 +104,14 @@ def trained_part(weights: dict[str, np.ndarray], classes: int, seed: int) -> dic
 
 def train_encoder(
     data: Encoded, rows: np.ndarray, *, labels: np.ndarray, weights: np.ndarray, classes: int,
-    base: dict[str, np.ndarray],
+    base: dict[str, np.ndarray], seed: int = SEED,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Fine-tune on `rows` (labels as class indices; per-row weights); returns the trained part."""
     import jax  # noqa: PLC0415 - training only
     import jax.numpy as jnp  # noqa: PLC0415
     import optax  # noqa: PLC0415
 
-    params = {k: jnp.asarray(v) for k, v in trained_part(base, classes, SEED).items()}
+    params = {k: jnp.asarray(v) for k, v in trained_part(base, classes, seed).items()}
     steps = max(2, int(EPOCHS * len(rows) / BATCH))
     schedule = optax.warmup_cosine_decay_schedule(
         0.0, LEARNING_RATE, max(1, steps // 10), steps, LEARNING_RATE * 0.05
@@ -142,8 +145,8 @@ def train_encoder(
         updates, state = optimiser.update(grads, state, params)
         return optax.apply_updates(params, updates), state, value
 
-    rng = np.random.default_rng(SEED)
-    key = jax.random.PRNGKey(SEED)
+    rng = np.random.default_rng(seed)
+    key = jax.random.PRNGKey(seed)
     order = np.array([], dtype=np.int64)
     began = time.perf_counter()
     for number in range(steps):
@@ -180,8 +183,10 @@ def encoder_probabilities(
 def held_out_folds(
     examples: Sequence[Example], labels: list[str], *, classes: tuple[str, ...],
     weights: np.ndarray, tested: Sequence[str], data: Encoded, base: dict[str, np.ndarray],
+    out_of_fold: np.ndarray | None = None, seed: int = SEED,
 ) -> dict[str, Pairs]:  # fmt: skip
-    """Per held-out group: (gold, predicted), the encoder trained on every other group."""
+    """Per held-out group: (gold, predicted), the encoder trained on every other group; each
+    tested post's probabilities go to its row of `out_of_fold` when given (for stacking)."""
     y = np.array([classes.index(label) for label in labels])
     groups = np.array([e.group for e in examples])
     result: dict[str, Pairs] = {}
@@ -189,15 +194,28 @@ def held_out_folds(
         train, test = np.where(groups != group)[0], np.where(groups == group)[0]
         began = time.perf_counter()
         part = train_encoder(
-            data, train, labels=y, weights=weights, classes=len(classes), base=base
+            data, train, labels=y, weights=weights, classes=len(classes), base=base, seed=seed
         )
         probs = encoder_probabilities(data, test, part)
+        if out_of_fold is not None:
+            out_of_fold[test] = probs
         result[group] = ([labels[i] for i in test], [classes[i] for i in probs.argmax(1)])
         logger.warning(
             "%s: macro-F1 %.3f (%.0f s)", group, macro({group: result[group]}, None)[group],
             time.perf_counter() - began,
         )  # fmt: skip
     return result
+
+
+def save_out_of_fold(path: Path, tweets: Sequence[Example], probabilities: np.ndarray) -> None:
+    """RumourEval's leave-one-event-out probabilities, in `rumoureval()`'s order, with what
+    identifies the rows (a stale file read against changed data fails loudly, not quietly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, probabilities=probabilities, classes=np.array(FOUR),
+        events=np.array([e.group for e in tweets]), gold=np.array([e.label for e in tweets]),
+    )  # fmt: skip
+    logger.warning("out-of-fold probabilities: %s", path)
 
 
 def _subset(data: Encoded, rows: slice) -> Encoded:
@@ -212,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rumoureval", type=Path, default=RUMOUREVAL)
     parser.add_argument("--parts", default="rumoureval,own", help="rumoureval, own or both")
     parser.add_argument("--card", action="store_true", help="print the figures as Markdown")
+    parser.add_argument(
+        "--probabilities", type=Path, default=PROBABILITIES,
+        help="where RumourEval's out-of-fold probabilities go (npz; read by stance_stack)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=SEED, help="initialisation and shuffling")
+    parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
     if args.card:
         if not REPORT.exists():
@@ -230,16 +254,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     pooled = [*tweets, *mine]
     data = encode_all(pooled, base)
     n = len(tweets)
-    report = json.loads(REPORT.read_text(encoding="utf-8")) if REPORT.exists() else {}
+    report = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}
     report.update({"trained_from_layer": TRAINED_FROM, "layers": enc.LAYERS, "epochs": EPOCHS,
                    "learning_rate": LEARNING_RATE, "batch": BATCH,
-                   "max_tokens": enc.MAX_TOKENS, "base": enc.BASE_REQUIREMENT})  # fmt: skip
+                   "max_tokens": enc.MAX_TOKENS, "base": enc.BASE_REQUIREMENT,
+                   "seed": args.seed})  # fmt: skip
     if "rumoureval" in parts:
         began = time.perf_counter()
+        out_of_fold = np.zeros((n, len(FOUR)), np.float32)
         loeo = held_out_folds(
             tweets, [e.label for e in tweets], classes=FOUR, weights=np.ones(n),
             tested=sorted({e.group for e in tweets}), data=_subset(data, slice(0, n)), base=base,
+            out_of_fold=out_of_fold, seed=args.seed,
         )  # fmt: skip
+        save_out_of_fold(args.probabilities, tweets, out_of_fold)
         report["rumoureval_loeo_4"] = macro(loeo, None)
         report["rumoureval_loeo_3"] = macro(loeo, TO_THREE)
         report["rumoureval_seconds"] = round(time.perf_counter() - began)
@@ -250,12 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights = np.concatenate([np.ones(n), np.full(len(mine), OWN_WEIGHT)])
         loio = held_out_folds(
             pooled, labels, classes=tuple(sorted(set(labels))), weights=weights,
-            tested=sorted({e.group for e in mine}), data=data, base=base,
+            tested=sorted({e.group for e in mine}), data=data, base=base, seed=args.seed,
         )  # fmt: skip
         report["own_loio"] = macro(loio, None)
         report["own_seconds"] = round(time.perf_counter() - began)
         report["own_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
-    REPORT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    args.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
     return 0
 

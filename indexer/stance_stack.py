@@ -1,0 +1,292 @@
+"""Measure the fine-tuned encoder and the n-gram head together on RumourEval leave-one-event-out
+(#12): the two designs win on different events, so their probabilities are blended and the
+classes re-weighted, and each event is scored by a blend chosen without its gold labels.
+
+    .venv/bin/python -m indexer.stance_finetune --parts rumoureval   # writes its probabilities
+    .venv/bin/python -m indexer.stance_stack [--encoder FILE] [--write]
+
+For every event, the blend weight (`WEIGHTS`) and the per-class offsets on the blended
+log-probabilities are those that maximise the mean macro-F1 of the *other seven* events'
+out-of-fold probabilities. This is cross-validated stacking, not a strictly nested one: the
+base models that produced those seven events' probabilities were trained with the tested event
+among their data (a strictly nested blend needs a model per pair of events, 28 more
+fine-tunings). Its gold labels never choose its own blend. A blend with no choice at all (the
+two probabilities averaged, argmax) is reported beside it.
+
+The 3-class figure (support / deny / other) is reported two ways: the 4-class decision merged
+after predicting (as `stance_train` reports), and a 3-class decision (query and comment
+probabilities summed into other, offsets chosen for the 3-class macro-F1), which is how
+spreadwatch uses a stance (rumour / denial / neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.stance_finetune import PROBABILITIES
+from indexer.stance_train import (
+    FOUR,
+    MODEL_DIR,
+    RUMOUREVAL,
+    EmbeddingCache,
+    Example,
+    _fast_macro_f1,
+    _rows,
+    featurise,
+    fit_tuned,
+    rumoureval,
+    tune_offsets,
+)
+
+logger = logging.getLogger(__name__)
+
+#: The encoder's share of the blend, tried for every event.
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Columns in sorted order (`tune_offsets` reads classes sorted).
+CLASSES_4 = tuple(sorted(FOUR))
+CLASSES_3 = ("deny", "other", "support")
+NGRAM_CACHE = PROBABILITIES.with_name("ngram-oof.npz")
+REPORT = MODEL_DIR / "stance-stack-eval.json"
+
+
+class StaleProbabilitiesError(RuntimeError):
+    """Saved out-of-fold probabilities do not belong to the RumourEval rows read now."""
+
+
+def load_out_of_fold(path: Path, tweets: Sequence[Example]) -> np.ndarray:
+    """Probabilities saved by `stance_finetune` (FOUR order) as `CLASSES_4` columns."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no out-of-fold probabilities; run python -m indexer.stance_finetune"
+            " --parts rumoureval (or give --encoder)"
+        )
+    saved = np.load(path)
+    gold, events = saved["gold"].tolist(), saved["events"].tolist()
+    if gold != [e.label for e in tweets] or events != [e.group for e in tweets]:
+        raise StaleProbabilitiesError(f"{path}: rows differ from {RUMOUREVAL}; re-run it")
+    classes = [str(c) for c in saved["classes"]]
+    return np.asarray(saved["probabilities"][:, [classes.index(c) for c in CLASSES_4]])
+
+
+def ngram_out_of_fold(tweets: Sequence[Example]) -> np.ndarray:
+    """The shipped design's leave-one-event-out probabilities (nested offsets included), as
+    `stance_train` measures it: one-vs-rest sigmoids, normalised."""
+    features = featurise("ngram", tweets, EmbeddingCache(None))
+    labels = np.array([e.label for e in tweets])
+    groups = np.array([e.group for e in tweets])
+    result = np.zeros((len(tweets), len(CLASSES_4)))
+    for event in sorted(set(groups)):
+        train, test = np.flatnonzero(groups != event), np.flatnonzero(groups == event)
+        head = fit_tuned(
+            "ngram", _rows(features, train), labels[train].tolist(), groups[train].tolist(),
+            np.ones(len(train)),
+        )  # fmt: skip
+        order = [list(head.classes_).index(c) for c in CLASSES_4]
+        odds = 1.0 / (
+            1.0 + np.exp(-np.clip(head.decision_function(_rows(features, test)), -30, 30))
+        )
+        result[test] = (odds / odds.sum(axis=1, keepdims=True))[:, order]
+        logger.warning("ngram out-of-fold: %s done", event)
+    return result
+
+
+def merge_three(probabilities: np.ndarray) -> np.ndarray:
+    """4-class probabilities (`CLASSES_4`) as `CLASSES_3`: query and comment are `other`."""
+    comment, deny, query, support = (probabilities[:, i] for i in range(4))
+    return np.stack([deny, comment + query, support], axis=1)
+
+
+def chosen_blend(
+    scored: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], classes: Sequence[str],
+    weights: Sequence[float],
+) -> tuple[float, np.ndarray]:  # fmt: skip
+    """The weight and offsets maximising the mean macro-F1 over `scored` (gold, encoder,
+    ngram) groups."""
+    best: tuple[float, float, np.ndarray] = (-1.0, 0.0, np.zeros(len(classes)))
+    for weight in weights:
+        blended = [(gold, _log_blend(enc, ngr, weight)) for gold, enc, ngr in scored]
+        offsets = tune_offsets(blended, np.asarray(classes))
+        figure = _mean_f1(blended, offsets, classes)
+        if figure > best[0] + 1e-9:
+            best = (figure, weight, offsets)
+    return best[1], best[2]
+
+
+def _log_blend(encoder: np.ndarray, ngram: np.ndarray, weight: float) -> np.ndarray:
+    return np.log(np.clip(weight * encoder + (1 - weight) * ngram, 1e-9, None))
+
+
+def _mean_f1(
+    blended: Sequence[tuple[np.ndarray, np.ndarray]], offsets: np.ndarray, classes: Sequence[str]
+) -> float:
+    return float(
+        np.mean(
+            [
+                _fast_macro_f1(
+                    np.searchsorted(np.asarray(classes), gold),
+                    np.argmax(scores + offsets, axis=1),
+                    len(classes),
+                )
+                for gold, scores in blended
+            ]
+        )
+    )
+
+
+def stacked(
+    gold: np.ndarray, events: np.ndarray, encoder: np.ndarray, ngram: np.ndarray, *,
+    classes: Sequence[str], weights: Sequence[float],
+) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:  # fmt: skip
+    """Each post's predicted class (index into `classes`), its event's blend chosen on the
+    other events; and the choices made per event."""
+    names = sorted(set(events.tolist()))
+    predicted = np.zeros(len(gold), dtype=np.int64)
+    choices: dict[str, dict[str, Any]] = {}
+    for event in names:
+        others = [
+            (gold[events == o], encoder[events == o], ngram[events == o])
+            for o in names
+            if o != event
+        ]
+        weight, offsets = chosen_blend(others, classes, weights)
+        here = events == event
+        predicted[here] = np.argmax(_log_blend(encoder[here], ngram[here], weight) + offsets, 1)
+        choices[event] = {
+            "encoder_weight": weight,
+            "offsets": {c: round(float(o), 2) for c, o in zip(classes, offsets, strict=True)},
+        }
+    return predicted, choices
+
+
+def per_event(
+    gold: np.ndarray, events: np.ndarray, predicted: np.ndarray, classes: Sequence[str]
+) -> dict[str, float]:
+    """Macro-F1 per event and their unweighted mean (as `stance_train.macro`)."""
+    index = np.searchsorted(np.asarray(classes), gold)
+    names = sorted(set(events.tolist()))
+    figures = {
+        e: _fast_macro_f1(index[events == e], predicted[events == e], len(classes)) for e in names
+    }
+    figures["mean"] = float(np.mean(list(figures.values())))
+    return figures
+
+
+def _to_three(predicted: np.ndarray) -> np.ndarray:
+    """`CLASSES_4` indices as `CLASSES_3` ones (query and comment are other)."""
+    merged = {"comment": "other", "query": "other", "deny": "deny", "support": "support"}
+    return np.array([CLASSES_3.index(merged[c]) for c in CLASSES_4])[predicted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rumoureval", type=Path, default=RUMOUREVAL)
+    parser.add_argument(
+        "--encoder", type=Path, action="append",
+        help="the encoder's probabilities (repeat: runs with other seeds, averaged)",
+    )  # fmt: skip
+    parser.add_argument("--ngram", type=Path, default=NGRAM_CACHE, help="cached, else computed")
+    parser.add_argument("--write", action="store_true", help=f"save the figures to {REPORT}")
+    parser.add_argument("--card", action="store_true", help="print the saved figures as Markdown")
+    args = parser.parse_args(argv)
+    if args.card:
+        if not REPORT.exists():
+            parser.error(f"no figures yet ({REPORT}): run python -m indexer.stance_stack --write")
+        sys.stdout.write(card(json.loads(REPORT.read_text(encoding="utf-8"))))
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    began = time.perf_counter()
+    tweets = rumoureval(args.rumoureval)
+    if args.ngram.exists():
+        ngram = load_out_of_fold(args.ngram, tweets)
+    else:
+        ngram = ngram_out_of_fold(tweets)
+        from indexer.stance_finetune import save_out_of_fold  # noqa: PLC0415
+
+        order = [CLASSES_4.index(c) for c in FOUR]
+        save_out_of_fold(args.ngram, tweets, ngram[:, order])
+    encoder = np.mean([load_out_of_fold(f, tweets) for f in args.encoder or [PROBABILITIES]], 0)
+    gold = np.array([e.label for e in tweets])
+    events = np.array([e.group for e in tweets])
+    gold3 = np.array(["other" if g in ("query", "comment") else g for g in gold])
+    report: dict[str, Any] = {}
+    blends: dict[str, Sequence[float]] = {"encoder": (1.0,), "ngram": (0.0,), "stacked": WEIGHTS}
+    for name, probabilities in (
+        ("encoder", encoder), ("ngram", ngram), ("mean", (encoder + ngram) / 2)
+    ):  # fmt: skip
+        predicted = np.argmax(probabilities, 1)
+        report[f"{name} (argmax)"] = {
+            "4": per_event(gold, events, predicted, CLASSES_4),
+            "3 merged": per_event(gold3, events, _to_three(predicted), CLASSES_3),
+            "3": per_event(gold3, events, np.argmax(merge_three(probabilities), 1), CLASSES_3),
+        }
+    for name, weights in blends.items():
+        predicted, chosen = stacked(
+            gold, events, encoder, ngram, classes=CLASSES_4, weights=weights
+        )
+        three, chosen3 = stacked(
+            gold3, events, merge_three(encoder), merge_three(ngram), classes=CLASSES_3,
+            weights=weights,
+        )  # fmt: skip
+        report[f"{name} (offsets)"] = {
+            "4": per_event(gold, events, predicted, CLASSES_4),
+            "3 merged": per_event(gold3, events, _to_three(predicted), CLASSES_3),
+            "3": per_event(gold3, events, three, CLASSES_3),
+            "chosen 4": chosen,
+            "chosen 3": chosen3,
+        }
+    report["encoder_runs"] = [f.name for f in args.encoder or [PROBABILITIES]]
+    report["seconds"] = round(time.perf_counter() - began, 1)
+    text = json.dumps(report, indent=1) + "\n"
+    if args.write:
+        REPORT.write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
+#: The card's rows: (report key, what it is).
+ROWS = (
+    ("ngram (argmax)", "n-gram head (shipped design, its nested offsets)"),
+    ("encoder (argmax)", "encoder"),
+    ("mean (argmax)", "mean of the two, nothing chosen"),
+    ("ngram (offsets)", "n-gram head + offsets chosen on the other events"),
+    ("encoder (offsets)", "encoder + offsets chosen on the other events"),
+    ("stacked (offsets)", "blend weight + offsets chosen on the other events"),
+)
+
+
+def card(report: dict[str, Any]) -> str:
+    """The figures as a Markdown table (macro-F1 means over the eight events, then per event)."""
+    events = sorted(k for k in report[ROWS[0][0]]["4"] if k != "mean")
+    lines = [
+        "| decision | 4-class | 3-class (merged) | 3-class (decided) | "
+        + " | ".join(events) + " |",
+        "|---|" + "---:|" * (len(events) + 3),
+    ]  # fmt: skip
+    for key, name in ROWS:
+        row = report[key]
+        cells = [
+            name,
+            *(f"{row[k]['mean']:.3f}" for k in ("4", "3 merged", "3")),
+            *(f"{row['4'][e]:.2f} / {row['3'][e]:.2f}" for e in events),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    weights = [c["encoder_weight"] for c in report["stacked (offsets)"]["chosen 4"].values()]
+    lines += [
+        "",
+        f"Per event (4-class / 3-class decided). Encoder weight chosen for the 4-class blend, "
+        f"per tested event: {', '.join(f'{w:g}' for w in weights)}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
