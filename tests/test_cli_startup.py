@@ -159,14 +159,18 @@ def test_sigusr1_prints_every_threads_stack_and_the_command_goes_on(tmp_path: Pa
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     connection, _ = silent.accept()  # the command now waits for the node's answer
+    assert process.stderr is not None
     process.send_signal(signal.SIGUSR1)
-    time.sleep(0.5)
+    dump = []
+    while not dump or " in <module>" not in dump[-1]:  # the main thread's outermost frame
+        dump.append(process.stderr.readline())
+        assert dump[-1], f"stderr ended before the stacks did: {''.join(dump)}"
     still_running = process.poll() is None
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     connection.close()
     silent.close()
     assert still_running, err
-    assert "most recent call first" in err
-    assert "elastic_transport" in err  # the frame it waits in
+    assert "most recent call first" in "".join(dump)
+    assert "elastic_transport" in "".join(dump)  # the frame it waits in
     assert process.returncode == 130, err

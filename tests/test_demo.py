@@ -265,16 +265,21 @@ def test_ctrl_c_stops_everything_the_demo_started(
 
 def _exit_code(process: subprocess.Popen[str], stderr: Path, timeout: float) -> int:
     """The process's exit code; if it is still running after `timeout`, it is asked for its
-    threads' stacks (SIGUSR1, the CLI's faulthandler), killed, and the test fails with them."""
+    threads' stacks (SIGUSR1, the CLI's faulthandler), killed, and the test fails with them and
+    its signal masks (pending, blocked, ignored, caught)."""
     try:
         return process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+        masks = [line for line in status.splitlines() if line.startswith(("Sig", "ShdPnd"))]
         process.send_signal(signal.SIGUSR1)
         time.sleep(2)
         process.kill()
         process.wait()
         stacks = stderr.read_text(encoding="utf-8", errors="replace")
-        raise AssertionError(f"still running {timeout:.0f} s after SIGINT:\n{stacks}") from None
+        raise AssertionError(
+            f"still running {timeout:.0f} s after SIGINT ({', '.join(masks)}):\n{stacks}"
+        ) from None
 
 
 def documented_error() -> dict[str, tuple[float, float]]:

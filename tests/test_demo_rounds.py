@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from spreadwatch.demo.rounds import crawl_env
+from spreadwatch.demo.rounds import crawl_env, wait_readable
 from spreadwatch.settings import load_settings
 
 
@@ -42,3 +45,40 @@ def test_the_crawl_gets_the_demos_cluster_and_replays(
     env: dict[str, str], name: str, value: str
 ) -> None:
     assert env[name] == value
+
+
+#: A child process whose main thread waits 60 s for a pipe that stays silent, while another of
+#: its threads takes a SIGINT (as the kernel may pick any thread for a process's signal).
+_WAITING_CHILD = """
+import os, signal, sys, threading, time
+from spreadwatch.demo.rounds import wait_readable
+read, _ = os.pipe()
+def take_the_signal():
+    time.sleep(0.3)
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+threading.Thread(target=take_the_signal, daemon=True).start()
+began = time.monotonic()
+try:
+    wait_readable(os.fdopen(read), 60)
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - began:.1f} s")
+"""
+
+
+def test_a_ctrl_c_taken_by_another_thread_ends_the_wait_for_a_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WAITING_CHILD], capture_output=True, text=True, timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )  # fmt: skip
+    assert done.stdout.startswith("interrupted after"), done.stderr
+    assert float(done.stdout.split()[2]) < 30  # not the 60 s the pipe would have taken
+
+
+def test_a_pipe_with_an_answer_is_readable_and_a_silent_one_times_out() -> None:
+    read, write = os.pipe()
+    with os.fdopen(read) as stream, os.fdopen(write, "w") as writer:
+        assert not wait_readable(stream, 0.2)
+        writer.write("{}\n")
+        writer.flush()
+        assert wait_readable(stream, 5)

@@ -17,6 +17,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,8 +194,7 @@ class CrawlWorker:
 
     def _read_answer(self, sources: list[str]) -> dict[str, Any]:
         assert self._process.stdout is not None
-        ready, _, _ = select.select([self._process.stdout], [], [], self.timeout)
-        if not ready:
+        if not wait_readable(self._process.stdout, self.timeout):
             raise RuntimeError(
                 f"crawl round timed out after {self.timeout:.0f}s; see {self._log.name}"
             )
@@ -221,6 +221,24 @@ class CrawlWorker:
             except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
                 terminate(process, grace=5)
         self._log.close()
+
+
+#: The longest the main thread sleeps in one wait (`wait_readable`).
+WAKE_SECONDS = 0.5
+
+
+def wait_readable(stream: Any, timeout: float) -> bool:
+    """Whether `stream` has something to read within `timeout` seconds, waited for in slices
+    of `WAKE_SECONDS`. Python runs signal handlers in the main thread only, and when the kernel
+    hands a Ctrl-C to another thread of this process (the demo has dozens: replay servers,
+    SMTP), a main thread asleep in one long select() would notice it only when that select
+    ends — a round's whole timeout (seen: the demo still running 60 s after SIGINT)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([stream], [], [], min(left, WAKE_SECONDS))
+        if ready:
+            return True
+    return False
 
 
 def _from_summary(source: str, line: dict[str, Any]) -> CrawlOutcome:
