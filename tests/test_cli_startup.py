@@ -161,7 +161,7 @@ def test_sigusr1_prints_every_threads_stack_and_the_command_goes_on(tmp_path: Pa
     connection, _ = silent.accept()  # the command now waits for the node's answer
     assert process.stderr is not None
     process.send_signal(signal.SIGUSR1)
-    dump = []
+    dump: list[str] = []
     while not dump or " in <module>" not in dump[-1]:  # the main thread's outermost frame
         dump.append(process.stderr.readline())
         assert dump[-1], f"stderr ended before the stacks did: {''.join(dump)}"
