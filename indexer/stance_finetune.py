@@ -23,7 +23,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,10 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
     if args.card:
-        if not REPORT.exists():
-            parser.error(f"no figures yet ({REPORT}): run python -m indexer.stance_finetune")
-        sys.stdout.write(card(json.loads(REPORT.read_text(encoding="utf-8"))))
-        return 0
+        return print_card(parser, REPORT, card, "python -m indexer.stance_finetune")
     parts = args.parts.split(",")
     if not parts or not set(parts) <= {"rumoureval", "own"}:
         parser.error(f"--parts takes rumoureval, own or both, not {args.parts!r}")
@@ -285,6 +282,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["own_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
     args.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+def print_card(
+    parser: argparse.ArgumentParser, report: Path, render: Callable[[dict[str, Any]], str],
+    produce: str,
+) -> int:  # fmt: skip
+    """`--card`: the saved figures as Markdown, or an error naming the command that makes them."""
+    if not report.exists():
+        parser.error(f"no figures yet ({report}): run {produce}")
+    sys.stdout.write(render(json.loads(report.read_text(encoding="utf-8"))))
     return 0
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.stance_finetune import PROBABILITIES
+from indexer.stance_finetune import PROBABILITIES, print_card, save_out_of_fold
 from indexer.stance_train import (
     FOUR,
     MODEL_DIR,
@@ -198,10 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--card", action="store_true", help="print the saved figures as Markdown")
     args = parser.parse_args(argv)
     if args.card:
-        if not REPORT.exists():
-            parser.error(f"no figures yet ({REPORT}): run python -m indexer.stance_stack --write")
-        sys.stdout.write(card(json.loads(REPORT.read_text(encoding="utf-8"))))
-        return 0
+        return print_card(parser, REPORT, card, "python -m indexer.stance_stack --write")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     began = time.perf_counter()
     tweets = rumoureval(args.rumoureval)
@@ -209,11 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ngram = load_out_of_fold(args.ngram, tweets)
     else:
         ngram = ngram_out_of_fold(tweets)
-        from indexer.stance_finetune import save_out_of_fold  # noqa: PLC0415
-
         order = [CLASSES_4.index(c) for c in FOUR]
         save_out_of_fold(args.ngram, tweets, ngram[:, order])
-    encoder = np.mean([load_out_of_fold(f, tweets) for f in args.encoder or [PROBABILITIES]], 0)
+    runs = {f.name: load_out_of_fold(f, tweets) for f in args.encoder or [PROBABILITIES]}
+    encoder = np.mean(list(runs.values()), 0)
     gold = np.array([e.label for e in tweets])
     events = np.array([e.group for e in tweets])
     gold3 = np.array(["other" if g in ("query", "comment") else g for g in gold])
@@ -243,7 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "chosen 4": chosen,
             "chosen 3": chosen3,
         }
-    report["encoder_runs"] = [f.name for f in args.encoder or [PROBABILITIES]]
+    report["encoder_runs"] = {
+        name: {
+            "4": per_event(gold, events, np.argmax(run, 1), CLASSES_4)["mean"],
+            "3 merged": per_event(gold3, events, _to_three(np.argmax(run, 1)), CLASSES_3)["mean"],
+        }
+        for name, run in runs.items()
+    }
     report["seconds"] = round(time.perf_counter() - began, 1)
     text = json.dumps(report, indent=1) + "\n"
     if args.write:
@@ -280,10 +282,18 @@ def card(report: dict[str, Any]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     weights = [c["encoder_weight"] for c in report["stacked (offsets)"]["chosen 4"].values()]
+    runs = report.get("encoder_runs", {})
     lines += [
         "",
-        f"Per event (4-class / 3-class decided). Encoder weight chosen for the 4-class blend, "
-        f"per tested event: {', '.join(f'{w:g}' for w in weights)}.",
+        f"Per event: 4-class / 3-class decided. The encoder is the mean of {len(runs)} "
+        "fine-tuning run(s), the same folds and settings but the random seed: "
+        + "; ".join(
+            f"`{name}` alone {r['4']:.3f} / {r['3 merged']:.3f} (4-class / 3-class merged)"
+            for name, r in runs.items()
+        )
+        + ". Encoder weight chosen for the 4-class blend, per tested event: "
+        + ", ".join(f"{w:g}" for w in weights)
+        + ".",
     ]
     return "\n".join(lines) + "\n"
 
