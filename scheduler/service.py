@@ -164,7 +164,7 @@ class Monitor:
         try:
             self.start()
             self._refuse_if_nothing_is_valid()
-            wake.wait()
+            wait_until_set(wake)
         finally:
             self.stop()
             for sig, handler in previous.items():
@@ -318,3 +318,15 @@ class Monitor:
             event.exception,
             exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
         )
+
+
+#: The longest the main thread sleeps in one wait for a stop signal (`wait_until_set`).
+WAKE_SECONDS = 0.5
+
+
+def wait_until_set(event: threading.Event) -> None:
+    """Wait for `event` in slices of `WAKE_SECONDS`. Python runs signal handlers in the main
+    thread only: a SIGTERM the kernel hands to one of the scheduler's worker threads sets the
+    event only once the main thread wakes, which one untimed wait never does."""
+    while not event.wait(WAKE_SECONDS):
+        pass

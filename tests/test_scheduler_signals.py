@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 from textwrap import dedent
 
 from scheduler_support import PY, wait_for, write_incident
@@ -70,3 +71,35 @@ def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(es_client, index_n
         "recheck:bytedance-intern-2024",
     ]
     assert all(j["next_run"] for j in jobs)
+
+
+#: A child whose stop handler sets an event the main thread waits for, while another of its
+#: threads takes the SIGTERM (the kernel may pick any thread for a process's signal).
+_WAITING_MONITOR = dedent(
+    """\
+    import signal, threading, time
+    from scheduler.service import wait_until_set
+    wake = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: wake.set())
+    def take_the_signal():
+        time.sleep(0.3)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+    threading.Thread(target=take_the_signal, daemon=True).start()
+    began = time.monotonic()
+    wait_until_set(wake)
+    print(f"stopped after {time.monotonic() - began:.1f} s")
+    """
+)
+
+
+def test_a_sigterm_taken_by_another_thread_stops_the_wait():
+    child = subprocess.Popen(
+        [PY, "-c", _WAITING_MONITOR], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )  # fmt: skip
+    try:
+        out, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        raise AssertionError("the wait went on 30 s after SIGTERM") from None
+    assert out.startswith("stopped after"), err
