@@ -16,6 +16,8 @@ import pytest
 
 from spreadwatch.settings import Settings
 
+from child_support import children_take_ctrl_c  # isort: skip
+
 PROJECT = Path(__file__).resolve().parent.parent
 SPREADWATCH = str(PROJECT / ".venv" / "bin" / "spreadwatch")
 
@@ -154,10 +156,11 @@ def test_sigusr1_prints_every_threads_stack_and_the_command_goes_on(tmp_path: Pa
         "SPREADWATCH_ES_REQUEST_TIMEOUT": "60",
         "SPREADWATCH_DATA_DIR": str(tmp_path),
     }
-    process = subprocess.Popen(
-        [SPREADWATCH, "search", "intern"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    with children_take_ctrl_c():
+        process = subprocess.Popen(
+            [SPREADWATCH, "search", "intern"], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
     connection, _ = silent.accept()  # the command now waits for the node's answer
     assert process.stderr is not None
     process.send_signal(signal.SIGUSR1)

@@ -29,6 +29,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
+from child_support import children_take_ctrl_c  # isort: skip
 from indexer.connection import IndexNames
 from indexer.purge import delete_incident
 from indexer.templates import delete_all
@@ -246,7 +247,7 @@ def test_ctrl_c_stops_everything_the_demo_started(
         "24h",
     ]
     stderr = tmp_path / "stderr.txt"
-    with stderr.open("w") as errors:
+    with stderr.open("w") as errors, children_take_ctrl_c():
         demo = subprocess.Popen(
             [*command, "--out", str(tmp_path / "out")], env=env, stdout=subprocess.PIPE,
             stderr=errors, text=True,

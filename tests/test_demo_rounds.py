@@ -12,6 +12,8 @@ import pytest
 from spreadwatch.demo.rounds import crawl_env, wait_readable
 from spreadwatch.settings import load_settings
 
+from child_support import children_take_ctrl_c  # isort: skip
+
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
@@ -66,11 +68,12 @@ except KeyboardInterrupt:
 
 
 def test_a_ctrl_c_taken_by_another_thread_ends_the_wait_for_a_round() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _WAITING_CHILD], capture_output=True, text=True, timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-    )  # fmt: skip
+    with children_take_ctrl_c():
+        done = subprocess.run(
+            [sys.executable, "-c", _WAITING_CHILD], capture_output=True, text=True, timeout=120,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        )  # fmt: skip
     assert done.stdout.startswith("interrupted after"), done.stderr
     assert float(done.stdout.split()[2]) < 30  # not the 60 s the pipe would have taken
 
