@@ -232,7 +232,7 @@ def wait_readable(stream: Any, timeout: float) -> bool:
     of `WAKE_SECONDS`. Python runs signal handlers in the main thread only, and when the kernel
     hands a Ctrl-C to another thread of this process (the demo has dozens: replay servers,
     SMTP), a main thread asleep in one long select() would notice it only when that select
-    ends — a round's whole timeout (seen: the demo still running 60 s after SIGINT)."""
+    ends — a round's whole timeout."""
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select([stream], [], [], min(left, WAKE_SECONDS))
