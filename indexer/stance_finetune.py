@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
     if args.card:
-        return print_card(parser, REPORT, card, "python -m indexer.stance_finetune")
+        return print_card(parser, args.report, card, "python -m indexer.stance_finetune")
     parts = args.parts.split(",")
     if not parts or not set(parts) <= {"rumoureval", "own"}:
         parser.error(f"--parts takes rumoureval, own or both, not {args.parts!r}")

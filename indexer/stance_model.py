@@ -70,8 +70,7 @@ class StanceModel:
     def probabilities(self, features: Any) -> np.ndarray:
         scores = np.asarray(features @ self.coef.T + self.intercept, dtype=np.float64)
         if self.link == "ovr":
-            odds = 1.0 / (1.0 + np.exp(-np.clip(scores, -30, 30)))
-            return np.asarray(odds / odds.sum(axis=1, keepdims=True))
+            return ovr_probabilities(scores)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
@@ -134,6 +133,12 @@ class StanceModel:
 
 
 # -- feature builders (shared with training) -------------------------------------------------------
+
+
+def ovr_probabilities(scores: np.ndarray) -> np.ndarray:
+    """One-vs-rest heads' scores as probabilities: each head's sigmoid, normalised over them."""
+    odds = 1.0 / (1.0 + np.exp(-np.clip(scores, -30, 30)))
+    return np.asarray(odds / odds.sum(axis=1, keepdims=True))
 
 
 @cache

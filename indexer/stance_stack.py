@@ -33,10 +33,12 @@ from typing import Any
 import numpy as np
 
 from indexer.stance_finetune import PROBABILITIES, print_card, save_out_of_fold
+from indexer.stance_model import ovr_probabilities
 from indexer.stance_train import (
     FOUR,
     MODEL_DIR,
     RUMOUREVAL,
+    TO_THREE,
     EmbeddingCache,
     Example,
     _fast_macro_f1,
@@ -53,7 +55,7 @@ logger = logging.getLogger(__name__)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Columns in sorted order (`tune_offsets` reads classes sorted).
 CLASSES_4 = tuple(sorted(FOUR))
-CLASSES_3 = ("deny", "other", "support")
+CLASSES_3 = tuple(sorted(set(TO_THREE.values())))
 NGRAM_CACHE = PROBABILITIES.with_name("ngram-oof.npz")
 REPORT = MODEL_DIR / "stance-stack-eval.json"
 
@@ -91,10 +93,8 @@ def ngram_out_of_fold(tweets: Sequence[Example]) -> np.ndarray:
             np.ones(len(train)),
         )  # fmt: skip
         order = [list(head.classes_).index(c) for c in CLASSES_4]
-        odds = 1.0 / (
-            1.0 + np.exp(-np.clip(head.decision_function(_rows(features, test)), -30, 30))
-        )
-        result[test] = (odds / odds.sum(axis=1, keepdims=True))[:, order]
+        scores = head.decision_function(_rows(features, test))
+        result[test] = ovr_probabilities(scores)[:, order]
         logger.warning("ngram out-of-fold: %s done", event)
     return result
 
@@ -182,8 +182,7 @@ def per_event(
 
 def _to_three(predicted: np.ndarray) -> np.ndarray:
     """`CLASSES_4` indices as `CLASSES_3` ones (query and comment are other)."""
-    merged = {"comment": "other", "query": "other", "deny": "deny", "support": "support"}
-    return np.array([CLASSES_3.index(merged[c]) for c in CLASSES_4])[predicted]
+    return np.array([CLASSES_3.index(TO_THREE[c]) for c in CLASSES_4])[predicted]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -193,26 +192,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--encoder", type=Path, action="append",
         help="the encoder's probabilities (repeat: runs with other seeds, averaged)",
     )  # fmt: skip
-    parser.add_argument("--ngram", type=Path, default=NGRAM_CACHE, help="cached, else computed")
+    parser.add_argument(
+        "--ngram", type=Path, default=NGRAM_CACHE,
+        help="the n-gram head's probabilities: read if there, else computed and kept"
+        " (delete the file after changing the head)",
+    )  # fmt: skip
     parser.add_argument("--write", action="store_true", help=f"save the figures to {REPORT}")
     parser.add_argument("--card", action="store_true", help="print the saved figures as Markdown")
     args = parser.parse_args(argv)
     if args.card:
         return print_card(parser, REPORT, card, "python -m indexer.stance_stack --write")
+    if not args.rumoureval.is_dir():
+        parser.error(f"no RumourEval data at {args.rumoureval} (give --rumoureval DIR)")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    try:
+        return _measure(args)
+    except (FileNotFoundError, StaleProbabilitiesError) as error:
+        parser.error(str(error))
+
+
+def _measure(args: argparse.Namespace) -> int:
+    """Every decision's figures (printed; saved with --write)."""
     began = time.perf_counter()
     tweets = rumoureval(args.rumoureval)
+    if not tweets:
+        raise FileNotFoundError(f"no labelled tweets in {args.rumoureval}/{{train,dev}}.jsonl")
+    # The encoder's files first: they are read in a second, the n-gram folds take minutes.
+    runs = {f.name: load_out_of_fold(f, tweets) for f in args.encoder or [PROBABILITIES]}
+    encoder = np.mean(list(runs.values()), 0)
     if args.ngram.exists():
         ngram = load_out_of_fold(args.ngram, tweets)
     else:
         ngram = ngram_out_of_fold(tweets)
         order = [CLASSES_4.index(c) for c in FOUR]
         save_out_of_fold(args.ngram, tweets, ngram[:, order])
-    runs = {f.name: load_out_of_fold(f, tweets) for f in args.encoder or [PROBABILITIES]}
-    encoder = np.mean(list(runs.values()), 0)
     gold = np.array([e.label for e in tweets])
     events = np.array([e.group for e in tweets])
-    gold3 = np.array(["other" if g in ("query", "comment") else g for g in gold])
+    gold3 = np.array([TO_THREE[g] for g in gold])
     report: dict[str, Any] = {}
     blends: dict[str, Sequence[float]] = {"encoder": (1.0,), "ngram": (0.0,), "stacked": WEIGHTS}
     for name, probabilities in (

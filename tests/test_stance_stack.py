@@ -4,6 +4,7 @@ were computed on. The truth for the scores is scikit-learn's macro-F1."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,36 @@ def test_probabilities_of_other_rows_or_none_at_all_are_refused(tmp_path: Path) 
         stack.load_out_of_fold(tmp_path / "oof.npz", examples(["deny", "support"]))
     with pytest.raises(FileNotFoundError, match=r"indexer\.stance_finetune"):
         stack.load_out_of_fold(tmp_path / "missing.npz", examples(["deny"]))
+
+
+def one_tweet(tmp_path: Path) -> Path:
+    """A RumourEval folder of one labelled source tweet."""
+    folder = tmp_path / "rumoureval"
+    folder.mkdir(exist_ok=True)
+    tweet = {"id": "1", "text": "is it true?", "stance": "query", "event": "alpha", "thread": "1",
+             "is_source": True}  # fmt: skip
+    (folder / "train.jsonl").write_text(json.dumps(tweet) + "\n", encoding="utf-8")
+    (folder / "dev.jsonl").write_text("", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--rumoureval", "{tmp}/nowhere"], "no RumourEval data at"),
+        (["--rumoureval", "{tmp}"], "no labelled tweets in"),
+        (["--rumoureval", "{re}", "--encoder", "{tmp}/none.npz"], "no out-of-fold probabilities"),
+    ],
+    ids=["no data", "no tweets", "no probabilities"],
+)
+def test_a_missing_input_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], said: str
+) -> None:
+    (tmp_path / "train.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        stack.main([a.format(tmp=tmp_path, re=one_tweet(tmp_path)) for a in arguments])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert said in error
