@@ -1,8 +1,9 @@
 """How well the stance classifier does on posts someone labelled: `spreadwatch stance eval`.
 
 A comms team labels a sample of its own incident — one JSON object a line: `text`, `label` (one
-of `indexer.documents.STANCES`), and optionally `parent` (the text it replies to or quotes),
-`title`, `lang`, `platform`, `kind`, `domain`, `official`, `pinned`, `incident` — and gets the
+of `indexer.documents.STANCES`; `gold` or `stance` also read), and optionally `parent` (the
+text it replies to or quotes; `parent_text` also read), `title`, `lang`, `platform`, `kind`,
+`domain`, `official`, `pinned`, `incident` — and gets the
 confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language.
 
 Claims are matched as the ingest does (`indexer.matching`) against the incident's claims: the
@@ -57,6 +58,7 @@ def read_labelled(path: Path) -> list[Labelled]:
                 raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
             if not isinstance(record, dict):
                 raise EvalFileError(f"{path}:{number}: a line must be a JSON object")
+            record = _canonical(record, f"{path}:{number}")
             text, label = record.get("text"), record.get("label")
             if not isinstance(text, str) or not (text.strip() or record.get("title")):
                 raise EvalFileError(f"{path}:{number}: no text")
@@ -69,6 +71,26 @@ def read_labelled(path: Path) -> list[Labelled]:
     if not posts:
         raise EvalFileError(f"{path}: no labelled post")
     return posts
+
+
+#: Other names labelling tools give the two fields that matter, read as the canonical ones.
+ALIASES = {"label": ("gold", "stance"), "parent": ("parent_text",)}
+
+
+def _canonical(record: dict[str, Any], where: str) -> dict[str, Any]:
+    """The record with `label` and `parent` under their canonical names (from an alias when
+    only that is given), the label trimmed and lower-cased ("Denial " is denial). Two names
+    giving different values are an error: which one is gold cannot be guessed."""
+    record = dict(record)
+    for name, aliases in ALIASES.items():
+        given = {key: record[key] for key in (name, *aliases) if record.get(key) is not None}
+        if len({json.dumps(value) for value in given.values()}) > 1:
+            raise EvalFileError(f"{where}: {' and '.join(given)} disagree")
+        if given:
+            record[name] = next(iter(given.values()))
+    if isinstance(record.get("label"), str):
+        record["label"] = record["label"].strip().lower()
+    return record
 
 
 def stance_input(record: dict[str, Any], incident: Incident | None) -> StanceInput:

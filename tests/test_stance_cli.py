@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer.stance_eval import read_labelled, stance_input
 from spreadwatch.cli import cli
 
 DATA = Path(__file__).parent / "data" / "stance"
@@ -68,6 +69,7 @@ def test_claims_of_the_incident_are_matched(tmp_path: Path):
         ("not json", ":2: not JSON"),
         ('{"label": "other"}', ":2: no text"),
         ("[1, 2]", ":2: a line must be a JSON object"),
+        ('{"text": "x", "label": "other", "gold": "denial"}', ":2: label and gold disagree"),
     ],
 )
 def test_a_bad_line_is_an_error_naming_it(tmp_path: Path, line: str, message: str):
@@ -81,3 +83,46 @@ def test_a_bad_line_is_an_error_naming_it(tmp_path: Path, line: str, message: st
 def test_a_missing_file_is_a_usage_error(tmp_path: Path):
     result = run(str(tmp_path / "none.jsonl"))
     assert (result.exit_code, "no such file" in result.output) == (2, True)
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        {"label": "gold"},
+        {"label": "stance"},
+        {"parent": "parent_text"},
+    ],
+    ids=["gold", "stance", "parent_text"],
+)
+def test_other_tools_field_names_give_the_same_figures(tmp_path: Path, rename: dict[str, str]):
+    """A sample labelled with another tool's field names scores as the canonical file does."""
+    canonical = (DATA / "small.jsonl").read_text(encoding="utf-8").splitlines()
+    renamed = []
+    for line in canonical:
+        record = json.loads(line)
+        record.setdefault("parent", "the post it answers")
+        renamed.append(json.dumps({rename.get(k, k): v for k, v in record.items()}))
+    files = {"canonical": canonical, "renamed": renamed}
+    figures = {}
+    for name, lines in files.items():
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = run(str(tmp_path / f"{name}.jsonl"), "--format", "json", "--classifier", "lexicon")
+        assert result.exit_code == 0, result.output
+        figures[name] = json.loads(result.output)
+    assert figures["renamed"] == figures["canonical"]
+
+
+def test_a_label_is_read_whatever_its_case_and_spaces(tmp_path: Path):
+    labelled = tmp_path / "x.jsonl"
+    labelled.write_text(json.dumps({"text": "He denies it.", "label": " Denial "}) + "\n",
+                        encoding="utf-8")  # fmt: skip
+    figures = json.loads(run(str(labelled), "--format", "json", "--classifier", "lexicon").output)
+    assert figures["overall"]["classes"]["denial"]["support"] == 1
+
+
+def test_parent_text_reaches_the_classifier(tmp_path: Path):
+    labelled = tmp_path / "x.jsonl"
+    record = {"text": "false!", "label": "denial", "parent_text": "X leaked"}
+    labelled.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (post,) = read_labelled(labelled)
+    assert stance_input(post.record, None).parent_text == "X leaked"

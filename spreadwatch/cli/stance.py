@@ -42,8 +42,9 @@ def evaluate(
     labelled: Path, incident_ref: str | None, classifier: str, incidents_dir: Path, fmt: str
 ) -> None:
     """Score the stance classifier on FILE.jsonl: one JSON object a line with `text` and its
-    gold `label` (rumour, denial, debunk, report, other), and optionally `parent` (the text it
-    replies to or quotes), `lang`, `platform`, `kind`, `domain`, `official`, `incident`.
+    gold `label` (rumour, denial, debunk, report, other; also read as `gold` or `stance`), and
+    optionally `parent` (the text it replies to or quotes; also `parent_text`), `lang`,
+    `platform`, `kind`, `domain`, `official`, `incident`.
 
     Prints the confusion matrix, per-class precision/recall/F1, macro-F1, and the same per
     language. A malformed line is an error naming it: nothing is skipped.
