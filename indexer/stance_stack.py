@@ -41,6 +41,7 @@ from indexer.stance_train import (
     TO_THREE,
     EmbeddingCache,
     Example,
+    Scored,
     _fast_macro_f1,
     _rows,
     featurise,
@@ -114,7 +115,7 @@ def chosen_blend(
     best: tuple[float, float, np.ndarray] = (-1.0, 0.0, np.zeros(len(classes)))
     for weight in weights:
         blended = [(gold, _log_blend(enc, ngr, weight)) for gold, enc, ngr in scored]
-        offsets = tune_offsets(blended, np.asarray(classes))
+        offsets = tune_offsets([Scored(g, b) for g, b in blended], np.asarray(classes))
         figure = _mean_f1(blended, offsets, classes)
         if figure > best[0] + 1e-9:
             best = (figure, weight, offsets)
