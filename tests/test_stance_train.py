@@ -1,0 +1,47 @@
+"""How the shipped head's per-class offsets are chosen (`indexer.stance_train.tune_offsets`):
+RumourEval's gold tells only three stances apart, so its groups are scored by those three, while
+spreadwatch's own groups are scored by all five labels. Scores are written by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from indexer.stance_train import Scored, tune_offsets
+
+CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
+
+
+def one_hot_scores(predicted: list[str]) -> np.ndarray:
+    """Scores whose argmax is `predicted`, the runner-up `denial` one point behind."""
+    scores = np.zeros((len(predicted), len(CLASSES)))
+    for row, label in enumerate(predicted):
+        scores[row, list(CLASSES).index("denial")] = 1.0
+        scores[row, list(CLASSES).index(label)] = 2.0
+    return scores
+
+
+#: Four denials the head calls debunk, four posts it rightly calls other.
+GOLD = np.array(["denial"] * 4 + ["other"] * 4)
+SCORES = one_hot_scores(["debunk"] * 4 + ["other"] * 4)
+
+
+def predicted(offsets: np.ndarray) -> list[str]:
+    return [str(CLASSES[i]) for i in np.argmax(SCORES + offsets, axis=1)]
+
+
+def test_a_rumoureval_group_counts_a_debunk_as_the_denial_it_is():
+    offsets = tune_offsets([Scored(GOLD, SCORES, "rumoureval")], CLASSES)
+    assert np.allclose(offsets, 0.0)
+    assert predicted(offsets) == ["debunk"] * 4 + ["other"] * 4
+
+
+def test_an_own_group_tells_a_debunk_from_a_denial():
+    offsets = tune_offsets([Scored(GOLD, SCORES, "own")], CLASSES)
+    assert predicted(offsets) == ["denial"] * 4 + ["other"] * 4
+
+
+@pytest.mark.parametrize("kind", ["own", "rumoureval"])
+def test_offsets_are_centred(kind: str):
+    offsets = tune_offsets([Scored(GOLD, SCORES, kind)], CLASSES)
+    assert offsets.sum() == pytest.approx(0.0)
