@@ -36,7 +36,14 @@ def card(report: dict[str, Any]) -> str:
         "Training data:",
         f"- RumourEval 2017 subtask A train + dev: {data['rumoureval']['tweets']} real tweets, "
         f"{len(re_events)} events ({', '.join(f'{k} {v}' for k, v in sorted(re_events.items()))}); "
-        f"labels {_counts(data['rumoureval']['labels'])}. Mapped for the shipped head: support → "
+        f"labels {_counts(data['rumoureval']['labels'])}. "
+        + (
+            f"{data['rumoureval']['with_claims']} of them match a claim of their event "
+            "(`data/stance/rumoureval/`, matched as the ingest does). "
+            if "with_claims" in data["rumoureval"]
+            else ""
+        )
+        + "Mapped for the shipped head: support → "
         "rumour, deny → denial, query and comment → other (RumourEval does not tell a denial "
         "from a debunk of the evidence, nor press from comment).",
         f"- spreadwatch's own `data/stance/train.jsonl`: {data['own_train']['posts']} posts "

@@ -57,7 +57,9 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Columns in sorted order (`tune_offsets` reads classes sorted).
 CLASSES_4 = tuple(sorted(FOUR))
 CLASSES_3 = tuple(sorted(set(TO_THREE.values())))
-NGRAM_CACHE = PROBABILITIES.with_name("ngram-oof.npz")
+#: Named for its inputs: the tweets read with their events' claims (the file without them,
+#: `ngram-oof.npz`, is from before claims were matched).
+NGRAM_CACHE = PROBABILITIES.with_name("ngram-oof-claims.npz")
 REPORT = MODEL_DIR / "stance-stack-eval.json"
 
 

@@ -66,6 +66,8 @@ RUMOUREVAL = next(
     ),
     ROOT.parent / "shared" / "data" / "rumoureval2017",
 )
+#: The claims of RumourEval's events (written for spreadwatch, see data/stance/README.md).
+RUMOUREVAL_CLAIMS = OWN / "rumoureval"
 FOUR = ("support", "deny", "query", "comment")
 #: RumourEval's labels as spreadwatch's: a reply backing the rumour spreads it, one saying it is
 #: false denies it (RumourEval does not tell a denial from a debunk of the evidence: "denial"),
@@ -88,24 +90,29 @@ class Example:
     lexicon: Stance | None = None
 
 
-def rumoureval(folder: Path) -> list[Example]:
-    """Every labelled tweet with its parent's and its thread source's text (the context)."""
+def rumoureval(folder: Path, claims: Path | None = None) -> list[Example]:
+    """Every labelled tweet with its parent's and its thread source's text (the context), and
+    the claims of its event matched as the ingest matches them (`claims`/EVENT.yml, default
+    `RUMOUREVAL_CLAIMS`; an event without a file has none): deployed, every post is read with
+    its incident's claims, so the head learns what a matched claim means in real tweets."""
     rows = []
     for name in ("train.jsonl", "dev.jsonl"):
         with (folder / name).open(encoding="utf-8") as lines:
             rows += [json.loads(line) for line in lines if line.strip()]
     by_id = {r["id"]: r for r in rows}
+    events = {p.stem: load_incident(p) for p in sorted((claims or RUMOUREVAL_CLAIMS).glob("*.yml"))}
     examples = []
     for r in rows:
         parent = by_id.get(r.get("parent") or "")
         source = by_id.get(r["thread"])
-        post = StanceInput(
-            text=r["text"],
-            lang=r.get("lang"),
-            platform="twitter",
-            parent_text=parent["text"] if parent else None,
-            source_text=source["text"] if source and not r["is_source"] else None,
-        )
+        record = {
+            "text": r["text"],
+            "lang": r.get("lang"),
+            "platform": "twitter",
+            "parent": parent["text"] if parent else None,
+            "source": source["text"] if source and not r["is_source"] else None,
+        }
+        post = stance_input(record, events.get(r["event"]))
         examples.append(Example(post, r["stance"], r["event"], r.get("lang") or "en"))
     return examples
 
@@ -466,6 +473,7 @@ def describe(
             "tweets": len(tweets),
             "events": dict(Counter(e.group for e in tweets)),
             "labels": dict(Counter(e.label for e in tweets)),
+            "with_claims": sum(1 for e in tweets if e.post.claims),
         },
         "own_train": {
             "posts": len(mine),
