@@ -307,15 +307,13 @@ def tune_offsets(scored: Sequence[Scored], classes: Any) -> np.ndarray:
     classes = np.asarray(classes)
     three = sorted(set(COLLAPSE.values()))
     collapse = np.array([three.index(COLLAPSE.get(str(c), "other")) for c in classes])
-    groups = [
-        (s.kind, np.searchsorted(classes, s.gold), s.scores, s.kind == "rumoureval") for s in scored
-    ]
+    groups = [(s.kind, np.searchsorted(classes, s.gold), s.scores) for s in scored]
 
     def objective(offsets: np.ndarray) -> float:
         by_kind: dict[str, list[float]] = {}
-        for kind, gold, scores, collapsed in groups:
+        for kind, gold, scores in groups:
             predicted = np.argmax(scores + offsets, axis=1)
-            if collapsed:
+            if kind == "rumoureval":
                 figure = _fast_macro_f1(collapse[gold], collapse[predicted], len(three))
             else:
                 figure = _fast_macro_f1(gold, predicted, len(classes))
