@@ -49,6 +49,19 @@ def test_the_crawl_gets_the_demos_cluster_and_replays(
     assert env[name] == value
 
 
+@pytest.mark.parametrize("chosen", [True, False])
+def test_the_crawl_labels_stance_with_the_classifier_chosen(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chosen: bool
+) -> None:
+    env = crawl_env(load_settings(stance_model=chosen), "spreadwatch-demo-abc", tmp_path, {})
+    for name in [k for k in os.environ if k.startswith("SPREADWATCH_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("SPREADWATCH_"):
+            monkeypatch.setenv(name, value)
+    assert load_settings().stance_model is chosen  # what the crawl process reads
+
+
 #: A child process whose main thread waits 60 s for a pipe that stays silent, while another of
 #: its threads takes a SIGINT (as the kernel may pick any thread for a process's signal).
 _WAITING_CHILD = """

@@ -76,7 +76,8 @@ def crawl_env(
     """The environment of a crawl process: the demo's cluster, indices, folder and replays.
 
     No SPREADWATCH_* or platform credential of the caller's shell reaches it (a real token must
-    not be sent to a replay server); the cluster's own credentials do, from `settings`.
+    not be sent to a replay server); the cluster's own credentials do, from `settings`, and so
+    does the choice of stance classifier (`stance_model`), which the demo must not drop.
     """
     env = {
         k: v
@@ -89,6 +90,7 @@ def crawl_env(
         SPREADWATCH_DATA_DIR=str(data_dir),
         SPREADWATCH_LOG_LEVEL="warning",
         SPREADWATCH_ALLOW_PRIVATE_NETWORKS=REPLAY_NETWORKS,  # the replays listen on loopback
+        SPREADWATCH_STANCE_MODEL=str(settings.stance_model).lower(),
         **DEMO_CREDENTIALS,
     )
     for name in _CLUSTER_SETTINGS:
