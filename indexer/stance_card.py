@@ -37,13 +37,9 @@ def card(report: dict[str, Any]) -> str:
         f"- RumourEval 2017 subtask A train + dev: {data['rumoureval']['tweets']} real tweets, "
         f"{len(re_events)} events ({', '.join(f'{k} {v}' for k, v in sorted(re_events.items()))}); "
         f"labels {_counts(data['rumoureval']['labels'])}. "
-        + (
-            f"{data['rumoureval']['with_claims']} of them match a claim of their event "
-            "(`data/stance/rumoureval/`, matched as the ingest does). "
-            if "with_claims" in data["rumoureval"]
-            else ""
-        )
-        + "Mapped for the shipped head: support → "
+        f"{data['rumoureval']['with_claims']} of them match a claim of their event "
+        "(`data/stance/rumoureval/`, matched as the ingest does). "
+        "Mapped for the shipped head: support → "
         "rumour, deny → denial, query and comment → other (RumourEval does not tell a denial "
         "from a debunk of the evidence, nor press from comment).",
         f"- spreadwatch's own `data/stance/train.jsonl`: {data['own_train']['posts']} posts "
@@ -82,7 +78,7 @@ def card(report: dict[str, Any]) -> str:
             [
                 "lexicon (rules)",
                 _f(lexicon["rumoureval_4"]["mean"]),
-                _f(lexicon["rumoureval_3"]["mean"]) if "rumoureval_3" in lexicon else "–",
+                _f(lexicon["rumoureval_3"]["mean"]),
                 "–",
                 "–",
                 "–",

@@ -1,7 +1,7 @@
 """How well the stance classifier does on posts someone labelled: `spreadwatch stance eval`.
 
 A comms team labels a sample of its own incident — one JSON object a line: `text`, `label` (one
-of `indexer.documents.STANCES`; `gold` or `stance` also read), and optionally `parent` (the
+of `indexer.documents.STANCES`; `gold` also read), and optionally `parent` (the
 text it replies to or quotes; `parent_text` also read), `title`, `lang`, `platform`, `kind`,
 `domain`, `official`, `pinned`, `incident` — and gets the
 confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language.
@@ -74,7 +74,9 @@ def read_labelled(path: Path) -> list[Labelled]:
 
 
 #: Other names labelling tools give the two fields that matter, read as the canonical ones.
-ALIASES = {"label": ("gold", "stance"), "parent": ("parent_text",)}
+#: Not `stance`: a sample exported by `spreadwatch search` carries the classifier's `stance`
+#: beside the `label` a team adds, and the classifier's guess is not gold.
+ALIASES = {"label": ("gold",), "parent": ("parent_text",)}
 
 
 def _canonical(record: dict[str, Any], where: str) -> dict[str, Any]:

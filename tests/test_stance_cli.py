@@ -89,19 +89,18 @@ def test_a_missing_file_is_a_usage_error(tmp_path: Path):
     "rename",
     [
         {"label": "gold"},
-        {"label": "stance"},
         {"parent": "parent_text"},
     ],
-    ids=["gold", "stance", "parent_text"],
+    ids=["gold", "parent_text"],
 )
 def test_other_tools_field_names_give_the_same_figures(tmp_path: Path, rename: dict[str, str]):
     """A sample labelled with another tool's field names scores as the canonical file does."""
-    canonical = (DATA / "small.jsonl").read_text(encoding="utf-8").splitlines()
-    renamed = []
-    for line in canonical:
-        record = json.loads(line)
-        record.setdefault("parent", "the post it answers")
-        renamed.append(json.dumps({rename.get(k, k): v for k, v in record.items()}))
+    records = [
+        {"parent": "the post it answers", **json.loads(line)}
+        for line in (DATA / "small.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    canonical = [json.dumps(record) for record in records]
+    renamed = [json.dumps({rename.get(k, k): v for k, v in r.items()}) for r in records]
     files = {"canonical": canonical, "renamed": renamed}
     figures = {}
     for name, lines in files.items():
@@ -110,6 +109,16 @@ def test_other_tools_field_names_give_the_same_figures(tmp_path: Path, rename: d
         assert result.exit_code == 0, result.output
         figures[name] = json.loads(result.output)
     assert figures["renamed"] == figures["canonical"]
+
+
+def test_a_search_exports_stance_beside_the_gold_label_is_not_read_as_gold(tmp_path: Path):
+    """The workflow of a team: export a sample with `spreadwatch search`, add the gold label."""
+    labelled = tmp_path / "export.jsonl"
+    record = {"text": "He denies it.", "stance": "other", "label": "denial"}
+    labelled.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = run(str(labelled), "--format", "json", "--classifier", "lexicon")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["overall"]["classes"]["denial"]["support"] == 1
 
 
 def test_a_label_is_read_whatever_its_case_and_spaces(tmp_path: Path):

@@ -42,7 +42,7 @@ def evaluate(
     labelled: Path, incident_ref: str | None, classifier: str, incidents_dir: Path, fmt: str
 ) -> None:
     """Score the stance classifier on FILE.jsonl: one JSON object a line with `text` and its
-    gold `label` (rumour, denial, debunk, report, other; also read as `gold` or `stance`), and
+    gold `label` (rumour, denial, debunk, report, other; also read as `gold`), and
     optionally `parent` (the text it replies to or quotes; also `parent_text`), `lang`,
     `platform`, `kind`, `domain`, `official`, `incident`.
 
