@@ -15,6 +15,7 @@ import logging
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,9 +177,17 @@ class IncidentRegistry:
         self._problem_file(path).unlink(missing_ok=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         copy = self.copy_path(path)
-        tmp = copy.with_suffix(".tmp")
-        shutil.copyfile(path, tmp)
-        tmp.replace(copy)
+        # A temporary file of this call's own: jobs of one incident (its crawls, recheck, alerts)
+        # and the file watcher load the file in parallel threads, and with one shared name the
+        # first replace took the others' copy away (FileNotFoundError: that crawl did not run).
+        # (Not mkstemp: its 0600 would make the copy unreadable to Scrapyd hosts running as
+        # another user on the shared volume; copyfile creates the file under the umask.)
+        tmp = copy.with_name(f".{copy.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            shutil.copyfile(path, tmp)
+            tmp.replace(copy)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _failed(self, path: Path, error: str, keep_last_good: bool = True) -> Incident | None:
         with self._lock:
