@@ -72,14 +72,33 @@ def busy_after_a_crawl(daemon: Daemon) -> list[str]:
     return [job["id"] for job in jobs.get("running", [])]
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, why: Callable[[], str] | None = None
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.3)
-    raise AssertionError(f"waited {timeout:.0f}s for {what}")
+    raise AssertionError(f"waited {timeout:.0f}s for {what}" + (f": {why()}" if why else ""))
+
+
+def first_line(text: Any) -> str:
+    return (str(text or "").splitlines() or [""])[0]
+
+
+def not_crawled(client: Elasticsearch, names: IndexNames, wanted: set[str]) -> str:
+    """The incidents with no completed crawl yet, each with its crawl runs so far: a failed wait
+    says what went wrong (a job that died before crawling), not only that time ran out."""
+    every_run = crawl_runs(client, names, source=None)
+    missing = sorted(wanted - crawled_incidents(crawl_runs(client, names)))
+    lines = [f"{len(missing)} not crawled"]
+    for incident in missing:
+        runs = [r for r in every_run if r["incident"] == incident]
+        told = "; ".join(f"{r['run_id']} {r['status']} {first_line(r.get('errors'))}" for r in runs)
+        lines.append(f"{incident}: {told or 'no run recorded'}")
+    return "\n".join(lines)
 
 
 def overlapping(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -155,6 +174,7 @@ def test_twenty_crawls_spread_over_two_scrapyds_and_a_lost_daemon_loses_nothing(
             lambda: len(crawled_incidents(crawl_runs(cluster_client, cluster_names))) == INCIDENTS,
             300,
             "every incident crawled",
+            lambda: not_crawled(cluster_client, cluster_names, set(truth)),
         )
 
     runs = crawl_runs(cluster_client, cluster_names)
