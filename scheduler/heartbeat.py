@@ -17,22 +17,18 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from indexer.connection import IndexNames
 from indexer.monitors import heartbeat_id, write_heartbeat
+from spreadwatch.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 TickHook = Callable[[datetime], None]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -63,8 +59,8 @@ class Heartbeat:
     #: What the monitor holds right now: {"jobs": [...], "incident_errors": [...], ...}.
     snapshot: Callable[[], dict[str, Any]]
     interval: float = 5.0
-    clock: Clock = _utc_now
-    started: datetime = field(default_factory=_utc_now)
+    clock: Clock = utc_now
+    started: datetime = field(default_factory=utc_now)
     _hooks: list[TickHook] = field(default_factory=list)
     _last_snapshot: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -27,6 +27,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from indexer import versioned
 from indexer.connection import IndexNames
 from indexer.versioned import VersionConflictError, Versioned
+from spreadwatch.clock import Clock, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ LEASE_ID = "lease"
 LEASE_KIND = "lease"
 
 Monotonic = Callable[[], float]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -48,7 +45,7 @@ class Lease:
     names: IndexNames
     holder: str
     ttl: float = 15.0
-    clock: Callable[[], datetime] = _utc_now
+    clock: Clock = utc_now
     monotonic: Monotonic = time.monotonic
     #: Until when (monotonic) this monitor may start jobs: `ttl` after its last renewal.
     _held_until: float | None = None

@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
@@ -21,6 +19,7 @@ from alerts.mailer import Sender
 from indexer.connection import IndexNames
 from scheduler.incidents import IncidentRegistry
 from scheduler.lease import Lease
+from spreadwatch.clock import Clock, utc_now
 from spreadwatch.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,10 +52,6 @@ def fill(command: tuple[str, ...] | list[str], **values: str) -> list[str]:
     return filled
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -68,7 +63,7 @@ class Runtime:
     #: After the monitor's SIGTERM: how long running crawls may go on before they are stopped
     #: (SIGTERM, SIGKILL `crawlers.launch.TERM_GRACE` later), and streams before SIGKILL.
     shutdown_grace: float = SHUTDOWN_GRACE
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
     stopping: threading.Event = field(default_factory=threading.Event)
     #: Incident files with their last good versions (a broken edit never stops monitoring).
     incidents: IncidentRegistry = field(init=False)

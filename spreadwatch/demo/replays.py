@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from spreadwatch.clock import Clock
 from spreadwatch.demo.dataset import Entry, entries
 from spreadwatch.demo.replays_social import SOCIAL_APPS
 from spreadwatch.demo.shapes import CST, digest
@@ -22,8 +23,6 @@ from spreadwatch.replay.github import GithubData, GithubReplay
 from spreadwatch.replay.pages import PagesData, PagesReplay
 
 logger = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 def github_data() -> GithubData:

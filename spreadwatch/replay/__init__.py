@@ -12,7 +12,6 @@ from spreadwatch.replay.server import (
     ReplayServer,
     Reply,
     parse_time,
-    real_clock,
     visible,
 )
 
@@ -24,6 +23,5 @@ __all__ = [
     "ReplayServer",
     "Reply",
     "parse_time",
-    "real_clock",
     "visible",
 ]

@@ -24,14 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from spreadwatch.clock import Clock, utc_now
+
 logger = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def real_clock() -> datetime:
-    """The default clock: records are visible once their time has really passed."""
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -170,7 +165,7 @@ class ReplayServer:
     Use as a context manager, or `start()`/`stop()`. `url` is the base URL to configure.
     """
 
-    def __init__(self, app: ReplayApp, clock: Clock = real_clock, port: int = 0) -> None:
+    def __init__(self, app: ReplayApp, clock: Clock = utc_now, port: int = 0) -> None:
         self.app = app
         self.clock = clock
         self.requests: list[LoggedRequest] = []
