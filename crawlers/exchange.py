@@ -10,7 +10,6 @@ is `off`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -20,6 +19,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from crawlers.items import Post
 from evidence.warcstore import Exchange
+from spreadwatch.clock import Clock, crawl_clock, utc_now
 from spreadwatch.settings import Settings, load_settings
 
 _META_KEY = "_spreadwatch_exchange"
@@ -27,7 +27,12 @@ _ATTRIBUTE = "_spreadwatch_exchange"
 
 
 class ExchangeMiddleware(BaseSpiderMiddleware):
-    """Attaches the response's exchange to each post yielded from it."""
+    """Attaches the response's exchange to each post yielded from it, dated by the crawl's
+    clock (`spreadwatch.clock.crawl_clock`)."""
+
+    def __init__(self, crawler: Crawler, clock: Clock = utc_now) -> None:
+        super().__init__(crawler)
+        self.clock = clock
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExchangeMiddleware:
@@ -35,11 +40,11 @@ class ExchangeMiddleware(BaseSpiderMiddleware):
         settings = given if isinstance(given, Settings) else load_settings()
         if settings.evidence_capture == "off":
             raise NotConfigured("evidence capture is off")
-        return cls(crawler)
+        return cls(crawler, crawl_clock(settings))
 
     def get_processed_item(self, item: Any, response: Response | None) -> Any:
         if isinstance(item, Post) and response is not None and exchange_attached(item) is None:
-            attach(item, exchange_of(response))
+            attach(item, exchange_of(response, self.clock))
         return item
 
 
@@ -53,7 +58,7 @@ def exchange_attached(item: Any) -> Exchange | None:
     return value if isinstance(value, Exchange) else None
 
 
-def exchange_of(response: Response) -> Exchange:
+def exchange_of(response: Response, clock: Clock = utc_now) -> Exchange:
     """The response's exchange, built once and kept in its meta for the other posts."""
     meta = response.meta if response.request is not None else {}
     cached = meta.get(_META_KEY)
@@ -69,7 +74,7 @@ def exchange_of(response: Response) -> Exchange:
         request_headers=_pairs(request.headers) if request is not None else [],
         request_body=request.body if request is not None else b"",
         protocol=response.protocol or "HTTP/1.1",
-        fetched_at=datetime.now(UTC),  # the response has just arrived
+        fetched_at=clock(),  # the response has just arrived
     )
     if request is not None:
         meta[_META_KEY] = exchange

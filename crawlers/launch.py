@@ -86,6 +86,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         elif isinstance(value, list | dict):
             value = json.dumps(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
         env[f"{ENV_PREFIX}{name.upper()}"] = str(value)
     return env
 

@@ -222,7 +222,7 @@ class WarcStore:
                 start = file.seek(0, os.SEEK_END)
                 writer = _Sha256Writer(file, gzip=True, warc_version="1.1")
                 if start == 0:
-                    writer.write_record(self._warcinfo(writer, path.name))
+                    writer.write_record(self._warcinfo(writer, path.name, when))
                 records: list[Any] = []
                 build(_Collecting(writer, records))
                 for record in records:
@@ -234,14 +234,17 @@ class WarcStore:
                 fcntl.flock(file, fcntl.LOCK_UN)
         return path
 
-    def _warcinfo(self, writer: WARCWriter, filename: str) -> Any:
+    def _warcinfo(self, writer: WARCWriter, filename: str, when: datetime) -> Any:
+        """The file's first record, dated as the capture that opened it (the day file's date)."""
         info = {
             "software": SOFTWARE,
             "format": "WARC File Format 1.1",
             "description": f"spreadwatch evidence of incident {self.incident_id}",
             "isPartOf": self.incident_id,
         }
-        return writer.create_warcinfo_record(filename, info)
+        record = writer.create_warcinfo_record(filename, info)
+        record.rec_headers.replace_header("WARC-Date", _warc_date(when))
+        return record
 
 
 class _Collecting:

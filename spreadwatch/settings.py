@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -142,6 +143,9 @@ class Settings(BaseSettings):
     #: The learned stance head relabels each writer batch. Off by default: it beats the lexicon
     #: on real English tweets but not on the zh/de/en sets or the demo corpus (docs/stance.md).
     stance_model: bool = False
+    #: The moment a crawl happens at, for replays on a simulated clock (the demo sets it per
+    #: round): first_seen, last_seen, deleted_at, captures are stamped with it. Unset: real time.
+    crawl_as_of: datetime | None = None
 
     # Per-source base URLs (`SPREADWATCH_GITHUB_BASE_URL`, ...).
     github_base_url: str = DEFAULT_BASE_URLS["github"]
@@ -209,6 +213,17 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{part!r} is not an address or CIDR like 10.0.0.0/8") from None
         return ",".join(networks)
+
+    @field_validator("crawl_as_of")
+    @classmethod
+    def _check_as_of(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(
+                f"needs a time zone, e.g. {value.isoformat()}+00:00, got {value.isoformat()}"
+            )
+        return value.astimezone(UTC)
 
     @field_validator("es_wait_for_active_shards")
     @classmethod

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from indexer.matching import Matcher
+from spreadwatch.clock import Clock, crawl_clock, utc_now
 from spreadwatch.incident import Incident, Official
 from spreadwatch.settings import Settings
 
@@ -28,6 +29,9 @@ class IngestContext:
     flush_seconds: float = 5.0
     #: Whether the learned stance head (when installed) labels each writer batch.
     stance_model: bool = False
+    #: What the crawl stamps on what it sees (`first_seen`, `last_seen`, `deleted_at`): the
+    #: real clock, or the settings' fixed `crawl_as_of` (`spreadwatch.clock.crawl_clock`).
+    clock: Clock = utc_now
     matcher: Matcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -53,6 +57,7 @@ class IngestContext:
             batch_size=batch_size,
             flush_seconds=flush_seconds,
             stance_model=settings.stance_model if stance_model is None else stance_model,
+            clock=crawl_clock(settings),
         )
 
     @property

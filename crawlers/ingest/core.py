@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -94,11 +93,12 @@ def open_writer(
 
 
 def add_to_writer(doc: Any, context: IngestContext, writer: BulkWriter) -> None:
-    """The index stage: crawl fields (incident, crawl times, source) added, empties left out."""
+    """The index stage: crawl fields (incident, crawl times on the context's clock, source)
+    added, empties left out."""
     if isinstance(doc, PostDoc) and doc.get("deleted_how") and not doc.get("text"):
-        writer.add_post(deletion_notice(doc, datetime.now(UTC).isoformat()))
+        writer.add_post(deletion_notice(doc, context.clock().isoformat()))
     elif isinstance(doc, PostDoc):
-        now = datetime.now(UTC).isoformat()
+        now = context.clock().isoformat()
         source = {"spider": context.spider_name, "run": context.run_id, **doc.get("source", {})}
         post = {k: v for k, v in doc.items() if v not in _EMPTY}
         post.update(incident=[context.incident.id], first_seen=now, last_seen=now, source=source)

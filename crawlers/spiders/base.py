@@ -27,6 +27,7 @@ from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
 from crawlers.netguard import HANDLER as GUARDED_HANDLER
 from crawlers.redirects import PRIORITY as REDIRECT_LOOP_PRIORITY
 from crawlers.state import CrawlState, StateStore, state_store
+from spreadwatch.clock import crawl_clock
 from spreadwatch.incident import Incident, resolve_incident
 from spreadwatch.settings import Settings, load_settings
 from spreadwatch.sources import SourceBase
@@ -84,6 +85,8 @@ class IncidentSpider(scrapy.Spider):
     def configure(self, crawler: Crawler) -> None:
         given = crawler.settings.get("SPREADWATCH_SETTINGS")
         self.settings_obj = given if isinstance(given, Settings) else load_settings()
+        #: The crawl's "now": times read relative to it, and what it stamps (`crawl_clock`).
+        self.clock = crawl_clock(self.settings_obj)
         self.incident = resolve_incident(self.incident_ref)
         self.section = getattr(self.incident.sources, self.source, None)
         self.state_store = state_store(self.settings_obj)

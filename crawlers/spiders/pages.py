@@ -147,7 +147,7 @@ class PagesSpider(IncidentSpider):
     def time_of(self, node: Selector, selectors: Selectors) -> datetime | None:
         """The item's time; a page without a time selector is dated when first crawled."""
         if selectors.time is None:
-            return datetime.now(UTC)
+            return self.clock()
         attr = f"@{selectors.time_attr}" if selectors.time_attr else None
         raw = _first(node, selectors.time, attr) if attr else _text(node, selectors.time)
         if not raw:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
@@ -113,7 +112,7 @@ class RecheckSpider(IncidentSpider):
             yield Post(
                 platform=target.platform,
                 native_id=target.native_id,
-                timestamp=datetime.now(UTC),
+                timestamp=self.clock(),
                 kind=target.kind,
                 url=target.url,
                 deleted_how=verdict.gone,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -91,7 +90,7 @@ class WeiboSpider(SocialSpider):
         if payload is None:
             return
         try:
-            posts, errors = parse_cards(payload, datetime.now(UTC))
+            posts, errors = parse_cards(payload, self.clock())
         except WeiboLoginRequiredError:
             self._login_wall(response)
             return
