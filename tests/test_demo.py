@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from spreadwatch.demo import RECONSTRUCTION_NOTICE, dataset
 from spreadwatch.demo.display import Display
 from spreadwatch.demo.runner import DemoOptions, DemoResult, run_demo
 from spreadwatch.demo.truth import NON_POST_KINDS
+from spreadwatch.incident import load_incident
 from spreadwatch.settings import Settings
 
 EVERY = timedelta(hours=24)
@@ -401,6 +402,67 @@ def test_the_deletion_is_alerted_within_one_round(played: tuple[DemoResult, Path
     ((doc, deleted_at),) = _changed_ids("deleted").items()
     assert [a.key for a in removed] == [doc]
     assert timedelta(0) <= removed[0].at - deleted_at < EVERY
+
+
+def test_the_deletion_alert_says_when_in_the_story_it_was_found(
+    played: tuple[DemoResult, Path],
+) -> None:
+    """Found deleted in the round after the truth's deletion, at that round's simulated time —
+    not at the wall clock's (the alert once said "deleted at ~2026-12-03 04:58 UTC")."""
+    result, _ = played
+    ((removed,),) = [[a for a in result.story.alerts if a.rule_type == "evidence_removed"]]
+    ((deleted_at,),) = [list(_changed_ids("deleted").values())]
+    found = _rounds(_window())
+    found_at = min(moment for moment in found if moment >= deleted_at)
+    assert f"deleted at ~{found_at:%Y-%m-%d %H:%M} UTC" in removed.subject
+
+
+def _window() -> tuple[datetime, datetime]:
+    window = load_incident(dataset.INCIDENT_FILE).window
+    assert window.end is not None
+    return window.start, window.end
+
+
+def _rounds(window: tuple[datetime, datetime]) -> set[datetime]:
+    """The simulated moments of the test's rounds: from the window's start, EVERY apart, and its end."""
+    start, end = window
+    return {start + n * EVERY for n in range((end - start) // EVERY + 1)} | {end}
+
+
+def test_what_the_crawls_stamped_is_the_simulated_moment_of_their_round(
+    indexed: dict[str, dict[str, Any]],
+) -> None:
+    """first_seen, last_seen, deleted_at, edited_at and capture times are rounds' moments, and
+    no post was seen before it was published."""
+    rounds = _rounds(_window())
+    for doc_id, post in indexed.items():
+        stamps = {f: post.get(f) for f in ("first_seen", "last_seen", "deleted_at", "edited_at")}
+        stamps["captured_at"] = (post.get("evidence") or {}).get("captured_at")
+        for field, value in stamps.items():
+            assert value is None or _at(value) in rounds, (doc_id, field, value)
+        assert _at(post["@timestamp"]) <= _at(post["first_seen"]), doc_id
+
+
+#: A date as the story, the e-mails and the report write one (2024-10-19, 2024-10-19T05:31).
+_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+
+
+def test_the_story_emails_and_report_print_only_dates_of_the_story(
+    played: tuple[DemoResult, Path],
+) -> None:
+    _, out = played
+    start, end = (moment.date() for moment in _window())
+    texts = {name: (out / name).read_text(encoding="utf-8") for name in ("story.txt", "story.json", "report.html")}  # fmt: skip
+    for path in sorted((out / "emails").glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None, path
+        texts[path.name] = f"{message['Subject']}\n{message['Date']}\n{body.get_content()}"
+    for name, text in texts.items():
+        dates = {date(*map(int, found)) for found in _DATE.findall(text)}
+        assert dates, name
+        outside = sorted(d for d in dates if not start <= d <= end)
+        assert outside == [], name
 
 
 def test_the_posts_of_interest_are_rechecked_each_round(

@@ -1,16 +1,27 @@
-"""What a demo crawl process is given: the demo's cluster and replays, never the shell's tokens."""
+"""What a demo crawl process is given: the demo's cluster and replays, never the shell's tokens,
+and the round's simulated moment, which is what its crawls stamp on what they see."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
+from github_fixture import CONFESSION, FAKE_CALL, T0, founding_world
+from replay_helpers import SettableClock, write_incident
 
-from spreadwatch.demo.rounds import crawl_env, wait_readable
-from spreadwatch.settings import load_settings
+from evidence.recheck import prepare
+from indexer.connection import IndexNames
+from spreadwatch.demo.rounds import CrawlRounds, CrawlWorker, crawl_env, wait_readable
+from spreadwatch.replay import ReplayServer
+from spreadwatch.replay.github import GithubReplay
+from spreadwatch.settings import Settings, load_settings
 
 from child_support import children_take_ctrl_c  # isort: skip
 
@@ -98,3 +109,72 @@ def test_a_pipe_with_an_answer_is_readable_and_a_silent_one_times_out() -> None:
         writer.write("{}\n")
         writer.flush()
         assert wait_readable(stream, 5)
+
+
+#: Two rounds of a simulated story, a day apart; the fake-call repo is deleted between them.
+ROUND_1, ROUND_2 = T0 + timedelta(hours=16), T0 + timedelta(hours=40)
+DELETED = T0 + timedelta(hours=30)
+
+
+@pytest.fixture
+def story() -> Iterator[tuple[ReplayServer, SettableClock]]:
+    world = founding_world(stars=3, mirrors=1)
+    world.deleted_repos = {FAKE_CALL: DELETED.isoformat()}
+    clock = SettableClock(ROUND_1)
+    with ReplayServer(GithubReplay(world), clock=clock) as server:
+        yield server, clock
+
+
+def _posts(client: Elasticsearch, names: IndexNames) -> dict[str, dict[str, Any]]:
+    client.indices.refresh(index=names.posts)
+    hits = client.search(index=names.posts, size=500)["hits"]["hits"]
+    return {h["_id"]: h["_source"] for h in hits}
+
+
+def _at(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+@pytest.mark.parametrize("runner", ["worker", "process per crawl"])
+def test_a_rounds_crawls_stamp_the_rounds_simulated_moment(
+    *,
+    runner: str,
+    story: tuple[ReplayServer, SettableClock],
+    es_settings: Settings,
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    tmp_path: Path,
+) -> None:
+    """As the demo plays: round 1 finds the repos, the re-check of round 2 finds one deleted.
+    Every time the crawls stamp is a round's moment, never the wall clock's."""
+    server, clock = story
+    sources = {"github": {"repos": [CONFESSION], "users": ["JusticeFighter110"], "terms": ["ByteDance intern"]}}  # fmt: skip
+    incident = write_incident(tmp_path, sources)
+    data_dir = tmp_path / "data"
+    env = crawl_env(es_settings, index_names.prefix, data_dir, {"github": server.url})
+    rounds: CrawlWorker | CrawlRounds
+    if runner == "worker":
+        rounds = CrawlWorker(incident, env, tmp_path / "crawl.log", timeout=240)
+    else:
+        settings = es_settings.model_copy(update={"index_prefix": index_names.prefix})
+        rounds = CrawlRounds(incident, env, settings, timeout=240)
+    try:
+        assert [o.ok for o in rounds.run_round(["github"], "t-001", ROUND_1)] == [True]
+        first = _posts(es_client, index_names)
+        assert prepare(es_client, index_names, data_dir, "test-case", min_reach=0) > 0
+        clock.now = ROUND_2
+        outcomes = rounds.run_round(["github", "recheck"], "t-002", ROUND_2)
+        assert [o.ok for o in outcomes] == [True, True], [o.error for o in outcomes]
+    finally:
+        rounds.stop()
+    posts = _posts(es_client, index_names)
+    gone = posts[f"github:{FAKE_CALL}"]
+    assert _at(gone["deleted_at"]) == ROUND_2
+    assert _at(gone["deleted_evidence"]["captured_at"]) == ROUND_2
+    assert {_at(p["first_seen"]) for p in first.values()} == {ROUND_1}
+    for doc_id, post in posts.items():
+        seen = ROUND_1 if doc_id in first else ROUND_2
+        assert _at(post["first_seen"]) == seen, doc_id
+        assert _at(post["last_seen"]) in (ROUND_1, ROUND_2), doc_id
+        if post.get("evidence"):
+            assert _at(post["evidence"]["captured_at"]) in (ROUND_1, ROUND_2), doc_id

@@ -2,12 +2,14 @@
 
 Each file is made by the project's own code — the HTML report by `spreadwatch.report`, the
 NDJSON by `indexer.kibana` — from what the demo indexed; the e-mails are the bytes the SMTP
-server received.
+server received. The report is as of `now`, the simulated clock's end of the story (its phases,
+time since onset and "generated" line), as the alerts were as of each round's moment.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
@@ -30,11 +32,14 @@ def write_outputs(
     story: Story,
     sink: SmtpSink,
     out: Path,
+    now: datetime,
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     description = f"{RECONSTRUCTION_NOTICE} {incident.description}"
-    data = collect(client, names, incident.id, title=incident.title, description=description)
+    data = collect(
+        client, names, incident.id, title=incident.title, description=description, now=now
+    )
     written.append(write_report(data, out / "report.html"))
     written += sink.write_eml(out / "emails")
     bundle = build_bundle(names.prefix, [dashboard_facts(client, names, incident)])

@@ -4,8 +4,11 @@ Each crawl is `python -m crawlers.run --incident PATH --source NAME --run-id ID`
 docs/architecture.md: one process per crawl, since the Twisted reactor cannot restart; a JSON
 summary on the last stdout line; exit 0 = ok). The processes get the demo's settings through
 `SPREADWATCH_*` variables: the node's URL, the demo's index prefix and data folder, and every
-source's base URL pointed at its replay server. The processes are run by the one crawl launcher
-(`crawlers.launch`), as the monitor runs them; Ctrl-C stops those still running.
+source's base URL pointed at its replay server. Each round's crawls happen at the round's
+simulated moment (`SPREADWATCH_CRAWL_AS_OF`, `spreadwatch.clock.crawl_clock`), so what they stamp —
+first_seen, last_seen, deleted_at, edited_at, evidence capture times — belongs to the story, not
+to the wall clock. The processes are run by the one crawl launcher (`crawlers.launch`), as the
+monitor runs them; Ctrl-C stops those still running.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,15 +139,17 @@ class CrawlRounds:
         self.workers = workers
         self._stop = threading.Event()
 
-    def run_round(self, sources: list[str], round_id: str) -> list[CrawlOutcome]:
+    def run_round(self, sources: list[str], round_id: str, at: datetime) -> list[CrawlOutcome]:
+        """Crawl `sources` once each, as of the round's simulated moment `at`."""
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return list(pool.map(lambda s: self.crawl(s, f"{round_id}-{s}"), sources))
+            return list(pool.map(lambda s: self.crawl(s, f"{round_id}-{s}", at), sources))
 
-    def crawl(self, source: str, run_id: str) -> CrawlOutcome:
+    def crawl(self, source: str, run_id: str, at: datetime) -> CrawlOutcome:
         if self._stop.is_set():
             return CrawlOutcome(source, 130, error="stopped")
+        env = {**self.env, "SPREADWATCH_CRAWL_AS_OF": at.isoformat()}
         outcome = run_crawl(
-            self.settings, str(self.incident_file), source, run_id=run_id, env=self.env,
+            self.settings, str(self.incident_file), source, run_id=run_id, env=env,
             timeout=self.timeout, stop=self._stop,
         )  # fmt: skip
         code = outcome.returncode if outcome.stopped is None else -1
@@ -183,13 +189,15 @@ class CrawlWorker:
             text=True, start_new_session=True,
         )  # fmt: skip
 
-    def run_round(self, sources: list[str], round_id: str) -> list[CrawlOutcome]:
+    def run_round(self, sources: list[str], round_id: str, at: datetime) -> list[CrawlOutcome]:
+        """Crawl `sources` once each, as of the round's simulated moment `at`."""
         process = self._process
         if process.poll() is not None or process.stdin is None or process.stdout is None:
             raise RuntimeError(
                 f"the demo's crawl process exited ({process.returncode}); see {self._log.name}"
             )
-        process.stdin.write(json.dumps({"round": round_id, "sources": sources}) + "\n")
+        request = {"round": round_id, "sources": sources, "at": at.isoformat()}
+        process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()
         answer = self._read_answer(sources)
         return [_from_summary(source, answer.get(source) or {}) for source in sources]

@@ -8,8 +8,9 @@ demo writes into the normal indices (the configured prefix) under its own incide
 indexed stays, so `search`, `timeline`, `report` and Kibana show it afterwards (`demo --clean`
 removes it).
 
-Each round sets the simulated clock, crawls every replayed source once (`crawlers.run` in a
-subprocess, as the scheduler does), then runs the alert job's steps at the simulated time
+Each round sets the simulated clock, crawls every replayed source once at that moment
+(`crawlers.run` in a subprocess, as the scheduler does; the crawls stamp what they see with the
+round's time, `SPREADWATCH_CRAWL_AS_OF`), then runs the alert job's steps at the simulated time
 (`alerts.engine.raise_alerts` and `Delivery.deliver`, sending through real SMTP). The scheduler
 service itself runs on wall-clock time, so the demo drives the same job functions on its clock.
 """
@@ -110,8 +111,9 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         )  # fmt: skip
         story = read_story(client, names, incident.id, job.fired)
         written = write_outputs(
-            client, names=names, incident=incident, story=story, sink=sink, out=options.out
-        )
+            client, names=names, incident=incident, story=story, sink=sink, out=options.out,
+            now=clock.now(),
+        )  # fmt: skip
         written += [p for p in [options.out / "crawl.log"] if p.is_file()]  # the crawls' own log
         written.append(recheck.export(options.out / "evidence.wacz"))
         return DemoResult(
@@ -186,7 +188,7 @@ def _play(
         round_started = time.monotonic()
         clock.set(moment)
         # The re-check of posts seen so far runs beside the round's crawls (one round trip).
-        outcomes = rounds.run_round(sources + recheck.sources(), f"demo-{number:03d}")
+        outcomes = rounds.run_round(sources + recheck.sources(), f"demo-{number:03d}", moment)
         for outcome in outcomes:
             if not outcome.ok and outcome.error:
                 played.failures.setdefault(outcome.source, outcome.error)

@@ -3,9 +3,11 @@
 Starting a Python process with Scrapy costs ~4 s per crawl, which would eat the demo's two
 minutes; a reactor cannot restart, but it can run any number of crawls while it runs (Scrapy's
 `AsyncCrawlerRunner`). So the demo starts this process once: it reads one JSON line per round
-from stdin (`{"round": "demo-001", "sources": ["github", ...]}`), runs those spiders together
-with the project's Scrapy settings (as `crawlers.run` builds them; each run document is
-written as `crawlers.run` writes it), and answers one JSON line with a summary per source. The replay
+from stdin (`{"round": "demo-001", "sources": ["github", ...], "at": "2024-10-16T00:00:00+00:00"}`),
+runs those spiders together with the project's Scrapy settings (as `crawlers.run` builds them;
+each run document is written as `crawlers.run` writes it) as of the round's simulated moment
+`at` (the settings' `crawl_as_of`, what the crawls stamp), and answers one JSON line with a
+summary per source. The replay
 servers are local, so the politeness delays meant for real sites are turned off here only.
 
     python -m spreadwatch.demo.worker --incident PATH   (settings from SPREADWATCH_* variables)
@@ -70,7 +72,7 @@ async def crawl_one(
     return summary(doc)
 
 
-async def serve(settings: Settings, incident: Incident) -> None:
+async def serve(incident: Incident) -> None:
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -78,6 +80,8 @@ async def serve(settings: Settings, incident: Incident) -> None:
             return  # stdin closed: the demo is done
         request = json.loads(line)
         sources = list(request["sources"])
+        # The settings from the environment, as of the round's moment (validated as they are).
+        settings = load_settings(crawl_as_of=request["at"])
         results = await asyncio.gather(
             *(crawl_one(settings, incident, s, f"{request['round']}-{s}") for s in sources)
         )
@@ -109,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         reactor.stop()
 
     def start() -> None:
-        Deferred.fromFuture(asyncio.ensure_future(serve(settings, incident))).addBoth(finished)
+        Deferred.fromFuture(asyncio.ensure_future(serve(incident))).addBoth(finished)
 
     reactor.callWhenRunning(start)
     reactor.run()
