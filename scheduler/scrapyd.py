@@ -14,7 +14,9 @@ stays unreachable for `SPREADWATCH_SCRAPYD_LOST_AFTER` seconds has lost its craw
 that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is scheduled on
 another daemon. Documents the lost crawl wrote are kept (ids dedupe); its state was committed
 only for what Elasticsearch acknowledged (a document left in the lost host's spool never lets a
-checkpoint commit), so the new run fetches the rest.
+checkpoint commit), so the new run fetches the rest. A crawl that ended before its host went —
+its own run record written, its end not yet seen by the monitor — is not lost: its record is
+kept and it is not run again (`_record_lost`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from elasticsearch import ApiError, NotFoundError, TransportError
+from elasticsearch import ApiError, ConflictError, NotFoundError, TransportError
 
 from crawlers.ingest.context import new_run_id
 from crawlers.runstats import failed_run_doc, write_run
@@ -101,7 +103,9 @@ class ScrapydDispatcher:
             outcome.update(run_id=placement.run_id, daemon=placement.daemon.url, ended=ended)
             if ended != "lost":
                 break
-            self._record_lost(rt, placement)
+            if not self._record_lost(rt, placement):
+                ended = outcome["ended"] = "finished"  # on its own, before its host was lost
+                break
         summary = self._run_document(rt, outcome["run_id"])
         if ended in ("finished", "timeout") and (summary is None or ended == "timeout"):
             summary = self._record_unfinished(rt, placement, ended, summary)
@@ -223,12 +227,21 @@ class ScrapydDispatcher:
 
     # -- run documents --------------------------------------------------------------------
 
-    def _record_lost(self, rt: Runtime, placement: Placement) -> None:
+    def _record_lost(self, rt: Runtime, placement: Placement) -> bool:
+        """Record the run of a lost daemon as failed (`scrapyd_lost`); True when it is lost and
+        must run again.
+
+        False when the crawl ended before its host went: its own run record (written as it
+        closed, the end not yet seen by this monitor) is kept and the crawl is not run again,
+        whatever its status — that is what the monitor would have found one poll earlier, and a
+        crawl that ended partial or failed on its own is retried by its schedule like any other.
+        The record is created only where none exists (`op_type=create`), so a crawl writing its
+        end while this runs is never overwritten; one that writes after it (a host cut off, not
+        down) replaces it with its own, and the rerun's documents dedupe."""
         error = (
             f"Scrapyd {placement.daemon.url} unreachable for {self.lost_after:g}s mid-crawl; "
             "the crawl is scheduled again on another daemon"
         )
-        logger.error("crawl %s: %s", placement.run_id, error)
         doc = failed_run_doc(
             started=placement.started,
             incident=placement.incident,
@@ -238,7 +251,24 @@ class ScrapydDispatcher:
         )
         doc.update(finish_reason="scrapyd_lost", finished=rt.clock().isoformat())
         doc["scrapyd"] = placement.daemon.url
-        write_run(rt.settings, doc, rt.client)
+        try:
+            rt.client.create(
+                index=rt.names.runs, id=placement.run_id, document=doc, refresh="wait_for"
+            )
+        except ConflictError:
+            own = self._run_document(rt, placement.run_id)
+            if own is not None and own.get("finish_reason") != "scrapyd_lost":
+                logger.warning(
+                    "crawl %s ended (%s) before Scrapyd %s was lost; its run record is kept",
+                    placement.run_id,
+                    own.get("status"),
+                    placement.daemon.url,
+                )
+                return False
+        except (ApiError, TransportError) as failure:  # unknown: run it again, nothing is lost
+            logger.error("run %s not recorded in Elasticsearch: %s", placement.run_id, failure)
+        logger.error("crawl %s: %s", placement.run_id, error)
+        return True
 
     def _record_unplaced(
         self, rt: Runtime, incident_id: str, source: str, error: NoScrapydError

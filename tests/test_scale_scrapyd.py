@@ -3,8 +3,10 @@
 Twenty incidents, each with its own feeds on a replayed news host; `spreadwatch scrapyd deploy`
 puts the crawlers on both daemons; `spreadwatch run` with SPREADWATCH_SCRAPYD_URLS dispatches
 the twenty crawls. While crawls run, one daemon's whole process group is SIGKILLed (its host
-goes): its crawls are recorded as lost and run again on the other daemon. The truth — every
-article of every incident, once — is known from the replayed feeds before anything runs.
+goes): its crawls are recorded as lost and run again on the other daemon — but not one that
+ended just before the kill, which keeps its own record. The truth — every article of every
+incident, once — is known from the replayed feeds before anything runs; which crawls ended before
+the kill, from the killed daemon's own job logs.
 """
 
 from __future__ import annotations
@@ -132,6 +134,17 @@ def not_crawled(client: Elasticsearch, names: IndexNames, wanted: set[str]) -> s
     return "\n".join(lines)
 
 
+def closed_before_the_kill(daemon: Daemon) -> set[str]:
+    """Jobs whose log on the killed daemon says their spider closed: Scrapy logs "Spider closed"
+    after the spider_closed handlers, one of which writes the crawl's own run record, so these
+    crawls ended — and recorded how — before their host went."""
+    return {
+        log.stem
+        for log in daemon.job_logs()
+        if "Spider closed (" in log.read_text(errors="replace")
+    }
+
+
 def overlapping(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Pairs of runs of one incident and source whose [start, finish] intervals overlap."""
     by_crawl: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -217,9 +230,15 @@ def test_twenty_crawls_spread_over_two_scrapyds_and_a_lost_daemon_loses_nothing(
     assert sorted(stored) == sorted(expected)  # nothing lost, nothing twice
     completed = [run for run in runs if run["status"] in ("ok", "partial")]
     assert sorted(run["incident"] for run in completed) == sorted(truth)  # each crawled once
-    every_run = crawl_runs(cluster_client, cluster_names, source=None)
-    lost_runs = {r["run_id"] for r in every_run if r.get("finish_reason") == "scrapyd_lost"}
-    assert set(lost) <= lost_runs  # what ran on the lost daemon is recorded as lost ...
+    every_run = {r["run_id"]: r for r in crawl_runs(cluster_client, cluster_names, source=None)}
+    lost_runs = {i for i, r in every_run.items() if r.get("finish_reason") == "scrapyd_lost"}
+    ended = closed_before_the_kill(second)
+    assert set(lost) <= set(every_run)  # what ran on the lost daemon has a run record ...
+    assert not lost_runs & ended  # ... recorded lost only if it had not ended ...
+    # ... and one that had not ended is lost, unless the kill fell in the instant between its own
+    # record and the log line after it (then the record is its own, of a spider that finished)
+    killed = {every_run[i]["finish_reason"] for i in set(lost) - ended}
+    assert killed <= {"scrapyd_lost", "finished"}
     rerun = {run["incident"] for run in runs if run["run_id"] in lost_runs}
     assert rerun <= {run["incident"] for run in completed}  # ... and crawled again elsewhere
     assert overlapping(runs) == []  # never two crawls of one incident's source at once
