@@ -8,7 +8,14 @@ The learned head (`indexer.stance_model`) sees, for each post:
   lexicon finds in it (a reply "false!" under a rumour is a denial; "so true" under a denial is
   not a rumour);
 - `context_features` below: the lexicon's label and cue counts on the post, negated and asked
-  claims, matched claims, question and link marks, press / official flags.
+  claims, matched claims, question and link marks, the press flag.
+
+Whether the author is an official account is deliberately not a feature: in the own training
+posts every official post is a denial, so a head given the flag learned "official → denial"
+(+2.6 on the denial score) and labelled an official account's hiring post or product launch a
+denial — the false "Official denial" a real press release raised. A statement the incident pins
+is the denial by rule (`indexer.stance.PINNED`); every other official post is judged by its
+words, as the lexicon judges it.
 
 Texts are read as the lexicon reads them (`indexer.stance.stance_text`: folded, traditional
 Chinese as simplified), with links and @handles replaced by placeholders so that a model
@@ -57,7 +64,6 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "starts_with_handle",
     "log_length",
     "news",
-    "official",
     "has_parent",
     *(f"parent_lexicon={label}" for label in STANCES),
     "parent_counter_cues",
@@ -100,7 +106,6 @@ def context_features(post: StanceInput, lexicon: Stance | None = None) -> list[f
         1.0 if raw.lstrip().startswith("@") else 0.0,
         math.log1p(len(raw)) / 6.0,
         1.0 if is_news(post) else 0.0,
-        1.0 if post.official else 0.0,
         1.0 if parent else 0.0,
     ]
     row += [1.0 if parent_label == label else 0.0 for label in STANCES]

@@ -80,16 +80,19 @@ def table(result: dict[str, ClassScore]) -> str:
     return "\n".join(lines)
 
 
-def demo_predictions() -> list[tuple[dict[str, Any], str]]:
+def demo_predictions(classifier: str = "lexicon") -> list[tuple[dict[str, Any], str]]:
     """The demo's reconstructed corpus (matching posts), labelled by the demo's generator with its
-    own reading of the stances; a third, independent check of agreement."""
+    own reading of the stances; a third, independent check of agreement. `classifier`: the
+    rules (`lexicon`) or the shipped learned head (`model`), which reads the corpus in one batch
+    as the ingest's writer does."""
     from indexer.matching import Matcher
+    from indexer.stance_model import StanceModel
     from spreadwatch.demo.dataset import INCIDENT_FILE, all_entries, visible_text
     from spreadwatch.incident import load_incident
 
     incident = load_incident(INCIDENT_FILE)
     matcher = Matcher(incident)
-    pairs = []
+    gold, posts = [], []
     for entry in all_entries():
         if not entry.matches or not entry.meta.get("stance"):
             continue
@@ -97,26 +100,40 @@ def demo_predictions() -> list[tuple[dict[str, Any], str]]:
         official = bool(entry.meta.get("official")) or bool(
             incident.official and incident.official.is_official_url(entry.url)
         )
-        post = StanceInput(
-            text=text,
-            title=title,
-            lang=entry.meta.get("lang"),
-            platform=entry.platform,
-            kind="article" if entry.platform == "feeds" else "post",
-            official=official,
-            claims=tuple(matcher.match(title, text).claims),
-            pinned=bool(incident.official and incident.official.is_statement(entry.url)),
-            claim_defs=tuple(incident.claims),
+        posts.append(
+            StanceInput(
+                text=text,
+                title=title,
+                lang=entry.meta.get("lang"),
+                platform=entry.platform,
+                kind="article" if entry.platform == "feeds" else "post",
+                official=official,
+                claims=tuple(matcher.match(title, text).claims),
+                pinned=bool(incident.official and incident.official.is_statement(entry.url)),
+                claim_defs=tuple(incident.claims),
+            )
         )
-        pairs.append(({"label": entry.meta["stance"], "lang": post.lang}, classify(post).label))
-    return pairs
+        gold.append({"label": entry.meta["stance"], "lang": entry.meta.get("lang")})
+    if classifier == "model":
+        labels = [s.label for s in StanceModel.load().classify_batch(posts)]
+    else:
+        labels = [classify(post).label for post in posts]
+    return list(zip(gold, labels, strict=True))
+
+
+#: The line above each demo-corpus table, naming its classifier (`tests/test_demo.py` finds the
+#: table of the classifier the demo runs with by it).
+DEMO_CAPTION = "Demo corpus, labelled by the {classifier}:"
+DEMO_CLASSIFIERS = {"lexicon": "lexicon", "model": "learned head"}
 
 
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] == ["--demo"]:
-        found = demo_predictions()
+    if sys.argv[1:2] == ["--demo"]:
+        chosen = sys.argv[2] if len(sys.argv) > 2 else "lexicon"
+        print(DEMO_CAPTION.format(classifier=DEMO_CLASSIFIERS[chosen]) + "\n")
+        found = demo_predictions(chosen)
     else:
         found = predictions(Path(sys.argv[1]) if len(sys.argv) > 1 else EVAL_FILE)
     correct = sum(post["label"] == label for post, label in found)

@@ -52,6 +52,34 @@ def test_a_pinned_statement_stays_the_official_denial(model: StanceModel):
     assert (stance.label, stance.source, stance.confidence) == ("denial", "official", 1.0)
 
 
+#: Posts of the bank's own account that deny nothing (written for this test): an official author
+#: alone is no denial — a head that learned "official → denial" raised a false "Official denial"
+#: on a real press release.
+OFFICIAL_NOT_DENYING = [
+    "Orbis Bank is hiring graduates for its Frankfurt data team. Apply by 30 June.",
+    "Die Orbis Bank eröffnet am Montag eine neue Filiale in Leipzig.",
+    "奥比斯银行发布第三季度财报，营业收入同比增长5%。",
+    "Orbis Bank: our new mobile app is out today, with instant transfers.",
+]
+OFFICIAL_DENYING = [
+    "Orbis Bank: the reports that withdrawals are frozen are false. Your deposits are safe.",
+    "Die Orbis Bank dementiert: Die Meldung über gestoppte Auszahlungen ist falsch.",
+    "奥比斯银行郑重声明：冻结取款的传闻纯属谣言，业务一切正常。",
+]
+
+
+@pytest.mark.parametrize("text", OFFICIAL_NOT_DENYING)
+def test_an_official_post_denying_nothing_is_not_a_denial(model: StanceModel, text: str):
+    (stance,) = model.classify_batch([StanceInput(text=text, official=True)])
+    assert stance.label != "denial", (text, stance.confidence)
+
+
+@pytest.mark.parametrize("text", OFFICIAL_DENYING)
+def test_an_official_post_denying_in_words_is_a_denial(model: StanceModel, text: str):
+    (stance,) = model.classify_batch([StanceInput(text=text, official=True)])
+    assert (stance.label, stance.source) == ("denial", "model")
+
+
 def test_a_batch_is_labelled_like_its_posts_one_by_one(model: StanceModel):
     posts = [stance_input(p.record, None) for p in read_labelled(FIXTURES)]
     together = [s.label for s in model.classify_batch(posts)]
