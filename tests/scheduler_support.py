@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 PY = sys.executable
 
@@ -47,14 +50,20 @@ def write_incident(folder: Path, name: str = "bytedance.yml", **options: str) ->
     return path
 
 
-def wait_for(condition, timeout: float = 20.0, step: float = 0.05):  # type: ignore[no-untyped-def]
-    """Poll until `condition()` is truthy; returns its value (fails the test on timeout)."""
-    import time
-
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float = 20.0,
+    what: str = "the condition",
+    *,
+    step: float = 0.05,
+    why: Callable[[], str] | None = None,
+) -> Any:
+    """Poll until `condition()` is truthy; returns its value. On timeout the test fails naming
+    `what` it waited for, and `why()` when given (what the world looked like then)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"waited {timeout:.0f}s for {what}" + (f": {why()}" if why else ""))

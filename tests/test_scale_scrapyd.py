@@ -27,6 +27,7 @@ import pytest
 import requests
 from elasticsearch import Elasticsearch
 from scale_support import news_world, write_incidents
+from scheduler_support import wait_for
 from scrapyd_support import Daemon
 
 from alerts.mailer import UnconfiguredSender
@@ -73,18 +74,6 @@ def busy_after_a_crawl(daemon: Daemon) -> list[str]:
     if not jobs.get("finished"):
         return []
     return [job["id"] for job in jobs.get("running", [])]
-
-
-def wait_for(
-    condition: Callable[[], Any], timeout: float, what: str, why: Callable[[], str] | None = None
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"waited {timeout:.0f}s for {what}" + (f": {why()}" if why else ""))
 
 
 def wait_while_progressing(

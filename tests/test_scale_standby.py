@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from alerts_support import SmtpServer, index_posts, post
 from elasticsearch import Elasticsearch
+from scheduler_support import wait_for
 
 from indexer.connection import IndexNames
 from indexer.versioned import read
@@ -47,16 +47,6 @@ def write_incident(folder: Path, ident: str) -> None:
         },
     }
     (folder / f"{ident}.yml").write_text(yaml.safe_dump(incident), encoding="utf-8")
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"waited {timeout:.0f}s for {what}")
 
 
 @pytest.fixture

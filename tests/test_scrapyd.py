@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 from scale_support import news_world, write_incidents
+from scheduler_support import wait_for
 from scrapyd_support import Daemon
 
 from alerts.mailer import UnconfiguredSender
@@ -68,16 +68,6 @@ class HeldFeeds(FeedsReplay):
             self.held.set()
             self.release.wait()
         return super().feed(request)
-
-
-def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + STUCK_AFTER
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"waited {STUCK_AFTER}s for {what}")
 
 
 def crawl_runs(client: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
@@ -138,8 +128,14 @@ def test_a_crawl_that_ended_before_its_daemon_was_lost_keeps_its_own_record_and_
         )
         with ThreadPoolExecutor(1) as pool:
             following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-            (own,) = wait_for(lambda: crawl_runs(rt.client, rt.names), "the crawl's own record")
-            wait_for(lambda: state_of(first, own["run_id"]) == "finished", "its end on Scrapyd")
+            (own,) = wait_for(
+                lambda: crawl_runs(rt.client, rt.names), STUCK_AFTER, "the crawl's own record"
+            )
+            wait_for(
+                lambda: state_of(first, own["run_id"]) == "finished",
+                STUCK_AFTER,
+                "its end on Scrapyd",
+            )
             first.stop_hard()  # the host goes before the monitor saw the crawl end
             watched.unanswered.clear()
             outcome = following.result()
@@ -168,7 +164,7 @@ def test_a_crawl_lost_mid_way_is_recorded_lost_and_crawled_again_on_the_other_da
         try:
             with ThreadPoolExecutor(1) as pool:
                 following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-                wait_for(feeds.held.is_set, "the crawl mid-way on the first daemon")
+                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way on the first daemon")
                 assert crawl_runs(rt.client, rt.names) == []  # it has not ended
                 first.stop_hard()
                 feeds.release.set()
