@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 from github_fixture import CONFESSION, FAKE_CALL, T0, founding_world
 from replay_helpers import SettableClock, write_incident
 
-from evidence.recheck import prepare
+from evidence.recheck import prepare, read_targets, targets_path
 from indexer.connection import IndexNames
 from spreadwatch.demo.rounds import CrawlRounds, CrawlWorker, crawl_env, wait_readable
 from spreadwatch.replay import ReplayServer
@@ -161,7 +161,13 @@ def test_a_rounds_crawls_stamp_the_rounds_simulated_moment(
     try:
         assert [o.ok for o in rounds.run_round(["github"], "t-001", ROUND_1)] == [True]
         first = _posts(es_client, index_names)
-        assert prepare(es_client, index_names, data_dir, "test-case", min_reach=0) > 0
+        # The re-check reads the evidence found in round 1 (repos, commit, README), the issue
+        # thread (no reach, not evidence) is not re-checked; the fake-call repo is among them.
+        evidence = {k for k, p in first.items() if p["kind"] in ("repo", "commit") or k.endswith(":readme")}  # fmt: skip
+        assert f"github:{FAKE_CALL}" in evidence and len(evidence) == 5
+        assert prepare(es_client, index_names, data_dir, "test-case", min_reach=0) == 5
+        written = read_targets(targets_path(data_dir, "test-case"))
+        assert {f"github:{t['native_id']}" for t in written} == evidence
         clock.now = ROUND_2
         outcomes = rounds.run_round(["github", "recheck"], "t-002", ROUND_2)
         assert [o.ok for o in outcomes] == [True, True], [o.error for o in outcomes]
