@@ -2,8 +2,13 @@
 
 A thin client over `requests` rather than scrapyd-client's `ScrapydClient`, which sets no
 timeout: a monitor must never hang on a daemon that stopped answering. Every call raises
-`ScrapydError` (with the daemon's URL) for a refusal, and `ScrapydUnreachableError` when the
-daemon cannot be reached at all — the dispatcher treats only the latter as a possibly lost host.
+`ScrapydError` (with the daemon's URL) for a refusal or an answer it cannot read, and
+`ScrapydUnreachableError` when the daemon cannot be reached — the dispatcher treats only the
+latter as a possibly lost host. Unreachable is decided here, once: nothing answers (connection
+refused, reset, timed out), or the gateway in front of the daemon (nginx, a Kubernetes ingress,
+a load balancer) answers 502, 503 or 504 — what it says when the host behind it is down or does
+not answer. Scrapyd itself never answers those: it reports its own errors as JSON with
+`status: error` (HTTP 200 in Scrapyd 1.6).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ TIMEOUT = 10.0
 #: schedule.json and addversion.json run the project in a subprocess to list its spiders: a
 #: second or two on a quiet host, much more on a busy one.
 SLOW_TIMEOUT = 120.0
+#: What a gateway in front of Scrapyd answers when it cannot reach the daemon: Bad Gateway (the
+#: connection to the host failed), Service Unavailable (no live upstream), Gateway Timeout.
+GATEWAY_ERRORS = frozenset({502, 503, 504})
 
 
 class ScrapydError(RuntimeError):
@@ -25,7 +33,8 @@ class ScrapydError(RuntimeError):
 
 
 class ScrapydUnreachableError(ScrapydError):
-    """No answer: connection refused, reset or timed out."""
+    """No answer from the daemon: connection refused, reset or timed out, or its gateway's
+    502/503/504."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,11 @@ class ScrapydDaemon:
             cause = error.args[0] if error.args else error
             reason = getattr(cause, "reason", cause)  # urllib3 wraps the socket error
             raise ScrapydUnreachableError(f"Scrapyd at {self.url} unreachable: {reason}") from None
+        if response.status_code in GATEWAY_ERRORS:
+            raise ScrapydUnreachableError(
+                f"Scrapyd at {self.url} unreachable: its gateway answered "
+                f"{response.status_code} {response.reason} to {path}"
+            )
         try:
             answer: dict[str, Any] = response.json()
         except ValueError:

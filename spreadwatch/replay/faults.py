@@ -77,6 +77,29 @@ def server_error(status: int = 502, body: str = "Bad Gateway") -> Reply:
     return reply
 
 
+#: nginx's reason phrases for the errors it answers itself when the server behind it fails.
+GATEWAY_REASONS = {
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+def gateway_error(status: int = 502) -> Reply:
+    """What a reverse proxy in front of a service (nginx, as a Kubernetes ingress runs it)
+    answers when the host behind it is down (502), has no live upstream (503) or does not answer
+    in time (504): its own HTML page, not the service's format."""
+    title = f"{status} {GATEWAY_REASONS[status]}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    reply = Reply.text(page, "text/html", status=status)
+    reply.etag = False
+    return reply
+
+
 def truncated_json(data: Any, keep: float = 0.6) -> Reply:
     """A 200 whose JSON body stops part-way (a dropped connection behind a proxy)."""
     body = json.dumps(data).encode("utf-8")
