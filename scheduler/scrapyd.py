@@ -12,11 +12,15 @@ of the same incident and source still pending or running anywhere (left by a mon
 or by the active monitor before a failover) is followed instead of started again. A daemon that
 stays unreachable for `SPREADWATCH_SCRAPYD_LOST_AFTER` seconds has lost its crawl (host down):
 that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is scheduled on
-another daemon. Documents the lost crawl wrote are kept (ids dedupe); its state was committed
-only for what Elasticsearch acknowledged (a document left in the lost host's spool never lets a
-checkpoint commit), so the new run fetches the rest. A crawl that ended before its host went —
-its own run record written, its end not yet seen by the monitor — is not lost: its record is
-kept and it is not run again (`_record_lost`).
+another daemon. Unreachable is what `ScrapydDaemon` calls so (`ScrapydUnreachableError`):
+nothing answers, or the gateway in front of the daemon (nginx, an ingress) answers 502, 503 or
+504 for it. Any other failed poll — Scrapyd's own error, a reply that is not JSON — leaves the
+crawl's state unknown: it is logged and the crawl followed on, to its end or its timeout.
+Documents the lost crawl wrote are kept (ids dedupe); its state was committed only for what
+Elasticsearch acknowledged (a document left in the lost host's spool never lets a checkpoint
+commit), so the new run fetches the rest. A crawl that ended before its host went — its own run
+record written, its end not yet seen by the monitor — is not lost: its record is kept and it is
+not run again (`_record_lost`).
 """
 
 from __future__ import annotations
@@ -181,6 +185,7 @@ class ScrapydDispatcher:
         """Wait for the job's end: finished, timeout, detached (monitor stopping) or lost."""
         daemon, started = placement.daemon, time.monotonic()
         unreachable_since: float | None = None
+        problem = ""  # the kind of error the last polls failed with, logged once while it lasts
         try:
             while True:
                 now = time.monotonic()
@@ -191,14 +196,16 @@ class ScrapydDispatcher:
                     return "timeout"
                 try:
                     state = daemon.state(placement.run_id)
-                    unreachable_since = None
-                except ScrapydUnreachableError:
+                    unreachable_since, problem = None, ""
+                except ScrapydUnreachableError as error:  # nothing answers, or its gateway's 5xx
                     unreachable_since = unreachable_since or now
                     if now - unreachable_since >= self.lost_after:
+                        logger.error("crawl %s lost with its daemon: %s", placement.run_id, error)
                         return "lost"
+                    problem = self._unknown(placement, error, problem)
                     state = "unknown"
-                except ScrapydError as error:
-                    logger.warning("crawl %s: %s", placement.run_id, error)
+                except ScrapydError as error:  # it answers, not readably: not a lost host
+                    problem = self._unknown(placement, error, problem)
                     state = "unknown"
                 if state == "finished":
                     return "finished"
@@ -207,6 +214,24 @@ class ScrapydDispatcher:
                 time.sleep(self.poll)
         finally:
             self._done(daemon)
+
+    def _unknown(self, placement: Placement, error: ScrapydError, logged: str) -> str:
+        """Log a poll that did not tell the crawl's state: once while the same kind of error
+        lasts, not every poll; returns the kind logged."""
+        kind = type(error).__name__
+        if kind != logged:
+            if isinstance(error, ScrapydUnreachableError):
+                then = f"lost if it stays unreachable for {self.lost_after:g}s"
+            else:
+                then = "it answers, so not lost; still followed"
+            logger.warning(
+                "crawl %s on %s: state unknown (%s); %s",
+                placement.run_id,
+                placement.daemon.url,
+                error,
+                then,
+            )
+        return kind
 
     def _cancel(self, daemon: ScrapydDaemon, run_id: str) -> None:
         """TERM (the crawl flushes and records itself), then KILL what is left."""

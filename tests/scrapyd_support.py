@@ -2,21 +2,26 @@
 
 It runs in its own process group with the crawl settings it is given and its own data folder
 (its host's spool), as a Scrapyd host would. `stop_hard()` kills the group — the daemon and its
-crawls — as a lost host goes. The fixture is in `conftest_scrapyd.py`.
+crawls — as a lost host goes. The fixture is in `conftest_scrapyd.py`. `ScrapydGateway` stands in
+front of one, as nginx or an ingress does in production.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from spreadwatch.replay import ReplayApp, ReplayRequest, Reply, faults
 
 CONFIG = """\
 [scrapyd]
@@ -78,3 +83,46 @@ def wait_ready(url: str, timeout: float = 60) -> None:
         except requests.RequestException:
             time.sleep(0.2)
     raise AssertionError(f"Scrapyd at {url} did not start within {timeout:.0f}s")
+
+
+class ScrapydGateway(ReplayApp):
+    """A reverse proxy in front of one Scrapyd, served by a `ReplayServer` (which logs what it
+    answered): every request is passed to the daemon and its answer back, and when the daemon
+    does not take the connection the gateway answers 502 with its own page, as nginx does (504
+    when it does not answer in time). `ReplayServer.script(...)` with `faults.gateway_error`
+    makes it answer so while the daemon is up (a blip). While `stale_end` is set, a job the
+    daemon reports finished is passed on as still running (a cache serving an old answer): the
+    monitor does not learn the crawl ended."""
+
+    name = "scrapyd-gateway"
+
+    def __init__(self, upstream: str, timeout: float = 120) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.timeout = timeout
+        self.stale_end = threading.Event()
+
+    def dispatch(self, request: ReplayRequest) -> Reply:
+        passed = {
+            k: v for k, v in request.headers.items() if k in ("content-type", "authorization")
+        }
+        try:
+            answer = requests.request(
+                request.method,
+                f"{self.upstream}{request.path}",
+                params=request.query_lists,
+                data=request.body or None,
+                headers=passed,
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            return faults.gateway_error(504)
+        except requests.ConnectionError:
+            return faults.gateway_error(502)
+        body = answer.content
+        if self.stale_end.is_set() and request.path == "/status.json":
+            found = answer.json()
+            if found.get("currstate") == "finished":
+                body = json.dumps({**found, "currstate": "running"}).encode()
+        content_type = answer.headers.get("content-type", "")
+        return Reply(answer.status_code, body, content_type=content_type, etag=False)

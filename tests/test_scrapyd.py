@@ -2,9 +2,12 @@
 
 A daemon that stops answering for `lost_after` seconds has lost its crawl — unless the crawl had
 already ended: then its own run record says how, and the monitor must keep it, not overwrite it
-with `scrapyd_lost` and run the crawl again. What happened to each crawl is known here without
-the monitor: the test sees the crawl's own record and the daemon's `finished` before it kills
-the daemon, or holds the crawl's only request so that it cannot have ended when the host goes.
+with `scrapyd_lost` and run the crawl again. Reached through a gateway (nginx, an ingress), a
+daemon whose host is down answers 502 instead of nothing: that is the same loss, and a blip of
+502s shorter than `lost_after` is none. What happened to each crawl is known here without the
+monitor: the test sees the crawl's own record and the daemon's `finished` before it kills the
+daemon, or holds the crawl's only request so that it cannot have ended when the host goes, and
+the gateway's log says what the monitor was answered.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +25,13 @@ import pytest
 from elasticsearch import Elasticsearch
 from scale_support import news_world, write_incidents
 from scheduler_support import wait_for
-from scrapyd_support import Daemon
+from scrapyd_support import Daemon, ScrapydGateway
 
 from alerts.mailer import UnconfiguredSender
 from indexer.connection import IndexNames, es_url
 from scheduler.runtime import Runtime
 from scheduler.scrapyd import ScrapydDispatcher
-from scheduler.scrapyd_api import ScrapydDaemon, ScrapydError
+from scheduler.scrapyd_api import ScrapydDaemon
 from spreadwatch.replay import ReplayRequest, ReplayServer, Reply, faults
 from spreadwatch.replay.feeds import FeedsData, FeedsReplay
 from spreadwatch.settings import Settings
@@ -38,21 +41,10 @@ pytest_plugins = ["conftest_scrapyd"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOST_AFTER = 2  # seconds a daemon may not answer before its crawl counts as lost
 STUCK_AFTER = 300  # a safety net for the waits below: only a stuck crawl takes this long
-
-
-@dataclass
-class StatusUnanswered(ScrapydDaemon):
-    """A daemon whose status answers do not reach the monitor while `unanswered` is set (a
-    gateway answering 502): the monitor keeps following the crawl without learning it ended.
-    Everything else — load, schedule, jobs — and every answer after `unanswered` is cleared
-    goes to the real daemon."""
-
-    unanswered: threading.Event = field(default_factory=threading.Event)
-
-    def state(self, job_id: str) -> str:
-        if self.unanswered.is_set():
-            raise ScrapydError(f"Scrapyd at {self.url} answered 502 to status.json, not JSON")
-        return super().state(job_id)
+#: A safety net for noticing a loss: `LOST_AFTER` plus a few polls, many times over on a busy
+#: machine. A monitor that never notices waits here, not for the crawl timeout.
+NOTICED_WITHIN = 120
+BLIP_LOST_AFTER = 5  # the blips below last two polls (~0.2 s) each, and end ~6 s apart
 
 
 class HeldFeeds(FeedsReplay):
@@ -88,6 +80,26 @@ def state_of(daemon: Daemon, run_id: str) -> str:
     return ScrapydDaemon(daemon.url).state(run_id)
 
 
+def statuses(gateway: ReplayServer) -> list[int]:
+    """What the gateway answered to status.json, in order."""
+    return [r.status for r in gateway.matching(path=r"status\.json")]
+
+
+def blip(gateway: ReplayServer) -> None:
+    """The gateway answers the next two status polls 502 (the daemon is up); returns once the
+    monitor was answered 200 again."""
+    blipped = statuses(gateway).count(502) + 2
+    gateway.script(r"status\.json", [faults.gateway_error(502) for _ in range(2)])
+
+    def over() -> bool:
+        answered = statuses(gateway)
+        return answered.count(502) == blipped and answered[-1] == 200
+
+    wait_for(
+        over, NOTICED_WITHIN, "a blip of two 502s, then a 200", why=lambda: str(statuses(gateway))
+    )
+
+
 @pytest.fixture
 def setup(
     es_settings: Settings,
@@ -117,33 +129,37 @@ def test_a_crawl_that_ended_before_its_daemon_was_lost_keeps_its_own_record_and_
 ) -> None:
     rt, first, second = setup
     data, truth = news_world(1, feeds=1, items=5)
-    with ReplayServer(FeedsReplay(data)) as news:
+    proxy = ScrapydGateway(first.url)
+    proxy.stale_end.set()  # the monitor does not see the crawl end
+    with ReplayServer(FeedsReplay(data)) as news, ReplayServer(proxy) as gateway:
         if ends == "failed":  # the feed host is down: the crawl fails on its own
             news.script(r"feed-0\.xml", [faults.server_error() for _ in range(20)])
         (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
-        watched = StatusUnanswered(first.url)
-        watched.unanswered.set()
         dispatcher = ScrapydDispatcher(
-            [watched, ScrapydDaemon(second.url)], lost_after=LOST_AFTER, poll=0.2
+            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=LOST_AFTER, poll=0.2
         )
         with ThreadPoolExecutor(1) as pool:
             following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-            (own,) = wait_for(
-                lambda: crawl_runs(rt.client, rt.names), STUCK_AFTER, "the crawl's own record"
-            )
-            wait_for(
-                lambda: state_of(first, own["run_id"]) == "finished",
-                STUCK_AFTER,
-                "its end on Scrapyd",
-            )
-            first.stop_hard()  # the host goes before the monitor saw the crawl end
-            watched.unanswered.clear()
-            outcome = following.result()
+            try:
+                (own,) = wait_for(
+                    lambda: crawl_runs(rt.client, rt.names), STUCK_AFTER, "the crawl's own record"
+                )
+                wait_for(
+                    lambda: state_of(first, own["run_id"]) == "finished",
+                    STUCK_AFTER,
+                    "its end on Scrapyd",
+                )
+                first.stop_hard()  # the host goes before the monitor saw the crawl end:
+                # from now on its gateway answers 502 for it
+                outcome = following.result(timeout=NOTICED_WITHIN)
+            finally:
+                rt.stopping.set()  # a monitor that never notices the loss stops following
 
     assert own["status"] == ends
     assert crawl_runs(rt.client, rt.names) == [own]  # kept as the crawl wrote it, run once
     assert outcome["run_id"] == own["run_id"] and outcome["summary"] == own
-    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [first.url]
+    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [gateway.url]
+    assert gateway.count(status=502, path=r"status\.json") > 0  # lost through its gateway
     assert ScrapydDaemon(second.url).jobs() == []  # not run again elsewhere
     expected = sorted(truth["inc-00"]) if ends == "ok" else []
     assert stored_posts(rt.client, rt.names) == expected
@@ -184,4 +200,89 @@ def test_a_crawl_lost_mid_way_is_recorded_lost_and_crawled_again_on_the_other_da
         first.url,
     )
     assert again["status"] == "ok" and outcome["summary"] == again
+    assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
+
+
+@pytest.mark.timeout(900)
+def test_a_daemon_whose_gateway_answers_502_for_lost_after_is_lost_and_its_crawl_run_elsewhere(
+    setup: tuple[Runtime, Daemon, Daemon], tmp_path: Path
+) -> None:
+    rt, first, second = setup
+    data, truth = news_world(1, feeds=1, items=5)
+    feeds = HeldFeeds(data)
+    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
+        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
+        dispatcher = ScrapydDispatcher(
+            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=LOST_AFTER, poll=0.2
+        )
+        with ThreadPoolExecutor(1) as pool:
+            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
+            try:
+                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
+                assert crawl_runs(rt.client, rt.names) == []  # it has not ended
+                first.stop_hard()  # the host behind the gateway goes: the gateway answers 502
+                wait_for(
+                    lambda: crawl_runs(rt.client, rt.names),
+                    NOTICED_WITHIN,
+                    "the crawl recorded lost",
+                    why=lambda: f"the gateway answered {statuses(gateway)[-5:]} to status.json",
+                )
+                feeds.release.set()
+                outcome = following.result(timeout=STUCK_AFTER)
+            finally:
+                feeds.release.set()
+                rt.stopping.set()  # a monitor that never notices the loss stops following
+
+    lost, again = crawl_runs(rt.client, rt.names)
+    assert 502 in statuses(gateway)  # what the monitor was answered: the gateway's, not silence
+    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [gateway.url, second.url]
+    assert [attempt["run_id"] for attempt in outcome["attempts"]] == [
+        lost["run_id"],
+        again["run_id"],
+    ]
+    assert (lost["status"], lost["finish_reason"], lost["scrapyd"]) == (
+        "failed",
+        "scrapyd_lost",
+        gateway.url,
+    )
+    assert again["status"] == "ok" and outcome["summary"] == again
+    assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
+
+
+@pytest.mark.timeout(900)
+def test_gateway_blips_shorter_than_lost_after_are_not_a_loss(
+    setup: tuple[Runtime, Daemon, Daemon], tmp_path: Path
+) -> None:
+    rt, first, second = setup
+    data, truth = news_world(1, feeds=1, items=5)
+    feeds = HeldFeeds(data)
+    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
+        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
+        dispatcher = ScrapydDispatcher(
+            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)],
+            lost_after=BLIP_LOST_AFTER,
+            poll=0.2,
+        )
+        with ThreadPoolExecutor(1) as pool:
+            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
+            try:
+                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
+                # Two blips whose first and last 502 lie more than lost_after apart, answers
+                # between them: each is short, together they are not one outage.
+                blip(gateway)
+                time.sleep(BLIP_LOST_AFTER + 1)  # the monitor is answered all the while
+                blip(gateway)
+                feeds.release.set()
+                outcome = following.result(timeout=STUCK_AFTER)
+            finally:
+                feeds.release.set()
+                rt.stopping.set()
+
+    (own,) = crawl_runs(rt.client, rt.names)
+    answered = gateway.matching(path=r"status\.json")
+    spread = [r.received for r in answered if r.status == 502]
+    assert len(spread) == 4 and spread[-1] - spread[0] > BLIP_LOST_AFTER  # the blips happened
+    assert (own["status"], own["run_id"]) == ("ok", outcome["run_id"])  # its own, not lost
+    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [gateway.url]
+    assert ScrapydDaemon(second.url).jobs() == []  # not run again elsewhere
     assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
