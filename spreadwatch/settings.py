@@ -120,7 +120,8 @@ class Settings(BaseSettings):
     scrapyd_project: str = "spreadwatch"
     scrapyd_username: str | None = None
     scrapyd_password: SecretStr | None = None
-    #: Seconds a Scrapyd may stay unreachable before its running crawl counts as lost.
+    #: Seconds a Scrapyd may stay unreachable (no answer, or its gateway's 502/503/504) before
+    #: its running crawl counts as lost.
     scrapyd_lost_after: float = Field(default=15.0, ge=1, le=3600)
 
     # Crawling: secrets are referenced here by value from the environment, never from files
