@@ -26,6 +26,10 @@ from spreadwatch.incident import Incident
 logger = logging.getLogger(__name__)
 
 CONTEXT_FIELDS = ("reply_to", "quote_of", "repost_of")
+#: Kinds a post is filed in rather than answers: an issue or a README points at its repository
+#: (`reply_to`), but the repository's description is not what it says something about. Read as
+#: context, a repository named "…-recording-is-fake" made its issues' questions denials.
+NOT_CONTEXT_KINDS = frozenset({"repo"})
 
 
 class StanceEnricher:
@@ -59,23 +63,24 @@ class StanceEnricher:
                 doc.pop("claim_stances", None)
 
     def parent_texts(self, posts: Sequence[dict[str, Any]]) -> dict[str, str]:
-        """Text of each post's parent: from the batch, else stored (lookup failures: none)."""
-        in_batch = {f"{d.get('platform')}:{d.get('native_id')}": _text(d) for d in posts}
+        """Text of each post's parent: from the batch, else stored (lookup failures: none).
+        A parent of a kind in `NOT_CONTEXT_KINDS` gives none."""
+        in_batch = {f"{d.get('platform')}:{d.get('native_id')}": d for d in posts}
         wanted = {p for p in (_parent_id(d) for d in posts) if p}
-        found = {p: in_batch[p] for p in wanted if in_batch.get(p)}
-        missing = sorted(wanted - set(found))
+        found = {p: _context_text(in_batch[p]) for p in wanted if p in in_batch}
+        missing = sorted(p for p in wanted if not found.get(p) and not _filed_in(in_batch.get(p)))
         if missing and self.client is not None and self.names is not None:
             try:
                 reply = self.client.mget(
-                    index=self.names.posts, ids=missing, source_includes=["title", "text"]
+                    index=self.names.posts, ids=missing, source_includes=["title", "text", "kind"]
                 )
             except (ApiError, TransportError, OSError) as error:
                 logger.info("parents of a batch not looked up: %s", error)
-                return found
+                return {p: text for p, text in found.items() if text}
             for hit in reply.get("docs", []):
-                if hit.get("found") and _text(hit.get("_source") or {}):
-                    found[hit["_id"]] = _text(hit["_source"])
-        return found
+                if hit.get("found"):
+                    found[hit["_id"]] = _context_text(hit.get("_source") or {})
+        return {p: text for p, text in found.items() if text}
 
 
 def _parent_id(doc: dict[str, Any]) -> str | None:
@@ -84,6 +89,14 @@ def _parent_id(doc: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _filed_in(doc: dict[str, Any] | None) -> bool:
+    return doc is not None and doc.get("kind") in NOT_CONTEXT_KINDS
+
+
+def _context_text(doc: dict[str, Any]) -> str:
+    return "" if _filed_in(doc) else _text(doc)
 
 
 def _text(doc: dict[str, Any]) -> str:

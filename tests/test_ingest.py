@@ -410,3 +410,29 @@ def test_with_the_learned_head_each_batch_is_labelled_with_its_context(run, es_c
         "weibo:1": stored["weibo:1"]["text"],
         "weibo:3": "no",
     }
+
+
+def test_a_repository_is_not_the_context_of_what_is_filed_in_it(run, es_client, index_names):
+    """An issue or a README points at its repository (`reply_to`) without answering the
+    repository's description, stored or in the batch; a comment answers its issue."""
+    from indexer.stance_enrich import StanceEnricher
+    from indexer.stance_model import StanceModel
+
+    stored_repo = "github:audio-forensics/recording-is-fake"
+    run(post("audio-forensics/recording-is-fake", platform="github", kind="repo",
+             text="The ByteDance intern confession recording is fake",
+             url="https://github.com/audio-forensics/recording-is-fake"))  # fmt: skip
+    assert stored_repo in posts(es_client, index_names)
+    issue = {"platform": "github", "native_id": "audio-forensics/recording-is-fake#1",
+             "kind": "issue", "title": "8000 H100?", "text": "Where is this from?",
+             "reply_to": stored_repo}  # fmt: skip
+    comment = {"platform": "github", "native_id": "audio-forensics/recording-is-fake#1/comment-2",
+               "kind": "comment", "text": "No idea", "reply_to": f"{stored_repo}#1"}  # fmt: skip
+    repo_in_batch = {"platform": "github", "native_id": "someone/truth", "kind": "repo",
+                     "text": "The truth about the ByteDance intern"}  # fmt: skip
+    readme = {"platform": "github", "native_id": "someone/truth:readme", "kind": "article",
+              "text": "# Truth", "reply_to": "github:someone/truth"}  # fmt: skip
+    enricher = StanceEnricher(INCIDENT, StanceModel.load(), es_client, index_names)
+    assert enricher.parent_texts([issue, comment, repo_in_batch, readme]) == {
+        f"{stored_repo}#1": "8000 H100?\nWhere is this from?"
+    }
