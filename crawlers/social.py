@@ -60,7 +60,8 @@ class SocialSpider(IncidentSpider):
         return starts[key]
 
     def window_end(self) -> datetime:
-        now = datetime.now(UTC)
+        """Where this run's search ends: the crawl's now (`self.clock`), or the window's end."""
+        now = self.clock()
         end = self.incident.window.end
         return min(now, end.astimezone(UTC)) if end else now
 

@@ -6,10 +6,12 @@ clocks, injected where time is read so tests and the demo can run on their own.
 
 A crawl stamps what it sees with `crawl_clock(settings)`: `first_seen`, `last_seen`,
 `deleted_at` and `edited_at` on posts, `captured_at` and the WARC date of archived responses, and
-the times it reads relative to "now" (Weibo's `5分钟前`, a page without a time). That is the real
-clock, unless `SPREADWATCH_CRAWL_AS_OF` fixes the moment the crawl happens at: the demo replays
-October 2024 on a simulated clock that stands still while a round's crawls run, and passes each
-round's moment that way, so its story never shows the wall-clock date.
+the times it reads relative to "now" (Weibo's `5分钟前`, in a crawl or a re-check; a page without
+a time). It judges by it too: where a search window ends while the incident is open, and when a
+followed GitHub repository has gone `follow_expiry` without a match. That is the real clock,
+unless `SPREADWATCH_CRAWL_AS_OF` fixes the moment the crawl happens at: the demo replays October
+2024 on a simulated clock that stands still while a round's crawls run, and passes each round's
+moment that way, so its story never shows the wall-clock date.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ SPIDERS = {
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
     "pages": "crawlers.spiders.pages:PagesSpider",
     "feeds": "crawlers.spiders.feeds:FeedsSpider",
+    "recheck": "crawlers.spiders.recheck:RecheckSpider",
 }
 
 
@@ -121,6 +122,7 @@ def _main(target: str, incident: str, out: str) -> None:
         {
             "LOG_LEVEL": "INFO",
             "TELNETCONSOLE_ENABLED": False,
+            "COOKIES_ENABLED": False,  # as in `crawlers.settings`: a spider sends its own Cookie
             "RETRY_TIMES": 1,
             "SPREADWATCH_RATELIMIT_BACKOFF": 0.2,
             "SPREADWATCH_RATELIMIT_MAX_WAIT": 2,

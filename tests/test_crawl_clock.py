@@ -4,7 +4,9 @@ A real GitHub crawl (`crawlers.run`, the real spider, pipelines and node, a repl
 stamps every post it indexes — `first_seen`, `last_seen` — and every response it archives —
 `evidence.captured_at`, the WARC record's date and its day file — with the time it ran. With
 `SPREADWATCH_CRAWL_AS_OF` (the demo's simulated moment) that time is the one given, to the
-second; without it, the wall clock's, between the moments before and after the crawl.
+second; without it, the wall clock's, between the moments before and after the crawl. What a
+crawl judges against its "now" — when a followed repository expires, where a search window
+ends, a Weibo time re-read as `5分钟前` — is that same moment.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import social_crawl
 from github_fixture import CONFESSION, T0, founding_world
 from replay_helpers import SettableClock, write_incident
+from social_fixtures import FIXTURES
+from spider_harness import run_spider
 
+from crawlers.github.follow import PREFIX
+from crawlers.state import CrawlState, FileStateStore
+from evidence.recheck import targets_path, write_targets
 from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.github import GithubReplay
+from spreadwatch.replay.hackernews import HackerNewsData, HackerNewsReplay
+from spreadwatch.replay.weibo import ABSOLUTE, WeiboData, WeiboReplay
 from spreadwatch.settings import SettingsError, load_settings
 
 pytest_plugins = ["conftest_crawl"]
@@ -103,3 +113,64 @@ def test_the_moment_is_read_in_utc() -> None:
     settings = load_settings(crawl_as_of="2024-10-19T20:00:00+08:00")
     assert settings.crawl_as_of == datetime(2024, 10, 19, 12, tzinfo=UTC)
     assert settings.crawl_as_of.utcoffset() == timedelta(0)
+
+
+# What a crawl judges against "now" is judged against the same moment it stamps: a replay of
+# October 2024 must not read its story against the wall-clock date.
+
+
+def _follow(name: str, last_match: datetime) -> dict[str, Any]:
+    since = last_match - timedelta(days=30)
+    return {"name": name, "reason": "matched", "keep_all": False, "since": since.isoformat(), "last_match": last_match.isoformat()}  # fmt: skip
+
+
+def test_a_followed_repo_expires_by_the_crawls_moment(tmp_path: Path, github: ReplayServer) -> None:
+    """Followed 14 days without a match expires (`follow_expiry`): 13 days before the crawl's
+    moment is still followed, 15 days before is pruned."""
+    work = tmp_path / "work"
+    state = CrawlState()
+    state.set_extra(PREFIX + "forker0/confession", _follow("forker0/confession", AS_OF - timedelta(days=13)))  # fmt: skip
+    state.set_extra(PREFIX + "forker1/confession", _follow("forker1/confession", AS_OF - timedelta(days=15)))  # fmt: skip
+    store = FileStateStore(work / "data")
+    store.commit("test-case", "github", state.take_loose())
+    env = {"SPREADWATCH_GITHUB_BASE_URL": github.url, "SPREADWATCH_CRAWL_AS_OF": AS_OF.isoformat()}
+    run_spider("github", write_incident(tmp_path, SOURCES), work, env)
+    assert github.count(path=r"^/repos/forker0/confession/events$") == 1
+    assert github.count(path=r"^/repos/forker1/confession") == 0
+    extra = store.load("test-case", "github").extra
+    assert PREFIX + "forker0/confession" in extra
+    assert PREFIX + "forker1/confession" not in extra
+
+
+def test_a_social_search_ends_at_the_crawls_moment(tmp_path: Path) -> None:
+    """An incident still open searches up to "now": the crawl's moment, not today."""
+    data = HackerNewsData.load(FIXTURES / "hackernews.json")
+    incident = social_crawl.write_incident(tmp_path, {"hackernews": {"terms": ["bytedance"], "comment_trees": False}})  # fmt: skip
+    with ReplayServer(HackerNewsReplay(data), clock=SettableClock(AS_OF)) as algolia:
+        social_crawl.crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url, SPREADWATCH_CRAWL_AS_OF=AS_OF.isoformat())  # fmt: skip
+        searches = algolia.matching(path=r"search_by_date")
+    assert searches
+    for search in searches:
+        assert search.query["numericFilters"].endswith(f",created_at_i<{int(AS_OF.timestamp())}")
+
+
+def test_a_weibo_recheck_reads_minutes_ago_before_the_crawls_moment(tmp_path: Path) -> None:
+    """Weibo writes a post of five minutes ago as `5分钟前`: a re-check as of a moment reads it
+    as five minutes before that moment, as the Weibo spider does."""
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    mblog = data.mblogs[0]
+    mblog["created_at"] = (AS_OF - timedelta(minutes=5)).strftime(ABSOLUTE)
+    incident = social_crawl.write_incident(tmp_path, {})
+    target = {"platform": "weibo", "native_id": str(mblog["id"]), "kind": "post"}
+    write_targets(targets_path(tmp_path / "data", "bytedance-test"), [target])
+    with ReplayServer(WeiboReplay(data), clock=SettableClock(AS_OF)) as weibo:
+        env = {
+            "SPREADWATCH_WEIBO_BASE_URL": weibo.url,
+            "SPREADWATCH_WEIBO_COOKIE": "SUB=_2A25replay; SUBP=0033WrSX",
+            "SPREADWATCH_CRAWL_AS_OF": AS_OF.isoformat(),
+        }
+        result = social_crawl.crawl("recheck", incident, tmp_path, **env)
+        (show,) = weibo.matching(path=r"^/statuses/show$")
+    assert (show.status, show.query["id"]) == (200, mblog["id"])
+    (post,) = result.items
+    assert datetime.fromisoformat(post["timestamp"]) == AS_OF - timedelta(minutes=5)

@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -251,12 +252,14 @@ def test_the_run_counts_what_it_found(outcome: Outcome) -> None:
 def test_a_login_wall_is_never_taken_for_a_deletion() -> None:
     from crawlers.recheck import Reply, Target, checker
 
-    target = Target("weibo", "5091234567890001", "post")
+    target, now = Target("weibo", "5091234567890001", "post"), datetime(2024, 10, 20, tzinfo=UTC)
     for reply in (
-        Reply(432, b""),
-        Reply(200, b'{"ok": -100, "url": "https://passport.weibo.com/"}'),
+        Reply(432, b"", received_at=now),
+        Reply(200, b'{"ok": -100, "url": "https://passport.weibo.com/"}', received_at=now),
     ):
         verdict = checker("weibo").judge(target, reply)
         assert (verdict.gone, verdict.unverifiable) == (None, "login_needed")
-    reddit = checker("reddit").judge(Target("reddit", "t3_x", "post"), Reply(403, b"{}"))
+    reddit = checker("reddit").judge(
+        Target("reddit", "t3_x", "post"), Reply(403, b"{}", received_at=now)
+    )
     assert reddit.gone is None and reddit.unverifiable == "http_403"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 from crawlers.items import Author
 from crawlers.parsers.github import readme_post
@@ -28,7 +29,10 @@ def test_a_readme_rechecked_by_its_case_folded_id_is_not_an_edit() -> None:
     crawled = readme_post(_readme(), REPO, Author(handle="JusticeFighter110"))
     key = REPO.lower()  # what the posts index holds: ids and `repo` are case-folded
     target = Target("github", f"{key}:readme", "article", repo=key)
-    verdict = judge(target, Reply(200, json.dumps(_readme()).encode()))
+    reply = Reply(
+        200, json.dumps(_readme()).encode(), received_at=datetime(2024, 10, 20, tzinfo=UTC)
+    )
+    verdict = judge(target, reply)
     assert verdict.post is not None
     assert verdict.post.title == crawled.title == f"README of {REPO}"
     stored = {"text": crawled.text, "title": crawled.title}

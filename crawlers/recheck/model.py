@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from crawlers.items import Post
@@ -39,6 +40,9 @@ class Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    #: When it came, on the crawl's clock (`spreadwatch.clock.crawl_clock`): what a platform's
+    #: relative times (Weibo's `5分钟前`) are read against.
+    received_at: datetime = field(kw_only=True)
 
     def json(self) -> Any:
         try:

@@ -1,10 +1,10 @@
 """Weibo: `/statuses/show?id=` with the cookie. `ok: 0` with error code 20101 ("target weibo
 does not exist") or a "deleted / no permission to view" message is a deletion; `ok: -100` and
-HTTP 432 are the login wall, never a deletion."""
+HTTP 432 are the login wall, never a deletion. A post's relative time (`5分钟前`) is read against
+when the reply came on the crawl's clock (`Reply.received_at`), as the Weibo spider reads it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from crawlers.parsers import ParseError
@@ -43,7 +43,7 @@ def judge(target: Target, reply: Reply) -> Verdict:
             return Verdict(gone="weibo:deleted")
         return Verdict(unverifiable=f"weibo_error_{code or 'unknown'}")
     try:
-        posts = parse_mblog(payload.get("data"), datetime.now(UTC))
+        posts = parse_mblog(payload.get("data"), reply.received_at)
     except ParseError:
         return Verdict()
     return Verdict(post=next((p for p in posts if p.native_id == target.native_id), None))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -77,7 +77,7 @@ class GithubSpider(IncidentSpider):
         self.records = GithubRecords(self)
         if self.section is None:
             return
-        self.registry = FollowRegistry(self.state, datetime.now(UTC), self.section.follow_expiry)
+        self.registry = FollowRegistry(self.state, self.clock(), self.section.follow_expiry)
         for watched in self.section.watched_repos():
             self.registry.watch(watched.repo, watched.keep_all)
         self.watched_users = {gh.canonical(u) for u in self.section.users}

@@ -101,7 +101,8 @@ class RecheckSpider(IncidentSpider):
     def parse_reply(self, response: Response) -> Iterator[Any]:
         target: Target = response.meta["target"]
         headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}  # fmt: skip
-        verdict = checker(target.platform).judge(target, Reply(response.status, response.body, headers))  # fmt: skip
+        reply = Reply(response.status, response.body, headers, received_at=self.clock())
+        verdict = checker(target.platform).judge(target, reply)
         self.count("recheck/checked")
         if verdict.unverifiable:
             self.count(f"recheck/unverifiable/{verdict.unverifiable}")
