@@ -12,7 +12,8 @@ of the same incident and source still pending or running anywhere (left by a mon
 or by the active monitor before a failover) is followed instead of started again. A daemon that
 stays unreachable for `SPREADWATCH_SCRAPYD_LOST_AFTER` seconds has lost its crawl (host down):
 that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is scheduled on
-another daemon. Unreachable is what `ScrapydDaemon` calls so (`ScrapydUnreachableError`):
+another daemon. So is one whose daemon answers but no longer knows the job (it restarted, and the
+crawl went with the old process); the record's error says which of the two happened. Unreachable is what `ScrapydDaemon` calls so (`ScrapydUnreachableError`):
 nothing answers, or the gateway in front of the daemon (nginx, an ingress) answers 502, 503 or
 504 for it. Any other failed poll — Scrapyd's own error, a reply that is not JSON — leaves the
 crawl's state unknown: it is logged and the crawl followed on, to its end or its timeout.
@@ -102,12 +103,12 @@ class ScrapydDispatcher:
                 )
             except NoScrapydError as error:
                 return {**outcome, "summary": self._record_unplaced(rt, incident_id, source, error)}
-            ended = self._follow(rt, placement)
+            ended, lost_how = self._follow(rt, placement)
             outcome["attempts"].append({"run_id": placement.run_id, "daemon": placement.daemon.url})
             outcome.update(run_id=placement.run_id, daemon=placement.daemon.url, ended=ended)
             if ended != "lost":
                 break
-            if not self._record_lost(rt, placement):
+            if not self._record_lost(rt, placement, lost_how):
                 ended = outcome["ended"] = "finished"  # on its own, before its host was lost
                 break
         summary = self._run_document(rt, outcome["run_id"])
@@ -181,8 +182,9 @@ class ScrapydDispatcher:
                     return Placement(daemon, job.id, incident_id, source, rt.clock(), adopted=True)
         return None
 
-    def _follow(self, rt: Runtime, placement: Placement) -> str:
-        """Wait for the job's end: finished, timeout, detached (monitor stopping) or lost."""
+    def _follow(self, rt: Runtime, placement: Placement) -> tuple[str, str]:
+        """Wait for the job's end: finished, timeout, detached (monitor stopping) or lost; with
+        how it was lost (unreachable, or forgotten by a restarted daemon), else ""."""
         daemon, started = placement.daemon, time.monotonic()
         unreachable_since: float | None = None
         problem = ""  # the kind of error the last polls failed with, logged once while it lasts
@@ -190,10 +192,10 @@ class ScrapydDispatcher:
             while True:
                 now = time.monotonic()
                 if rt.stopping.is_set():
-                    return "detached"  # it runs on; the next monitor follows it
+                    return "detached", ""  # it runs on; the next monitor follows it
                 if now - started > rt.crawl_timeout:
                     self._cancel(daemon, placement.run_id)
-                    return "timeout"
+                    return "timeout", ""
                 try:
                     state = daemon.state(placement.run_id)
                     unreachable_since, problem = None, ""
@@ -201,16 +203,16 @@ class ScrapydDispatcher:
                     unreachable_since = unreachable_since or now
                     if now - unreachable_since >= self.lost_after:
                         logger.error("crawl %s lost with its daemon: %s", placement.run_id, error)
-                        return "lost"
+                        return "lost", f"unreachable for {self.lost_after:g}s mid-crawl"
                     problem = self._unknown(placement, error, problem)
                     state = "unknown"
                 except ScrapydError as error:  # it answers, not readably: not a lost host
                     problem = self._unknown(placement, error, problem)
                     state = "unknown"
                 if state == "finished":
-                    return "finished"
+                    return "finished", ""
                 if state == "":  # the daemon restarted and forgot it: gone with the old process
-                    return "lost"
+                    return "lost", "answered but no longer knows the job (restarted mid-crawl)"
                 time.sleep(self.poll)
         finally:
             self._done(daemon)
@@ -252,9 +254,9 @@ class ScrapydDispatcher:
 
     # -- run documents --------------------------------------------------------------------
 
-    def _record_lost(self, rt: Runtime, placement: Placement) -> bool:
-        """Record the run of a lost daemon as failed (`scrapyd_lost`); True when it is lost and
-        must run again.
+    def _record_lost(self, rt: Runtime, placement: Placement, how: str) -> bool:
+        """Record the run of a lost daemon as failed (`scrapyd_lost`, its error saying `how` it
+        was lost, from `_follow`); True when it is lost and must run again.
 
         False when the crawl ended before its host went: its own run record (written as it
         closed, the end not yet seen by this monitor) is kept and the crawl is not run again,
@@ -264,8 +266,7 @@ class ScrapydDispatcher:
         end while this runs is never overwritten; one that writes after it (a host cut off, not
         down) replaces it with its own, and the rerun's documents dedupe."""
         error = (
-            f"Scrapyd {placement.daemon.url} unreachable for {self.lost_after:g}s mid-crawl; "
-            "the crawl is scheduled again on another daemon"
+            f"Scrapyd {placement.daemon.url} {how}; the crawl is scheduled again on another daemon"
         )
         doc = failed_run_doc(
             started=placement.started,
