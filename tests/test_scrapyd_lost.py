@@ -1,24 +1,26 @@
 """What a lost Scrapyd crawl's run record says happened: the daemon stopped answering, or it
 answered but no longer knew the job (it restarted, and the crawl went with the old process).
 
-A small Scrapyd stands in for the daemon (its JSON API: listjobs, daemonstatus, schedule,
-status) and a recording client for Elasticsearch, so the dispatcher's own path is run — placing,
-following, recording the loss, scheduling again — without daemons or a node.
+A small Scrapyd stands in for the daemon at the network edge (its JSON API: listjobs,
+daemonstatus, schedule, status), so the dispatcher's own path is run — placing, following,
+recording the loss in the real runs index, scheduling again — without deploying the crawlers.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from types import SimpleNamespace
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 
+from alerts.mailer import UnconfiguredSender
+from indexer.connection import IndexNames, es_url
+from scheduler.runtime import Runtime
 from scheduler.scrapyd import ATTEMPTS, ScrapydDispatcher
 from scheduler.scrapyd_api import ScrapydDaemon
-from spreadwatch.clock import utc_now
 from spreadwatch.replay import ReplayApp, ReplayRequest, ReplayServer, Reply, faults
+from spreadwatch.settings import Settings
 
 
 class Scrapyd(ReplayApp):
@@ -40,53 +42,40 @@ class Scrapyd(ReplayApp):
         return self.status
 
 
-class Runs:
-    """The runs index as the dispatcher uses it: create a record, read it back."""
-
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    def create(self, *, index: str, id: str, document: dict[str, Any], refresh: str) -> None:
-        self.docs[id] = document
-
-    def get(self, *, index: str, id: str) -> dict[str, Any]:
-        return {"_source": self.docs[id]}
+def _lost_runs(status: Reply, rt: Runtime) -> list[str]:
+    """Run one crawl on a daemon answering `status.json` with `status`; the lost runs' errors,
+    as the runs index holds them."""
+    with ReplayServer(Scrapyd(status)) as scrapyd:
+        dispatcher = ScrapydDispatcher([ScrapydDaemon(scrapyd.url)], lost_after=0.2, poll=0.05)
+        outcome = dispatcher.run_crawl(rt, "incidents/x.yml", "inc-00", "feeds")
+    assert outcome["ended"] == "lost" and len(outcome["attempts"]) == ATTEMPTS
+    rt.client.indices.refresh(index=rt.names.runs)
+    hits = rt.client.search(index=rt.names.runs, query={"term": {"job": "crawl"}}, size=100)
+    docs = [hit["_source"] for hit in hits["hits"]["hits"]]
+    assert [doc["finish_reason"] for doc in docs] == ["scrapyd_lost"] * ATTEMPTS
+    return [doc["errors"] for doc in docs]
 
 
 @pytest.fixture
-def runs() -> Runs:
-    return Runs()
+def rt(
+    es_settings: Settings,
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    settings_for: Callable[..., Settings],
+) -> Runtime:
+    settings = settings_for(index_prefix=index_names.prefix, es_url=es_url(es_settings))
+    return Runtime(settings, es_client, index_names, UnconfiguredSender(), crawl_timeout=60)
 
 
-def _lost_runs(status: Reply, runs: Runs) -> Iterator[str]:
-    """Run one crawl on a daemon answering `status.json` with `status`; the lost runs' errors."""
-    with ReplayServer(Scrapyd(status)) as scrapyd:
-        dispatcher = ScrapydDispatcher([ScrapydDaemon(scrapyd.url)], lost_after=0.2, poll=0.05)
-        rt = SimpleNamespace(
-            client=runs,
-            names=SimpleNamespace(runs="runs"),
-            clock=utc_now,
-            stopping=threading.Event(),
-            crawl_timeout=60.0,
-        )
-        outcome = dispatcher.run_crawl(rt, "incidents/x.yml", "inc-00", "feeds")  # type: ignore[arg-type]
-    assert outcome["ended"] == "lost" and len(outcome["attempts"]) == ATTEMPTS
-    for doc in runs.docs.values():
-        assert doc["finish_reason"] == "scrapyd_lost"
-        yield doc["errors"]  # the one error, as the runs index holds it
-
-
-def test_a_daemon_that_forgot_the_job_is_said_to_have_restarted(runs: Runs) -> None:
-    errors = list(_lost_runs(Scrapyd.ok(currstate=None), runs))
-    assert len(errors) == ATTEMPTS
+def test_a_daemon_that_forgot_the_job_is_said_to_have_restarted(rt: Runtime) -> None:
+    errors = _lost_runs(Scrapyd.ok(currstate=None), rt)
     for error in errors:
         assert "no longer knows the job (restarted mid-crawl)" in error
         assert "unreachable" not in error
 
 
-def test_a_daemon_that_stops_answering_is_said_to_be_unreachable(runs: Runs) -> None:
-    errors = list(_lost_runs(faults.gateway_error(502), runs))
-    assert len(errors) == ATTEMPTS
+def test_a_daemon_that_stops_answering_is_said_to_be_unreachable(rt: Runtime) -> None:
+    errors = _lost_runs(faults.gateway_error(502), rt)
     for error in errors:
         assert "unreachable for 0.2s mid-crawl" in error
         assert "restarted" not in error
