@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,26 @@ def state_of(daemon: Daemon, run_id: str) -> str:
 def statuses(gateway: ReplayServer) -> list[int]:
     """What the gateway answered to status.json, in order."""
     return [r.status for r in gateway.matching(path=r"status\.json")]
+
+
+def assert_lost_and_run_again(
+    rt: Runtime, outcome: dict[str, Any], daemons: tuple[str, str], posts: Iterable[str]
+) -> None:
+    """The crawl's first attempt, on `daemons[0]`, is recorded lost (`scrapyd_lost`), the
+    second, on `daemons[1]`, ended ok and is the crawl's summary, and every post is stored."""
+    lost, again = crawl_runs(rt.client, rt.names)
+    assert [attempt["daemon"] for attempt in outcome["attempts"]] == list(daemons)
+    assert [attempt["run_id"] for attempt in outcome["attempts"]] == [
+        lost["run_id"],
+        again["run_id"],
+    ]
+    assert (lost["status"], lost["finish_reason"], lost["scrapyd"]) == (
+        "failed",
+        "scrapyd_lost",
+        daemons[0],
+    )
+    assert again["status"] == "ok" and outcome["summary"] == again
+    assert stored_posts(rt.client, rt.names) == sorted(posts)
 
 
 def blip(gateway: ReplayServer) -> None:
@@ -188,19 +208,7 @@ def test_a_crawl_lost_mid_way_is_recorded_lost_and_crawled_again_on_the_other_da
         finally:
             feeds.release.set()
 
-    lost, again = crawl_runs(rt.client, rt.names)
-    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [first.url, second.url]
-    assert [attempt["run_id"] for attempt in outcome["attempts"]] == [
-        lost["run_id"],
-        again["run_id"],
-    ]
-    assert (lost["status"], lost["finish_reason"], lost["scrapyd"]) == (
-        "failed",
-        "scrapyd_lost",
-        first.url,
-    )
-    assert again["status"] == "ok" and outcome["summary"] == again
-    assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
+    assert_lost_and_run_again(rt, outcome, (first.url, second.url), truth["inc-00"])
 
 
 @pytest.mark.timeout(900)
@@ -233,20 +241,8 @@ def test_a_daemon_whose_gateway_answers_502_for_lost_after_is_lost_and_its_crawl
                 feeds.release.set()
                 rt.stopping.set()  # a monitor that never notices the loss stops following
 
-    lost, again = crawl_runs(rt.client, rt.names)
     assert 502 in statuses(gateway)  # what the monitor was answered: the gateway's, not silence
-    assert [attempt["daemon"] for attempt in outcome["attempts"]] == [gateway.url, second.url]
-    assert [attempt["run_id"] for attempt in outcome["attempts"]] == [
-        lost["run_id"],
-        again["run_id"],
-    ]
-    assert (lost["status"], lost["finish_reason"], lost["scrapyd"]) == (
-        "failed",
-        "scrapyd_lost",
-        gateway.url,
-    )
-    assert again["status"] == "ok" and outcome["summary"] == again
-    assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
+    assert_lost_and_run_again(rt, outcome, (gateway.url, second.url), truth["inc-00"])
 
 
 @pytest.mark.timeout(900)
