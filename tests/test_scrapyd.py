@@ -16,8 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,31 @@ def assert_lost_and_run_again(
     )
     assert again["status"] == "ok" and outcome["summary"] == again
     assert stored_posts(rt.client, rt.names) == sorted(posts)
+
+
+@contextmanager
+def behind_gateway(
+    rt: Runtime, first: Daemon, second: Daemon, tmp_path: Path, lost_after: float
+) -> Iterator[tuple[HeldFeeds, ReplayServer, Future[dict[str, Any]], set[str]]]:
+    """One feeds crawl placed on `first` behind a gateway (`second` takes what is lost), held
+    mid-way when this yields: the feeds (`.release` lets it end), the gateway's server, the
+    dispatcher's run and the ids of the posts the crawl should store. On the way out the crawl is released and the
+    monitor stops following (one that never noticed a loss does not wait for its timeout)."""
+    data, truth = news_world(1, feeds=1, items=5)
+    feeds = HeldFeeds(data)
+    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
+        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
+        dispatcher = ScrapydDispatcher(
+            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=lost_after, poll=0.2
+        )
+        with ThreadPoolExecutor(1) as pool:
+            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
+            try:
+                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
+                yield feeds, gateway, following, truth["inc-00"]
+            finally:
+                feeds.release.set()
+                rt.stopping.set()
 
 
 def blip(gateway: ReplayServer) -> None:
@@ -216,33 +242,21 @@ def test_a_daemon_whose_gateway_answers_502_for_lost_after_is_lost_and_its_crawl
     setup: tuple[Runtime, Daemon, Daemon], tmp_path: Path
 ) -> None:
     rt, first, second = setup
-    data, truth = news_world(1, feeds=1, items=5)
-    feeds = HeldFeeds(data)
-    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
-        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
-        dispatcher = ScrapydDispatcher(
-            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=LOST_AFTER, poll=0.2
+    with behind_gateway(rt, first, second, tmp_path, LOST_AFTER) as held:
+        feeds, gateway, following, posts = held
+        assert crawl_runs(rt.client, rt.names) == []  # it has not ended
+        first.stop_hard()  # the host behind the gateway goes: the gateway answers 502
+        wait_for(
+            lambda: crawl_runs(rt.client, rt.names),
+            NOTICED_WITHIN,
+            "the crawl recorded lost",
+            why=lambda: f"the gateway answered {statuses(gateway)[-5:]} to status.json",
         )
-        with ThreadPoolExecutor(1) as pool:
-            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-            try:
-                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
-                assert crawl_runs(rt.client, rt.names) == []  # it has not ended
-                first.stop_hard()  # the host behind the gateway goes: the gateway answers 502
-                wait_for(
-                    lambda: crawl_runs(rt.client, rt.names),
-                    NOTICED_WITHIN,
-                    "the crawl recorded lost",
-                    why=lambda: f"the gateway answered {statuses(gateway)[-5:]} to status.json",
-                )
-                feeds.release.set()
-                outcome = following.result(timeout=STUCK_AFTER)
-            finally:
-                feeds.release.set()
-                rt.stopping.set()  # a monitor that never notices the loss stops following
+        feeds.release.set()
+        outcome = following.result(timeout=STUCK_AFTER)
 
     assert 502 in statuses(gateway)  # what the monitor was answered: the gateway's, not silence
-    assert_lost_and_run_again(rt, outcome, (gateway.url, second.url), truth["inc-00"])
+    assert_lost_and_run_again(rt, outcome, (gateway.url, second.url), posts)
 
 
 @pytest.mark.timeout(900)
@@ -250,29 +264,15 @@ def test_gateway_blips_shorter_than_lost_after_are_not_a_loss(
     setup: tuple[Runtime, Daemon, Daemon], tmp_path: Path
 ) -> None:
     rt, first, second = setup
-    data, truth = news_world(1, feeds=1, items=5)
-    feeds = HeldFeeds(data)
-    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
-        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
-        dispatcher = ScrapydDispatcher(
-            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)],
-            lost_after=BLIP_LOST_AFTER,
-            poll=0.2,
-        )
-        with ThreadPoolExecutor(1) as pool:
-            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-            try:
-                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
-                # Two blips whose first and last 502 lie more than lost_after apart, answers
-                # between them: each is short, together they are not one outage.
-                blip(gateway)
-                time.sleep(BLIP_LOST_AFTER + 1)  # the monitor is answered all the while
-                blip(gateway)
-                feeds.release.set()
-                outcome = following.result(timeout=STUCK_AFTER)
-            finally:
-                feeds.release.set()
-                rt.stopping.set()
+    with behind_gateway(rt, first, second, tmp_path, BLIP_LOST_AFTER) as held:
+        feeds, gateway, following, posts = held
+        # Two blips whose first and last 502 lie more than lost_after apart, answers between
+        # them: each is short, together they are not one outage.
+        blip(gateway)
+        time.sleep(BLIP_LOST_AFTER + 1)  # the monitor is answered all the while
+        blip(gateway)
+        feeds.release.set()
+        outcome = following.result(timeout=STUCK_AFTER)
 
     (own,) = crawl_runs(rt.client, rt.names)
     answered = gateway.matching(path=r"status\.json")
@@ -281,4 +281,4 @@ def test_gateway_blips_shorter_than_lost_after_are_not_a_loss(
     assert (own["status"], own["run_id"]) == ("ok", outcome["run_id"])  # its own, not lost
     assert [attempt["daemon"] for attempt in outcome["attempts"]] == [gateway.url]
     assert ScrapydDaemon(second.url).jobs() == []  # not run again elsewhere
-    assert stored_posts(rt.client, rt.names) == sorted(truth["inc-00"])
+    assert stored_posts(rt.client, rt.names) == sorted(posts)

@@ -71,8 +71,10 @@ def forbidden(message: str = "Resource not accessible") -> Reply:
     return reply
 
 
-def server_error(status: int = 502, body: str = "Bad Gateway") -> Reply:
-    reply = Reply.text(body, "text/plain; charset=utf-8", status=status)
+def server_error(
+    status: int = 502, body: str = "Bad Gateway", content_type: str = "text/plain; charset=utf-8"
+) -> Reply:
+    reply = Reply.text(body, content_type, status=status)
     reply.etag = False
     return reply
 
@@ -95,9 +97,7 @@ def gateway_error(status: int = 502) -> Reply:
         f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
         "</body>\r\n</html>\r\n"
     )
-    reply = Reply.text(page, "text/html", status=status)
-    reply.etag = False
-    return reply
+    return server_error(status, page, "text/html")
 
 
 def truncated_json(data: Any, keep: float = 0.6) -> Reply:
