@@ -3,7 +3,9 @@
 Used by the crawl pipeline (posts matching nothing are not indexed) and by `reclassify`, so the
 rules live in one place and read the incident model only.
 
-Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, `H100` is `h100`):
+Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, `H100` is `h100`) and
+traditional Chinese read as simplified (`indexer.chinese`: 字節跳動 is 字节跳动), on both sides — the
+post, and the incident's query terms and claim patterns — so either script matches the other:
 - a query's `any` entry is a term group: its space-separated terms must all appear; the query
   matches when any group does, every `all` group does and no `exclude` group does;
 - a quoted group (`"ByteDance intern"`) must appear as that phrase (punctuation or spaces between
@@ -11,7 +13,12 @@ Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, 
 - a Latin term matches whole words, with an optional plural ending (`s`/`es`, German `n`/`en`);
   a trailing `*` makes it a prefix (`Sabot*` matches `sabotiert`); a CJK term matches anywhere,
   since Chinese is written without spaces (spaces between CJK characters in a post are ignored);
-- a claim pattern is a case-insensitive substring, or a regular expression after `re:`.
+- a claim pattern is a case-insensitive substring, or a regular expression after `re:`. A regular
+  expression is run as written over the folded post: it sees simplified Chinese (`驗出` in a post
+  is `验出`), so Chinese in it must be written simplified.
+
+The conversion keeps lengths (character for character), so the spans `claim_spans` finds are
+positions in the folded text, which is what the stance rules read them against.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from indexer.chinese import to_simplified
 from spreadwatch.fields import normalise_text
 from spreadwatch.incident import Claim, Incident, Query
 from spreadwatch.regex import compile_safe
@@ -46,9 +54,10 @@ class MatchResult:
 
 
 def fold(text: str) -> str:
-    """The form both sides are compared in: NFKC, casefold, one space, no spaces inside CJK."""
+    """The form both sides are compared in: NFKC, casefold, one space, no spaces inside CJK,
+    traditional Chinese as simplified."""
     folded = _SPACES.sub(" ", normalise_text(text))
-    return _CJK_GAP.sub("", folded)
+    return to_simplified(_CJK_GAP.sub("", folded))
 
 
 def _term_pattern(term: str) -> str:
@@ -69,7 +78,7 @@ def _term_pattern(term: str) -> str:
 @lru_cache(maxsize=4096)
 def _group_patterns(group: str) -> tuple[re.Pattern[str], ...]:
     """One compiled pattern per term of a group; a quoted group is one phrase pattern."""
-    folded = _SPACES.sub(" ", normalise_text(group.strip()))  # keep spaces: they split terms
+    folded = to_simplified(_SPACES.sub(" ", normalise_text(group.strip())))  # spaces split terms
     if len(folded) >= 2 and folded[0] == folded[-1] == '"':
         words = folded[1:-1].split()
         phrase = r"[\W_]*".join(_term_pattern(w) for w in words)

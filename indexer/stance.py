@@ -21,8 +21,9 @@ posts mix languages and detection errs on short texts):
 1. A statement the incident file pins (`official.statements`) is the organisation's answer: a
    denial (confidence 1.0, source `official`). Any other post — an official account's included —
    is judged by what it says.
-2. The text (title + text) is folded like `indexer.matching` and traditional Chinese is turned
-   into simplified with OpenCC's tables, so 否認 and 純屬捏造 read as 否认 and 纯属捏造. Cues are
+2. The text (title + text) is folded like `indexer.matching`, which reads traditional Chinese as
+   simplified (OpenCC's tables, `indexer.chinese`), so 否認 and 純屬捏造 read as 否认 and 纯属捏造,
+   and a claim pattern is found where it stands in either script. Cues are
    found; overlapping cues keep the longest. A denial/debunk/fake cue right after a negation
    (≤ 1 word or 2 CJK characters between) counts for the rumour instead, and so does one in
    scare quotes in a sarcastic post ("they 'deny' it, sure").
@@ -187,21 +188,9 @@ def classify(post: StanceInput) -> Stance:
 
 
 def stance_text(title: str | None, text: str | None) -> str:
-    """Title and text as the cues read them: folded, traditional Chinese as simplified."""
-    folded = fold(f"{title or ''}\n{text or ''}".replace("\u2019", "'"))
-    return to_simplified(folded) if _HAS_CJK.search(folded) else folded
-
-
-def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese with OpenCC's bundled tables (t2s)."""
-    return _opencc().convert(text)
-
-
-@cache
-def _opencc() -> Any:
-    from opencc import OpenCC  # noqa: PLC0415 - its tables load on the first CJK post only
-
-    return OpenCC("t2s")
+    """Title and text as the cues read them: folded (traditional Chinese as simplified), with
+    typographic apostrophes as plain ones."""
+    return fold(f"{title or ''}\n{text or ''}".replace("\u2019", "'"))
 
 
 def is_question(text: str) -> bool:
@@ -220,7 +209,7 @@ def find_claims(text: str, post: StanceInput) -> list[ClaimHit]:
     found = []
     for claim in (c for c in post.claim_defs if c.name in post.claims):
         spans = claim_spans(claim, text)
-        if not spans:  # matched in the unconverted text only: it stands as matched
+        if not spans:  # matched where the texts differ (a ’ the cues read as '): as matched
             found.append(ClaimHit(claim.name, False, False))
             continue
         negated = all(_negated(text, start, negations) for start, _ in spans)

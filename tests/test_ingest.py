@@ -185,6 +185,17 @@ def test_timestamps_in_every_platform_format_become_utc(run, es_client, index_na
     assert posts(es_client, index_names)["weibo:1"]["@timestamp"] == "2024-10-18T00:00:00+00:00"
 
 
+def test_a_traditional_chinese_post_matches_the_simplified_queries_and_is_indexed(
+    run, es_client, index_names
+):
+    hong_kong = "字節跳動實習生破壞了大模型訓練"  # the query is 字节跳动 实习生
+    stats = run(post("hk", text=hong_kong))
+    doc = posts(es_client, index_names)["weibo:hk"]
+    assert doc["matched"] == {"queries": ["zh-intern"], "claims": [], "official": False}
+    assert doc["text"] == hong_kong  # stored as written
+    assert "spreadwatch/dropped/no_match" not in stats
+
+
 def test_official_post_about_something_else_is_not_the_incident_s(run, es_client, index_names):
     news = post(
         "s1", platform="toutiao", text="字节跳动 发布 新款 耳机", author=Author(handle="字节跳动")

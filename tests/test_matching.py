@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from indexer.matching import Matcher, match_post
-from spreadwatch.incident import Incident
+from indexer.matching import Matcher, claim_matches, claim_spans, fold, match_post
+from spreadwatch.incident import Claim, Incident, load_incident
+
+NORDLICHT = Path(__file__).resolve().parent.parent / "data" / "stance" / "nordlicht-formula.yml"
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +102,76 @@ def test_title_and_text_are_matched_together(incident):
 
 def test_a_post_matching_nothing_is_reported_as_unmatched(incident):
     assert not match_post(incident, "Weather", "sunny today").matched
+
+
+# -- traditional Chinese (Hong Kong, Taiwan) reads as simplified --------------------------------
+
+#: Hand-written pairs: the same words in traditional and in simplified characters.
+SCRIPTS = [
+    ("字節跳動實習生", "字节跳动实习生"),
+    ("星河汽車", "星河汽车"),
+    ("驗出沙門氏菌", "验出沙门氏菌"),
+    ("網傳嬰兒奶粉被召回", "网传婴儿奶粉被召回"),
+]
+
+
+@pytest.fixture(scope="module")
+def both_scripts() -> Incident:
+    """The same queries and claims written once in simplified and once in traditional."""
+    return Incident.model_validate(
+        {
+            "id": "scripts",
+            "title": "one incident, two scripts",
+            "window": {"start": "2025-01-01T00:00:00Z"},
+            "queries": [
+                {"name": "simplified", "any": ["字节跳动 实习生", "星河汽车"]},
+                {"name": "traditional", "any": ["字節跳動 實習生", "星河汽車"]},
+            ],
+            "claims": [
+                {"name": "simplified", "patterns": ["沙门氏菌"]},
+                {"name": "traditional", "patterns": ["沙門氏菌"]},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), SCRIPTS)
+def test_the_fold_reads_traditional_chinese_as_simplified(traditional, simplified):
+    assert fold(traditional) == fold(simplified) == simplified
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "字節跳動實習生破壞了模型訓練",  # Taiwan / Hong Kong
+        "字节跳动实习生破坏了模型训练",
+        "星河汽車全面召回",
+        "星河汽车全面召回",
+        "字節跳動 的 實習生 被開除",
+    ],
+)
+def test_a_query_in_either_script_matches_a_post_in_either_script(both_scripts, text):
+    assert match_post(both_scripts, None, text).queries == ["simplified", "traditional"]
+
+
+@pytest.mark.parametrize("text", ["北光嬰兒奶粉驗出沙門氏菌", "北光婴儿奶粉验出沙门氏菌"])
+def test_a_claim_in_either_script_matches_a_post_in_either_script(both_scripts, text):
+    assert match_post(both_scripts, None, text).claims == ["simplified", "traditional"]
+
+
+def test_a_hong_kong_post_makes_the_claim_of_an_incident_file_written_in_simplified():
+    incident = load_incident(NORDLICHT)  # claim patterns 沙门氏菌, 沙门菌, ...
+    result = match_post(incident, None, "北光嬰兒奶粉驗出沙門氏菌")
+    assert (result.queries, result.claims) == (["brand"], ["salmonella"])
+
+
+@pytest.mark.parametrize("text", ["驗出了沙門氏菌", "验出了沙门氏菌"])
+def test_a_regex_claim_pattern_reads_the_post_in_simplified(text):
+    claim = Claim(name="found", patterns=["re:验出.{0,3}沙门"])
+    assert claim_matches(claim, fold(text))
+
+
+def test_claim_spans_are_positions_in_the_folded_text():
+    claim = Claim(name="salmonella", patterns=["沙门氏菌"])
+    folded = fold("網傳：北光奶粉驗出沙門氏菌！")
+    assert [folded[a:b] for a, b in claim_spans(claim, folded)] == ["沙门氏菌"]

@@ -206,6 +206,21 @@ def test_a_claim_right_after_a_negation_denies_it(text, claim):
     assert (result.label, f"negated claim:{claim.name}" in result.cues) == ("denial", True)
 
 
+SALMONELLA_TRADITIONAL = Claim(name="salmonella", patterns=["沙門氏菌"])
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("北光奶粉並未驗出沙門氏菌", "denial"),  # the claim after a negation, both traditional
+        ("北光奶粉并未验出沙门氏菌", "denial"),
+        ("北光奶粉驗出沙門氏菌了", "rumour"),
+    ],
+)
+def test_a_claim_written_in_traditional_chinese_is_found_where_it_stands(text, label):
+    assert with_claims(text, SALMONELLA_TRADITIONAL).label == label
+
+
 def test_a_negation_in_another_sentence_leaves_the_claim_standing():
     assert with_claims("Not again. The whole fleet is down!", FLEET).label == "rumour"
 
