@@ -11,6 +11,14 @@ Word forms: the same query, its words stemmed (`indexer.stemming`), also runs ov
 copies of text and title, so `interns` finds `intern` and `Praktikanten` finds `Praktikant` on
 any cluster; a post matches either way.
 
+Chinese in either script: the copies hold Chinese as simplified (`indexer.chinese`); a query
+holding Chinese has its traditional words written in both scripts (`indexer.stemming.
+both_scripts_query`: `(字節 OR 字节)`) and runs over the exact fields and the copies at once, so
+字节跳动 and 字節跳動 find the same posts, and an excluded word (`召回 -汽車`, `-汽车`) excludes
+it in both scripts. Posts stored before the copies read Chinese as simplified keep their
+traditional copy until crawled again (a traditional query still finds them). Rows show the text
+as written.
+
 The request body is a plain dict, not `elasticsearch.dsl`: `spreadwatch search` is a whole
 process per query and the DSL's import alone costs ~0.2 s of the one second it may take.
 """
@@ -24,9 +32,10 @@ from typing import Any, Literal
 
 from elasticsearch import BadRequestError, Elasticsearch
 
+from indexer.chinese import has_han
 from indexer.connection import IndexNames
 from indexer.evidence_queries import archived_link, status_of
-from indexer.stemming import STEMMED_FIELDS, stemmed_query
+from indexer.stemming import STEMMED_FIELDS, both_scripts_query, stemmed_query
 from spreadwatch.durations import parse_when
 
 __all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
@@ -156,9 +165,14 @@ def build_body(request: SearchRequest, fields: list[str] | None = None) -> dict[
 
 
 def _matches(query: str, fields: list[str]) -> list[dict[str, Any]]:
-    """The query as written over the exact fields, and stemmed over the stemmed copies."""
+    """The query as written over the exact fields, and stemmed over the stemmed copies. One
+    holding Chinese is written in both scripts and runs over the copies too: they hold
+    traditional posts as simplified, and within one clause an excluded word sees every field."""
     if query == "*":
         return []
+    query = both_scripts_query(query) or query
+    if has_han(query):
+        fields = [*fields, *STEMMED_FIELDS.values()]
     found = [_query_string(query, fields)]
     stemmed = stemmed_query(query)
     if stemmed is not None:
@@ -180,10 +194,24 @@ def search_posts(
     try:
         response = client.search(index=names.posts, **body)
     except BadRequestError as error:
-        raise _query_error(request.query, error) from None
+        raise _query_error(request.query, _as_written(client, names, request, error)) from None
     hits = response["hits"]
     rows = [_row(hit["_id"], hit["_source"], replay_url) for hit in hits["hits"]]
     return SearchResult(total=int(hits["total"]["value"]), rows=rows)
+
+
+def _as_written(
+    client: Elasticsearch, names: IndexNames, request: SearchRequest, error: BadRequestError
+) -> BadRequestError:
+    """The error for the query as the user wrote it: a query written in both scripts is longer,
+    so its columns would not be the user's (else `error` itself)."""
+    if both_scripts_query(request.query) is None:
+        return error
+    try:
+        client.search(index=names.posts, size=0, query=_query_string(request.query, ["text"]))
+    except BadRequestError as written:
+        return written
+    return error
 
 
 def _row(doc_id: str, source: dict[str, Any], replay_url: str | None = None) -> Row:

@@ -4,9 +4,13 @@ computed in Python, and a query rewritten the same way.
 The embedded node has no analysis-common module, so no `english` or `german` analyzer: a search
 for `Praktikanten` would miss `Praktikant`. The writer stores `text_stemmed`/`title_stemmed`
 (each Latin/Cyrillic word replaced in place by its stem in the post's language; numbers,
-punctuation and CJK text unchanged, so the standard analyzer splits the copy exactly as it splits
-the original), and `stemmed_query` rewrites the words of a query-string query into their stems,
-an alternative per language (a query does not say its language). Clusters with analysis-common
+punctuation and CJK text kept — Chinese read as simplified, `indexer.chinese`, character for
+character — so the standard analyzer splits the copy exactly as it splits the original), and
+`stemmed_query` rewrites the words of a query-string query into their stems, an alternative per
+language (a query does not say its language). For Chinese, `both_scripts_query` writes each
+traditional word of a query in both scripts (`(字節 OR 字节)`); `indexer.search` runs a query
+holding Chinese over the copies too, so 字节跳动 finds a post written 字節跳動 (through its copy)
+and the other way round. Clusters with analysis-common
 keep their analyzer subfields as well (`indexer.templates`). Stemmers come from `snowballstemmer`
 (PyStemmer's C implementation when installed: same algorithms, ~10× faster).
 """
@@ -20,8 +24,10 @@ from typing import Any
 
 import snowballstemmer
 
+from indexer.chinese import to_simplified
+
 #: Post language → Snowball algorithm. Other languages (and none) use English: Chinese posts
-#: often carry English words ("ByteDance intern"); CJK text itself is never changed.
+#: often carry English words ("ByteDance intern"); CJK text itself is never stemmed.
 ALGORITHMS = {
     "en": "english",
     "de": "german",
@@ -50,14 +56,15 @@ def _stemmer(lang: str) -> Callable[[str], str]:
 
 
 def stem_text(text: str, lang: str | None) -> str:
-    """`text` with each word replaced by its lower-cased stem in `lang` (CJK kept as is)."""
+    """`text` with each word replaced by its lower-cased stem in `lang` (CJK kept, Chinese as
+    simplified)."""
     stem = _stemmer(lang or DEFAULT_LANG)
 
     def one(match: re.Match[str]) -> str:
         word = match.group()
         return word if _CJK.search(word) else stem(word.lower())
 
-    return _LETTERS.sub(one, text)
+    return _LETTERS.sub(one, to_simplified(text))
 
 
 def with_stems(doc: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +96,28 @@ def stemmed_query(query: str) -> str | None:
         out.append(_stem_token(token))
     rewritten = "".join(out)
     return None if rewritten == query else rewritten
+
+
+def both_scripts_query(query: str) -> str | None:
+    """The query with each bare word and phrase holding traditional Chinese written in both
+    scripts (`字節` → `(字節 OR 字节)`), so that one query string finds either script in the exact
+    fields and in the copies, and an excluded word (`-汽車`) excludes both; None when nothing
+    in it is traditional. Field clauses (`title:字節`) are left as they are."""
+    rewritten = "".join(_both_scripts(token) for token in _QUERY_TOKEN.findall(query))
+    return None if rewritten == query else rewritten
+
+
+def _both_scripts(token: str) -> str:
+    simplified = to_simplified(token)
+    if simplified == token:
+        return token
+    if token.startswith('"') and len(token) > 1 and '"' in token[1:]:
+        return f"({token} OR {simplified})"
+    sign = token[0] if token[:1] in "+-" else ""
+    word = token[len(sign) :]
+    if ":" in word:
+        return token
+    return f"{sign}({word} OR {simplified[len(sign) :]})"
 
 
 def _stem_token(token: str) -> str:
