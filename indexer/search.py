@@ -7,17 +7,19 @@ means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and
 of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
 `QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
 
-Word forms: the same query, its words stemmed (`indexer.stemming`), also runs over the stemmed
-copies of text and title, so `interns` finds `intern` and `Praktikanten` finds `Praktikant` on
-any cluster; a post matches either way.
+Word forms: each word of the query is written as typed and as its stems (`indexer.stemming.
+word_forms_query`: `(interns OR intern)`), and the query runs over the exact fields and the
+stemmed copies of text and title in one clause, so `interns` finds `intern` and `Praktikanten`
+finds `Praktikant` on any cluster — and an excluded word excludes every form it would find:
+`ByteDance -interns` (or `NOT intern`, `-"model trained"`) leaves out the post saying `intern`.
+A field clause's word or phrase (`author.handle:x`, `text:"…"`) searches as written.
 
-Chinese in either script: the copies hold Chinese as simplified (`indexer.chinese`); a query
-holding Chinese has its traditional words written in both scripts (`indexer.stemming.
-both_scripts_query`: `(字節 OR 字节)`) and runs over the exact fields and the copies at once, so
-字节跳动 and 字節跳動 find the same posts, and an excluded word (`召回 -汽車`, `-汽车`) excludes
-it in both scripts. Posts stored before the copies read Chinese as simplified keep their
-traditional copy until crawled again (a traditional query still finds them). Rows show the text
-as written.
+Chinese in either script: the copies hold Chinese as simplified (`indexer.chinese`); a query's
+traditional words are written in both scripts too (`indexer.stemming.both_scripts_query`:
+`(字節 OR 字节)`), so 字节跳动 and 字節跳動 find the same posts, and an excluded word (`召回
+-汽車`, `-汽车`) excludes it in both scripts. Posts stored before the copies read Chinese as
+simplified keep their traditional copy until crawled again (a traditional query still finds
+them). Rows show the text as written.
 
 The request body is a plain dict, not `elasticsearch.dsl`: `spreadwatch search` is a whole
 process per query and the DSL's import alone costs ~0.2 s of the one second it may take.
@@ -32,18 +34,15 @@ from typing import Any, Literal
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from indexer.chinese import has_han
 from indexer.connection import IndexNames
 from indexer.evidence_queries import archived_link, status_of
-from indexer.stemming import STEMMED_FIELDS, both_scripts_query, stemmed_query
+from indexer.stemming import STEMMED_FIELDS, both_scripts_query, word_forms_query
 from spreadwatch.durations import parse_when
 
 __all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
 
 TIMESTAMP = "@timestamp"
 SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
-#: Where the stemmed form of a query runs (authors are names: never stemmed).
-STEMMED_SEARCH_FIELDS = [*STEMMED_FIELDS.values(), "author.handle", "author.name"]
 #: Language subfields searched too when the posts mapping has them (clusters with the
 #: analysis-common module: stemming for en/de, bigrams for CJK; see `indexer.templates`).
 LANGUAGE_FIELDS = [f"{field}.{lang}" for field in ("text", "title") for lang in ("en", "de", "cjk")]
@@ -153,9 +152,9 @@ def build_body(request: SearchRequest, fields: list[str] | None = None) -> dict[
     if window:
         filters.append({"range": {TIMESTAMP: window}})
     boolean: dict[str, Any] = {"filter": filters}
-    matches = _matches(request.query.strip() or "*", fields or SEARCH_FIELDS)
-    if matches:
-        boolean |= {"should": matches, "minimum_should_match": 1}
+    query = request.query.strip() or "*"
+    if query != "*":
+        boolean["must"] = [_match(query, fields or SEARCH_FIELDS)]
     return {
         "query": {"bool": boolean},
         "sort": SORTS[request.sort],
@@ -164,20 +163,16 @@ def build_body(request: SearchRequest, fields: list[str] | None = None) -> dict[
     }
 
 
-def _matches(query: str, fields: list[str]) -> list[dict[str, Any]]:
-    """The query as written over the exact fields, and stemmed over the stemmed copies. One
-    holding Chinese is written in both scripts and runs over the copies too: they hold
-    traditional posts as simplified, and within one clause an excluded word sees every field."""
-    if query == "*":
-        return []
+def _match(query: str, fields: list[str]) -> dict[str, Any]:
+    """The query with its words in all their forms, over the exact fields and the copies in one
+    clause: a word and its forms stand or fall together, so an exclusion holds for every form."""
+    return _query_string(_in_all_forms(query), [*fields, *STEMMED_FIELDS.values()])
+
+
+def _in_all_forms(query: str) -> str:
+    """The query as sent: traditional words in both scripts, every word in all its forms."""
     query = both_scripts_query(query) or query
-    if has_han(query):
-        fields = [*fields, *STEMMED_FIELDS.values()]
-    found = [_query_string(query, fields)]
-    stemmed = stemmed_query(query)
-    if stemmed is not None:
-        found.append(_query_string(stemmed, STEMMED_SEARCH_FIELDS))
-    return found
+    return word_forms_query(query) or query
 
 
 def _query_string(query: str, fields: list[str]) -> dict[str, Any]:
@@ -203,9 +198,9 @@ def search_posts(
 def _as_written(
     client: Elasticsearch, names: IndexNames, request: SearchRequest, error: BadRequestError
 ) -> BadRequestError:
-    """The error for the query as the user wrote it: a query written in both scripts is longer,
-    so its columns would not be the user's (else `error` itself)."""
-    if both_scripts_query(request.query) is None:
+    """The error for the query as the user wrote it: the query sent (all forms, both scripts)
+    is longer, so its columns would not be the user's (else `error` itself)."""
+    if _in_all_forms(request.query) == request.query:
         return error
     try:
         client.search(index=names.posts, size=0, query=_query_string(request.query, ["text"]))

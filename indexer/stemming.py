@@ -6,13 +6,15 @@ for `Praktikanten` would miss `Praktikant`. The writer stores `text_stemmed`/`ti
 (each Latin/Cyrillic word replaced in place by its stem in the post's language; numbers,
 punctuation and CJK text kept — Chinese read as simplified, `indexer.chinese`, character for
 character — so the standard analyzer splits the copy exactly as it splits the original), and
-`stemmed_query` rewrites the words of a query-string query into their stems, an alternative per
-language (a query does not say its language). For Chinese, `both_scripts_query` writes each
-traditional word of a query in both scripts (`(字節 OR 字节)`); `indexer.search` runs a query
-holding Chinese over the copies too, so 字节跳动 finds a post written 字節跳動 (through its copy)
-and the other way round. Clusters with analysis-common
-keep their analyzer subfields as well (`indexer.templates`). Stemmers come from `snowballstemmer`
-(PyStemmer's C implementation when installed: same algorithms, ~10× faster).
+`word_forms_query` writes each word of a query-string query as written and as its stems, an
+alternative per language (a query does not say its language): `(interns OR intern)`. For
+Chinese, `both_scripts_query` writes each traditional word of a query in both scripts
+(`(字節 OR 字节)`). `indexer.search` runs the query so written over the exact fields and the
+copies in one clause, so a word stands for all its forms at once: 字节跳动 finds a post written
+字節跳動 (through its copy) and the other way round, and `-interns` excludes `intern` too.
+Clusters with analysis-common keep their analyzer subfields as well (`indexer.templates`).
+Stemmers come from `snowballstemmer` (PyStemmer's C implementation when installed: same
+algorithms, ~10× faster).
 """
 
 from __future__ import annotations
@@ -79,22 +81,29 @@ def with_stems(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _variants(words: str) -> list[str]:
-    """The stemmed forms of `words` for each query language, distinct, in language order."""
-    found = [stem_text(words, lang) for lang in QUERY_LANGS]
-    return list(dict.fromkeys(found))
+def _forms(words: str) -> list[str]:
+    """`words` as written, then their stems for each query language that differ from it."""
+    forms = {words.lower(): words}
+    for stem in (stem_text(words, lang) for lang in QUERY_LANGS):
+        forms.setdefault(stem, stem)
+    return list(forms.values())
 
 
-def stemmed_query(query: str) -> str | None:
-    """The query with its bare words and phrases stemmed (alternatives per language), for the
-    stemmed fields; None when stemming changes nothing (the exact query already covers it).
+def word_forms_query(query: str) -> str | None:
+    """The query with each bare word and phrase written in all the forms it is searched in: as
+    written (for the exact fields) and stemmed for each query language (for the stemmed
+    copies), `interns` → `(interns OR intern)`, `-"model trained"` → `-("model trained" OR
+    "model train")`; None when no word has another form.
 
-    Field clauses (`platform:reddit`), operators, wildcards and numbers are left as they are.
+    Run over the exact fields and the copies in one clause, a word stands for all its forms in
+    every field: an excluded word excludes each post any of them would find. Field clauses
+    (`platform:reddit`, `text:"…"`), operators, wildcards and numbers are left as they are.
     """
-    out: list[str] = []
-    for token in _QUERY_TOKEN.findall(query):
-        out.append(_stem_token(token))
-    rewritten = "".join(out)
+    tokens = _QUERY_TOKEN.findall(query)
+    rewritten = "".join(
+        token if i and tokens[i - 1].endswith(":") else _forms_token(token)
+        for i, token in enumerate(tokens)
+    )
     return None if rewritten == query else rewritten
 
 
@@ -120,15 +129,17 @@ def _both_scripts(token: str) -> str:
     return f"{sign}({word} OR {simplified[len(sign) :]})"
 
 
-def _stem_token(token: str) -> str:
+def _forms_token(token: str) -> str:
     if token.startswith('"') and len(token) > 1 and '"' in token[1:]:
         end = token.rindex('"')
         inner, suffix = token[1:end], token[end + 1 :]
-        forms = [f'"{v}"{suffix}' for v in _variants(inner)]
-        return forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})"
+        return _either([f'"{form}"{suffix}' for form in _forms(inner)])
     sign = token[0] if token[:1] in "+-" else ""
     word = token[len(sign) :]
     if word in _OPERATORS or not _LETTERS.fullmatch(word) or _CJK.search(word):
         return token
-    forms = _variants(word)
-    return sign + (forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})")
+    return sign + _either(_forms(word))
+
+
+def _either(forms: list[str]) -> str:
+    return forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})"

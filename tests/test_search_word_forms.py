@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from indexer.connection import IndexNames
 from indexer.search import SearchRequest, search_posts
-from indexer.stemming import stem_text, stemmed_query
+from indexer.stemming import stem_text, word_forms_query
 from indexer.templates import delete_all, init
 from indexer.writer import BulkWriter
 from spreadwatch.settings import Settings
@@ -109,15 +109,21 @@ def test_a_stemmed_copy_keeps_everything_but_the_words(text, lang, stemmed) -> N
 @pytest.mark.parametrize(
     ("query", "rewritten"),
     [
-        ("interns", "(intern OR interns)"),
+        ("interns", "(interns OR intern)"),  # as written first, then the stems
+        ("NOT Praktikanten", "NOT (Praktikanten OR praktikant)"),
+        ('-"model trained"', '-("model trained" OR "model train")'),
+        ('"the interns"~2', '("the interns"~2 OR "the intern"~2)'),
+        ("GPU", None),  # no other form (the fields are lower-cased anyway)
         ("platform:reddit AND H100", None),
+        ('author.handle:leakwatch -text:"model trained"', None),  # field clauses as written
         ("inter* OR H100", None),
         ("text:(8000 AND", None),
-        ('"the interns"~2', '("the intern"~2 OR "the interns"~2)'),
     ],
 )
-def test_a_query_keeps_its_syntax_when_stemmed(query: str, rewritten: str | None) -> None:
-    assert stemmed_query(query) == rewritten
+def test_a_query_keeps_its_syntax_with_its_words_in_all_forms(
+    query: str, rewritten: str | None
+) -> None:
+    assert word_forms_query(query) == rewritten
 
 
 def test_the_cli_search_finds_word_forms(
