@@ -90,7 +90,7 @@ def search(
 
     Terms are ANDed; use OR, quotes for phrases, and field:value (platform:reddit,
     stance:denial, reach:>1000). QUERY "*" lists everything. Word forms match too
-    (interns → intern, Praktikanten → Praktikant).
+    (interns → intern, Praktikanten → Praktikant), and -interns leaves out every form.
     """
     from indexer.search import QuerySyntaxError, SearchRequest, search_posts
     from spreadwatch.cli._output import render_search
