@@ -14,8 +14,11 @@ from indexer.documents import STANCES
 from indexer.stance import StanceInput
 from indexer.stance_eval import read_labelled, stance_input
 from indexer.stance_model import HEAD, META, StanceModel, StanceModelError, classify_batch
+from spreadwatch.incident import load_incident
 
 FIXTURES = Path(__file__).parent / "data" / "stance" / "model_fixtures.jsonl"
+#: The same invented rumour as an incident file, so that posts are read with its claims matched.
+ORBIS = Path(__file__).parent / "data" / "stance" / "orbis-bank.yml"
 #: 15 posts; the floor allows two misses (a head scoring ~0.8 macro-F1 on unseen incidents).
 FLOOR = 13
 
@@ -78,6 +81,54 @@ def test_an_official_post_denying_nothing_is_not_a_denial(model: StanceModel, te
 def test_an_official_post_denying_in_words_is_a_denial(model: StanceModel, text: str):
     (stance,) = model.classify_batch([StanceInput(text=text, official=True)])
     assert (stance.label, stance.source) == ("denial", "model")
+
+
+#: A claim stated flat, as the first post of a rumour often is — no hedge, no marker, no comment
+#: (written for this test): `rumour` by spreadwatch's definition. The head of 2026-12-03 11:28
+#: called such a post in Chinese `other`.
+FLAT_CLAIMS = [
+    ("zh", "奥比斯银行冻结取款"),
+    ("zh", "奥比斯银行董事长跑路"),
+    ("de", "Orbis Bank hat alle Auszahlungen gesperrt"),
+    ("de", "Orbis-Chef ins Ausland geflohen"),
+    ("en", "Orbis Bank froze withdrawals"),
+    ("en", "Orbis chairman fled the country"),
+]
+#: Replies repeating a claim under a post that makes none (written for this test): RumourEval
+#: calls most replies comments; spreadwatch calls one repeating the claim `rumour`.
+REPLIES_REPEATING = [
+    ("zh", "奥比斯银行已经冻结取款了", "奥比斯银行出什么事了？"),
+    (
+        "de",
+        "Orbis hat die Konten eingefroren, kommt nichts mehr raus",
+        "Was ist mit der Orbis Bank los?",
+    ),
+    ("en", "Orbis froze withdrawals this morning", "Anyone know what's going on with Orbis?"),
+]
+
+
+@pytest.fixture(scope="module")
+def orbis():
+    return load_incident(ORBIS)
+
+
+@pytest.mark.parametrize(("lang", "text"), FLAT_CLAIMS)
+def test_a_claim_stated_flat_is_a_rumour(model: StanceModel, orbis, lang: str, text: str):
+    post = stance_input({"text": text, "lang": lang, "platform": "weibo"}, orbis)
+    assert post.claims, "the test's claim patterns must match"
+    (stance,) = model.classify_batch([post])
+    assert stance.label == "rumour", (stance.label, stance.confidence)
+
+
+@pytest.mark.parametrize(("lang", "text", "parent"), REPLIES_REPEATING)
+def test_a_reply_repeating_a_claim_is_a_rumour(
+    model: StanceModel, orbis, lang: str, text: str, parent: str
+):
+    record = {"text": text, "lang": lang, "kind": "comment", "parent": parent}
+    post = stance_input(record, orbis)
+    assert post.claims and post.parent_text == parent
+    (stance,) = model.classify_batch([post])
+    assert stance.label == "rumour", (stance.label, stance.confidence)
 
 
 def test_a_batch_is_labelled_like_its_posts_one_by_one(model: StanceModel):
