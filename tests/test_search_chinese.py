@@ -4,20 +4,17 @@ writer (which stores the searchable copies); the pairs are written by hand."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from index_pool import IndexPool
+from search_support import cli_search, found, write_posts
 
 from indexer.connection import IndexNames
 from indexer.search import QuerySyntaxError, SearchRequest, search_posts
 from indexer.stemming import both_scripts_query, stem_text
-from indexer.writer import BulkWriter
 from spreadwatch.settings import Settings
 
 INCIDENT = "scripts"
@@ -39,21 +36,10 @@ def names(
     es_client: Elasticsearch, index_pool: IndexPool, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexNames]:
     names = index_pool.take()
-    writer = BulkWriter(es_client, names, tmp_path_factory.mktemp("spool"))
-    when = datetime(2024, 10, 19, tzinfo=UTC).isoformat()
-    for doc_id, text in POSTS.items():
-        platform, native = doc_id.split(":")
-        doc = {"_id": doc_id, "@timestamp": when, "incident": [INCIDENT], "platform": platform}
-        writer.add_post(doc | {"native_id": native, "kind": "post", "text": text})
-    writer.close()
-    es_client.indices.refresh(index=names.posts)
+    posts = [{"_id": doc_id, "text": text} for doc_id, text in POSTS.items()]
+    write_posts(es_client, names, tmp_path_factory.mktemp("spool"), INCIDENT, posts)
     yield names
     index_pool.give_back(names)
-
-
-def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
-    request = SearchRequest(query=query, incident=INCIDENT, limit=50)
-    return {row.id for row in search_posts(client, names, request).rows}
 
 
 @pytest.mark.parametrize(
@@ -75,7 +61,7 @@ def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
 def test_a_query_in_either_script_finds_posts_in_either_script(
     es_client: Elasticsearch, names: IndexNames, query: str, expected: set[str]
 ) -> None:
-    assert found(es_client, names, query) == expected
+    assert found(es_client, names, query, INCIDENT) == expected
 
 
 def test_a_traditional_query_still_finds_a_post_stored_before_copies_were_simplified(
@@ -138,15 +124,6 @@ def test_a_traditional_word_of_a_query_is_written_in_both_scripts(
 def test_the_cli_finds_traditional_posts_and_shows_them_as_written(
     names: IndexNames, es_settings: Settings, tmp_path: Path
 ) -> None:
-    from spreadwatch.cli import cli
-
-    env = {
-        "SPREADWATCH_INDEX_PREFIX": names.prefix,
-        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
-        "SPREADWATCH_ES_URL": es_settings.es_url or "",
-    }
-    args = ["search", "星河汽车", "--incident", INCIDENT, "--format", "json"]
-    result = CliRunner().invoke(cli, args, env=env)
-    assert result.exit_code == 0, result.output
-    texts = {row["id"]: row["text"] for row in json.loads(result.output)["posts"]}
+    answer = cli_search(names, es_settings, "星河汽车", "--incident", INCIDENT)
+    texts = {row["id"]: row["text"] for row in answer["posts"]}
     assert texts == {"weibo:s2": "星河汽车宣布召回", "weibo:t2": "星河汽車宣佈召回"}

@@ -5,19 +5,16 @@ written by hand from the texts below."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from index_pool import IndexPool
+from search_support import cli_search, found, write_posts
 
 from indexer.connection import IndexNames
 from indexer.search import QuerySyntaxError, SearchRequest, search_posts
-from indexer.writer import BulkWriter
 from spreadwatch.settings import Settings
 
 INCIDENT = "exclusions"
@@ -48,22 +45,13 @@ def names(
     es_client: Elasticsearch, index_pool: IndexPool, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[IndexNames]:
     names = index_pool.take()
-    writer = BulkWriter(es_client, names, tmp_path_factory.mktemp("spool"))
-    when = datetime(2024, 10, 19, tzinfo=UTC).isoformat()
-    for doc_id, lang, handle, text in POSTS:
-        platform, native = doc_id.split(":")
-        doc = {"_id": doc_id, "@timestamp": when, "incident": [INCIDENT], "platform": platform}
-        doc |= {"native_id": native, "kind": "post", "lang": lang, "text": text}
-        writer.add_post(doc | {"author": {"handle": handle}})
-    writer.close()
-    es_client.indices.refresh(index=names.posts)
+    posts = [
+        {"_id": doc_id, "lang": lang, "text": text, "author": {"handle": handle}}
+        for doc_id, lang, handle, text in POSTS
+    ]
+    write_posts(es_client, names, tmp_path_factory.mktemp("spool"), INCIDENT, posts)
     yield names
     index_pool.give_back(names)
-
-
-def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
-    request = SearchRequest(query=query, incident=INCIDENT, limit=50)
-    return {row.id for row in search_posts(client, names, request).rows}
 
 
 @pytest.mark.parametrize(
@@ -92,7 +80,7 @@ def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
 def test_an_excluded_word_excludes_every_form_it_would_find(
     es_client: Elasticsearch, names: IndexNames, query: str, among: set[str], excluded: set[str]
 ) -> None:
-    assert found(es_client, names, query) == among - excluded
+    assert found(es_client, names, query, INCIDENT) == among - excluded
 
 
 @pytest.mark.parametrize(
@@ -114,7 +102,7 @@ def test_an_excluded_word_excludes_every_form_it_would_find(
 def test_the_same_words_included_find_those_forms(
     es_client: Elasticsearch, names: IndexNames, query: str, expected: set[str]
 ) -> None:
-    assert found(es_client, names, query) == expected
+    assert found(es_client, names, query, INCIDENT) == expected
 
 
 @pytest.mark.parametrize(
@@ -135,14 +123,7 @@ def test_an_unparsable_query_names_the_column_of_the_query_as_typed(
 def test_the_cli_search_excludes_every_form(
     names: IndexNames, es_settings: Settings, tmp_path: Path
 ) -> None:
-    from spreadwatch.cli import cli
-
-    env = {
-        "SPREADWATCH_INDEX_PREFIX": names.prefix,
-        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
-        "SPREADWATCH_ES_URL": es_settings.es_url or "",
-    }
-    args = ["search", "ByteDance -interns", "--incident", INCIDENT, "--format", "json"]
-    result = CliRunner().invoke(cli, [*args, "--limit", "50"], env=env)
-    assert result.exit_code == 0, result.output
-    assert {row["id"] for row in json.loads(result.output)["posts"]} == EVERY - INTERN
+    answer = cli_search(
+        names, es_settings, "ByteDance -interns", "--incident", INCIDENT, "--limit", "50"
+    )
+    assert {row["id"] for row in answer["posts"]} == EVERY - INTERN

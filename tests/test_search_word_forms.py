@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from search_support import cli_search, found, write_posts
 
 from indexer.connection import IndexNames
-from indexer.search import SearchRequest, search_posts
 from indexer.stemming import stem_text, word_forms_query
 from indexer.templates import delete_all, init
-from indexer.writer import BulkWriter
 from spreadwatch.settings import Settings
 
 INCIDENT = "word-forms"
@@ -42,24 +40,13 @@ def names(
 ) -> Iterator[IndexNames]:
     names = IndexNames(f"{es_settings.index_prefix}-forms-{uuid.uuid4().hex[:6]}")
     init(es_client, names)
-    writer = BulkWriter(es_client, names, tmp_path_factory.mktemp("spool"))
-    when = datetime(2024, 10, 19, tzinfo=UTC).isoformat()
-    for doc_id, lang, title, text in POSTS:
-        platform, native = doc_id.split(":")
-        doc = {"_id": doc_id, "@timestamp": when, "incident": [INCIDENT], "platform": platform}
-        doc |= {"native_id": native, "kind": "post", "lang": lang, "text": text}
-        if title:
-            doc["title"] = title
-        writer.add_post(doc)
-    writer.close()
-    es_client.indices.refresh(index=names.posts)
+    posts = [
+        {"_id": doc_id, "lang": lang, "text": text} | ({"title": title} if title else {})
+        for doc_id, lang, title, text in POSTS
+    ]
+    write_posts(es_client, names, tmp_path_factory.mktemp("spool"), INCIDENT, posts)
     yield names
     delete_all(es_client, names)
-
-
-def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
-    request = SearchRequest(query=query, incident=INCIDENT, limit=50)
-    return {row.id for row in search_posts(client, names, request).rows}
 
 
 @pytest.mark.parametrize(
@@ -83,7 +70,7 @@ def found(client: Elasticsearch, names: IndexNames, query: str) -> set[str]:
 def test_inflected_forms_find_each_other(
     es_client: Elasticsearch, names: IndexNames, query: str, expected: set[str]
 ) -> None:
-    assert found(es_client, names, query) == expected
+    assert found(es_client, names, query, INCIDENT) == expected
 
 
 def test_the_stemmed_copies_are_stored_by_the_writer(
@@ -129,14 +116,4 @@ def test_a_query_keeps_its_syntax_with_its_words_in_all_forms(
 def test_the_cli_search_finds_word_forms(
     names: IndexNames, es_settings: Settings, tmp_path: Path
 ) -> None:
-    from click.testing import CliRunner
-
-    from spreadwatch.cli import cli
-
-    env = {
-        "SPREADWATCH_INDEX_PREFIX": names.prefix,
-        "SPREADWATCH_DATA_DIR": str(es_settings.data_dir),
-    }
-    result = CliRunner().invoke(cli, ["search", "Praktikanten", "--format", "json"], env=env)
-    assert result.exit_code == 0, result.output
-    assert '"total": 2' in result.output
+    assert cli_search(names, es_settings, "Praktikanten")["total"] == 2
