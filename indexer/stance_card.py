@@ -112,6 +112,7 @@ def card(report: dict[str, Any]) -> str:
                 ]
             )
         )
+    lines += _accuracy_line(report)
     lines += ["", "RumourEval leave-one-event-out per event (macro-F1, 4-class / 3-class):", ""]
     events = sorted(
         k for k in next(iter(report["designs"].values()))["rumoureval_loeo_4"] if k != "mean"
@@ -179,3 +180,21 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _accuracy_line(report: dict[str, Any]) -> list[str]:
+    """Accuracy against the majority baseline: what an outside check of real tweets saw first
+    (the lexicon below always answering `other`)."""
+    shipped = report["designs"].get(report.get("final", ""), {})
+    lexicon = report["lexicon"]
+    if "rumoureval_as_shipped_accuracy_3" not in shipped or "rumoureval_accuracy_3" not in lexicon:
+        return []
+    return [
+        "",
+        "Accuracy on RumourEval's three classes (support / deny / other), unseen events pooled: "
+        f"the shipped configuration ({report['final']}, as shipped) "
+        f"{_f(shipped['rumoureval_as_shipped_accuracy_3'])}, the lexicon "
+        f"{_f(lexicon['rumoureval_accuracy_3'])}, always `other` (the majority baseline) "
+        f"{_f(lexicon['rumoureval_majority_accuracy_3'])}. The head is fitted for macro-F1 "
+        "(classes balanced), not for accuracy.",
+    ]

@@ -400,6 +400,13 @@ def macro(pairs: dict[str, Pairs], mapping: dict[str, str] | None) -> dict[str, 
     return figures
 
 
+def _accuracy(pairs: dict[str, Pairs], mapping: dict[str, str]) -> float:
+    """Share of posts labelled right, every group pooled (labels mapped first)."""
+    right = [mapping[g] == mapping[p] for gold, predicted in pairs.values()
+             for g, p in zip(gold, predicted, strict=True)]  # fmt: skip
+    return sum(right) / len(right)
+
+
 def _macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
     from sklearn.metrics import f1_score  # noqa: PLC0415 - heavy
 
@@ -451,6 +458,7 @@ def evaluate_design(
         "rumoureval_loeo_3": macro(loeo, TO_THREE),
         "rumoureval_loeo_3_trained": macro(loeo_three, None),
         "rumoureval_loeo_3_as_shipped": macro(as_shipped, COLLAPSE),
+        "rumoureval_as_shipped_accuracy_3": _accuracy(as_shipped, COLLAPSE),
         "rumoureval_pooled_4": _macro_f1(gold, predicted),
         "rumoureval_pooled_accuracy": float(np.mean(np.array(gold) == np.array(predicted))),
         "own_loio": macro(loio, None),
@@ -585,6 +593,12 @@ def _lexicon_baseline(tweets: Sequence[Example], mine: Sequence[Example]) -> dic
         "own_loio": macro(own_pairs, None),
         "rumoureval_4": _lexicon_on_rumoureval(tweets),
         "rumoureval_3": _lexicon_on_rumoureval(tweets, three=True),
+        # Accuracy on RumourEval's three classes (support / deny / other), every tweet pooled:
+        # the lexicon's, and that of always answering the most common class.
+        "rumoureval_accuracy_3": sum(TO_THREE[e.label] == COLLAPSE[_label(e)] for e in tweets)
+        / len(tweets),
+        "rumoureval_majority_accuracy_3": max(Counter(TO_THREE[e.label] for e in tweets).values())
+        / len(tweets),
     }
 
 
