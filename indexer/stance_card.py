@@ -170,18 +170,6 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def main() -> int:
-    text = card(json.loads(REPORT.read_text(encoding="utf-8")))
-    if "--write" in sys.argv[1:]:
-        CARD.write_text("# Stance head: data card\n\n" + text + "\n", encoding="utf-8")
-    sys.stdout.write(text + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _accuracy_line(report: dict[str, Any]) -> list[str]:
     """Accuracy against the majority baseline: what an outside check of real tweets saw first
     (the lexicon below always answering `other`)."""
@@ -198,3 +186,15 @@ def _accuracy_line(report: dict[str, Any]) -> list[str]:
         f"{_f(lexicon['rumoureval_majority_accuracy_3'])}. The head is fitted for macro-F1 "
         "(classes balanced), not for accuracy.",
     ]
+
+
+def main() -> int:
+    text = card(json.loads(REPORT.read_text(encoding="utf-8")))
+    if "--write" in sys.argv[1:]:
+        CARD.write_text("# Stance head: data card\n\n" + text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
