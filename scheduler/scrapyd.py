@@ -15,8 +15,9 @@ that run is recorded as failed (`finish_reason: scrapyd_lost`) and the crawl is 
 another daemon. So is one whose daemon answers but no longer knows the job (it restarted, and
 the crawl went with the old process); the record's error says which of the two happened.
 Unreachable is what `ScrapydDaemon` calls so (`ScrapydUnreachableError`): nothing answers, or
-the gateway in front of the daemon (nginx, an ingress) answers 502, 503 or 504 for it. Any other failed poll — Scrapyd's own error, a reply that is not JSON — leaves the
-crawl's state unknown: it is logged and the crawl followed on, to its end or its timeout.
+the gateway in front of the daemon (nginx, an ingress) answers 502, 503 or 504 for it. Any
+other failed poll — Scrapyd's own error, a reply that is not JSON — leaves the crawl's state
+unknown: it is logged and the crawl followed on, to its end or its timeout.
 Documents the lost crawl wrote are kept (ids dedupe); its state was committed only for what
 Elasticsearch acknowledged (a document left in the lost host's spool never lets a checkpoint
 commit), so the new run fetches the rest. A crawl that ended before its host went — its own run

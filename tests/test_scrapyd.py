@@ -106,29 +106,48 @@ def assert_lost_and_run_again(
     assert stored_posts(rt.client, rt.names) == sorted(posts)
 
 
+def dispatch(  # noqa: PLR0917 - the world one dispatched crawl runs in
+    pool: ThreadPoolExecutor,
+    rt: Runtime,
+    news: ReplayServer,
+    gateway: ReplayServer,
+    second: Daemon,
+    tmp_path: Path,
+    lost_after: float,
+) -> Future[dict[str, Any]]:
+    """The feeds crawl of one incident reading `news`, dispatched by a monitor that reaches the
+    first daemon through `gateway` and the second directly; the dispatcher's run, followed in
+    `pool`."""
+    (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
+    dispatcher = ScrapydDispatcher(
+        [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=lost_after, poll=0.2
+    )
+    return pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
+
+
 @contextmanager
 def behind_gateway(
     rt: Runtime, first: Daemon, second: Daemon, tmp_path: Path, lost_after: float
 ) -> Iterator[tuple[HeldFeeds, ReplayServer, Future[dict[str, Any]], set[str]]]:
     """One feeds crawl placed on `first` behind a gateway (`second` takes what is lost), held
     mid-way when this yields: the feeds (`.release` lets it end), the gateway's server, the
-    dispatcher's run and the ids of the posts the crawl should store. On the way out the crawl is released and the
-    monitor stops following (one that never noticed a loss does not wait for its timeout)."""
+    dispatcher's run and the ids of the posts the crawl should store. On the way out the crawl
+    is released and the monitor stops following (one that never noticed a loss does not wait
+    for its timeout)."""
     data, truth = news_world(1, feeds=1, items=5)
     feeds = HeldFeeds(data)
-    with ReplayServer(feeds) as news, ReplayServer(ScrapydGateway(first.url)) as gateway:
-        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
-        dispatcher = ScrapydDispatcher(
-            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=lost_after, poll=0.2
-        )
-        with ThreadPoolExecutor(1) as pool:
-            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
-            try:
-                wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
-                yield feeds, gateway, following, truth["inc-00"]
-            finally:
-                feeds.release.set()
-                rt.stopping.set()
+    with (
+        ReplayServer(feeds) as news,
+        ReplayServer(ScrapydGateway(first.url)) as gateway,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        following = dispatch(pool, rt, news, gateway, second, tmp_path, lost_after)
+        try:
+            wait_for(feeds.held.is_set, STUCK_AFTER, "the crawl mid-way behind the gateway")
+            yield feeds, gateway, following, truth["inc-00"]
+        finally:
+            feeds.release.set()
+            rt.stopping.set()
 
 
 def blip(gateway: ReplayServer) -> None:
@@ -180,12 +199,8 @@ def test_a_crawl_that_ended_before_its_daemon_was_lost_keeps_its_own_record_and_
     with ReplayServer(FeedsReplay(data)) as news, ReplayServer(proxy) as gateway:
         if ends == "failed":  # the feed host is down: the crawl fails on its own
             news.script(r"feed-0\.xml", [faults.server_error() for _ in range(20)])
-        (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 1)
-        dispatcher = ScrapydDispatcher(
-            [ScrapydDaemon(gateway.url), ScrapydDaemon(second.url)], lost_after=LOST_AFTER, poll=0.2
-        )
         with ThreadPoolExecutor(1) as pool:
-            following = pool.submit(dispatcher.run_crawl, rt, str(incident), "inc-00", "feeds")
+            following = dispatch(pool, rt, news, gateway, second, tmp_path, LOST_AFTER)
             try:
                 (own,) = wait_for(
                     lambda: crawl_runs(rt.client, rt.names), STUCK_AFTER, "the crawl's own record"
