@@ -1,7 +1,8 @@
 """Recompute everything about an incident's posts that its file decides, after the file (or the
 lexicons) changed: the matches and claims, the official flag (accounts, domains, URLs, and the
 feed or page a post came from), the kind (a statement of an official feed is an article once the
-feed is not official), the stance and the stance towards each claim.
+feed is not official), the stance and the stance towards each claim, and the stemmed copies
+search reads (`indexer.stemming`).
 
 A post that no longer belongs to the incident (it matches nothing, or it is an official source's
 post about something else — see `indexer.matching.belongs`) is detached: the incident's id is
@@ -35,13 +36,14 @@ from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
 from indexer.stance_enrich import StanceEnricher
 from indexer.stance_model import StanceModel, shipped
+from indexer.stemming import STEMMED_FIELDS, with_stems
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
 _FIELDS = ["incident", "platform", "kind", "title", "text", "lang", "domain", "url", "author"]
 _FIELDS += ["matched", "source", "claim_stances", *STANCE_FIELDS]
-_FIELDS += ["native_id", "reply_to", "quote_of", "repost_of"]
+_FIELDS += ["native_id", "reply_to", "quote_of", "repost_of", *STEMMED_FIELDS.values()]
 
 
 @dataclass
@@ -159,6 +161,7 @@ def _actions(  # noqa: PLR0917 - one chunk of the scan and what deciding it need
     for source, where, doc in kept:
         fields = {name: doc[name] for name in (*_DECIDED, *STANCE_FIELDS)}
         fields["claim_stances"] = doc.get("claim_stances") or None
+        fields.update(searchable_copies(source))
         result.stances[fields["stance"]] += 1
         reasons = _reasons(source, fields)
         if not reasons:
@@ -281,4 +284,14 @@ def _reasons(source: dict[str, Any], fields: dict[str, Any]) -> list[str]:
         reasons.append("stance confidence or source changed")
     if list(source.get("claim_stances") or []) != list(fields["claim_stances"] or []):
         reasons.append("stance towards a claim changed")
+    if any(source.get(name) != fields[name] for name in STEMMED_FIELDS.values()):
+        reasons.append("searchable copies refreshed")
     return reasons
+
+
+def searchable_copies(source: dict[str, Any]) -> dict[str, str | None]:
+    """The stemmed copies the writer would store for this text now (None: no such field). Posts
+    written by an older version (before traditional Chinese was searched as simplified, or
+    before a stemmer changed) keep stale copies until a crawl rewrites them; reclassify does."""
+    fresh = with_stems({name: source.get(name) for name in ("text", "title", "lang")})
+    return {name: fresh.get(name) for name in STEMMED_FIELDS.values()}

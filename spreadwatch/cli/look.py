@@ -305,9 +305,11 @@ def _plain(value: Any) -> Any:
 @click.pass_obj
 def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     """Recompute everything INCIDENT's file decides for each of its posts: matches and claims,
-    the official flag, the kind, the stance and the stance towards each claim.
+    the official flag, the kind, the stance and the stance towards each claim, and the copies
+    search reads.
 
-    Run after editing the incident's queries, claims, official sources, feeds or pages. Posts
+    Run after editing the incident's queries, claims, official sources, feeds or pages, and
+    after upgrading spreadwatch. Posts
     that no longer belong to the incident are detached (deleted when no other incident has
     them). Only what changed is written; what changed is printed by reason.
     """
