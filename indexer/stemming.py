@@ -7,9 +7,10 @@ for `Praktikanten` would miss `Praktikant`. The writer stores `text_stemmed`/`ti
 punctuation and CJK text kept — Chinese read as simplified, `indexer.chinese`, character for
 character — so the standard analyzer splits the copy exactly as it splits the original), and
 `word_forms_query` writes each word of a query-string query as written and as its stems, an
-alternative per language (a query does not say its language): `(interns OR intern)`. For
-Chinese, `both_scripts_query` writes each traditional word of a query in both scripts
-(`(字節 OR 字节)`). `indexer.search` runs the query so written over the exact fields and the
+alternative per language (a query does not say its language), each stem searched only in the
+copies of posts in the language it is a stem of (`denies` is `den` in French; a German post's
+article `den` is not a form of it). For Chinese, `both_scripts_query` writes each traditional
+word of a query in both scripts (`(字節 OR 字节)`). `indexer.search` runs the query so written over the exact fields and the
 copies in one clause, so a word stands for all its forms at once: 字节跳动 finds a post written
 字節跳動 (through its copy) and the other way round, and `-interns` excludes `intern` too.
 Clusters with analysis-common keep their analyzer subfields as well (`indexer.templates`).
@@ -41,8 +42,6 @@ ALGORITHMS = {
     "nl": "dutch",
 }
 DEFAULT_LANG = "en"
-#: A query is stemmed for each of these (alternatives), since it does not say its language.
-QUERY_LANGS = ("en", "de", "fr", "es")
 STEMMED_FIELDS = {"text": "text_stemmed", "title": "title_stemmed"}
 
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -81,19 +80,40 @@ def with_stems(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _forms(words: str) -> list[str]:
-    """`words` as written, then their stems for each query language that differ from it."""
-    forms = {words.lower(): words}
-    for stem in (stem_text(words, lang) for lang in QUERY_LANGS):
-        forms.setdefault(stem, stem)
-    return list(forms.values())
+def _forms(words: str, quoted: bool, suffix: str = "") -> list[str]:
+    """`words` as written (for every field), then each stem that differs from it, searched only
+    in the copies of the posts whose language gives that stem: `denies` is `den` in French,
+    and a German post's article `den` must not answer for it."""
+    written = f'"{words}"{suffix}' if quoted else words
+    languages: dict[str, list[str]] = {}
+    for lang in ALGORITHMS:
+        stem = stem_text(words, lang)
+        if stem != words.lower():
+            languages.setdefault(stem, []).append(lang)
+    return [written] + [
+        _in_copies(f'"{stem}"{suffix}' if quoted else stem, langs)
+        for stem, langs in languages.items()
+    ]
+
+
+def _in_copies(form: str, langs: list[str]) -> str:
+    """`form` in the stemmed copies of posts in `langs` (posts in a language without a stemmer
+    of its own, or none, have English copies)."""
+    copies = " OR ".join(f"{field}:{form}" for field in STEMMED_FIELDS.values())
+    if DEFAULT_LANG in langs:
+        others = [lang for lang in ALGORITHMS if lang not in langs]
+        if not others:
+            return f"({copies})"
+        return f"(({copies}) AND NOT lang:({' OR '.join(others)}))"
+    return f"(({copies}) AND lang:({' OR '.join(langs)}))"
 
 
 def word_forms_query(query: str) -> str | None:
     """The query with each bare word and phrase written in all the forms it is searched in: as
-    written (for the exact fields) and stemmed for each query language (for the stemmed
-    copies), `interns` → `(interns OR intern)`, `-"model trained"` → `-("model trained" OR
-    "model train")`; None when no word has another form.
+    written (every field), and stemmed in each language with a stemmer, each stem searched in
+    the copies of that language's posts only (a query does not say its language; a post does):
+    `-intern` → `-(intern OR ((text_stemmed:int OR title_stemmed:int) AND lang:(de)))`; None
+    when no word has another form.
 
     Run over the exact fields and the copies in one clause, a word stands for all its forms in
     every field: an excluded word excludes each post any of them would find. Field clauses
@@ -133,12 +153,12 @@ def _forms_token(token: str) -> str:
     if token.startswith('"') and len(token) > 1 and '"' in token[1:]:
         end = token.rindex('"')
         inner, suffix = token[1:end], token[end + 1 :]
-        return _either([f'"{form}"{suffix}' for form in _forms(inner)])
+        return _either(_forms(inner, quoted=True, suffix=suffix))
     sign = token[0] if token[:1] in "+-" else ""
     word = token[len(sign) :]
     if word in _OPERATORS or not _LETTERS.fullmatch(word) or _CJK.search(word):
         return token
-    return sign + _either(_forms(word))
+    return sign + _either(_forms(word, quoted=False))
 
 
 def _either(forms: list[str]) -> str:

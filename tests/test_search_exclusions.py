@@ -68,6 +68,8 @@ def names(
         ('ByteDance -"model trained"', EVERY, {"reddit:en1"}),  # a phrase in another form
         ('ByteDance NOT "models training"', EVERY, {"reddit:en1"}),
         ("ByteDance -(interns OR Praktikanten)", EVERY, INTERN | PRAKTIKANT),
+        ("ByteDance -denies", EVERY, {"reddit:en3"}),  # not German `den` (French stem of denies)
+        ("ByteDance -стажёра", EVERY, {"vk:ru1"}),  # another Russian form
         ("ByteDance -стажёров", EVERY, {"vk:ru1"}),  # as written, though its copy differs
         ("GPU -стажёров", GPU, {"vk:ru1"}),
         ("ByteDance -author.handle:leakwatch", EVERY, {"reddit:en2"}),  # a field as written
@@ -92,6 +94,8 @@ def test_an_excluded_word_excludes_every_form_it_would_find(
         ("sabotage", SABOTAGE),
         ('"model trained"', {"reddit:en1"}),
         ("стажёров", {"vk:ru1"}),
+        ("стажёра", {"vk:ru1"}),  # Russian forms too
+        ("denies", {"reddit:en3"}),  # de1 and de3 say `den`: a form of denies only in French
         ("interns OR Praktikant", INTERN | PRAKTIKANT),
         ("ByteDance interns sabotaged", {"reddit:en1"}),  # every word, each in any form
         ("author.handle:leakwatch", {"reddit:en2"}),

@@ -65,6 +65,7 @@ def names(
         ("8,000 H100", {"weibo:zh1"}),  # numbers and mixed tokens unchanged
         ("interns AND platform:reddit", {"reddit:en1", "reddit:en2"}),
         ("Praktikanten -verklagt", {"feeds:de1"}),
+        ("ByteDance denies", set()),  # de2 says `den`: French stems denies so, German does not
     ],
 )
 def test_inflected_forms_find_each_other(
@@ -93,13 +94,35 @@ def test_a_stemmed_copy_keeps_everything_but_the_words(text, lang, stemmed) -> N
     assert stem_text(text, lang) == stemmed
 
 
+def in_copies(stem: str, langs: str) -> str:
+    """A stem searched in the stemmed copies of text and title of posts in `langs`."""
+    return f"((text_stemmed:{stem} OR title_stemmed:{stem}) AND {langs})"
+
+
+NOT_ES_IT_PT_RU = "NOT lang:(es OR it OR pt OR ru)"
+
+
 @pytest.mark.parametrize(
     ("query", "rewritten"),
     [
-        ("interns", "(interns OR intern)"),  # as written first, then the stems
-        ("NOT Praktikanten", "NOT (Praktikanten OR praktikant)"),
-        ('-"model trained"', '-("model trained" OR "model train")'),
-        ('"the interns"~2', '("the interns"~2 OR "the intern"~2)'),
+        # as written first, then each stem in the copies of the languages that give it
+        ("interns", f"(interns OR {in_copies('intern', NOT_ES_IT_PT_RU)})"),
+        (
+            "NOT Praktikanten",
+            f"NOT (Praktikanten OR {in_copies('praktikant', 'lang:(de OR es OR nl)')})",
+        ),
+        (
+            '-"model trained"',
+            '-("model trained" OR '
+            + in_copies('"model train"', "NOT lang:(de OR fr OR it OR pt OR ru OR nl)")
+            + ")",
+        ),
+        (
+            '"the interns"~2',
+            '("the interns"~2 OR ' + in_copies('"the intern"~2', NOT_ES_IT_PT_RU) + ")",
+        ),
+        ("-intern", f"-(intern OR {in_copies('int', 'lang:(de)')})"),
+        ("стажёра", f"(стажёра OR {in_copies('стажер', 'lang:(ru)')})"),
         ("GPU", None),  # no other form (the fields are lower-cased anyway)
         ("platform:reddit AND H100", None),
         ('author.handle:leakwatch -text:"model trained"', None),  # field clauses as written
