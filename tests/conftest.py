@@ -1,7 +1,8 @@
 """Fixtures that start real servers: the embedded Elasticsearch node, and a clean index prefix.
 
 The node is started (or reused, if one is already running from the same data folder) once per
-test session; every test run writes under its own index prefix and removes it at the end.
+test session — under a lock, as the suite's worker processes (pytest-xdist) all share it; every
+worker writes under its own index prefix and removes it at the end.
 """
 
 from __future__ import annotations
