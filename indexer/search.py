@@ -18,8 +18,11 @@ Chinese in either script: the copies hold Chinese as simplified (`indexer.chines
 traditional words are written in both scripts too (`indexer.stemming.both_scripts_query`:
 `(字節 OR 字节)`), so 字节跳动 and 字節跳動 find the same posts, and an excluded word (`召回
 -汽車`, `-汽车`) excludes it in both scripts. Posts stored before the copies read Chinese as
-simplified keep their traditional copy until crawled again (a traditional query still finds
-them). Rows show the text as written.
+simplified keep their traditional copy until crawled again or reclassified (a traditional query
+still finds them). A Chinese word of the query is searched as a phrase
+(`indexer.stemming.cjk_phrases_query`): the standard analyzer splits Chinese into characters,
+and unquoted `字节` would find a post with `字` and `节` anywhere in it. Rows show the text as
+written.
 
 The request body is a plain dict, not `elasticsearch.dsl`: `spreadwatch search` is a whole
 process per query and the DSL's import alone costs ~0.2 s of the one second it may take.
@@ -36,7 +39,12 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from indexer.connection import IndexNames
 from indexer.evidence_queries import archived_link, status_of
-from indexer.stemming import STEMMED_FIELDS, both_scripts_query, word_forms_query
+from indexer.stemming import (
+    STEMMED_FIELDS,
+    both_scripts_query,
+    cjk_phrases_query,
+    word_forms_query,
+)
 from spreadwatch.durations import parse_when
 
 __all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
@@ -170,7 +178,9 @@ def _match(query: str, fields: list[str]) -> dict[str, Any]:
 
 
 def _in_all_forms(query: str) -> str:
-    """The query as sent: traditional words in both scripts, every word in all its forms."""
+    """The query as sent: Chinese words as phrases in both scripts, every word in all its
+    forms."""
+    query = cjk_phrases_query(query) or query
     query = both_scripts_query(query) or query
     return word_forms_query(query) or query
 

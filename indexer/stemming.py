@@ -10,7 +10,8 @@ character — so the standard analyzer splits the copy exactly as it splits the 
 alternative per language (a query does not say its language), each stem searched only in the
 copies of posts in the language it is a stem of (`denies` is `den` in French; a German post's
 article `den` is not a form of it). For Chinese, `both_scripts_query` writes each traditional
-word of a query in both scripts (`(字節 OR 字节)`). `indexer.search` runs the query so written over the exact fields and the
+word of a query in both scripts (`(字節 OR 字节)`), after `cjk_phrases_query` has quoted it as
+a phrase (the standard analyzer reads Chinese character by character). `indexer.search` runs the query so written over the exact fields and the
 copies in one clause, so a word stands for all its forms at once: 字节跳动 finds a post written
 字節跳動 (through its copy) and the other way round, and `-interns` excludes `intern` too.
 Clusters with analysis-common keep their analyzer subfields as well (`indexer.templates`).
@@ -47,6 +48,8 @@ STEMMED_FIELDS = {"text": "text_stemmed", "title": "title_stemmed"}
 _LETTERS = re.compile(r"[^\W\d_]+")
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "TO", "&&", "||"})
+#: A query token that is a word and nothing else (letters, digits), with an optional +/- sign.
+_BARE_WORD = re.compile(r"([+-]?)([^\W_]+)")
 _QUERY_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"(?:~\d+)?|[^\s()"]+|[()]|\s+|"')
 
 
@@ -134,6 +137,23 @@ def both_scripts_query(query: str) -> str | None:
     in it is traditional. Field clauses (`title:字節`) are left as they are."""
     rewritten = "".join(_both_scripts(token) for token in _QUERY_TOKEN.findall(query))
     return None if rewritten == query else rewritten
+
+
+def cjk_phrases_query(query: str) -> str | None:
+    """The query with each bare word holding CJK text quoted as a phrase (`字节` → `"字节"`);
+    None when there is none. The standard analyzer splits Chinese into single characters, and
+    a query's word is the AND of its tokens: unquoted, `字节` finds a post saying `节日` and `字`
+    apart. Field clauses, wildcards and other syntax are left as written."""
+    rewritten = "".join(_cjk_phrase(token) for token in _QUERY_TOKEN.findall(query))
+    return None if rewritten == query else rewritten
+
+
+def _cjk_phrase(token: str) -> str:
+    word = _BARE_WORD.fullmatch(token)
+    if word is None or not _CJK.search(word.group(2)):
+        return token
+    sign, text = word.groups()
+    return f'{sign}"{text}"'
 
 
 def _both_scripts(token: str) -> str:

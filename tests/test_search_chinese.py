@@ -14,7 +14,7 @@ from search_support import cli_search, found, write_posts
 
 from indexer.connection import IndexNames
 from indexer.search import QuerySyntaxError, SearchRequest, search_posts
-from indexer.stemming import both_scripts_query, stem_text
+from indexer.stemming import both_scripts_query, cjk_phrases_query, stem_text
 from spreadwatch.settings import Settings
 
 INCIDENT = "scripts"
@@ -26,6 +26,8 @@ POSTS = {
     "weibo:s2": "星河汽车宣布召回",
     "weibo:t2": "星河汽車宣佈召回",
     "reddit:en": "ByteDance fired an intern",
+    # every character of 字节跳动 and 召回, none of them together: found by no word of the tests
+    "weibo:apart": "过节时他跳起来动了动手，写了一个字，召开会议后回家",
 }
 BYTEDANCE = {"weibo:s1", "weibo:t1"}
 XINGHE = {"weibo:s2", "weibo:t2"}
@@ -56,6 +58,9 @@ def names(
         ("召回 -字節", XINGHE),
         ("字節跳動 OR ByteDance", BYTEDANCE | {"reddit:en"}),
         ("字节跳动 星河汽车", set()),  # every word must match
+        ("召回", XINGHE),  # a word's characters together, not anywhere in the post
+        ("字节", BYTEDANCE),
+        ("-字节跳动 -星河汽车 -ByteDance", {"weibo:apart"}),
     ],
 )
 def test_a_query_in_either_script_finds_posts_in_either_script(
@@ -127,3 +132,20 @@ def test_the_cli_finds_traditional_posts_and_shows_them_as_written(
     answer = cli_search(names, es_settings, "星河汽车", "--incident", INCIDENT)
     texts = {row["id"]: row["text"] for row in answer["posts"]}
     assert texts == {"weibo:s2": "星河汽车宣布召回", "weibo:t2": "星河汽車宣佈召回"}
+
+
+@pytest.mark.parametrize(
+    ("query", "rewritten"),
+    [
+        ("字节跳动", '"字节跳动"'),
+        ("召回 -汽車 +星河", '"召回" -"汽車" +"星河"'),
+        ("ByteDance实习生 OR intern", '"ByteDance实习生" OR intern'),
+        ('"字节跳动"~2 AND platform:weibo', None),  # a phrase already
+        ("汽車* title:汽車 汽车~1", None),  # wildcards, field clauses, fuzziness as written
+        ("ByteDance intern", None),
+    ],
+)
+def test_a_chinese_word_of_a_query_is_searched_as_a_phrase(
+    query: str, rewritten: str | None
+) -> None:
+    assert cjk_phrases_query(query) == rewritten
