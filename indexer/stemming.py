@@ -11,9 +11,10 @@ alternative per language (a query does not say its language), each stem searched
 copies of posts in the language it is a stem of (`denies` is `den` in French; a German post's
 article `den` is not a form of it). For Chinese, `both_scripts_query` writes each traditional
 word of a query in both scripts (`(字節 OR 字节)`), after `cjk_phrases_query` has quoted it as
-a phrase (the standard analyzer reads Chinese character by character). `indexer.search` runs the query so written over the exact fields and the
-copies in one clause, so a word stands for all its forms at once: 字节跳动 finds a post written
-字節跳動 (through its copy) and the other way round, and `-interns` excludes `intern` too.
+a phrase (the standard analyzer reads Chinese character by character). `indexer.search` runs
+the query so written over the exact fields and the copies in one clause, so a word stands for
+all its forms at once: 字节跳动 finds a post written 字節跳動 (through its copy) and the other
+way round, and `-interns` excludes `intern` too.
 Clusters with analysis-common keep their analyzer subfields as well (`indexer.templates`).
 Stemmers come from `snowballstemmer` (PyStemmer's C implementation when installed: same
 algorithms, ~10× faster).
