@@ -13,9 +13,13 @@ post, and the incident's query terms and claim patterns — so either script mat
 - a Latin term matches whole words, with an optional plural ending (`s`/`es`, German `n`/`en`);
   a trailing `*` makes it a prefix (`Sabot*` matches `sabotiert`); a CJK term matches anywhere,
   since Chinese is written without spaces (spaces between CJK characters in a post are ignored);
-- a claim pattern is a case-insensitive substring, or a regular expression after `re:`. A regular
-  expression is run as written over the folded post: it sees simplified Chinese (`驗出` in a post
-  is `验出`), so Chinese in it must be written simplified.
+- a claim pattern is a case-insensitive piece of text that starts where a word or number starts
+  (`ill` does not match `will`, `8,000` not `$28,000`; anywhere inside a hashtag) and, when
+  it ends in a digit, ends where the number ends (`H100` does not match `H1000`); a word may go
+  on (`arrest` matches `arrested`, `Rückruf` matches `Rückrufbrief`) and a CJK edge may touch
+  anything; or a regular expression after `re:`.
+  A regular expression is run as written over the folded post: it sees simplified Chinese
+  (`驗出` in a post is `验出`), so Chinese in it must be written simplified.
 
 The conversion keeps lengths (character for character), so the spans `claim_spans` finds are
 positions in the folded text, which is what the stance rules read them against.
@@ -36,6 +40,8 @@ from spreadwatch.regex import compile_safe
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff"
 #: A word character that is not CJK: what a Latin whole-word boundary must not touch.
 _LATIN_WORD = rf"[^\W{_CJK}]"
+#: Where a claim pattern may start: not inside a word, except anywhere in a hashtag's.
+_WORD_START = rf"(?:(?<!{_LATIN_WORD})|(?<=#){_LATIN_WORD}*?)"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\W_]+")
@@ -106,7 +112,22 @@ def _claim_pattern(pattern: str) -> Any:
     cannot make one match take seconds, see `spreadwatch.regex`)."""
     if pattern.startswith("re:"):
         return compile_safe(pattern[3:])
-    return re.compile(re.escape(fold(pattern)))
+    return re.compile(_whole_words(fold(pattern)))
+
+
+def _whole_words(pattern: str) -> str:
+    """Regex source for a folded claim pattern: as written, starting where a word or number
+    starts — `ill` is not in `will`, `DEG` not in `degree`, `8,000` not in `$28,000` — and a
+    number ending where the number ends (`H100` not in `H1000`, `8,000` not in `8,000,000`). A
+    word may go on (`arrest` finds `arrested`, `Rückruf` finds `Rückrufbrief`), a hashtag glues
+    words together (`lubitz` is in `#AndreasLubitz`), and a CJK edge may touch anything: Chinese
+    is written without spaces."""
+    source = re.escape(pattern)
+    if pattern and re.match(_LATIN_WORD, pattern[0]):
+        source = _WORD_START + source
+    if pattern[-1:].isdigit():
+        source = rf"{source}(?![.,]?\d)"
+    return source
 
 
 def claim_matches(claim: Claim, folded_text: str) -> bool:

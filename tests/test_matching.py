@@ -95,6 +95,35 @@ def test_claim_patterns(incident, text, claims):
     assert match_post(incident, None, text).claims == claims
 
 
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("ill", "Putin is ill, say reports", True),
+        ("ill", "he will be back, still in charge", False),  # a word starts where it starts
+        ("ISIS", "an ISIS flag in the window", True),
+        ("ISIS", "surge pricing during a hostage crisis", False),
+        ("identified", "the flag remains unidentified", False),
+        ("8,000 H100", "an H100 costs $28,000 H100 money", False),  # a number too
+        ("8000", "18000 GPUs", False),
+        ("8,000", "8,000,000 users", False),  # and ends where it ends
+        ("H100", "H1000 chips", False),
+        ("8,000", "8,000 GPUs, reportedly", True),
+        ("H100", "H100s were idle", True),
+        ("arrest", "the CEO was arrested", True),  # a word may go on
+        ("Rückruf", "der Rückrufbrief ist echt", True),
+        ("lubitz", "#AndreasLubitz had an episode", True),  # a hashtag glues words
+        ("attack", "#ParisAttack", True),
+        ("8000卡", "据说用了8000卡训练", True),  # CJK edges touch anything
+        ("8000卡", "用了18000卡", False),
+        ("千万美元", "损失上千万美元", True),
+        ("$10m", "a $10m loss", True),
+    ],
+)
+def test_a_claim_pattern_starts_at_a_word_and_a_number_is_whole(pattern, text, matches):
+    claim = Claim(name="c", patterns=[pattern])
+    assert claim_matches(claim, fold(text)) is matches
+
+
 def test_title_and_text_are_matched_together(incident):
     result = Matcher(incident).match("字节跳动", "实习生被开除")
     assert result.queries == ["zh-intern"]
