@@ -124,6 +124,28 @@ def test_a_claim_pattern_starts_at_a_word_and_a_number_is_whole(pattern, text, m
     assert claim_matches(claim, fold(text)) is matches
 
 
+@pytest.mark.parametrize(
+    ("text", "queries"),
+    [
+        ("#ByteDanceIntern sabotaged the run", ["hashtag"]),  # a hashtag is one word
+        ("a ByteDance intern sabotaged the run", ["words"]),
+    ],
+)
+def test_a_camelcase_hashtag_is_matched_by_its_own_text_as_a_term(text, queries):
+    incident = Incident.model_validate(
+        {
+            "id": "hashtags",
+            "title": "t",
+            "window": {"start": "2024-10-01T00:00:00Z"},
+            "queries": [
+                {"name": "words", "any": ["ByteDance intern"]},
+                {"name": "hashtag", "any": ["ByteDanceIntern"]},
+            ],
+        }
+    )
+    assert match_post(incident, None, text).queries == queries
+
+
 def test_title_and_text_are_matched_together(incident):
     result = Matcher(incident).match("字节跳动", "实习生被开除")
     assert result.queries == ["zh-intern"]
