@@ -7,12 +7,14 @@ means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and
 of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
 `QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
 
-Word forms: each word of the query is written as typed and as its stems (`indexer.stemming.
-word_forms_query`: `(interns OR intern)`), and the query runs over the exact fields and the
+Word forms: each word of the query is written as typed and as its stems, each stem searched in
+the copies of posts in the language it is a stem of (`indexer.stemming.word_forms_query`:
+`interns` is also `intern` in English copies), and the query runs over the exact fields and the
 stemmed copies of text and title in one clause, so `interns` finds `intern` and `Praktikanten`
 finds `Praktikant` on any cluster — and an excluded word excludes every form it would find:
 `ByteDance -interns` (or `NOT intern`, `-"model trained"`) leaves out the post saying `intern`.
-A field clause's word or phrase (`author.handle:x`, `text:"…"`) searches as written.
+A field clause's word, phrase or group (`author.handle:x`, `text:"…"`, `title:(a OR b)`)
+searches as written.
 
 Chinese in either script: the copies hold Chinese as simplified (`indexer.chinese`); a query's
 traditional words are written in both scripts too (`indexer.stemming.both_scripts_query`:

@@ -121,14 +121,34 @@ def word_forms_query(query: str) -> str | None:
 
     Run over the exact fields and the copies in one clause, a word stands for all its forms in
     every field: an excluded word excludes each post any of them would find. Field clauses
-    (`platform:reddit`, `text:"…"`), operators, wildcards and numbers are left as they are.
+    (`platform:reddit`, `text:"…"`, `title:(a OR b)`), operators, wildcards and numbers are left
+    as they are.
     """
     tokens = _QUERY_TOKEN.findall(query)
     rewritten = "".join(
-        token if i and tokens[i - 1].endswith(":") else _forms_token(token)
-        for i, token in enumerate(tokens)
+        token if in_field else _forms_token(token)
+        for token, in_field in zip(tokens, _field_clauses(tokens), strict=True)
     )
     return None if rewritten == query else rewritten
+
+
+def _field_clauses(tokens: list[str]) -> list[bool]:
+    """For each token, whether it is a field clause's value: the token after `field:`, or all of
+    a group `field:( … )`. The stems go to the copies' own fields, which inside `title:(…)`
+    would search the text's copy for a title clause."""
+    marks: list[bool] = []
+    depth = 0
+    for i, token in enumerate(tokens):
+        after_field = i > 0 and tokens[i - 1].endswith(":")
+        if depth:
+            depth += {"(": 1, ")": -1}.get(token, 0)
+            marks.append(True)
+        elif after_field:
+            depth = 1 if token == "(" else 0
+            marks.append(True)
+        else:
+            marks.append(False)
+    return marks
 
 
 def both_scripts_query(query: str) -> str | None:

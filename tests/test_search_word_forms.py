@@ -66,6 +66,7 @@ def names(
         ("interns AND platform:reddit", {"reddit:en1", "reddit:en2"}),
         ("Praktikanten -verklagt", {"feeds:de1"}),
         ("ByteDance denies", set()),  # de2 says `den`: French stems denies so, German does not
+        ("title:(Praktikanten OR Schadenersatz)", {"feeds:de2"}),  # a field group: its field only
     ],
 )
 def test_inflected_forms_find_each_other(
@@ -126,6 +127,7 @@ NOT_ES_IT_PT_RU = "NOT lang:(es OR it OR pt OR ru)"
         ("GPU", None),  # no other form (the fields are lower-cased anyway)
         ("platform:reddit AND H100", None),
         ('author.handle:leakwatch -text:"model trained"', None),  # field clauses as written
+        ("title:(interns OR (Praktikanten)) AND GPU", None),  # a field group too
         ("inter* OR H100", None),
         ("text:(8000 AND", None),
     ],
