@@ -112,10 +112,10 @@ def _claim_pattern(pattern: str) -> Any:
     cannot make one match take seconds, see `spreadwatch.regex`)."""
     if pattern.startswith("re:"):
         return compile_safe(pattern[3:])
-    return re.compile(_whole_words(fold(pattern)))
+    return re.compile(_from_word_start(fold(pattern)))
 
 
-def _whole_words(pattern: str) -> str:
+def _from_word_start(pattern: str) -> str:
     """Regex source for a folded claim pattern: as written, starting where a word or number
     starts — `ill` is not in `will`, `DEG` not in `degree`, `8,000` not in `$28,000` — and a
     number ending where the number ends (`H100` not in `H1000`, `8,000` not in `8,000,000`). A

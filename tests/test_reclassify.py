@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alerts_support import index_docs, index_posts, post
+from search_support import found
 
 from indexer.reclassify import reclassify
-from indexer.search import SearchRequest, search_posts
 from spreadwatch.incident import Incident
 
 pytest_plugins = ["conftest_alerts"]
@@ -181,12 +181,6 @@ def test_with_the_learned_head_every_post_is_relabelled_by_it(es_client, index_n
     assert result.scanned == 2 and result.changed == 2
 
 
-def found_by(client, names, query: str) -> list[str]:
-    client.indices.refresh(index=names.posts)
-    request = SearchRequest(query=query, incident=ID)
-    return [row.id for row in search_posts(client, names, request).rows]
-
-
 def test_stale_searchable_copies_are_rewritten_so_a_simplified_search_finds_the_post(
     es_client, index_names
 ):
@@ -196,8 +190,8 @@ def test_stale_searchable_copies_are_rewritten_so_a_simplified_search_finds_the_
                      lang="zh", text="Aurora Air grounded 全機隊停飛",
                      text_stemmed="aurora air ground 全機隊停飛")  # fmt: skip
     index_posts(es_client, index_names, [hong_kong])
-    assert found_by(es_client, index_names, "机队停飞") == []
+    assert found(es_client, index_names, "机队停飞", ID) == set()
     result = reclassify(es_client, index_names, incident(False, []))
     assert result.reasons["searchable copies refreshed"] == 1
-    assert found_by(es_client, index_names, "机队停飞") == ["mastodon:hk"]
-    assert found_by(es_client, index_names, "機隊停飛") == ["mastodon:hk"]
+    assert found(es_client, index_names, "机队停飞", ID) == {"mastodon:hk"}
+    assert found(es_client, index_names, "機隊停飛", ID) == {"mastodon:hk"}
