@@ -16,6 +16,8 @@ from pathlib import Path
 
 from scrapy.utils.conf import closest_scrapy_cfg
 
+from spreadwatch.locks import folder_lock
+
 
 class DeployError(RuntimeError):
     """The egg cannot be built; the message says why."""
@@ -38,12 +40,17 @@ def project_root() -> Path:
 
 
 def build_egg(target: Path, root: Path | None = None) -> Path:
-    """Build the project's egg into `target` with scrapyd-deploy; returns `target`."""
+    """Build the project's egg into `target` with scrapyd-deploy; returns `target`.
+
+    `bdist_egg` writes `build/` and the egg-info inside the source tree, so two builds from
+    one checkout at once (two deploys, a deploy beside a test run) break each other: the
+    tree is held for the build's length."""
     root = root or project_root()
     command = [*_scrapyd_deploy(), "--build-egg", str(target)]
-    result = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, check=False, timeout=300
-    )
+    with folder_lock(root):
+        result = subprocess.run(
+            command, cwd=root, capture_output=True, text=True, check=False, timeout=300
+        )
     if result.returncode != 0 or not target.is_file():
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
         raise DeployError(f"scrapyd-deploy could not build the egg: {lines[-1][:300]}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import fcntl
 import itertools
 import json
 import logging
@@ -29,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from spreadwatch.locks import folder_lock
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -307,7 +308,7 @@ class FileStateStore:
         if not delta:
             return
         path = self.path(incident_id, source)
-        with self._lock, _folder_lock(path.parent):
+        with self._lock, folder_lock(path.parent):
             state = delta.apply(CrawlState(self._read(path)))
             _write_atomically(path, state.to_dict())
 
@@ -334,17 +335,6 @@ def state_store(settings: Settings, client: Elasticsearch | None = None) -> Stat
     from crawlers.state_es import EsStateStore  # noqa: PLC0415 - it builds on this module
 
     return EsStateStore(settings, client)
-
-
-@contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)  # closing releases the lock
 
 
 def _write_atomically(path: Path, payload: dict[str, Any]) -> None:

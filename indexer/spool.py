@@ -10,19 +10,19 @@ is gone (ids are deterministic: a document replayed twice is written once).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from psutil import pid_exists
+
+from spreadwatch.locks import folder_lock
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Spool:
         lines = [entry.to_json() + "\n" for entry in entries]
         if not lines:
             return 0
-        with self._locked(), self.path.open("a", encoding="utf-8") as handle:
+        with folder_lock(self.dir), self.path.open("a", encoding="utf-8") as handle:
             handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
@@ -82,7 +82,7 @@ class Spool:
         lines = [entry.to_json() + "\n" for entry in entries]
         if not lines:
             return 0
-        with self._locked(), self.dead_path.open("a", encoding="utf-8") as handle:
+        with folder_lock(self.dir), self.dead_path.open("a", encoding="utf-8") as handle:
             handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
@@ -108,7 +108,7 @@ class Spool:
         if self.path.exists() and not self.path.is_file():
             logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
             return []
-        with self._locked():
+        with folder_lock(self.dir):
             if self.path.exists() and not self.replay_path.exists():
                 self.path.rename(self.replay_path)
             elif self.path.exists():
@@ -126,17 +126,6 @@ class Spool:
     def entries(self) -> list[SpoolEntry]:
         """What the spool holds now (for `status` and tests)."""
         return list(self._read(self.path)) if self.path.exists() else []
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """An exclusive lock on the spool folder itself (no lock files left lying around)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        folder = os.open(self.dir, os.O_RDONLY)
-        try:
-            fcntl.flock(folder, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(folder)  # closing releases the lock
 
     def _orphaned_replays(self) -> list[Path]:
         orphans = []

@@ -244,13 +244,16 @@ def test_a_crawl_left_running_by_another_monitor_is_followed_and_cancelled_at_it
 ) -> None:
     (daemon,) = scrapyd_daemons(cluster_settings, 1)
     env = {**os.environ, "SPREADWATCH_INDEX_PREFIX": cluster_settings.index_prefix}
-    subprocess.run(
+    deploy = subprocess.run(
         [sys.executable, "-m", "spreadwatch", "scrapyd", "deploy", daemon.url],
         cwd=PROJECT_ROOT,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+    assert deploy.returncode == 0, deploy.stderr
     data, _truth = news_world(1, feeds=24, items=5)  # 24 polite requests: a crawl of ~15 s
     with ReplayServer(FeedsReplay(data)) as news:
         (incident,) = write_incidents(tmp_path / "incidents", news.url, 1, 24)

@@ -176,13 +176,15 @@ def setup(
     """A runtime on the test's indices and two daemons with the crawlers deployed."""
     settings = settings_for(index_prefix=index_names.prefix, es_url=es_url(es_settings))
     first, second = scrapyd_daemons(settings, 2)
-    subprocess.run(
+    deploy = subprocess.run(
         [sys.executable, "-m", "spreadwatch", "scrapyd", "deploy", first.url, second.url],
         cwd=PROJECT_ROOT,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
+        check=False,
     )
+    assert deploy.returncode == 0, deploy.stderr
     rt = Runtime(settings, es_client, index_names, UnconfiguredSender(), crawl_timeout=600)
     return rt, first, second
 
