@@ -13,8 +13,10 @@ the copies of posts in the language it is a stem of (`indexer.stemming.word_form
 stemmed copies of text and title in one clause, so `interns` finds `intern` and `Praktikanten`
 finds `Praktikant` on any cluster — and an excluded word excludes every form it would find:
 `ByteDance -interns` (or `NOT intern`, `-"model trained"`) leaves out the post saying `intern`.
-A field clause's word, phrase or group (`author.handle:x`, `text:"…"`, `title:(a OR b)`)
-searches as written.
+A word or phrase of a `text` or `title` clause or group (`title:Praktikanten`, `text:"…"`,
+`title:(a OR b)`) is written in its forms in that field and that field's copy alone, so
+`title:Praktikanten` finds a title saying `Praktikant` and not a text saying it; other fields'
+clauses (`author.handle:x`, `platform:reddit`) search as written.
 
 Chinese in either script: the copies hold Chinese as simplified (`indexer.chinese`); a query's
 traditional words are written in both scripts too (`indexer.stemming.both_scripts_query`:
@@ -22,8 +24,9 @@ traditional words are written in both scripts too (`indexer.stemming.both_script
 -汽車`, `-汽车`) excludes it in both scripts. Posts stored before the copies read Chinese as
 simplified keep their traditional copy until crawled again or reclassified (a traditional query
 still finds them). A Chinese word of the query is searched as a phrase
-(`indexer.stemming.cjk_phrases_query`): the standard analyzer splits Chinese into characters,
-and unquoted `字节` would find a post with `字` and `节` anywhere in it. Rows show the text as
+(`indexer.stemming.cjk_phrases_query`; in a field clause too, `title:字节`): the standard
+analyzer splits Chinese into characters, and unquoted `字节` would find a post with `字` and `节`
+anywhere in it. Rows show the text as
 written.
 
 The request body is a plain dict, not `elasticsearch.dsl`: `spreadwatch search` is a whole

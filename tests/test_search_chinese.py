@@ -61,6 +61,9 @@ def names(
         ("召回", XINGHE),  # a word's characters together, not anywhere in the post
         ("字节", BYTEDANCE),
         ("-字节跳动 -星河汽车 -ByteDance", {"weibo:apart"}),
+        ("text:字节", BYTEDANCE),  # a field clause's word is a phrase too
+        ("text:字節跳動", BYTEDANCE),  # in both scripts
+        ("text:(召回 OR 字節) -text:汽車", {"weibo:s1", "weibo:t1"}),
     ],
 )
 def test_a_query_in_either_script_finds_posts_in_either_script(
@@ -115,7 +118,7 @@ def test_a_searchable_copy_reads_chinese_as_simplified(text: str, lang: str, cop
         ("字節跳動", "(字節跳動 OR 字节跳动)"),
         ('"星河汽車"~2 AND platform:weibo', '("星河汽車"~2 OR "星河汽车"~2) AND platform:weibo'),
         ("召回 -汽車", "召回 -(汽車 OR 汽车)"),
-        ("+汽車* title:汽車", "+(汽車* OR 汽车*) title:汽車"),  # a field clause as written
+        ("+汽車* title:汽車", "+(汽車* OR 汽车*) title:(汽車 OR 汽车)"),  # in its field
         ("字节跳动", None),  # simplified already
         ("platform:weibo", None),
     ],
@@ -141,7 +144,8 @@ def test_the_cli_finds_traditional_posts_and_shows_them_as_written(
         ("召回 -汽車 +星河", '"召回" -"汽車" +"星河"'),
         ("ByteDance实习生 OR intern", '"ByteDance实习生" OR intern'),
         ('"字节跳动"~2 AND platform:weibo', None),  # a phrase already
-        ("汽車* title:汽車 汽车~1", None),  # wildcards, field clauses, fuzziness as written
+        ("汽車* 汽车~1 platform:weibo", None),  # wildcards, fuzziness, other syntax as written
+        ("-title:字节 text:召回 author.name:张三", '-title:"字节" text:"召回" author.name:"张三"'),
         ("ByteDance intern", None),
     ],
 )

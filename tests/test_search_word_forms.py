@@ -66,7 +66,14 @@ def names(
         ("interns AND platform:reddit", {"reddit:en1", "reddit:en2"}),
         ("Praktikanten -verklagt", {"feeds:de1"}),
         ("ByteDance denies", set()),  # de2 says `den`: French stems denies so, German does not
-        ("title:(Praktikanten OR Schadenersatz)", {"feeds:de2"}),  # a field group: its field only
+        # a field clause or group: its words in all their forms, in that field only (de2 says
+        # Praktikanten in its text, de1 Praktikant in its title)
+        ("title:Praktikanten", {"feeds:de1"}),
+        ("title:(Praktikanten OR Schadenersatz)", {"feeds:de1", "feeds:de2"}),
+        ('title:"entlässt Praktikanten"', {"feeds:de1"}),
+        ("text:Praktikant -title:Praktikanten", {"feeds:de2"}),
+        ("text:sabotage AND platform:reddit", {"reddit:en1"}),
+        ("title:interns", set()),
     ],
 )
 def test_inflected_forms_find_each_other(
@@ -126,8 +133,25 @@ NOT_ES_IT_PT_RU = "NOT lang:(es OR it OR pt OR ru)"
         ("стажёра", f"(стажёра OR {in_copies('стажер', 'lang:(ru)')})"),
         ("GPU", None),  # no other form (the fields are lower-cased anyway)
         ("platform:reddit AND H100", None),
-        ('author.handle:leakwatch -text:"model trained"', None),  # field clauses as written
-        ("title:(interns OR (Praktikanten)) AND GPU", None),  # a field group too
+        ("author.handle:leakwatch", None),  # other fields' clauses as written
+        # a text or title clause or group: as written in that field and its copy (which holds
+        # the stems and simplified Chinese), the stems in that copy alone
+        (
+            'author.handle:leakwatch -text:"model trained"',
+            'author.handle:leakwatch -text:("model trained" OR text_stemmed:"model trained" OR '
+            '((text_stemmed:"model train") AND NOT lang:(de OR fr OR it OR pt OR ru OR nl)))',
+        ),
+        (
+            "-title:Praktikanten",
+            "-title:(Praktikanten OR title_stemmed:Praktikanten OR "
+            "((title_stemmed:praktikant) AND lang:(de OR es OR nl)))",
+        ),
+        (
+            "title:(GPU OR (Praktikanten)) AND H100",
+            "title:((GPU OR title_stemmed:GPU) OR ((Praktikanten OR title_stemmed:Praktikanten OR "
+            "((title_stemmed:praktikant) AND lang:(de OR es OR nl))))) AND H100",
+        ),
+        ("title:8000 platform:(reddit OR hackernews)", None),
         ("inter* OR H100", None),
         ("text:(8000 AND", None),
     ],
