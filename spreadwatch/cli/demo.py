@@ -19,7 +19,9 @@ from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, DEMO_INCIDENT_FILE
     type=click.FloatRange(min=0.01),
     default=DEFAULT_SPEED,
     show_default=True,
-    help="Simulated hours per wall-clock second (the default plays the 12 days in about two minutes).",
+    help="Simulated hours per wall-clock second between rounds (the default paces the 12 days "
+    "over two minutes; a round's crawls that take longer than its pace stretch it: about 8 "
+    "minutes in all on a 2-core machine).",
 )
 @click.option(
     "--out",

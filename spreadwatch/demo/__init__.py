@@ -14,7 +14,8 @@ from pathlib import Path
 #: The demo's incident file (its id, bytedance-intern-2024-demo, names what the demo indexes).
 DEMO_INCIDENT_FILE = Path(__file__).parent / "incident.yml"
 
-#: Simulated hours per wall second: the incident's 12 days in about two minutes.
+#: Simulated hours per wall second: the incident's 12 days paced over two minutes (the rounds'
+#: crawls take longer on a 2-core machine: about 8 minutes, docs/benchmarks.md `bench_demo`).
 DEFAULT_SPEED = 2.4
 #: Simulated time between crawl rounds.
 DEFAULT_ROUND = timedelta(hours=6)
