@@ -16,11 +16,16 @@ aware UTC datetime, or None when the data has no such moment):
   from the onset on, if it came before the official denial.
 - **denial** — the first *official denial* (`indexer.scope.OFFICIAL_DENIAL`: pinned statement,
   or an official source's matching post classified `denial`). Denials by anyone else are not it.
-- **coverage_peak** — the start of the timeline bucket with most `report` posts (most posts at
-  all when there is no report) from the bucket of the latest earlier boundary on; the earliest
-  such bucket on a tie (and never before that boundary).
-- **decay** — the start of the first bucket after the coverage peak from which volume stays at
-  most half the peak bucket's volume for two buckets in a row (or the last bucket).
+- **coverage_peak** — after an official denial, the start of the timeline bucket with most
+  `report` posts (most posts at all when there is no report) from the denial's bucket on; the
+  earliest such bucket on a tie, never before the denial. Before a denial there is no
+  coverage: the volume of an unanswered rumour is the rumour spreading.
+- **decay** — the start of the first bucket after the busiest one (from the coverage peak on,
+  else from the latest boundary on) from which volume stays at most half the busiest one's up
+  to `now`, once that quiet has lasted `DECAY_QUIET` (12 h) and two buckets, on buckets of at
+  least `DECAY_RESOLUTION` (3 h; shorter ones are summed). So the quiet night after a rumour's
+  first hours is not its decay, a second wave cancels an earlier one, and a finished incident
+  (no posts since, up to `now`) decays at its last lull. An unanswered rumour may decay.
 
 Measures:
 
@@ -39,6 +44,7 @@ one ending at the incident's last post.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,7 +64,7 @@ from indexer.analytics import (
     span,
 )
 from indexer.connection import IndexNames
-from indexer.intervals import auto_interval
+from indexer.intervals import auto_interval, parse_interval
 from indexer.scope import OFFICIAL_DENIAL, IncidentScope
 
 #: Phase name per boundary that starts it.
@@ -71,6 +77,10 @@ PHASE_NAMES = {
 }
 
 EVIDENCE = Q("term", platform="github") | Q("term", kind="repo")
+#: How long volume must have stayed at most half its peak (up to now) to be called decay.
+DECAY_QUIET = timedelta(hours=12)
+#: The shortest bucket decay is read on (shorter timeline buckets are summed up to it).
+DECAY_RESOLUTION = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -146,15 +156,16 @@ def phases(
         _Bar(parse_time(b.key), b.doc_count, *_counts(b.stance, "rumour", "report"))
         for b in aggs.time.buckets
     ]
+    now = now or datetime.now(UTC)
     latest = max(ref.timestamp for ref in (onset, evidence, denial) if ref is not None)
-    peak_index = _coverage_peak(bars, latest)
-    decay = _decay(bars, peak_index)
+    coverage_index = _coverage_peak(bars, denial.timestamp if denial else None)
+    peak = max(bars[coverage_index].start, latest) if coverage_index is not None else None
+    decay = _decay(bars, peak or latest, now, parse_interval(interval))
     measures = _measures(client, names, scope, aggs=aggs, bars=bars, onset=onset, denial=denial)
     if onset is not None:
-        measures = replace(measures, time_since_onset=(now or datetime.now(UTC)) - onset.timestamp)
+        measures = replace(measures, time_since_onset=now - onset.timestamp)
     # A bucket starts before the boundary inside it: coverage never starts before the denial.
-    peak = max(bars[peak_index].start, latest) if bars else None
-    decay = max(decay, peak) if decay is not None and peak is not None else decay
+    decay = max(decay, peak or latest) if decay is not None else None
     found = {
         "onset": onset.timestamp if onset else None,
         "evidence": evidence.timestamp if evidence else None,
@@ -222,23 +233,41 @@ def _counts(terms: Any, *keys: str) -> list[int]:
     return [found.get(key, 0) for key in keys]
 
 
-def _coverage_peak(bars: list[_Bar], after: datetime) -> int:
-    """The busiest report bucket from the one holding `after` on (coverage follows the
-    boundaries before it)."""
-    if not bars:
-        return 0
-    start = max((i for i, b in enumerate(bars) if b.start <= after), default=0)
+def _coverage_peak(bars: list[_Bar], denial: datetime | None) -> int | None:
+    """The busiest report bucket from the one holding the denial on (the busiest at all when
+    nothing is a report); None before an official denial: coverage is the fourth act."""
+    if denial is None or not bars:
+        return None
+    start = _bucket_of(bars, denial)
     tail = bars[start:]
     key = (lambda b: b.report) if any(b.report for b in tail) else (lambda b: b.total)
     best = max(key(b) for b in tail)
     return start + next(i for i, b in enumerate(tail) if key(b) == best)
 
 
-def _decay(bars: list[_Bar], peak_index: int) -> datetime | None:
+def _bucket_of(bars: list[_Bar], moment: datetime) -> int:
+    return max((i for i, b in enumerate(bars) if b.start <= moment), default=0)
+
+
+def _decay(bars: list[_Bar], since: datetime, now: datetime, step: timedelta) -> datetime | None:
+    """The first bucket after the busiest one from `since` on from which every bucket up to
+    `now` holds at most half the busiest one's posts, when that quiet has lasted `DECAY_QUIET`
+    and two buckets by `now`. Buckets shorter than `DECAY_RESOLUTION` are summed up to it
+    first: with half-hour buckets a rumour's first posts are ones and twos, and one post more
+    or less is not a change of phase."""
     if not bars:
         return None
-    found = first_sustained([b.total for b in bars], peak_index + 1, bars[peak_index].total / 2)
-    return bars[found].start if found is not None else None
+    size = max(1, math.ceil(DECAY_RESOLUTION / step))
+    step *= size
+    volumes = [sum(b.total for b in bars[i : i + size]) for i in range(0, len(bars), size)]
+    starts = [bars[i].start for i in range(0, len(bars), size)]
+    first = _bucket_of(bars, since) // size
+    peak = max(range(first, len(volumes)), key=lambda i: (volumes[i], -i))
+    quiet = len(volumes)
+    while quiet > peak + 1 and volumes[quiet - 1] <= volumes[peak] / 2:
+        quiet -= 1
+    quiet_since = starts[quiet] if quiet < len(volumes) else starts[-1] + step
+    return quiet_since if now - quiet_since >= max(DECAY_QUIET, 2 * step) else None
 
 
 def first_sustained(values: list[int], start: int, limit: float) -> int | None:

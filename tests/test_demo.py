@@ -32,6 +32,7 @@ from elasticsearch.helpers import scan
 from child_support import children_take_ctrl_c  # isort: skip
 from stance_eval import DEMO_CAPTION, DEMO_CLASSIFIERS  # isort: skip
 from indexer.connection import IndexNames
+from indexer.phases import DECAY_QUIET
 from indexer.purge import delete_incident
 from indexer.templates import delete_all
 from spreadwatch.demo import RECONSTRUCTION_NOTICE, dataset
@@ -344,8 +345,9 @@ def test_denial_and_rumour_reach_are_the_truths_within_the_documented_error(
 def test_the_display_shows_phases_the_truth_allows(played: tuple[DemoResult, Path]) -> None:
     """Each round's phase (indexer.phases on what was indexed by then) against the truth's
     boundaries: quiet before the onset, never quiet after it; the evidence phase not before the
-    evidence, the denial not before the denial; from the denial on, only the later phases.
-    (Coverage and decay are read from the volume so far, so they may show before the denial.)"""
+    evidence, the denial and its coverage not before the denial, decay not before the onset
+    has had `DECAY_QUIET` to fade; a team watching sees the rumour and, between the evidence and
+    the denial, the evidence phase."""
     _, out = played
     truth = dataset.truth()
     onset, evidence, denial = (_at(truth["phases"][k]) for k in ("onset", "evidence", "denial"))
@@ -358,14 +360,16 @@ def test_the_display_shows_phases_the_truth_allows(played: tuple[DemoResult, Pat
         "rumour": (onset, evidence),
         "evidence": (evidence, denial),
         "denial": (denial, None),
-        "coverage": (onset, None),
-        "decay": (onset, None),
+        "coverage": (denial, None),
+        "decay": (onset + DECAY_QUIET, None),
     }
-    for number, phase in lines:
-        moment = start + (int(number) - 1) * EVERY
+    shown = [(start + (int(number) - 1) * EVERY, phase) for number, phase in lines]
+    for moment, phase in shown:
         since, until = allowed[phase]
         assert (since is None or since <= moment) and (until is None or moment < until), (moment, phase)  # fmt: skip
-    assert lines[-1][1] in ("denial", "coverage", "decay")
+    assert "rumour" in {phase for _, phase in shown}
+    assert "evidence" in {phase for moment, phase in shown if evidence <= moment < denial}
+    assert shown[-1][1] in ("denial", "coverage", "decay")
 
 
 def _changed_ids(kind: str) -> dict[str, datetime]:
