@@ -13,6 +13,10 @@ post, and the incident's query terms and claim patterns — so either script mat
 - a Latin term matches whole words, with an optional plural ending (`s`/`es`, German `n`/`en`);
   a trailing `*` makes it a prefix (`Sabot*` matches `sabotiert`); a CJK term matches anywhere,
   since Chinese is written without spaces (spaces between CJK characters in a post are ignored);
+- a CamelCase hashtag's words count for queries too, in every way they can be read: its
+  capitals (and letter–digit changes) are its only word breaks, so `#SydneySiege` matches
+  `Sydney` and `#ByteDanceIntern` matches `ByteDance intern` and `"ByteDance intern"`; an
+  all-lowercase hashtag (`#sydneysiege`) stays one word;
 - a claim pattern is a case-insensitive piece of text that starts where a word or number starts
   (`ill` does not match `will`, `8,000` not `$28,000`; anywhere inside a hashtag) and, when
   it ends in a digit, ends where the number ends (`H100` does not match `H1000`); a word may go
@@ -27,6 +31,7 @@ positions in the folded text, which is what the stance rules read them against.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +50,11 @@ _WORD_START = rf"(?:(?<!{_LATIN_WORD})|(?<=#){_LATIN_WORD}*?)"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\W_]+")
+_HASHTAG = re.compile(r"(?<![\w&/#])#(\w+)")  # not a URL's fragment, not &#x27;
+#: A hashtag of more parts is read as its parts only (2^(n-1) readings otherwise).
+_MAX_HASHTAG_PARTS = 6
+#: Hashtags read per post: a post of a thousand hashtags does not make a megabyte to match.
+_MAX_HASHTAGS = 30
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,44 @@ def fold(text: str) -> str:
     traditional Chinese as simplified."""
     folded = _SPACES.sub(" ", normalise_text(text))
     return to_simplified(_CJK_GAP.sub("", folded))
+
+
+def hashtag_readings(text: str) -> str:
+    """Each CamelCase hashtag of `text` (as written: case is the only word break a hashtag
+    keeps) in every way its parts can be grouped into words, one reading a line:
+    `#ByteDanceIntern` → `byte dance intern`, `bytedance intern`, `byte danceintern`, ... —
+    queries are matched against these lines too, so a term or phrase finds its words in the
+    hashtag. Empty when no hashtag has two parts."""
+    lines: list[str] = []
+    tags = dict.fromkeys(_HASHTAG.findall(text))
+    for tag in list(tags)[:_MAX_HASHTAGS]:
+        parts = _hashtag_parts(tag)
+        if len(parts) < 2:
+            continue
+        if len(parts) > _MAX_HASHTAG_PARTS:
+            lines.append(" ".join(parts))
+            continue
+        for breaks in itertools.product((" ", ""), repeat=len(parts) - 1):
+            lines.append(parts[0] + "".join(b + p for b, p in zip(breaks, parts[1:], strict=True)))
+    return fold("\n".join(lines)) if lines else ""
+
+
+def _hashtag_parts(tag: str) -> list[str]:
+    """`ByteDanceIntern` → Byte, Dance, Intern; `ISISAttack` → ISIS, Attack; `G20Summit` → G,
+    20, Summit."""
+    parts, start = [], 0
+    for i in range(1, len(tag)):
+        before, here = tag[i - 1], tag[i]
+        after = tag[i + 1] if i + 1 < len(tag) else ""
+        if (
+            (here.isupper() and (before.islower() or before.isdigit()))
+            or (here.isupper() and before.isupper() and after.islower())
+            or (here.isdigit() != before.isdigit() and here.isalnum() and before.isalnum())
+        ):
+            parts.append(tag[start:i])
+            start = i
+    parts.append(tag[start:])
+    return [part for part in parts if part.strip("_")]
 
 
 def _term_pattern(term: str) -> str:
@@ -150,8 +198,11 @@ class Matcher:
         self.incident = incident
 
     def match(self, title: str | None, text: str | None) -> MatchResult:
-        folded = fold(f"{title or ''}\n{text or ''}")
-        queries = [q.name for q in self.incident.queries if query_matches(q, folded)]
+        written = f"{title or ''}\n{text or ''}"
+        folded = fold(written)
+        readings = hashtag_readings(written)
+        for_queries = f"{folded}\n{readings}" if readings else folded
+        queries = [q.name for q in self.incident.queries if query_matches(q, for_queries)]
         claims = [c.name for c in self.incident.claims if claim_matches(c, folded)]
         return MatchResult(queries=queries, claims=claims)
 

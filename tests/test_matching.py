@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from indexer.matching import Matcher, claim_matches, claim_spans, fold, match_post
+from indexer.matching import (
+    Matcher,
+    claim_matches,
+    claim_spans,
+    fold,
+    hashtag_readings,
+    match_post,
+)
 from spreadwatch.incident import Claim, Incident, load_incident
 
 NORDLICHT = Path(__file__).resolve().parent.parent / "data" / "stance" / "nordlicht-formula.yml"
@@ -124,26 +131,56 @@ def test_a_claim_pattern_starts_at_a_word_and_a_number_is_whole(pattern, text, m
     assert claim_matches(claim, fold(text)) is matches
 
 
+HASHTAG_QUERIES = [
+    {"name": "words", "any": ["ByteDance intern"]},
+    {"name": "phrase", "any": ['"ByteDance intern"']},
+    {"name": "hashtag", "any": ["ByteDanceIntern"]},
+    {"name": "city", "any": ["Sydney"]},
+    {"name": "place", "any": ['"Martin Place"'], "exclude": ["#MartinPlaceHoax"]},
+    {"name": "isis", "any": ["ISIS attack"]},
+]
+
+
 @pytest.mark.parametrize(
     ("text", "queries"),
     [
-        ("#ByteDanceIntern sabotaged the run", ["hashtag"]),  # a hashtag is one word
-        ("a ByteDance intern sabotaged the run", ["words"]),
+        # a CamelCase hashtag's words, in every grouping of its parts
+        ("#ByteDanceIntern sabotaged the run", ["words", "phrase", "hashtag"]),
+        ("a ByteDance intern sabotaged the run", ["words", "phrase"]),
+        ("Praying for everyone #SydneySiege", ["city"]),
+        ("Police at #MartinPlace now", ["place"]),
+        ("Stop sharing #MartinPlaceHoax", []),  # the exclusion reads the hashtag too
+        ("Not again #ISISAttack", ["isis"]),
+        ("#ByteDance #Intern", ["words", "phrase"]),  # two hashtags in a row, as before
+        # case is a hashtag's only word break: lowercase stays one word
+        ("Praying for everyone #sydneysiege", []),
+        ("#bytedanceintern", ["hashtag"]),
+        # parts are whole words as well: no `intern` in #TheInternship, no `Sydney` in #Sydneys1
+        ("Watching #TheInternship again", []),
+        ("#SydneysiderLife", []),
     ],
 )
-def test_a_camelcase_hashtag_is_matched_by_its_own_text_as_a_term(text, queries):
+def test_a_camelcase_hashtag_is_read_as_its_words(text, queries):
     incident = Incident.model_validate(
         {
             "id": "hashtags",
             "title": "t",
             "window": {"start": "2024-10-01T00:00:00Z"},
-            "queries": [
-                {"name": "words", "any": ["ByteDance intern"]},
-                {"name": "hashtag", "any": ["ByteDanceIntern"]},
-            ],
+            "queries": HASHTAG_QUERIES,
         }
     )
     assert match_post(incident, None, text).queries == queries
+
+
+def test_a_hashtags_readings_do_not_move_the_claim_spans(incident):
+    text = "#ByteDanceIntern 8000 H100"
+    claim = next(c for c in incident.claims if c.name == "8000-h100")
+    assert claim_spans(claim, fold(text)) == [(17, 26)]
+
+
+def test_a_post_of_many_long_hashtags_is_read_within_bounds():
+    text = " ".join(f"#A{n}BcDeFgHiJkLmNo" for n in range(1000))
+    assert len(hashtag_readings(text)) < 200 * 30
 
 
 def test_title_and_text_are_matched_together(incident):
