@@ -13,6 +13,9 @@ the copies of posts in the language it is a stem of (`indexer.stemming.word_form
 stemmed copies of text and title in one clause, so `interns` finds `intern` and `Praktikanten`
 finds `Praktikant` on any cluster — and an excluded word excludes every form it would find:
 `ByteDance -interns` (or `NOT intern`, `-"model trained"`) leaves out the post saying `intern`.
+A CamelCase hashtag's words are in the copies too, so `Sydney` and `"Martin Place"` find
+`#SydneySiege` and `#MartinPlace` (`indexer.matching.hashtag_readings`, as the incident's
+queries read them).
 A word or phrase of a `text` or `title` clause or group (`title:Praktikanten`, `text:"…"`,
 `title:(a OR b)`) is written in its forms in that field and that field's copy alone, so
 `title:Praktikanten` finds a title saying `Praktikant` and not a text saying it; other fields'

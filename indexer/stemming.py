@@ -30,6 +30,7 @@ from typing import Any
 import snowballstemmer
 
 from indexer.chinese import to_simplified
+from indexer.matching import hashtag_readings
 
 #: Post language → Snowball algorithm. Other languages (and none) use English: Chinese posts
 #: often carry English words ("ByteDance intern"); CJK text itself is never stemmed.
@@ -76,12 +77,18 @@ def stem_text(text: str, lang: str | None) -> str:
 
 
 def with_stems(doc: dict[str, Any]) -> dict[str, Any]:
-    """The post document with its stemmed copies set from its current text and title."""
+    """The post document with its stemmed copies set from its current text and title. A
+    CamelCase hashtag's words follow the copy (`indexer.matching.hashtag_readings`), after
+    the text's own words so their positions stay those of the original: `Sydney` and
+    `"Martin Place"` find `#SydneySiege` and `#MartinPlace`, as the incident's queries do."""
     lang = doc.get("lang")
+    lang = lang if isinstance(lang, str) else None
     for field, stemmed in STEMMED_FIELDS.items():
         value = doc.get(field)
         if isinstance(value, str) and value:
-            doc[stemmed] = stem_text(value, lang if isinstance(lang, str) else None)
+            readings = hashtag_readings(value)
+            copy = stem_text(value, lang)
+            doc[stemmed] = f"{copy}\n{stem_text(readings, lang)}" if readings else copy
         else:
             doc.pop(stemmed, None)
     return doc

@@ -31,6 +31,7 @@ POSTS = [
     ("reddit:en2", "en", None, "Interns at big labs get cluster access too easily."),
     ("weibo:zh1", "zh", None, "字节跳动实习生破坏训练 8,000 张 H100"),
     ("hackernews:en3", "en", "Cluster policies", "Nothing about the story here."),
+    ("mastodon:tags", "en", None, "Praying for everyone #SydneySiege at #MartinPlace"),
 ]
 
 
@@ -74,6 +75,12 @@ def names(
         ("text:Praktikant -title:Praktikanten", {"feeds:de2"}),
         ("text:sabotage AND platform:reddit", {"reddit:en1"}),
         ("title:interns", set()),
+        # a CamelCase hashtag's words, as the incident's queries read them
+        ("Sydney", {"mastodon:tags"}),
+        ('"Martin Place"', {"mastodon:tags"}),
+        ("sieges", {"mastodon:tags"}),
+        ("Praying -Sydney", set()),
+        ("text:Sydney", {"mastodon:tags"}),
     ],
 )
 def test_inflected_forms_find_each_other(
@@ -88,6 +95,11 @@ def test_the_stemmed_copies_are_stored_by_the_writer(
     doc = es_client.get(index=names.posts, id="feeds:de2")["_source"]
     assert doc["text_stemmed"] == "bytedanc verklagt den ehemal praktikant."
     assert doc["title_stemmed"] == "schadenersatz"
+    tagged = es_client.get(index=names.posts, id="mastodon:tags")["_source"]
+    # a CamelCase hashtag's words follow the text's own, whose positions stay the original's
+    assert tagged["text_stemmed"] == (
+        "pray for everyon #sydneysieg at #martinplac\nsydney sieg sydneysieg martin place martinplac"
+    )
 
 
 @pytest.mark.parametrize(
