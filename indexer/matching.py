@@ -78,9 +78,9 @@ def fold(text: str) -> str:
 
 def hashtag_readings(text: str) -> str:
     """Each CamelCase hashtag of `text` (as written: case is the only word break a hashtag
-    keeps) in every way its parts can be grouped into words, one reading a line:
-    `#ByteDanceIntern` → `byte dance intern`, `bytedance intern`, `byte danceintern`, ... —
-    queries are matched against these lines too, so a term or phrase finds its words in the
+    keeps) in every way its parts can be grouped into words, folded, one reading after
+    another: `#ByteDanceIntern` → `byte dance intern byte danceintern bytedance intern …` —
+    queries are matched against these too, so a term or phrase finds its words in the
     hashtag. Empty when no hashtag has two parts."""
     lines: list[str] = []
     tags = dict.fromkeys(_HASHTAG.findall(text))
