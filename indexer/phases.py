@@ -330,7 +330,7 @@ def _shares(
 
 
 def _half_life(bars: list[_Bar], denial: datetime) -> timedelta | None:
-    denial_bar = max((i for i, b in enumerate(bars) if b.start <= denial), default=0)
+    denial_bar = _bucket_of(bars, denial)
     tail = bars[denial_bar:]
     if not tail or not any(b.rumour for b in tail):
         return None
