@@ -487,6 +487,7 @@ def describe(
             "posts": len(mine),
             "labels": dict(Counter(e.label for e in mine)),
             "languages": dict(Counter(e.lang for e in mine)),
+            "incidents": dict(Counter(e.group for e in mine)),
         },
         "own_holdout": {"posts": len(held), "sha256": _sha256(OWN / "holdout.jsonl")},
     }
