@@ -167,11 +167,7 @@ def _own_weight(report: dict[str, Any]) -> str:
 
 
 def _incidents(own: dict[str, Any]) -> str:
-    """The own training set's invented incidents, counted (older reports did not record them:
-    those were the first three)."""
-    incidents = own.get("incidents")
-    if not incidents:
-        return "three invented incidents"
+    incidents: dict[str, int] = own["incidents"]
     return f"{len(incidents)} invented incidents ({_counts(incidents)})"
 
 
