@@ -62,6 +62,18 @@ def test_claims_of_the_incident_are_matched(tmp_path: Path):
     assert (with_claims["overall"]["accuracy"], without["overall"]["accuracy"]) == (1.0, 0.0)
 
 
+def test_posts_naming_an_incident_the_folder_lacks_are_scored_with_a_warning(tmp_path: Path):
+    labelled = tmp_path / "x.jsonl"
+    post = {"text": "Es gab keine Festnahme", "lang": "de", "label": "denial"}
+    labelled.write_text(json.dumps({**post, "incident": "xinghe-battery"}) + "\n", "utf-8")
+    found = run(str(labelled), "--incidents-dir", str(INCIDENTS), "--classifier", "lexicon")
+    lacking = run(str(labelled), "--incidents-dir", str(tmp_path), "--classifier", "lexicon")
+    assert (found.exit_code, lacking.exit_code) == (0, 0)
+    assert "warning" not in found.stderr
+    assert f"warning: no incident file in {tmp_path} for xinghe-battery" in lacking.stderr
+    assert "accuracy 1.00" in found.stdout and "accuracy 0.00" in lacking.stdout
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

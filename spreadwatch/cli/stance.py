@@ -62,16 +62,25 @@ def evaluate(
         echo_error(str(error))
         raise SystemExit(EXIT_BAD_INPUT) from None
 
+    unknown: set[str] = set()
+
     @cache
     def find(incident_id: str) -> Incident | None:
-        if not incident_id or not incidents_dir.is_dir():
+        if not incident_id:
             return None
         try:
             return resolve_incident(incident_id, [incidents_dir])
         except ConfigFileError:
+            unknown.add(incident_id)
             return None
 
     inputs = stance_eval.inputs_for(posts, incident, find)
+    if unknown:  # a mistyped folder must not silently change the figures
+        click.echo(
+            f"warning: no incident file in {incidents_dir} for {', '.join(sorted(unknown))}: "
+            "those posts were scored without their incident's claims (see --incidents-dir)",
+            err=True,
+        )
     try:
         name, predict = stance_eval.predictor(classifier)
     except stance_eval.NoModelError as error:
