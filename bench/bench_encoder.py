@@ -1,5 +1,6 @@
-"""The candidate stance encoder's cost: posts per second through each base model's numpy forward
-pass (64 tokens of post + parent, every post padded to the full length as the design runs it),
+"""The candidate stance encoder's cost: posts per second through each base's numpy forward pass.
+
+64 tokens of post + parent, every post padded to the full length as the design runs it,
 beside what the shipped n-gram head needs — why the encoder is measured but not shipped.
 
 Reads spreadwatch's own labelled posts (data/stance/, zh/de/en, each with its parent text) over
