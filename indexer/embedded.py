@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -207,9 +208,10 @@ def _start(settings: Settings, paths: NodePaths) -> NodeInfo:
 def _prepare_root(paths: NodePaths) -> None:
     try:
         paths.root.mkdir(parents=True, exist_ok=True)
-        probe = paths.root / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        # A probe of its own: processes starting together (the suite's workers, a scheduler
+        # and a CLI command) removed each other's shared probe and read that as "not writable".
+        with tempfile.TemporaryFile(dir=paths.root, prefix=".write-test-") as probe:
+            probe.write(b"ok")
     except OSError as error:
         raise EmbeddedNodeError(
             f"data folder {paths.root} is not writable ({error.strerror}); "

@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from indexer import distribution
+from indexer import distribution, embedded
 from indexer.embedded import ensure_running
 from indexer.jdk import JavaNotFoundError
 from spreadwatch.settings import Settings, load_settings
@@ -119,3 +120,17 @@ def test_the_node_refuses_what_it_cannot_start(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path / "d", java_home=tmp_path / "nojdk")
     with pytest.raises(JavaNotFoundError, match="SPREADWATCH_JAVA_HOME"):
         ensure_running(settings)
+
+
+def test_processes_starting_together_each_find_the_data_folder_writable(tmp_path: Path) -> None:
+    """Three suite workers (or a scheduler and a CLI command) prepare the same folder at once;
+    a shared probe file once made one of them read "not writable"."""
+    paths = embedded.NodePaths(root=tmp_path / "elasticsearch")
+
+    def prepare_many(_: int) -> None:
+        for _ in range(300):
+            embedded._prepare_root(paths)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(prepare_many, range(4)))  # raises what a worker raised
+    assert list(paths.root.iterdir()) == []
