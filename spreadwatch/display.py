@@ -52,6 +52,13 @@ def display_line(value: object, limit: int | None = None) -> str:
     return _cut("".join(_visible(c) if _hostile(c, "") else c for c in text), limit)
 
 
+def display_cell(value: object) -> str:
+    """One line where a line break must stay visible (a CLI table cell, a spreadsheet cell read
+    as a record): breaks show as `\\x0a`/`\\x0d` escapes instead of spaces."""
+    text = "" if value is None else str(value)
+    return display_line(text.replace("\n", "\\x0a").replace("\r", "\\x0d"))
+
+
 def display_html(value: object, limit: int | None = None) -> Markup:
     """An HTML fragment: escaped, controls and bidi made visible, isolated in `<bdi>`."""
     return Markup("<bdi>{}</bdi>").format(escape(display_text(value, limit)))

@@ -22,7 +22,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from indexer.search import COLUMNS, NUMERIC_COLUMNS, Row
-from spreadwatch.cli._output import escape
+from spreadwatch.display import display_text
 
 BOM = "\ufeff"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -62,7 +62,7 @@ def csv_text(rows: list[Row]) -> str:
         for column in COLUMNS:
             value = values[column]
             text = "" if value is None else str(value)
-            cells.append(_inert(escape(text, keep_lines=True)) if isinstance(value, str) else text)
+            cells.append(_inert(display_text(text)) if isinstance(value, str) else text)
         writer.writerow(cells)
     return BOM + buffer.getvalue()
 

@@ -9,7 +9,7 @@ import pytest
 
 from crawlers.ingest import IngestContext, normalise
 from crawlers.items import Author, Post
-from spreadwatch.display import display_html, display_line, display_text
+from spreadwatch.display import display_cell, display_html, display_line, display_text
 from spreadwatch.incident import Incident
 from spreadwatch.settings import load_settings
 
@@ -39,6 +39,12 @@ def test_plain_text_keeps_its_lines_and_a_line_never_breaks() -> None:
     line = display_line(raw)
     assert line == "first second third col"
     assert not any(c in line for c in "\r\n\x00")
+
+
+def test_a_cell_shows_its_line_breaks_as_escapes_and_stays_one_row() -> None:
+    cell = display_cell("first\r\nsecond\x1b[31m")
+    assert cell == "first\\x0d\\x0asecond\\x1b[31m"
+    assert not any(c in cell for c in "\r\n\x1b")
 
 
 def test_html_is_escaped_and_isolated() -> None:

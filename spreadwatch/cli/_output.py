@@ -13,7 +13,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from spreadwatch.display import display_line, display_text
+from spreadwatch.display import display_cell, display_text
 
 if TYPE_CHECKING:
     from indexer.analytics import Origin, Timeline
@@ -30,12 +30,7 @@ STANCE_MARKS = {"rumour": "R", "denial": "D", "debunk": "X", "report": "N", "oth
 def escape(text: str, keep_lines: bool = False) -> str:
     """`text` with control/bidi characters shown as escapes (newlines and tabs kept if asked):
     `spreadwatch.display`, the one rule for hostile text in every output."""
-    return display_text(text) if keep_lines else _one_line(text)
-
-
-def _one_line(text: str) -> str:
-    """Like `display_line`, but a line break shows as an escape: a table cell stays one row."""
-    return display_line(text.replace("\n", "\\x0a").replace("\r", "\\x0d"))
+    return display_text(text) if keep_lines else display_cell(text)
 
 
 def width(text: str) -> int:
