@@ -131,20 +131,20 @@ class Batch:
     mask: Any
 
 
-def tokenize(posts: Sequence[StanceInput], tokenizer: Any) -> Batch:
-    """`[CLS] post [SEP] context [SEP]`, the context cut to what is left of `MAX_TOKENS`."""
+def tokenize(posts: Sequence[StanceInput], tokenizer: Any, max_tokens: int = MAX_TOKENS) -> Batch:
+    """`[CLS] post [SEP] context [SEP]`, the context cut to what is left of `max_tokens`."""
     rows = len(posts)
     batch = Batch(
-        np.zeros((rows, MAX_TOKENS), np.int32),
-        np.zeros((rows, MAX_TOKENS), np.int32),
-        np.zeros((rows, MAX_TOKENS), np.float32),
+        np.zeros((rows, max_tokens), np.int32),
+        np.zeros((rows, max_tokens), np.int32),
+        np.zeros((rows, max_tokens), np.float32),
     )
     pairs = [pair_texts(p) for p in posts]
     texts = tokenizer.encode_batch([t for t, _ in pairs], add_special_tokens=False)
     contexts = tokenizer.encode_batch([c for _, c in pairs], add_special_tokens=False)
     for row, (text, context) in enumerate(zip(texts, contexts, strict=True)):
         first = text.ids[:POST_TOKENS]
-        second = context.ids[: max(MAX_TOKENS - 3 - len(first), 0)]
+        second = context.ids[: max(max_tokens - 3 - len(first), 0)]
         ids = [CLS, *first, SEP, *second, *([SEP] if second else [])]
         batch.ids[row, : len(ids)] = ids
         batch.types[row, len(first) + 2 : len(ids)] = 1

@@ -3,13 +3,13 @@ its top layers fine-tuned, per fold, on the same data and protocol as `indexer.s
 
     .venv/bin/pip install -e '.[stance-train]'   # JAX and optax: training only
     .venv/bin/python -m indexer.stance_finetune [--rumoureval DIR] [--parts rumoureval,own]
-        [--base all-minilm-l6-v2|bge-small-en-v15] [--trained-layers N]
+        [--base all-minilm-l6-v2|bge-small-en-v15] [--trained-layers N] [--max-tokens N]
 
 RumourEval 2017 leave-one-event-out with the task's four labels (3-class merged after
 predicting), and the own posts leave-one-incident-out with spreadwatch's five (RumourEval
 mapped and pooled in, own posts weighted `OWN_WEIGHT`). Figures go to
-`indexer/models/stance-encoder-eval.json`, one entry per run (`run_name`: base and trained
-layers; docs/stance.md renders them beside the shipped head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
+`indexer/models/stance-encoder-eval.json`, one entry per run (`run_name`: base, trained
+layers and, when not the default, tokens per post and context; docs/stance.md renders them beside the shipped head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
 
 Only the top `--trained-layers` (default `TRAINED_LAYERS`) and the classifier learn; the
 layers below are the base model's, so their output is computed once for every post and reused by
@@ -58,6 +58,8 @@ LEARNING_RATE = 8e-5
 WEIGHT_DECAY = 0.01
 DROPOUT = 0.1
 SEED = 0
+#: BERT's position embeddings: no base reads more tokens than this.
+MAX_POSITIONS = 512
 #: What the last run measured (docs/stance.md renders it).
 REPORT = MODEL_DIR / "stance-encoder-eval.json"
 #: The default run's RumourEval out-of-fold probabilities (derived from ../shared/data: kept
@@ -65,9 +67,11 @@ REPORT = MODEL_DIR / "stance-encoder-eval.json"
 PROBABILITIES = Path.home() / ".cache" / "spreadwatch" / "stance" / "encoder-oof.npz"
 
 
-def run_name(base: enc.Base, trained_layers: int) -> str:
-    """What names a run in the report: the base and how many of its layers learn."""
-    return f"{base.name}/top{trained_layers}"
+def run_name(base: enc.Base, trained_layers: int, max_tokens: int = enc.MAX_TOKENS) -> str:
+    """What names a run in the report: the base, how many of its layers learn and, when not
+    the default, how many tokens of post and context it reads."""
+    tokens = "" if max_tokens == enc.MAX_TOKENS else f"/{max_tokens}t"
+    return f"{base.name}/top{trained_layers}{tokens}"
 
 
 DEFAULT_RUN = run_name(enc.DEFAULT_BASE, TRAINED_LAYERS)
@@ -91,12 +95,12 @@ class Encoded:
 
 def encode_all(
     examples: Sequence[Example], weights: dict[str, np.ndarray], tokenizer: Any,
-    trained_from: int,
+    trained_from: int, max_tokens: int = enc.MAX_TOKENS,
 ) -> Encoded:  # fmt: skip
     import jax  # noqa: PLC0415 - training only
     import jax.numpy as jnp  # noqa: PLC0415
 
-    batch = enc.tokenize([e.post for e in examples], tokenizer)
+    batch = enc.tokenize([e.post for e in examples], tokenizer, max_tokens)
     ops = enc.Ops(jnp, jax.scipy.special.erf)
     frozen_weights = {k: jnp.asarray(v) for k, v in weights.items()}
 
@@ -267,8 +271,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--trained-layers", type=int, default=TRAINED_LAYERS,
         help=f"how many of the base's top layers are fine-tuned (default {TRAINED_LAYERS})",
     )  # fmt: skip
+    parser.add_argument(
+        "--max-tokens", type=int, default=enc.MAX_TOKENS,
+        help=f"tokens of post and context read (default {enc.MAX_TOKENS}; the post keeps up to "
+        f"{enc.POST_TOKENS}, the context is cut to the rest)",
+    )  # fmt: skip
     parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
+    if not enc.POST_TOKENS + 3 < args.max_tokens <= MAX_POSITIONS:
+        parser.error(
+            f"--max-tokens takes {enc.POST_TOKENS + 4} to {MAX_POSITIONS}, not {args.max_tokens}"
+        )
     if args.card:
         return print_card(parser, args.report, card, "python -m indexer.stance_finetune")
     parts = args.parts.split(",")
@@ -281,14 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     layers = enc.layer_count(base)
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     pooled = [*tweets, *mine]
-    data = encode_all(pooled, base, enc.base_tokenizer(chosen), layers - args.trained_layers)
+    data = encode_all(
+        pooled, base, enc.base_tokenizer(chosen), layers - args.trained_layers, args.max_tokens
+    )
     n = len(tweets)
-    run = run_name(chosen, args.trained_layers)
+    run = run_name(chosen, args.trained_layers, args.max_tokens)
     runs = json.loads(args.report.read_text(encoding="utf-8")) if args.report.exists() else {}
     report = runs.setdefault(run, {})
     report.update({"trained_from_layer": data.trained_from, "layers": layers, "epochs": EPOCHS,
                    "learning_rate": LEARNING_RATE, "batch": BATCH,
-                   "max_tokens": enc.MAX_TOKENS, "base": chosen.source.rsplit("/", 1)[-1],
+                   "max_tokens": args.max_tokens, "base": chosen.source.rsplit("/", 1)[-1],
                    "seed": args.seed})  # fmt: skip
     if "rumoureval" in parts:
         began = time.perf_counter()

@@ -16,6 +16,7 @@ import onnxruntime
 import pytest
 
 from indexer import stance_encoder as enc
+from indexer import stance_finetune
 from indexer.stance import StanceInput
 from indexer.stance_finetune import _base
 
@@ -63,6 +64,17 @@ def test_a_long_post_keeps_its_share_and_the_context_fills_the_rest():
     assert types.count(0) == enc.POST_TOKENS + 2
     assert batch.mask[0].sum() == enc.MAX_TOKENS
     assert batch.ids[0, -1] == enc.SEP
+
+
+def test_more_tokens_keep_the_whole_context_a_short_budget_cuts():
+    tokenizer = enc.base_tokenizer()
+    post = StanceInput(text="no", parent_text="other " * 30, source_text="putin is missing")
+    context = tokenizer.encode(enc.pair_texts(post)[1], add_special_tokens=False).ids
+    whole = enc.tokenize([post], tokenizer, max_tokens=96)
+    assert whole.ids.shape == (1, 96)
+    assert whole.types[0].sum() == len(context) + 1  # the context and its [SEP]
+    cut = enc.tokenize([post], tokenizer, max_tokens=24)
+    assert cut.types[0].sum() == 24 - 4 + 1  # [CLS] no [SEP] … [SEP]
 
 
 def bge_reference(batch: enc.Batch) -> np.ndarray:
@@ -157,3 +169,15 @@ def test_a_layer_count_the_base_cannot_train_is_a_usage_error(capsys, trained_la
     with pytest.raises(SystemExit):
         _base(parser, "all-minilm-l6-v2", trained_layers)
     assert f"all-minilm-l6-v2 has 6 layers, not {trained_layers}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("max_tokens", [43, 513])
+def test_a_token_budget_the_base_cannot_read_is_a_usage_error(capsys, max_tokens: int):
+    with pytest.raises(SystemExit):
+        stance_finetune.main(["--max-tokens", str(max_tokens)])
+    assert f"--max-tokens takes 44 to 512, not {max_tokens}" in capsys.readouterr().err
+
+
+def test_a_run_reading_more_tokens_is_named_apart_from_the_default():
+    assert stance_finetune.run_name(enc.MINILM, 4) == "all-minilm-l6-v2/top4"
+    assert stance_finetune.run_name(enc.MINILM, 4, 96) == "all-minilm-l6-v2/top4/96t"
