@@ -9,7 +9,9 @@ RumourEval 2017 leave-one-event-out with the task's four labels (3-class merged 
 predicting), and the own posts leave-one-incident-out with spreadwatch's five (RumourEval
 mapped and pooled in, own posts weighted `OWN_WEIGHT`). Figures go to
 `indexer/models/stance-encoder-eval.json`, one entry per run (`run_name`: base, trained
-layers and, when not the default, tokens per post and context; docs/stance.md renders them beside the shipped head's). Nothing is saved as a model: the design is measured, not shipped (docs/stance.md).
+layers and, when not the default, tokens per post and context; docs/stance.md renders them
+beside the shipped head's). Nothing is saved as a model: the design is measured, not shipped
+(docs/stance.md).
 
 Only the top `--trained-layers` (default `TRAINED_LAYERS`) and the classifier learn; the
 layers below are the base model's, so their output is computed once for every post and reused by
@@ -58,8 +60,6 @@ LEARNING_RATE = 8e-5
 WEIGHT_DECAY = 0.01
 DROPOUT = 0.1
 SEED = 0
-#: BERT's position embeddings: no base reads more tokens than this.
-MAX_POSITIONS = 512
 #: What the last run measured (docs/stance.md renders it).
 REPORT = MODEL_DIR / "stance-encoder-eval.json"
 #: The default run's RumourEval out-of-fold probabilities (derived from ../shared/data: kept
@@ -278,10 +278,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--report", type=Path, default=REPORT, help="where the figures go")
     args = parser.parse_args(argv)
-    if not enc.POST_TOKENS + 3 < args.max_tokens <= MAX_POSITIONS:
-        parser.error(
-            f"--max-tokens takes {enc.POST_TOKENS + 4} to {MAX_POSITIONS}, not {args.max_tokens}"
-        )
     if args.card:
         return print_card(parser, args.report, card, "python -m indexer.stance_finetune")
     parts = args.parts.split(",")
@@ -290,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None:
         parser.error("training needs JAX and optax: .venv/bin/pip install -e '.[stance-train]'")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    chosen, base = _base(parser, args.base, args.trained_layers)
+    chosen, base = _base(parser, args.base, args.trained_layers, args.max_tokens)
     layers = enc.layer_count(base)
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     pooled = [*tweets, *mine]
@@ -335,9 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _base(
-    parser: argparse.ArgumentParser, name: str, trained_layers: int
-) -> tuple[enc.Base, dict[str, np.ndarray]]:
-    """The chosen base and its weights (downloaded when missing), or the parser's error."""
+    parser: argparse.ArgumentParser, name: str, trained_layers: int,
+    max_tokens: int = enc.MAX_TOKENS,
+) -> tuple[enc.Base, dict[str, np.ndarray]]:  # fmt: skip
+    """The chosen base and its weights (downloaded when missing), or the parser's error: also
+    for layers or a token budget the base cannot give (it has a position embedding per token
+    it reads; the post keeps up to `POST_TOKENS` of them and needs three special tokens)."""
     chosen = enc.BASES[name]
     try:
         enc.fetch(chosen)
@@ -347,6 +346,9 @@ def _base(
     layers = enc.layer_count(weights)
     if not 1 <= trained_layers <= layers:
         parser.error(f"--trained-layers: {name} has {layers} layers, not {trained_layers}")
+    positions = len(weights["embeddings.position_embeddings.weight"])
+    if not enc.POST_TOKENS + 3 < max_tokens <= positions:
+        parser.error(f"--max-tokens takes {enc.POST_TOKENS + 4} to {positions}, not {max_tokens}")
     return chosen, weights
 
 

@@ -173,8 +173,9 @@ def test_a_layer_count_the_base_cannot_train_is_a_usage_error(capsys, trained_la
 
 @pytest.mark.parametrize("max_tokens", [43, 513])
 def test_a_token_budget_the_base_cannot_read_is_a_usage_error(capsys, max_tokens: int):
+    parser = argparse.ArgumentParser(prog="stance_finetune")
     with pytest.raises(SystemExit):
-        stance_finetune.main(["--max-tokens", str(max_tokens)])
+        _base(parser, "all-minilm-l6-v2", 4, max_tokens)
     assert f"--max-tokens takes 44 to 512, not {max_tokens}" in capsys.readouterr().err
 
 
