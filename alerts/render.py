@@ -21,9 +21,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
 
 from alerts.chart import counts_png, stance_chart_png
 from alerts.digest import chart_alert, summarise
@@ -31,7 +31,9 @@ from alerts.model import human_number, platform_name
 from alerts.store import parse_time
 from alerts.wording import stance_phrase, what_happened
 from indexer.kibana.objects import dashboard_id
-from spreadwatch.display import TEMPLATE_FILTERS, display_line, finalize
+from spreadwatch.display import display_line, excerpt
+from spreadwatch.templating import template_environment
+from spreadwatch.urls import link_url
 
 logger = logging.getLogger(__name__)
 
@@ -49,30 +51,14 @@ def _number(value: Any) -> str:
 
 
 def _excerpt(text: Any, limit: int = EXCERPT) -> str:
-    """One line of at most `limit` characters, hostile characters made visible."""
-    return display_line(" ".join(str(text or "").split()), limit)
+    return excerpt(text, limit)
 
 
-def _safe_url(url: Any) -> str | None:
-    """Only http(s) links are links: a post's `javascript:` URL is shown as text."""
-    if not url:
-        return None
-    return str(url) if urlsplit(str(url)).scheme in ("http", "https") else None
-
-
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    finalize=finalize,  # hostile text (controls, bidi overrides) made visible everywhere
-)
-_env.filters.update(TEMPLATE_FILTERS)
-_env.filters.update(
+_env = template_environment(
+    FileSystemLoader(TEMPLATES),
+    select_autoescape(enabled_extensions=("html.j2",), default=False),
     number=_number,
     excerpt=_excerpt,
-    safe_url=_safe_url,
     platform=platform_name,
     stance_phrase=stance_phrase,
 )
@@ -123,7 +109,7 @@ def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
             | {
                 "stance": post.get("stance") or "other",
                 "claims": [c for c in post.get("claims") or [] if c],
-                "url": _safe_url(post.get("url")),
+                "url": link_url(post.get("url")),
             }
         )
     return posts

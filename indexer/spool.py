@@ -64,10 +64,13 @@ class Spool:
 
     def append(self, entries: Iterable[SpoolEntry]) -> int:
         """Write entries durably; returns how many were written."""
+        return self._append(self.path, entries)
+
+    def _append(self, path: Path, entries: Iterable[SpoolEntry]) -> int:
         lines = [entry.to_json() + "\n" for entry in entries]
         if not lines:
             return 0
-        with folder_lock(self.dir), self.path.open("a", encoding="utf-8") as handle:
+        with folder_lock(self.dir), path.open("a", encoding="utf-8") as handle:
             handle.write("".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
@@ -79,14 +82,7 @@ class Spool:
         return self.dir / f"{self.prefix}.dead.jsonl"
 
     def append_dead(self, entries: Iterable[SpoolEntry]) -> int:
-        lines = [entry.to_json() + "\n" for entry in entries]
-        if not lines:
-            return 0
-        with folder_lock(self.dir), self.dead_path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(lines))
-            handle.flush()
-            os.fsync(handle.fileno())
-        return len(lines)
+        return self._append(self.dead_path, entries)
 
     def replaying_entries(self) -> list[SpoolEntry]:
         """What replays in progress (or left by a crash) hold, read without taking them."""

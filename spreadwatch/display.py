@@ -64,6 +64,11 @@ def display_html(value: object, limit: int | None = None) -> Markup:
     return Markup("<bdi>{}</bdi>").format(escape(display_text(value, limit)))
 
 
+def excerpt(value: object, limit: int) -> str:
+    """A post's text as one line of at most `limit` characters (whitespace runs collapsed)."""
+    return display_line(" ".join(("" if value is None else str(value)).split()), limit)
+
+
 def _cut(text: str, limit: int | None) -> str:
     if limit is None or len(text) <= limit:
         return text

@@ -182,20 +182,11 @@ class Settings(BaseSettings):
     log_level: Annotated[str, Field(pattern=r"(?i)^(debug|info|warning|error)$")] = "info"
     log_format: Annotated[str, Field(pattern=r"^(console|json)$")] = "console"
 
-    @field_validator("es_url")
+    @field_validator("es_url", "scrapyd_urls")
     @classmethod
-    def _check_es_url(cls, value: str | None) -> str | None:
-        """One URL or a comma-separated list of a cluster's nodes (the client retries others)."""
-        if value is None or not value.strip():
-            return None
-        urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
-        for url in urls:
-            _require_http_url(url)
-        return ",".join(urls)
-
-    @field_validator("scrapyd_urls")
-    @classmethod
-    def _check_scrapyd_urls(cls, value: str | None) -> str | None:
+    def _check_url_list(cls, value: str | None) -> str | None:
+        """One URL or a comma-separated list (a cluster's nodes, the client retries others;
+        Scrapyd daemons)."""
         if value is None or not value.strip():
             return None
         urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]

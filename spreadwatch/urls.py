@@ -204,3 +204,9 @@ def links_in_text(text: str | None) -> list[str]:
 
 def is_http(url: str | None) -> bool:
     return split(url) is not None
+
+
+def link_url(url: object) -> str | None:
+    """What a rendered page may link to: only http(s) addresses (a post's `javascript:` URL is
+    shown as text, never as a link)."""
+    return str(url) if url and is_http(str(url)) else None

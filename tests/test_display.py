@@ -9,9 +9,16 @@ import pytest
 
 from crawlers.ingest import IngestContext, normalise
 from crawlers.items import Author, Post
-from spreadwatch.display import display_cell, display_html, display_line, display_text
+from spreadwatch.display import (
+    display_cell,
+    display_html,
+    display_line,
+    display_text,
+    excerpt,
+)
 from spreadwatch.incident import Incident
 from spreadwatch.settings import load_settings
+from spreadwatch.urls import link_url
 
 SPOOF = "@admin\u202emoc.elgoog"  # renders as "@admin" + "google.com" reversed
 
@@ -81,3 +88,26 @@ def test_stored_names_titles_and_texts_show_overrides_instead_of_obeying_them(
     assert doc["author"]["name"] == "Admin\\x1b[2J@admin\\u202emoc.elgoog"
     assert doc["title"] == "Title @admin\\u202emoc.elgoog"
     assert doc["text"] == "ByteDance intern @admin\\u202emoc.elgoog"  # NUL removed by clean_text
+
+
+@pytest.mark.parametrize(
+    ("url", "link"),
+    [
+        ("https://github.com/JusticeFighter110", "https://github.com/JusticeFighter110"),
+        ("http://localhost:8080/archive/1", "http://localhost:8080/archive/1"),
+        ("javascript:alert(1)", None),
+        ("JAVASCRIPT:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("file:///etc/passwd", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_only_web_addresses_become_links(url: str | None, link: str | None) -> None:
+    assert link_url(url) == link
+
+
+def test_an_excerpt_is_one_line_cut_to_its_limit() -> None:
+    shown = excerpt("first line\n\n  second\u202e line " + "x" * 50, 30)
+    assert shown == "first line second\\u202e line …"
+    assert len(shown) == 30

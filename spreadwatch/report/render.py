@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from alerts.model import human_number
 from indexer.analytics import PostRef
-from spreadwatch.display import TEMPLATE_FILTERS, finalize
+from spreadwatch.display import excerpt
 from spreadwatch.names import platform_label
 from spreadwatch.report import charts
 from spreadwatch.report.data import ReportData
 from spreadwatch.report.summary import executive_summary
+from spreadwatch.templating import template_environment
 from spreadwatch.urls import domain_of
 
 EXCERPT_CHARS = 280
@@ -52,29 +52,10 @@ def fmt_ratio(value: float | None) -> str:
     return f"{value:.1f}×" if value is not None else "—"
 
 
-def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) links are rendered: a post's `javascript:` URL becomes plain text."""
-    if not url:
-        return None
-    return url if urlsplit(url).scheme in ("http", "https") else None
-
-
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("spreadwatch.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=finalize,  # hostile text (controls, bidi overrides) made visible everywhere
-    )
-    env.filters.update(TEMPLATE_FILTERS)
-    env.filters.update(
+    return template_environment(
+        PackageLoader("spreadwatch.report", "templates"),
+        select_autoescape(["html", "j2"], default=True),
         number=number,
         who=who,
         platform=platform_label,
@@ -82,10 +63,12 @@ def _environment() -> Environment:
         delta=fmt_delta,
         share=fmt_share,
         ratio=fmt_ratio,
-        excerpt=excerpt,
-        safe_url=safe_url,
+        excerpt=_excerpt,
     )
-    return env
+
+
+def _excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    return excerpt(text, limit)
 
 
 def _charts(data: ReportData) -> dict[str, Markup]:
