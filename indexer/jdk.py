@@ -132,43 +132,48 @@ def _refusal(home: Path, minimum: int) -> str | None:
 
 
 _RELEASE_VERSION = re.compile(r'^JAVA_VERSION="(?:1\.)?(\d+)', re.MULTILINE)
+_RELEASE_MODULES = re.compile(r'^MODULES="([^"]*)"', re.MULTILINE)
 _CLI_VERSION = re.compile(r'version "(?:1\.)?(\d+)')
+#: How long `java -version` may take before the JDK is passed over (a hung one must not hang
+#: every start of the node).
+ASK_JAVA_SECONDS = 30.0
 
 
 def _java_version(home: Path) -> int | None:
-    release = home / "release"
-    if release.is_file():
-        match = _RELEASE_VERSION.search(release.read_text(errors="replace"))
-        if match:
-            return int(match.group(1))
-    try:
-        out = subprocess.run(
-            [str(home / "bin" / "java"), "-version"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except OSError:
-        return None
-    match = _CLI_VERSION.search(out.stderr)
-    return int(match.group(1)) if match else None
+    found = _from_release(home, _RELEASE_VERSION)
+    if found is None:
+        out = _ask_java(home, "-version")
+        match = _CLI_VERSION.search(out.stderr) if out else None
+        found = match.group(1) if match else None
+    return int(found) if found else None
 
 
 def _modules(home: Path) -> set[str]:
+    found = _from_release(home, _RELEASE_MODULES)
+    if found is not None:
+        return set(found.split())
+    out = _ask_java(home, "--list-modules")
+    return {line.split("@")[0] for line in out.stdout.split()} if out else set()
+
+
+def _from_release(home: Path, pattern: re.Pattern[str]) -> str | None:
+    """A field of the JDK's `release` file: read before asking `java`, which costs a start."""
     release = home / "release"
-    if release.is_file():
-        match = re.search(r'^MODULES="([^"]*)"', release.read_text(errors="replace"), re.M)
-        if match:
-            return set(match.group(1).split())
+    if not release.is_file():
+        return None
+    match = pattern.search(release.read_text(errors="replace"))
+    return match.group(1) if match else None
+
+
+def _ask_java(home: Path, flag: str) -> subprocess.CompletedProcess[str] | None:
+    """`java FLAG`, or None when it cannot run or hangs (a broken JDK is then not chosen)."""
     try:
-        out = subprocess.run(
-            [str(home / "bin" / "java"), "--list-modules"],
+        return subprocess.run(
+            [str(home / "bin" / "java"), flag],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=ASK_JAVA_SECONDS,
             check=False,
         )
-    except OSError:
-        return set()
-    return {line.split("@")[0] for line in out.stdout.split()}
+    except (OSError, subprocess.TimeoutExpired):
+        return None

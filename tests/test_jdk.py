@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.jdk import JavaNotFoundError, find_java
+from indexer import jdk
+from indexer.jdk import REQUIRED_MODULES, JavaNotFoundError, find_java
 
 JAVA_17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 
@@ -29,6 +30,47 @@ def test_a_jdk_without_the_needed_modules_is_refused(tmp_path: Path) -> None:
     (home / "bin" / "java").chmod(0o755)
     (home / "release").write_text('JAVA_VERSION="25.0.1"\nMODULES="java.base java.logging"\n')
     with pytest.raises(JavaNotFoundError, match="lacks module"):
+        find_java(9, home)
+
+
+def _jdk_without_release(tmp_path: Path, script: str) -> Path:
+    """A JDK home that only `java` itself can describe (no `release` file)."""
+    home = tmp_path / "bare-jdk"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "java").write_text("#!/bin/sh\n" + script)
+    (home / "bin" / "java").chmod(0o755)
+    return home
+
+
+def test_without_a_release_file_java_is_asked_its_version_and_modules(tmp_path: Path) -> None:
+    modules = "\\n".join(f"{name}@25.0.1" for name in REQUIRED_MODULES)
+    home = _jdk_without_release(
+        tmp_path,
+        'case "$1" in\n'
+        """  -version) echo 'openjdk version "25.0.1" 2025-10-21' >&2 ;;\n"""
+        f"  --list-modules) printf '{modules}\\n' ;;\n"
+        "esac\n",
+    )
+    java = find_java(9, home)
+    assert (java.home, java.version) == (home, 25)
+
+
+def test_without_a_release_file_missing_modules_are_named(tmp_path: Path) -> None:
+    home = _jdk_without_release(
+        tmp_path,
+        'case "$1" in\n'
+        """  -version) echo 'openjdk version "25.0.1" 2025-10-21' >&2 ;;\n"""
+        "  --list-modules) printf 'java.base@25.0.1\\n' ;;\n"
+        "esac\n",
+    )
+    with pytest.raises(JavaNotFoundError, match=r"lacks module\(s\) jdk\.jdi"):
+        find_java(9, home)
+
+
+def test_a_java_that_hangs_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jdk, "ASK_JAVA_SECONDS", 0.2)
+    home = _jdk_without_release(tmp_path, "exec sleep 5\n")
+    with pytest.raises(JavaNotFoundError, match="cannot tell its version"):
         find_java(9, home)
 
 
