@@ -48,9 +48,14 @@ def build_egg(target: Path, root: Path | None = None) -> Path:
     root = root or project_root()
     command = [*_scrapyd_deploy(), "--build-egg", str(target)]
     with folder_lock(root):
-        result = subprocess.run(
-            command, cwd=root, capture_output=True, text=True, check=False, timeout=300
-        )
+        try:
+            result = subprocess.run(
+                command, cwd=root, capture_output=True, text=True, check=False, timeout=300
+            )
+        except subprocess.TimeoutExpired:
+            raise DeployError("scrapyd-deploy did not build the egg within 300 s") from None
+        except OSError as error:
+            raise DeployError(f"cannot run {command[0]}: {error}") from None
     if result.returncode != 0 or not target.is_file():
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
         raise DeployError(f"scrapyd-deploy could not build the egg: {lines[-1][:300]}")

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 GROUP = "org.elasticsearch.distribution.integ-test-zip"
 ARTIFACT = "elasticsearch"
 
+#: How long Maven may take to download the distribution (hundreds of MB) on a slow link.
+MAVEN_SECONDS = 1800.0
+
 
 class DistributionError(RuntimeError):
     """The distribution cannot be fetched or is damaged; the message says what to do."""
@@ -50,13 +53,27 @@ def fetch(version: str, maven: str = "mvn") -> Path:
         )
     coordinates = f"{GROUP}:{ARTIFACT}:{version}:zip"
     logger.info("fetching Elasticsearch %s through Maven (%s)", version, coordinates)
-    result = subprocess.run(
-        [maven, "-B", "-q", "dependency:get", f"-Dartifact={coordinates}", "-Dtransitive=false"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
+    try:
+        result = subprocess.run(
+            [
+                maven,
+                "-B",
+                "-q",
+                "dependency:get",
+                f"-Dartifact={coordinates}",
+                "-Dtransitive=false",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=MAVEN_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise DistributionError(
+            f"Maven did not resolve {coordinates} within {MAVEN_SECONDS:g} s"
+        ) from None
+    except OSError as error:
+        raise DistributionError(f"cannot run Maven ({maven}): {error}") from None
     if result.returncode != 0 or not target.is_file():
         last = _last_error_line(result.stdout + result.stderr)
         raise DistributionError(f"Maven could not resolve {coordinates}: {last}")

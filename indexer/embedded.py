@@ -34,6 +34,8 @@ from spreadwatch.settings import Settings
 logger = logging.getLogger(__name__)
 
 NODE_USER = "spreadwatch-es"
+#: How long `elasticsearch -d` may take to boot the node and detach.
+DAEMONISE_SECONDS = 300.0
 
 
 class EmbeddedNodeError(RuntimeError):
@@ -357,19 +359,27 @@ def launch(paths: NodePaths, home: Path, java: Java, heap: str, as_root: bool) -
     startup_log = paths.logs / "startup.log"
     command = [str(home / "bin" / "elasticsearch"), "-d", "-p", str(paths.pid_file)]
     with startup_log.open("wb") as log:
-        result = subprocess.run(
-            command,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=paths.node,
-            user=NODE_USER if as_root else None,
-            group=NODE_USER if as_root else None,
-            extra_groups=[] if as_root else None,
-            check=False,
-            timeout=300,
-        )
+        try:
+            result = subprocess.run(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=paths.node,
+                user=NODE_USER if as_root else None,
+                group=NODE_USER if as_root else None,
+                extra_groups=[] if as_root else None,
+                check=False,
+                timeout=DAEMONISE_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            raise EmbeddedNodeError(
+                f"Elasticsearch did not detach within {DAEMONISE_SECONDS:g} s: "
+                f"{_boot_failure(paths)}"
+            ) from None
+        except OSError as error:
+            raise EmbeddedNodeError(f"cannot run {command[0]}: {error}") from None
     if result.returncode != 0:
         raise EmbeddedNodeError(
             f"Elasticsearch did not start (exit {result.returncode}): {_boot_failure(paths)}"

@@ -109,6 +109,32 @@ def test_a_corrupt_cached_distribution_is_caught_by_its_checksum(tmp_path: Path)
         distribution.unpack(archive, "0.0.0", tmp_path / "dist")
 
 
+def _maven(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> str:
+    """A `mvn` on the way to an empty local repository (nothing cached), doing `script`."""
+    monkeypatch.setenv("MAVEN_OPTS", f"-Dmaven.repo.local={tmp_path / 'm2'}")
+    maven = tmp_path / "mvn"
+    maven.write_text("#!/bin/sh\n" + script)
+    maven.chmod(0o755)
+    return str(maven)
+
+
+def test_maven_that_cannot_resolve_is_named_with_its_last_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maven = _maven(tmp_path, monkeypatch, "echo '[ERROR] Could not transfer artifact'; exit 1\n")
+    with pytest.raises(distribution.DistributionError, match="Could not transfer artifact"):
+        distribution.fetch("0.0.0", maven)
+
+
+def test_maven_that_hangs_is_given_up_on_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(distribution, "MAVEN_SECONDS", 0.2)
+    maven = _maven(tmp_path, monkeypatch, "exec sleep 5\n")
+    with pytest.raises(distribution.DistributionError, match=r"did not resolve .* within 0\.2 s"):
+        distribution.fetch("0.0.0", maven)
+
+
 def test_a_truncated_cached_distribution_is_caught(tmp_path: Path) -> None:
     archive = tmp_path / "elasticsearch-0.0.0.zip"
     archive.write_bytes(b"PK\x03\x04 truncated")
