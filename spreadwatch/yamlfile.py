@@ -6,6 +6,7 @@ Shared by incident files and anything else validated from YAML: a pydantic error
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,23 +24,54 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that records the line of every mapping key and sequence item."""
 
 
+class _BadValueError(ValueError):
+    """A value YAML parses but Python cannot hold (`2024-02-30`, a list as a mapping key):
+    its line, and the keys leading to it, gathered on the way out of the nested mappings."""
+
+    def __init__(self, line: int, message: str, where: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.line, self.message, self.where = line, message, where
+
+    def under(self, part: Any) -> _BadValueError:
+        return _BadValueError(self.line, self.message, (part, *self.where))
+
+
+def _construct_child(loader: _LineLoader, node: yaml.Node, part: Any) -> Any:
+    """A mapping's value or a sequence's item; a value that cannot be built names its place."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except _BadValueError as error:
+        raise error.under(part) from None
+
+
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML timestamp; one that is no real time (30 February, hour 25) names its line."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as error:
+        raise _BadValueError(
+            node.start_mark.line + 1, f"{node.value!r} is not a valid date or time ({error})"
+        ) from None
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     loader.flatten_mapping(node)
     mapping: dict[Any, Any] = {}
     lines: dict[Any, int] = {}
     for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable):
+            raise _BadValueError(line, f"a key must be a single value, not a {key_node.id}")
         if key in mapping:
-            raise ConfigFileError(
-                f"{key_node.start_mark.line + 1}: key {key!r} appears twice in one mapping"
-            )
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        lines[key] = key_node.start_mark.line + 1
+            raise ConfigFileError(f"{line}: key {key!r} appears twice in one mapping")
+        mapping[key] = _construct_child(loader, value_node, key)
+        lines[key] = line
     return _LinedDict(mapping, lines, node.start_mark.line + 1)
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
-    items = [loader.construct_object(child, deep=True) for child in node.value]
+    items = [_construct_child(loader, child, n) for n, child in enumerate(node.value)]
     return _LinedList(items, [child.start_mark.line + 1 for child in node.value])
 
 
@@ -58,6 +90,7 @@ class _LinedList(list[Any]):
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def read_yaml(path: Path) -> Any:
@@ -72,6 +105,9 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_LineLoader)
     except ConfigFileError as error:
         raise ConfigFileError(f"{path}:{error}") from None
+    except _BadValueError as error:
+        field = ".".join(str(part) for part in error.where) or "(top level)"
+        raise ConfigFileError(f"{path}:{error.line}: {field}: {error.message}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -176,3 +176,39 @@ def test_the_secret_variables_an_incident_names_are_listed() -> None:
     assert {"GITHUB_TOKEN", "WEIBO_COOKIE", "REDDIT_CLIENT_SECRET", "BLUESKY_APP_PASSWORD"} <= set(
         names
     )
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "field", "message"),
+    [
+        ("2024-10-18T00:00:00Z", "2024-02-30T00:00:00Z", "window.start", "day is out of range"),
+        ("2024-10-18T00:00:00Z", "2024-13-01", "window.start", "month must be in 1..12"),
+        ("2024-10-18T00:00:00Z", "2024-10-18T25:00:00Z", "window.start", "hour must be in"),
+        ("2024-10-18T00:00:00Z", "2024-10-18T00:00:00+99:00", "window.start", "offset"),
+        ("queries:\n", "[a, b]: 1\nqueries:\n", "(top level)", "key"),
+        ("  github:\n", "  github:\n    {every: 1h}: 1\n", "sources.github", "key"),
+    ],
+    ids=[
+        "february-30",
+        "month-13",
+        "hour-25",
+        "offset-99h",
+        "list-as-key",
+        "mapping-as-key",
+    ],
+)
+def test_a_value_that_cannot_be_read_is_an_error_naming_file_line_and_field(
+    tmp_path: Path, replace: str, by: str, field: str, message: str
+) -> None:
+    """Odd dates and keys are typos like any other: a `ConfigFileError` naming where (not a
+    bare ValueError or TypeError, which the monitor does not take for a broken file: it would
+    neither alert on it nor run the last good version)."""
+    path = tmp_path / "bad.yml"
+    assert replace in GOOD
+    text = GOOD.replace(replace, by, 1)
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row not in GOOD.splitlines())
+    with pytest.raises(ConfigFileError) as error:
+        load_incident(path)
+    assert f"{path}:{line}: {field}: " in str(error.value)
+    assert message in str(error.value)

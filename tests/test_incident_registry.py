@@ -79,3 +79,28 @@ def test_many_jobs_loading_one_incident_all_get_it_and_the_copy_stays_whole(
     copy = registry.crawl_path(path)
     assert copy.read_bytes() == path.read_bytes()
     assert sorted(p.name for p in registry.folder.iterdir()) == [copy.name]
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        ("start: 2024-10-17T00:00:00Z", "start: 2024-02-30T00:00:00Z"),
+        ("queries:", "[zh, en]: 1\nqueries:"),
+    ],
+    ids=["february-30", "list-as-key"],
+)
+def test_an_edit_python_cannot_read_runs_the_last_good_version_and_is_a_problem(
+    tmp_path: Path, good: str, bad: str
+) -> None:
+    path = write_incident(tmp_path)
+    registry = IncidentRegistry(tmp_path / "last-good", lambda: datetime.now(UTC))
+    assert registry.load(path) is not None
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(good, bad), encoding="utf-8")
+    line = text.splitlines().index(next(r for r in text.splitlines() if good in r)) + 1
+
+    running = registry.load(path)
+
+    assert running is not None and running.id == "bytedance-intern-2024"
+    problem = registry.problem(path)
+    assert problem is not None and f"{path.resolve()}:{line}: " in problem.error
