@@ -7,6 +7,7 @@ mean the same thing everywhere.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,20 +19,29 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_FORMS = "a number of seconds (90) or 90s, 30m, 4h, 2d, 1w"
 
 
+#: The longest duration anything takes (a century: more is a typo, and `timedelta` itself
+#: overflows at 999,999,999 days).
+MAX_DURATION = timedelta(days=36525)
+
+
 def parse_duration(value: Any) -> timedelta:
     """`90s`, `30m`, `1h`, `2d`, `1w`, or a number of seconds (`10`, `10.5`) as a timedelta."""
     if isinstance(value, timedelta):
         return value
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"a duration cannot be negative, got {value!r}")
-        return timedelta(seconds=float(value))
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            unit = match.group(2) or "s"
-            return timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[unit])
-    raise ValueError(f"expected a duration — {DURATION_FORMS} — got {value!r}")
+            seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
+    if seconds is None or math.isnan(seconds):
+        raise ValueError(f"expected a duration — {DURATION_FORMS} — got {value!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"a duration must be at most {MAX_DURATION.days} days, got {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def duration_text(value: timedelta) -> str:

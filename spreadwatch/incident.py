@@ -219,7 +219,7 @@ class Incident(Strict):
 
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `Asia`, a folder
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
             ) from None

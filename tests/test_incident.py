@@ -185,6 +185,11 @@ def test_the_secret_variables_an_incident_names_are_listed() -> None:
         ("2024-10-18T00:00:00Z", "2024-13-01", "window.start", "month must be in 1..12"),
         ("2024-10-18T00:00:00Z", "2024-10-18T25:00:00Z", "window.start", "hour must be in"),
         ("2024-10-18T00:00:00Z", "2024-10-18T00:00:00+99:00", "window.start", "offset"),
+        ("title: A case", "title: A case\ntimezone: Asia", "timezone", "unknown time zone"),
+        ("title: A case", f"title: A case\ntimezone: {'x' * 300}", "timezone", "unknown time zone"),
+        ("  github:\n", "  github:\n    every: 99999999999d\n", "sources.github.every", "duration"),
+        ("  github:\n", "  github:\n    every: .inf\n", "sources.github.every", "duration"),
+        ("  github:\n", "  github:\n    every: .nan\n", "sources.github.every", "duration"),
         ("queries:\n", "[a, b]: 1\nqueries:\n", "(top level)", "key"),
         ("  github:\n", "  github:\n    {every: 1h}: 1\n", "sources.github", "key"),
     ],
@@ -193,6 +198,11 @@ def test_the_secret_variables_an_incident_names_are_listed() -> None:
         "month-13",
         "hour-25",
         "offset-99h",
+        "zone-is-a-region",
+        "zone-name-too-long",
+        "duration-overflows",
+        "duration-infinite",
+        "duration-not-a-number",
         "list-as-key",
         "mapping-as-key",
     ],
@@ -200,9 +210,10 @@ def test_the_secret_variables_an_incident_names_are_listed() -> None:
 def test_a_value_that_cannot_be_read_is_an_error_naming_file_line_and_field(
     tmp_path: Path, replace: str, by: str, field: str, message: str
 ) -> None:
-    """Odd dates and keys are typos like any other: a `ConfigFileError` naming where (not a
-    bare ValueError or TypeError, which the monitor does not take for a broken file: it would
-    neither alert on it nor run the last good version)."""
+    """Odd dates, keys, zones and durations are typos like any other: a `ConfigFileError`
+    naming where (not a bare ValueError, TypeError, OSError or OverflowError, which the monitor
+    does not take for a broken file: it would neither alert on it nor run the last good
+    version)."""
     path = tmp_path / "bad.yml"
     assert replace in GOOD
     text = GOOD.replace(replace, by, 1)
