@@ -9,7 +9,7 @@ next run times, and an edited interval takes effect at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -41,6 +41,35 @@ class StreamSpec:
     id: str
     incident_path: str
     source: str
+
+
+class AtClockTrigger(CronTrigger):
+    """A cron trigger at a fixed hour (a daily digest, a daily or weekly report) that fires
+    once per wall-clock time. APScheduler's own fires twice when a clock change repeats that
+    hour: "daily 02:30" in Europe/Berlin ran at 02:30 summer time and again an hour later at
+    02:30 winter time. Defined here, at module level, so the job store can unpickle it."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if fire is None or previous_fire_time is None:
+            return fire
+        if _wall(fire, self.timezone) == _wall(previous_fire_time, self.timezone):
+            return super().get_next_fire_time(fire, fire)  # the repeat: the next day's
+        return fire
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    """The clock on the wall in `zone` at `moment` (02:30 summer time and 02:30 winter time
+    are the same wall time)."""
+    return moment.astimezone(zone).replace(tzinfo=None, fold=0)
+
+
+def _at_clock(hour: int | str, minute: int, timezone: str, **fields: object) -> CronTrigger:
+    """A trigger at a clock time in the incident's zone; once a day at most for a fixed hour."""
+    kind = CronTrigger if hour == "*" else AtClockTrigger
+    return kind(hour=hour, minute=minute, timezone=timezone, **fields)
 
 
 def _interval(seconds: float, jitter: float = 0) -> tuple[IntervalTrigger, str]:
@@ -106,8 +135,8 @@ def _digest(incident: Incident, path: str) -> JobSpec:
         trigger, timing = _interval(digest.total_seconds())
         grace = max(MIN_MISFIRE_GRACE, int(digest.total_seconds()))
     else:
-        hour = "*" if digest == "hourly" else str(DAILY_DIGEST_HOUR)
-        trigger = CronTrigger(hour=hour, minute=0, timezone=incident.timezone)
+        hour = "*" if digest == "hourly" else DAILY_DIGEST_HOUR
+        trigger = _at_clock(hour, 0, incident.timezone)
         timing, grace = f"{digest} {incident.timezone}", 3600
     return JobSpec(
         id=f"digest:{incident.id}",
@@ -122,16 +151,13 @@ def _digest(incident: Incident, path: str) -> JobSpec:
 def _report(incident: Incident, path: str, number: int) -> JobSpec:
     """The report by e-mail, at a clock time in the incident's time zone."""
     wanted = incident.reports[number]
-    cron: dict[str, object] = {"minute": wanted.minute, "timezone": incident.timezone}
-    if wanted.every != "hourly":
-        cron["hour"] = wanted.hour
-    if wanted.every == "weekly":
-        cron["day_of_week"] = wanted.weekday
+    hour = "*" if wanted.every == "hourly" else wanted.hour
+    weekly = {"day_of_week": wanted.weekday} if wanted.every == "weekly" else {}
     return JobSpec(
         id=f"report:{incident.id}:{number}",
         func="scheduler.jobs:report",
         args=(path, str(number)),
-        trigger=CronTrigger(**cron),
+        trigger=_at_clock(hour, wanted.minute, incident.timezone, **weekly),
         signature=(
             f"report {path} {wanted.describe()} {incident.timezone} {wanted.format} "
             f"to {','.join(wanted.to)}"

@@ -279,7 +279,13 @@ class Monitor:
                 logger.info("job %s removed", job_id)
         for job_id, spec in specs.items():
             current = existing.get(job_id)
-            if current is not None and current.name == spec.signature:
+            # The trigger's kind counts too: a store written by an older version keeps its
+            # signature but not the trigger this one builds (`scheduler.plan.AtClockTrigger`).
+            if (
+                current is not None
+                and current.name == spec.signature
+                and type(current.trigger) is type(spec.trigger)
+            ):
                 continue
             first_run = {} if current else {"next_run_time": self.rt.clock()}
             self.scheduler.add_job(

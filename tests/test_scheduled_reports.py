@@ -3,6 +3,9 @@ summary in the body, the PDF attached — through a real SMTP server, on real in
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from scheduler_support import write_incident
 from spread_case import PLATFORM_ORDER, POSTS
@@ -36,6 +39,62 @@ def test_a_daily_report_is_a_job_at_that_time_in_the_incidents_zone(tmp_path) ->
     fields = {f.name: str(f) for f in spec.trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("8", "0")
     assert str(spec.trigger.timezone) == "Asia/Shanghai"
+
+
+def fire_times(trigger, start: datetime, end: datetime) -> list[datetime]:
+    """When APScheduler runs a job on `trigger` from `start` to `end`: each next run is asked
+    for at the moment the previous one ran (`BaseScheduler._process_jobs`)."""
+    fires: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire < end:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire)
+    return fires
+
+
+def local_days(zone: str, start: datetime, end: datetime) -> list[date]:
+    """Every calendar day of `zone` from `start` to `end` (both included)."""
+    first, last = start.astimezone(ZoneInfo(zone)).date(), end.astimezone(ZoneInfo(zone)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "change"),
+    [
+        ("Europe/Berlin", "02:30", date(2024, 10, 27)),  # 02:00-02:59 happens twice
+        ("America/New_York", "01:30", date(2024, 11, 3)),  # 01:00-01:59 happens twice
+        ("Europe/Berlin", "02:30", date(2024, 3, 31)),  # 02:00-02:59 never happens
+        ("Australia/Lord_Howe", "01:45", date(2024, 4, 7)),  # a half hour repeated
+        ("Asia/Shanghai", "08:00", date(2024, 10, 19)),  # no change at all
+    ],
+)
+def test_a_daily_report_goes_out_once_every_day_across_a_clock_change(
+    tmp_path, zone: str, at: str, change: date
+) -> None:
+    extra = f'reports:\n  - {{every: daily, at: "{at}", to: [a@example.org]}}\ntimezone: {zone}\n'
+    [spec] = [s for s in jobs_for(load_incident(write_incident(tmp_path, extra=extra)))
+              if s.id.startswith("report:")]  # fmt: skip
+    start = datetime.combine(change - timedelta(days=2), datetime.min.time(), UTC)
+    end = start + timedelta(days=5)
+    fires = fire_times(spec.trigger, start, end)
+    days = [f.astimezone(ZoneInfo(zone)).date() for f in fires]
+    assert days == [d for d in local_days(zone, start, end) if start <= _local(d, at, zone) < end]
+
+
+def _local(day: date, at: str, zone: str) -> datetime:
+    hour, minute = (int(part) for part in at.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone))
+
+
+def test_an_hourly_digest_runs_every_real_hour_of_a_clock_change(tmp_path) -> None:
+    """The hour repeated by the change is an hour of its own: the digest runs in both."""
+    extra = "timezone: Europe/Berlin\n"
+    path = write_incident(tmp_path, extra=extra)
+    path.write_text(path.read_text().replace("  every: 5m\n", "  every: 5m\n  digest: hourly\n"))
+    [spec] = [s for s in jobs_for(load_incident(path)) if s.id.startswith("digest:")]
+    start = datetime(2024, 10, 26, 22, tzinfo=UTC)  # midnight in Berlin, summer time
+    fires = fire_times(spec.trigger, start, start + timedelta(hours=25))
+    assert [f.astimezone(UTC) for f in fires] == [start + timedelta(hours=n) for n in range(25)]
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 from scheduler_support import wait_for, write_incident
 
+from scheduler.plan import AtClockTrigger
 from scheduler.service import Monitor
 
 pytest_plugins = ["conftest_scheduler"]
@@ -108,6 +110,28 @@ def test_restart_keeps_stored_next_run_times(incidents, make_runtime):
     second.start(paused=True)
     try:
         assert second.scheduler.get_job(job.id).next_run_time == planned
+    finally:
+        second.stop()
+
+
+def test_a_stored_report_job_of_an_older_trigger_is_replaced(incidents, make_runtime):
+    """A job store written before `AtClockTrigger` holds APScheduler's own cron trigger (which
+    runs a 02:30 report twice when the clocks go back): the same signature does not keep it."""
+    path = write_incident(incidents)
+    path.write_text(
+        path.read_text() + 'reports:\n  - {every: daily, at: "02:30", to: [a@example.org]}\n',
+        encoding="utf-8",
+    )
+    first = Monitor(make_runtime(), [incidents], watch_interval=60)
+    first.start(paused=True)
+    old = CronTrigger(hour=2, minute=30, timezone="UTC")
+    first.scheduler.get_job("report:bytedance-intern-2024:0").modify(trigger=old)
+    first.stop()
+    second = Monitor(make_runtime(), [incidents], watch_interval=60)
+    second.start(paused=True)
+    try:
+        job = second.scheduler.get_job("report:bytedance-intern-2024:0")
+        assert type(job.trigger) is AtClockTrigger
     finally:
         second.stop()
 
