@@ -192,7 +192,7 @@ class Delivery:
                 self.store.mark_failed(alert, "no recipients configured for this rule")
             report.failed.extend(ids)
             return
-        waiting = [a for a, d in recipient_states(group[0]).items() if d["state"] == "pending"]
+        waiting = _waiting(group[0])  # the same for every alert of a group (`_groups`)
         first = min(self.store.start_attempts(alert, now) for alert in group)
         message = render_message(
             group,
@@ -218,11 +218,24 @@ class Delivery:
         logger.info("alert %s: %d of %d recipients got it (%s)", ",".join(ids), got, len(waiting), state)  # fmt: skip
 
 
+def _waiting(alert: dict[str, Any]) -> list[str]:
+    """The recipients who have not had the alert yet and are still to be tried."""
+    return [a for a, d in recipient_states(alert).items() if d["state"] == "pending"]
+
+
 def _groups(alerts: list[dict[str, Any]], digest: bool) -> list[list[dict[str, Any]]]:
+    """One message per alert, or per digest: the alerts of one incident with the same
+    recipients *still waiting* for them (a message goes to whoever waits for its first alert:
+    grouped by recipients alone, one who already had an earlier alert would wait a digest
+    period for a newer one, or be sent an earlier one again)."""
     if not digest:
         return [[a] for a in alerts]
-    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
     for alert in alerts:
-        key = (alert["incident"], tuple(sorted(alert.get("recipients") or [])))
+        key = (
+            alert["incident"],
+            tuple(sorted(alert.get("recipients") or [])),
+            tuple(sorted(_waiting(alert))),
+        )
         groups.setdefault(key, []).append(alert)
     return list(groups.values())

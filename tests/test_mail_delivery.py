@@ -185,3 +185,31 @@ def test_alerts_resend_failed_sends_again_what_somebody_did_not_get(
     alert = only_alert(es_client, index_names)
     assert alert["state"] == "sent" and f"resent to {FIRST}, {SECOND}" in result.output
     assert sorted(to for _, to in smtp.inbox.envelopes) == [[FIRST, SECOND]]
+
+
+def test_a_digest_goes_to_each_recipient_with_every_alert_they_are_waiting_for(
+    es_client, index_names, smtp
+):
+    """One recipient still waits for an earlier alert of the digest (a 4xx), the other has it:
+    the next digest brings each of them every alert they have not had, once."""
+    incident = incident_with([RULE], recipients=[FIRST, SECOND], digest="hourly")
+    delivery = Delivery(AlertStore(es_client, index_names), sender_for(), "sw@example.org")
+    loud = {"id": "a", "handle": "loud", "followers": 5000}
+    index_posts(es_client, index_names, [post("one", NOW - timedelta(hours=1), author=loud)])
+    [first] = raise_alerts(es_client, index_names, incident, NOW)
+    smtp.inbox.rcpt_replies[SECOND].append("450 4.2.1 mailbox busy, try later")
+    delivery.deliver(NOW, digest=True)
+    louder = {"id": "b", "handle": "louder", "followers": 9000}
+    index_posts(es_client, index_names, [post("two", NOW, author=louder)])
+    [second] = raise_alerts(es_client, index_names, incident, NOW + timedelta(minutes=10))
+
+    delivery.deliver(NOW + timedelta(hours=1), digest=True)
+
+    def alerts_received(address: str) -> list[str]:
+        ids = [m["X-Spreadwatch-Alert"].split(",") for m in received_by(smtp.inbox, address)]
+        return sorted(alert for message in ids for alert in message)
+
+    both = sorted([first["_id"], second["_id"]])
+    assert (alerts_received(FIRST), alerts_received(SECOND)) == (both, both)
+    states = {a["_id"]: a["state"] for a in AlertStore(es_client, index_names).recent()}
+    assert states == {first["_id"]: "sent", second["_id"]: "sent"}
