@@ -5,7 +5,9 @@
 the cluster has them) with AND as the default operator (so "8000 H100"
 means both); field names (`platform:reddit`, `stance:denial`, `reach:>1000`) and the full syntax
 of Elasticsearch's `query_string` work. A query Elasticsearch cannot parse raises
-`QuerySyntaxError` carrying the column it stopped at. `parse_when` reads the CLI's times.
+`QuerySyntaxError` carrying the column it stopped at; so does a query naming a field posts do
+not have (`platfrom:reddit`, the object `author:x`), which Elasticsearch would answer with no
+posts, naming the closest fields. `parse_when` reads the CLI's times.
 
 Word forms: each word of the query is written as typed and as its stems, each stem searched in
 the copies of posts in the language it is a stem of (`indexer.stemming.word_forms_query`:
@@ -38,6 +40,7 @@ process per query and the DSL's import alone costs ~0.2 s of the one second it m
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +57,7 @@ from indexer.stemming import (
     word_forms_query,
 )
 from spreadwatch.durations import parse_when
+from spreadwatch.names import did_you_mean
 
 __all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
 
@@ -63,6 +67,11 @@ SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
 #: analysis-common module: stemming for en/de, bigrams for CJK; see `indexer.templates`).
 LANGUAGE_FIELDS = [f"{field}.{lang}" for field in ("text", "title") for lang in ("en", "de", "cjk")]
 MAX_LIMIT = 10_000
+#: The fields an error about an unknown one lists first.
+USUAL_FIELDS = (
+    "text", "title", "author.handle", "author.name", "platform", "stance", "lang", "reach",
+    "@timestamp", "engagement.likes", "hashtags", "domain", "url",
+)  # fmt: skip
 
 #: The columns of every output format, in order (the CLI's contract: add at the end only).
 COLUMNS = (
@@ -80,6 +89,19 @@ SORTS: dict[str, list[dict[str, Any]]] = {
 }
 
 _COLUMN = re.compile(r"line (\d+), column (\d+)")
+#: The query-string syntax as Lucene's classic parser reads it, far enough to find field names:
+#: phrases, regular expressions and ranges are skipped whole (a time in them has colons); a
+#: term followed by a colon names a field (`platform:`, `author.handle :`, `a\ b:`).
+_SYNTAX = re.compile(
+    r'"(?:\\.|[^"\\])*"?'
+    r"|/(?:\\.|[^/\\])*/?"
+    r'|[\[{](?:\\.|"(?:\\.|[^"\\])*"?|[^\]}"\\])*[\]}]?'
+    r'|((?:\\.|[^\s+\-!():^\[\]"{}~\\/])(?:\\.|[^\s!():^\[\]"{}~\\/])*)(\s*:)?'
+    r"|\\.|.",
+    re.DOTALL,
+)
+#: `_exists_:FIELD`: its value names a field too.
+EXISTS = "_exists_"
 
 
 class QuerySyntaxError(ValueError):
@@ -137,6 +159,68 @@ class Row:
 class SearchResult:
     total: int
     rows: list[Row]
+
+
+def known_fields(mapping: dict[str, Any]) -> set[str]:
+    """Every field a query may name, given the posts index's `get_mapping` answer: the mapped
+    leaves (`author.handle`, not the object `author`), their subfields (`author.name.keyword`)
+    and runtime fields."""
+    known: set[str] = set()
+
+    def walk(properties: dict[str, Any], prefix: str) -> None:
+        for name, spec in properties.items():
+            path = prefix + name
+            if "properties" in spec:
+                walk(spec["properties"], path + ".")
+            if spec.get("type") not in (None, "object", "nested"):
+                known.add(path)
+                known.update(f"{path}.{sub}" for sub in spec.get("fields") or {})
+
+    for index in mapping.values():
+        mappings = index.get("mappings") or {}
+        walk(mappings.get("properties") or {}, "")
+        known.update(mappings.get("runtime") or {})
+    return known
+
+
+def named_fields(query: str) -> list[tuple[str, int]]:
+    """The fields a query names (`platform:x`, and the FIELD of `_exists_:FIELD`), unescaped,
+    each with its 1-based column."""
+    named: list[tuple[str, int]] = []
+    after_exists = False
+    for match in _SYNTAX.finditer(query):
+        term, colon = match.group(1), match.group(2)
+        if term is not None and (colon or after_exists):
+            named.append((re.sub(r"\\(.)", r"\1", term), match.start(1) + 1))
+        if not match.group().isspace():
+            after_exists = term == EXISTS and bool(colon)
+    return named
+
+
+def check_fields(query: str, known: set[str]) -> None:
+    """Refuse a query naming a field the posts do not have: Elasticsearch matches nothing for
+    it, silently, and a typo (`platfrom:reddit`, `author:x`) would read as "no posts". Its own
+    fields (`_id`, `_exists_`) and field patterns matching a known field (`author.\\*`) pass."""
+    for name, column in named_fields(query):
+        if name.startswith("_") or name == "*" or name in known:
+            continue
+        if any(c in name for c in "*?") and fnmatch.filter(known, name):
+            continue
+        tail = sorted(f for f in known if f.endswith(f".{name}"))
+        hint = _any_of(tail) or did_you_mean(name, known)
+        reason = f"unknown field {name!r}{hint} (a post has {_listed(known)})"
+        raise QuerySyntaxError(query, reason, column)
+
+
+def _any_of(names: list[str]) -> str:
+    return "; did you mean " + " or ".join(repr(n) for n in names[:3]) + "?" if names else ""
+
+
+def _listed(known: set[str]) -> str:
+    """The fields an analyst searches most, then how many more there are."""
+    shown = [f for f in USUAL_FIELDS if f in known]
+    more = len(known) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def fields_for(mapping: dict[str, Any]) -> list[str]:
@@ -202,12 +286,13 @@ def search_posts(
 ) -> SearchResult:
     """Run a search; a query Elasticsearch cannot parse becomes `QuerySyntaxError`. Archived
     copies link through `replay_url` (a pywb collection) when given."""
-    fields = fields_for(dict(client.indices.get_mapping(index=names.posts)))
-    body = build_body(request, fields)
+    mapping = dict(client.indices.get_mapping(index=names.posts))
+    body = build_body(request, fields_for(mapping))
     try:
         response = client.search(index=names.posts, **body)
     except BadRequestError as error:
         raise _query_error(request.query, _as_written(client, names, request, error)) from None
+    check_fields(request.query, known_fields(mapping))
     hits = response["hits"]
     rows = [_row(hit["_id"], hit["_source"], replay_url) for hit in hits["hits"]]
     return SearchResult(total=int(hits["total"]["value"]), rows=rows)

@@ -138,6 +138,42 @@ def test_an_unparsable_query_names_the_column_where_parsing_stopped(es_client, c
     assert raised.value.column == 14
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "column", "suggested"),
+    [
+        ("platfrom:reddit", "platfrom", 1, "'platform'"),
+        ("ByteDance AND autor.handle:caixin", "autor.handle", 15, "'author.handle'"),
+        ("author:caixin", "author", 1, "'author."),  # an object, not a field
+        ("likes:>10", "likes", 1, "'engagement.likes'"),
+        ("ByteDance OR reech:>10", "reech", 14, "'reach'"),
+        ("text:(intern OR titel:intern)", "titel", 17, "'title'"),
+        ("_exists_:reahc", "reahc", 10, "'reach'"),
+        ("-lnag : de", "lnag", 2, "'lang'"),
+    ],
+)
+def test_a_field_posts_do_not_have_is_named_not_an_empty_result(
+    es_client, case, query, *, field, column, suggested
+):
+    with pytest.raises(QuerySyntaxError) as raised:
+        search_posts(es_client, case, SearchRequest(query=query))
+    assert raised.value.reason.startswith(f"unknown field {field!r}; did you mean {suggested}")
+    assert raised.value.column == column
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("author.handle : caixin", {"feeds:11", "feeds:12"}),
+        ("_exists_:reach AND platform:reddit", {"reddit:3"}),
+        ('"ByteDance fires" OR stance:debunk', {"feeds:13", "github:5", "mastodon:16"}),
+        ("ByteDance AND @timestamp:[2024-10-19T08:00 TO *]", {"feeds:14", "mastodon:16"}),
+        ("_id:weibo\\:1", {"weibo:1"}),
+    ],
+)
+def test_queries_naming_only_fields_posts_have_run(es_client, case, query, expected):
+    assert set(ids(es_client, case, query=query, limit=50)) == expected
+
+
 @pytest.mark.parametrize("limit", [0, 10_001])
 def test_a_limit_outside_1_to_10000_is_refused(es_client, case, limit):
     with pytest.raises(ValueError, match="limit"):
@@ -200,6 +236,16 @@ def test_a_bad_query_is_a_readable_error_with_a_caret_and_exit_2(case, es_settin
         "  text:(8000 AND",
         "               ^",
     ]
+
+
+def test_an_unknown_field_is_a_usage_error_with_a_caret(case, es_settings):
+    result = run(case, es_settings, "search", "stance:denial AND platfrom:reddit")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(
+        "error: bad query: unknown field 'platfrom'; did you mean 'platform'?"
+    )
+    assert lines[1:] == ["  stance:denial AND platfrom:reddit", "                    ^"]
 
 
 @pytest.mark.parametrize(
