@@ -17,11 +17,10 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _AGE = re.compile(r"^\s*\d+(?:\.\d+)?\s*[smhdw]\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_FORMS = "a number of seconds (90) or 90s, 30m, 4h, 2d, 1w"
-
-
-#: The longest duration anything takes (a century: more is a typo, and `timedelta` itself
-#: overflows at 999,999,999 days).
-MAX_DURATION = timedelta(days=36525)
+#: The longest duration read: far past any use, and an age of it still a date after year 1
+#: (`timedelta` itself stops near 2.7 million years and a date subtracted from at year 1).
+MAX_YEARS = 1000
+MAX_SECONDS = MAX_YEARS * 365 * UNIT_SECONDS["d"]
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -39,8 +38,8 @@ def parse_duration(value: Any) -> timedelta:
             seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
     if seconds is None or math.isnan(seconds):
         raise ValueError(f"expected a duration — {DURATION_FORMS} — got {value!r}")
-    if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"a duration must be at most {MAX_DURATION.days} days, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"a duration of at most {MAX_YEARS:,} years, got {value!r}")
     return timedelta(seconds=seconds)
 
 

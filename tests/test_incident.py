@@ -97,6 +97,7 @@ sources:
         ("[JusticeFighter110/confession]", "[not-a-repo]", 9, "sources.github.repos"),
         ("  github:\n", "  github:\n    every: often\n", 9, "sources.github.every"),
         ("  github:\n", "  github:\n    every: 1s\n", 9, "sources.github.every"),
+        ("  github:\n", "  github:\n    every: 99999999999w\n", 9, "sources.github.every"),
         ("    any: [ByteDance intern]", "    any: []", 6, "queries.0.any"),
         ("  - name: en\n", "  - name: en\n    lang: klingon\n", 6, "queries.0.lang"),
         (
@@ -124,6 +125,7 @@ sources:
         "bad-repo",
         "bad-duration",
         "too-often",
+        "too-long",
         "empty-any",
         "bad-language",
         "window-backwards",

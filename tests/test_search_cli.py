@@ -73,6 +73,12 @@ def test_an_unreadable_time_is_a_clear_error(text):
         parse_when(text, now=NOW)
 
 
+@pytest.mark.parametrize("text", ["99999999d", "9999999999999w", "500000000h"])
+def test_an_age_too_long_to_be_a_date_is_a_clear_error(text):
+    with pytest.raises(ValueError, match="at most 1,000 years"):
+        parse_when(text, now=NOW)
+
+
 # ---------------------------------------------------------------- the library
 
 
@@ -252,6 +258,7 @@ def test_an_unknown_field_is_a_usage_error_with_a_caret(case, es_settings):
     ("args", "message"),
     [
         (["--since", "yesterday"], "cannot read time 'yesterday'"),
+        (["--since", "99999999d"], "a duration of at most 1,000 years"),
         (["--limit", "0"], "0 is not in the range"),
         (["--stance", "maybe"], "unknown stance 'maybe' (known: debunk, denial, other, report"),
         (["--stance", "rumor"], "unknown stance 'rumor'; did you mean 'rumour'?"),
