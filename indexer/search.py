@@ -59,7 +59,14 @@ from indexer.stemming import (
 from spreadwatch.durations import parse_when
 from spreadwatch.names import did_you_mean
 
-__all__ = ["QuerySyntaxError", "SearchRequest", "SearchResult", "parse_when", "search_posts"]
+__all__ = [
+    "EmptyWindowError",
+    "QuerySyntaxError",
+    "SearchRequest",
+    "SearchResult",
+    "parse_when",
+    "search_posts",
+]
 
 TIMESTAMP = "@timestamp"
 SEARCH_FIELDS = ["text", "title", "author.handle", "author.name"]
@@ -113,6 +120,10 @@ class QuerySyntaxError(ValueError):
         self.query = query
         self.reason = reason
         self.column = column
+
+
+class EmptyWindowError(ValueError):
+    """`since` is not before `until`: no post could match, whatever the query."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,11 @@ def build_body(request: SearchRequest, fields: list[str] | None = None) -> dict[
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {request.limit}")
     if request.sort not in SORTS:
         raise ValueError(f"unknown sort {request.sort!r}; use one of {', '.join(SORTS)}")
+    if request.since and request.until and request.since >= request.until:
+        raise EmptyWindowError(
+            f"the time window is empty: since {request.since.isoformat()} is not before until "
+            f"{request.until.isoformat()}"
+        )
     filters: list[dict[str, Any]] = []
     if request.incident:
         filters.append({"term": {"incident": request.incident}})

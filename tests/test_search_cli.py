@@ -180,6 +180,14 @@ def test_queries_naming_only_fields_posts_have_run(es_client, case, query, expec
     assert set(ids(es_client, case, query=query, limit=50)) == expected
 
 
+@pytest.mark.parametrize(
+    ("since", "until"), [(at(19, 8), at(19, 7)), (at(19, 8), at(19, 8))], ids=["after", "same"]
+)
+def test_a_window_ending_before_it_starts_is_refused_not_empty(es_client, case, since, until):
+    with pytest.raises(ValueError, match="time window is empty"):
+        search_posts(es_client, case, SearchRequest(since=since, until=until))
+
+
 @pytest.mark.parametrize("limit", [0, 10_001])
 def test_a_limit_outside_1_to_10000_is_refused(es_client, case, limit):
     with pytest.raises(ValueError, match="limit"):
@@ -259,6 +267,7 @@ def test_an_unknown_field_is_a_usage_error_with_a_caret(case, es_settings):
     [
         (["--since", "yesterday"], "cannot read time 'yesterday'"),
         (["--since", "99999999d"], "a duration of at most 1,000 years"),
+        (["--since", "2024-10-20", "--until", "2024-10-19"], "time window is empty"),
         (["--limit", "0"], "0 is not in the range"),
         (["--stance", "maybe"], "unknown stance 'maybe' (known: debunk, denial, other, report"),
         (["--stance", "rumor"], "unknown stance 'rumor'; did you mean 'rumour'?"),

@@ -92,7 +92,7 @@ def search(
     stance:denial, reach:>1000). QUERY "*" lists everything. Word forms match too
     (interns → intern, Praktikanten → Praktikant), and -interns leaves out every form.
     """
-    from indexer.search import QuerySyntaxError, SearchRequest, search_posts
+    from indexer.search import EmptyWindowError, QuerySyntaxError, SearchRequest, search_posts
     from spreadwatch.cli._output import render_search
 
     if fmt == "xlsx" and out is None:
@@ -116,6 +116,8 @@ def search(
     except QuerySyntaxError as error:
         _show_query_error(error)
         raise click.exceptions.Exit(EXIT_BAD_INPUT) from None
+    except EmptyWindowError as error:
+        raise click.BadParameter(str(error), param_hint="'--since' / '--until'") from None
     if fmt == "xlsx" and out is not None:
         from spreadwatch.spreadsheet import write_xlsx
 
