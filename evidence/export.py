@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import gzip
 import hashlib
 import io
 import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from typing import IO, Any
 
 from wacz.main import main as wacz_main
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from evidence.warcstore import WarcStore, incident_folder
 
@@ -50,10 +53,17 @@ class VerifyReport:
     manifest_rows: int = 0
     manifest_missing: list[str] = field(default_factory=list)
     package_valid: bool | None = None  # None for a bare WARC
+    #: Why the file could not be checked through: unreadable, cut short, no records, no manifest.
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.mismatched and not self.manifest_missing and self.package_valid is not False
+        return (
+            not self.mismatched
+            and not self.manifest_missing
+            and self.package_valid is not False
+            and self.problem is None
+        )
 
 
 def export(
@@ -151,27 +161,59 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[str, str, str, bool]]:
 
 
 def verify(path: Path) -> VerifyReport:
-    """Re-check every record's digest, the manifest against the records and (WACZ) the package."""
+    """Re-check every record's digest, the manifest against the records and (WACZ) the package.
+    A file that cannot be read through (not a WACZ or WARC, cut short, a damaged gzip), holds
+    no record or no manifest fails with `problem` saying so: a package cut short loses its
+    manifest, the last record `export` writes."""
     report = VerifyReport()
-    manifest: str | None = None
     seen: set[str] = set()
-    if path.name.endswith(".wacz"):
-        report.package_valid = _wacz_valid(path)
-        with zipfile.ZipFile(path) as package:
-            for name in package.namelist():
-                if name.startswith("archive/") and name.endswith((".warc.gz", ".warc")):
-                    with package.open(name) as stream:
-                        manifest = _check(io.BytesIO(stream.read()), report, seen) or manifest
+    kind = "a WACZ" if path.name.endswith(".wacz") else "a WARC"
+    try:
+        manifest = _check_file(path, report, seen)
+    except (zipfile.BadZipFile, gzip.BadGzipFile, ArchiveLoadFailed, EOFError, zlib.error) as error:
+        report.problem = f"cannot be read as {kind}: {error or type(error).__name__}"
+        return report
+    if not report.records:
+        report.problem = "no archived record in it"
+    elif manifest is None:
+        report.problem = "no manifest in it: not a package `evidence export` wrote, or cut short"
     else:
-        with path.open("rb") as stream:
-            manifest = _check(stream, report, seen)
-    if manifest is not None:
         rows = list(csv.DictReader(io.StringIO(manifest)))
         report.manifest_rows = len(rows)
         report.manifest_missing = [
             r["post_id"] for r in rows if r["record_id"] and r["record_id"] not in seen
         ]
     return report
+
+
+def _check_file(path: Path, report: VerifyReport, seen: set[str]) -> str | None:
+    """Check every record of the file (each archive of a WACZ); the manifest, if found."""
+    if not path.name.endswith(".wacz"):
+        with path.open("rb") as stream:
+            _whole(stream)
+            return _check(stream, report, seen)
+    report.package_valid = _wacz_valid(path)
+    manifest = None
+    with zipfile.ZipFile(path) as package:
+        for name in package.namelist():
+            if name.startswith("archive/") and name.endswith((".warc.gz", ".warc")):
+                with package.open(name) as member:
+                    archive = io.BytesIO(member.read())
+                _whole(archive)
+                manifest = _check(archive, report, seen) or manifest
+    return manifest
+
+
+def _whole(stream: IO[bytes]) -> None:
+    """Raise EOFError (cut short) or zlib.error / BadGzipFile (damaged) unless a gzipped stream
+    decompresses to its end: the WARC reader stops quietly at a cut, as if the file ended
+    there. Rewinds the stream."""
+    if stream.read(2) == b"\x1f\x8b":
+        stream.seek(0)
+        with gzip.GzipFile(fileobj=stream) as unpacked:
+            while unpacked.read(1 << 20):
+                pass
+    stream.seek(0)
 
 
 def _check(stream: IO[bytes], report: VerifyReport, seen: set[str]) -> str | None:

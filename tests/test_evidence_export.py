@@ -139,3 +139,33 @@ def test_an_archived_post_replays_in_pywb(pywb: str) -> None:
     with urllib.request.urlopen(f"{pywb}/20241018030000id_/{WEIBO_URL}", timeout=20) as reply:
         body = reply.read().decode("utf-8")
     assert POST_TEXT in body
+
+
+def _day_file(package: Path) -> bytes:
+    """The first archived day file inside the package, without the index and manifest."""
+    with zipfile.ZipFile(package) as wacz:
+        name = next(n for n in wacz.namelist() if n.startswith("archive/") and "index" not in n)
+        return wacz.read(name)
+
+
+DAMAGED: dict[str, tuple[str, Any]] = {
+    "text-as-wacz": ("evidence.wacz", lambda p: b"not a package\n"),
+    "text-as-warc": ("evidence.warc.gz", lambda p: b"not a package\n"),
+    "truncated-wacz": ("evidence.wacz", lambda p: p.read_bytes()[: p.stat().st_size // 2]),
+    "truncated-warc": ("evidence.warc.gz", lambda p: _day_file(p)[: len(_day_file(p)) // 2]),
+    "empty-warc": ("evidence.warc.gz", lambda p: b""),
+    "no-manifest": ("evidence.warc.gz", _day_file),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED))
+def test_a_damaged_or_incomplete_package_fails_verification_in_one_line(
+    package: Any, tmp_path: Path, damage: str
+) -> None:
+    name, content = DAMAGED[damage]
+    broken = tmp_path / name
+    broken.write_bytes(content(package[0]))
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(broken)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "FAILED" in result.output and str(broken) in result.output

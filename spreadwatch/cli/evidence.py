@@ -56,6 +56,8 @@ def verify_command(file: Path, fmt: str) -> None:
     report = verify(file)
     if fmt == "json":
         click.echo(json.dumps({**report.__dict__, "ok": report.ok}, indent=2))
+    elif report.problem:
+        click.echo(f"{file}: verification FAILED: {report.problem}")
     else:
         package = {None: "", True: "; package hashes valid", False: "; PACKAGE INVALID"}
         click.echo(
