@@ -19,6 +19,7 @@ import io
 import json
 import shutil
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -28,11 +29,16 @@ from html import escape
 from pathlib import Path
 from typing import IO, Any
 
-from wacz.main import main as wacz_main
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from evidence.warcstore import WarcStore, incident_folder
+
+with warnings.catch_warnings():
+    # wacz imports pyamf (through cdxj_indexer), which imports pkg_resources, which warns that
+    # it is deprecated: two lines on stderr before every evidence command's own one line.
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+    from wacz.main import main as wacz_main
 
 INDEX_HOST = "https://spreadwatch.invalid"
 MANIFEST_COLUMNS = (

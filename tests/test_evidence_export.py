@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
+import subprocess
+import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -127,6 +130,20 @@ def test_verify_on_the_command_line(package: Any) -> None:
     result = CliRunner().invoke(cli, ["evidence", "verify", str(package[0])])
     assert result.exit_code == 0, result.output
     assert "0 digest mismatches" in result.output and "package hashes valid" in result.output
+
+
+def test_verify_as_run_says_its_one_line_and_nothing_else(package: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "spreadwatch", "evidence", "verify", str(package[0])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")},
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(done.stdout.splitlines()) == 1
 
 
 @pytest.fixture
