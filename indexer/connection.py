@@ -18,7 +18,7 @@ from elastic_transport.client_utils import url_to_node_config
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from indexer import cluster, embedded
-from spreadwatch.settings import Settings
+from spreadwatch.settings import Settings, without_password
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def es_url(settings: Settings) -> str:
 def make_client(settings: Settings, url: str | None = None) -> Elasticsearch:
     """A client for the configured cluster; checks it answers before handing it out."""
     hosts, embedded_node = (url.split(","), False) if url else _hosts(settings)
-    target = ", ".join(hosts)
+    target = ", ".join(without_password(host) for host in hosts)
     options: dict[str, Any] = {
         "request_timeout": settings.es_request_timeout,
         "retry_on_timeout": True,

@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -286,6 +286,9 @@ class Settings(BaseSettings):
         if self.smtp_url is not None:
             password = urlsplit(self.smtp_url.get_secret_value()).password
             secrets.append(password or "")
+        for url in self.es_urls:  # `https://user:password@host` is a way to give them too
+            password = urlsplit(url).password or ""
+            secrets += [password, unquote(password)]
         return [s for s in secrets if s]
 
     def secret(self, name: str) -> str | None:
@@ -294,14 +297,25 @@ class Settings(BaseSettings):
         return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
+def without_password(url: str) -> str:
+    """`url` with the password of its userinfo written `***` (`https://elastic:***@host`): how a
+    URL that may carry credentials is shown in messages."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
+
+
 def _require_http_url(value: str) -> None:
     parts = urlsplit(value)
+    shown = without_password(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL like http://127.0.0.1:9200, got {value!r}")
+        raise ValueError(f"must be an http(s) URL like http://127.0.0.1:9200, got {shown!r}")
     try:
         _ = parts.port
     except ValueError as error:
-        raise ValueError(f"has an invalid port: {value!r}") from error
+        raise ValueError(f"has an invalid port: {shown!r}") from error
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:

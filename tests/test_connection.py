@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from indexer.connection import ClusterFeatures, ConnectionFailedError, make_client
 from spreadwatch.settings import Settings, load_settings
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def closed_port() -> int:
@@ -40,6 +46,40 @@ def test_credentials_never_appear_in_the_error(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConnectionFailedError) as caught:
         make_client(settings)
     assert "c2VjcmV0LWtleQ==" not in str(caught.value)
+
+
+PASSWORD = "pa55-in-the-url"
+
+
+def test_a_password_in_the_url_never_appears_in_the_error() -> None:
+    port = closed_port()
+    url = f"http://elastic:{PASSWORD}@127.0.0.1:{port}"
+    with pytest.raises(ConnectionFailedError) as caught:
+        make_client(load_settings(es_url=url, es_request_timeout=2))
+    assert PASSWORD not in str(caught.value)
+    assert f"http://elastic:***@127.0.0.1:{port}" in str(caught.value)
+
+
+@pytest.mark.parametrize("command", [["search", "intern"], ["timeline", "x"], ["es", "status"]])
+def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SPREADWATCH_ES_URL": f"http://elastic:{PASSWORD}@127.0.0.1:{closed_port()}",
+        "SPREADWATCH_ES_REQUEST_TIMEOUT": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "spreadwatch", *command],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "elastic:***@127.0.0.1" in done.stderr
+    assert PASSWORD not in done.stdout + done.stderr
 
 
 def test_features_are_read_from_the_cluster(es_client: Elasticsearch) -> None:

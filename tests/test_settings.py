@@ -75,3 +75,11 @@ def test_secrets_never_show_in_repr_or_logs(
     assert "ghp_supersecretvalue" not in caplog.text
     assert "hunter2pass" not in caplog.text
     assert "***" in caplog.text
+
+
+@pytest.mark.parametrize(("written", "clear"), [("pw-in-url", "pw-in-url"), ("p%40ss", "p@ss")])
+def test_the_password_of_an_es_url_is_a_secret_logs_never_show(
+    monkeypatch: pytest.MonkeyPatch, written: str, clear: str
+) -> None:
+    monkeypatch.setenv("SPREADWATCH_ES_URL", f"https://elastic:{written}@es.example.org:9243")
+    assert {written, clear} <= set(load_settings().secret_values())

@@ -101,8 +101,11 @@ def _line(state: dict[str, Any]) -> str:
 
 def _require_embedded(app: AppContext) -> None:
     if not app.settings.embedded:
+        from spreadwatch.settings import without_password
+
+        shown = ",".join(without_password(url) for url in app.settings.es_urls)
         raise click.UsageError(
-            f"SPREADWATCH_ES_URL is set ({app.settings.es_url}); `es` manages only the embedded node"
+            f"SPREADWATCH_ES_URL is set ({shown}); `es` manages only the embedded node"
         )
 
 
