@@ -67,6 +67,26 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+#: Libraries whose warnings carry a traceback of what they retried or survived: shown as one
+#: line (the exception's type and message) unless debugging.
+TERSE_LIBRARIES = ("elastic_transport",)
+
+
+class TerseLibraryWarnings(logging.Filter):
+    """The Elasticsearch client logs every retry of a request at WARNING with the whole
+    traceback of the failure (~40 lines each; a cluster that cannot be reached gave 160 lines
+    before the command's one-line error). Its warnings below ERROR keep their message and
+    name the exception on the same line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = record.name.split(".")[0]
+        if record.exc_info and record.levelno < logging.ERROR and library in TERSE_LIBRARIES:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
 def configure_logging(debug: bool = False, as_json: bool = False, level: str = "info") -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -75,6 +95,8 @@ def configure_logging(debug: bool = False, as_json: bool = False, level: str = "
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(StructuredFormatter(as_json=as_json))
     handler._spreadwatch = True  # type: ignore[attr-defined]
+    if not debug:
+        handler.addFilter(TerseLibraryWarnings())
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO))
     # Libraries are chatty at INFO; their warnings still come through.

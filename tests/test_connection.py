@@ -82,6 +82,32 @@ def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
     assert PASSWORD not in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize(("debug", "tracebacks"), [([], False), (["--debug"], True)])
+def test_an_unreachable_cluster_ends_a_command_in_its_error_without_tracebacks(
+    debug: list[str], tracebacks: bool
+) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SPREADWATCH_ES_URL": f"http://127.0.0.1:{closed_port()}",
+        "SPREADWATCH_ES_REQUEST_TIMEOUT": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "spreadwatch", *debug, "search", "intern"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert ("Traceback" in done.stderr) is tracebacks
+    if not tracebacks:
+        assert done.stderr.splitlines()[-1].startswith("error: cannot reach Elasticsearch at")
+        assert all(" WARNING " in line for line in done.stderr.splitlines()[:-1])
+
+
 def test_features_are_read_from_the_cluster(es_client: Elasticsearch) -> None:
     features = ClusterFeatures(es_client)
     assert "x-pack-core" in features.modules
