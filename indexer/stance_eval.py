@@ -48,7 +48,7 @@ def read_labelled(path: Path) -> list[Labelled]:
     """Every labelled post of a JSONL file; a bad line is an error naming it (nothing is
     silently skipped: a sample with holes would give figures for posts nobody chose)."""
     posts = []
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8-sig") as lines:  # a BOM (Notepad, PowerShell) is no text
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue

@@ -141,6 +141,18 @@ def test_a_label_is_read_whatever_its_case_and_spaces(tmp_path: Path):
     assert figures["overall"]["classes"]["denial"]["support"] == 1
 
 
+def test_a_file_saved_with_a_byte_order_mark_scores_as_without_it(tmp_path: Path):
+    """Notepad's and PowerShell's "UTF-8" (and this tool's own CSV) start with a BOM."""
+    text = (DATA / "small.jsonl").read_text(encoding="utf-8")
+    figures = []
+    for name, encoding in (("plain.jsonl", "utf-8"), ("bom.jsonl", "utf-8-sig")):
+        (tmp_path / name).write_text(text, encoding=encoding)
+        result = run(str(tmp_path / name), "--format", "json", "--classifier", "lexicon")
+        assert result.exit_code == 0, result.output
+        figures.append(json.loads(result.output))
+    assert figures[1] == figures[0]
+
+
 def test_parent_text_reaches_the_classifier(tmp_path: Path):
     labelled = tmp_path / "x.jsonl"
     record = {"text": "false!", "label": "denial", "parent_text": "X leaked"}
