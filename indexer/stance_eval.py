@@ -48,29 +48,40 @@ def read_labelled(path: Path) -> list[Labelled]:
     """Every labelled post of a JSONL file; a bad line is an error naming it (nothing is
     silently skipped: a sample with holes would give figures for posts nobody chose)."""
     posts = []
-    with path.open(encoding="utf-8-sig") as lines:  # a BOM (Notepad, PowerShell) is no text
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise EvalFileError(f"{path}:{number}: a line must be a JSON object")
-            record = _canonical(record, f"{path}:{number}")
-            text, label = record.get("text"), record.get("label")
-            if not isinstance(text, str) or not (text.strip() or record.get("title")):
-                raise EvalFileError(f"{path}:{number}: no text")
-            if label not in STANCES:
-                raise EvalFileError(
-                    f"{path}:{number}: label {label!r} is not one of {', '.join(STANCES)}"
-                )
-            lang = str(record.get("lang") or "und")
-            posts.append(Labelled(number, label, lang, record))
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        line = _decoded(raw, f"{path}:{number}", first=number == 1)
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise EvalFileError(f"{path}:{number}: a line must be a JSON object")
+        record = _canonical(record, f"{path}:{number}")
+        text, label = record.get("text"), record.get("label")
+        if not isinstance(text, str) or not (text.strip() or record.get("title")):
+            raise EvalFileError(f"{path}:{number}: no text")
+        if label not in STANCES:
+            raise EvalFileError(
+                f"{path}:{number}: label {label!r} is not one of {', '.join(STANCES)}"
+            )
+        lang = str(record.get("lang") or "und")
+        posts.append(Labelled(number, label, lang, record))
     if not posts:
         raise EvalFileError(f"{path}: no labelled post")
     return posts
+
+
+def _decoded(raw: bytes, where: str, first: bool) -> str:
+    """A line as UTF-8 text; the first may start with a byte-order mark (Notepad, PowerShell)."""
+    try:
+        return raw.decode("utf-8-sig" if first else "utf-8")
+    except UnicodeDecodeError as error:
+        raise EvalFileError(
+            f"{where}: not UTF-8 (byte {raw[error.start]:#04x} at byte {error.start + 1}); "
+            "save the file as UTF-8"
+        ) from None
 
 
 #: Other names labelling tools give the two fields that matter, read as the canonical ones.

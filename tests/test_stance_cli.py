@@ -92,6 +92,15 @@ def test_a_bad_line_is_an_error_naming_it(tmp_path: Path, line: str, message: st
     assert message in result.output
 
 
+def test_a_file_in_another_encoding_is_an_error_naming_its_line(tmp_path: Path):
+    labelled = tmp_path / "gbk.jsonl"
+    lines = ['{"text": "ok", "label": "other"}', '{"text": "字节跳动否认", "label": "denial"}']
+    labelled.write_bytes("\n".join(lines).encode("gbk"))
+    result = run(str(labelled))
+    assert result.exit_code == 2
+    assert f"{labelled}:2: not UTF-8" in result.output
+
+
 def test_a_missing_file_is_a_usage_error(tmp_path: Path):
     result = run(str(tmp_path / "none.jsonl"))
     assert (result.exit_code, "no such file" in result.output) == (2, True)
