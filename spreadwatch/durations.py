@@ -23,6 +23,10 @@ MAX_YEARS = 1000
 MAX_SECONDS = MAX_YEARS * 365 * UNIT_SECONDS["d"]
 
 
+class DurationTooLongError(ValueError):
+    """A duration past `MAX_YEARS`: readable, but no use and no date."""
+
+
 def parse_duration(value: Any) -> timedelta:
     """`90s`, `30m`, `1h`, `2d`, `1w`, or a number of seconds (`10`, `10.5`) as a timedelta."""
     if isinstance(value, timedelta):
@@ -39,7 +43,7 @@ def parse_duration(value: Any) -> timedelta:
     if seconds is None or math.isnan(seconds):
         raise ValueError(f"expected a duration — {DURATION_FORMS} — got {value!r}")
     if seconds > MAX_SECONDS:
-        raise ValueError(f"a duration of at most {MAX_YEARS:,} years, got {value!r}")
+        raise DurationTooLongError(f"{value!r} is longer than {MAX_YEARS:,} years, the longest duration")
     return timedelta(seconds=seconds)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from spreadwatch.durations import DURATION_FORMS, parse_duration, parse_when
+from spreadwatch.durations import DURATION_FORMS, DurationTooLongError, parse_duration, parse_when
 from spreadwatch.names import unknown_name
 
 
@@ -30,6 +30,8 @@ class Duration(click.ParamType):
             return value
         try:
             parsed = parse_duration(value.strip() if isinstance(value, str) else value)
+        except DurationTooLongError as error:
+            self.fail(str(error), param, ctx)
         except ValueError:
             self.fail(f"{value!r} is not a duration: use {DURATION_FORMS}", param, ctx)
         if self.minimum is not None and parsed < self.minimum:
