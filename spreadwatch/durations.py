@@ -43,7 +43,9 @@ def parse_duration(value: Any) -> timedelta:
     if seconds is None or math.isnan(seconds):
         raise ValueError(f"expected a duration — {DURATION_FORMS} — got {value!r}")
     if seconds > MAX_SECONDS:
-        raise DurationTooLongError(f"{value!r} is longer than {MAX_YEARS:,} years, the longest duration")
+        raise DurationTooLongError(
+            f"{value!r} is longer than {MAX_YEARS:,} years, the longest duration"
+        )
     return timedelta(seconds=seconds)
 
 
