@@ -1,4 +1,4 @@
-"""Sending alert e-mails: over SMTP from `settings.smtp_url`, or to a list (dry run / tests).
+"""Sending alert e-mails over SMTP from `settings.smtp_url` (without one, alerts stay pending).
 
 `smtp://user:pass@host:587?starttls=true` uses STARTTLS, `smtps://host:465` implicit TLS,
 plain `smtp://host:25` neither; `cafile=/path/ca.pem` trusts a private CA (certificates are
@@ -51,19 +51,6 @@ class Sender(Protocol):
         ...
 
 
-@dataclass
-class FakeSender:
-    """Keeps messages instead of sending them: `alerts check` and dry runs."""
-
-    sent: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[list[str]] = field(default_factory=list)
-
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:
-        self.sent.append(message)
-        self.envelopes.append(list(recipients))
-        return {}
-
-
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
@@ -114,7 +101,11 @@ class SmtpSender:
             )
         connection = smtplib.SMTP(self.config.host, self.config.port, timeout=self.timeout)
         if self.config.starttls:
-            connection.starttls(context=context)
+            try:
+                connection.starttls(context=context)
+            except BaseException:
+                connection.close()  # not returned, so no `with` would close it
+                raise
         return connection
 
     def send(self, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Refusal]:

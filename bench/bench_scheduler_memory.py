@@ -28,7 +28,7 @@ from typing import Any
 import psutil
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
-from alerts.mailer import FakeSender
+from alerts.mailer import UnconfiguredSender
 from bench.machine import save
 from indexer.connection import IndexNames, make_client
 from indexer.templates import delete_all, init
@@ -98,7 +98,10 @@ def main() -> None:
     client = make_client(settings)
     init(client, names)
     process = psutil.Process()
-    rt = Runtime(settings=settings, client=client, names=names, sender=FakeSender(),
+    # No mail goes out from a bench (whatever SPREADWATCH_SMTP_URL says): alerts stay stored
+    # and pending, as for a user without an SMTP server.
+    sender = UnconfiguredSender()
+    rt = Runtime(settings=settings, client=client, names=names, sender=sender,
                  crawl_command=(sys.executable, "-c", "pass"))  # fmt: skip
     monitor = Monitor(rt, [folder], workers=args.workers, watch_interval=5)
     skipped: list[str] = []

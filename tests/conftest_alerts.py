@@ -14,6 +14,7 @@ from alerts_support import PASSWORD, Inbox, SmtpServer, free_port, self_signed_c
 from elasticsearch import Elasticsearch
 from index_pool import empty
 
+from alerts.mailer import SmtpConfig, SmtpSender
 from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
 from spreadwatch.settings import Settings
@@ -36,6 +37,12 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_sender(smtp_server: SmtpServer) -> SmtpSender:
+    """The product's own SMTP sender, pointed at `smtp_server` (what arrives: its inbox)."""
+    return SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from alerts_support import NOW, incident_with, index_posts, post, spread
 
 from alerts.engine import Delivery, raise_alerts
-from alerts.mailer import FakeSender
 from alerts.store import AlertStore
 
 pytest_plugins = ["conftest_alerts"]
@@ -98,25 +97,29 @@ def test_resolved_notice_closes_open_spike_once(es_client, index_names):
     assert raise_alerts(es_client, index_names, incident, quiet + H) == []
 
 
-def test_restart_neither_repeats_nor_loses_an_alert(es_client, index_names):
+def test_restart_neither_repeats_nor_loses_an_alert(
+    es_client, index_names, smtp_server, smtp_sender
+):
     incident = incident_with([SPIKE])
     spike_now(es_client, index_names)
     raise_alerts(es_client, index_names, incident, NOW)
     # A fresh process: new store, new sender; the pending alert is found and sent once.
-    sender = FakeSender()
-    delivery = Delivery(AlertStore(es_client, index_names), sender, "sw@example.org")
+    delivery = Delivery(AlertStore(es_client, index_names), smtp_sender, "sw@example.org")
     raise_alerts(es_client, index_names, incident, NOW + timedelta(minutes=5))
     delivery.deliver(NOW + timedelta(minutes=5))
     delivery.deliver(NOW + timedelta(minutes=10))
-    assert len(sender.sent) == 1
+    assert len(smtp_server.inbox.messages) == 1
     assert [a["state"] for a in stored(es_client, index_names)] == ["sent"]
 
 
-def test_alert_without_recipients_is_marked_failed_not_lost(es_client, index_names):
+def test_alert_without_recipients_is_marked_failed_not_lost(
+    es_client, index_names, smtp_server, smtp_sender
+):
     incident = incident_with([SPIKE], recipients=[])
     spike_now(es_client, index_names)
     raise_alerts(es_client, index_names, incident, NOW)
-    Delivery(AlertStore(es_client, index_names), FakeSender(), "sw@example.org").deliver(NOW)
+    Delivery(AlertStore(es_client, index_names), smtp_sender, "sw@example.org").deliver(NOW)
+    assert smtp_server.inbox.messages == []
     [alert] = stored(es_client, index_names)
     assert (alert["state"], alert["last_error"]) == (
         "failed",
@@ -124,15 +127,16 @@ def test_alert_without_recipients_is_marked_failed_not_lost(es_client, index_nam
     )
 
 
-def test_digest_alerts_wait_for_the_digest_and_go_out_together(es_client, index_names):
+def test_digest_alerts_wait_for_the_digest_and_go_out_together(
+    es_client, index_names, smtp_server, smtp_sender
+):
     rules = [SPIKE, {"name": "many", "type": "threshold", "count": 5}]
     incident = incident_with(rules, digest="hourly")
     spike_now(es_client, index_names)
     raise_alerts(es_client, index_names, incident, NOW)
-    sender = FakeSender()
-    delivery = Delivery(AlertStore(es_client, index_names), sender, "sw@example.org")
+    delivery = Delivery(AlertStore(es_client, index_names), smtp_sender, "sw@example.org")
     delivery.deliver(NOW)
-    assert sender.sent == []
+    assert smtp_server.inbox.messages == []
     delivery.deliver(NOW, digest=True)
-    [digest] = sender.sent
+    [digest] = smtp_server.inbox.messages
     assert digest["Subject"] == "Digest: 2 alerts — ByteDance intern rumour"

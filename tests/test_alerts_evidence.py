@@ -11,7 +11,7 @@ from alerts_support import NOW, incident_with, index_posts, post
 
 from alerts.engine import Delivery, evaluate, raise_alerts
 from alerts.evidence import text_diff
-from alerts.mailer import FakeSender
+from alerts.mailer import SmtpSender
 from alerts.store import AlertStore
 
 pytest_plugins = ["conftest_alerts"]
@@ -73,15 +73,17 @@ def test_an_edited_statement_raises_statement_edited_with_a_diff(es_client, inde
     assert "+Losses were not in the millions." in edited.summary
 
 
-def test_evidence_alerts_fire_once_and_bypass_the_digest(es_client, index_names):
+def test_evidence_alerts_fire_once_and_bypass_the_digest(
+    es_client, index_names, smtp_server, smtp_sender: SmtpSender
+):
     _world(es_client, index_names)
     incident = incident_with(RULES, digest="hourly")
     first = raise_alerts(es_client, index_names, incident, NOW)
     again = raise_alerts(es_client, index_names, incident, NOW + 3 * H)
     assert sorted(a["rule"] for a in first) == ["edited", "removed"] and again == []
-    sender = FakeSender()
-    Delivery(AlertStore(es_client, index_names), sender, "sw@example.org").deliver(NOW)
-    assert sorted(m["Subject"].split(":")[0] for m in sender.sent) == ["Evidence removed", "Statement edited"]  # fmt: skip
+    Delivery(AlertStore(es_client, index_names), smtp_sender, "sw@example.org").deliver(NOW)
+    subjects = sorted(m["Subject"].split(":")[0] for m in smtp_server.inbox.messages)
+    assert subjects == ["Evidence removed", "Statement edited"]
 
 
 def test_the_diff_marks_removed_and_added_sentences():

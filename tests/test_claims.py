@@ -137,9 +137,8 @@ def test_the_report_has_a_row_per_claim(story, es_client, index_names):
     ]
 
 
-def test_an_alert_e_mail_states_the_claims(story, es_client, index_names):
+def test_an_alert_e_mail_states_the_claims(story, es_client, index_names, smtp_server, smtp_sender):
     from alerts.engine import Delivery, raise_alerts
-    from alerts.mailer import FakeSender
     from alerts.store import AlertStore
     from spreadwatch.incident import Incident
 
@@ -158,9 +157,8 @@ def test_an_alert_e_mail_states_the_claims(story, es_client, index_names):
     )
     now = T0 + 5 * H
     raise_alerts(es_client, index_names, incident, now)
-    sender = FakeSender()
-    Delivery(AlertStore(es_client, index_names), sender, "sw@example.org").deliver(now)
-    [message] = sender.sent
+    Delivery(AlertStore(es_client, index_names), smtp_sender, "sw@example.org").deliver(now)
+    [message] = smtp_server.inbox.messages
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert (
         "  - gpus (8,000+ H100 GPUs): 4 posts, 3 spreading it, 1 denying it; reach 1.7k vs 20.0k;"
