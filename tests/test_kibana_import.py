@@ -39,8 +39,8 @@ FACTS = DashboardFacts("bytedance-intern-2024", "ByteDance", datetime(2024, 10, 
 
 
 @dataclass
-class FakeKibana:
-    """State of the fake: stored objects per space, its version, and the requests it saw."""
+class LocalKibana:
+    """State of the local Kibana (an HTTP server replying like the saved-objects import API): stored objects per space, its version, and the requests it saw."""
 
     version: str = "8.19.0"
     spaces: set[str] = field(default_factory=lambda: {"default", "comms"})
@@ -53,7 +53,7 @@ def _error(status: int, error: str, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"statusCode": status, "error": error, "message": message}
 
 
-def _handle_import(kibana: FakeKibana, path: str, headers: Any, body: bytes) -> tuple[int, dict]:
+def _handle_import(kibana: LocalKibana, path: str, headers: Any, body: bytes) -> tuple[int, dict]:
     parts = urlsplit(path)
     route = ROUTE.match(parts.path)
     if route is None:
@@ -87,7 +87,7 @@ def _handle_import(kibana: FakeKibana, path: str, headers: Any, body: bytes) -> 
 
 
 def _import(
-    kibana: FakeKibana, space: str, objects: list[dict[str, Any]], overwrite: bool
+    kibana: LocalKibana, space: str, objects: list[dict[str, Any]], overwrite: bool
 ) -> tuple[int, dict]:
     for obj in objects:
         for key in ("typeMigrationVersion", "coreMigrationVersion"):
@@ -130,8 +130,8 @@ def _import(
 
 
 @pytest.fixture
-def kibana() -> Iterator[FakeKibana]:
-    state = FakeKibana()
+def kibana() -> Iterator[LocalKibana]:
+    state = LocalKibana()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -169,20 +169,20 @@ def test_a_bad_kibana_url_is_refused_without_echoing_credentials(url: str) -> No
     assert "hunter2" not in str(refused.value)
 
 
-def test_a_clean_import_creates_every_object(kibana: FakeKibana) -> None:
+def test_a_clean_import_creates_every_object(kibana: LocalKibana) -> None:
     result = import_objects(NDJSON, kibana.url, api_key=API_KEY)
     assert (result.success, result.success_count, result.errors) == (True, len(BUNDLE), [])
     assert {(t, i) for _, t, i in kibana.stored} == {(o["type"], o["id"]) for o in BUNDLE}
 
 
-def test_the_import_overwrites_earlier_copies(kibana: FakeKibana) -> None:
+def test_the_import_overwrites_earlier_copies(kibana: LocalKibana) -> None:
     import_objects(NDJSON, kibana.url, api_key=API_KEY)
     again = import_objects(NDJSON, kibana.url, api_key=API_KEY)
     assert again.success
     assert kibana.requests[-1]["query"] == {"overwrite": "true"}
 
 
-def test_objects_go_into_the_named_space(kibana: FakeKibana) -> None:
+def test_objects_go_into_the_named_space(kibana: LocalKibana) -> None:
     import_objects(NDJSON, kibana.url, space="comms", api_key=API_KEY)
     assert {space for space, _, _ in kibana.stored} == {"comms"}
 
@@ -199,7 +199,7 @@ def test_import_url_per_space(space: str | None, expected: str) -> None:
     assert import_url("http://k:5601/", space) == expected
 
 
-def test_existing_objects_without_overwrite_are_reported_as_conflicts(kibana: FakeKibana) -> None:
+def test_existing_objects_without_overwrite_are_reported_as_conflicts(kibana: LocalKibana) -> None:
     import_objects(NDJSON, kibana.url, api_key=API_KEY)
     result = import_objects(NDJSON, kibana.url, api_key=API_KEY, overwrite=False)
     assert not result.success
@@ -207,7 +207,7 @@ def test_existing_objects_without_overwrite_are_reported_as_conflicts(kibana: Fa
     assert len(result.errors) == len(BUNDLE)
 
 
-def test_missing_references_are_listed_per_object(kibana: FakeKibana) -> None:
+def test_missing_references_are_listed_per_object(kibana: LocalKibana) -> None:
     without_views = to_ndjson(o for o in BUNDLE if o["type"] != "index-pattern")
     result = import_objects(without_views, kibana.url, api_key=API_KEY)
     assert not result.success
@@ -219,36 +219,36 @@ def test_missing_references_are_listed_per_object(kibana: FakeKibana) -> None:
     assert dashboard.describe().endswith("missing_references (missing index-pattern swk-posts)")
 
 
-def test_a_200_with_some_objects_failed_is_not_a_success(kibana: FakeKibana) -> None:
+def test_a_200_with_some_objects_failed_is_not_a_success(kibana: LocalKibana) -> None:
     odd = {**BUNDLE[0], "type": "weird-thing", "id": "x1"}
     result = import_objects(to_ndjson([*BUNDLE, odd]), kibana.url, api_key=API_KEY)
     assert (result.success, result.success_count) == (False, len(BUNDLE))
     assert [(e.id, e.reason) for e in result.errors] == [("x1", "unsupported_type")]
 
 
-def test_a_bundle_newer_than_kibana_is_refused_with_the_reason(kibana: FakeKibana) -> None:
+def test_a_bundle_newer_than_kibana_is_refused_with_the_reason(kibana: LocalKibana) -> None:
     kibana.version = "8.8.0"
     with pytest.raises(KibanaImportError, match=r"\(422\).*more recent version.*8\.19"):
         import_objects(NDJSON, kibana.url, api_key=API_KEY)
     assert kibana.stored == {}
 
 
-def test_the_bundle_imports_into_the_oldest_supported_kibana(kibana: FakeKibana) -> None:
+def test_the_bundle_imports_into_the_oldest_supported_kibana(kibana: LocalKibana) -> None:
     kibana.version = "8.19.0"
     assert import_objects(NDJSON, kibana.url, api_key=API_KEY).success
 
 
-def test_a_wrong_api_key_is_refused_with_a_hint(kibana: FakeKibana) -> None:
+def test_a_wrong_api_key_is_refused_with_a_hint(kibana: LocalKibana) -> None:
     with pytest.raises(KibanaImportError, match=r"\(401\).*--api-key"):
         import_objects(NDJSON, kibana.url, api_key="wrong")
 
 
-def test_an_unknown_space_is_refused(kibana: FakeKibana) -> None:
+def test_an_unknown_space_is_refused(kibana: LocalKibana) -> None:
     with pytest.raises(KibanaImportError, match=r"\(404\).*space/nope"):
         import_objects(NDJSON, kibana.url, space="nope", api_key=API_KEY)
 
 
-def test_a_file_name_kibana_refuses_is_caught_before_sending(kibana: FakeKibana) -> None:
+def test_a_file_name_kibana_refuses_is_caught_before_sending(kibana: LocalKibana) -> None:
     with pytest.raises(ValueError, match=r"\.ndjson"):
         import_objects(NDJSON, kibana.url, api_key=API_KEY, filename="bundle.json")
     assert kibana.requests == []
@@ -261,7 +261,7 @@ def test_an_unreachable_kibana_is_a_clear_error() -> None:
         import_objects(NDJSON, "http://127.0.0.1:9", api_key=API_KEY, timeout=5)
 
 
-def test_the_fake_refuses_requests_without_kbn_xsrf(kibana: FakeKibana) -> None:
+def test_the_local_kibana_refuses_requests_without_kbn_xsrf(kibana: LocalKibana) -> None:
     """The server under the tests above checks the header (so those tests prove we send it)."""
     import urllib.error
     import urllib.request
@@ -282,7 +282,7 @@ def run(args: list[str], env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(cli, args, env={"SPREADWATCH_KIBANA_API_KEY": API_KEY, **(env or {})})
 
 
-def test_cli_imports_an_exported_file(kibana: FakeKibana, tmp_path: Path) -> None:
+def test_cli_imports_an_exported_file(kibana: LocalKibana, tmp_path: Path) -> None:
     bundle = tmp_path / "dash.ndjson"
     bundle.write_text(NDJSON, encoding="utf-8")
     result = run(["kibana", "import", "--url", kibana.url, "--file", str(bundle)])
@@ -292,7 +292,7 @@ def test_cli_imports_an_exported_file(kibana: FakeKibana, tmp_path: Path) -> Non
 
 
 def test_cli_lists_each_failed_object_and_exits_non_zero(
-    kibana: FakeKibana, tmp_path: Path
+    kibana: LocalKibana, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "partial.ndjson"
     bundle.write_text(
@@ -305,7 +305,7 @@ def test_cli_lists_each_failed_object_and_exits_non_zero(
     assert "missing_references" in result.output
 
 
-def test_cli_never_prints_the_api_key(kibana: FakeKibana, tmp_path: Path) -> None:
+def test_cli_never_prints_the_api_key(kibana: LocalKibana, tmp_path: Path) -> None:
     bundle = tmp_path / "dash.ndjson"
     bundle.write_text(NDJSON, encoding="utf-8")
     result = run(["kibana", "import", "--url", kibana.url, "--file", str(bundle)])
@@ -313,7 +313,7 @@ def test_cli_never_prints_the_api_key(kibana: FakeKibana, tmp_path: Path) -> Non
 
 
 def test_cli_imports_with_a_user_and_the_password_from_the_environment(
-    kibana: FakeKibana, tmp_path: Path
+    kibana: LocalKibana, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "dash.ndjson"
     bundle.write_text(NDJSON, encoding="utf-8")
