@@ -40,7 +40,8 @@ FACTS = DashboardFacts("bytedance-intern-2024", "ByteDance", datetime(2024, 10, 
 
 @dataclass
 class LocalKibana:
-    """State of the local Kibana (an HTTP server replying like the saved-objects import API): stored objects per space, its version, and the requests it saw."""
+    """State of the local Kibana (an HTTP server replying like the saved-objects import API):
+    stored objects per space, its version, and the requests it saw."""
 
     version: str = "8.19.0"
     spaces: set[str] = field(default_factory=lambda: {"default", "comms"})
