@@ -145,6 +145,42 @@ def test_garbage_and_changed_shapes_are_counted_not_fatal(
     assert set(stored_ids(es_client, index_names)) == expected - lost
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"facets": 7},
+        {"facets": [{"features": [{"$type": None}]}]},
+        {"tags": 3},
+        {"embed": {"$type": "app.bsky.embed.images", "images": 1}},
+        {"embed": {"$type": "app.bsky.embed.record", "record": {"uri": "at://did:plc:x"}}},
+        {"createdAt": "9999-12-31T23:59:59-01:00"},
+    ],
+    ids=[
+        "facets-int",
+        "feature-type-null",
+        "tags-int",
+        "images-int",
+        "quote-uri-short",
+        "year-9999",
+    ],
+)
+def test_a_post_of_an_unexpected_shape_is_one_bad_event_and_the_stream_goes_on(
+    stream_settings: Any,
+    incident: Incident,
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    record: dict[str, Any],
+) -> None:
+    events = burst(20)
+    expected = expected_ids(events)
+    events[5]["commit"]["record"].update(record)
+    with JetstreamReplay(events) as server:
+        stats = consume(stream_settings(server.url), incident)
+    assert (stats.bad_events, stats.posts_seen) == (1, 19)  # read to the end of the burst
+    lost = "bluesky:at://did:plc:user0005/app.bsky.feed.post/3l6r0000005"
+    assert set(stored_ids(es_client, index_names)) == expected - {lost}
+
+
 def _cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")}
     env.update(

@@ -106,12 +106,15 @@ def parse_profiles(payload: Any) -> dict[str, int]:
     return counts
 
 
+@record_parser
 def parse_jetstream_event(event: Any) -> Post | None:
     """A Jetstream `commit` creating a post or repost as a Post; None for everything else.
 
     The deletion of a post is a Post with `deleted_how` (and no text), for the ingest to mark a
     stored post deleted. Identity and account events, other deletes and other collections are
-    not posts: they are skipped, not errors. A create with a malformed record is a `ParseError`.
+    not posts: they are skipped, not errors. A create with a malformed record is a `ParseError`
+    (whatever inside the record the reading trips on: the consumer counts a `ParseError` and
+    goes on, anything else would stop the stream and stop it again at the same event on restart).
     """
     if not isinstance(event, dict) or event.get("kind") != "commit":
         return None

@@ -17,8 +17,9 @@ class ParseError(ValueError):
     """A record from a platform that does not have the shape its API documents."""
 
 
-#: Where platforms keep a record's own id (first found wins; Reddit nests it under `data`).
-_ID_KEYS = ("id", "uri", "objectID", "guid", "name", "mid", "sha", "node_id", "url")
+#: Where platforms keep a record's own id (first found wins; Reddit nests it under `data`; a
+#: Jetstream event names only its account).
+_ID_KEYS = ("id", "uri", "objectID", "guid", "name", "mid", "sha", "node_id", "url", "did")
 
 
 def record_id(record: Any) -> str:
