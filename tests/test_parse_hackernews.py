@@ -47,7 +47,8 @@ def test_script_in_story_text_ends_up_as_inert_text() -> None:
 
 
 def test_the_comment_tree_gives_every_live_comment_with_its_parent() -> None:
-    comments = parse_item_tree(DATA["items"]["41880512"])
+    comments, errors = parse_item_tree(DATA["items"]["41880512"])
+    assert errors == []
     parents = {c.native_id: c.reply_to for c in comments}
     assert parents == {"41880601": "hackernews:41880512", "41880650": "hackernews:41880601"}
     assert all(c.thread == "hackernews:41880512" for c in comments)

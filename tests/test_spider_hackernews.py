@@ -10,7 +10,7 @@ import pytest
 from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.hackernews import HackerNewsData, HackerNewsReplay
 
 
@@ -97,4 +97,29 @@ def test_a_hit_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path: 
         incident = _incident(tmp_path, comment_trees=False)
         result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=server.url)
     assert result.ids() == ["hackernews:41880512", "hackernews:41880601"]
+    assert result.stat("dropped/bad_record") == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "kept"),
+    [
+        ({"created_at_i": 10**20}, ["hackernews:41880601"]),
+        ({"id": "41880650x"}, ["hackernews:41880601"]),
+        ({"children": 5}, ["hackernews:41880601", "hackernews:41880650"]),
+    ],
+    ids=["time-out-of-range", "id-as-text", "children-not-a-list"],
+)
+def test_a_comment_of_the_wrong_shape_in_a_tree_is_dropped_and_the_rest_kept(
+    tmp_path: Path, change: dict[str, object], kept: list[str]
+) -> None:
+    tree = copy.deepcopy(HackerNewsData.load(FIXTURES / "hackernews.json").items["41880512"])
+    tree["children"][0]["children"][0].update(change)  # 41880650, a reply to 41880601
+    with ReplayServer(
+        HackerNewsReplay(HackerNewsData.load(FIXTURES / "hackernews.json"))
+    ) as server:
+        server.script(r"^/api/v1/items/41880512$", [Reply.json(tree)])
+        result = crawl("hackernews", _incident(tmp_path), tmp_path,
+                       SPREADWATCH_HACKERNEWS_BASE_URL=server.url)  # fmt: skip
+    from_tree = sorted(i for i, item in result.by_id().items() if item["always_keep"])
+    assert from_tree == kept
     assert result.stat("dropped/bad_record") == 1

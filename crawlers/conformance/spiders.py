@@ -123,7 +123,13 @@ def _hackernews(record: Record, folder: Path, parsed: Parsed) -> None:
     elif record.kind == "hit":
         parsed.add(hackernews.parse_hit, payload)
     elif record.kind == "item_tree":
-        parsed.add(hackernews.parse_item_tree, payload)
+        try:
+            comments, errors = hackernews.parse_item_tree(payload)
+        except ParseError:
+            parsed.drops["bad_record"] += 1
+            return
+        parsed.items.extend(comments)
+        parsed.drops["bad_record"] += len(errors)
 
 
 def _weibo(record: Record, folder: Path, parsed: Parsed) -> None:

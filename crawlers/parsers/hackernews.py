@@ -61,18 +61,33 @@ def parse_hit(hit: Any) -> Post:
     )
 
 
-def parse_item_tree(item: Any) -> list[Post]:
-    """Every comment below a story from `/api/v1/items/:id`, each a reply to its parent."""
+def parse_item_tree(item: Any) -> tuple[list[Post], list[ParseError]]:
+    """Every comment below a story from `/api/v1/items/:id`, each a reply to its parent, and
+    the errors of the comments that could not be read: one comment of the wrong shape is its
+    own drop, the rest of the discussion (its replies too, when its id is known) is kept."""
     root = need(item, "id", int, "algolia item")
     comments: list[Post] = []
-    stack = [(child, root) for child in item.get("children") or []]
+    errors: list[ParseError] = []
+    stack = [(child, root) for child in _children(item, errors)]
     while stack:
         node, parent = stack.pop()
         if not isinstance(node, dict) or node.get("type") != "comment" or not node.get("text"):
             continue  # deleted comments have no text and no author
-        comments.append(_tree_comment(node, parent, root))
-        stack.extend((child, node["id"]) for child in node.get("children") or [])
-    return comments
+        try:
+            comments.append(_tree_comment(node, parent, root))
+        except ParseError as error:
+            errors.append(error)
+        if isinstance(node.get("id"), int) and not isinstance(node["id"], bool):
+            stack.extend((child, node["id"]) for child in _children(node, errors))
+    return comments, errors
+
+
+def _children(node: dict[str, Any], errors: list[ParseError]) -> list[Any]:
+    children = node.get("children")
+    if children is None or isinstance(children, list):
+        return children or []
+    errors.append(ParseError(f"algolia item {node.get('id')!r:.40}: field 'children' should be list, got {children!r:.80}"))  # fmt: skip
+    return []
 
 
 @record_parser
@@ -98,6 +113,7 @@ def parse_item(item: Any) -> Post | None:
     return parse_hit(hit)
 
 
+@record_parser
 def _tree_comment(node: dict[str, Any], parent: int, story: int) -> Post:
     node_id = need(node, "id", int, "algolia item child")
     text, links = _read(node.get("text"))

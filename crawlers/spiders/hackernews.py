@@ -97,10 +97,12 @@ class HackerNewsSpider(SocialSpider):
         if payload is None:
             return
         try:
-            comments = parse_item_tree(payload)
+            comments, errors = parse_item_tree(payload)
         except ParseError as error:
             self.drop("bad_record", response.url, error)
             return
+        for problem in errors:
+            self.drop("bad_record", response.url, problem)
         for comment in comments:
             comment.always_keep = True  # the discussion of a matched story belongs to the spread
             yield self.finish(comment, response.meta["term"])
