@@ -263,3 +263,13 @@ def test_a_login_wall_is_never_taken_for_a_deletion() -> None:
         Target("reddit", "t3_x", "post"), Reply(403, b"{}", received_at=now)
     )
     assert reddit.gone is None and reddit.unverifiable == "http_403"
+
+
+@pytest.mark.parametrize("data", [b"null", b"[]", b'"x"'], ids=["null", "list", "text"])
+def test_a_reddit_answer_without_a_listing_is_unverifiable_not_a_crash(data: bytes) -> None:
+    from crawlers.recheck import Reply, Target, checker
+
+    body = b'{"kind": "Listing", "data": ' + data + b"}"
+    reply = Reply(200, body, received_at=datetime(2024, 10, 20, tzinfo=UTC))
+    verdict = checker("reddit").judge(Target("reddit", "t3_x", "post"), reply)
+    assert (verdict.gone, verdict.unverifiable) == (None, "bad_shape")

@@ -12,8 +12,9 @@ from replay_helpers import SettableClock
 from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.reddit import RedditData, RedditReplay
+from spreadwatch.replay.reddit_comments import listing
 
 FOUND = ["reddit:t3_1g6z9ab", "reddit:t3_1g7b2cd", "reddit:t3_1g7c3ef"]
 CREDENTIALS = {
@@ -139,6 +140,16 @@ def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path:
     assert result.stat("dropped/bad_record") == 1
 
 
+@pytest.mark.parametrize("data", [None, [], "x"], ids=["null", "list", "text"])
+def test_a_listing_whose_data_is_not_an_object_is_a_counted_bad_shape(
+    reddit: ReplayServer, tmp_path: Path, data: object
+) -> None:
+    reddit.script(r"^/search\?", [Reply.json({"kind": "Listing", "data": data})])
+    result = crawl("reddit", _incident(tmp_path), tmp_path, **env(reddit, **CREDENTIALS))
+    assert result.stat("dropped/bad_shape") == 1
+    assert result.items == [] and "spider_exceptions/AttributeError" not in result.stats
+
+
 # ---------------------------------------------------------------- comment trees
 
 
@@ -221,3 +232,23 @@ def test_a_link_older_than_the_comment_window_is_not_read_again(tmp_path: Path) 
         assert server.count(path=r"^/comments/1g6z9ab$") == 0
     assert "reddit:t1_late02" not in second.ids()
     assert second.stat("reddit/trees_reread") == 2
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [{"kind": "Listing", "data": None}, {"kind": "Listing", "data": []}, ["t1_x"]],
+    ids=["data-null", "data-list", "a-list"],
+)
+def test_a_comment_whose_replies_are_unreadable_is_kept_and_the_replies_counted(
+    tmp_path: Path, replies: object
+) -> None:
+    data = RedditData.load(FIXTURES / "reddit.json")
+    link = next(t for t in data.things if t["data"]["name"] == "t3_1g6z9ab")
+    odd = _comment("odd01", "t3_1g6z9ab", "t3_1g6z9ab", 1729339300.0, "odd replies")
+    odd["data"]["replies"] = replies
+    plain = _comment("plain1", "t3_1g6z9ab", "t3_1g6z9ab", 1729339400.0, "plain")
+    with ReplayServer(RedditReplay(data)) as server:
+        server.script(r"^/comments/1g6z9ab", [Reply.json([listing([link]), listing([odd, plain])])])
+        result = crawl("reddit", _incident(tmp_path, comment_trees=True), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+    assert {"reddit:t1_odd01", "reddit:t1_plain1"} <= set(result.ids())
+    assert result.stat("dropped/bad_record") == 1

@@ -10,6 +10,7 @@ kind `repost` of the post it shares (`repost_of`), which `parse_things` yields f
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
@@ -19,6 +20,7 @@ from crawlers.parsers.common import (
     from_epoch,
     need,
     opt_int,
+    record_id,
     record_parser,
 )
 from spreadwatch.urls import clean_url, domain_of
@@ -110,46 +112,71 @@ def _comment(data: dict[str, Any]) -> Post:
     )
 
 
-def comment_things(payload: Any) -> tuple[list[Any], list[str]]:
+def listing_data(payload: Any) -> dict[str, Any] | None:
+    """The `data` of a `Listing` (children, `after`), None when the answer has none."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def listing_children(payload: Any) -> list[Any] | None:
+    """The things of a `Listing`, None when it holds no list of them."""
+    children = (listing_data(payload) or {}).get("children")
+    return children if isinstance(children, list) else None
+
+
+def comment_things(payload: Any) -> tuple[list[Any], list[str], list[ParseError]]:
     """The comments (`t1` things, for `parse_thing`) of a `/comments/{article}` answer — a
-    `[link listing, comment listing]` pair whose comments nest under `replies` — and the ids
-    its `more` stubs stand for (to ask `/api/morechildren`)."""
+    `[link listing, comment listing]` pair whose comments nest under `replies` — the ids its
+    `more` stubs stand for (to ask `/api/morechildren`), and the errors of the nested parts it
+    could not read (one comment's unreadable replies are one drop; the rest is read)."""
     if not isinstance(payload, list) or len(payload) != 2:
         raise ParseError(f"reddit: expected [link, comments] listings, got {str(payload)[:80]!r}")
     comments = need(need(payload[1], "data", dict, "reddit comments"), "children", list, "reddit comments")  # fmt: skip
-    things: list[Any] = []
-    more: list[str] = []
-    _walk(comments, things, more)
-    return things, more
+    found = _Found()
+    found.walk(comments)
+    return found.things, found.more, found.errors
 
 
-def more_things(payload: Any) -> tuple[list[Any], list[str]]:
-    """The comments of an `/api/morechildren` answer (flat, under `json.data.things`), and the
-    ids of the `more` stubs among them."""
+def more_things(payload: Any) -> tuple[list[Any], list[str], list[ParseError]]:
+    """The comments of an `/api/morechildren` answer (flat, under `json.data.things`), the
+    ids of the `more` stubs among them, and the errors of the parts it could not read."""
     body = need(payload, "json", dict, "reddit morechildren")
     errors = body.get("errors")
     if errors:
         raise ParseError(f"reddit morechildren: {str(errors)[:120]}")
-    found = need(need(body, "data", dict, "reddit morechildren"), "things", list, "reddit morechildren")  # fmt: skip
-    things: list[Any] = []
-    more: list[str] = []
-    _walk(found, things, more)
-    return things, more
+    things = need(need(body, "data", dict, "reddit morechildren"), "things", list, "reddit morechildren")  # fmt: skip
+    found = _Found()
+    found.walk(things)
+    return found.things, found.more, found.errors
 
 
-def _walk(children: list[Any], things: list[Any], more: list[str]) -> None:
-    for child in children:
-        kind = child.get("kind") if isinstance(child, dict) else None
-        data = child.get("data") if isinstance(child, dict) else None
-        if kind == "more" and isinstance(data, dict):
-            # "continue this thread" stubs carry no ids (count 0); their depth is not followed.
-            more += [i for i in data.get("children") or [] if isinstance(i, str)]
-            continue
-        things.append(child)
-        replies = data.get("replies") if isinstance(data, dict) else None
-        if isinstance(replies, dict):
-            nested = replies.get("data", {}).get("children")
-            _walk(nested if isinstance(nested, list) else [], things, more)
+@dataclass
+class _Found:
+    things: list[Any] = field(default_factory=list)
+    more: list[str] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)
+
+    def walk(self, children: list[Any]) -> None:
+        for child in children:
+            kind = child.get("kind") if isinstance(child, dict) else None
+            data = child.get("data") if isinstance(child, dict) else None
+            if kind == "more" and isinstance(data, dict):
+                # "continue this thread" stubs carry no ids (count 0); their depth is not followed.
+                ids = data.get("children")
+                if isinstance(ids, list):
+                    self.more += [i for i in ids if isinstance(i, str)]
+                elif ids is not None:
+                    self.errors.append(ParseError(f"reddit more {record_id(child)}: field 'children' should be list, got {ids!r:.80}"))  # fmt: skip
+                continue
+            self.things.append(child)
+            replies = data.get("replies") if isinstance(data, dict) else None
+            if replies in (None, ""):  # "": no replies
+                continue
+            nested = listing_children(replies)
+            if nested is None:
+                self.errors.append(ParseError(f"reddit {record_id(child)}: field 'replies' should be a Listing, got {replies!r:.80}"))  # fmt: skip
+                continue
+            self.walk(nested)
 
 
 def gone(data: dict[str, Any], field: str) -> str | None:
@@ -208,6 +235,8 @@ __all__ = [
     "ParseError",
     "comment_things",
     "gone",
+    "listing_children",
+    "listing_data",
     "more_things",
     "parse_listing",
     "parse_thing",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from crawlers.parsers import ParseError
-from crawlers.parsers.reddit import parse_thing
+from crawlers.parsers.reddit import listing_children, parse_thing
 from crawlers.recheck.model import CheckContext, Fetch, Reply, Target, Verdict, http_verdict
 
 
@@ -23,8 +23,8 @@ def judge(target: Target, reply: Reply) -> Verdict:
     if refused is not None:
         return Verdict(unverifiable=f"http_{reply.status}")  # Reddit's 404 is not about the post
     payload = reply.json()
-    children = payload.get("data", {}).get("children") if isinstance(payload, dict) else None
-    if not isinstance(children, list):
+    children = listing_children(payload)
+    if children is None:
         return Verdict(unverifiable="bad_shape")
     for child in children:
         try:

@@ -29,7 +29,14 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.parsers import ParseError
-from crawlers.parsers.reddit import comment_things, more_things, parse_thing, parse_things
+from crawlers.parsers.reddit import (
+    comment_things,
+    listing_children,
+    listing_data,
+    more_things,
+    parse_thing,
+    parse_things,
+)
 from crawlers.social import API_SETTINGS, SocialSpider, header_number
 from spreadwatch.sources import RedditSource
 
@@ -128,15 +135,15 @@ class RedditSpider(SocialSpider):
                 self._remember_thread(post)
                 yield self._tree(post.native_id, meta["term"], meta["token"])
         self.advance(key, posts)
-        after = payload.get("data", {}).get("after") if isinstance(payload, dict) else None
+        after = (listing_data(payload) or {}).get("after")
         if isinstance(after, str) and not older and meta["page"] + 1 < self.section.max_pages:
             await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
 
     def _posts(self, payload: Any, url: str, start: datetime) -> tuple[list[Any], bool]:
         """Posts newer than `start`, and whether the page reached older ones (stop paging)."""
-        children = payload.get("data", {}).get("children") if isinstance(payload, dict) else None
-        if not isinstance(children, list):
+        children = listing_children(payload)
+        if children is None:
             self.drop("bad_shape", url, "listing without data.children")
             return [], True
         posts, older = [], False
@@ -205,10 +212,12 @@ class RedditSpider(SocialSpider):
         if payload is None:
             return
         try:
-            things, more = read(payload)
+            things, more, errors = read(payload)
         except ParseError as error:
             self.drop("bad_shape", response.url, error)
             return
+        for problem in errors:
+            self.drop("bad_record", response.url, problem)
         for thing in things:
             try:
                 comment = parse_thing(thing)
