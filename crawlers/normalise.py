@@ -54,14 +54,22 @@ class NormaliseError(ValueError):
 # -- times ---------------------------------------------------------------------------------------
 
 
+#: How far past "now" a publication time may lie (clocks and time zones disagree by hours).
+FUTURE_SLACK = timedelta(days=1)
+
+
+def plausible(moment: datetime, now: datetime | None = None) -> bool:
+    """Whether an aware publication time can be true: from 1990 to `now` (plus the slack)."""
+    return EARLIEST <= moment <= (now or datetime.now(UTC)) + FUTURE_SLACK
+
+
 def to_utc(value: Any, now: datetime | None = None) -> datetime:
     """A publication time as an aware UTC datetime; implausible or unreadable times raise."""
     parsed = _parse_time(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     parsed = parsed.astimezone(UTC)
-    latest = (now or datetime.now(UTC)) + timedelta(days=1)
-    if not EARLIEST <= parsed <= latest:
+    if not plausible(parsed, now):
         raise NormaliseError("bad_timestamp", f"{parsed.isoformat()} is outside 1990..now")
     return parsed
 

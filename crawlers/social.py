@@ -16,6 +16,7 @@ from typing import Any
 import scrapy
 
 from crawlers.items import Post
+from crawlers.normalise import plausible
 from crawlers.parsers.common import flag_official
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider
 
@@ -66,8 +67,17 @@ class SocialSpider(IncidentSpider):
         return min(now, end.astimezone(UTC)) if end else now
 
     def advance(self, key: str, posts: list[Post]) -> None:
-        """Move the since-value of `key` to the newest post time seen (committed once durable)."""
-        times = [p.timestamp for p in posts if isinstance(p.timestamp, datetime)]
+        """Move the since-value of `key` to the newest post time seen (committed once durable).
+
+        Only plausible times count: one post dated 2100 (a typo, a hostile record) is dropped
+        by the ingest as `bad_timestamp`, and must not move every later run's window past it.
+        """
+        now = self.clock()
+        times = [
+            p.timestamp
+            for p in posts
+            if isinstance(p.timestamp, datetime) and plausible(p.timestamp, now)
+        ]
         if times:
             self.state.advance_since(key, max(times))
 

@@ -123,3 +123,20 @@ def test_a_comment_of_the_wrong_shape_in_a_tree_is_dropped_and_the_rest_kept(
     from_tree = sorted(i for i, item in result.by_id().items() if item["always_keep"])
     assert from_tree == kept
     assert result.stat("dropped/bad_record") == 1
+
+
+@pytest.mark.parametrize("created", [4102444800, 253402300799], ids=["year-2100", "year-9999"])
+def test_a_hit_dated_in_the_future_does_not_move_the_next_runs_window(
+    algolia: ReplayServer, tmp_path: Path, created: int
+) -> None:
+    data = HackerNewsData.load(FIXTURES / "hackernews.json")
+    future = {**copy.deepcopy(data.hits[0]), "objectID": "99999999", "created_at_i": created}
+    answer = {"hits": [future, *data.hits], "nbHits": 4, "nbPages": 1, "page": 0}
+    algolia.script(r"search_by_date", [Reply.json(answer)])
+    incident = _incident(tmp_path, refresh="1h", comment_trees=False)
+    crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    algolia.clear_log()
+    crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=algolia.url)
+    (search,) = algolia.matching(path=r"search_by_date")
+    # the newest hit of the past, 2024-10-19T03:40:02Z (1729309202), minus one hour
+    assert search.query["numericFilters"].startswith("created_at_i>=1729305602,")
