@@ -9,7 +9,7 @@ import pytest
 from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.bluesky import BlueskyData, BlueskyReplay
 
 ROOT = "bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3l6vzq2abc22k"
@@ -111,3 +111,17 @@ def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path:
         result = crawl("bluesky", _incident(tmp_path, terms=["sabotage"]), tmp_path, **env(server, **LOGIN))  # fmt: skip
     assert result.ids() == [ROOT]
     assert result.stat("dropped/bad_record") == 1
+
+
+@pytest.mark.parametrize(
+    "count", [b"1e400", b"-1e400", b'"\u00b2"'], ids=["huge", "huge-negative", "superscript"]
+)
+def test_a_follower_count_no_number_can_hold_leaves_followers_unknown_and_keeps_the_posts(
+    pds: ReplayServer, tmp_path: Path, count: bytes
+) -> None:
+    """1e400 is valid JSON (Python reads it as infinity); the profiles answer is otherwise fine."""
+    body = b'{"profiles": [{"did": "did:plc:ai4news5k2x", "handle": "ai4news.bsky.social", "followersCount": ' + count + b"}]}"  # fmt: skip
+    pds.script(r"getProfiles", [Reply(body=body)])
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
+    assert result.ids() == sorted([ROOT, REPLY, OFFICIAL])
+    assert result.by_id()[ROOT]["author"]["followers"] is None

@@ -73,6 +73,10 @@ def test_a_non_string_time_is_a_parse_error() -> None:
         (None, None),
         (True, None),
         ([1], None),
+        (float("inf"), None),
+        (float("nan"), None),
+        (12.0, 12),
+        ("9" * 400, None),
     ],
 )
 def test_follower_counts_are_read_with_chinese_units(raw: object, expected: int | None) -> None:

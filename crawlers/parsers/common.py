@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -65,14 +66,15 @@ def need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> An
 
 
 def opt_int(value: Any) -> int | None:
-    """A count that platforms send as int, numeric string, or null; anything else is None."""
+    """A count that platforms send as int, numeric string, or null; anything else is None
+    (JSON's 1e400 reads as infinity, `"²"` is a digit to `str.isdigit` but not to `int`)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value.strip())
     return None
 

@@ -9,11 +9,12 @@ Follower counts arrive as ints or strings like `"6335万"` or `"1.2亿"`.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from crawlers.parsers.common import ParseError
+from crawlers.parsers.common import ParseError, opt_int
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -46,19 +47,14 @@ def parse_weibo_time(value: str, now: datetime) -> datetime:
 
 def parse_count(value: object) -> int | None:
     """`6335万` → 63,350,000; `1.2亿` → 120,000,000; ints pass; unreadable → None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
     if not isinstance(value, str):
-        return None
+        return opt_int(value)
     match = _COUNT.match(value.strip().replace(",", ""))
     if not match:
         return None
     number, unit = match.groups()
-    return round(float(number) * _MULTIPLIERS.get(unit or "", 1))
+    counted = float(number) * _MULTIPLIERS.get(unit or "", 1)
+    return round(counted) if math.isfinite(counted) else None  # 400 nines: no count at all
 
 
 def _aware(moment: datetime) -> datetime:
