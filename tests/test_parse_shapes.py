@@ -14,7 +14,9 @@ import pytest
 
 from crawlers.ingest import Dropped, IngestContext, validate
 from crawlers.items import Post
+from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_jetstream_event, parse_post_view, parse_post_views
+from crawlers.parsers.common import from_epoch, from_iso
 from crawlers.parsers.github import issue_post, repo_of_api_url, search_issue_repo_url
 from crawlers.parsers.hackernews import parse_hit
 from crawlers.parsers.mastodon import parse_status
@@ -397,3 +399,25 @@ def test_a_quote_comes_with_the_post_it_quotes_on_mastodon_and_bluesky() -> None
     assert post.quote_of == f"bluesky:{target}"
     view["embed"]["record"]["value"] = {"text": 5}  # a shape not expected: the quote stays an edge
     assert [p.native_id for p in parse_post_views(view)] == [post.native_id]
+
+
+@pytest.mark.parametrize(
+    ("read", "value"),
+    [
+        (from_iso, "9999-12-31T23:59:59-01:00"),
+        (from_iso, "0001-01-01T00:00:00+01:00"),
+        (from_epoch, 10**20),
+        (from_epoch, -(10**20)),
+        (from_epoch, float("nan")),
+    ],
+    ids=[
+        "iso-past-9999-in-utc",
+        "iso-before-year-1-in-utc",
+        "epoch-huge",
+        "epoch-huge-negative",
+        "epoch-nan",
+    ],
+)
+def test_a_time_past_the_calendars_ends_is_a_parse_error_naming_the_field(read, value) -> None:
+    with pytest.raises(ParseError, match="post 7 created"):
+        read(value, "post 7 created")

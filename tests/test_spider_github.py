@@ -15,7 +15,7 @@ from github_fixture import CONFESSION, FAKE_CALL, T0, founding_world, issue
 from replay_helpers import SettableClock, write_incident
 from spider_harness import CrawlResult, run_spider
 
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.github import GithubReplay
 
 SOURCES = {
@@ -312,3 +312,22 @@ def test_nothing_before_the_window_unless_history_is_asked(
     old_issue = next(p for p in kept.posts() if p["native_id"] == f"{KEY}#9")
     old_star = next(a for a in stars(kept) if a["native_id"] == f"{KEY}:fan7")
     assert old_issue["before_window"] is True and old_star["before_window"] is True
+
+
+@pytest.mark.parametrize(
+    "commit",
+    [
+        {"committer": {"date": "9999-12-31T23:59:59-01:00"}},
+        {"committer": None},
+        {"committer": {"date": 20241018}},
+        None,
+    ],
+    ids=["year-9999-west-of-utc", "committer-null", "date-a-number", "commit-null"],
+)
+def test_a_readme_whose_last_commit_has_no_readable_time_keeps_the_push_time(
+    tmp_path: Path, github: ReplayServer, commit: object
+) -> None:
+    github.script(rf"^/repos/{CONFESSION}/commits\?path=", [Reply.json([{"sha": "f00", "commit": commit}])])  # fmt: skip
+    result = crawl(tmp_path, github)
+    assert f"github:{KEY}:readme" in result.ids()
+    assert "spider_exceptions/count" not in result.stats

@@ -90,7 +90,10 @@ def opt_str(value: Any) -> str | None:
 def from_epoch(seconds: Any, where: str) -> datetime:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ParseError(f"{where}: expected epoch seconds, got {seconds!r:.80}")
-    return datetime.fromtimestamp(seconds, UTC)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):  # 1e20, NaN: no time a calendar can hold
+        raise ParseError(f"{where}: epoch seconds out of range: {seconds!r:.80}") from None
 
 
 def from_iso(value: Any, where: str) -> datetime:
@@ -103,7 +106,10 @@ def from_iso(value: Any, where: str) -> datetime:
         raise ParseError(f"{where}: not an ISO time: {value!r:.80}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 lies past the calendar's end in UTC
+        raise ParseError(f"{where}: ISO time out of range: {value!r:.80}") from None
 
 
 def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -282,12 +282,11 @@ class GithubSpider(IncidentSpider):
 
     def parse_readme_time(self, response: Response, post: Post, pushed: datetime) -> Iterator[Item]:
         data = None if self.unchanged(response) else self.json_body(response)
-        commit = data[0] if isinstance(data, list) and data else None
-        changed = (
-            commit.get("commit", {}).get("committer", {}).get("date")
-            if isinstance(commit, dict)
-            else None
-        )
+        # [{commit: {committer: {date}}}]; any part missing, null or odd: the push time
+        first = data[0] if isinstance(data, list) and data else None
+        commit = first.get("commit") if isinstance(first, dict) else None
+        committer = commit.get("committer") if isinstance(commit, dict) else None
+        changed = committer.get("date") if isinstance(committer, dict) else None
         post.timestamp = _time_or(changed, pushed)
         yield from self.records.emit(post)
 
