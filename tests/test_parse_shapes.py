@@ -401,6 +401,42 @@ def test_a_quote_comes_with_the_post_it_quotes_on_mastodon_and_bluesky() -> None
     assert [p.native_id for p in parse_post_views(view)] == [post.native_id]
 
 
+# -- An embedded original of the wrong shape -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "odd", [{"created_utc": "soon"}, {"created_utc": 1e20}], ids=["time-text", "time-huge"]
+)
+def test_a_crosspost_whose_original_is_unreadable_is_kept_as_a_repost(odd: dict[str, Any]) -> None:
+    original = {**reddit_link(name="t3_1zzz", id="1zzz")["data"], **odd}
+    thing = reddit_link(crosspost_parent="t3_1zzz", crosspost_parent_list=[original])
+    [post] = parse_things(thing)
+    assert (post.native_id, post.kind, post.repost_of) == ("t3_1abcd", "repost", "reddit:t3_1zzz")
+
+
+@pytest.mark.parametrize(
+    "odd", [{"created_at": 5}, {"account": "cleo"}], ids=["time-number", "account-text"]
+)
+def test_a_mastodon_quote_whose_quoted_status_is_unreadable_is_kept_with_its_edge(
+    odd: dict[str, Any],
+) -> None:
+    quoted = {**status("500", "<p>the intern story</p>", REMOTE), **odd}
+    quoting = status("501", "<p>this is false</p>", ANNA, quote={"state": "accepted", "quoted_status": quoted})  # fmt: skip
+    [post] = parse_status(quoting, INSTANCE)
+    assert post.text == "this is false"
+    assert post.quote_of == "mastodon:https://far.example/users/cleo/statuses/500"
+
+
+@pytest.mark.parametrize("odd", [{"created_at": "sometime"}, {"user": {"id": []}, "created_at": None}], ids=["time-text", "time-null"])  # fmt: skip
+def test_a_weibo_repost_whose_original_is_unreadable_is_kept_as_a_repost(
+    odd: dict[str, Any],
+) -> None:
+    original = {"id": "4383400000000001", "created_at": "Sat Oct 19 15:00:00 +0800 2024", "text": "原文", "user": {"id": 8, "screen_name": "原作者"}, **odd}  # fmt: skip
+    repost = {"id": "4383400000000002", "created_at": "Sat Oct 19 16:00:00 +0800 2024", "text": "转发微博", "user": {"id": 7}, "retweeted_status": original}  # fmt: skip
+    [post] = parse_mblog(repost, datetime(2024, 10, 20, tzinfo=UTC))
+    assert (post.native_id, post.kind, post.repost_of) == ("4383400000000002", "repost", "weibo:4383400000000001")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("read", "value"),
     [

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawlers.items import Author, Engagement, Post
-from crawlers.parsers.common import ParseError, from_iso, need, opt_int, record_parser
+from crawlers.parsers.common import (
+    ParseError,
+    embedded,
+    from_iso,
+    need,
+    opt_int,
+    record_parser,
+)
 from spreadwatch.urls import domain_of
 
 PLATFORM = "bluesky"
@@ -41,10 +48,8 @@ def parse_post_views(view: Any) -> list[Post]:
     quoted = _quoted_view(view.get("embed")) if post.quote_of else None
     if quoted is None or f"{PLATFORM}:{quoted.get('uri')}" != post.quote_of:
         return [post]
-    try:
-        return [parse_post_view(quoted), post]
-    except ParseError:
-        return [post]
+    original = embedded(lambda: parse_post_view(quoted), f"bluesky quote in {post.native_id}")
+    return [original, post] if original else [post]
 
 
 def _quoted_view(embed: Any) -> dict[str, Any] | None:

@@ -55,6 +55,17 @@ def record_parser(parse: Callable[..., T]) -> Callable[..., T]:
     return parse_one
 
 
+def embedded(parse: Callable[[], T], where: str) -> T | None:
+    """An original a post carries (the post it quotes, crossposts or reposts) read on its own:
+    one of an unexpected shape is left out, logged, and the post that carries it is kept with
+    its edge — the post's own words are no less readable for it."""
+    try:
+        return parse()
+    except ParseError as error:
+        logger.warning("%s: embedded original left out: %s", where, error)
+        return None
+
+
 def need(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     """`record[key]`, which must be of `kind`; anything else is a `ParseError` naming it."""
     if not isinstance(record, dict):

@@ -24,6 +24,7 @@ from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import read_html
 from crawlers.parsers.common import (
     ParseError,
+    embedded,
     from_iso,
     need,
     opt_int,
@@ -76,7 +77,10 @@ def parse_status(status: Any, instance: str) -> list[Post]:
 def _quoted(status: dict[str, Any], instance: str) -> list[Post]:
     quote = status.get("quote")
     quoted = quote.get("quoted_status") if isinstance(quote, dict) else None
-    return [_post(quoted, instance)] if isinstance(quoted, dict) else []
+    if not isinstance(quoted, dict):
+        return []
+    post = embedded(lambda: _post(quoted, instance), f"mastodon quote in {status.get('uri')!r:.80}")  # fmt: skip
+    return [post] if post else []
 
 
 def unnamed_parents(status: Any, instance: str) -> dict[str, str]:

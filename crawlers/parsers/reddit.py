@@ -17,6 +17,7 @@ from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import read_html
 from crawlers.parsers.common import (
     ParseError,
+    embedded,
     from_epoch,
     need,
     opt_int,
@@ -44,12 +45,16 @@ def parse_things(thing: Any) -> list[Post]:
     `crosspost_parent_list`): the original is kept like a boosted or reposted one elsewhere."""
     post = parse_thing(thing)
     parents = thing["data"].get("crosspost_parent_list") if post.repost_of else None
-    originals = [
-        parse_thing({"kind": "t3", "data": parent})
-        for parent in parents or []
+    shared = [
+        parent
+        for parent in (parents if isinstance(parents, list) else [])
         if isinstance(parent, dict) and f"{PLATFORM}:{parent.get('name')}" == post.repost_of
     ]
-    return [*originals[:1], post]
+    if not shared:
+        return [post]
+    where = f"reddit crosspost {post.native_id}"
+    original = embedded(lambda: parse_thing({"kind": "t3", "data": shared[0]}), where)
+    return [original, post] if original else [post]
 
 
 @record_parser

@@ -21,7 +21,14 @@ from urllib.parse import parse_qs
 
 from crawlers.items import Author, Engagement, Post
 from crawlers.normalise import read_html
-from crawlers.parsers.common import ParseError, need, opt_int, opt_str, record_parser
+from crawlers.parsers.common import (
+    ParseError,
+    embedded,
+    need,
+    opt_int,
+    opt_str,
+    record_parser,
+)
 from crawlers.parsers.weibo_time import parse_count, parse_weibo_time
 from spreadwatch.urls import split
 
@@ -100,15 +107,14 @@ def parse_cards(payload: Any, now: datetime) -> tuple[list[Post], list[ParseErro
 def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
     """A post, and for a repost first its original."""
     original = mblog.get("retweeted_status") if isinstance(mblog, dict) else None
-    posts: list[Post] = []
-    if isinstance(original, dict) and original.get("user"):  # deleted originals have no user
-        posts.append(_post(original, now))
     post = _post(mblog, now)
-    if posts:
-        post.kind = "repost"
-        post.repost_of = posts[0].doc_id
-    posts.append(post)
-    return posts
+    if not isinstance(original, dict) or not original.get("user"):  # deleted: no user
+        return [post]
+    post.kind = "repost"
+    read = embedded(lambda: _post(original, now), f"weibo repost {post.native_id}")
+    original_id = opt_str(original.get("id")) or opt_str(original.get("mid"))
+    post.repost_of = read.doc_id if read else f"{PLATFORM}:{original_id}" if original_id else None
+    return [read, post] if read else [post]
 
 
 def parse_long_text(payload: Any) -> str:
