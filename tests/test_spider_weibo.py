@@ -182,3 +182,21 @@ def test_a_card_of_an_unknown_type_is_a_counted_drop_and_the_posts_stay(tmp_path
         result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
     assert result.stat("dropped/unknown_card") == 1
     assert RUMOUR in result.ids()
+
+
+@pytest.mark.parametrize("info", [None, [], "x"], ids=["null", "list", "text"])
+def test_a_page_whose_cardlist_info_is_not_an_object_still_pages_on(
+    tmp_path: Path, info: object
+) -> None:
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    mblog = copy.deepcopy(next(m for m in data.mblogs if f"weibo:{m['id']}" == RUMOUR))
+    mblog["user"] = data.users[mblog.pop("user_id")]
+    mblog.pop("long_text", None)
+    page = {"ok": 1, "data": {"cardlistInfo": info, "cards": [{"card_type": 9, "mblog": mblog}]}}
+    with serve(data) as server:
+        server.script(r"getIndex", [Reply.json(page)])
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+        second = server.matching(path=r"getIndex")[1:]
+    assert RUMOUR in result.ids()
+    assert [r.query.get("page") for r in second] == ["2"]
+    assert "spider_exceptions/count" not in result.stats

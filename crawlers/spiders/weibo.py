@@ -118,7 +118,9 @@ class WeiboSpider(SocialSpider):
     def _next(self, payload: dict[str, Any], meta: dict[str, Any]) -> scrapy.Request | None:
         """The next page: user timelines by the `since_id` Weibo gives (none = the last page),
         searches by `page`."""
-        since = (payload.get("data") or {}).get("cardlistInfo", {}).get("since_id")
+        data = payload.get("data")
+        info = data.get("cardlistInfo") if isinstance(data, dict) else None
+        since = info.get("since_id") if isinstance(info, dict) else None
         extra = dict(meta["extra"])
         if meta["container"].startswith("107603"):
             if not since:
