@@ -10,7 +10,7 @@ from social_crawl import crawl, write_incident
 from social_fixtures import FIXTURES
 
 from crawlers.spiders.mastodon import snowflake
-from spreadwatch.replay import ReplayServer, faults
+from spreadwatch.replay import ReplayServer, Reply, faults
 from spreadwatch.replay.mastodon import MastodonData, MastodonReplay
 from spreadwatch.replay.server import parse_time
 
@@ -154,3 +154,20 @@ def test_a_reply_to_a_status_on_another_server_asks_the_instance_for_its_parent(
     assert sorted(asked) == ["/api/v1/statuses/113333030092800101", "/api/v1/statuses/999"]
     orphan = found["mastodon:https://far.example/users/zed/statuses/113333500000000203"]
     assert orphan["reply_to"] is None and result.stat("mastodon/parent_unknown") == 1
+
+
+@pytest.mark.parametrize(
+    "reset",
+    ["2024-10-19T12:00:00", "2024-10-19 12:00:00", "soon"],
+    ids=["no-offset", "space", "text"],
+)
+def test_a_spent_rate_limit_with_an_odd_reset_time_does_not_stop_the_paging(
+    instance: ReplayServer, tmp_path: Path, reset: str
+) -> None:
+    status = data().statuses[0]
+    spent = Reply.json([status], **{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    spent.headers["Link"] = f'<{instance.url}/api/v1/timelines/tag/bytedance?max_id=1>; rel="next"'
+    instance.script(r"/timelines/tag/", [spent])
+    result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url)  # fmt: skip
+    assert instance.count(path=r"/timelines/tag/") == 2
+    assert "spider_exceptions/count" not in result.stats

@@ -31,6 +31,7 @@ from scrapy.http import Response
 
 from crawlers.items import Post
 from crawlers.parsers import ParseError
+from crawlers.parsers.common import from_iso
 from crawlers.parsers.mastodon import parse_status, unnamed_parents
 from crawlers.social import API_SETTINGS, SocialSpider
 from spreadwatch.sources import MastodonInstance, MastodonSource
@@ -188,9 +189,9 @@ class MastodonSpider(SocialSpider):
         reset = _decoded(response.headers.get("X-RateLimit-Reset"))
         if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0 or not reset:
             return
-        try:
-            wait = (datetime.fromisoformat(reset.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()  # fmt: skip
-        except ValueError:
+        try:  # an ISO time; one without an offset is UTC, as everywhere the parsers read times
+            wait = (from_iso(reset, "X-RateLimit-Reset") - datetime.now(UTC)).total_seconds()
+        except ParseError:
             return
         pause = max(0.0, min(MAX_PAUSE, wait))
         self.count("ratelimit/paused_seconds", round(pause))
