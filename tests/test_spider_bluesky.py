@@ -114,7 +114,7 @@ def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path:
 
 
 @pytest.mark.parametrize(
-    "count", [b"1e400", b"-1e400", b'"\u00b2"'], ids=["huge", "huge-negative", "superscript"]
+    "count", [b"1e400", b"-1e400", rb'"\u00b2"'], ids=["huge", "huge-negative", "superscript"]
 )
 def test_a_follower_count_no_number_can_hold_leaves_followers_unknown_and_keeps_the_posts(
     pds: ReplayServer, tmp_path: Path, count: bytes
