@@ -122,6 +122,14 @@ def test_a_capped_walk_goes_on_next_run_from_where_it_stopped() -> None:
     assert again.newest == NOW
 
 
+def test_a_record_dated_in_the_future_does_not_move_the_walks_newest() -> None:
+    walk = Walk(FORKS, None, {})
+    walk.seen([NOW - timedelta(hours=2), datetime(2099, 1, 1, tzinfo=UTC)], now=NOW)
+    assert walk.newest == NOW - timedelta(hours=2)
+    walk.seen([datetime(9999, 12, 31, tzinfo=UTC)], now=NOW)
+    assert walk.newest == NOW - timedelta(hours=2)
+
+
 class _State:
     def __init__(self, extra: dict[str, Any]) -> None:
         self.extra = dict(extra)

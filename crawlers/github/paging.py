@@ -30,6 +30,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from crawlers.normalise import plausible
+
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -105,7 +107,11 @@ class Walk:
         pages = self.saved.get("pages")
         return PageMeta.from_dict(pages.get(rel)) if isinstance(pages, dict) else None
 
-    def seen(self, moments: list[datetime]) -> None:
+    def seen(self, moments: list[datetime], now: datetime | None = None) -> None:
+        """Note the times of a page's records. Only plausible ones count: a commit's dates are
+        its author's to set, and one dated 2099 would carry the list's since-value past every
+        real commit to come."""
+        moments = [m for m in moments if plausible(m, now)]
         if moments:
             newest = max(moments)
             self.newest = newest if self.newest is None else max(self.newest, newest)

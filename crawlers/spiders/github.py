@@ -364,7 +364,7 @@ class GithubSpider(IncidentSpider):
         if isinstance(data, dict) and data.get("incomplete_results"):
             self.count("github/incomplete_results")
         moments = [t for t in map(record_kind.time_of, records) if t is not None]
-        walk.seen(moments)
+        walk.seen(moments, self.clock())
         handle = getattr(self.records, record_kind.handle)
         handled = (
             item
