@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 #: Just nearer the downloader than RedirectMiddleware (600): sees the 3xx it is about to drop.
 PRIORITY = 610
-_REDIRECTS = (301, 302, 303, 307, 308)
+#: The statuses Scrapy's RedirectMiddleware follows.
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 class RedirectLoopCounter:
@@ -41,7 +42,7 @@ class RedirectLoopCounter:
 
     def process_response(self, request: Request, response: Response) -> Response:
         if (
-            response.status in _REDIRECTS
+            response.status in REDIRECT_STATUSES
             and b"Location" in response.headers
             and not request.meta.get("dont_redirect")
             and response.status not in request.meta.get("handle_httpstatus_list", ())

@@ -73,6 +73,19 @@ def test_a_wrong_app_password_is_a_counted_refusal(pds: ReplayServer, tmp_path: 
     assert result.stat("refused/bad_credentials") == 1
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_login_answered_with_a_redirect_sends_the_app_password_nowhere_else(
+    pds: ReplayServer, tmp_path: Path, status: int
+) -> None:
+    with serve() as elsewhere:
+        target = f"{elsewhere.url}/xrpc/com.atproto.server.createSession"
+        pds.script(r"createSession", [Reply(status=status, headers={"Location": target})], method="POST")  # fmt: skip
+        result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
+        assert elsewhere.requests == []
+    assert result.items == []
+    assert result.stat("refused/login_redirected") == 1
+
+
 def test_without_credentials_logged_out_search_is_tried_and_its_refusal_counted(
     pds: ReplayServer, tmp_path: Path
 ) -> None:

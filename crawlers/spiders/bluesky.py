@@ -25,7 +25,9 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_post_views, parse_profiles
+from crawlers.redirects import REDIRECT_STATUSES
 from crawlers.social import API_SETTINGS, SocialSpider, header_number
+from crawlers.spiders.base import HANDLED_STATUSES
 from spreadwatch.sources import BlueskySource
 
 logger = logging.getLogger(__name__)
@@ -60,12 +62,20 @@ class BlueskySpider(SocialSpider):
         return [self._post("com.atproto.server.createSession", body, self.parse_session)]
 
     def _post(self, method: str, body: str, callback: Any, token: str | None = None) -> scrapy.Request:  # fmt: skip
+        """A session call. It carries the app password (body) or the refresh token (header),
+        so a redirect is never followed: it reaches `callback` as a refusal."""
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.request(f"{self.base_url}{XRPC}/{method}", callback, method="POST", body=body, headers=headers, dont_filter=True)  # fmt: skip
+        statuses = [*HANDLED_STATUSES, *self.extra_statuses, *REDIRECT_STATUSES]
+        meta = {"dont_redirect": True, "handle_httpstatus_list": statuses}
+        return self.request(f"{self.base_url}{XRPC}/{method}", callback, method="POST", body=body, headers=headers, meta=meta, dont_filter=True)  # fmt: skip
 
     def parse_session(self, response: Response) -> Iterator[scrapy.Request]:
+        if response.status in REDIRECT_STATUSES:
+            where = (response.headers.get("Location") or b"").decode("latin-1")
+            self.refused(response, "login_redirected", f"Bluesky answered the session call with a redirect to {where!r}; credentials are not sent on (check SPREADWATCH_BLUESKY_BASE_URL)")  # fmt: skip
+            return
         payload = self.json_body(response) if response.status == 200 else None
         if not isinstance(payload, dict) or not isinstance(payload.get("accessJwt"), str):
             self.refused(response, "bad_credentials", "Bluesky refused the handle/app password (createSession); check SPREADWATCH_BLUESKY_HANDLE and SPREADWATCH_BLUESKY_APP_PASSWORD")  # fmt: skip
