@@ -9,6 +9,7 @@ organisation. They live here so each platform module holds only its platform.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -107,10 +108,13 @@ class SocialSpider(IncidentSpider):
 
 
 def header_number(value: Any) -> float | None:
-    """A numeric rate-limit header (bytes from Scrapy), or None when absent or not a number."""
+    """A numeric rate-limit header (bytes from Scrapy), or None when absent or not a finite
+    number (`inf`, `nan` and `1e999` read as floats, and would make a pause of forever or
+    of the longest allowed)."""
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None

@@ -253,7 +253,7 @@ class RedditSpider(SocialSpider):
         reset = header_number(response.headers.get("X-Ratelimit-Reset"))
         if remaining is not None and remaining < 1 and reset:
             # The header counts whole seconds (rounded): one more keeps us past the window's end.
-            pause = min(MAX_PAUSE, reset + 1)
+            pause = max(0.0, min(MAX_PAUSE, reset + 1))
             self.count("ratelimit/paused_seconds", round(pause))
             logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
             await asyncio.sleep(pause)
