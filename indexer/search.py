@@ -89,10 +89,13 @@ COLUMNS = (
 #: Columns holding counts (typed as numbers in spreadsheets).
 NUMERIC_COLUMNS = ("reach", "likes", "reposts", "replies", "views")
 
+#: The last keys make every order total (a post is `{platform}:{native_id}`), so equal times or
+#: reach come back in the same order on every run and page.
+TIE_BREAK: list[dict[str, Any]] = [{"platform": "asc"}, {"native_id": "asc"}]
 SORTS: dict[str, list[dict[str, Any]]] = {
-    "newest": [{TIMESTAMP: "desc"}, {"platform": "asc"}, {"native_id": "asc"}],
-    "oldest": [{TIMESTAMP: "asc"}, {"platform": "asc"}, {"native_id": "asc"}],
-    "reach": [{"reach": {"order": "desc", "missing": "_last"}}, {TIMESTAMP: "desc"}],
+    "newest": [{TIMESTAMP: "desc"}, *TIE_BREAK],
+    "oldest": [{TIMESTAMP: "asc"}, *TIE_BREAK],
+    "reach": [{"reach": {"order": "desc", "missing": "_last"}}, {TIMESTAMP: "desc"}, *TIE_BREAK],
 }
 
 _COLUMN = re.compile(r"line (\d+), column (\d+)")

@@ -128,6 +128,35 @@ def test_sort_orders_by_time_or_reach(es_client, case, sort, expected):
     assert ids(es_client, case, query="*", sort=sort, limit=3) == expected
 
 
+#: Posts tying on reach, several also on time: only platform and native id tell them apart.
+TIES = [
+    (f"{platform}:{native}", at(19, hour), platform, "post", "rumour", "u", reach, 0, None, "t")
+    for platform, native, hour, reach in [
+        ("weibo", "b", 9, 500), ("reddit", "z", 9, 500), ("weibo", "a", 9, 500),
+        ("mastodon", "m", 8, 500), ("reddit", "c", 9, 500), ("feeds", "q", 9, 70),
+        ("feeds", "p", 9, 70), ("github", "x", 7, 500),
+    ]
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "indexed_order",
+    [TIES, TIES[::-1], TIES[3:] + TIES[:3]],
+    ids=["as-listed", "reversed", "rotated"],
+)
+def test_posts_tying_on_reach_come_in_one_order_whatever_order_they_were_indexed_in(
+    es_client, index_names, indexed_order
+):
+    """Reach, then newest first, then platform and native id (as the time sorts end)."""
+    helpers.bulk(
+        es_client,
+        [{"_index": index_names.posts, "_id": r[0], "_source": post_doc(r)} for r in indexed_order],
+        refresh="wait_for",
+    )
+    expected = [r[0] for r in sorted(TIES, key=lambda r: (-r[6], -r[1].timestamp(), r[2], r[0]))]
+    assert ids(es_client, index_names, query="*", sort="reach", limit=50) == expected
+
+
 def test_the_total_counts_every_match_beyond_the_limit(es_client, case):
     result = search_posts(es_client, case, SearchRequest(query="*", incident=INCIDENT, limit=2))
     assert (result.total, len(result.rows)) == (len(POSTS), 2)
