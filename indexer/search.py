@@ -86,6 +86,8 @@ COLUMNS = (
     "lang", "title", "claims", "confidence", "likes", "reposts", "replies", "views", "status",
     "archived",
 )  # fmt: skip
+#: The time column's heading where people read it (the table, CSV and XLSX): times are UTC.
+TIME_HEADER = "time (UTC)"
 #: Columns holding counts (typed as numbers in spreadsheets).
 NUMERIC_COLUMNS = ("reach", "likes", "reposts", "replies", "views")
 

@@ -21,12 +21,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from indexer.search import COLUMNS, NUMERIC_COLUMNS, Row
+from indexer.search import COLUMNS, NUMERIC_COLUMNS, TIME_HEADER, Row
 from spreadwatch.display import display_text
 
 BOM = "\ufeff"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-TIME_HEADER = "time (UTC)"
 #: What a spreadsheet would take as the start of a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Characters XML 1.0 (so XLSX) cannot hold; shown as escapes instead.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -257,8 +258,8 @@ def test_csv_output_starts_with_the_column_header(case, es_settings):
 def test_table_output_shows_a_header_the_rows_and_the_total(case, es_settings):
     result = run(case, es_settings, "search", "*", "--incident", INCIDENT, "--limit", "3")
     lines = result.output.splitlines()
-    assert lines[0].split() == [
-        "time",
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "time (UTC)",
         "platform",
         "kind",
         "stance",
@@ -269,6 +270,28 @@ def test_table_output_shows_a_header_the_rows_and_the_total(case, es_settings):
     ]
     assert len(lines) == 5
     assert lines[-1] == f"(3 of {len(POSTS)} posts)"
+
+
+@pytest.mark.parametrize(
+    ("stored", "utc"),
+    [
+        ("2024-10-19T14:05:00+08:00", "2024-10-19 06:05"),
+        ("2024-10-18T23:30:00-05:00", "2024-10-19 04:30"),
+        ("2024-10-19T06:05:00Z", "2024-10-19 06:05"),
+    ],
+)
+def test_the_table_shows_times_in_utc_whatever_offset_a_post_was_stored_with(
+    es_client, index_names, es_settings, stored, utc
+):
+    doc = post_doc(("weibo:1", at(19, 0), "weibo", "post", "rumour", "u", 1, 0, None, "t"))
+    helpers.bulk(
+        es_client,
+        [{"_index": index_names.posts, "_id": "weibo:1", "_source": doc | {"@timestamp": stored}}],
+        refresh="wait_for",
+    )
+    result = run(index_names, es_settings, "search", "*", "--incident", INCIDENT)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith(f"{utc}  weibo")
 
 
 def test_a_bad_query_is_a_readable_error_with_a_caret_and_exit_2(case, es_settings):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from spreadwatch.display import display_cell, display_text
@@ -86,10 +86,12 @@ def _marked(row: Row) -> str:
 
 
 def _table(result: SearchResult) -> str:
-    header = ["time", "platform", "kind", "stance", "author", "reach", "id", "text"]
+    from indexer.search import TIME_HEADER
+
+    header = [TIME_HEADER, "platform", "kind", "stance", "author", "reach", "id", "text"]
     cells = [
         [
-            row.time.strftime("%Y-%m-%d %H:%M"),
+            row.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
             escape(row.platform),
             escape(row.kind),
             escape(row.stance),
