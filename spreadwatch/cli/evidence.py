@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from spreadwatch.cli.context import EXIT_FAILED, AppContext, format_option, incidents_dir_option
+from spreadwatch.cli.params import check_out
 
 
 @click.group("evidence")
@@ -36,6 +37,7 @@ def export_command(app: AppContext, incident_ref: str, out: Path, incidents_dir:
     from indexer.templates import init
     from spreadwatch.incident import resolve_incident
 
+    check_out(out, {"wacz": (".wacz", ".warc.gz")})
     incident = resolve_incident(incident_ref, [incidents_dir])
     init(app.client, app.names)
     posts = archived_posts(app.client, app.names, incident.id)

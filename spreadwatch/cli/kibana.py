@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spreadwatch.cli.context import EXIT_FAILED, AppContext, incidents_dir_option
+from spreadwatch.cli.params import check_out
 
 if TYPE_CHECKING:
     from spreadwatch.incident import Incident
@@ -68,8 +69,7 @@ def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents
     """Write data views, Lens panels, saved searches and one dashboard per incident."""
     from indexer.kibana import write_ndjson
 
-    if out.suffix != ".ndjson":
-        raise click.BadParameter("must end in .ndjson", param_hint="--out")
+    check_out(out, {"ndjson": (".ndjson",)})
     objects = _bundle(app, incident_refs, incidents_dir)
     write_ndjson(objects, out)
     click.echo(f"wrote {len(objects)} saved objects to {out}")

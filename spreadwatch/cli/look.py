@@ -19,7 +19,7 @@ from spreadwatch.cli.context import (
     format_option,
     incidents_dir_option,
 )
-from spreadwatch.cli.params import WHEN, Duration, Name, bad_name
+from spreadwatch.cli.params import WHEN, Duration, Name, bad_name, check_out
 from spreadwatch.durations import duration_text
 from spreadwatch.names import PLATFORMS, SEARCH_SORTS, STANCES
 
@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from indexer.scope import IncidentScope
     from indexer.search import QuerySyntaxError
 
+#: What `search --out` ends in per `--format`.
+SEARCH_FILES = {
+    "table": (".txt",),
+    "json": (".json",),
+    "ndjson": (".ndjson", ".jsonl"),
+    "csv": (".csv",),
+    "xlsx": (".xlsx",),
+}
 CHART_BUCKETS = 48
 #: A timeline interval giving more rows than this is refused with a coarser one suggested.
 MAX_TIMELINE_ROWS = 500
@@ -79,7 +87,8 @@ def _indices_needed(app: AppContext) -> Iterator[None]:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to this file instead of the terminal (required for xlsx).",
+    help="Write to this file instead of the terminal (required for xlsx), named for its "
+    "format (.txt, .json, .ndjson or .jsonl, .csv, .xlsx), in a folder that exists.",
 )
 @incidents_dir_option
 @click.pass_obj
@@ -97,6 +106,8 @@ def search(
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx writes a workbook: give --out FILE.xlsx")
+    if out is not None:
+        check_out(out, SEARCH_FILES, fmt)
     request = SearchRequest(
         query=query,
         incident=filters["incident"],

@@ -7,8 +7,9 @@ expected and, for a name, the closest known ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -76,6 +77,26 @@ class Name(click.Choice):
         if value in self.choices:
             return value
         self.fail(unknown_name(self.kind, str(value), [str(c) for c in self.choices]), param, ctx)
+
+
+def check_out(out: Path, formats: Mapping[str, Sequence[str]], fmt: str | None = None) -> None:
+    """The one rule for a file a command writes (`--out`), checked before any work: its name
+    ends in its format's extension (`formats`: format → extensions, `fmt` the one asked for,
+    else the only one), so a workbook is never saved as `x.csv`; and its folder exists, so a
+    typo in a path is not a new folder. Either is a usage error (exit 2) and nothing is written.
+    """
+    wanted = formats[fmt] if fmt is not None else next(iter(formats.values()))
+    name = out.name.lower()
+    if not name.endswith(tuple(wanted)):
+        message = f"must end in {' or '.join(wanted)}"
+        if fmt is not None and len(formats) > 1:
+            message += f" for --format {fmt}"
+            other = next((f for f, ext in formats.items() if name.endswith(tuple(ext))), None)
+            if other is not None:
+                message += f" ({out.name} is a name for --format {other})"
+        raise click.BadParameter(message, param_hint="--out")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
 
 
 def bad_name(kind: str, value: str, known: Sequence[str], hint: str) -> click.BadParameter:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spreadwatch.cli.context import AppContext, format_option, incidents_dir_option
+from spreadwatch.cli.params import check_out
 
 if TYPE_CHECKING:
     from indexer.scope import IncidentScope
@@ -38,6 +39,10 @@ def _describe(
     return IncidentScope.of(incident), incident.title, incident.description, incident.claims
 
 
+#: What `--out` ends in per `--format`.
+REPORT_FILES = {"html": (".html", ".htm"), "pdf": (".pdf",)}
+
+
 @click.command("report")
 @click.argument("incident", metavar="INCIDENT")
 @click.option(
@@ -58,13 +63,7 @@ def report(app: AppContext, incident: str, out: Path, fmt: str, incidents_dir: P
     """
     from spreadwatch.report import collect, write_report
 
-    suffixes = (".pdf",) if fmt == "pdf" else (".html", ".htm")
-    if out.suffix.lower() not in suffixes:
-        raise click.BadParameter(
-            f"must end in {suffixes[0]} for --format {fmt}", param_hint="--out"
-        )
-    if not out.parent.is_dir():
-        raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+    check_out(out, REPORT_FILES, fmt)
     scope, title, description, claims = _describe(app, incident, incidents_dir)
     data = collect(
         app.client,
