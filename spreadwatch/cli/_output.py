@@ -8,6 +8,7 @@ screen or reorder what the analyst reads.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -228,14 +229,25 @@ def render_chart(timeline: Timeline, found: Phases, bar_width: int = 50) -> str:
 
 
 def _bar(by_stance: dict[str, int], total: int, peak: int, bar_width: int) -> str:
+    """A bar scaled to `peak`, each stance's marks in proportion (largest remainders), and
+    every stance the bucket holds shown by at least one mark: rounding each share on its own
+    drew one rumour and one denial as a lone "." (two halves of one mark round to none)."""
     if not total:
         return ""
-    length = max(1, round(total / peak * bar_width))
-    parts = []
-    for name, mark in STANCE_MARKS.items():
-        share = by_stance.get(name, 0) / total
-        parts.append(mark * round(share * length))
-    return "".join(parts)[:bar_width] or STANCE_MARKS["other"]
+    held = {name: n for name in STANCE_MARKS if (n := by_stance.get(name, 0)) > 0}
+    if not held:
+        return STANCE_MARKS["other"]
+    length = min(bar_width, max(len(held), round(total / peak * bar_width)))
+    quota = {name: n / total * length for name, n in held.items()}
+    marks = {name: max(1, math.floor(q)) for name, q in quota.items()}
+    target = max(len(held), round(sum(quota.values())))
+    while sum(marks.values()) > target:  # the one-mark minimums took more than the length
+        name = max((n for n in marks if marks[n] > 1), key=lambda n: marks[n] - quota[n])
+        marks[name] -= 1
+    while sum(marks.values()) < target:
+        name = max(marks, key=lambda n: quota[n] - marks[n])
+        marks[name] += 1
+    return "".join(STANCE_MARKS[name] * count for name, count in marks.items())
 
 
 def _phase_starts(timeline: Timeline, found: Phases) -> dict[datetime, list[str]]:
