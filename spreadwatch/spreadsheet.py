@@ -30,6 +30,10 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Characters XML 1.0 (so XLSX) cannot hold; shown as escapes instead.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: The most a cell holds (Excel's limit, in UTF-16 units as Excel counts; openpyxl would cut
+#: longer text silently): longer text is cut to it with `_CUT_MARK` saying how much is hidden.
+XLSX_MAX_CHARS = 32_767
+_CUT_MARK = "… [truncated: {hidden:,} more characters]"
 _COLUMN_WIDTHS = {"time": 20, "text": 80, "title": 40, "url": 40, "author": 20, "id": 24}
 
 
@@ -66,9 +70,12 @@ def csv_text(rows: list[Row]) -> str:
     return BOM + buffer.getvalue()
 
 
-def write_xlsx(rows: list[Row], path: Path, title: str = "posts") -> Path:
+def write_xlsx(rows: list[Row], path: Path, title: str = "posts") -> int:
     """A workbook with one sheet: frozen bold header with filters, typed cells (times as
-    Excel dates in UTC, counts as numbers), clickable http(s) links, untrusted text as text."""
+    Excel dates in UTC, counts as numbers), clickable http(s) links, untrusted text as text.
+    Returns how many cells were cut to `XLSX_MAX_CHARS` (each ends in a `[truncated: …]` mark;
+    the CSV and JSON formats carry the whole text)."""
+    cut = 0
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None  # a new workbook always has its first sheet
@@ -80,17 +87,34 @@ def write_xlsx(rows: list[Row], path: Path, title: str = "posts") -> Path:
         values: dict[str, Any] = row.as_dict()
         for index, column in enumerate(COLUMNS, start=1):
             cell = sheet.cell(row=number, column=index)
-            _fill(cell, column, values[column], row, NUMERIC_COLUMNS)
+            cut += _fill(cell, column, values[column], row, NUMERIC_COLUMNS)
     for index, column in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _COLUMN_WIDTHS.get(column, 12)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, len(rows) + 1)}"
-    path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
-    return path
+    return cut
 
 
-def _fill(cell: Any, column: str, value: Any, row: Row, numeric: tuple[str, ...]) -> None:
+def _units(text: str) -> int:
+    """Length as Excel counts it (UTF-16 code units: a character past U+FFFF is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str) -> tuple[str, bool]:
+    """`text` within `XLSX_MAX_CHARS`, cut visibly (the mark says how many characters are
+    hidden), and whether it was cut."""
+    if _units(text) <= XLSX_MAX_CHARS:
+        return text, False
+    budget = XLSX_MAX_CHARS - _units(_CUT_MARK.format(hidden=len(text)))
+    kept = text[:budget]
+    while (excess := _units(kept) - budget) > 0:  # a character is one or two units
+        kept = kept[: -max(1, excess // 2)]
+    return kept + _CUT_MARK.format(hidden=len(text) - len(kept)), True
+
+
+def _fill(cell: Any, column: str, value: Any, row: Row, numeric: tuple[str, ...]) -> bool:
+    """Set the cell; True when its text had to be cut to fit."""
     if column == "time":
         cell.value = _utc(row.time).replace(tzinfo=None)
         cell.number_format = "yyyy-mm-dd hh:mm:ss"
@@ -101,8 +125,11 @@ def _fill(cell: Any, column: str, value: Any, row: Row, numeric: tuple[str, ...]
     elif value in (None, ""):
         cell.value = None
     else:
-        cell.value = _visible(str(value))
+        text, was_cut = _fit(_visible(str(value)))
+        cell.value = text
         cell.data_type = "s"  # never a formula, whatever the text starts with
-        if column == "url" and str(value).startswith(("https://", "http://")):
+        if column == "url" and str(value).startswith(("https://", "http://")) and not was_cut:
             cell.hyperlink = str(value)
             cell.style = "Hyperlink"
+        return was_cut
+    return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,3 +151,54 @@ def test_xlsx_needs_a_file(names: IndexNames, es_settings: Settings) -> None:
     result = search(names, es_settings, "--format", "xlsx")
     assert result.exit_code == 2
     assert "--out FILE.xlsx" in result.output
+
+
+#: Excel's most characters in a cell, counted in UTF-16 units (a character past U+FFFF is two).
+EXCEL_MAX = 32_767
+MARK = re.compile(r"… \[truncated: ([\d,]+) more characters\]\Z")
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 40_000,
+        "字" * 32_768,
+        "😀" * 20_000,  # 40,000 UTF-16 units in 20,000 characters
+        "b" * 32_767,  # at the limit: whole
+        "x\x01" * 11_000,  # 22,000 characters shown as 55,000 (\x01 is written as an escape)
+    ],
+    ids=["ascii-40000", "cjk-32768", "emoji-20000", "at-the-limit", "escapes"],
+)
+def test_an_xlsx_cell_over_excels_limit_is_cut_visibly_and_counted(
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    es_settings: Settings,
+    tmp_path: Path,
+    text: str,
+) -> None:
+    row = ("weibo:1", at(18, 2), "weibo", "post", "rumour", "u", 1, 0, None, text)
+    helpers.bulk(
+        es_client,
+        [{"_index": index_names.posts, "_id": row[0], "_source": post_doc(row)}],
+        refresh="wait_for",
+    )
+    out = tmp_path / "posts.xlsx"
+    result = search(index_names, es_settings, "--format", "xlsx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    shown = text.replace("\x01", "\\x01")  # as every output shows a control character
+    cell = load_workbook(out).active.cell(row=2, column=COLUMNS.index("text") + 1).value
+    if utf16(shown) <= EXCEL_MAX:
+        assert cell == shown
+        assert "cut" not in result.output
+        return
+    mark = MARK.search(cell)
+    assert mark is not None, cell[-80:]
+    kept = cell[: mark.start()]
+    assert utf16(cell) <= EXCEL_MAX
+    assert shown.startswith(kept) and utf16(kept) > EXCEL_MAX - 60
+    assert int(mark.group(1).replace(",", "")) == len(shown) - len(kept)
+    assert "1 cell over Excel's 32,767 characters cut" in result.output

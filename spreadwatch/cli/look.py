@@ -130,10 +130,16 @@ def search(
     except EmptyWindowError as error:
         raise click.BadParameter(str(error), param_hint="'--since' / '--until'") from None
     if fmt == "xlsx" and out is not None:
-        from spreadwatch.spreadsheet import write_xlsx
+        from spreadwatch.spreadsheet import XLSX_MAX_CHARS, write_xlsx
 
-        write_xlsx(result.rows, out)
-        click.echo(f"wrote {out} ({len(result.rows)} of {result.total} posts)", err=True)
+        cut = write_xlsx(result.rows, out)
+        cells = (
+            f"; {cut} cell{'s' * (cut != 1)} over Excel's {XLSX_MAX_CHARS:,} characters cut, marked "
+            "[truncated: …]"
+            if cut
+            else ""
+        )
+        click.echo(f"wrote {out} ({len(result.rows)} of {result.total} posts{cells})", err=True)
         return
     output = render_search(result, fmt)
     if out is not None:
