@@ -39,7 +39,11 @@ Measures:
   the timeline interval).
 
 `Phases.phases` lists the named spans between consecutive boundaries, in that order, the last
-one ending at the incident's last post.
+one ending at the incident's last post — or, when it begins after the last post, at its own
+start. That is the decay of a finished incident whose last (3-h) bucket was its busiest: its
+quiet begins where that bucket ends, up to 3 h after the last post, so the phase before the
+decay runs to there and the decay itself has no length (one post at 09:17: rumour 09:17 →
+12:17, decay 12:17 → 12:17).
 """
 
 from __future__ import annotations

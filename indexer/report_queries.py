@@ -26,7 +26,8 @@ def top_posts_per_phase(
     """For each phase (same order), its `size` posts with most reach, one per author (a loud
     account must not fill the list); ties go to the earliest.
 
-    A phase covers [start, end); the last one includes its end, the incident's last post.
+    A phase covers [start, end); the last one includes its end (the incident's last post, or
+    its own start when it begins after it: see `indexer.phases`).
     """
     if not spans:
         return []

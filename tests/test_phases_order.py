@@ -117,3 +117,15 @@ def test_the_phase_at_a_moment_is_the_last_begun_by_then(es_client, index_names)
     assert phase_at(found, T0 + H) == "rumour"
     assert phase_at(found, T0 + 5 * H - timedelta(minutes=1)) == "evidence"
     assert phase_at(found, T0 + 6 * H) == found.phases[-1].name
+
+
+def test_a_one_post_incident_decays_where_its_3h_bucket_ends(es_client, index_names):
+    """The quiet after a finished incident's busiest (last) bucket begins where that bucket
+    ends, on buckets of at least 3 h: the rumour phase runs to there, the decay has no length."""
+    index_posts(es_client, index_names, [post("only", T0)])
+    found = phases(es_client, index_names, SCOPE, interval="1h", now=T0 + 2 * D)
+    decay = T0 + 3 * H  # T0 starts an hourly bucket; three of them make the 3-h bucket
+    assert [(p.name, p.start, p.end) for p in found.phases] == [
+        ("rumour", T0, decay),
+        ("decay", decay, decay),
+    ]
