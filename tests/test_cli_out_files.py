@@ -56,7 +56,6 @@ def test_a_file_into_a_missing_folder_is_a_usage_error_and_creates_nothing(
         (["--format", "csv", "posts.xlsx"], ".csv"),
         (["--format", "json", "posts.ndjson"], ".json"),
         (["--format", "ndjson", "posts.json"], ".ndjson or .jsonl"),
-        (["posts.csv"], ".txt"),  # the table, the default format
     ],
 )
 def test_a_search_file_named_for_another_format_is_a_usage_error(
@@ -90,3 +89,30 @@ def test_a_search_file_named_for_its_format_is_written(
     result = invoke(session_names, es_settings, ["search", "*", "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "first_bytes"),
+    [
+        ("posts.csv", b"\xef\xbb\xbftime (UTC),"),  # CSV for spreadsheets: a UTF-8 BOM, a header
+        ("posts.json", b'{\n  "total": '),
+        ("posts.xlsx", b"PK"),  # a workbook is a zip
+    ],
+)
+def test_without_format_a_search_file_is_written_in_the_format_its_name_says(
+    session_names: IndexNames, es_settings: Settings, tmp_path: Path, name: str, first_bytes: bytes
+) -> None:
+    out = tmp_path / name
+    result = invoke(session_names, es_settings, ["search", "*", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(first_bytes)
+
+
+def test_without_format_a_search_file_of_no_known_kind_is_a_usage_error(
+    session_names: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    result = invoke(
+        session_names, es_settings, ["search", "*", "--out", str(tmp_path / "posts.dat")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "must end in .txt" in result.output

@@ -19,13 +19,20 @@ from spreadwatch.cli.context import (
     format_option,
     incidents_dir_option,
 )
-from spreadwatch.cli.params import WHEN, Duration, Name, bad_name, check_out
+from spreadwatch.cli.params import WHEN, Duration, Name, bad_name, check_out, format_named
 from spreadwatch.durations import duration_text
 from spreadwatch.names import PLATFORMS, SEARCH_SORTS, STANCES
 
 if TYPE_CHECKING:
     from indexer.scope import IncidentScope
     from indexer.search import QuerySyntaxError
+
+
+def _defaulted(param: str) -> bool:
+    """Whether the command line left `param` to its default (no option given)."""
+    source = click.get_current_context().get_parameter_source(param)
+    return source in (None, click.core.ParameterSource.DEFAULT)
+
 
 #: What `search --out` ends in per `--format`.
 SEARCH_FILES = {
@@ -88,7 +95,8 @@ def _indices_needed(app: AppContext) -> Iterator[None]:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write to this file instead of the terminal (required for xlsx), named for its "
-    "format (.txt, .json, .ndjson or .jsonl, .csv, .xlsx), in a folder that exists.",
+    "format (.txt, .json, .ndjson or .jsonl, .csv, .xlsx), in a folder that exists; without "
+    "--format, the name says the format.",
 )
 @incidents_dir_option
 @click.pass_obj
@@ -104,6 +112,8 @@ def search(
     from indexer.search import EmptyWindowError, QuerySyntaxError, SearchRequest, search_posts
     from spreadwatch.cli._output import render_search
 
+    if out is not None and _defaulted("fmt"):
+        fmt = format_named(out, SEARCH_FILES) or fmt  # --out posts.csv: a CSV
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx writes a workbook: give --out FILE.xlsx")
     if out is not None:

@@ -91,12 +91,18 @@ def check_out(out: Path, formats: Mapping[str, Sequence[str]], fmt: str | None =
         message = f"must end in {' or '.join(wanted)}"
         if fmt is not None and len(formats) > 1:
             message += f" for --format {fmt}"
-            other = next((f for f, ext in formats.items() if name.endswith(tuple(ext))), None)
+            other = format_named(out, formats)
             if other is not None:
                 message += f" ({out.name} is a name for --format {other})"
         raise click.BadParameter(message, param_hint="--out")
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder {out.parent} does not exist", param_hint="--out")
+
+
+def format_named(out: Path, formats: Mapping[str, Sequence[str]]) -> str | None:
+    """The format whose extension `out` ends in (`formats`: format → extensions), if any."""
+    name = out.name.lower()
+    return next((f for f, ext in formats.items() if name.endswith(tuple(ext))), None)
 
 
 def bad_name(kind: str, value: str, known: Sequence[str], hint: str) -> click.BadParameter:
