@@ -50,19 +50,20 @@ def write(
     refresh: bool = False,
 ) -> Versioned:
     """Write `document` over the version read (`over`), or create it when `over` is None."""
-    options: dict[str, Any] = (
-        {"op_type": "create"}
-        if over is None
-        else {
-            "if_seq_no": over.seq_no,
-            "if_primary_term": over.primary_term,
-        }
-    )
+    options = {k.lstrip("_"): v for k, v in bulk_condition(over).items()}
     try:
         result = client.index(index=index, id=doc_id, document=document, refresh=refresh, **options)
     except ConflictError as error:
         raise VersionConflictError(f"{index}/{doc_id} changed since it was read") from error
     return Versioned(document, int(result["_seq_no"]), int(result["_primary_term"]))
+
+
+def bulk_condition(over: Versioned | None) -> dict[str, Any]:
+    """A bulk action's part that makes it write only over the version read (`over`), or only
+    create the document when `over` is None: a refusal is a `409` version conflict."""
+    if over is None:
+        return {"_op_type": "create"}
+    return {"if_seq_no": over.seq_no, "if_primary_term": over.primary_term}
 
 
 def delete(client: Elasticsearch, index: str, doc_id: str, over: Versioned) -> bool:

@@ -2,7 +2,8 @@
 
 Posts are upserted without scripts (the embedded node has no painless): each batch reads the
 stored versions with one `mget`, merges them with the new ones (`first_seen` kept, `last_seen`
-advanced, incidents and matches unioned, engagement replaced) and writes whole documents. A
+advanced, incidents and matches unioned, engagement replaced) and writes whole documents, each
+only over the version it read (a post another writer stored meanwhile is merged again). A
 changed engagement adds snapshots to the activity index so growth can be plotted.
 
 Nothing collected is lost: when the cluster is unreachable or refuses a batch, the documents go
@@ -41,6 +42,7 @@ from indexer.connection import IndexNames
 from indexer.merge import engagement_snapshots, merge_post, outcome
 from indexer.spool import Spool, SpoolEntry
 from indexer.stemming import with_stems
+from indexer.versioned import Versioned, bulk_condition
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ RETRY_ERRORS = (
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 #: How long a write waits for its shard copies to be active before it is refused (retryable).
 SHARD_WAIT = "10s"
+#: The error type of a write refused because the stored document is not the version read.
+CONFLICT = "version_conflict_engine_exception"
+#: How often a batch's conflicting posts are read and merged again before they are spooled.
+CONFLICT_ATTEMPTS = 5
 #: Error types that mean "this document's content is wrong", not "try again later".
 CONTENT_ERRORS = (
     "mapper_parsing_exception",
@@ -297,20 +303,44 @@ class BulkWriter:
     # -- posts --------------------------------------------------------------------------------
 
     def _flush_posts(self, batch: dict[str, _Pending]) -> dict[str, _Pending]:
-        """Write a batch of posts; returns the engagement snapshots it calls for."""
+        """Write a batch of posts; returns the engagement snapshots it calls for.
+
+        Each post is written only over the version its merge was made from (or created only if
+        there was none): another writer (a parallel crawl, the stream) may store the same post
+        between this one's read and write. Such a post is read and merged again, so neither
+        write is lost; still changing after `CONFLICT_ATTEMPTS` merges, it waits in the spool.
+        """
         snapshots: dict[str, _Pending] = {}
+        todo = dict(batch)
+        for _ in range(CONFLICT_ATTEMPTS):
+            conflicts = self._merge_and_write(todo, snapshots)
+            if not conflicts:
+                return snapshots
+            logger.info(
+                "%d posts were written by someone else meanwhile; merging them again",
+                len(conflicts),
+            )
+            todo = {i: batch[i] for i in conflicts}
+        self._spool_batch(POST, todo, f"refused_409: {CONFLICT}: still changing after {CONFLICT_ATTEMPTS} merges")  # fmt: skip
+        return snapshots
+
+    def _merge_and_write(
+        self, batch: dict[str, _Pending], snapshots: dict[str, _Pending]
+    ) -> list[str]:
+        """Read, merge and write `batch` once; returns the ids that met a newer stored version."""
         try:
             stored = self._stored_posts(list(batch))
         except (TransportError, ApiError) as error:
             self._spool_batch(POST, batch, _failure_reason(error))
-            return snapshots
+            return []
         except Exception as error:  # e.g. a stored document we cannot read: keep the batch
             logger.exception("unexpected failure reading %s stored posts", len(batch))
             self._spool_batch(POST, batch, f"error: {type(error).__name__}: {error}")
-            return snapshots
-        actions, outcomes, changes = [], {}, {}
+            return []
+        actions, outcomes, changes, wanted = [], {}, {}, {}
         for doc_id, pending in list(batch.items()):
-            previous = stored.get(doc_id)
+            found = stored.get(doc_id)
+            previous = found.source if found is not None else None
             if previous is None and pending.only_existing:
                 logger.info("deletion notice for %s, which was never stored; ignored", doc_id)
                 self.stats.unknown_deletions += 1
@@ -320,18 +350,23 @@ class BulkWriter:
             merged = with_stems(merged)
             outcomes[doc_id] = outcome(previous, merged)
             changes[doc_id] = _changes(previous, merged)
-            actions.append({"_index": self.names.posts, "_id": doc_id, "_source": merged})
-            for snapshot in engagement_snapshots(doc_id, previous, merged):
-                self._add_to(snapshots, ACTIVITY, snapshot)
-        written = self._bulk(POST, actions, batch)
+            wanted[doc_id] = engagement_snapshots(doc_id, previous, merged)
+            actions.append(
+                {"_index": self.names.posts, "_id": doc_id, "_source": merged}
+                | bulk_condition(found)
+            )
+        written, conflicts = self._bulk(POST, actions, batch)
         for doc_id in written:
             self._count_outcome(outcomes[doc_id], batch[doc_id].replayed)
             edited, deleted = changes[doc_id]
             self.stats.edited += edited
             self.stats.deleted += deleted
-        return snapshots
+        for doc_id in set(wanted) - set(conflicts):
+            for snapshot in wanted[doc_id]:
+                self._add_to(snapshots, ACTIVITY, snapshot)
+        return conflicts
 
-    def _stored_posts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _stored_posts(self, ids: list[str]) -> dict[str, Versioned]:
         response = self.client.mget(index=self.names.posts, ids=ids)
         failed = [d for d in response["docs"] if "error" in d]
         if failed:
@@ -339,7 +374,11 @@ class BulkWriter:
             error = failed[0]["error"]
             reason = error.get("type", "error") if isinstance(error, dict) else error
             raise ShardsUnavailableError(f"{len(failed)} stored posts unreadable: {reason}")
-        return {d["_id"]: d["_source"] for d in response["docs"] if d.get("found")}
+        return {
+            d["_id"]: Versioned(d["_source"], int(d["_seq_no"]), int(d["_primary_term"]))
+            for d in response["docs"]
+            if d.get("found")
+        }
 
     def _count_outcome(self, outcome: str, replayed: bool) -> None:
         if outcome == "new":
@@ -358,7 +397,8 @@ class BulkWriter:
             {"_index": self.names.activity, "_id": doc_id, "_source": pending.doc}
             for doc_id, pending in batch.items()
         ]
-        written = self._bulk(ACTIVITY, actions, batch)
+        written, conflicts = self._bulk(ACTIVITY, actions, batch)
+        self._spool_batch(ACTIVITY, {i: batch[i] for i in conflicts}, f"refused_409: {CONFLICT}")
         self.stats.activity_written += len(written)
         self.stats.spool_replayed += sum(1 for i in written if batch[i].replayed)
 
@@ -366,8 +406,9 @@ class BulkWriter:
 
     def _bulk(
         self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
-    ) -> list[str]:
-        """Write actions; spool every document that did not make it. Returns the written ids."""
+    ) -> tuple[list[str], list[str]]:
+        """Write actions; spool every document that did not make it, except those refused for a
+        version conflict. Returns (written ids, conflicting ids)."""
         try:
             return self._bulk_once(kind, actions, batch)
         except SerializationError:
@@ -375,31 +416,33 @@ class BulkWriter:
             good_ids = {a["_id"] for a in good}
             bad = {a["_id"]: batch[a["_id"]] for a in actions if a["_id"] not in good_ids}
             self._spool_batch(kind, bad, "content: serialization: not representable as JSON")
-            return self._bulk_once(kind, good, batch) if good else []
+            return self._bulk_once(kind, good, batch) if good else ([], [])
         except (TransportError, ApiError) as error:
             self._spool_batch(kind, batch, _failure_reason(error))
-            return []
+            return [], []
         except Exception as error:  # the boundary where a batch would otherwise be lost
             logger.exception("unexpected failure writing %s %s documents", len(actions), kind)
             self._spool_batch(kind, batch, f"error: {type(error).__name__}: {error}")
-            return []
+            return [], []
 
     def _bulk_once(
         self, kind: str, actions: list[dict[str, Any]], batch: dict[str, _Pending]
-    ) -> list[str]:
+    ) -> tuple[list[str], list[str]]:
         """Write, retrying documents refused while their shard has no active copy."""
         written: list[str] = []
+        conflicts: list[str] = []
         for delay in (*RETRY_DELAYS, None):
-            done, refused, retry = self._bulk_attempt(actions)
+            done, refused, retry, conflicted = self._bulk_attempt(actions)
             written += done
+            conflicts += conflicted
             for reason, ids in refused.items():
                 self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
             if not retry:
-                return written
+                return written, conflicts
             if delay is None:  # out of attempts: the spool keeps them for the next writer
                 for reason, ids in retry.items():
                     self._spool_batch(kind, {i: batch[i] for i in ids}, reason)
-                return written
+                return written, conflicts
             waiting = {i for ids in retry.values() for i in ids}
             logger.warning(
                 "%s %s documents not written (%s); again in %.0fs",
@@ -410,15 +453,17 @@ class BulkWriter:
             )
             time.sleep(delay)
             actions = [a for a in actions if a["_id"] in waiting]
-        return written
+        return written, conflicts
 
     def _bulk_attempt(
         self, actions: list[dict[str, Any]]
-    ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
-        """One bulk request: (written ids, refused ids by reason, retryable ids by reason)."""
+    ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], list[str]]:
+        """One bulk request: (written ids, refused ids by reason, retryable ids by reason,
+        ids refused for a version conflict)."""
         written: list[str] = []
         refused: dict[str, list[str]] = {}
         retry: dict[str, list[str]] = {}
+        conflicts: list[str] = []
         try:
             for ok, info in helpers.streaming_bulk(
                 self.client,
@@ -431,9 +476,11 @@ class BulkWriter:
                 wait_for_active_shards=self.wait_for_active_shards,
                 timeout=SHARD_WAIT,
             ):
-                result = info["index"]
+                result = next(iter(info.values()))  # {"index"|"create": {...}}
                 if ok:
                     written.append(result["_id"])
+                elif _conflict(result):
+                    conflicts.append(result["_id"])
                 else:
                     target = retry if _retryable(result) else refused
                     target.setdefault(_item_reason(result), []).append(result["_id"])
@@ -441,10 +488,10 @@ class BulkWriter:
             raise
         except (TransportError, ApiError) as error:
             # The client already tried every node: the cluster is unreachable, spool now.
-            done = set(written) | {i for ids in refused.values() for i in ids}
+            done = {*written, *conflicts} | {i for ids in refused.values() for i in ids}
             missing = [a["_id"] for a in actions if a["_id"] not in done]
             refused.setdefault(_failure_reason(error), []).extend(missing)
-        return written, refused, retry
+        return written, refused, retry, conflicts
 
     def _spool_batch(self, kind: str, batch: dict[str, _Pending], reason: str) -> None:
         if not batch:
@@ -542,6 +589,11 @@ def _changes(previous: dict[str, Any] | None, merged: dict[str, Any]) -> tuple[i
     edited = bool(merged.get("edited_at")) and merged.get("edited_at") != previous.get("edited_at")
     deleted = bool(merged.get("deleted_at")) and not previous.get("deleted_at")
     return int(edited), int(deleted)
+
+
+def _conflict(result: dict[str, Any]) -> bool:
+    error = result.get("error")
+    return isinstance(error, dict) and error.get("type") == CONFLICT
 
 
 def _retryable(result: dict[str, Any]) -> bool:

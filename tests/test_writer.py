@@ -414,3 +414,97 @@ def test_a_spool_that_cannot_be_written_counts_the_lost_and_runs_no_later_callba
     writer.after_durable(lambda: calls.append("second"))
     stats = writer.close()
     assert (stats.lost, stats.spooled, calls) == (4, 0, [])
+
+
+class BulkGate(Proxy):
+    """A relay to the node that holds every bulk request until `release()`: the moment between
+    a writer reading the stored posts and writing its merge, made as long as a test needs."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.held = threading.Event()
+        self.released = threading.Event()
+        super().__init__(target)
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._hold, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _hold(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if b"/_bulk" in data.split(b"\r\n", 1)[0]:
+                    self.held.set()
+                    self.released.wait(30)
+                dst.sendall(data)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def gated_writer(writer_for, es_client: Elasticsearch) -> tuple[BulkWriter, BulkGate]:  # type: ignore[no-untyped-def]
+    node = urlsplit(es_client.transport.node_pool.get().base_url)
+    gate = BulkGate((node.hostname or "127.0.0.1", node.port or 9200))
+    client = Elasticsearch(f"http://127.0.0.1:{gate.port}", request_timeout=30, max_retries=0)
+    return writer_for(client=client, flush_seconds=3600), gate
+
+
+@pytest.mark.parametrize(
+    ("stored_first", "slow", "fast", "expected"),
+    [
+        # Two incidents' crawls find the same new post at once: both incidents stay on it.
+        (None, {"incident": ["a"]}, {"incident": ["b"]}, {"incident": ["b", "a"]}),
+        # A stored post re-crawled by two crawls at once: both incidents stay on it.
+        (
+            {"incident": ["a"]},
+            {"incident": ["b"], "last_seen": "2024-10-18T10:00:00+00:00"},
+            {"incident": ["c"], "last_seen": "2024-10-18T11:00:00+00:00"},
+            {"incident": ["a", "c", "b"]},
+        ),
+        # The stream saw it first; the crawl's later sighting must not move first_seen.
+        (
+            None,
+            {"first_seen": "2024-10-18T11:00:00+00:00", "last_seen": "2024-10-18T11:00:00+00:00"},
+            {"first_seen": "2024-10-18T09:30:00+00:00", "last_seen": "2024-10-18T09:30:00+00:00"},
+            {"first_seen": "2024-10-18T09:30:00+00:00", "last_seen": "2024-10-18T11:00:00+00:00"},
+        ),
+        # Edited between two crawls: the first wording stays as a version.
+        (
+            {"text": "first wording of the ByteDance intern post"},
+            {"text": "third wording", "last_seen": "2024-10-18T11:00:00+00:00"},
+            {"text": "second wording", "last_seen": "2024-10-18T10:00:00+00:00"},
+            {"versions": ["first wording of the ByteDance intern post", "second wording"]},
+        ),
+    ],
+)
+def test_two_writers_on_one_post_at_once_lose_neither_write(  # noqa: PLR0917
+    es_client, index_names, writer_for, stored_first, slow, fast, expected
+):
+    """A writer's read of the stored post and its write are two requests: another crawl (an
+    incident watching the same place, or the Jetstream stream beside a Bluesky crawl) may write
+    the same post in between. Its write must not be overwritten by a merge made without it."""
+    if stored_first is not None:
+        first = writer_for()
+        first.add_post(post("p", **stored_first))
+        first.close()
+    slow_writer, gate = gated_writer(writer_for, es_client)
+    slow_writer.add_post(post("p", **slow))
+    finishing = threading.Thread(target=slow_writer.close)
+    finishing.start()  # reads the stored post, then its bulk request waits at the gate
+    assert gate.held.wait(30)
+    fast_writer = writer_for()
+    fast_writer.add_post(post("p", **fast))
+    fast_writer.close()
+    gate.release()
+    finishing.join(60)
+    gate.cut()
+    doc = stored(es_client, index_names, "github:p")
+    if "versions" in expected:
+        doc = {"versions": [v["text"] for v in doc.get("versions", [])]}
+    assert {k: doc.get(k) for k in expected} == expected
