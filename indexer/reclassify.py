@@ -14,7 +14,9 @@ The stance comes from the current classifier: with `learned=True` (the setting
 batch with the parent posts' texts looked up; else the lexicon.
 
 No painless, no update-by-query (the embedded node has neither): scan, decide client-side,
-write back only what changed with bulk partial updates and deletes.
+write back only what changed with bulk partial updates and deletes, each only over the version
+scanned. A post a crawl stores again meanwhile (another incident found it, its text was edited)
+is read and decided again, so the crawl's write is never undone by a decision made without it.
 
 `reclassify(client, names, incident) -> ReclassifyResult`.
 """
@@ -37,6 +39,7 @@ from indexer.stance import StanceInput, classify
 from indexer.stance_enrich import StanceEnricher
 from indexer.stance_model import StanceModel, shipped
 from indexer.stemming import STEMMED_FIELDS, with_stems
+from indexer.versioned import CONFLICT, Versioned, bulk_condition
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,25 @@ class ReclassifyResult:
     stances: Counter[str] = field(default_factory=Counter)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
 
+    def add(self, other: ReclassifyResult, sign: int = 1) -> None:
+        """Add (`sign=-1`: take back) what `other` counted."""
+        for name in ("scanned", "changed", "detached", "deleted", "failed"):
+            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
+        for counter, more in ((self.reasons, other.reasons), (self.stances, other.stances)):
+            _add_counts(counter, more, sign)
+        _add_counts(self.moves, other.moves, sign)
+
+
+def _add_counts(counter: Counter[Any], more: Counter[Any], sign: int) -> None:
+    for key, value in more.items():
+        counter[key] += sign * value
+        if not counter[key]:
+            del counter[key]
+
+
+#: How often posts written meanwhile are read and decided again before they count as failed.
+CONFLICT_ATTEMPTS = 5
+
 
 def reclassify(
     client: Elasticsearch,
@@ -73,31 +95,98 @@ def reclassify(
     hits = helpers.scan(
         client,
         index=names.posts,
-        query={"query": {"term": {"incident": incident.id}}, "_source": _FIELDS},
+        query={
+            "query": {"term": {"incident": incident.id}},
+            "_source": _FIELDS,
+            "seq_no_primary_term": True,
+        },
         size=chunk_size,
     )
-    gone: list[str] = []
+    writes = _Writes(result)
+    matcher = Matcher(incident)
     actions = (
         action
         for chunk in _chunks(hits, chunk_size)
-        for action in _actions(chunk, Matcher(incident), incident, result, gone, label)
+        for action in _actions(chunk, matcher, incident, writes, label)
     )
-    _bulk(client, actions, result, chunk_size)
-    if gone:
-        _bulk(client, _snapshot_actions(client, names, incident.id, gone), result, chunk_size)
+    _bulk(client, actions, writes, chunk_size)
+    for _ in range(CONFLICT_ATTEMPTS):
+        if not writes.conflicts:
+            break
+        again, writes.conflicts = writes.conflicts, []
+        logger.info("reclassify: %d posts were written meanwhile; deciding again", len(again))
+        fresh = _read_again(client, names, incident.id, again)
+        _bulk(client, _actions(fresh, matcher, incident, writes, label), writes, chunk_size)
+    if writes.conflicts:
+        result.failed += len(writes.conflicts)
+        logger.error(
+            "reclassify: %d posts kept changing while being decided; left as they are: %s",
+            len(writes.conflicts), ", ".join(writes.conflicts[:10]),
+        )  # fmt: skip
+    if writes.gone:
+        snapshots = _snapshot_actions(client, names, incident.id, writes.gone)
+        _bulk(client, snapshots, writes, chunk_size)
     client.indices.refresh(index=[names.posts, names.activity])
     return result
 
 
+@dataclass
+class _Writes:
+    """What one reclassify run has decided and not yet seen written: each post's counts, taken
+    back when its write meets a newer version (`conflicts`, decided again)."""
+
+    result: ReclassifyResult
+    #: Counts of each decided post whose write has not answered yet.
+    pending: dict[str, ReclassifyResult] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    #: Detached posts (written): their engagement snapshots follow them.
+    gone: list[str] = field(default_factory=list)
+
+    def decided(self, doc_id: str, counts: ReclassifyResult) -> None:
+        self.result.add(counts)
+        self.pending[doc_id] = counts
+
+    def answered(self, ok: bool, item: dict[str, Any]) -> None:
+        info = next(iter(item.values()))
+        counts = self.pending.pop(info.get("_id"), None)
+        error = info.get("error")
+        if ok:
+            if counts is not None and counts.detached:
+                self.gone.append(info["_id"])
+        elif counts is not None and isinstance(error, dict) and error.get("type") == CONFLICT:
+            self.result.add(counts, -1)
+            self.conflicts.append(info["_id"])
+        else:
+            self.result.failed += 1
+            logger.error("reclassify: write failed: %s", item)
+
+
 def _bulk(
-    client: Elasticsearch, actions: Iterable[dict[str, Any]], result: ReclassifyResult, size: int
+    client: Elasticsearch, actions: Iterable[dict[str, Any]], writes: _Writes, size: int
 ) -> None:
     for ok, item in helpers.streaming_bulk(
         client, actions, chunk_size=size, raise_on_error=False, max_retries=3
     ):
-        if not ok:
-            result.failed += 1
-            logger.error("reclassify: write failed: %s", item)
+        writes.answered(ok, item)
+
+
+def _read_again(
+    client: Elasticsearch, names: IndexNames, incident: str, ids: list[str]
+) -> list[dict[str, Any]]:
+    """The posts as stored now, as scan hits (with their versions); those no longer of the
+    incident (or gone) need no decision."""
+    reply = client.mget(index=names.posts, ids=ids, source_includes=_FIELDS)
+    return [
+        doc
+        for doc in reply["docs"]
+        if doc.get("found") and incident in _as_list((doc.get("_source") or {}).get("incident"))
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _chunks(hits: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -135,40 +224,44 @@ class _Labeller:
             with_claim_stances(doc, self.incident)
 
 
-def _actions(  # noqa: PLR0917 - one chunk of the scan and what deciding it needs
+def _actions(
     hits: list[dict[str, Any]],
     matcher: Matcher,
     incident: Incident,
-    result: ReclassifyResult,
-    gone: list[str],
+    writes: _Writes,
     label: _Labeller,
 ) -> Iterator[dict[str, Any]]:
-    kept: list[tuple[dict[str, Any], dict[str, str], dict[str, Any]]] = []
+    kept: list[tuple[ReclassifyResult, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     for hit in hits:
-        result.scanned += 1
+        counts = ReclassifyResult(scanned=1)
         source = hit["_source"]
-        where = {"_index": hit["_index"], "_id": hit["_id"]}
+        version = Versioned(source, int(hit["_seq_no"]), int(hit["_primary_term"]))
+        where = {"_index": hit["_index"], "_id": hit["_id"], **bulk_condition(version)}
         match = matcher.match(source.get("title"), source.get("text"))
         official = official_now(source, incident)
         pinned = incident.official is not None and incident.official.is_statement(source.get("url"))
         if not belongs(match, official=official, pinned=pinned, kept=_kept(source)):
-            result.reasons[_why_detached(official)] += 1
-            gone.append(hit["_id"])
-            yield _detach(source, where, incident.id, result)
+            counts.reasons[_why_detached(official)] += 1
+            action = _detach(source, where, incident.id, counts)
+            writes.decided(hit["_id"], counts)
+            yield action
             continue
-        kept.append((source, where, recomputed(source, match, incident, official, pinned)))
-    label([doc for _, _, doc in kept])
-    for source, where, doc in kept:
+        doc = recomputed(source, match, incident, official, pinned)
+        kept.append((counts, source, where, doc))
+    label([doc for _, _, _, doc in kept])
+    for counts, source, where, doc in kept:
         fields = {name: doc[name] for name in (*_DECIDED, *STANCE_FIELDS)}
         fields["claim_stances"] = doc.get("claim_stances") or None
         fields.update(searchable_copies(source))
-        result.stances[fields["stance"]] += 1
+        counts.stances[fields["stance"]] += 1
         reasons = _reasons(source, fields)
         if not reasons:
+            writes.result.add(counts)  # nothing to write: counted at once
             continue
-        result.changed += 1
-        result.reasons.update(reasons)
-        result.moves[(source.get("stance") or "", fields["stance"])] += 1
+        counts.changed += 1
+        counts.reasons.update(reasons)
+        counts.moves[(source.get("stance") or "", fields["stance"])] += 1
+        writes.decided(where["_id"], counts)
         yield {"_op_type": "update", **where, "doc": fields}
 
 

@@ -13,6 +13,10 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+#: The error type of a write refused because the document is not the version read (a bulk
+#: item's `error.type`, status 409).
+CONFLICT = "version_conflict_engine_exception"
+
 
 class VersionConflictError(RuntimeError):
     """Someone else wrote the document since it was read (or created it first)."""

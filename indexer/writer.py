@@ -42,7 +42,7 @@ from indexer.connection import IndexNames
 from indexer.merge import engagement_snapshots, merge_post, outcome
 from indexer.spool import Spool, SpoolEntry
 from indexer.stemming import with_stems
-from indexer.versioned import Versioned, bulk_condition
+from indexer.versioned import CONFLICT, Versioned, bulk_condition
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,6 @@ RETRY_ERRORS = (
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 #: How long a write waits for its shard copies to be active before it is refused (retryable).
 SHARD_WAIT = "10s"
-#: The error type of a write refused because the stored document is not the version read.
-CONFLICT = "version_conflict_engine_exception"
 #: How often a batch's conflicting posts are read and merged again before they are spooled.
 CONFLICT_ATTEMPTS = 5
 #: Error types that mean "this document's content is wrong", not "try again later".

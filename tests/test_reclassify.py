@@ -4,6 +4,7 @@ marked official, after the user removed the domain and set the feed to `official
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,10 @@ from alerts_support import index_docs, index_posts, post
 from search_support import found
 
 from indexer.reclassify import reclassify
+from indexer.writer import BulkWriter
 from spreadwatch.incident import Incident
+
+from es_relay import BulkGate  # isort: skip
 
 pytest_plugins = ["conftest_alerts"]
 
@@ -195,3 +199,42 @@ def test_stale_searchable_copies_are_rewritten_so_a_simplified_search_finds_the_
     assert result.reasons["searchable copies refreshed"] == 1
     assert found(es_client, index_names, "机队停飞", ID) == {"mastodon:hk"}
     assert found(es_client, index_names, "機隊停飛", ID) == {"mastodon:hk"}
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "expected"),
+    [
+        # Another incident's crawl finds the post: detached from this one, kept for that one.
+        ({"incident": ["winter-ops"]}, {"incident": ["winter-ops"], "matched_claims": None}),
+        # A crawl sees it edited into a claim: it belongs again, with the new text's match.
+        (
+            {"text": "Aurora Air grounded the whole fleet for winter"},
+            {"incident": [ID], "matched_claims": ["fleet"]},
+        ),
+    ],
+)
+def test_a_post_written_by_a_crawl_while_reclassify_runs_keeps_the_crawl_s_write(
+    es_client, index_names, tmp_path, meanwhile, expected
+):
+    """reclassify decides from what it scanned; a crawl may store the post again before the
+    decision is written. The decision must be made again over what the crawl wrote."""
+    item = newsroom("winter", "Aurora Air adds winter routes")
+    index_posts(es_client, index_names, [item])
+    gate = BulkGate.to(es_client)
+    running = threading.Thread(
+        target=reclassify, args=(gate.client(), index_names, incident(False, []))
+    )
+    running.start()  # decides to delete the post; its bulk request waits at the gate
+    assert gate.held.wait(30)
+    crawl = BulkWriter(es_client, index_names, tmp_path / "spool")
+    later = datetime(2025, 3, 11, tzinfo=UTC).isoformat()
+    crawl.add_post({**item, **meanwhile, "first_seen": later, "last_seen": later})
+    crawl.close()
+    gate.release()
+    running.join(60)
+    gate.cut()
+    doc = stored(es_client, index_names, "news:winter") or {}
+    assert {
+        "incident": doc.get("incident"),
+        "matched_claims": (doc.get("matched") or {}).get("claims") or None,
+    } == expected

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,8 @@ from elasticsearch import Elasticsearch, helpers
 from indexer.connection import IndexNames
 from indexer.spool import Spool
 from indexer.writer import BulkWriter
+
+from es_relay import BulkGate, Proxy  # isort: skip
 
 
 def post(native_id: str = "1", **fields: Any) -> dict[str, Any]:
@@ -253,49 +253,6 @@ def test_activity_points_are_written_once_per_id(es_client, index_names, writer_
     assert count(es_client, index_names.activity) == 1
 
 
-class Proxy:
-    """A TCP relay to the node that can be cut, as when Elasticsearch stops mid-crawl."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.sockets: list[socket.socket] = []
-        self.open = True
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while self.open:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            if not self.open:
-                client.close()
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def cut(self) -> None:
-        self.open = False
-        with contextlib.suppress(OSError):
-            self.server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        self.server.close()
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-
 def test_node_lost_mid_crawl_then_back_every_post_is_there_exactly_once(
     es_client, index_names, writer_for
 ):
@@ -416,43 +373,9 @@ def test_a_spool_that_cannot_be_written_counts_the_lost_and_runs_no_later_callba
     assert (stats.lost, stats.spooled, calls) == (4, 0, [])
 
 
-class BulkGate(Proxy):
-    """A relay to the node that holds every bulk request until `release()`: the moment between
-    a writer reading the stored posts and writing its merge, made as long as a test needs."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.held = threading.Event()
-        self.released = threading.Event()
-        super().__init__(target)
-
-    def _accept(self) -> None:
-        while self.open:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            threading.Thread(target=self._hold, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
-
-    def _hold(self, src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                if b"/_bulk" in data.split(b"\r\n", 1)[0]:
-                    self.held.set()
-                    self.released.wait(30)
-                dst.sendall(data)
-
-    def release(self) -> None:
-        self.released.set()
-
-
 def gated_writer(writer_for, es_client: Elasticsearch) -> tuple[BulkWriter, BulkGate]:  # type: ignore[no-untyped-def]
-    node = urlsplit(es_client.transport.node_pool.get().base_url)
-    gate = BulkGate((node.hostname or "127.0.0.1", node.port or 9200))
-    client = Elasticsearch(f"http://127.0.0.1:{gate.port}", request_timeout=30, max_retries=0)
-    return writer_for(client=client, flush_seconds=3600), gate
+    gate = BulkGate.to(es_client)
+    return writer_for(client=gate.client(), flush_seconds=3600), gate
 
 
 @pytest.mark.parametrize(
