@@ -71,7 +71,7 @@ class Spool:
         if not lines:
             return 0
         with folder_lock(self.dir), path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(lines))
+            handle.write(_line_start(path) + "".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
         return len(lines)
@@ -133,8 +133,9 @@ class Spool:
         return orphans
 
     def _move_into_replay(self, source: Path) -> None:
+        start = _line_start(self.replay_path)
         with self.replay_path.open("a", encoding="utf-8") as target:
-            target.write(source.read_text(encoding="utf-8"))
+            target.write(start + source.read_text(encoding="utf-8"))
             target.flush()
             os.fsync(target.fileno())
         source.unlink()
@@ -144,19 +145,12 @@ class Spool:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                try:
-                    raw = json.loads(line)
-                    yield SpoolEntry(
-                        kind=raw["kind"],
-                        doc=raw["doc"],
-                        reason=raw.get("reason", ""),
-                        spooled_at=raw.get("spooled_at", ""),
-                        attempts=int(raw.get("attempts", 1)),
-                    )
-                except (ValueError, KeyError, TypeError):
+                torn, whole = _split_torn(line)
+                if torn and quarantine:
                     # A torn last line after a power cut; keep it where a human can see it.
-                    if quarantine:
-                        self._quarantine(path, number, line)
+                    self._quarantine(path, number, torn)
+                if whole is not None:
+                    yield whole
 
     def _quarantine(self, path: Path, number: int, line: str) -> None:
         bad = self.dir / f"{self.prefix}.unreadable.jsonl"
@@ -165,6 +159,50 @@ class Spool:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _line_start(path: Path) -> str:
+    """What an append to `path` must write first so that its entries start a line: a newline
+    when the file ends inside a line torn by a crash or a full disk."""
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return ""
+            handle.seek(-1, os.SEEK_END)
+            return "" if handle.read(1) == b"\n" else "\n"
+    except FileNotFoundError:
+        return ""
+
+
+#: How every entry's line starts (`SpoolEntry.to_json`).
+_ENTRY_START = '{"kind": '
+
+
+def _split_torn(line: str) -> tuple[str, SpoolEntry | None]:
+    """(the torn part of a line, the entry it holds). Versions before the spool ended a torn
+    line appended the next entry to it: the entry after the torn part is still whole."""
+    start = 0
+    while True:
+        entry = _entry(line[start:])
+        if entry is not None:
+            return line[:start], entry
+        start = line.find(_ENTRY_START, start + 1)
+        if start < 0:
+            return line, None
+
+
+def _entry(text: str) -> SpoolEntry | None:
+    try:
+        raw = json.loads(text)
+        return SpoolEntry(
+            kind=raw["kind"],
+            doc=raw["doc"],
+            reason=raw.get("reason", ""),
+            spooled_at=raw.get("spooled_at", ""),
+            attempts=int(raw.get("attempts", 1)),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def spool_summary(spool_dir: Path) -> dict[str, dict[str, Any]]:

@@ -85,3 +85,25 @@ def test_summary_counts_waiting_documents_per_prefix_and_reason(tmp_path: Path):
         "sw": (3, {"unreachable": 2, "content": 1}, 0),
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.jsonl", "sw.jsonl"]
+
+
+TORN = '{"kind": "post", "reason": "unreachable: test", "doc": {"native_id": "2"'
+
+
+def test_an_entry_appended_after_a_torn_last_line_is_replayed(tmp_path: Path):
+    """The process that tore the line is gone; the next one appends: its entry is read back."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    with spool.path.open("a", encoding="utf-8") as handle:
+        handle.write(TORN)  # power cut (or a full disk) mid-write
+    spool.append([entry("3")])
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["1", "3"]
+    assert (tmp_path / "sw.unreadable.jsonl").read_text() == TORN + "\n"
+
+
+def test_an_entry_glued_to_a_torn_line_by_an_older_version_is_replayed(tmp_path: Path):
+    """Versions before the fix appended right after a torn line: one line, two entries."""
+    (tmp_path / "sw.jsonl").write_text(TORN + entry("3").to_json() + "\n", encoding="utf-8")
+    spool = Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["3"]
+    assert (tmp_path / "sw.unreadable.jsonl").read_text() == TORN + "\n"
