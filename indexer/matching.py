@@ -6,6 +6,8 @@ rules live in one place and read the incident model only.
 Rules, on text folded with NFKC + casefold (fullwidth `８０００` is `8000`, `H100` is `h100`) and
 traditional Chinese read as simplified (`indexer.chinese`: 字節跳動 is 字节跳动), on both sides — the
 post, and the incident's query terms and claim patterns — so either script matches the other:
+- characters a reader does not see (a soft hyphen, zero-width spaces and joiners, direction
+  marks) are not there: `Prak\u00adtikant` is `Praktikant`;
 - a query's `any` entry is a term group: its space-separated terms must all appear; the query
   matches when any group does, every `all` group does and no `exclude` group does;
 - a quoted group (`"ByteDance intern"`) must appear as that phrase (punctuation or spaces between
@@ -50,6 +52,10 @@ _WORD_START = rf"(?:(?<!{_LATIN_WORD})|(?<=#){_LATIN_WORD}*?)"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\W_]+")
+#: Characters a reader does not see, found inside words: the soft hyphen (`&shy;` in German
+#: press), the Mongolian vowel separator, zero-width spaces and joiners, direction marks,
+#: embeddings and isolates, the word joiner and invisible operators, the byte-order mark.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _HASHTAG = re.compile(r"(?<![\w&/#])#(\w+)")  # not a URL's fragment, not &#x27;
 #: A hashtag of more parts is read as its parts only (2^(n-1) readings otherwise).
 _MAX_HASHTAG_PARTS = 6
@@ -70,9 +76,9 @@ class MatchResult:
 
 
 def fold(text: str) -> str:
-    """The form both sides are compared in: NFKC, casefold, one space, no spaces inside CJK,
-    traditional Chinese as simplified."""
-    folded = _SPACES.sub(" ", normalise_text(text))
+    """The form both sides are compared in: NFKC, casefold, no character a reader does not see,
+    one space, no spaces inside CJK, traditional Chinese as simplified."""
+    folded = _SPACES.sub(" ", _INVISIBLE.sub("", normalise_text(text)))
     return to_simplified(_CJK_GAP.sub("", folded))
 
 

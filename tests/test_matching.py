@@ -263,3 +263,34 @@ def test_claim_spans_are_positions_in_the_folded_text():
     claim = Claim(name="salmonella", patterns=["沙门氏菌"])
     folded = fold("網傳：北光奶粉驗出沙門氏菌！")
     assert [folded[a:b] for a, b in claim_spans(claim, folded)] == ["沙门氏菌"]
+
+
+#: Characters a reader does not see, that pages and posts carry inside words: the soft hyphen
+#: (German press writes `&shy;` into long words), zero-width space, non-joiner and joiner, the
+#: word joiner, the Mongolian vowel separator and the byte-order mark.
+INVISIBLE = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\u180e", "\ufeff"]
+
+
+@pytest.mark.parametrize("mark", INVISIBLE)
+@pytest.mark.parametrize(
+    ("text", "queries", "claims"),
+    [
+        ("字节跳|动实习生破坏了8|000张H100", ["zh-intern"], ["8000-h100"]),
+        (
+            "Der ByteDance-Prakti|kant soll KI-Training sabotiert haben",
+            ["de-sabotage", "de-prefix"],
+            [],
+        ),
+        (
+            "A Byte|Dance intern wiped tens of mil|lions in GPU time",
+            ["en-sabotage", "en-gpu"],
+            ["ten-million"],
+        ),
+    ],
+)
+def test_characters_a_reader_does_not_see_do_not_hide_a_match(
+    incident, mark, text, queries, claims
+):
+    """`|` marks where the invisible character sits; without it the text matches as listed."""
+    result = match_post(incident, None, text.replace("|", mark))
+    assert (result.queries, result.claims) == (queries, claims)
