@@ -33,6 +33,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from evidence.warcstore import WarcStore, incident_folder
+from spreadwatch.display import display_html, display_line
+from spreadwatch.urls import link_url
 
 with warnings.catch_warnings():
     # wacz imports pyamf (through cdxj_indexer), which imports pkg_resources, which warns that
@@ -301,8 +303,17 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _link(url: str, shown: str) -> str:
+    """`shown` (already HTML) as a link to `url` when that is a web address; a post's
+    `javascript:` or `data:` URL is never a link (`spreadwatch.urls.link_url`, as in the report)."""
+    href = link_url(url)
+    return f'<a href="{escape(href, quote=True)}">{shown}</a>' if href else shown
+
+
 def index_page(incident_id: str, title: str, rows: list[dict[str, str]]) -> str:
-    """The package's index: every archived post, with its record and what happened to it."""
+    """The package's index: every archived post, with its record and what happened to it.
+    Untrusted text (ids, authors, URLs) is shown through `spreadwatch.display`: escaped, control
+    and bidi characters made visible, isolated in `<bdi>`."""
     lines = []
     for row in rows:
         status = []
@@ -310,25 +321,24 @@ def index_page(incident_id: str, title: str, rows: list[dict[str, str]]) -> str:
             status.append(f"deleted {row['deleted_at'][:16]} ({row['deleted_how']})")
         if row["edited_at"]:
             status.append(f"edited {row['edited_at'][:16]}, {row['versions']} earlier version(s)")
-        archived = row["archived_uri"]
         lines.append(
             "<tr>"
-            f"<td>{escape(row['post_id'])}</td><td>{escape(row['author'])}</td>"
+            f"<td>{display_html(row['post_id'])}</td><td>{display_html(row['author'])}</td>"
             f"<td>{escape(row['published'][:16])}</td>"
-            f'<td><a href="{escape(row["url"], quote=True)}">{escape(row["url"])}</a></td>'
-            f'<td><a href="{escape(archived, quote=True)}">archived copy</a><br>'
+            f"<td>{_link(row['url'], display_html(row['url']))}</td>"
+            f"<td>{_link(row['archived_uri'], 'archived copy')}<br>"
             f"<code>{escape(row['record_id'])}</code><br>{escape(row['captured_at'][:19])}</td>"
             f"<td><code>{escape(row['sha256'])}</code></td>"
-            f"<td>{escape('; '.join(status))}</td>"
+            f"<td>{display_html('; '.join(status))}</td>"
             "</tr>"
         )
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>Evidence: {escape(title)}</title>"
+        f"<title>Evidence: {escape(display_line(title))}</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;"
         "vertical-align:top;font-size:13px}code{font-size:11px;word-break:break-all}</style>"
-        f"</head><body><h1>Evidence: {escape(title)}</h1>"
-        f"<p>Incident <code>{escape(incident_id)}</code>, exported "
+        f"</head><body><h1>Evidence: {display_html(title)}</h1>"
+        f"<p>Incident <code>{display_html(incident_id)}</code>, exported "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by spreadwatch. Each post links to its archived "
         "copy (the request and response as fetched, WARC); SHA-256 is of the archived body.</p>"
         "<table><tr><th>post</th><th>author</th><th>published (UTC)</th><th>URL</th>"

@@ -7,14 +7,17 @@ import csv
 import gzip
 import io
 import os
+import re
 import subprocess
 import sys
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -186,3 +189,65 @@ def test_a_damaged_or_incomplete_package_fails_verification_in_one_line(
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert "FAILED" in result.output and str(broken) in result.output
+
+
+def _index_page_of(tmp_path: Path, url: str, author: str) -> str:
+    """The index page of a one-post export whose post has this URL and author."""
+    store = WarcStore(tmp_path / "data", "hostile")
+    capture = store.write_exchange(Exchange("https://news.example/1", 200, [], b"post"))
+    post = {
+        "_id": "news:1", "platform": "news", "native_id": "1", "url": url,
+        "author": {"handle": author}, "@timestamp": "2024-10-18T02:15:00+00:00",
+        "evidence": capture.as_field(),
+    }  # fmt: skip
+    out = tmp_path / "out" / "evidence.warc.gz"
+    export(tmp_path / "data", "hostile", "Hostile", [post], out)
+    return (out.parent / "evidence.warc.gz.index.html").read_text(encoding="utf-8")
+
+
+class _Page(HTMLParser):
+    """The links an HTML page makes and the text it shows."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.shown: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [value or "" for name, value in attrs if tag == "a" and name == "href"]
+
+    def handle_data(self, data: str) -> None:
+        self.shown.append(data)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.domain)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_the_index_page_links_only_web_addresses(tmp_path: Path, url: str) -> None:
+    """A post's URL comes from the platform (a feed's link is anything its author wrote): the
+    index page shows it, but a link it makes must be one a browser opens as a web page."""
+    page = _Page(_index_page_of(tmp_path, url, "someone"))
+    # A browser drops tabs and line breaks from a URL and trims it before reading its scheme.
+    schemes = {urlsplit(re.sub(r"[\t\n\r]", "", h).strip()).scheme.lower() for h in page.hrefs}
+    assert schemes <= {"http", "https"}, page.hrefs
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202d", "\u2066", "\u2067", "\u2068", "\x1b"])
+def test_the_index_page_shows_bidi_and_control_characters_instead_of_obeying_them(
+    tmp_path: Path, control: str
+) -> None:
+    """`admin` + U+202E + `gepj.exe` must not read as "adminexe.jpeg": as in the report, such
+    characters are shown as escapes, in the author and the URL alike."""
+    page = _index_page_of(tmp_path, f"https://news.example/{control}moc.elgoog", f"admin{control}gepj.exe")  # fmt: skip
+    shown = "".join(_Page(page).shown)
+    escaped = f"\\u{ord(control):04x}" if ord(control) > 0xFF else f"\\x{ord(control):02x}"
+    assert control not in shown and shown.count(escaped) == 2
