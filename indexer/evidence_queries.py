@@ -128,14 +128,33 @@ def archived_posts(client: Elasticsearch, names: IndexNames, incident: str) -> l
     return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.scan()]
 
 
+#: Where a post names WARC records: what retention keeps.
+REFERENCE_FIELDS: list[str | Any] = [
+    "evidence",
+    "deleted_evidence",
+    "versions.evidence",
+    "rendered",
+]
+
+
 def referenced_records(client: Elasticsearch, names: IndexNames, incident: str) -> set[str]:
-    """WARC record ids any post of the incident points at (now, in a version, or its deletion)."""
+    """WARC record ids any post of the incident points at (now, in a version, its deletion, or
+    its rendered capture: screenshot and DOM). Every post is read: `rendered` is stored but not
+    indexed, so no query can pick the posts that have one."""
+    search = (
+        Search(using=client, index=names.posts)
+        .filter("term", incident=incident)
+        .source(REFERENCE_FIELDS)
+    )
     ids: set[str] = set()
-    for post in archived_posts(client, names, incident):
+    for hit in search.scan():
+        post = hit.to_dict()
         for evidence in (post.get("evidence"), post.get("deleted_evidence")):
             if evidence:
                 ids.add(evidence["record_id"])
         for version in post.get("versions") or []:
             if version.get("evidence"):
                 ids.add(version["evidence"]["record_id"])
+        rendered = post.get("rendered") or {}
+        ids.update(rendered[key] for key in ("screenshot", "dom") if rendered.get(key))
     return ids

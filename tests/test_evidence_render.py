@@ -4,6 +4,7 @@ the post's archived text changed; a missing browser is a clear, counted failure.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from evidence.recheck import render_pages
+from evidence.render import Rendered, archive_rendering
+from evidence.retention import prune
+from evidence.warcstore import Exchange, WarcStore
+from indexer.evidence_queries import referenced_records
 from spreadwatch.replay import ReplayServer
 from spreadwatch.replay.pages import PagesData, PagesReplay
 
@@ -91,3 +96,30 @@ def test_a_page_on_a_private_network_is_not_rendered_unless_allowed(  # noqa: PL
     counts = render_pages(es_client, index_names, settings, "bytedance-test", ["pages"])
     assert counts == {"rendered": 0, "unchanged": 0, "failed": 0, "refused": 1}
     assert "127.0.0.1 (loopback)" in caplog.text and pages.requests == []
+
+
+def test_retention_keeps_the_rendered_captures_a_post_points_at(
+    es_client: Any, index_names: Any, tmp_path: Path
+) -> None:
+    """A page is rendered by a later re-check than the crawl that archived its response, so the
+    screenshot and DOM land in another day file; past retention they stay while the post's
+    `rendered` field points at them, as its response does."""
+    store = WarcStore(tmp_path, "bytedance-test")
+    crawled = datetime(2024, 10, 19, 4, 40, tzinfo=UTC)
+    response = store.write_exchange(Exchange("https://www.toutiao.com/article/1/", 200, [], PAGE.encode(), fetched_at=crawled))  # fmt: skip
+    shot = Rendered(screenshot=b"\x89PNG screenshot", dom=b"<html>rendered</html>")
+    rendered = archive_rendering(store, "https://www.toutiao.com/article/1/", shot, response.record_id)  # fmt: skip
+    doc = {
+        "@timestamp": "2024-10-19T04:30:00+00:00", "incident": ["bytedance-test"],
+        "platform": "toutiao", "native_id": "statement-1", "kind": "statement",
+        "url": "https://www.toutiao.com/article/1/", "evidence": response.as_field(),
+        "rendered": rendered,
+    }  # fmt: skip
+    es_client.index(index=index_names.posts, id="toutiao:statement-1", document=doc, refresh=True)
+    keep = referenced_records(es_client, index_names, "bytedance-test")
+    # Rendered today; a year on, both day files are past retention.
+    report = prune(tmp_path, "bytedance-test", keep, days=30, now=datetime.now(UTC) + timedelta(days=365))  # fmt: skip
+    assert report.files == 2
+    resources = _resources(tmp_path)
+    assert sorted(resources) == ["urn:dom:https://www.toutiao.com/article/1/", "urn:view:https://www.toutiao.com/article/1/"]  # fmt: skip
+    assert {h.get_header("WARC-Record-ID") for h, _ in resources.values()} == {rendered["screenshot"], rendered["dom"]}  # fmt: skip
