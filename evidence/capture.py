@@ -55,8 +55,20 @@ class Ledger:
             (post_id, digest, json.dumps(evidence), evidence.get("captured_at")),
         )
 
+    def forget_records(self, record_ids: set[str]) -> int:
+        """Forget the posts whose last capture is one of `record_ids` (records retention has
+        removed), so their next sight archives them again; returns how many."""
+        rows = self.db.execute("SELECT post_id, evidence FROM captured").fetchall()
+        gone = [(post_id,) for post_id, evidence in rows if json.loads(evidence).get("record_id") in record_ids]  # fmt: skip
+        self.db.executemany("DELETE FROM captured WHERE post_id = ?", gone)
+        return len(gone)
+
     def close(self) -> None:
         self.db.close()
+
+
+def ledger_path(data_dir: Path, incident_id: str) -> Path:
+    return incident_folder(data_dir, incident_id) / "ledger.sqlite"
 
 
 class Capturer:
@@ -64,7 +76,7 @@ class Capturer:
 
     def __init__(self, data_dir: Path, incident_id: str, redactor: Redactor) -> None:
         self.store = WarcStore(data_dir, incident_id, redactor)
-        self.ledger = Ledger(incident_folder(data_dir, incident_id) / "ledger.sqlite")
+        self.ledger = Ledger(ledger_path(data_dir, incident_id))
         self.stats: Counter[str] = Counter()
 
     def capture(self, post_id: str, doc: dict[str, Any], exchange: Exchange | None) -> dict[str, Any] | None:  # fmt: skip

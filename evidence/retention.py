@@ -6,6 +6,8 @@ being evidence of anything. `prune` rewrites each day file older than the retent
 only the records some post (now, in an earlier version, or as proof of its deletion) refers to,
 their request records, and rendered captures of those; a day file left with nothing is removed.
 The rewrite goes to a temporary file renamed over the old one under the same lock writers take.
+The capture ledger forgets the posts whose last capture was removed, so a post seen again (kept
+by the queries once more) is archived anew instead of pointing at a record that is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from evidence.capture import Ledger, ledger_path
 from evidence.warcstore import incident_folder
 
 
@@ -39,6 +42,7 @@ def prune(
     if days <= 0:
         return report
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).date()
+    removed_ids: set[str] = set()
     for path in sorted(incident_folder(data_dir, incident_id).glob("*.warc.gz")):
         day = _day(path)
         if day is None or day >= cutoff:
@@ -46,8 +50,16 @@ def prune(
         report.files += 1
         report.bytes_before += path.stat().st_size
         removed, size = _rewrite(path, keep)
-        report.removed_records += removed
+        report.removed_records += len(removed)
         report.bytes_after += size
+        removed_ids |= removed
+    ledger = ledger_path(data_dir, incident_id)
+    if removed_ids and ledger.is_file():
+        captures = Ledger(ledger)
+        try:
+            captures.forget_records(removed_ids)
+        finally:
+            captures.close()
     return report
 
 
@@ -58,8 +70,8 @@ def _day(path: Path) -> date | None:
         return None
 
 
-def _rewrite(path: Path, keep: set[str]) -> tuple[int, int]:
-    """Rewrite `path` with the kept records; returns (records removed, new size)."""
+def _rewrite(path: Path, keep: set[str]) -> tuple[set[str], int]:
+    """Rewrite `path` with the kept records; returns (ids of the records removed, new size)."""
     temp = path.with_name(f".{path.name}.prune")
     with path.open("rb+") as locked:
         fcntl.flock(locked, fcntl.LOCK_EX)
@@ -67,9 +79,9 @@ def _rewrite(path: Path, keep: set[str]) -> tuple[int, int]:
             records = _read(locked)
             kept_ids = _closure(records, keep)
             kept = [r for r in records if r["type"] == "warcinfo" or r["id"] in kept_ids]
-            removed = len(records) - len(kept)
-            if removed == 0:
-                return 0, path.stat().st_size
+            removed = {r["id"] for r in records if r["type"] != "warcinfo"} - kept_ids
+            if not removed:
+                return removed, path.stat().st_size
             if all(r["type"] == "warcinfo" for r in kept):
                 path.unlink()
                 return removed, 0

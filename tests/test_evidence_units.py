@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from evidence.capture import Capturer
 from evidence.retention import prune
 from evidence.secrets import REDACTED, Redactor
 from evidence.warcstore import Exchange, WarcStore
@@ -66,3 +67,20 @@ def test_retention_keeps_referenced_records_and_their_requests(tmp_path: Path) -
     assert report.removed_records == 2 and len(ids) == before - 2  # orphan response + request
     assert kept.record_id in ids
     assert recent.record_id in _record_ids(tmp_path / "evidence" / recent.warc)  # not yet due
+
+
+def test_a_post_seen_again_after_retention_took_its_record_is_captured_anew(tmp_path: Path) -> None:
+    """A post dropped from the index loses its old capture to retention; when a crawl keeps it
+    again with the same text, its evidence must name a record that still exists, not the one
+    the capture ledger remembers."""
+    capturer = Capturer(tmp_path, "case", Redactor())
+    doc = {"title": None, "text": "the intern story"}
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    first = capturer.capture("weibo:1", doc, Exchange("https://a.example/1", 200, [], b"the intern story", fetched_at=old))  # fmt: skip
+    assert first is not None
+    prune(tmp_path, "case", set(), days=30)  # no post refers to it any more
+    again = capturer.capture("weibo:1", doc, Exchange("https://a.example/1", 200, [], b"the intern story"))  # fmt: skip
+    capturer.close()
+    assert again is not None
+    path = tmp_path / "evidence" / again["warc"]
+    assert path.is_file() and again["record_id"] in _record_ids(path)
