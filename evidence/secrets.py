@@ -35,6 +35,8 @@ _SECRET_PARAM = re.compile(
     r"(?i)^(access_token|refresh_token|token|api_key|apikey|key|client_secret|secret|password|"
     r"passwd|sig|signature|sessionid)$"
 )
+#: An absolute or relative URL with a query inside a header value (whole, or between `<>`).
+_URL_IN_HEADER = re.compile(r"[^\s<>\",]*\?[^\s<>\",]*")
 #: Environment variable names whose values are secrets (as `crawlers.run` scrubs logs).
 SECRET_ENV_WORDS = ("TOKEN", "SECRET", "PASSWORD", "COOKIE", "KEY")
 
@@ -48,8 +50,21 @@ class Redactor:
         self._encoded = [s.encode("utf-8") for s in self.secrets]
 
     def headers(self, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Headers without credential headers, known secret values replaced in the rest."""
-        return [(k, self.text(v)) for k, v in pairs if k.lower() not in SECRET_HEADERS]
+        """Headers without credential headers; in the rest, every URL (a `Referer`, `Location`,
+        each target of a `Link`) as `url` leaves it, and known secret values replaced."""
+        return [
+            (k, self.text(_URL_IN_HEADER.sub(lambda m: self._header_url(m.group()), v)))
+            for k, v in pairs
+            if k.lower() not in SECRET_HEADERS
+        ]
+
+    def _header_url(self, url: str) -> str:
+        """`url` as `url` leaves it; one it cannot read (`http://[x?…`) is replaced whole: a
+        header is the server's to write, and what it holds cannot be judged."""
+        try:
+            return self.url(url)
+        except ValueError:
+            return REDACTED
 
     def url(self, url: str) -> str:
         """The URL with credential parameters and userinfo replaced."""

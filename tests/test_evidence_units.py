@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,3 +85,40 @@ def test_a_post_seen_again_after_retention_took_its_record_is_captured_anew(tmp_
     assert again is not None
     path = tmp_path / "evidence" / again["warc"]
     assert path.is_file() and again["record_id"] in _record_ids(path)
+
+
+CREDENTIALS = "access_token=tok-runtime-77&client_secret=cs-runtime-88"
+LIST_URL = f"https://newsroom.example/list?page=2&{CREDENTIALS}"
+
+
+@pytest.mark.parametrize(
+    ("side", "header", "value"),
+    [
+        ("request", "Referer", LIST_URL),  # Scrapy sets it on a followed link: the list's URL
+        (
+            "response",
+            "Link",
+            f'<{LIST_URL}>; rel="next", <https://newsroom.example/x?p=9>; rel="last"',
+        ),
+        ("response", "Content-Location", LIST_URL),
+        ("response", "Location", f"/list?page=3&{CREDENTIALS}"),
+        ("response", "Location", f"http://[newsroom?{CREDENTIALS}"),  # unreadable as a URL
+    ],
+)
+def test_credential_parameters_in_headers_do_not_reach_the_archive(
+    tmp_path: Path, side: str, header: str, value: str
+) -> None:
+    """A credential query parameter is redacted in the archived URL; the same URL repeated in a
+    header (a Referer, a Link) must not carry it into the WARC either, known secret or not."""
+    headers = [(header, value)]
+    exchange = Exchange(
+        "https://newsroom.example/statement/1",
+        200,
+        headers if side == "response" else [],
+        b"statement",
+        request_headers=headers if side == "request" else [],
+    )
+    capture = WarcStore(tmp_path, "case", Redactor()).write_exchange(exchange)
+    raw = gzip.decompress((tmp_path / "evidence" / capture.warc).read_bytes())
+    assert header.encode() in raw  # the header is archived ...
+    assert b"tok-runtime-77" not in raw and b"cs-runtime-88" not in raw  # ... without them
