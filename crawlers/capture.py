@@ -45,8 +45,9 @@ class CaptureStage:
         attach(doc, None)  # the body is not needed past this stage
         post_id = f"{doc['platform']}:{doc['native_id']}"
         if doc.get("deleted_how"):
-            if exchange is not None:
-                doc["deleted_evidence"] = self.capturer.store.write_exchange(exchange).as_field()
+            gone = self.capturer.capture_gone(post_id, exchange) if exchange is not None else None
+            if gone is not None:
+                doc["deleted_evidence"] = gone
                 self.counts["deletion_captured"] += 1
             return
         evidence = self.capturer.capture(post_id, doc, exchange)

@@ -15,6 +15,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +90,31 @@ class Capturer:
         if exchange is None:
             self.stats["no_exchange"] += 1
             return last[1] if last else None
-        try:
-            capture = self._write(exchange)
-        except OSError:
-            # A full disk must not cost the post: it is indexed without new evidence, and the
-            # ledger is left alone so the next crawl tries again.
-            logger.exception("cannot archive %s for %s", exchange.url, post_id)
-            self.stats["failed"] += 1
+        capture = self._archive(post_id, exchange, self._write)
+        if capture is None:  # the ledger is left alone so the next crawl tries again
             return last[1] if last else None
         evidence = capture.as_field()
         self.ledger.remember(post_id, digest, evidence)
         self.stats["captured" if last is None else "recaptured"] += 1
         return evidence
+
+    def capture_gone(self, post_id: str, exchange: Exchange) -> dict[str, Any] | None:
+        """The `deleted_evidence` field for a post a platform showed gone: the exchange that
+        showed it, always archived."""
+        capture = self._archive(post_id, exchange, self.store.write_exchange)
+        return capture.as_field() if capture is not None else None
+
+    def _archive(
+        self, post_id: str, exchange: Exchange, write: Callable[[Exchange], Capture]
+    ) -> Capture | None:
+        try:
+            return write(exchange)
+        except OSError:
+            # A full disk must not cost the post (nor the news that it is gone): it is indexed
+            # without new evidence.
+            logger.exception("cannot archive %s for %s", exchange.url, post_id)
+            self.stats["failed"] += 1
+            return None
 
     def _write(self, exchange: Exchange) -> Capture:
         written: Capture | None = getattr(exchange, "_capture", None)

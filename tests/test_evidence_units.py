@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawlers.capture import CaptureStage
+from crawlers.exchange import attach
+from crawlers.ingest.stages import PostDoc
 from evidence.capture import Capturer
 from evidence.retention import prune
 from evidence.secrets import REDACTED, Redactor
@@ -122,3 +125,20 @@ def test_credential_parameters_in_headers_do_not_reach_the_archive(
     raw = gzip.decompress((tmp_path / "evidence" / capture.warc).read_bytes())
     assert header.encode() in raw  # the header is archived ...
     assert b"tok-runtime-77" not in raw and b"cs-runtime-88" not in raw  # ... without them
+
+
+@pytest.mark.parametrize("deleted_how", [None, "reddit:removed"])
+def test_a_post_whose_archive_cannot_be_written_goes_on_without_it(
+    tmp_path: Path, deleted_how: str | None
+) -> None:
+    """A full disk (here: the day file's name taken by a folder) must not cost the post, nor the
+    notice that it was deleted: it is indexed without new evidence and the failure counted."""
+    moment = datetime(2024, 10, 20, tzinfo=UTC)
+    (tmp_path / "evidence" / "case" / "2024-10-20.warc.gz").mkdir(parents=True)
+    stage = CaptureStage(Capturer(tmp_path, "case", Redactor()))
+    doc = PostDoc(platform="reddit", native_id="t3_1", text="[removed]", deleted_how=deleted_how)
+    attach(doc, Exchange("https://oauth.reddit.com/api/info?id=t3_1", 200, [], b"{}", fetched_at=moment))  # fmt: skip
+    stage.process(doc)
+    counts = stage.close()
+    assert "evidence" not in doc and "deleted_evidence" not in doc
+    assert counts["failed"] == 1
