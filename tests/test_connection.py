@@ -60,16 +60,16 @@ def test_a_password_in_the_url_never_appears_in_the_error() -> None:
     assert f"http://elastic:***@127.0.0.1:{port}" in str(caught.value)
 
 
-@pytest.mark.parametrize("command", [["search", "intern"], ["timeline", "x"], ["es", "status"]])
-def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
+def _run_against(es_url: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """`spreadwatch ARGS` as a process, its cluster at `es_url` (answering within 2 s)."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
-        "SPREADWATCH_ES_URL": f"http://elastic:{PASSWORD}@127.0.0.1:{closed_port()}",
+        "SPREADWATCH_ES_URL": es_url,
         "SPREADWATCH_ES_REQUEST_TIMEOUT": "2",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "spreadwatch", *command],
+    return subprocess.run(
+        [sys.executable, "-m", "spreadwatch", *args],
         capture_output=True,
         text=True,
         cwd=PROJECT,
@@ -77,6 +77,11 @@ def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("command", [["search", "intern"], ["timeline", "x"], ["es", "status"]])
+def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
+    done = _run_against(f"http://elastic:{PASSWORD}@127.0.0.1:{closed_port()}", command)
     assert done.returncode != 0
     assert "elastic:***@127.0.0.1" in done.stderr
     assert PASSWORD not in done.stdout + done.stderr
@@ -86,21 +91,7 @@ def test_no_command_shows_the_password_of_the_url(command: list[str]) -> None:
 def test_an_unreachable_cluster_ends_a_command_in_its_error_without_tracebacks(
     debug: list[str], tracebacks: bool
 ) -> None:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "SPREADWATCH_ES_URL": f"http://127.0.0.1:{closed_port()}",
-        "SPREADWATCH_ES_REQUEST_TIMEOUT": "2",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "spreadwatch", *debug, "search", "intern"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = _run_against(f"http://127.0.0.1:{closed_port()}", [*debug, "search", "intern"])
     assert done.returncode == 1
     assert ("Traceback" in done.stderr) is tracebacks
     if not tracebacks:
