@@ -273,3 +273,31 @@ def test_a_reddit_answer_without_a_listing_is_unverifiable_not_a_crash(data: byt
     reply = Reply(200, body, received_at=datetime(2024, 10, 20, tzinfo=UTC))
     verdict = checker("reddit").judge(Target("reddit", "t3_x", "post"), reply)
     assert (verdict.gone, verdict.unverifiable) == (None, "bad_shape")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"children": []}', b'{"id": 41880602, "author": null, "text": null}', b"[]"],
+    ids=["empty", "no-id", "another-item", "list"],
+)
+def test_a_hacker_news_answer_that_is_not_the_item_is_not_taken_for_a_deletion(
+    body: bytes,
+) -> None:
+    from crawlers.recheck import Reply, Target, checker
+
+    reply = Reply(200, body, received_at=datetime(2024, 10, 20, tzinfo=UTC))
+    verdict = checker("hackernews").judge(Target("hackernews", "41880601", "comment"), reply)
+    assert (verdict.gone, verdict.unverifiable) == (None, "bad_shape")
+
+
+def test_a_hacker_news_item_without_author_and_text_is_a_deleted_comment() -> None:
+    from crawlers.recheck import Reply, Target, checker
+
+    body = (
+        b'{"id": 41880601, "created_at": "2024-10-19T03:40:02.000Z", "type": "comment", '
+        b'"author": null, "title": null, "url": null, "text": null, "points": null, '
+        b'"parent_id": 41875000, "story_id": 41875000, "children": [], "options": []}'
+    )
+    reply = Reply(200, body, received_at=datetime(2024, 10, 20, tzinfo=UTC))
+    verdict = checker("hackernews").judge(Target("hackernews", "41880601", "comment"), reply)
+    assert verdict.gone == "hackernews:deleted"

@@ -1,5 +1,6 @@
-"""Hacker News (Algolia): `/api/v1/items/:id`; 404 once the item is gone, and a comment with
-neither text nor author is a deleted comment."""
+"""Hacker News (Algolia): `/api/v1/items/:id`; 404 once the item is gone, and the item asked
+for (its own id) with neither text nor author is a deleted comment. An answer that is not the
+item (an empty `{}` from a cache or proxy) says nothing: unverifiable, never a deletion."""
 
 from __future__ import annotations
 
@@ -19,11 +20,9 @@ def judge(target: Target, reply: Reply) -> Verdict:
     if refused is not None:
         return refused
     item = reply.json()
-    if (
-        isinstance(item, dict)
-        and not item.get("author")
-        and not (item.get("text") or item.get("title"))
-    ):
+    if not isinstance(item, dict) or str(item.get("id")) != target.native_id:
+        return Verdict(unverifiable="bad_shape")  # not the item asked for: an empty `{}` too
+    if not item.get("author") and not (item.get("text") or item.get("title")):
         return Verdict(gone="hackernews:deleted")
     try:
         return Verdict(post=parse_item(item))
