@@ -128,15 +128,6 @@ def archived_posts(client: Elasticsearch, names: IndexNames, incident: str) -> l
     return [{"_id": hit.meta.id, **hit.to_dict()} for hit in search.scan()]
 
 
-#: Where a post names WARC records: what retention keeps.
-REFERENCE_FIELDS: list[str | Any] = [
-    "evidence",
-    "deleted_evidence",
-    "versions.evidence",
-    "rendered",
-]
-
-
 def referenced_records(client: Elasticsearch, names: IndexNames, incident: str) -> set[str]:
     """WARC record ids any post of the incident points at (now, in a version, its deletion, or
     its rendered capture: screenshot and DOM). Every post is read: `rendered` is stored but not
@@ -144,7 +135,7 @@ def referenced_records(client: Elasticsearch, names: IndexNames, incident: str) 
     search = (
         Search(using=client, index=names.posts)
         .filter("term", incident=incident)
-        .source(REFERENCE_FIELDS)
+        .source(["evidence", "deleted_evidence", "versions.evidence", "rendered"])
     )
     ids: set[str] = set()
     for hit in search.scan():

@@ -65,9 +65,8 @@ class ReclassifyResult:
         """Add (`sign=-1`: take back) what `other` counted."""
         for name in ("scanned", "changed", "detached", "deleted", "failed"):
             setattr(self, name, getattr(self, name) + sign * getattr(other, name))
-        for counter, more in ((self.reasons, other.reasons), (self.stances, other.stances)):
-            _add_counts(counter, more, sign)
-        _add_counts(self.moves, other.moves, sign)
+        for name in ("reasons", "stances", "moves"):
+            _add_counts(getattr(self, name), getattr(other, name), sign)
 
 
 def _add_counts(counter: Counter[Any], more: Counter[Any], sign: int) -> None:

@@ -309,11 +309,11 @@ def search_posts(
     copies link through `replay_url` (a pywb collection) when given."""
     mapping = dict(client.indices.get_mapping(index=names.posts))
     body = build_body(request, fields_for(mapping))
+    check_fields(request.query, known_fields(mapping))  # before asking: the answer would be 0
     try:
         response = client.search(index=names.posts, **body)
     except BadRequestError as error:
         raise _query_error(request.query, _as_written(client, names, request, error)) from None
-    check_fields(request.query, known_fields(mapping))
     hits = response["hits"]
     rows = [_row(hit["_id"], hit["_source"], replay_url) for hit in hits["hits"]]
     return SearchResult(total=int(hits["total"]["value"]), rows=rows)

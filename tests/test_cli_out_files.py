@@ -116,3 +116,13 @@ def test_without_format_a_search_file_of_no_known_kind_is_a_usage_error(
     )
     assert result.exit_code == 2, result.output
     assert "must end in .txt" in result.output
+
+
+def test_a_kibana_file_must_end_in_lower_case_ndjson_as_kibana_takes_only_that(
+    session_names: IndexNames, es_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "DASHBOARDS.NDJSON"
+    result = invoke(session_names, es_settings, ["kibana", "export", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "must end in .ndjson" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -100,7 +100,12 @@ def test_bad_answers_are_counted(
     instance: ReplayServer, tmp_path: Path, reply: object, stat: str
 ) -> None:
     instance.script(r"/timelines/tag/", [reply])
-    result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url)  # fmt: skip
+    result = crawl(
+        "mastodon",
+        _incident(tmp_path, ["bytedance"]),
+        tmp_path,
+        SPREADWATCH_MASTODON_BASE_URL=instance.url,
+    )
     assert result.stat(stat) == 1 and result.items == []
 
 
@@ -168,6 +173,11 @@ def test_a_spent_rate_limit_with_an_odd_reset_time_does_not_stop_the_paging(
     spent = Reply.json([status], **{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
     spent.headers["Link"] = f'<{instance.url}/api/v1/timelines/tag/bytedance?max_id=1>; rel="next"'
     instance.script(r"/timelines/tag/", [spent])
-    result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=instance.url)  # fmt: skip
+    result = crawl(
+        "mastodon",
+        _incident(tmp_path, ["bytedance"]),
+        tmp_path,
+        SPREADWATCH_MASTODON_BASE_URL=instance.url,
+    )
     assert instance.count(path=r"/timelines/tag/") == 2
     assert "spider_exceptions/count" not in result.stats

@@ -111,9 +111,9 @@ def parse_mblog(mblog: Any, now: datetime) -> list[Post]:
     if not isinstance(original, dict) or not original.get("user"):  # deleted: no user
         return [post]
     post.kind = "repost"
+    original_id = _post_id(original)
+    post.repost_of = f"{PLATFORM}:{original_id}" if original_id else None
     read = embedded(lambda: _post(original, now), f"weibo repost {post.native_id}")
-    original_id = opt_str(original.get("id")) or opt_str(original.get("mid"))
-    post.repost_of = read.doc_id if read else f"{PLATFORM}:{original_id}" if original_id else None
     return [read, post] if read else [post]
 
 
@@ -189,8 +189,13 @@ def _mblogs(cards: list[Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _post_id(mblog: dict[str, Any]) -> str | None:
+    """A post's own id: `id`, or `mid` where a page gives only that."""
+    return opt_str(mblog.get("id")) or opt_str(mblog.get("mid"))
+
+
 def _post(mblog: dict[str, Any], now: datetime) -> Post:
-    post_id = opt_str(mblog.get("id")) or opt_str(mblog.get("mid"))
+    post_id = _post_id(mblog)
     if post_id is None:
         raise ParseError(f"weibo mblog: no id in {str(mblog)[:80]!r}")
     user = need(mblog, "user", dict, f"weibo mblog {post_id}")

@@ -69,7 +69,7 @@ def export(app: AppContext, out: Path, incident_refs: tuple[str, ...], incidents
     """Write data views, Lens panels, saved searches and one dashboard per incident."""
     from indexer.kibana import write_ndjson
 
-    check_out(out, {"ndjson": (".ndjson",)})
+    check_out(out, {"ndjson": (".ndjson",)}, exact_case=True)  # Kibana takes only `.ndjson`
     objects = _bundle(app, incident_refs, incidents_dir)
     write_ndjson(objects, out)
     click.echo(f"wrote {len(objects)} saved objects to {out}")

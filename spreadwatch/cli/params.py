@@ -79,14 +79,21 @@ class Name(click.Choice):
         self.fail(unknown_name(self.kind, str(value), [str(c) for c in self.choices]), param, ctx)
 
 
-def check_out(out: Path, formats: Mapping[str, Sequence[str]], fmt: str | None = None) -> None:
+def check_out(
+    out: Path,
+    formats: Mapping[str, Sequence[str]],
+    fmt: str | None = None,
+    *,
+    exact_case: bool = False,
+) -> None:
     """The one rule for a file a command writes (`--out`), checked before any work: its name
     ends in its format's extension (`formats`: format → extensions, `fmt` the one asked for,
-    else the only one), so a workbook is never saved as `x.csv`; and its folder exists, so a
-    typo in a path is not a new folder. Either is a usage error (exit 2) and nothing is written.
+    else the only one; in any case unless `exact_case`, for a reader that takes only one), so
+    a workbook is never saved as `x.csv`; and its folder exists, so a typo in a path is not a
+    new folder. Either is a usage error (exit 2) and nothing is written.
     """
     wanted = formats[fmt] if fmt is not None else next(iter(formats.values()))
-    name = out.name.lower()
+    name = out.name if exact_case else out.name.lower()
     if not name.endswith(tuple(wanted)):
         message = f"must end in {' or '.join(wanted)}"
         if fmt is not None and len(formats) > 1:
