@@ -1,4 +1,5 @@
-"""`python -m crawlers.conformance DIR [--details]`: the table, and why a check failed."""
+"""`python -m crawlers.conformance DIR [--quiet]`: the table, and why each check failed
+(`--quiet`: the table only)."""
 
 from __future__ import annotations
 
