@@ -21,6 +21,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from social_crawl import write_incident
 
+from crawlers.state import StateDelta, state_store
 from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames
 from spreadwatch.incident import Incident, load_incident
@@ -278,3 +279,40 @@ def test_a_stream_on_a_private_address_is_refused_before_connecting(
         with pytest.raises(PrivateAddressError, match=r"127\.0\.0\.1 \(loopback\)"):
             consume(settings, incident)
     assert server.connections == []
+
+
+@pytest.mark.parametrize(
+    "time_us",
+    [4_102_444_800_000_000, 10**30, 1],
+    ids=["year-2100", "past-any-calendar", "1970"],
+)
+def test_an_event_at_an_impossible_time_is_one_bad_event_and_does_not_move_the_cursor(
+    stream_settings: Any,
+    incident: Incident,
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    time_us: int,
+) -> None:
+    """A far-future `time_us` taken as the cursor would have marked every later true event
+    as already handled, and the checkpoint would have kept the stream blind after restarts."""
+    events = burst(20)
+    events[3]["time_us"] = time_us
+    with JetstreamReplay(events) as server:
+        stats = consume(stream_settings(server.url), incident)
+    assert (stats.bad_events, stats.skipped_replayed) == (1, 0)
+    assert stats.cursor == events[19]["time_us"]  # the last post; the like is filtered out
+    assert set(stored_ids(es_client, index_names)) == expected_ids(events)
+
+
+def test_a_stored_cursor_at_an_impossible_time_is_dropped_and_the_stream_starts_live(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst(20)
+    with JetstreamReplay(events) as server:
+        settings = stream_settings(server.url)
+        store = state_store(settings)
+        store.commit(incident.id, "jetstream", StateDelta((("cursor", "time_us", 10**18),)))
+        stats = consume(settings, incident)
+    assert server.connections == [None]
+    assert stats.skipped_replayed == 0
+    assert set(stored_ids(es_client, index_names)) == expected_ids(events)

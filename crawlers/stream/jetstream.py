@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from crawlers.ingest import Ingest, IngestContext
 from crawlers.items import Post
+from crawlers.normalise import plausible
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import (
     POST_COLLECTION,
@@ -168,6 +170,12 @@ class JetstreamConsumer:
         if cursor is None:
             self.stats.bad_events += 1
             return
+        if not plausible_cursor(cursor):
+            # Taken as the cursor, a time past now would mark every true event after it as
+            # already handled, and the checkpoint would keep the stream blind after restarts.
+            self.stats.bad_events += 1
+            logger.warning("jetstream event dropped: time_us %s is not a plausible time", cursor)
+            return
         key = _event_key(event)
         if self._already_handled(cursor, key):
             self.stats.skipped_replayed += 1
@@ -258,8 +266,24 @@ class JetstreamConsumer:
 
 
 def _stored_cursor(state: CrawlState) -> int | None:
+    """The checkpointed cursor; one no true event can pass (saved by a version that took any
+    `time_us`) is dropped, and the stream starts live rather than skip everything after it."""
     value = state.cursors.get(CURSOR_KEY)
-    return value if isinstance(value, int) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not plausible_cursor(value):
+        logger.warning("jetstream: the stored cursor %s is not a plausible time; starting live", value)  # fmt: skip
+        return None
+    return value
+
+
+def plausible_cursor(time_us: int) -> bool:
+    """Whether a `time_us` can be a real event's time (the ingest's rule for publication times)."""
+    try:
+        moment = datetime.fromtimestamp(time_us / 1_000_000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return plausible(moment)
 
 
 def _event_key(event: dict[str, Any]) -> str:
