@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,13 +97,14 @@ class Spool:
     def dead_letters(self) -> list[SpoolEntry]:
         return list(self._read(self.dead_path)) if self.dead_path.exists() else []
 
-    def take_for_replay(self) -> list[SpoolEntry]:
-        """Move the spool (and replays left by dead processes) aside for this process; read it."""
+    def take_for_replay(self) -> Iterator[SpoolEntry]:
+        """Move the spool (and replays left by dead processes) aside for this process; its
+        entries, read as they are consumed: a long outage's spool can outgrow memory."""
         if not self.dir.exists():
-            return []
+            return iter(())
         if self.path.exists() and not self.path.is_file():
             logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
-            return []
+            return iter(())
         with folder_lock(self.dir):
             if self.path.exists() and not self.replay_path.exists():
                 self.path.rename(self.replay_path)
@@ -112,8 +113,8 @@ class Spool:
             for orphan in self._orphaned_replays():
                 self._move_into_replay(orphan)
         if not self.replay_path.exists():
-            return []
-        return list(self._read(self.replay_path))
+            return iter(())
+        return iter(self._read(self.replay_path))
 
     def finish_replay(self) -> None:
         """The replayed entries are written or spooled again: the replay file can go."""

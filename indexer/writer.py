@@ -28,10 +28,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -547,15 +548,21 @@ class BulkWriter:
             self.stats.dead_lettered += len(entries)
 
     def _replay_spool(self) -> None:
-        entries = self.spool.take_for_replay()
-        if not entries:
-            return
-        logger.info("replaying %s spooled documents from %s", len(entries), self.spool.replay_path)
-        with self._buffer_lock:
-            for entry in entries:
-                self._queue(entry.kind, entry.doc, replayed=True, attempts=entry.attempts)
+        """Write what earlier writers spooled, `batch_size` at a time like any crawl: after a
+        long outage the spool can hold more than one bulk request (or memory) should."""
         lost_before = self.stats.lost
-        self.flush()
+        replayed = 0
+        for batch in _batched(self.spool.take_for_replay(), self.batch_size):
+            if not replayed:
+                logger.info("replaying spooled documents from %s", self.spool.replay_path)
+            with self._buffer_lock:
+                for entry in batch:
+                    self._queue(entry.kind, entry.doc, replayed=True, attempts=entry.attempts)
+            self.flush()
+            replayed += len(batch)
+        if not replayed:
+            return
+        logger.info("%s spooled documents replayed", replayed)
         if self.stats.lost == lost_before:
             self.spool.finish_replay()
             return
@@ -563,6 +570,12 @@ class BulkWriter:
         # next writer (it takes over the file once this process is gone).
         logger.error("the spool replay could not be completed; %s is kept", self.spool.replay_path)
         self.stats.lost = lost_before
+
+
+def _batched(entries: Iterator[SpoolEntry], size: int) -> Iterator[list[SpoolEntry]]:
+    """Consecutive lists of up to `size` entries (itertools.batched needs Python 3.12)."""
+    while batch := list(islice(entries, max(size, 1))):
+        yield batch
 
 
 # -- pure helpers (also used by migrations and tests) ------------------------------------------

@@ -36,7 +36,7 @@ def test_appended_entries_are_read_back_with_their_reason(tmp_path: Path):
 def test_taking_for_replay_empties_the_spool(tmp_path: Path):
     spool = Spool(tmp_path, "sw")
     spool.append([entry("1")])
-    taken = spool.take_for_replay()
+    taken = list(spool.take_for_replay())
     spool.finish_replay()
     assert ([e.doc["native_id"] for e in taken], spool.entries()) == (["1"], [])
 
@@ -46,7 +46,7 @@ def test_a_torn_last_line_is_kept_aside_and_the_rest_replayed(tmp_path: Path):
     spool.append([entry("1")])
     with spool.path.open("a", encoding="utf-8") as handle:
         handle.write('{"kind": "post", "doc": {"native_id": "2"')  # power cut mid-write
-    taken = spool.take_for_replay()
+    taken = list(spool.take_for_replay())
     assert [e.doc["native_id"] for e in taken] == ["1"]
     kept = (tmp_path / "sw.unreadable.jsonl").read_text()
     assert '"native_id": "2"' in kept
@@ -63,7 +63,7 @@ def test_replay_left_by_a_crashed_process_is_taken_over(tmp_path: Path):
 def test_replay_of_a_running_process_is_left_to_it(tmp_path: Path):
     theirs = tmp_path / f"sw.jsonl.replaying.{os.getppid()}"
     theirs.write_text(entry("theirs").to_json() + "\n", encoding="utf-8")
-    assert Spool(tmp_path, "sw").take_for_replay() == []
+    assert list(Spool(tmp_path, "sw").take_for_replay()) == []
     assert theirs.exists()
 
 
@@ -71,7 +71,7 @@ def test_two_writers_in_one_process_do_not_replay_the_same_entries(tmp_path: Pat
     Spool(tmp_path, "sw").append([entry("1")])
     first, second = Spool(tmp_path, "sw"), Spool(tmp_path, "sw")
     assert [e.doc["native_id"] for e in first.take_for_replay()] == ["1"]
-    assert second.take_for_replay() == []
+    assert list(second.take_for_replay()) == []
 
 
 def test_summary_counts_waiting_documents_per_prefix_and_reason(tmp_path: Path):

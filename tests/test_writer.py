@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from elasticsearch import Elasticsearch, helpers
 
 from indexer.connection import IndexNames
-from indexer.spool import Spool
+from indexer.spool import Spool, SpoolEntry
 from indexer.writer import BulkWriter
 
 from es_relay import BulkGate, Proxy  # isort: skip
@@ -190,6 +191,22 @@ def test_spooled_documents_are_replayed_by_the_next_writer(
     up = writer_for()
     stats = up.close()
     assert (stats.spool_replayed, count(es_client, index_names.posts)) == (5, 5)
+    assert Spool(tmp_path / "spool", index_names.prefix).entries() == []
+
+
+def test_a_large_spool_is_replayed_in_batches_of_the_writers_size(
+    es_client, index_names, writer_for, tmp_path, caplog
+):
+    """After a long outage the spool holds more than one bulk request should: it is read and
+    written `batch_size` at a time (counted on the wire: the client's request log)."""
+    Spool(tmp_path / "spool", index_names.prefix).append(
+        SpoolEntry("post", post(str(n)), "unreachable: test") for n in range(1200)
+    )
+    with caplog.at_level(logging.INFO, logger="elastic_transport.transport"):
+        stats = writer_for(batch_size=500).close()
+    reads = [r for r in caplog.records if "/_mget" in r.getMessage()]
+    assert len(reads) == 3  # 500 + 500 + 200 stored posts looked up, not 1,200 in one
+    assert (stats.spool_replayed, count(es_client, index_names.posts)) == (1200, 1200)
     assert Spool(tmp_path / "spool", index_names.prefix).entries() == []
 
 
