@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from crawlers.github.follow import PREFIX, FollowRegistry
-from crawlers.github.paging import ListSpec, PageMeta, Walk, next_link, page_after, relative
+from crawlers.github.paging import (
+    ListSpec,
+    PageMeta,
+    Walk,
+    beyond_served,
+    next_link,
+    page_after,
+    relative,
+    search_slice,
+)
 
 NOW = datetime(2022, 1, 15, 12, tzinfo=UTC)
 STARS = ListSpec(
@@ -184,3 +193,44 @@ def test_a_matching_item_renews_a_found_repo_once_a_run() -> None:
     registry = FollowRegistry(state, NOW, timedelta(days=14))
     registry.matched("faker-js/Faker")
     assert state.extra[PREFIX + "faker-js/faker"]["last_match"] == NOW.isoformat()
+
+
+SEARCH = "/search/issues?q=ByteDance+intern&sort=created&order=desc&per_page=100"
+OLDEST = datetime(2024, 10, 18, 10, 0, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("page", "total", "beyond"),
+    [(10, 1001, True), (10, 1000, False), (9, 5000, False), (20, 2500, True), (3, None, False)],
+)
+def test_a_search_holds_more_than_github_serves_only_past_its_1000th_result(
+    page: int, total: int | None, beyond: bool
+) -> None:
+    assert beyond_served(f"{SEARCH}&page={page}", total, 100) is beyond
+
+
+def test_a_search_goes_on_narrowed_to_its_oldest_result_read() -> None:
+    narrowed = search_slice(f"{SEARCH}&page=10", "search-issues", OLDEST)
+    assert narrowed == (
+        "/search/issues?q=ByteDance+intern+created%3A%3C%3D2024-10-18T10%3A00%3A05Z"
+        "&sort=created&order=desc&per_page=100"
+    )
+
+
+def test_a_narrowed_search_is_narrowed_again_not_twice() -> None:
+    first = search_slice(f"{SEARCH}&page=10", "search-commits", OLDEST)
+    assert first is not None
+    again = search_slice(f"{first}&page=10", "search-commits", OLDEST - timedelta(hours=1))
+    assert again is not None and "q=ByteDance+intern+committer-date%3A%3C%3D2024-10-18T09%3A00%3A05Z&" in again  # fmt: skip
+    assert search_slice(f"{again}&page=10", "search-commits", OLDEST - timedelta(hours=1)) is None
+
+
+@pytest.mark.parametrize(
+    ("rel", "kind"),
+    [
+        (f"{SEARCH}&page=10", "search-repositories"),  # sorted by `updated`: no qualifier for it
+        ("/search/issues?q=sabotage+created%3A%3E2024-10-15&page=10", "search-issues"),
+    ],
+)
+def test_a_search_that_cannot_be_narrowed_by_date_is_not(rel: str, kind: str) -> None:
+    assert search_slice(rel, kind, OLDEST) is None

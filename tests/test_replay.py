@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from github_fixture import CONFESSION, T0, founding_world
+from github_fixture import CONFESSION, T0, founding_world, issue
 from replay_helpers import SettableClock
 
 from spreadwatch.replay import ReplayServer, faults
@@ -76,6 +76,28 @@ def test_search_has_total_count_and_incomplete_results(github: ReplayServer) -> 
     assert result["total_count"] == len(result["items"]) == 5
     assert result["incomplete_results"] is False
     assert headers["x-ratelimit-resource"] == "search"
+
+
+@pytest.mark.parametrize(
+    ("per_page", "served", "refused"), [(100, 10, 11), (30, 34, 35), (7, 143, 144)]
+)
+def test_search_serves_pages_that_start_within_the_first_1000_results(
+    per_page: int, served: int, refused: int
+) -> None:
+    """GitHub's rule, measured (brekkylab/backlot#144): a page starting past 1,000 is a 422."""
+    world = founding_world()
+    world.issues["crowd/forum"] = [
+        issue(n, "crowd/forum", f"crowdthread {n}", "x", T0, "someone") for n in range(1, 1101)
+    ]
+    clock = SettableClock(T0 + timedelta(days=1))
+    with ReplayServer(GithubReplay(world, search_limit=10), clock=clock) as server:
+        base = f"{server.url}/search/issues?q=crowdthread&per_page={per_page}"
+        status, headers, body = get(f"{base}&page={served}")
+        assert status == 200 and json.loads(body)["total_count"] == 1100
+        assert 'rel="next"' not in headers.get("Link", "")
+        status, _, body = get(f"{base}&page={refused}")
+    assert status == 422
+    assert json.loads(body)["message"] == "Only the first 1000 search results are available"
 
 
 def test_an_exhausted_search_budget_answers_403_at_zero_remaining(github: ReplayServer) -> None:

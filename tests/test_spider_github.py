@@ -331,3 +331,39 @@ def test_a_readme_whose_last_commit_has_no_readable_time_keeps_the_push_time(
     result = crawl(tmp_path, github)
     assert f"github:{KEY}:readme" in result.ids()
     assert "spider_exceptions/count" not in result.stats
+
+
+CROWDED = "crowd/forum"
+
+
+def crowded_search(github: ReplayServer, count: int, step: timedelta) -> set[str]:
+    """`count` issues about the rumour in a repository nobody follows; their post ids."""
+    github.app.data.issues[CROWDED] = [
+        issue(n, CROWDED, f"ByteDance intern thread {n}", "x", T0 + n * step, f"user{n}")
+        for n in range(1, count + 1)
+    ]
+    return {f"github:{CROWDED}#{n}" for n in range(1, count + 1)}
+
+
+SEARCH_ONLY = {"github": {"terms": ["ByteDance intern"], "max_pages": 40, "follow_found_repos": False}}  # fmt: skip
+
+
+def test_an_issue_search_past_githubs_first_1000_results_is_read_in_date_slices(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    """GitHub serves 1,000 results of a query; the other 250 are read by narrowing it."""
+    expected = crowded_search(github, 1250, timedelta(minutes=1))
+    result = crawl(tmp_path, github, SEARCH_ONLY)
+    assert {i for i in result.ids() if i.startswith(f"github:{CROWDED}#")} == expected
+    assert result.stat("spreadwatch/github/search_capped") == 0
+    assert github.count(status=422) == 0
+
+
+def test_results_past_the_first_1000_that_no_date_can_split_are_counted_not_silent(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    """1,150 issues opened in one second: a narrowed query serves the same 1,000 again."""
+    crowded_search(github, 1150, timedelta(0))
+    result = crawl(tmp_path, github, SEARCH_ONLY)
+    assert len({i for i in result.ids() if i.startswith(f"github:{CROWDED}#")}) == 1000
+    assert result.stat("spreadwatch/github/search_capped") == 1

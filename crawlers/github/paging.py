@@ -20,19 +20,31 @@ stargazers, forks, commits): a *walk* over `Link rel="next"` pages.
   read once, then only at their end.
 - **Capped, never lost.** At most `max_pages` pages per list per run; a capped walk saves where
   it stopped and the next run goes on from there.
+- **Past the first 1,000 search results.** GitHub serves a search's first 1,000 results only
+  (no `next` link after them, a 422 for a page past them), whatever its `total_count`. An issue
+  or commit search holding more goes on with the same query narrowed to results no newer than
+  the oldest one read (`created:<=…`, `committer-date:<=…`: the field it is sorted by), as one
+  walk; a repository search (sorted by an `updated` no qualifier filters) cannot, and is
+  counted as capped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from crawlers.normalise import plausible
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+#: How many results of one query GitHub's search serves, whatever its `total_count`.
+SEARCH_SERVED = 1000
+#: The date qualifier filtering on the field each search kind is sorted by (the spider's
+#: `sort`): issues by `created`, commits by `committer-date`.
+SLICE_QUALIFIERS = {"search-issues": "created", "search-commits": "committer-date"}
 
 
 @dataclass(frozen=True)
@@ -184,3 +196,34 @@ def page_after(rel: str) -> str:
     current = next((int(v) for k, v in query if k == "page" and v.isdigit()), 1)
     query = [(k, v) for k, v in query if k != "page"] + [("page", str(current + 1))]
     return f"{parts.path}?{urlencode(query)}"
+
+
+def beyond_served(rel: str, total: Any, per_page: int) -> bool:
+    """Whether a search holds results past page `rel` that GitHub will not page to."""
+    if not isinstance(total, int) or isinstance(total, bool):
+        return False
+    query = dict(parse_qsl(urlsplit(rel).query, keep_blank_values=True))
+    page = int(query["page"]) if query.get("page", "").isdigit() else 1
+    read = page * per_page
+    return read >= SEARCH_SERVED and total > read
+
+
+def search_slice(rel: str, kind: str, oldest: datetime | None) -> str | None:
+    """Page 1 of search `rel` narrowed to results no newer than `oldest` (the oldest it served;
+    `<=`, so results sharing that second are not skipped), or None when no slice can go further:
+    a kind without a qualifier, a query that filters that field itself, no time read, or a slice
+    already ending there (more than a page of results in one second)."""
+    field = SLICE_QUALIFIERS.get(kind)
+    if field is None or oldest is None:
+        return None
+    parts = urlsplit(rel)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    q = next((v for k, v in query if k == "q"), "")
+    bound = f"{field}:<={oldest.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    asked, _, slice_end = q.rpartition(" ")
+    if not slice_end.startswith(f"{field}:<="):
+        asked = q
+    if bound == slice_end or re.search(rf"(?<!\S){re.escape(field)}:", asked):
+        return None
+    narrowed = [("q", f"{asked} {bound}") if k == "q" else (k, v) for k, v in query if k != "page"]
+    return f"{parts.path}?{urlencode(narrowed)}"

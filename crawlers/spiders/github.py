@@ -29,9 +29,19 @@ from scrapy.http import Response
 
 from crawlers.github.authors import Authors
 from crawlers.github.follow import FollowRegistry
-from crawlers.github.paging import ListSpec, PageMeta, Walk, absolute, next_link
+from crawlers.github.paging import (
+    SEARCH_SERVED,
+    ListSpec,
+    PageMeta,
+    Walk,
+    absolute,
+    beyond_served,
+    next_link,
+    search_slice,
+)
 from crawlers.github.records import KINDS, GithubRecords, Waiting
 from crawlers.items import Activity, Author, Post
+from crawlers.normalise import plausible
 from crawlers.parsers import github as gh
 from crawlers.parsers.common import ParseError, from_iso
 from crawlers.social import API_SETTINGS
@@ -374,12 +384,31 @@ class GithubSpider(IncidentSpider):
         )
         yield from self.deliver(handled)
         self.remember_rel(response)
+        following = next_link(_header(response, "Link"), self.base_url)
+        if following is None and isinstance(data, dict) and kind.startswith("search-"):
+            following = self.past_served(rel, kind, data.get("total_count"), moments)
         meta = PageMeta(
-            next=next_link(_header(response, "Link"), self.base_url),
+            next=following,
             full=len(records) >= self.per_page,
             oldest=min(moments).isoformat() if moments else None,
         )
         yield from self.walk_on(walk, rel, meta, fresh=True, kind=kind, context=context)
+
+    def past_served(self, rel: str, kind: str, total: Any, moments: list[datetime]) -> str | None:
+        """Where a search goes on after the last page GitHub serves (`paging.search_slice`);
+        results it cannot reach are counted and named, never passed over in silence."""
+        if not beyond_served(rel, total, self.per_page):
+            return None
+        real = [m for m in moments if plausible(m, self.clock())]
+        following = search_slice(rel, kind, min(real) if real else None)
+        if following is None:
+            self.count("github/search_capped")
+            logger.warning(
+                "%s: GitHub serves the first %d of %s results and the query cannot be "
+                "narrowed further by date; the rest are not read (narrow the search)",
+                rel, SEARCH_SERVED, total,
+            )  # fmt: skip
+        return following
 
     def walk_on(
         self,

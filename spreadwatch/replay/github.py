@@ -4,6 +4,8 @@
   requests included, `state`, `sort`, `direction`, `since`), issue comments, pull request
   review comments, pull request commits, commits (`since`/`until`) and commit details, users
   and their public events, `/rate_limit`. Data: `GithubData` (`github_data.py`).
+- Search serves a query's first 1,000 results only: no `next` link past them, and a page that
+  starts past them is a 422 ("Only the first 1000 search results are available").
 - Paging by `page`/`per_page` (default 30, at most 100) with a `Link` header; lists of a
   repository link to `/repositories/<id>/...`, as GitHub does, and those paths are served too.
 - Every 200 has an ETag; a matching `If-None-Match` is a 304 without body or `Link` header, and
@@ -178,7 +180,10 @@ class GithubReplay(ReplayApp):
             items = [self._with_counts(item, request.now) for item in items]
         order = request.query.get("order", "desc")
         items = github_search.sort(items, kind, request.query.get("sort"), order)
-        chunk, headers = page_of(items[:1000], request)
+        per_page = request.int_param("per_page", 30, 1, 100)
+        if (request.int_param("page", 1) - 1) * per_page >= SEARCH_SERVED:
+            return _past_served()
+        chunk, headers = page_of(items[:SEARCH_SERVED], request)
         body = {
             "total_count": len(items),
             "incomplete_results": self.incomplete_results,
@@ -452,6 +457,8 @@ class GithubReplay(ReplayApp):
 
 
 _POLL = {"X-Poll-Interval": "60"}
+#: GitHub's search serves the first 1,000 results of a query, whatever its `total_count`.
+SEARCH_SERVED = 1000
 
 
 def _validation_failed(field_name: str, message: str = "Missing required field.") -> Reply:
@@ -461,6 +468,18 @@ def _validation_failed(field_name: str, message: str = "Missing required field."
             {"resource": "Search", "field": field_name, "code": "invalid", "message": message}
         ],
         "documentation_url": "https://docs.github.com/v3/search",
+    }
+    reply = Reply.json(body, status=422)
+    reply.etag = False
+    return reply
+
+
+def _past_served() -> Reply:
+    """GitHub's answer to a search page that starts past the first 1,000 results."""
+    body = {
+        "message": "Only the first 1000 search results are available",
+        "documentation_url": "https://docs.github.com/v3/search/",
+        "status": "422",
     }
     reply = Reply.json(body, status=422)
     reply.etag = False
