@@ -6,14 +6,17 @@ a terminal (ESC sequences) or break a mail header (NUL, CR/LF). Escaping markup 
 so every renderer passes such text through `display_text` (plain text: terminal, CLI tables,
 e-mail bodies), `display_line` (one line: subjects, headers, table cells) or `display_html`
 (an autoescaped HTML fragment isolated with `<bdi>`, so a right-to-left name cannot reorder the
-text around it). Control characters and bidi embeddings/overrides/isolates are made visible as
-`\\u202e`-style escapes rather than dropped: a reader sees that something was there.
+text around it). Control characters, bidi embeddings/overrides/isolates and lone surrogates
+(which no UTF-8 file, page or e-mail can hold) are made visible as `\\u202e`-style escapes
+rather than dropped: a reader sees that something was there. A surrogate pair written as two
+code points (YAML reads a JSON-style `"\\ud83d\\udd25"` so) is the one character it encodes.
 Right-to-left marks (U+200E, U+200F, U+061C) are kept: they cannot reverse text, and real
 Arabic or Hebrew posts use them. Plain module: every layer may import it.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from markupsafe import Markup, escape
@@ -21,6 +24,8 @@ from markupsafe import Markup, escape
 #: Embeddings, overrides and isolates: the characters that reorder text around them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKS = "\n\r\u2028\u2029\x0b\x0c\x85"
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_HOSTILE_CATEGORIES = ("Cc", "Cs")  # controls, and surrogates left unpaired by `_paired`
 
 
 def _visible(char: str) -> str:
@@ -31,12 +36,21 @@ def _visible(char: str) -> str:
 def _hostile(char: str, keep: str) -> bool:
     if char in keep:
         return False
-    return char in BIDI_CONTROLS or unicodedata.category(char) == "Cc"
+    return char in BIDI_CONTROLS or unicodedata.category(char) in _HOSTILE_CATEGORIES
+
+
+def _paired(text: str) -> str:
+    """`text` with each surrogate pair joined into its character (lone ones stay)."""
+    if not _SURROGATE_PAIR.search(text):
+        return text
+    return _SURROGATE_PAIR.sub(
+        lambda m: m.group().encode("utf-16-le", "surrogatepass").decode("utf-16-le"), text
+    )
 
 
 def display_text(value: object, limit: int | None = None) -> str:
     """Multi-line plain text: line breaks and tabs kept, other controls and bidi made visible."""
-    text = "" if value is None else str(value)
+    text = _paired("" if value is None else str(value))
     text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n")
     shown = "".join(_visible(c) if _hostile(c, "\n\t") else c for c in text)
     return _cut(shown, limit)
@@ -45,7 +59,7 @@ def display_text(value: object, limit: int | None = None) -> str:
 def display_line(value: object, limit: int | None = None) -> str:
     """One line (mail subjects and headers, table cells): breaks and tabs become spaces,
     controls and bidi made visible. Never contains CR, LF or NUL."""
-    text = ("" if value is None else str(value)).replace("\r\n", " ")
+    text = _paired("" if value is None else str(value)).replace("\r\n", " ")
     for brk in _LINE_BREAKS:
         text = text.replace(brk, " ")
     text = text.replace("\t", " ")

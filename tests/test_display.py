@@ -40,6 +40,24 @@ def test_controls_and_bidi_overrides_are_made_visible(raw: str, shown: str) -> N
     assert display_line(raw) == shown
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("GPU \ud83d\udd25 rumour", "GPU \U0001f525 rumour"),  # as YAML reads "\ud83d\udd25"
+        ("lone \ud800 high", "lone \\ud800 high"),
+        ("lone \udc00 low", "lone \\udc00 low"),
+        ("reversed \ude00\ud83d pair", "reversed \\ude00\\ud83d pair"),
+    ],
+    ids=["pair", "lone-high", "lone-low", "reversed-pair"],
+)
+def test_surrogates_become_their_character_or_an_escape_never_a_write_error(
+    raw: str, shown: str
+) -> None:
+    for show in (display_text, display_line, display_cell):
+        assert show(raw) == shown
+        assert show(raw).encode("utf-8")  # what every file, page and e-mail is written as
+
+
 def test_plain_text_keeps_its_lines_and_a_line_never_breaks() -> None:
     raw = "first\r\nsecond\u2028third\tcol"
     assert display_text(raw) == "first\nsecond\nthird\tcol"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import lxml.html
+import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch, helpers
@@ -274,6 +275,30 @@ def test_cli_takes_the_title_from_the_incident_file(
     result = CliRunner().invoke(cli, args, env=cli_env(case, es_settings))
     assert result.exit_code == 0, result.output
     assert texts(lxml.html.fromstring(out.read_text(encoding="utf-8")), "//h1") == ["GPU sabotage"]
+
+
+@pytest.mark.parametrize("fmt", ["html", "pdf"])
+def test_cli_writes_a_title_holding_surrogates_as_its_character_and_an_escape(
+    case: IndexNames, es_settings: Settings, tmp_path: Path, fmt: str
+) -> None:
+    """A JSON-style escaped emoji in the YAML title is two surrogate code points (PyYAML does
+    not join them), a lone one cannot be written as UTF-8 at all: the report failed on both."""
+    incident = tmp_path / "case.yml"
+    incident.write_text(
+        f'id: {INCIDENT}\ntitle: "GPU \\ud83d\\udd25 sabotage \\udc00"\n'
+        "window: {start: 2024-10-17T00:00:00Z}\nqueries: [{name: q, any: [ByteDance]}]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / f"r.{fmt}"
+    args = ["report", str(incident), "--format", fmt, "--out", str(out)]
+    result = CliRunner().invoke(cli, args, env=cli_env(case, es_settings))
+    assert result.exit_code == 0, result.output
+    if fmt == "html":
+        heading = texts(lxml.html.fromstring(out.read_text(encoding="utf-8")), "//h1")
+        assert heading == ["GPU \U0001f525 sabotage \\udc00"]
+    else:
+        first_page = pdfium.PdfDocument(str(out))[0].get_textpage().get_text_range()
+        assert "GPU" in first_page and "sabotage \\udc00" in first_page
 
 
 def test_cli_refuses_a_report_name_that_is_not_html(tmp_path: Path) -> None:
