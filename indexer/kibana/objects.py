@@ -6,6 +6,7 @@ Ids are derived from the index prefix (and the incident id), so re-importing a b
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,11 +19,14 @@ from indexer.kibana.versions import (
     DATA_VIEW_MIGRATION_VERSION,
     SEARCH_MIGRATION_VERSION,
 )
+from spreadwatch.display import display_line
 
 SEARCH_COLUMNS = ["platform", "author.handle", "title", "text", "url", "reach"]
 SEARCH_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 FILTER_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index"
 GRID_COLUMNS = 48
+#: What markdown may backslash-escape: every ASCII punctuation character (CommonMark 2.4).
+_MD_PUNCTUATION = frozenset(string.punctuation)
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,12 @@ def markdown_text(facts: DashboardFacts) -> str:
 
 
 def _md_escape(text: str) -> str:
-    """Handles and titles come from posts: keep them from turning into markdown or HTML."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|" else c for c in text)
+    """Handles and titles come from posts and incident files: shown as one line the way every
+    output shows them (`display_line`: breaks as spaces, controls and bidi overrides as escapes,
+    surrogates joined or escaped), then every ASCII punctuation character backslash-escaped, as
+    CommonMark allows for each of them, so none starts markdown (`~~`, `&amp;` entities, `<`,
+    a setext `===`, ...) and Kibana's markdown-it shows the text as written."""
+    return "".join("\\" + c if c in _MD_PUNCTUATION else c for c in display_line(text))
 
 
 def _markdown_panel(facts: DashboardFacts, index: str, grid: dict[str, int]) -> dict[str, Any]:
@@ -245,7 +253,7 @@ def dashboard(prefix: str, facts: DashboardFacts, panels: list[LensPanel]) -> di
         "type": "dashboard",
         "id": dashboard_id(prefix, facts.incident_id),
         "attributes": {
-            "title": f"spreadwatch: {facts.title}",
+            "title": f"spreadwatch: {display_line(facts.title)}",
             "description": f"Spread of incident {facts.incident_id}, built by spreadwatch.",
             "timeRestore": True,
             "timeFrom": facts.start.isoformat(),
