@@ -180,7 +180,7 @@ def parse_time(value: Any) -> datetime:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     text = str(value).replace("Z", "+00:00")
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def span(client: Elasticsearch, names: IndexNames, incident: Incident) -> Span | None:

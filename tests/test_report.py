@@ -225,6 +225,29 @@ def test_the_same_data_renders_the_same_page(
     assert render_html(again) == html
 
 
+@pytest.mark.parametrize(
+    ("stored", "utc"),
+    [
+        ("2024-10-19T14:05:00+08:00", "2024-10-19 06:05"),
+        ("2024-10-18T23:30:00-05:00", "2024-10-19 04:30"),
+    ],
+)
+def test_times_are_shown_in_utc_whatever_offset_a_post_was_stored_with(
+    es_client: Elasticsearch, index_names: IndexNames, stored: str, utc: str
+) -> None:
+    doc = post_doc(("weibo:1", at(19, 0), "weibo", "post", "rumour", "u", 1, 0, None, "t"))
+    helpers.bulk(
+        es_client,
+        [{"_index": index_names.posts, "_id": "weibo:1", "_source": doc | {"@timestamp": stored}}],
+        refresh="wait_for",
+    )
+    page = lxml.html.fromstring(render_html(collect(es_client, index_names, INCIDENT, now=NOW)))
+    assert f"posts from {utc} UTC to {utc} UTC" in texts(page, "//header/p[@class='meta']")[0]
+    assert texts(page, "//section[@id='platforms']//li") == [
+        f"Weibo — first post {utc} UTC by u: t link"
+    ]
+
+
 def test_an_incident_without_posts_says_so(es_client: Elasticsearch, case: IndexNames) -> None:
     page = lxml.html.fromstring(render_html(collect(es_client, case, "nothing-here", now=NOW)))
     assert "No posts are indexed for this incident yet" in page.text_content()
