@@ -10,14 +10,16 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner
-from elasticsearch import Elasticsearch
-from spread_case import INCIDENT
+from elasticsearch import Elasticsearch, helpers
+from spread_case import INCIDENT, at, post_doc
 from test_report import index_report_case
 
 from indexer.connection import IndexNames
 from indexer.templates import delete_all, init
 from spreadwatch.cli import cli
 from spreadwatch.names import STANCE_COLOURS
+from spreadwatch.report import collect
+from spreadwatch.report.pdf import pdf_bytes
 from spreadwatch.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -92,3 +94,34 @@ def test_a_pdf_needs_a_pdf_name(es_settings: Settings, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "must end in .pdf" in result.output
+
+
+@pytest.mark.parametrize(
+    ("handle", "title", "text"),
+    [
+        ("H" * 600, "short title", "short text"),
+        ("bob", "T" * 300, "short text"),
+        ("bob", "short title", "A" * 5000),
+    ],
+    ids=["handle", "title", "text"],
+)
+def test_a_long_word_wraps_inside_the_page(
+    es_client: Elasticsearch, index_names: IndexNames, handle: str, title: str, text: str
+) -> None:
+    """A handle, title or text of one long word (no space to break at) is wrapped, never pushed
+    past the page's edge with the table columns beside it (a PDF cannot be scrolled)."""
+    rows = [("weibo:1", at(18, 2), "weibo", "post", "rumour", handle, 10, 0, None, text),
+            ("weibo:2", at(18, 3), "weibo", "post", "rumour", "amy", 5, 0, None, "x")]  # fmt: skip
+    actions = [{"_index": index_names.posts, "_id": r[0], "_source": post_doc(r)} for r in rows]
+    helpers.bulk(es_client, actions, refresh="wait_for")
+    data = collect(es_client, index_names, INCIDENT, title=title, now=at(30, 0))
+    document = pdfium.PdfDocument(pdf_bytes(data))
+    for number, page in enumerate(document, start=1):
+        width = page.get_width()
+        chars = page.get_textpage()
+        beyond = [
+            chars.get_text_range(i, 1)
+            for i in range(chars.count_chars())
+            if chars.get_charbox(i)[2] > width
+        ]
+        assert not beyond, f"page {number}: {''.join(beyond)[:40]!r} past the right edge"
