@@ -28,7 +28,8 @@ BOM = "\ufeff"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: What a spreadsheet would take as the start of a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: Characters XML 1.0 (so XLSX) cannot hold; shown as escapes instead.
+#: Characters XML 1.0 (so XLSX) cannot hold that `display_text` leaves (it shows the controls
+#: among them, bidi overrides and lone surrogates, as every output does); shown as escapes too.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: The most a cell holds (Excel's limit, in UTF-16 units as Excel counts; openpyxl would cut
 #: longer text silently): longer text is cut to it with `_CUT_MARK` saying how much is hidden.
@@ -125,7 +126,7 @@ def _fill(cell: Any, column: str, value: Any, row: Row, numeric: tuple[str, ...]
     elif value in (None, ""):
         cell.value = None
     else:
-        text, was_cut = _fit(_visible(str(value)))
+        text, was_cut = _fit(_visible(display_text(str(value))))
         cell.value = text
         cell.data_type = "s"  # never a formula, whatever the text starts with
         if column == "url" and str(value).startswith(("https://", "http://")) and not was_cut:

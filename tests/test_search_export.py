@@ -202,3 +202,38 @@ def test_an_xlsx_cell_over_excels_limit_is_cut_visibly_and_counted(
     assert shown.startswith(kept) and utf16(kept) > EXCEL_MAX - 60
     assert int(mark.group(1).replace(",", "")) == len(shown) - len(kept)
     assert "1 cell over Excel's 32,767 characters cut" in result.output
+
+
+#: A column, what a post holds there, and what every output shows instead.
+HOSTILE_CELLS = [
+    ("author", "@admin\u202emoc.elgoog", "@admin\\u202emoc.elgoog"),
+    ("text", "isolate \u2067x\u2069, C1 \x9bcontrol", "isolate \\u2067x\\u2069, C1 \\x9bcontrol"),
+]
+
+
+@pytest.mark.parametrize("case", HOSTILE_CELLS, ids=["override", "isolate-and-c1"])
+def test_xlsx_shows_bidi_overrides_and_controls_as_escapes_like_the_csv(
+    es_client: Elasticsearch,
+    index_names: IndexNames,
+    es_settings: Settings,
+    tmp_path: Path,
+    case: tuple[str, str, str],
+) -> None:
+    """`@admin` + U+202E + `moc.elgoog` reads "@admingoogle.com" reversed in a cell that obeys it."""
+    column, raw, shown = case
+    row = ("weibo:1", at(18, 2), "weibo", "post", "rumour", "u", 1, 0, None, "t")
+    doc = post_doc(row)
+    if column == "author":
+        doc["author"]["handle"] = raw
+    else:
+        doc["text"] = raw
+    helpers.bulk(
+        es_client,
+        [{"_index": index_names.posts, "_id": row[0], "_source": doc}],
+        refresh="wait_for",
+    )
+    out = tmp_path / "posts.xlsx"
+    result = search(index_names, es_settings, "--format", "xlsx", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    cell = load_workbook(out).active.cell(row=2, column=COLUMNS.index(column) + 1).value
+    assert cell == shown
