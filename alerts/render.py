@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import FileSystemLoader, select_autoescape
 
@@ -82,6 +82,7 @@ def kibana_links(
     dashboard id is the one `spreadwatch kibana export` gives it (unless the incident names one)."""
     if not kibana_url:
         return {}
+    kibana_url = without_userinfo(kibana_url)
     time = f"_g=(time:(from:'{start}',to:'{end}'))"
     query = quote(f'incident:"{incident}"', safe="")
     target = dashboard or dashboard_id(prefix, incident)
@@ -96,7 +97,14 @@ def report_link(report_url: str | None, incident: str) -> str | None:
     """Where the monitor publishes the incident's latest report, if anywhere."""
     if not report_url:
         return None
-    return f"{report_url.rstrip('/')}/{quote(incident)}.html"
+    return f"{without_userinfo(report_url).rstrip('/')}/{quote(incident)}.html"
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without `user:password@`: a setting may hold the credentials spreadwatch itself
+    uses there, and a link is mailed to every recipient (who signs in themselves)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:

@@ -124,6 +124,25 @@ def test_the_chart_covers_the_incident_with_the_denial_marked(
     assert denial_pixels > 50  # the dashed line and its label are drawn
 
 
+def test_links_carry_no_credentials_of_the_configured_urls(
+    es_client, index_names, smtp_server
+) -> None:  # type: ignore[no-untyped-def]
+    """A Kibana or report URL may be configured with basic-auth credentials; the links go to
+    every recipient, so they must not carry them."""
+    founding_spread(es_client, index_names)
+    rules = [{"name": "denial", "type": "official_denial"}]
+    [message] = deliver(
+        es_client, index_names, smtp_server, rules,
+        kibana_url="http://elastic:k1bana-pw@kibana.local:5601",
+        report_url="https://reports:s3cret@intra.example/reports",
+    )  # fmt: skip
+    plain, html = parts(message)
+    assert "Full report: https://intra.example/reports/bytedance-intern-2024.html" in plain
+    assert "http://kibana.local:5601/app/dashboards#/view/" in plain
+    for secret in ("k1bana-pw", "s3cret", "elastic:", "reports:"):
+        assert secret not in plain and secret not in unescape(html)
+
+
 def test_links_lead_to_the_report_and_kibana(denial_mail, index_names) -> None:  # type: ignore[no-untyped-def]
     plain, html = parts(denial_mail)
     assert "Full report: https://intra.example/reports/bytedance-intern-2024.html" in plain

@@ -137,3 +137,26 @@ def test_the_report_job_mails_the_summary_with_the_pdf_attached(
     assert attachment.get_content().startswith(b"%PDF-")
     latest = rt.settings.data_dir / "reports" / "bytedance-intern-2024.html"
     assert '<section id="summary">' in latest.read_text(encoding="utf-8")
+
+
+def test_the_report_mail_links_the_published_report_without_the_urls_credentials(
+    make_runtime, es_client, index_names, smtp_server, tmp_path
+) -> None:
+    """SPREADWATCH_REPORT_URL may hold the basic-auth credentials of where reports are
+    published; the link goes to every recipient, so it must not."""
+    index_report_case(es_client, index_names)
+    path = write_incident(tmp_path, extra=REPORTS.replace("format: pdf", "format: html"))
+    rt = make_runtime(names=index_names)
+    url = "https://reports:s3cret@intra.example/spreadwatch/"
+    rt.settings = rt.settings.model_copy(update={"report_url": url})
+    rt.sender = SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
+    runtime.install(rt)
+    try:
+        jobs.report(str(path), "0")
+    finally:
+        runtime.install(None)
+    [message] = smtp_server.inbox.messages
+    body = " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
+    assert "online: https://intra.example/spreadwatch/bytedance-intern-2024.html" in body
+    shown = [part.get_content() for part in message.walk() if not part.is_multipart()]
+    assert not [part for part in shown if "s3cret" in str(part)]
