@@ -48,6 +48,8 @@ RESOURCE_FRAGMENT = re.compile(r"(issuecomment-|discussion_r|pullrequestreview-|
 _END = '\\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026<>"'
 _URL_END = re.compile(f"[{_END}]")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+#: How a link the reports and e-mails print must start (`link_url`).
+_WEB_SCHEME = re.compile(r"https?://", re.IGNORECASE)
 #: Characters kept as they are in a path or query; everything else (spaces, non-ASCII) is
 #: percent-encoded, so a link written in Unicode and its encoded copy are the same key.
 _SAFE = "/:@!$&'()*+,;=-._~%?"
@@ -207,6 +209,8 @@ def is_http(url: str | None) -> bool:
 
 
 def link_url(url: object) -> str | None:
-    """What a rendered page may link to: only http(s) addresses (a post's `javascript:` URL is
-    shown as text, never as a link)."""
-    return str(url) if url and is_http(str(url)) else None
+    """What a rendered page may link to: only addresses written with http(s):// (a post's
+    `javascript:` URL is shown as text, never as a link; so is a scheme-relative `//host/x`,
+    which a report opened from disk resolves to `file://host/x`)."""
+    text = str(url).strip() if url else ""
+    return text if _WEB_SCHEME.match(text) and is_http(text) else None

@@ -117,6 +117,10 @@ def test_stored_names_titles_and_texts_show_overrides_instead_of_obeying_them(
         ("JAVASCRIPT:alert(1)", None),
         ("data:text/html,<script>alert(1)</script>", None),
         ("file:///etc/passwd", None),
+        # From a report opened as a file, `//host/share` is file://host/share: on Windows an
+        # SMB share the click connects to with the reader's credentials.
+        ("//evil.example/share", None),
+        (" https://github.com/x ", "https://github.com/x"),
         ("", None),
         (None, None),
     ],
