@@ -407,6 +407,35 @@ def test_the_report_opens_with_an_executive_summary(page: lxml.html.HtmlElement)
     )
 
 
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [
+        ([("weibo:1", at(18, 2), "weibo", "post", "rumour", "a", 10, 0, None, "r")],
+         "reached 1 platform (1 post)."),
+        ([("weibo:1", at(18, 2), "weibo", "post", "rumour", "a", 10, 0, None, "r"),
+          ("weibo:2", at(18, 3), "weibo", "post", "rumour", "b", 10, 0, None, "r"),
+          ("toutiao:3", at(19, 6), "toutiao", "post", "denial", "bytedance", 10, 0, None, "no")],
+         'The claim heard most, "gpus-8000" (1 post), is not answered'),
+    ],
+    ids=["one-post", "one-claim-post"],
+)  # fmt: skip
+def test_the_summary_counts_one_post_in_the_singular(
+    es_client: Elasticsearch, index_names: IndexNames, rows: list[tuple], said: str
+) -> None:
+    docs = [post_doc(row) for row in rows]
+    docs[0]["matched"]["claims"] = ["gpus-8000"]
+    helpers.bulk(
+        es_client,
+        [
+            {"_index": index_names.posts, "_id": r[0], "_source": d}
+            for r, d in zip(rows, docs, strict=True)
+        ],
+        refresh="wait_for",
+    )
+    page = lxml.html.fromstring(render_html(collect(es_client, index_names, INCIDENT, now=NOW)))
+    assert said in " ".join(page.xpath("//section[@id='summary']")[0].text_content().split())
+
+
 def test_languages_are_counted(page: lxml.html.HtmlElement) -> None:
     rows = {
         r.xpath("td")[0].text_content(): r.xpath("td")[1].text_content()

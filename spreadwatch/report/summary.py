@@ -27,7 +27,7 @@ def executive_summary(data: ReportData) -> str:
         sentences.append(
             f"The rumour started on {platform_label(origin.platform)} on "
             f"{origin.timestamp:%d %b %H:%M} UTC and reached {platforms} platform"
-            f"{'s' if platforms != 1 else ''} ({found.span.posts:,} posts)."
+            f"{'s' if platforms != 1 else ''} ({_posts(found.span.posts)})."
         )
     m = found.measures
     if found.denial is not None:
@@ -61,7 +61,11 @@ def executive_summary(data: ReportData) -> str:
             f"; {unanswered} claim{'s are' if unanswered != 1 else ' is'} not" if unanswered else ""
         )
         sentences.append(
-            f'The claim heard most, "{top.name}" ({top.posts:,} posts), {answered} by the '
+            f'The claim heard most, "{top.name}" ({_posts(top.posts)}), {answered} by the '
             f"denial{tail}."
         )
     return " ".join(sentences)
+
+
+def _posts(count: int) -> str:
+    return f"{count:,} post{'s' if count != 1 else ''}"
