@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,16 @@ API_SETTINGS = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
     "ROBOTSTXT_OBEY": False,
 }
+
+
+@dataclass
+class _KeyWalks:
+    """The walks of one since-value key in this run: how many are open, the newest post time
+    they read, and whether any was stopped by `max_pages`."""
+
+    open: int = 0
+    newest: datetime | None = None
+    capped: bool = False
 
 
 class SocialSpider(IncidentSpider):
@@ -67,8 +78,14 @@ class SocialSpider(IncidentSpider):
         end = self.incident.window.end
         return min(now, end.astimezone(UTC)) if end else now
 
-    def advance(self, key: str, posts: list[Post]) -> None:
-        """Move the since-value of `key` to the newest post time seen (committed once durable).
+    # Newest-first walks: a since-value moves only past what was read.
+
+    def walk_started(self, key: str) -> None:
+        """A newest-first walk of `key` begins (one per key, or one per time slice of it)."""
+        self._walks().setdefault(key, _KeyWalks()).open += 1
+
+    def walk_page(self, key: str, posts: list[Post]) -> None:
+        """Note the newest post time of a page of `key`'s walk.
 
         Only plausible times count: one post dated 2100 (a typo, a hostile record) is dropped
         by the ingest as `bad_timestamp`, and must not move every later run's window past it.
@@ -79,8 +96,38 @@ class SocialSpider(IncidentSpider):
             for p in posts
             if isinstance(p.timestamp, datetime) and plausible(p.timestamp, now)
         ]
+        walks = self._walks().setdefault(key, _KeyWalks())
         if times:
-            self.state.advance_since(key, max(times))
+            walks.newest = max(times) if walks.newest is None else max(walks.newest, *times)
+
+    def walk_ended(self, key: str, complete: bool) -> None:
+        """A walk of `key` ended: `complete` when it reached the window's start or the end of
+        the results, not when `max_pages` stopped it first.
+
+        The since-value moves to the newest post read once every walk of `key` in this run has
+        ended complete (committed once durable). A capped walk leaves it where it was: the
+        next run reads down to the same start again, so the posts below the cap are read then.
+        Moved to the newest post, the next run would begin above them, and they would be
+        skipped for good. A walk that never ends (a page refused or unreadable) moves nothing.
+        """
+        walks = self._walks().setdefault(key, _KeyWalks())
+        walks.open = max(walks.open - 1, 0)
+        if not complete:
+            walks.capped = True
+            self.count(f"{self.name}/capped")
+            logger.warning(
+                "%s %s: stopped at max_pages (%s) before the window's start; the since-value "
+                "stays, so the next run reads down to it again (raise max_pages if this repeats)",
+                self.name, key, getattr(self.section, "max_pages", "?"),
+            )  # fmt: skip
+        if walks.open == 0:
+            del self._walks()[key]
+            if not walks.capped and walks.newest is not None:
+                self.state.advance_since(key, walks.newest)
+
+    def _walks(self) -> dict[str, _KeyWalks]:
+        walks: dict[str, _KeyWalks] = self.__dict__.setdefault("_key_walks", {})
+        return walks
 
     def finish(self, post: Post, query: str | None = None) -> Post:
         """Flag official authors and note which query found the post."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,26 @@ def test_pages_follow_the_cursor(tmp_path: Path) -> None:
         result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(server, **LOGIN))
         assert server.matching(path=r"searchPosts")[1].query["cursor"] == "100"
     assert len(set(result.ids())) == 123
+
+
+def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
+    tmp_path: Path,
+) -> None:
+    """150 new posts, 100 a page: the first run reads one page (max_pages 1) and says so; the
+    next, with max_pages raised, reads down to the window's start, not from the newest post."""
+    data = BlueskyData.load(FIXTURES / "bluesky.json")
+    base = data.posts[0]
+    for n in range(150):
+        moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
+        stamp = moment.isoformat().replace("+00:00", ".000Z")
+        data.posts.append({**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}",
+                           "indexedAt": stamp, "record": {**base["record"], "createdAt": stamp}})  # fmt: skip
+    expected = {ROOT, REPLY, OFFICIAL} | {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
+    with ReplayServer(BlueskyReplay(data)) as server:
+        first = crawl("bluesky", _incident(tmp_path, max_pages=1, refresh="1m"), tmp_path, **env(server, **LOGIN))  # fmt: skip
+        second = crawl("bluesky", _incident(tmp_path, max_pages=5, refresh="1m"), tmp_path, **env(server, **LOGIN))  # fmt: skip
+    assert (len(set(first.ids())), first.stat("bluesky/capped")) == (100, 1)
+    assert set(first.ids()) | set(second.ids()) == expected
 
 
 @pytest.mark.parametrize("reply", [faults.garbage(), faults.truncated_json({"posts": []})], ids=["garbage", "truncated"])  # fmt: skip

@@ -55,6 +55,41 @@ def test_a_range_over_the_hit_cap_is_split_by_created_at(tmp_path: Path) -> None
     assert result.stat("hackernews/window_split") >= 1
 
 
+def _flood(count: int) -> list[dict]:
+    """`count` comments about the rumour, one a minute."""
+    base = HackerNewsData.load(FIXTURES / "hackernews.json").hits[0]
+    hits = []
+    for n in range(count):
+        hit = copy.deepcopy(base)
+        hit.update(objectID=str(50_000_000 + n), created_at_i=1729300000 + n * 60, story_id=50_000_000 + n)  # fmt: skip
+        hits.append(hit)
+    return hits
+
+
+def test_a_range_over_what_max_pages_holds_is_split_too(tmp_path: Path) -> None:
+    """450 hits, 100 a page, max_pages 3: read in slices that each fit in three pages."""
+    with ReplayServer(HackerNewsReplay(HackerNewsData(hits=_flood(450)))) as server:
+        incident = _incident(tmp_path, comment_trees=False, max_pages=3)
+        result = crawl("hackernews", incident, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=server.url)
+    assert len(set(result.ids())) == 450
+    assert result.stat("hackernews/capped") == 0
+
+
+def test_a_slice_no_split_can_fit_is_counted_and_leaves_the_since_value(tmp_path: Path) -> None:
+    """150 hits within ten minutes, max_pages 1: the run reads at most 100 of the slice holding
+    them, says so, and the next run (max_pages raised) reads all 150 — it starts where the
+    first began, not at the newest hit the first one read."""
+    hits = _flood(150)
+    for n, hit in enumerate(hits):
+        hit["created_at_i"] = 1729300000 + n * 3  # 450 seconds in all: under SMALLEST_WINDOW
+    with ReplayServer(HackerNewsReplay(HackerNewsData(hits=hits))) as server:
+        url = server.url
+        first = crawl("hackernews", _incident(tmp_path, comment_trees=False, max_pages=1, refresh="1m"), tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)  # fmt: skip
+        second = crawl("hackernews", _incident(tmp_path, comment_trees=False, max_pages=5, refresh="1m"), tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)  # fmt: skip
+    assert len(set(first.ids())) < 150 and first.stat("hackernews/capped") >= 1
+    assert {h["objectID"] for h in hits} <= {i.split(":")[1] for i in second.ids()}
+
+
 def test_the_next_run_starts_from_the_newest_post_minus_refresh(
     algolia: ReplayServer, tmp_path: Path
 ) -> None:

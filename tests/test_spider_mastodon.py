@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,32 @@ def test_pages_are_followed_by_the_link_header(tmp_path: Path) -> None:
         result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
         assert server.count(path=r"/timelines/tag/") == 4  # 40 + 40 + 11, then an empty page
     assert len(set(result.ids())) == 91
+
+
+def _paged(tmp_path: Path, max_pages: int) -> Path:
+    instances = [{"url": "https://mastodon.social", "hashtags": ["bytedance"]}]
+    section = {"terms": ["bytedance"], "instances": instances, "max_pages": max_pages, "refresh": "1m"}  # fmt: skip
+    return write_incident(tmp_path, {"mastodon": section})
+
+
+def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
+    tmp_path: Path,
+) -> None:
+    """100 new statuses, 40 a page: the first run reads one page (max_pages 1) and says so;
+    the next, with max_pages raised, reads down to the window's start, not from the newest."""
+    many = data()
+    base = many.statuses[0]
+    for n in range(100):
+        moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
+        many.statuses.append(dict(base, id=str(snowflake(moment)), created_at=moment.isoformat().replace("+00:00", ".000Z"),
+                                  uri=f"https://mastodon.social/users/x/statuses/flood{n}"))  # fmt: skip
+    flood = {f"mastodon:https://mastodon.social/users/x/statuses/flood{n}" for n in range(100)}
+    with ReplayServer(MastodonReplay(many)) as server:
+        url = server.url
+        first = crawl("mastodon", _paged(tmp_path, max_pages=1), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+        second = crawl("mastodon", _paged(tmp_path, max_pages=5), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+    assert (len(flood & set(first.ids())), first.stat("mastodon/capped")) == (40, 1)
+    assert flood <= set(first.ids()) | set(second.ids())
 
 
 @pytest.mark.parametrize(

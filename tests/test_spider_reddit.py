@@ -108,6 +108,27 @@ def test_paging_follows_after_and_waits_out_the_ratelimit_window(tmp_path: Path)
     assert result.stat("ratelimit/paused_seconds") >= 1
 
 
+def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
+    tmp_path: Path,
+) -> None:
+    """150 new links, 100 a page: the first run reads one page (max_pages 1) and says so; the
+    next, with max_pages raised, reads down to the window's start — not from the newest link
+    the first run saw, which would skip the 50 below the cap and the three before them."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    base = data.things[0]
+    for n in range(150):
+        thing = copy.deepcopy(base)
+        thing["data"].update(name=f"t3_flood{n:03d}", id=f"flood{n:03d}", created_utc=1729339200 + 60 * (n + 1))  # fmt: skip
+        data.things.append(thing)
+    expected = {*FOUND, *(f"reddit:t3_flood{n:03d}" for n in range(150))}
+    with ReplayServer(RedditReplay(data)) as server:
+        first = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=1), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+        second = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=5), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+    assert (len(first.ids()), first.stat("reddit/capped")) == (100, 1)
+    assert set(first.ids()) | set(second.ids()) == expected
+    assert second.stat("reddit/capped") == 0
+
+
 @pytest.mark.parametrize(
     ("reply", "stat"),
     [

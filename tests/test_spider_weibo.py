@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -108,6 +108,26 @@ def test_pages_are_followed_until_the_end_marker(tmp_path: Path) -> None:
         pages = [r.query.get("page", "1") for r in server.matching(path=r"getIndex")]
     assert pages == ["1", "2", "3"]
     assert len(set(result.ids())) == 17
+
+
+def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
+    tmp_path: Path,
+) -> None:
+    """25 new posts, 10 a page: the first run reads one page (max_pages 1) and says so; the
+    next, with max_pages raised, reads down to the window's start, not from the newest."""
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    base = data.mblogs[2]
+    start = datetime(2024, 10, 20, tzinfo=UTC)
+    flood = [f"50912345678{n:05d}" for n in range(25)]
+    for n, mid in enumerate(flood):
+        created = (start + timedelta(minutes=n)).astimezone(timezone(timedelta(hours=8)))
+        data.mblogs.append({**base, "id": mid, "mid": mid, "created_at": created.strftime(ABSOLUTE)})  # fmt: skip
+    with serve(data) as server:
+        first = crawl("weibo", _incident(tmp_path, terms=["回应"], max_pages=1, refresh="1m"), tmp_path, **env(server, **COOKIE))  # fmt: skip
+        second = crawl("weibo", _incident(tmp_path, terms=["回应"], max_pages=5, refresh="1m"), tmp_path, **env(server, **COOKIE))  # fmt: skip
+    found = {f"weibo:{mid}" for mid in flood}
+    assert (len(found & set(first.ids())), first.stat("weibo/capped")) == (10, 1)
+    assert found <= set(first.ids()) | set(second.ids())
 
 
 @pytest.mark.parametrize("reply", [faults.garbage(), faults.truncated_json({"ok": 1})], ids=["garbage", "truncated"])  # fmt: skip

@@ -99,6 +99,7 @@ class BlueskySpider(SocialSpider):
                          "since": self.window_start(key).isoformat().replace("+00:00", "Z")}  # fmt: skip
                 if lang:
                     query["lang"] = lang
+                self.walk_started(key)
                 yield self._search(query, key, page=0)
 
     def _search(self, query: dict[str, Any], key: str, page: int) -> scrapy.Request:
@@ -129,20 +130,26 @@ class BlueskySpider(SocialSpider):
         if payload is None:
             return
         posts = self._posts(payload, response.url)
+        if posts is None:
+            return  # the walk does not end: its since-value stays for the next run
         meta = response.meta
-        self.advance(meta["key"], posts)
+        self.walk_page(meta["key"], posts)
         cursor = payload.get("cursor") if isinstance(payload, dict) else None
         for item in self._with_followers(posts, meta["query"]["q"]):
             yield item
-        if isinstance(cursor, str) and cursor and posts and meta["page"] + 1 < self.section.max_pages:  # fmt: skip
+        if not (isinstance(cursor, str) and cursor and posts):
+            self.walk_ended(meta["key"], complete=True)  # `since` bounds the search itself
+        elif meta["page"] + 1 >= self.section.max_pages:
+            self.walk_ended(meta["key"], complete=False)
+        else:
             await self._obey_ratelimit(response)
             yield self._search({**meta["query"], "cursor": cursor}, meta["key"], meta["page"] + 1)
 
-    def _posts(self, payload: Any, url: str) -> list[Post]:
+    def _posts(self, payload: Any, url: str) -> list[Post] | None:
         views = payload.get("posts") if isinstance(payload, dict) else None
         if not isinstance(views, list):
             self.drop("bad_shape", url, "searchPosts answer without posts")
-            return []
+            return None
         posts = []
         for view in views:
             try:

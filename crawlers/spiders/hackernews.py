@@ -1,7 +1,8 @@
 """Hacker News through Algolia: stories and comments by date, and the comment trees of stories.
 
 `search_by_date` returns at most ~1,000 hits per query, so a time range whose `nbHits` exceed
-that is split in two by `created_at_i` until each half fits. Each matched story's whole tree
+that (or what `max_pages` pages hold, if fewer) is split in two by `created_at_i` until each
+half fits. A term's since-value moves only when every slice was read to its end. Each matched story's whole tree
 (`/api/v1/items/:id`) is fetched so the discussion comes along as replies, even the comments
 that do not repeat the search words. Algolia needs no key and sends no rate-limit headers.
 """
@@ -34,7 +35,11 @@ class HackerNewsSpider(SocialSpider):
 
     def initial_requests(self) -> list[scrapy.Request]:
         end = self.window_end()
-        return [self._search(term, self.window_start(term), end, 0) for term in self.terms()]
+        requests = []
+        for term in self.terms():
+            self.walk_started(term)
+            requests.append(self._search(term, self.window_start(term), end, 0))
+        return requests
 
     def _search(self, term: str, start: datetime, end: datetime, page: int) -> scrapy.Request:
         query = {
@@ -61,15 +66,24 @@ class HackerNewsSpider(SocialSpider):
             self.drop("bad_shape", response.url, "no hits list")
             return
         nb_hits = payload.get("nbHits") if isinstance(payload.get("nbHits"), int) else 0
-        if meta["page"] == 0 and nb_hits > HIT_CAP and end - start > SMALLEST_WINDOW:
+        max_pages = self.section.max_pages if self.section else 1
+        if meta["page"] == 0 and nb_hits > min(HIT_CAP, max_pages * HITS_PER_PAGE) and end - start > SMALLEST_WINDOW:  # fmt: skip
             middle = start + (end - start) / 2
             self.count("hackernews/window_split")
+            self.walk_started(term)
+            self.walk_started(term)
             yield self._search(term, start, middle, 0)
             yield self._search(term, middle, end, 0)
+            self.walk_ended(term, complete=True)  # handed to its two halves
             return
         yield from self._hits(hits, term, response.url)
         pages = payload.get("nbPages") if isinstance(payload.get("nbPages"), int) else 0
-        if hits and meta["page"] + 1 < min(pages, self.section.max_pages if self.section else 1):
+        read = (meta["page"] + 1) * HITS_PER_PAGE
+        if not hits or meta["page"] + 1 >= pages:
+            self.walk_ended(term, complete=nb_hits <= read or not hits)  # Algolia serves ~1,000
+        elif meta["page"] + 1 >= max_pages:
+            self.walk_ended(term, complete=False)
+        else:
             yield self._search(term, start, end, meta["page"] + 1)
 
     def _hits(self, hits: list[Any], term: str, url: str) -> Iterator[Any]:
@@ -88,7 +102,7 @@ class HackerNewsSpider(SocialSpider):
                     self.parse_tree,
                     meta={"term": term},
                 )
-        self.advance(term, posts)
+        self.walk_page(term, posts)
 
     def parse_tree(self, response: Response) -> Iterator[Any]:
         if self.unchanged(response):

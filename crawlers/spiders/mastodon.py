@@ -68,6 +68,7 @@ class MastodonSpider(SocialSpider):
                 key = f"{_host(instance.url)}:#{tag.lstrip('#').lower()}"
                 query = {"limit": PAGE_SIZE, "since_id": snowflake(self.window_start(key))}
                 path = f"/api/v1/timelines/tag/{quote(tag.lstrip('#'))}?{urlencode(query)}"
+                self.walk_started(key)
                 requests.append(self._get(instance, path, self.parse_timeline, key=key, page=0))
             token = self._token(instance)
             if token is None:
@@ -99,15 +100,22 @@ class MastodonSpider(SocialSpider):
         payload = self.json_body(response)
         if payload is None:
             return
+        if not isinstance(payload, list):
+            self.drop("bad_shape", response.url, f"expected a list of statuses, got {str(payload)[:80]}")  # fmt: skip
+            return  # the walk does not end: its since-value stays for the next run
         posts, unnamed = self._statuses(payload, instance, response.url)
         for item in self._yield(posts, unnamed, instance, response.meta["key"]):
             yield item
-        self.advance(response.meta["key"], posts)
+        self.walk_page(response.meta["key"], posts)
         if response.meta["page"] == 0 and not posts and isinstance(payload, list):
             logger.info("mastodon: %s returned no statuses for %s", instance.url, response.meta["key"])  # fmt: skip
         link = _decoded(response.headers.get("Link"))
         match = _NEXT.search(link or "")
-        if posts and match and response.meta["page"] + 1 < self.section.max_pages:
+        if not (payload and match):  # a page of statuses all dropped still has a next page
+            self.walk_ended(response.meta["key"], complete=True)  # `since_id` bounds the list
+        elif response.meta["page"] + 1 >= self.section.max_pages:
+            self.walk_ended(response.meta["key"], complete=False)
+        else:
             await self._obey_ratelimit(response)
             yield self._get(instance, _same_path(match.group(1)), self.parse_timeline, key=response.meta["key"], page=response.meta["page"] + 1)  # fmt: skip
 

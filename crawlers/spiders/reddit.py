@@ -94,6 +94,7 @@ class RedditSpider(SocialSpider):
         scopes.extend(self.section.subreddits)
         for sub in scopes:
             for term in self.terms():
+                self.walk_started(_walk_key(sub, term))
                 yield self._page(term, sub, token, after=None, page=0)
         yield from self._remembered_trees(token)
 
@@ -126,26 +127,30 @@ class RedditSpider(SocialSpider):
         payload = self._payload(response)
         if payload is None:
             return
-        key = f"{meta['sub'] or '*'}:{meta['term']}"
+        key = _walk_key(meta["sub"], meta["term"])
         start = self.window_start(key)
-        posts, older = self._posts(payload, response.url, start)
+        children = listing_children(payload)
+        if children is None:
+            self.drop("bad_shape", response.url, "listing without data.children")
+            return  # the walk does not end: its since-value stays for the next run
+        posts, older = self._posts(children, response.url, start)
         for post in posts:
             yield self.finish(post, meta["term"])
             if post.native_id.startswith("t3_") and self.section.comment_trees:
                 self._remember_thread(post)
                 yield self._tree(post.native_id, meta["term"], meta["token"])
-        self.advance(key, posts)
+        self.walk_page(key, posts)
         after = (listing_data(payload) or {}).get("after")
-        if isinstance(after, str) and not older and meta["page"] + 1 < self.section.max_pages:
+        if not (isinstance(after, str) and after) or older:
+            self.walk_ended(key, complete=True)
+        elif meta["page"] + 1 >= self.section.max_pages:
+            self.walk_ended(key, complete=False)
+        else:
             await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
 
-    def _posts(self, payload: Any, url: str, start: datetime) -> tuple[list[Any], bool]:
+    def _posts(self, children: list[Any], url: str, start: datetime) -> tuple[list[Any], bool]:
         """Posts newer than `start`, and whether the page reached older ones (stop paging)."""
-        children = listing_children(payload)
-        if children is None:
-            self.drop("bad_shape", url, "listing without data.children")
-            return [], True
         posts, older = [], False
         for child in children:
             try:
@@ -257,3 +262,8 @@ class RedditSpider(SocialSpider):
             self.count("ratelimit/paused_seconds", round(pause))
             logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
             await asyncio.sleep(pause)
+
+
+def _walk_key(sub: str | None, term: str) -> str:
+    """The since-value key of one search: its subreddit (`*` for all of Reddit) and term."""
+    return f"{sub or '*'}:{term}"

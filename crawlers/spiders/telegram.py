@@ -30,7 +30,11 @@ class TelegramSpider(SocialSpider):
     section: TelegramSource
 
     def initial_requests(self) -> list[scrapy.Request]:
-        return [self._page(channel.lstrip("@"), before=None, page=0) for channel in self.section.channels]  # fmt: skip
+        requests = []
+        for channel in self.section.channels:
+            self.walk_started(channel.lstrip("@"))
+            requests.append(self._page(channel.lstrip("@"), before=None, page=0))
+        return requests
 
     def _page(self, channel: str, before: int | None, page: int) -> scrapy.Request:
         url = f"{self.base_url}/s/{channel}" + (f"?before={before}" if before else "")
@@ -54,6 +58,10 @@ class TelegramSpider(SocialSpider):
         fresh = [p for p in posts if p.timestamp >= start]
         for post in fresh:
             yield self.finish(post, channel)
-        self.advance(channel, fresh)
-        if before and len(fresh) == len(posts) and page + 1 < self.section.max_pages:
+        self.walk_page(channel, fresh)
+        if not before or len(fresh) < len(posts):
+            self.walk_ended(channel, complete=True)
+        elif page + 1 >= self.section.max_pages:
+            self.walk_ended(channel, complete=False)
+        else:
             yield self._page(channel, before, page + 1)

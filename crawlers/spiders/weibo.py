@@ -66,8 +66,10 @@ class WeiboSpider(SocialSpider):
         if self.section.search:
             for term in self.terms():
                 container = f"100103type=1&q={term}"
+                self.walk_started(f"search:{term}")
                 requests.append(self._page(container, f"search:{term}", page=1, extra={"page_type": "searchall"}))  # fmt: skip
         for uid in self.section.users:
+            self.walk_started(f"user:{uid}")
             requests.append(self._page(f"107603{uid}", f"user:{uid}", page=1))
         return requests
 
@@ -103,17 +105,20 @@ class WeiboSpider(SocialSpider):
             self.drop("unknown_card", response.url, f"a card of type {kind} (not a post)")
         start = self.window_start(meta["key"])
         fresh = [p for p in posts if p.timestamp >= start]
-        self.advance(meta["key"], fresh)
+        self.walk_page(meta["key"], fresh)
         yield from self._emit(fresh, set(long_text_ids(payload)), meta["key"])
         # Originals embedded in reposts are older by nature; only the page's own posts tell
         # whether paging has reached the window's start.
         embedded = {p.repost_of for p in posts if p.repost_of}
         own = [p for p in posts if p.doc_id not in embedded]
         reached_start = any(p.timestamp < start for p in own)
-        if own and not reached_start and meta["page"] < self.section.max_pages:
-            following = self._next(payload, meta)
-            if following is not None:
-                yield following
+        following = self._next(payload, meta) if own and not reached_start else None
+        if following is None:
+            self.walk_ended(meta["key"], complete=True)
+        elif meta["page"] >= self.section.max_pages:
+            self.walk_ended(meta["key"], complete=False)
+        else:
+            yield following
 
     def _next(self, payload: dict[str, Any], meta: dict[str, Any]) -> scrapy.Request | None:
         """The next page: user timelines by the `since_id` Weibo gives (none = the last page),
