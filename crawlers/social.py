@@ -35,14 +35,47 @@ API_SETTINGS = {
 }
 
 
+#: Where a walk stopped by `max_pages` is saved (the crawl state's `extra`), by its key.
+WALK_PREFIX = "walk:"
+
+
 @dataclass
 class _KeyWalks:
-    """The walks of one since-value key in this run: how many are open, the newest post time
-    they read, and whether any was stopped by `max_pages`."""
+    """The walks of one since-value key in this run: how many are open, the newest and oldest
+    post times they read, and whether one was stopped by `max_pages` (and where it would go on)."""
 
     open: int = 0
     newest: datetime | None = None
+    oldest: datetime | None = None
     capped: bool = False
+    resume: Any = None
+
+
+@dataclass(frozen=True)
+class SavedWalk:
+    """A walk stopped by `max_pages`: the start it reads down to, the newest post it read
+    (the since-value once it is complete), and the platform's point to go on from."""
+
+    floor: datetime
+    newest: datetime | None
+    resume: Any
+
+    def to_state(self) -> dict[str, Any]:
+        newest = self.newest.isoformat() if self.newest else None
+        return {"floor": self.floor.isoformat(), "newest": newest, "resume": self.resume}
+
+    @classmethod
+    def from_state(cls, raw: Any) -> SavedWalk | None:
+        """None for nothing saved, or for what no version of this code wrote (a fresh walk)."""
+        if not isinstance(raw, dict) or raw.get("resume") is None:
+            return None
+        try:
+            floor = datetime.fromisoformat(raw["floor"]).astimezone(UTC)
+            newest = raw.get("newest")
+            newest = datetime.fromisoformat(newest).astimezone(UTC) if newest else None
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(floor, newest, raw["resume"])
 
 
 class SocialSpider(IncidentSpider):
@@ -58,12 +91,16 @@ class SocialSpider(IncidentSpider):
         return self.incident.search_terms()
 
     def window_start(self, key: str) -> datetime:
-        """Where this run's search begins for `key`: since-value minus refresh, or the start.
+        """Where this run's search begins for `key`: since-value minus refresh, or the start;
+        for a walk an earlier run stopped at `max_pages`, where that walk began.
 
         Fixed at the first call of a run: the since-value advances as pages come in, and a
         later page must still reach back as far as the first one did.
         """
         starts: dict[str, datetime] = self.__dict__.setdefault("_window_starts", {})
+        saved = self.saved_walk(key)
+        if key not in starts and saved is not None:
+            starts[key] = max(saved.floor, self.incident.window.start.astimezone(UTC))
         if key not in starts:
             start = self.incident.window.start.astimezone(UTC)
             since = self.state.since_time(key)
@@ -80,12 +117,21 @@ class SocialSpider(IncidentSpider):
 
     # Newest-first walks: a since-value moves only past what was read.
 
+    def saved_walk(self, key: str) -> SavedWalk | None:
+        """The walk of `key` an earlier run stopped at `max_pages`: this run goes on with it
+        (from its `resume` point, down to the same start) before anything newer is read."""
+        found = self.__dict__.setdefault("_saved_walks", {})
+        if key not in found:
+            found[key] = SavedWalk.from_state(self.state.extra.get(WALK_PREFIX + key))
+        saved: SavedWalk | None = found[key]
+        return saved
+
     def walk_started(self, key: str) -> None:
         """A newest-first walk of `key` begins (one per key, or one per time slice of it)."""
         self._walks().setdefault(key, _KeyWalks()).open += 1
 
     def walk_page(self, key: str, posts: list[Post]) -> None:
-        """Note the newest post time of a page of `key`'s walk.
+        """Note the newest and oldest post times of a page of `key`'s walk.
 
         Only plausible times count: one post dated 2100 (a typo, a hostile record) is dropped
         by the ingest as `bad_timestamp`, and must not move every later run's window past it.
@@ -99,31 +145,54 @@ class SocialSpider(IncidentSpider):
         walks = self._walks().setdefault(key, _KeyWalks())
         if times:
             walks.newest = max(times) if walks.newest is None else max(walks.newest, *times)
+            walks.oldest = min(times) if walks.oldest is None else min(walks.oldest, *times)
 
-    def walk_ended(self, key: str, complete: bool) -> None:
+    def walk_oldest(self, key: str) -> datetime | None:
+        """The oldest post time this run's walk of `key` has read (a time-bounded resume)."""
+        walks = self._walks().get(key)
+        return walks.oldest if walks else None
+
+    def walk_ended(self, key: str, complete: bool, resume: Any = None) -> None:
         """A walk of `key` ended: `complete` when it reached the window's start or the end of
         the results, not when `max_pages` stopped it first.
 
-        The since-value moves to the newest post read once every walk of `key` in this run has
-        ended complete (committed once durable). A capped walk leaves it where it was: the
-        next run reads down to the same start again, so the posts below the cap are read then.
-        Moved to the newest post, the next run would begin above them, and they would be
-        skipped for good. A walk that never ends (a page refused or unreadable) moves nothing.
+        Complete, the since-value moves to the newest post the walk read (over every run it
+        took; committed once durable). A capped walk with a `resume` point (the platform's
+        way to ask for the page after: a cursor, an id, a time) is saved, and the next run
+        goes on from there down to the same start: posts below the cap are read then, however
+        many new ones arrive meanwhile. Without one (Weibo's search pages shift as posts
+        arrive), the since-value stays and the next run reads down to it again. Moved to the
+        newest post, the next run would begin above the unread ones, skipped for good. A walk
+        that never ends (a page refused or unreadable) moves nothing.
         """
         walks = self._walks().setdefault(key, _KeyWalks())
         walks.open = max(walks.open - 1, 0)
         if not complete:
             walks.capped = True
+            walks.resume = resume
             self.count(f"{self.name}/capped")
+            goes_on = "goes on from there" if resume is not None else "reads down to it again"
             logger.warning(
-                "%s %s: stopped at max_pages (%s) before the window's start; the since-value "
-                "stays, so the next run reads down to it again (raise max_pages if this repeats)",
-                self.name, key, getattr(self.section, "max_pages", "?"),
+                "%s %s: stopped at max_pages (%s) before the window's start; the next run %s",
+                self.name, key, getattr(self.section, "max_pages", "?"), goes_on,
             )  # fmt: skip
         if walks.open == 0:
             del self._walks()[key]
-            if not walks.capped and walks.newest is not None:
-                self.state.advance_since(key, walks.newest)
+            self._settle(key, walks)
+
+    def _settle(self, key: str, walks: _KeyWalks) -> None:
+        saved = self.saved_walk(key)
+        newest = max((t for t in (walks.newest, saved and saved.newest) if t), default=None)
+        if walks.capped and walks.resume is not None:
+            floor = self.window_start(key)
+            self.state.set_extra(WALK_PREFIX + key, SavedWalk(floor, newest, walks.resume).to_state())  # fmt: skip
+            return
+        if walks.capped:
+            return
+        if saved is not None:
+            self.state.delete_extra(WALK_PREFIX + key)
+        if newest is not None:
+            self.state.advance_since(key, newest)
 
     def _walks(self) -> dict[str, _KeyWalks]:
         walks: dict[str, _KeyWalks] = self.__dict__.setdefault("_key_walks", {})

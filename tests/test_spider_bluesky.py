@@ -112,8 +112,8 @@ def test_pages_follow_the_cursor(tmp_path: Path) -> None:
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
     tmp_path: Path,
 ) -> None:
-    """150 new posts, 100 a page: the first run reads one page (max_pages 1) and says so; the
-    next, with max_pages raised, reads down to the window's start, not from the newest post."""
+    """150 new posts, 100 a page, one page a run: the first run reads 100 and says so; the
+    next goes on below them (`until`) down to the window's start, not from the newest post."""
     data = BlueskyData.load(FIXTURES / "bluesky.json")
     base = data.posts[0]
     for n in range(150):
@@ -123,9 +123,14 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
                            "indexedAt": stamp, "record": {**base["record"], "createdAt": stamp}})  # fmt: skip
     expected = {ROOT, REPLY, OFFICIAL} | {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
     with ReplayServer(BlueskyReplay(data)) as server:
-        first = crawl("bluesky", _incident(tmp_path, max_pages=1, refresh="1m"), tmp_path, **env(server, **LOGIN))  # fmt: skip
-        second = crawl("bluesky", _incident(tmp_path, max_pages=5, refresh="1m"), tmp_path, **env(server, **LOGIN))  # fmt: skip
+        incident = _incident(tmp_path, max_pages=1, refresh="1m")
+        first = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
+        server.clear_log()
+        second = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
+        (resumed,) = server.matching(path=r"searchPosts")
     assert (len(set(first.ids())), first.stat("bluesky/capped")) == (100, 1)
+    assert resumed.query["until"] == "2024-10-20T00:50:01Z"  # a second past the oldest read
+    assert resumed.query["since"] == "2024-10-17T00:00:00Z"  # the first run's start
     assert set(first.ids()) | set(second.ids()) == expected
 
 

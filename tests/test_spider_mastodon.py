@@ -101,8 +101,8 @@ def _paged(tmp_path: Path, max_pages: int) -> Path:
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
     tmp_path: Path,
 ) -> None:
-    """100 new statuses, 40 a page: the first run reads one page (max_pages 1) and says so;
-    the next, with max_pages raised, reads down to the window's start, not from the newest."""
+    """100 new statuses, 40 a page, two pages a run: the first run reads 80 and says so; the
+    next goes on below them (`max_id`, with the first run's `since_id`), not from the newest."""
     many = data()
     base = many.statuses[0]
     for n in range(100):
@@ -112,9 +112,14 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     flood = {f"mastodon:https://mastodon.social/users/x/statuses/flood{n}" for n in range(100)}
     with ReplayServer(MastodonReplay(many)) as server:
         url = server.url
-        first = crawl("mastodon", _paged(tmp_path, max_pages=1), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
-        second = crawl("mastodon", _paged(tmp_path, max_pages=5), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
-    assert (len(flood & set(first.ids())), first.stat("mastodon/capped")) == (40, 1)
+        first = crawl("mastodon", _paged(tmp_path, max_pages=2), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+        asked = server.matching(path=r"/timelines/tag/")
+        server.clear_log()
+        second = crawl("mastodon", _paged(tmp_path, max_pages=2), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+        resumed = server.matching(path=r"/timelines/tag/")[0]
+    assert (len(flood & set(first.ids())), first.stat("mastodon/capped")) == (80, 1)
+    assert asked[1].query["since_id"] == asked[0].query["since_id"]  # kept past Mastodon's link
+    assert (resumed.query["since_id"], "max_id" in resumed.query) == (asked[0].query["since_id"], True)  # fmt: skip
     assert flood <= set(first.ids()) | set(second.ids())
 
 

@@ -111,9 +111,10 @@ def test_paging_follows_after_and_waits_out_the_ratelimit_window(tmp_path: Path)
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
     tmp_path: Path,
 ) -> None:
-    """150 new links, 100 a page: the first run reads one page (max_pages 1) and says so; the
-    next, with max_pages raised, reads down to the window's start — not from the newest link
-    the first run saw, which would skip the 50 below the cap and the three before them."""
+    """150 new links, 100 a page, one page a run: the first run reads 100 and says so; the
+    next goes on from where it stopped (`after`) down to the window's start — not from the
+    newest link the first run saw, which would skip the 50 below the cap and the three before
+    them for good; the third reads from the top again and finds nothing new."""
     data = RedditData.load(FIXTURES / "reddit.json")
     base = data.things[0]
     for n in range(150):
@@ -122,11 +123,17 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
         data.things.append(thing)
     expected = {*FOUND, *(f"reddit:t3_flood{n:03d}" for n in range(150))}
     with ReplayServer(RedditReplay(data)) as server:
-        first = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=1), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
-        second = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=5), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+        incident = _incident(tmp_path, refresh="1m", max_pages=1)
+        first = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        server.clear_log()
+        second = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        (resumed,) = server.matching(path=r"^/search$")
+        third = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
     assert (len(first.ids()), first.stat("reddit/capped")) == (100, 1)
+    assert resumed.query["after"] == "t3_flood050"  # the last link the first run read
     assert set(first.ids()) | set(second.ids()) == expected
     assert second.stat("reddit/capped") == 0
+    assert set(third.ids()) == {"reddit:t3_flood148", "reddit:t3_flood149"}  # refresh: 1m
 
 
 @pytest.mark.parametrize(

@@ -64,17 +64,18 @@ def test_older_pages_are_fetched_with_before(tmp_path: Path) -> None:
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
     tmp_path: Path,
 ) -> None:
-    """45 new messages, 20 a page: the first run reads one page (max_pages 1) and says so; the
-    next, with max_pages raised, reads down to the window's start, not from the newest."""
+    """45 new messages, 20 a page, one page a run: the first run reads 20 and says so; the
+    next goes on below them (`before`), not from the newest; the third finishes the walk."""
     many = data()
     messages = many.channels["aifrontline"]["messages"]
     for n in range(45):
         messages.append({"id": 1300 + n, "datetime": f"2024-10-20T{n // 60:02d}:{n % 60:02d}:00+00:00", "views": "10", "html": f"update {n}"})  # fmt: skip
     with ReplayServer(TelegramReplay(many)) as server:
-        first = run(server, tmp_path, ["aifrontline"], max_pages=1, refresh="1m")
-        second = run(server, tmp_path, ["aifrontline"], max_pages=5, refresh="1m")
-    assert (len(first.ids()), first.stat("telegram/capped")) == (20, 1)
-    assert len(set(first.ids()) | set(second.ids())) == 47
+        runs = [run(server, tmp_path, ["aifrontline"], max_pages=1, refresh="1m") for _ in range(3)]  # fmt: skip
+        befores = [r.query.get("before") for r in server.matching(path=r"^/s/aifrontline")]
+    assert (len(runs[0].ids()), runs[0].stat("telegram/capped")) == (20, 1)
+    assert befores == [None, "1325", "1305"]  # each run goes on where the last one stopped
+    assert len(set().union(*(r.ids() for r in runs))) == 47
 
 
 def test_a_channel_without_a_public_preview_is_reported(

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -99,6 +100,9 @@ class BlueskySpider(SocialSpider):
                          "since": self.window_start(key).isoformat().replace("+00:00", "Z")}  # fmt: skip
                 if lang:
                     query["lang"] = lang
+                saved = self.saved_walk(key)
+                if saved is not None and isinstance(saved.resume, str):
+                    query["until"] = saved.resume  # an earlier run's walk goes on below its cap
                 self.walk_started(key)
                 yield self._search(query, key, page=0)
 
@@ -140,10 +144,18 @@ class BlueskySpider(SocialSpider):
         if not (isinstance(cursor, str) and cursor and posts):
             self.walk_ended(meta["key"], complete=True)  # `since` bounds the search itself
         elif meta["page"] + 1 >= self.section.max_pages:
-            self.walk_ended(meta["key"], complete=False)
+            self.walk_ended(meta["key"], complete=False, resume=self._resume(meta["key"]))
         else:
             await self._obey_ratelimit(response)
             yield self._search({**meta["query"], "cursor": cursor}, meta["key"], meta["page"] + 1)
+
+    def _resume(self, key: str) -> str | None:
+        """`until` for the rest of a capped search: a second past the oldest post read (`until`
+        excludes its own time; the posts of that second read twice are one document each)."""
+        oldest = self.walk_oldest(key)
+        if oldest is None:
+            return None
+        return (oldest + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
 
     def _posts(self, payload: Any, url: str) -> list[Post] | None:
         views = payload.get("posts") if isinstance(payload, dict) else None

@@ -24,7 +24,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -66,7 +66,10 @@ class MastodonSpider(SocialSpider):
         for instance in self.section.instances:
             for tag in instance.hashtags:
                 key = f"{_host(instance.url)}:#{tag.lstrip('#').lower()}"
-                query = {"limit": PAGE_SIZE, "since_id": snowflake(self.window_start(key))}
+                query: dict[str, Any] = {"limit": PAGE_SIZE, "since_id": snowflake(self.window_start(key))}  # fmt: skip
+                saved = self.saved_walk(key)
+                if saved is not None and isinstance(saved.resume, str):
+                    query["max_id"] = saved.resume  # an earlier run's walk goes on below its cap
                 path = f"/api/v1/timelines/tag/{quote(tag.lstrip('#'))}?{urlencode(query)}"
                 self.walk_started(key)
                 requests.append(self._get(instance, path, self.parse_timeline, key=key, page=0))
@@ -111,13 +114,15 @@ class MastodonSpider(SocialSpider):
             logger.info("mastodon: %s returned no statuses for %s", instance.url, response.meta["key"])  # fmt: skip
         link = _decoded(response.headers.get("Link"))
         match = _NEXT.search(link or "")
-        if not (payload and match):  # a page of statuses all dropped still has a next page
+        following = _bounded(_same_path(match.group(1)), response.url) if match else None
+        if not (payload and following):  # a page of statuses all dropped still has a next page
             self.walk_ended(response.meta["key"], complete=True)  # `since_id` bounds the list
         elif response.meta["page"] + 1 >= self.section.max_pages:
-            self.walk_ended(response.meta["key"], complete=False)
+            max_id = dict(parse_qsl(urlsplit(following).query)).get("max_id")
+            self.walk_ended(response.meta["key"], complete=False, resume=max_id)
         else:
             await self._obey_ratelimit(response)
-            yield self._get(instance, _same_path(match.group(1)), self.parse_timeline, key=response.meta["key"], page=response.meta["page"] + 1)  # fmt: skip
+            yield self._get(instance, following, self.parse_timeline, key=response.meta["key"], page=response.meta["page"] + 1)  # fmt: skip
 
     def parse_search(self, response: Response) -> Iterator[Any]:
         instance: MastodonInstance = response.meta["instance"]
@@ -208,6 +213,18 @@ class MastodonSpider(SocialSpider):
 
 def _host(url: str) -> str:
     return urlsplit(url if "://" in url else f"https://{url}").netloc
+
+
+def _bounded(path: str, asked: str) -> str:
+    """The next page's path with the `since_id` of the page asked: Mastodon's `next` link
+    keeps only `limit` and the new `max_id` (`pagination_params`), and without its lower bound
+    the walk would read on into posts older than the window, page after page."""
+    since = dict(parse_qsl(urlsplit(asked).query)).get("since_id")
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "since_id"]
+    if since is not None:
+        query.append(("since_id", since))
+    return f"{parts.path}?{urlencode(query)}"
 
 
 def _same_path(url: str) -> str:

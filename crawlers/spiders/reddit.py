@@ -94,8 +94,11 @@ class RedditSpider(SocialSpider):
         scopes.extend(self.section.subreddits)
         for sub in scopes:
             for term in self.terms():
-                self.walk_started(_walk_key(sub, term))
-                yield self._page(term, sub, token, after=None, page=0)
+                key = _walk_key(sub, term)
+                self.walk_started(key)
+                saved = self.saved_walk(key)
+                after = saved.resume if saved and isinstance(saved.resume, str) else None
+                yield self._page(term, sub, token, after=after, page=0)
         yield from self._remembered_trees(token)
 
     def _page(self, term: str, sub: str | None, token: str | None, after: str | None, page: int) -> scrapy.Request:  # fmt: skip
@@ -144,7 +147,7 @@ class RedditSpider(SocialSpider):
         if not (isinstance(after, str) and after) or older:
             self.walk_ended(key, complete=True)
         elif meta["page"] + 1 >= self.section.max_pages:
-            self.walk_ended(key, complete=False)
+            self.walk_ended(key, complete=False, resume=after)
         else:
             await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)

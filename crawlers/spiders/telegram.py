@@ -31,9 +31,11 @@ class TelegramSpider(SocialSpider):
 
     def initial_requests(self) -> list[scrapy.Request]:
         requests = []
-        for channel in self.section.channels:
-            self.walk_started(channel.lstrip("@"))
-            requests.append(self._page(channel.lstrip("@"), before=None, page=0))
+        for channel in (c.lstrip("@") for c in self.section.channels):
+            self.walk_started(channel)
+            saved = self.saved_walk(channel)
+            before = saved.resume if saved and isinstance(saved.resume, int) else None
+            requests.append(self._page(channel, before=before, page=0))
         return requests
 
     def _page(self, channel: str, before: int | None, page: int) -> scrapy.Request:
@@ -62,6 +64,6 @@ class TelegramSpider(SocialSpider):
         if not before or len(fresh) < len(posts):
             self.walk_ended(channel, complete=True)
         elif page + 1 >= self.section.max_pages:
-            self.walk_ended(channel, complete=False)
+            self.walk_ended(channel, complete=False, resume=before)
         else:
             yield self._page(channel, before, page + 1)

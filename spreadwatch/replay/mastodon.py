@@ -116,7 +116,10 @@ class MastodonReplay(ReplayApp):
         chunk = chosen[:limit]
         headers: dict[str, str] = {}
         if chunk:
-            older = {**request.query, "max_id": chunk[-1]["id"]}
+            # Mastodon's `pagination_params`: the next link keeps `limit` (and `local`,
+            # `only_media`) and the new `max_id`, never `since_id`.
+            kept = ("limit", "local", "only_media")
+            older = {**{k: v for k, v in request.query.items() if k in kept}, "max_id": chunk[-1]["id"]}  # fmt: skip
             newer = {k: v for k, v in request.query.items() if k not in ("max_id", "since_id")}
             newer["min_id"] = chunk[0]["id"]
             headers["Link"] = (
