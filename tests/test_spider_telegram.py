@@ -111,3 +111,25 @@ def test_a_message_with_a_changed_time_format_is_dropped_and_the_rest_kept(tmp_p
         result = run(server, tmp_path, ["aifrontline"])
     assert result.ids() == ["telegram:aifrontline/1202"]
     assert result.stat("dropped/bad_record") == 1
+
+
+def test_a_saved_walk_that_reached_the_channels_first_message_ends_and_newer_ones_are_read(
+    tmp_path: Path,
+) -> None:
+    """A channel opened for the incident, 40 messages, one page a run: the second run's page
+    ends at message 1 and is capped there, so the third goes on with `before=1` and finds no
+    older message. That is the end of the walk, not a channel without a preview: the saved
+    walk goes, and the fourth run reads what was posted meanwhile (it asked `before=1` again,
+    for good, and never read anything newer)."""
+    many = data()
+    burst = [{"id": n, "datetime": f"2024-10-20T10:{n:02d}:00+00:00", "views": "10", "html": f"update {n}"} for n in range(1, 41)]  # fmt: skip
+    many.channels["burstnews"] = {"title": "Burst news", "messages": burst}
+    with ReplayServer(TelegramReplay(many)) as server:
+        runs = [run(server, tmp_path, ["burstnews"], max_pages=1, refresh="1m") for _ in range(3)]  # fmt: skip
+        burst += [{"id": n, "datetime": f"2024-10-21T10:{n:02d}:00+00:00", "views": "10", "html": f"later {n}"} for n in range(41, 46)]  # fmt: skip
+        later = run(server, tmp_path, ["burstnews"], max_pages=1, refresh="1m")
+        befores = [r.query.get("before") for r in server.matching(path=r"^/s/burstnews")]
+    assert befores == [None, "21", "1", None]
+    assert runs[2].stat("telegram/no_preview") == 0
+    assert len(set().union(*(r.ids() for r in runs))) == 40
+    assert {f"telegram:burstnews/{n}" for n in range(41, 46)} <= set(later.ids())

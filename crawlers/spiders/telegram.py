@@ -40,7 +40,7 @@ class TelegramSpider(SocialSpider):
 
     def _page(self, channel: str, before: int | None, page: int) -> scrapy.Request:
         url = f"{self.base_url}/s/{channel}" + (f"?before={before}" if before else "")
-        return self.request(url, self.parse_page, meta={"channel": channel, "page": page})
+        return self.request(url, self.parse_page, meta={"channel": channel, "page": page, "before": before})  # fmt: skip
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         channel, page = response.meta["channel"], response.meta["page"]
@@ -52,7 +52,9 @@ class TelegramSpider(SocialSpider):
         posts, before, errors = parse_channel_messages(response.text, channel)
         for error in errors:
             self.drop("bad_record", response.url, error)
-        if not posts and not errors and page == 0:
+        # A saved walk's first page asks below its cap: empty, it reached the channel's first
+        # message (and ends), which is no missing preview.
+        if not posts and not errors and page == 0 and not response.meta.get("before"):
             self.count("telegram/no_preview")
             logger.warning("telegram: %s has no public preview (or no messages)", channel)
             return
