@@ -164,3 +164,36 @@ def test_a_follower_count_no_number_can_hold_leaves_followers_unknown_and_keeps_
     result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
     assert result.ids() == sorted([ROOT, REPLY, OFFICIAL])
     assert result.by_id()[ROOT]["author"]["followers"] is None
+
+
+def test_a_capped_walk_goes_on_below_its_oldest_post_not_below_a_post_it_quotes(
+    tmp_path: Path,
+) -> None:
+    """150 new posts, one page a run, and one of the first run's posts quotes a post of 2023:
+    the quoted post comes along (kept when it matches) but is no result of the search. Taken as
+    the oldest read, the next run asked `until` 2023, below the window's start: it read nothing,
+    ended the walk as complete, and the 50 posts below the cap were never read."""
+    data = BlueskyData.load(FIXTURES / "bluesky.json")
+    base = data.posts[0]
+    for n in range(150):
+        moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
+        stamp = moment.isoformat().replace("+00:00", ".000Z")
+        data.posts.append({**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}",
+                           "indexedAt": stamp, "record": {**base["record"], "createdAt": stamp}})  # fmt: skip
+    old = "at://did:plc:skept1c9q/app.bsky.feed.post/3jold2023aaa"
+    quoting = data.posts[-30]  # read by the first run
+    quoting["record"] = {**quoting["record"], "embed": {"$type": "app.bsky.embed.record", "record": {"uri": old, "cid": "bafyold"}}}  # fmt: skip
+    quoting["embed"] = {"$type": "app.bsky.embed.record#view", "record": {
+        "$type": "app.bsky.embed.record#viewRecord", "uri": old, "cid": "bafyold",
+        "author": {"did": "did:plc:skept1c9q", "handle": "skeptic.bsky.social"},
+        "value": {"$type": "app.bsky.feed.post", "createdAt": "2023-03-01T12:00:00.000Z", "text": "an old post"},
+        "indexedAt": "2023-03-01T12:00:01.000Z"}}  # fmt: skip
+    flood = {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
+    with ReplayServer(BlueskyReplay(data)) as server:
+        incident = _incident(tmp_path, max_pages=1, refresh="1m")
+        first = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
+        server.clear_log()
+        second = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
+        (resumed,) = server.matching(path=r"searchPosts")
+    assert resumed.query["until"] == "2024-10-20T00:50:01Z"  # a second past the oldest result
+    assert flood <= set(first.ids()) | set(second.ids())

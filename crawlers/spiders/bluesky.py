@@ -133,11 +133,15 @@ class BlueskySpider(SocialSpider):
         payload = self.json_body(response)
         if payload is None:
             return
-        posts = self._posts(payload, response.url)
-        if posts is None:
+        found = self._posts(payload, response.url)
+        if found is None:
             return  # the walk does not end: its since-value stays for the next run
+        posts, results = found
         meta = response.meta
-        self.walk_page(meta["key"], posts)
+        # The search's own results, not the posts they quote: a quoted post can be years
+        # older, and taken as the oldest read it would send a capped walk's `until` below
+        # the window's start (the next run would read nothing and end the walk).
+        self.walk_page(meta["key"], results)
         cursor = payload.get("cursor") if isinstance(payload, dict) else None
         for item in self._with_followers(posts, meta["query"]["q"]):
             yield item
@@ -157,18 +161,22 @@ class BlueskySpider(SocialSpider):
             return None
         return (oldest + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
 
-    def _posts(self, payload: Any, url: str) -> list[Post] | None:
+    def _posts(self, payload: Any, url: str) -> tuple[list[Post], list[Post]] | None:
+        """(every post of a page, quoted ones first; the page's own results)."""
         views = payload.get("posts") if isinstance(payload, dict) else None
         if not isinstance(views, list):
             self.drop("bad_shape", url, "searchPosts answer without posts")
             return None
-        posts = []
+        posts, results = [], []
         for view in views:
             try:
-                posts.extend(parse_post_views(view))
+                found = parse_post_views(view)
             except ParseError as error:
                 self.drop("bad_record", url, error)
-        return posts
+                continue
+            posts.extend(found)
+            results.append(found[-1])
+        return posts, results
 
     def _with_followers(self, posts: list[Post], term: str) -> Iterator[Any]:
         if not posts:
