@@ -367,3 +367,14 @@ def test_results_past_the_first_1000_that_no_date_can_split_are_counted_not_sile
     result = crawl(tmp_path, github, SEARCH_ONLY)
     assert len({i for i in result.ids() if i.startswith(f"github:{CROWDED}#")}) == 1000
     assert result.stat("spreadwatch/github/search_capped") == 1
+
+
+def test_a_search_past_1000_results_is_sliced_whatever_the_page_size(
+    tmp_path: Path, github: ReplayServer
+) -> None:
+    """70 a page: GitHub's last page is the 15th (results 981 to 1,000), past which the pages
+    would hold 1,050. With 1,010 issues the search was taken to end there: 10 never read."""
+    expected = crowded_search(github, 1010, timedelta(minutes=1))
+    result = crawl(tmp_path, github, SEARCH_ONLY, env={"SPREADWATCH_GITHUB_PER_PAGE": "70"})
+    assert {i for i in result.ids() if i.startswith(f"github:{CROWDED}#")} == expected
+    assert github.count(status=422) == 0

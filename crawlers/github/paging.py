@@ -204,8 +204,9 @@ def beyond_served(rel: str, total: Any, per_page: int) -> bool:
         return False
     query = dict(parse_qsl(urlsplit(rel).query, keep_blank_values=True))
     page = int(query["page"]) if query.get("page", "").isdigit() else 1
-    read = page * per_page
-    return read >= SEARCH_SERVED and total > read
+    # The last page served holds result 1,000, and with a page size that does not divide
+    # 1,000 it is short (30 a page: the 34th, results 991 to 1,000), not `page * per_page`.
+    return page * per_page >= SEARCH_SERVED and total > SEARCH_SERVED
 
 
 def search_slice(rel: str, kind: str, oldest: datetime | None) -> str | None:
