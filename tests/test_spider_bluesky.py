@@ -96,6 +96,17 @@ def test_without_credentials_logged_out_search_is_tried_and_its_refusal_counted(
     assert result.stat("refused/search_needs_login") == 1
 
 
+def test_posts_whose_profile_lookup_fails_are_kept_without_follower_counts(
+    pds: ReplayServer, tmp_path: Path
+) -> None:
+    """getProfiles lost on the network (after the retry): the posts it carried went with it."""
+    pds.script(r"getProfiles", [faults.connection_dropped()] * 4)
+    result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(pds, **LOGIN))
+    assert result.ids() == sorted([ROOT, REPLY, OFFICIAL])
+    assert result.by_id()[ROOT]["author"]["followers"] is None
+    assert result.stat("dropped/profiles_failed") == 1
+
+
 def test_pages_follow_the_cursor(tmp_path: Path) -> None:
     data = BlueskyData.load(FIXTURES / "bluesky.json")
     base = data.posts[0]

@@ -189,8 +189,17 @@ class BlueskySpider(SocialSpider):
             chunk = actors[start : start + PROFILES_PER_CALL]
             batch = [p for p in posts if p.author.id in chunk]
             url = f"{self.base_url}{XRPC}/app.bsky.actor.getProfiles?{urlencode([('actors', a) for a in chunk])}"  # fmt: skip
-            yield self._authorised(self.request(url, self.parse_profiles, meta={"posts": batch, "term": term}))  # fmt: skip
+            request = self.request(url, self.parse_profiles, meta={"posts": batch, "term": term}, errback=self.profiles_failed)  # fmt: skip
+            yield self._authorised(request)
         yield from (self.finish(p, term) for p in posts if not p.author.id)
+
+    def profiles_failed(self, failure: Any) -> Iterator[Post]:
+        """Profiles that could not be fetched (the network, after retries): the posts waiting
+        for their follower counts go on without them, never with the lookup."""
+        request = failure.request
+        self.drop("profiles_failed", request.url, failure.value)
+        for post in request.meta["posts"]:
+            yield self.finish(post, request.meta["term"])
 
     async def parse_profiles(self, response: Response) -> AsyncIterator[Any]:
         posts: list[Post] = response.meta["posts"]
