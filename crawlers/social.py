@@ -180,6 +180,18 @@ class SocialSpider(IncidentSpider):
             del self._walks()[key]
             self._settle(key, walks)
 
+    def walk_lost(self, key: str) -> None:
+        """The point a saved walk of `key` was to go on from leads nowhere: the walk is
+        dropped and the since-value stays, so the next run reads from the top down to it."""
+        self.count(f"{self.name}/resume_lost")
+        logger.warning("%s %s: the saved walk's resume point answers nothing; the next run reads from the top", self.name, key)  # fmt: skip
+        self.state.delete_extra(WALK_PREFIX + key)
+        self.__dict__.setdefault("_saved_walks", {})[key] = None
+        walks = self._walks().setdefault(key, _KeyWalks())
+        walks.open = max(walks.open - 1, 0)
+        if walks.open == 0:
+            del self._walks()[key]
+
     def _settle(self, key: str, walks: _KeyWalks) -> None:
         saved = self.saved_walk(key)
         newest = max((t for t in (walks.newest, saved and saved.newest) if t), default=None)

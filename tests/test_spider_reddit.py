@@ -136,6 +136,27 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     assert set(third.ids()) == {"reddit:t3_flood148", "reddit:t3_flood149"}  # refresh: 1m
 
 
+def test_a_saved_walk_whose_link_left_the_listing_is_read_again_from_the_top(
+    tmp_path: Path,
+) -> None:
+    """The link a capped run stopped after is removed: going on `after` it answers nothing,
+    which must not end the walk as complete (the 50 links below it were never read)."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    base = data.things[0]
+    for n in range(150):
+        thing = copy.deepcopy(base)
+        thing["data"].update(name=f"t3_flood{n:03d}", id=f"flood{n:03d}", created_utc=1729339200 + 60 * (n + 1))  # fmt: skip
+        data.things.append(thing)
+    expected = {*FOUND, *(f"reddit:t3_flood{n:03d}" for n in range(150))} - {"reddit:t3_flood050"}
+    with ReplayServer(RedditReplay(data)) as server:
+        first = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=1), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+        data.things = [t for t in data.things if t["data"]["name"] != "t3_flood050"]
+        second = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=1), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+        third = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=5), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
+    assert (second.ids(), second.stat("reddit/resume_lost")) == ([], 1)
+    assert (set(first.ids()) | set(third.ids())) - {"reddit:t3_flood050"} == expected
+
+
 @pytest.mark.parametrize(
     ("reply", "stat"),
     [

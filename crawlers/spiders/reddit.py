@@ -112,7 +112,7 @@ class RedditSpider(SocialSpider):
             url, headers = f"{self.base_url}{path}?{urlencode(query)}", {"Authorization": f"bearer {token}"}  # fmt: skip
         else:
             url, headers = f"{self.settings_obj.base_url('reddit_public')}{path}.json?{urlencode(query)}", {}  # fmt: skip
-        meta = {"term": term, "sub": sub, "token": token, "page": page}
+        meta = {"term": term, "sub": sub, "token": token, "page": page, "after": after}
         return self.request(url, self.parse_listing, meta=meta, headers=headers)
 
     def _payload(self, response: Response) -> Any:
@@ -136,6 +136,11 @@ class RedditSpider(SocialSpider):
         if children is None:
             self.drop("bad_shape", response.url, "listing without data.children")
             return  # the walk does not end: its since-value stays for the next run
+        if not children and meta["page"] == 0 and meta.get("after"):
+            # The link a saved walk was to go on after answers nothing (removed, or the end):
+            # which, Reddit does not say, so nothing moves and the next run reads down again.
+            self.walk_lost(key)
+            return
         posts, older = self._posts(children, response.url, start)
         for post in posts:
             yield self.finish(post, meta["term"])
