@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -106,12 +107,14 @@ class Spool:
             logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
             return iter(())
         with folder_lock(self.dir):
+            # Oldest first: what a dead replay held was spooled before what the spool holds
+            # now (a deletion notice replayed before its post would find nothing to mark).
+            for orphan in self._orphaned_replays():
+                self._move_into_replay(orphan)
             if self.path.exists() and not self.replay_path.exists():
                 self.path.rename(self.replay_path)
             elif self.path.exists():
                 self._move_into_replay(self.path)
-            for orphan in self._orphaned_replays():
-                self._move_into_replay(orphan)
         if not self.replay_path.exists():
             return iter(())
         return iter(self._read(self.replay_path))
@@ -131,12 +134,13 @@ class Spool:
             pid = path.name[len(marker) :].split(".")[0]
             if path != self.replay_path and pid.isdigit() and not pid_exists(int(pid)):
                 orphans.append(path)
-        return orphans
+        return sorted(orphans, key=lambda p: p.stat().st_mtime)
 
     def _move_into_replay(self, source: Path) -> None:
         start = _line_start(self.replay_path)
-        with self.replay_path.open("a", encoding="utf-8") as target:
-            target.write(start + source.read_text(encoding="utf-8"))
+        with self.replay_path.open("a", encoding="utf-8") as target, source.open(encoding="utf-8") as lines:  # fmt: skip
+            target.write(start)
+            shutil.copyfileobj(lines, target)  # a long outage's spool need not fit in memory
             target.flush()
             os.fsync(target.fileno())
         source.unlink()

@@ -60,6 +60,15 @@ def test_replay_left_by_a_crashed_process_is_taken_over(tmp_path: Path):
     assert not orphan.exists()
 
 
+def test_what_a_crashed_replay_held_is_replayed_before_what_was_spooled_since(tmp_path: Path):
+    """Oldest first: a deletion notice spooled after its post must not be written before it."""
+    orphan = tmp_path / f"sw.jsonl.replaying.{dead_pid()}"
+    orphan.write_text(entry("post").to_json() + "\n", encoding="utf-8")
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("deletion notice")])
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["post", "deletion notice"]
+
+
 def test_replay_of_a_running_process_is_left_to_it(tmp_path: Path):
     theirs = tmp_path / f"sw.jsonl.replaying.{os.getppid()}"
     theirs.write_text(entry("theirs").to_json() + "\n", encoding="utf-8")
