@@ -163,6 +163,22 @@ def test_a_post_with_a_changed_field_type_is_dropped_and_the_rest_kept(tmp_path:
     assert result.stat("dropped/bad_record") == 1
 
 
+def test_a_page_whose_posts_are_all_dropped_still_leads_to_the_next(tmp_path: Path) -> None:
+    """The newest 100 posts carry a changed time field: the 30 below them are still read."""
+    data = BlueskyData.load(FIXTURES / "bluesky.json")
+    base = data.posts[0]
+    for n in range(130):
+        stamp = (datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)).isoformat().replace("+00:00", ".000Z")  # fmt: skip
+        created: object = 1729400000 if n >= 30 else stamp
+        data.posts.append({**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lbad{n:04d}",
+                           "indexedAt": stamp, "record": {**base["record"], "createdAt": created}})  # fmt: skip
+    with ReplayServer(BlueskyReplay(data)) as server:
+        result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(server, **LOGIN))
+    kept = {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lbad{n:04d}" for n in range(30)}
+    assert kept <= set(result.ids())
+    assert result.stat("dropped/bad_record") == 100
+
+
 @pytest.mark.parametrize(
     "count", [b"1e400", b"-1e400", rb'"\u00b2"'], ids=["huge", "huge-negative", "superscript"]
 )

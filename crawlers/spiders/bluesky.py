@@ -145,8 +145,9 @@ class BlueskySpider(SocialSpider):
         cursor = payload.get("cursor") if isinstance(payload, dict) else None
         for item in self._with_followers(posts, meta["query"]["q"]):
             yield item
-        if not (isinstance(cursor, str) and cursor and posts):
-            self.walk_ended(meta["key"], complete=True)  # `since` bounds the search itself
+        # A page whose posts were all dropped still has a next page; `since` bounds the search.
+        if not (isinstance(cursor, str) and cursor and payload["posts"]):
+            self.walk_ended(meta["key"], complete=True)
         elif meta["page"] + 1 >= self.section.max_pages:
             self.walk_ended(meta["key"], complete=False, resume=self._resume(meta["key"]))
         else:
