@@ -4,6 +4,8 @@ summary in the body, the PDF attached — through a real SMTP server, on real in
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -112,18 +114,23 @@ def test_a_bad_report_entry_names_the_field(tmp_path, entry: str, message: str) 
         load_incident(path)
 
 
+def run_report_job(rt: Any, path: Path, smtp_url: str) -> None:
+    """The scheduler's report job for `path`, sending through the real SMTP server."""
+    rt.sender = SmtpSender(SmtpConfig.from_url(smtp_url), timeout=5)
+    runtime.install(rt)
+    try:
+        jobs.report(str(path), "0")
+    finally:
+        runtime.install(None)
+
+
 def test_the_report_job_mails_the_summary_with_the_pdf_attached(
     make_runtime, es_client, index_names, smtp_server, tmp_path
 ) -> None:
     index_report_case(es_client, index_names)
     path = write_incident(tmp_path, extra=REPORTS)
     rt = make_runtime(names=index_names)
-    rt.sender = SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
-    runtime.install(rt)
-    try:
-        jobs.report(str(path), "0")
-    finally:
-        runtime.install(None)
+    run_report_job(rt, path, smtp_server.url)
     [message] = smtp_server.inbox.messages
     assert smtp_server.inbox.envelopes[0][1] == ["comms@example.org", "lead@example.org"]
     assert message["Subject"].startswith("Report: ByteDance intern rumour — ")
@@ -149,12 +156,7 @@ def test_the_report_mail_links_the_published_report_without_the_urls_credentials
     rt = make_runtime(names=index_names)
     url = "https://reports:s3cret@intra.example/spreadwatch/"
     rt.settings = rt.settings.model_copy(update={"report_url": url})
-    rt.sender = SmtpSender(SmtpConfig.from_url(smtp_server.url), timeout=5)
-    runtime.install(rt)
-    try:
-        jobs.report(str(path), "0")
-    finally:
-        runtime.install(None)
+    run_report_job(rt, path, smtp_server.url)
     [message] = smtp_server.inbox.messages
     body = " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
     assert "online: https://intra.example/spreadwatch/bytedance-intern-2024.html" in body

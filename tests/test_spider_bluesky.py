@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from social_crawl import crawl, write_incident
@@ -120,25 +121,37 @@ def test_pages_follow_the_cursor(tmp_path: Path) -> None:
     assert len(set(result.ids())) == 123
 
 
-def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
-    tmp_path: Path,
-) -> None:
-    """150 new posts, 100 a page, one page a run: the first run reads 100 and says so; the
-    next goes on below them (`until`) down to the window's start, not from the newest post."""
+def flooded(count: int) -> BlueskyData:
+    """The fixture plus `count` posts about the rumour, one a minute from 20 Oct 2024."""
     data = BlueskyData.load(FIXTURES / "bluesky.json")
     base = data.posts[0]
-    for n in range(150):
+    for n in range(count):
         moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
         stamp = moment.isoformat().replace("+00:00", ".000Z")
         data.posts.append({**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}",
                            "indexedAt": stamp, "record": {**base["record"], "createdAt": stamp}})  # fmt: skip
-    expected = {ROOT, REPLY, OFFICIAL} | {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
+    return data
+
+
+def two_runs_of_one_page(data: BlueskyData, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """Two crawls at one page a run: their results, and the second's search request."""
     with ReplayServer(BlueskyReplay(data)) as server:
         incident = _incident(tmp_path, max_pages=1, refresh="1m")
         first = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
         server.clear_log()
         second = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
         (resumed,) = server.matching(path=r"searchPosts")
+    return first, second, resumed
+
+
+def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
+    tmp_path: Path,
+) -> None:
+    """150 new posts, 100 a page, one page a run: the first run reads 100 and says so; the
+    next goes on below them (`until`) down to the window's start, not from the newest post."""
+    data = flooded(150)
+    expected = {ROOT, REPLY, OFFICIAL} | {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
+    first, second, resumed = two_runs_of_one_page(data, tmp_path)
     assert (len(set(first.ids())), first.stat("bluesky/capped")) == (100, 1)
     assert resumed.query["until"] == "2024-10-20T00:50:01Z"  # a second past the oldest read
     assert resumed.query["since"] == "2024-10-17T00:00:00Z"  # the first run's start
@@ -200,13 +213,7 @@ def test_a_capped_walk_goes_on_below_its_oldest_post_not_below_a_post_it_quotes(
     the quoted post comes along (kept when it matches) but is no result of the search. Taken as
     the oldest read, the next run asked `until` 2023, below the window's start: it read nothing,
     ended the walk as complete, and the 50 posts below the cap were never read."""
-    data = BlueskyData.load(FIXTURES / "bluesky.json")
-    base = data.posts[0]
-    for n in range(150):
-        moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
-        stamp = moment.isoformat().replace("+00:00", ".000Z")
-        data.posts.append({**base, "uri": f"at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}",
-                           "indexedAt": stamp, "record": {**base["record"], "createdAt": stamp}})  # fmt: skip
+    data = flooded(150)
     old = "at://did:plc:skept1c9q/app.bsky.feed.post/3jold2023aaa"
     quoting = data.posts[-30]  # read by the first run
     quoting["record"] = {**quoting["record"], "embed": {"$type": "app.bsky.embed.record", "record": {"uri": old, "cid": "bafyold"}}}  # fmt: skip
@@ -216,11 +223,6 @@ def test_a_capped_walk_goes_on_below_its_oldest_post_not_below_a_post_it_quotes(
         "value": {"$type": "app.bsky.feed.post", "createdAt": "2023-03-01T12:00:00.000Z", "text": "an old post"},
         "indexedAt": "2023-03-01T12:00:01.000Z"}}  # fmt: skip
     flood = {f"bluesky:at://did:plc:ai4news5k2x/app.bsky.feed.post/3lflood{n:04d}" for n in range(150)}  # fmt: skip
-    with ReplayServer(BlueskyReplay(data)) as server:
-        incident = _incident(tmp_path, max_pages=1, refresh="1m")
-        first = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
-        server.clear_log()
-        second = crawl("bluesky", incident, tmp_path, **env(server, **LOGIN))
-        (resumed,) = server.matching(path=r"searchPosts")
+    first, second, resumed = two_runs_of_one_page(data, tmp_path)
     assert resumed.query["until"] == "2024-10-20T00:50:01Z"  # a second past the oldest result
     assert flood <= set(first.ids()) | set(second.ids())

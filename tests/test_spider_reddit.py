@@ -108,6 +108,17 @@ def test_paging_follows_after_and_waits_out_the_ratelimit_window(tmp_path: Path)
     assert result.stat("ratelimit/paused_seconds") >= 1
 
 
+def flooded(count: int) -> RedditData:
+    """The fixture plus `count` links about the rumour, one a minute after its newest."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    base = data.things[0]
+    for n in range(count):
+        thing = copy.deepcopy(base)
+        thing["data"].update(name=f"t3_flood{n:03d}", id=f"flood{n:03d}", created_utc=1729339200 + 60 * (n + 1))  # fmt: skip
+        data.things.append(thing)
+    return data
+
+
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
     tmp_path: Path,
 ) -> None:
@@ -115,12 +126,7 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     next goes on from where it stopped (`after`) down to the window's start — not from the
     newest link the first run saw, which would skip the 50 below the cap and the three before
     them for good; the third reads from the top again and finds nothing new."""
-    data = RedditData.load(FIXTURES / "reddit.json")
-    base = data.things[0]
-    for n in range(150):
-        thing = copy.deepcopy(base)
-        thing["data"].update(name=f"t3_flood{n:03d}", id=f"flood{n:03d}", created_utc=1729339200 + 60 * (n + 1))  # fmt: skip
-        data.things.append(thing)
+    data = flooded(150)
     expected = {*FOUND, *(f"reddit:t3_flood{n:03d}" for n in range(150))}
     with ReplayServer(RedditReplay(data)) as server:
         incident = _incident(tmp_path, refresh="1m", max_pages=1)
@@ -141,12 +147,7 @@ def test_a_saved_walk_whose_link_left_the_listing_is_read_again_from_the_top(
 ) -> None:
     """The link a capped run stopped after is removed: going on `after` it answers nothing,
     which must not end the walk as complete (the 50 links below it were never read)."""
-    data = RedditData.load(FIXTURES / "reddit.json")
-    base = data.things[0]
-    for n in range(150):
-        thing = copy.deepcopy(base)
-        thing["data"].update(name=f"t3_flood{n:03d}", id=f"flood{n:03d}", created_utc=1729339200 + 60 * (n + 1))  # fmt: skip
-        data.things.append(thing)
+    data = flooded(150)
     expected = {*FOUND, *(f"reddit:t3_flood{n:03d}" for n in range(150))} - {"reddit:t3_flood050"}
     with ReplayServer(RedditReplay(data)) as server:
         first = crawl("reddit", _incident(tmp_path, refresh="1m", max_pages=1), tmp_path, **env(server, **CREDENTIALS))  # fmt: skip
