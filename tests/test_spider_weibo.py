@@ -130,6 +130,26 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     assert found <= set(first.ids()) | set(second.ids())
 
 
+def test_a_capped_user_timeline_goes_on_by_since_id_at_the_next_run(tmp_path: Path) -> None:
+    """25 new posts on a watched timeline, 10 a page, one page a run: each run goes on where
+    the last one stopped (`since_id`), and three runs read them all."""
+    data = WeiboData.load(FIXTURES / "weibo.json")
+    uid = "1400854834"
+    base = next(m for m in data.mblogs if f"weibo:{m['id']}" == STATEMENT)
+    start = datetime(2024, 10, 20, tzinfo=UTC)
+    flood = [f"50912345679{n:05d}" for n in range(25)]
+    for n, mid in enumerate(flood):
+        created = (start + timedelta(minutes=n)).astimezone(timezone(timedelta(hours=8)))
+        data.mblogs.append({**base, "id": mid, "mid": mid, "created_at": created.strftime(ABSOLUTE)})  # fmt: skip
+        data.timelines.setdefault(uid, []).append(mid)
+    incident = _incident(tmp_path, search=False, users=[uid], max_pages=1, refresh="1m")
+    with serve(data) as server:
+        runs = [crawl("weibo", incident, tmp_path, **env(server, **COOKIE)) for _ in range(3)]
+        asked = [r.query.get("since_id") for r in server.matching(path=r"getIndex")]
+    assert asked == [None, "5091234567900015", "5091234567900005"]
+    assert {f"weibo:{mid}" for mid in flood} <= set().union(*(r.ids() for r in runs))
+
+
 @pytest.mark.parametrize("reply", [faults.garbage(), faults.truncated_json({"ok": 1})], ids=["garbage", "truncated"])  # fmt: skip
 def test_unreadable_pages_are_counted_drops(
     weibo: ReplayServer, tmp_path: Path, reply: object

@@ -69,8 +69,11 @@ class WeiboSpider(SocialSpider):
                 self.walk_started(f"search:{term}")
                 requests.append(self._page(container, f"search:{term}", page=1, extra={"page_type": "searchall"}))  # fmt: skip
         for uid in self.section.users:
-            self.walk_started(f"user:{uid}")
-            requests.append(self._page(f"107603{uid}", f"user:{uid}", page=1))
+            key = f"user:{uid}"
+            self.walk_started(key)
+            saved = self.saved_walk(key)  # a timeline goes on by `since_id`, as Weibo pages it
+            resume = saved.resume if saved and isinstance(saved.resume, (int, str)) else None
+            requests.append(self._page(f"107603{uid}", key, page=1, extra={"since_id": resume} if resume else None))  # fmt: skip
         return requests
 
     def _get(self, path: str, callback: Any, meta: dict[str, Any]) -> scrapy.Request:
@@ -116,7 +119,9 @@ class WeiboSpider(SocialSpider):
         if following is None:
             self.walk_ended(meta["key"], complete=True)
         elif meta["page"] >= self.section.max_pages:
-            self.walk_ended(meta["key"], complete=False)
+            # A user timeline's `since_id` stays put; a search's page numbers shift as posts
+            # arrive, so a search is read down again instead.
+            self.walk_ended(meta["key"], complete=False, resume=following.meta["extra"].get("since_id"))  # fmt: skip
         else:
             yield following
 
