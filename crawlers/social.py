@@ -126,6 +126,12 @@ class SocialSpider(IncidentSpider):
         saved: SavedWalk | None = found[key]
         return saved
 
+    def resume_point(self, key: str, kind: type | tuple[type, ...]) -> Any | None:
+        """Where this run goes on with `key`'s saved walk: its resume point when it is of the
+        `kind` the platform saved (a state no version wrote reads as no walk to go on with)."""
+        saved = self.saved_walk(key)
+        return saved.resume if saved is not None and isinstance(saved.resume, kind) else None
+
     def walk_started(self, key: str) -> None:
         """A newest-first walk of `key` begins (one per key, or one per time slice of it)."""
         self._walks().setdefault(key, _KeyWalks()).open += 1
@@ -165,8 +171,7 @@ class SocialSpider(IncidentSpider):
         newest post, the next run would begin above the unread ones, skipped for good. A walk
         that never ends (a page refused or unreadable) moves nothing.
         """
-        walks = self._walks().setdefault(key, _KeyWalks())
-        walks.open = max(walks.open - 1, 0)
+        walks = self._close(key)
         if not complete:
             walks.capped = True
             walks.resume = resume
@@ -177,7 +182,6 @@ class SocialSpider(IncidentSpider):
                 self.name, key, getattr(self.section, "max_pages", "?"), goes_on,
             )  # fmt: skip
         if walks.open == 0:
-            del self._walks()[key]
             self._settle(key, walks)
 
     def walk_lost(self, key: str) -> None:
@@ -187,10 +191,15 @@ class SocialSpider(IncidentSpider):
         logger.warning("%s %s: the saved walk's resume point answers nothing; the next run reads from the top", self.name, key)  # fmt: skip
         self.state.delete_extra(WALK_PREFIX + key)
         self.__dict__.setdefault("_saved_walks", {})[key] = None
+        self._close(key)
+
+    def _close(self, key: str) -> _KeyWalks:
+        """One walk of `key` fewer open; the last one takes the key's record with it."""
         walks = self._walks().setdefault(key, _KeyWalks())
         walks.open = max(walks.open - 1, 0)
         if walks.open == 0:
             del self._walks()[key]
+        return walks
 
     def _settle(self, key: str, walks: _KeyWalks) -> None:
         saved = self.saved_walk(key)

@@ -76,17 +76,19 @@ def test_a_range_over_what_max_pages_holds_is_split_too(tmp_path: Path) -> None:
 
 
 def test_a_slice_no_split_can_fit_is_counted_and_leaves_the_since_value(tmp_path: Path) -> None:
-    """150 hits within ten minutes, max_pages 1: the run reads at most 100 of the slice holding
-    them, says so, and the next run (max_pages raised) reads all 150 — it starts where the
-    first began, not at the newest hit the first one read."""
+    """150 hits in one second, max_pages 1: whatever the splits, one slice holds them all; the
+    run reads its first 100, says so, and the next run (max_pages raised) reads all 150 — it
+    starts where the first began, not at the newest hit the first one read."""
     hits = _flood(150)
-    for n, hit in enumerate(hits):
-        hit["created_at_i"] = 1729300000 + n * 3  # 450 seconds in all: under SMALLEST_WINDOW
+    for hit in hits:
+        hit["created_at_i"] = 1729300000
     with ReplayServer(HackerNewsReplay(HackerNewsData(hits=hits))) as server:
         url = server.url
-        first = crawl("hackernews", _incident(tmp_path, comment_trees=False, max_pages=1, refresh="1m"), tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)  # fmt: skip
-        second = crawl("hackernews", _incident(tmp_path, comment_trees=False, max_pages=5, refresh="1m"), tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)  # fmt: skip
-    assert len(set(first.ids())) < 150 and first.stat("hackernews/capped") >= 1
+        capped = _incident(tmp_path, comment_trees=False, max_pages=1, refresh="1m")
+        first = crawl("hackernews", capped, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)
+        raised = _incident(tmp_path, comment_trees=False, max_pages=5, refresh="1m")
+        second = crawl("hackernews", raised, tmp_path, SPREADWATCH_HACKERNEWS_BASE_URL=url)
+    assert (len(set(first.ids())), first.stat("hackernews/capped")) == (100, 1)
     assert {h["objectID"] for h in hits} <= {i.split(":")[1] for i in second.ids()}
 
 

@@ -94,8 +94,16 @@ def test_pages_are_followed_by_the_link_header(tmp_path: Path) -> None:
 
 def _paged(tmp_path: Path, max_pages: int) -> Path:
     instances = [{"url": "https://mastodon.social", "hashtags": ["bytedance"]}]
-    section = {"terms": ["bytedance"], "instances": instances, "max_pages": max_pages, "refresh": "1m"}  # fmt: skip
-    return write_incident(tmp_path, {"mastodon": section})
+    section = {"terms": ["bytedance"], "instances": instances, "max_pages": max_pages}
+    return write_incident(tmp_path, {"mastodon": {**section, "refresh": "1m"}})
+
+
+def _flood_status(base: dict, n: int) -> dict:
+    """Status `n` of a burst about the rumour, one a minute from 20 Oct 2024 (id by its time)."""
+    moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
+    created = moment.isoformat().replace("+00:00", ".000Z")
+    uri = f"https://mastodon.social/users/x/statuses/flood{n}"
+    return dict(base, id=str(snowflake(moment)), created_at=created, uri=uri)
 
 
 def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_below(
@@ -104,22 +112,19 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     """100 new statuses, 40 a page, two pages a run: the first run reads 80 and says so; the
     next goes on below them (`max_id`, with the first run's `since_id`), not from the newest."""
     many = data()
-    base = many.statuses[0]
-    for n in range(100):
-        moment = datetime(2024, 10, 20, tzinfo=UTC) + timedelta(minutes=n)
-        many.statuses.append(dict(base, id=str(snowflake(moment)), created_at=moment.isoformat().replace("+00:00", ".000Z"),
-                                  uri=f"https://mastodon.social/users/x/statuses/flood{n}"))  # fmt: skip
+    many.statuses += [_flood_status(many.statuses[0], n) for n in range(100)]
     flood = {f"mastodon:https://mastodon.social/users/x/statuses/flood{n}" for n in range(100)}
+    incident = _paged(tmp_path, max_pages=2)
     with ReplayServer(MastodonReplay(many)) as server:
-        url = server.url
-        first = crawl("mastodon", _paged(tmp_path, max_pages=2), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+        first = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)
         asked = server.matching(path=r"/timelines/tag/")
         server.clear_log()
-        second = crawl("mastodon", _paged(tmp_path, max_pages=2), tmp_path, SPREADWATCH_MASTODON_BASE_URL=url)  # fmt: skip
+        second = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)
         resumed = server.matching(path=r"/timelines/tag/")[0]
     assert (len(flood & set(first.ids())), first.stat("mastodon/capped")) == (80, 1)
     assert asked[1].query["since_id"] == asked[0].query["since_id"]  # kept past Mastodon's link
-    assert (resumed.query["since_id"], "max_id" in resumed.query) == (asked[0].query["since_id"], True)  # fmt: skip
+    assert resumed.query["since_id"] == asked[0].query["since_id"]
+    assert "max_id" in resumed.query
     assert flood <= set(first.ids()) | set(second.ids())
 
 

@@ -100,9 +100,8 @@ class BlueskySpider(SocialSpider):
                          "since": self.window_start(key).isoformat().replace("+00:00", "Z")}  # fmt: skip
                 if lang:
                     query["lang"] = lang
-                saved = self.saved_walk(key)
-                if saved is not None and isinstance(saved.resume, str):
-                    query["until"] = saved.resume  # an earlier run's walk goes on below its cap
+                if until := self.resume_point(key, str):
+                    query["until"] = until  # an earlier run's walk goes on below its cap
                 self.walk_started(key)
                 yield self._search(query, key, page=0)
 

@@ -2,9 +2,10 @@
 
 `search_by_date` returns at most ~1,000 hits per query, so a time range whose `nbHits` exceed
 that (or what `max_pages` pages hold, if fewer) is split in two by `created_at_i` until each
-half fits. A term's since-value moves only when every slice was read to its end. Each matched story's whole tree
-(`/api/v1/items/:id`) is fetched so the discussion comes along as replies, even the comments
-that do not repeat the search words. Algolia needs no key and sends no rate-limit headers.
+half fits. A term's since-value moves only when every slice was read to its end. Each matched
+story's whole tree (`/api/v1/items/:id`) is fetched so the discussion comes along as replies,
+even the comments that do not repeat the search words. Algolia needs no key and sends no
+rate-limit headers.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class HackerNewsSpider(SocialSpider):
         if meta["page"] == 0 and nb_hits > min(HIT_CAP, max_pages * HITS_PER_PAGE) and end - start > SMALLEST_WINDOW:  # fmt: skip
             middle = start + (end - start) / 2
             self.count("hackernews/window_split")
-            self.walk_started(term)
-            self.walk_started(term)
+            for _half in range(2):
+                self.walk_started(term)
             yield self._search(term, start, middle, 0)
             yield self._search(term, middle, end, 0)
             self.walk_ended(term, complete=True)  # handed to its two halves

@@ -67,9 +67,8 @@ class MastodonSpider(SocialSpider):
             for tag in instance.hashtags:
                 key = f"{_host(instance.url)}:#{tag.lstrip('#').lower()}"
                 query: dict[str, Any] = {"limit": PAGE_SIZE, "since_id": snowflake(self.window_start(key))}  # fmt: skip
-                saved = self.saved_walk(key)
-                if saved is not None and isinstance(saved.resume, str):
-                    query["max_id"] = saved.resume  # an earlier run's walk goes on below its cap
+                if max_id := self.resume_point(key, str):
+                    query["max_id"] = max_id  # an earlier run's walk goes on below its cap
                 path = f"/api/v1/timelines/tag/{quote(tag.lstrip('#'))}?{urlencode(query)}"
                 self.walk_started(key)
                 requests.append(self._get(instance, path, self.parse_timeline, key=key, page=0))

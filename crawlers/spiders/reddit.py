@@ -96,8 +96,7 @@ class RedditSpider(SocialSpider):
             for term in self.terms():
                 key = _walk_key(sub, term)
                 self.walk_started(key)
-                saved = self.saved_walk(key)
-                after = saved.resume if saved and isinstance(saved.resume, str) else None
+                after = self.resume_point(key, str)
                 yield self._page(term, sub, token, after=after, page=0)
         yield from self._remembered_trees(token)
 

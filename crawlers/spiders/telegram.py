@@ -33,8 +33,7 @@ class TelegramSpider(SocialSpider):
         requests = []
         for channel in (c.lstrip("@") for c in self.section.channels):
             self.walk_started(channel)
-            saved = self.saved_walk(channel)
-            before = saved.resume if saved and isinstance(saved.resume, int) else None
+            before = self.resume_point(channel, int)
             requests.append(self._page(channel, before=before, page=0))
         return requests
 

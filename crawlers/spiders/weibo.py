@@ -71,8 +71,7 @@ class WeiboSpider(SocialSpider):
         for uid in self.section.users:
             key = f"user:{uid}"
             self.walk_started(key)
-            saved = self.saved_walk(key)  # a timeline goes on by `since_id`, as Weibo pages it
-            resume = saved.resume if saved and isinstance(saved.resume, (int, str)) else None
+            resume = self.resume_point(key, (int, str))  # Weibo pages a timeline by `since_id`
             requests.append(self._page(f"107603{uid}", key, page=1, extra={"since_id": resume} if resume else None))  # fmt: skip
         return requests
 
