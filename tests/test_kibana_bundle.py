@@ -313,8 +313,8 @@ def test_markdown_panel_escapes_markup_from_posts() -> None:
 
 #: Kibana's markdown panel: markdown-it with its default rules and raw HTML off
 #: (`new MarkdownIt({ html: false, linkify: true })` in kibana_react's markdown.tsx);
-#: markdown-it-py is its port. Linkify needs a package the suite does not have: left out.
-KIBANA_MARKDOWN = MarkdownIt("js-default", {"html": False})
+#: markdown-it-py is its port, linkify-it-py the port of its linkify-it.
+KIBANA_MARKDOWN = MarkdownIt("js-default", {"html": False, "linkify": True})
 #: What the panel itself writes: its heading, bold labels and the closing note.
 PANEL_TAGS = {"h3", "p", "strong", "em"}
 
@@ -331,9 +331,15 @@ HOSTILE_NAMES = [
     ("x\n\n1) one\n2) two", "x 1) one 2) two"),
     ("<img src=x>[link](evil) `code` *b* \\", "<img src=x>[link](evil) `code` *b* \\"),
     ("GPU \ud83d\udd25 \udc00", "GPU \U0001f525 \\udc00"),
+    # linkify would make these links to wherever the post's author chose
+    ("evil.com", "evil.com"),
+    ("see https://evil.com/login", "see https://evil.com/login"),
+    ("xn--80ak6aa92e.com", "xn--80ak6aa92e.com"),  # a punycode look-alike shown decoded
+    ("write to press@evil.com", "write to press@evil.com"),
 ]
 HOSTILE_IDS = ["tilde", "entity", "entity-override", "override", "setext", "code-block",
-               "list", "markup", "surrogates"]  # fmt: skip
+               "list", "markup", "surrogates", "bare-domain", "url", "punycode",
+               "e-mail"]  # fmt: skip
 
 
 def rendered(text: str) -> lxml.html.HtmlElement:
