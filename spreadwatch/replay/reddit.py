@@ -11,6 +11,8 @@
   OAuth like search (budget, headers), or public with `.json`.
 - Public: `GET /search.json`, `/r/{sub}/search.json`: the same listings, or, with
   `public_forbidden`, the 403 Reddit now answers most unauthenticated clients.
+- A listing holds at most `listing_cap` things (Reddit's 1,000): past them the last page
+  answers `after: null`, as at the true end, and an `after` beyond them answers nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from spreadwatch.replay.reddit_comments import MAX_CHILDREN, MAX_LIMIT, CommentT
 from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply
 
 WINDOW_SECONDS = 600
+#: Things a listing serves at most, newest first: Reddit precomputes 1,000 and says nothing
+#: when a listing is cut there (`after: null`, as at its end).
+LISTING_CAP = 1000
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RedditReplay(ReplayApp):
         budget: int = 100,
         public_forbidden: bool = False,
         window_seconds: float = WINDOW_SECONDS,
+        listing_cap: int = LISTING_CAP,
     ) -> None:
         super().__init__()
         self.data = data
@@ -62,6 +68,7 @@ class RedditReplay(ReplayApp):
         self.tokens: set[str] = set()
         self.used = 0
         self.window_seconds = window_seconds
+        self.listing_cap = listing_cap
         self._window_start = time.monotonic()
         self._lock = threading.Lock()
         self.route("POST", r"/api/v1/access_token", self.token)
@@ -175,6 +182,7 @@ class RedditReplay(ReplayApp):
             and all(w in _text(t) for w in words)
         ]  # fmt: skip
         found.sort(key=_created, reverse=True)
+        found = found[: self.listing_cap]
         after = request.query.get("after")
         if after:
             names = [t["data"].get("name") for t in found]
