@@ -1,4 +1,4 @@
-"""Run one social spider for real, in a subprocess, and collect what it yielded and counted.
+"""Run one social spider for real, in a subprocess: what it yielded, counted and logged.
 
 Scrapy's reactor cannot restart inside the pytest process, so each crawl runs as
 `python tests/social_crawl.py SPIDER INCIDENT OUT`; the child writes the items (as dicts) and
@@ -39,6 +39,7 @@ SPIDERS = {
 class Crawl:
     items: list[dict[str, Any]]
     stats: dict[str, Any]
+    log: str = ""  # what the crawl logged (Scrapy's log, INFO and up)
 
     def ids(self) -> list[str]:
         return sorted(f"{i['platform']}:{i['native_id']}" for i in self.items if "native_id" in i)
@@ -98,7 +99,7 @@ def crawl(spider: str, incident: Path, tmp_path: Path, **env: str) -> Crawl:
     if done.returncode != 0 or not out.exists():
         raise AssertionError(f"crawl failed ({done.returncode}):\n{done.stderr[-4000:]}")
     result = json.loads(out.read_text(encoding="utf-8"))
-    return Crawl(items=result["items"], stats=result["stats"])
+    return Crawl(items=result["items"], stats=result["stats"], log=done.stderr)
 
 
 def _to_dict(item: Any) -> dict[str, Any]:
