@@ -158,6 +158,117 @@ def test_a_saved_walk_whose_link_left_the_listing_is_read_again_from_the_top(
     assert (set(first.ids()) | set(third.ids())) - {"reddit:t3_flood050"} == expected
 
 
+#: Reddit's listing cap, stated here as Reddit's docs state it (not read from the spider).
+REDDIT_CAP = 1000
+#: r/China's one link in the fixture (a crosspost): the newest post a first run there reads.
+CHINA_NEWEST = 1729339200
+
+
+def links(sub: str, count: int) -> list[dict]:
+    """`count` links about the rumour in r/`sub`, one a minute after `CHINA_NEWEST`."""
+    base = RedditData.load(FIXTURES / "reddit.json").things[0]
+    made = []
+    for n in range(count):
+        thing = copy.deepcopy(base)
+        name = f"{sub.lower()}{n:04d}"
+        thing["data"].update(name=f"t3_{name}", id=name, subreddit=sub, created_utc=CHINA_NEWEST + 60 * (n + 1), permalink=f"/r/{sub}/comments/{name}/x/")  # fmt: skip
+        made.append(thing)
+    return made
+
+
+def served(things: list[dict], cap: int = REDDIT_CAP) -> list[dict]:
+    """What Reddit serves of a listing: its newest `cap`."""
+    return sorted(things, key=lambda t: t["data"]["created_utc"], reverse=True)[:cap]
+
+
+def ids(things: list[dict]) -> set[str]:
+    return {f"reddit:{t['data']['name']}" for t in things}
+
+
+def at(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def warnings(crawl_log: str, stat: str = "listing") -> list[str]:
+    return [line for line in crawl_log.splitlines() if "WARNING" in line and stat in line]
+
+
+def test_a_listing_reddit_cut_above_the_last_runs_newest_post_is_counted_and_logged(
+    tmp_path: Path,
+) -> None:
+    """1,300 links arrive in r/China after the last run read its newest (the crosspost);
+    Reddit serves the newest 1,000 and answers `after: null` as at the end. The 300 below
+    cannot be read from the listing: counted once and logged with the span left unread. The
+    since-value moves on (reading down again would be cut at the same place), so the next run
+    reads only what is new and counts nothing."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    burst = links("China", 1300)
+    incident = _incident(tmp_path, subreddits=["China"], global_search=False, refresh="1m")
+    with ReplayServer(RedditReplay(data)) as server:
+        first = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        data.things += burst
+        second = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        third = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+    read = served(burst)
+    oldest_read = min(t["data"]["created_utc"] for t in read)
+    assert "reddit:t3_1g7c3ef" in first.ids() and first.stat("reddit/listing_capped") == 0
+    assert (len(second.ids()), set(second.ids())) == (len(read), ids(read))
+    assert second.stat("reddit/listing_capped") == 1
+    (warning,) = warnings(second.log)
+    assert "'bytedance' in r/China" in warning and f"after {len(read)} posts" in warning
+    assert f"from {at(oldest_read)} back to {at(CHINA_NEWEST)}" in warning
+    assert "Bearer" not in second.log and "replay-secret" not in second.log
+    newest_two = sorted(burst, key=lambda t: t["data"]["created_utc"])[-2:]  # refresh: 1m
+    assert set(third.ids()) == ids(newest_two)
+    assert third.stat("reddit/listing_capped") == 0 and warnings(third.log) == []
+
+
+@pytest.mark.parametrize("new", [40, REDDIT_CAP - 1], ids=["40-new", "exactly-the-cap"])
+def test_a_listing_that_ends_at_the_last_runs_newest_post_is_not_counted(
+    tmp_path: Path, new: int
+) -> None:
+    """The listing's true end is the last run's newest post itself: read, so nothing is lost —
+    even when the listing holds exactly Reddit's 1,000 (999 new and that post)."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    burst = links("China", new)
+    incident = _incident(tmp_path, subreddits=["China"], global_search=False, refresh="1m")
+    with ReplayServer(RedditReplay(data)) as server:
+        crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+        data.things += burst
+        second = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+    assert ids(burst) | {"reddit:t3_1g7c3ef"} <= set(second.ids())
+    assert second.stat("reddit/listing_capped") == 0 and warnings(second.log) == []
+
+
+@pytest.mark.parametrize(
+    ("posts", "cap"),
+    [(40, REDDIT_CAP), (1300, REDDIT_CAP), (1300, 953)],
+    ids=["small-subreddit", "past-the-cap", "cut-short-of-the-cap"],
+)
+def test_a_first_run_counts_a_listing_cut_only_past_the_caps_worth(
+    tmp_path: Path, posts: int, cap: int
+) -> None:
+    """No last run to prove older posts exist: a subreddit of 40 links that ends is just small;
+    one that stops after Reddit's 1,000, above the window's start, was cut — or after 953, as
+    one did with removed posts Reddit does not backfill (praw-dev/praw#430)."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    burst = links("Rumours", posts)
+    data.things += burst
+    read = served(burst, cap)
+    cut = len(burst) > cap
+    incident = _incident(tmp_path, subreddits=["Rumours"], global_search=False)
+    with ReplayServer(RedditReplay(data, listing_cap=cap)) as server:
+        result = crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS))
+    assert (len(result.ids()), set(result.ids())) == (len(read), ids(read))
+    assert result.stat("reddit/listing_capped") == int(cut)
+    logged = warnings(result.log)
+    assert len(logged) == int(cut)
+    if cut:
+        oldest_read = min(t["data"]["created_utc"] for t in read)
+        assert "'bytedance' in r/Rumours" in logged[0] and "the window's start" in logged[0]
+        assert f"from {at(oldest_read)} back to 2024-10-17T00:00:00+00:00" in logged[0]
+
+
 @pytest.mark.parametrize(
     ("reply", "stat"),
     [

@@ -7,6 +7,14 @@ which Reddit now mostly answers with 403: that is counted as `refused/public_jso
 and logged once with what to configure, never a crash. Paging stops at posts older than the
 window (the last run's newest post minus `refresh`, so recent scores are re-read).
 
+Reddit serves at most about 1,000 posts of a listing and then answers `after: null`, as at the
+true end. A walk that ends so above the last run's newest post (posts at or before it exist:
+that run read them) was cut: the posts between the oldest it read and that point cannot be
+fetched from the listing, and are counted as `reddit/listing_capped` with a warning. A first run
+has no such point, so it counts only a walk that read about the cap's worth (`FIRST_RUN_CUT`).
+Either way the since-value moves on to the newest post: reading down again would be cut at the
+same place.
+
 Search returns links only, never comments: with `comment_trees` (default) each matched link's
 tree is read (`/comments/{id}`, its `more` stubs through `/api/morechildren`) and its comments
 kept as replies, even those not repeating the search words. Comments keep coming after a link
@@ -21,6 +29,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -51,6 +60,30 @@ MORE_PER_REQUEST = 100
 THREAD_KEY = "thread:"
 #: Never sleep longer than this for Reddit's window in one crawl; the next run continues.
 MAX_PAUSE = 120.0
+#: Posts of a listing Reddit serves at most before it answers `after: null` as at the end:
+#: "the precompute limit is hardcoded to 1000 items. this applies to almost all standard
+#: listings" (r/redditdev wiki, api/faq: "why are only 1000 items returned on a listing even
+#: when using pagination?"); PRAW's `ListingGenerator`: "Most of Reddit's listings contain a
+#: maximum of 1000 items, and are returned 100 at a time".
+LISTING_CAP = 1000
+#: A first run's walk that ended at `after: null` counts as cut once it read this many posts, a
+#: page short of the cap: a removed post is not backfilled (the same FAQ), so a cut listing can
+#: end short of 1,000 (a search ended at 953, praw-dev/praw#430). Search can end far shorter
+#: still: 244-245 for a `sort=new` search with a time filter, 220-250 in Reddit's own UI
+#: (snoowrap#162, 2018) — a cut that no count tells apart from a small listing's true end, so
+#: a first run leaves it uncounted; with a since-point every cut is counted whatever its size.
+FIRST_RUN_CUT = LISTING_CAP - PAGE_SIZE
+
+
+@dataclass
+class _Listing:
+    """What one walk read of its listing this run: the things served, the oldest time among the
+    listing's own posts (not a crosspost's original, which can be years older), and the
+    since-point it reads down to (None on a first run)."""
+
+    since: datetime | None
+    served: int = 0
+    oldest: datetime | None = None
 
 
 class RedditSpider(SocialSpider):
@@ -140,7 +173,9 @@ class RedditSpider(SocialSpider):
             # which, Reddit does not say, so nothing moves and the next run reads down again.
             self.walk_lost(key)
             return
-        posts, older = self._posts(children, response.url, start)
+        read = self._listing(key)
+        read.served += len(children)
+        posts, older = self._posts(children, response.url, start, read)
         for post in posts:
             yield self.finish(post, meta["term"])
             if post.native_id.startswith("t3_") and self.section.comment_trees:
@@ -149,6 +184,8 @@ class RedditSpider(SocialSpider):
         self.walk_page(key, posts)
         after = (listing_data(payload) or {}).get("after")
         if not (isinstance(after, str) and after) or older:
+            if not older:
+                self._listing_ended(key, meta["sub"], meta["term"], start)
             self.walk_ended(key, complete=True)
         elif meta["page"] + 1 >= self.section.max_pages:
             self.walk_ended(key, complete=False, resume=after)
@@ -156,7 +193,7 @@ class RedditSpider(SocialSpider):
             await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
 
-    def _posts(self, children: list[Any], url: str, start: datetime) -> tuple[list[Any], bool]:
+    def _posts(self, children: list[Any], url: str, start: datetime, read: _Listing) -> tuple[list[Any], bool]:  # fmt: skip
         """Posts newer than `start`, and whether the page reached older ones (stop paging)."""
         posts, older = [], False
         for child in children:
@@ -169,9 +206,45 @@ class RedditSpider(SocialSpider):
             if post.timestamp < start:
                 older = True
                 continue
+            read.oldest = min(read.oldest or post.timestamp, post.timestamp)
             # A crosspost's original is kept whatever its age: the spread it starts is here.
             posts += [*originals, post]
         return posts, older
+
+    # Listings Reddit cut.
+
+    def _listing(self, key: str) -> _Listing:
+        """This run's record of `key`'s listing, its since-point taken when the walk begins."""
+        listings: dict[str, _Listing] = self.__dict__.setdefault("_listings", {})
+        if key not in listings:
+            listings[key] = _Listing(since=self.state.since_time(key))
+        return listings[key]
+
+    def _listing_ended(self, key: str, sub: str | None, term: str, start: datetime) -> None:
+        """The listing answered `after: null` above the window's start: the true end, or Reddit's
+        cut at about `LISTING_CAP`, which looks the same. Above the since-point it is a cut (the
+        posts there were read by the last run); without one, a cut only past `FIRST_RUN_CUT`."""
+        read = self._listing(key)
+        if read.since is not None:
+            cut = read.oldest is not None and read.oldest > read.since
+            floor, what = read.since, "the last run's newest post"
+            if start > floor:  # the incident's window was moved past it since
+                floor, what = start, "the window's start"
+        else:
+            cut = read.served >= FIRST_RUN_CUT
+            floor, what = start, "the window's start"
+        if not cut:
+            return
+        self.count("reddit/listing_capped")
+        oldest = read.oldest.isoformat() if read.oldest else "?"
+        span = read.oldest - floor if read.oldest else "?"
+        listing = f"search {term!r} in r/{sub}" if sub else f"search {term!r} across Reddit"
+        logger.warning(
+            "reddit %s: Reddit ended the listing (after: null) after %d posts, above %s: "
+            "any posts from %s back to %s (%s) cannot be read from it and are left out "
+            "(the since-value moves on); crawl more often (`every`) or narrow the terms",
+            listing, read.served, what, oldest, floor.isoformat(), span,
+        )  # fmt: skip
 
     # Comment trees.
 
