@@ -91,6 +91,8 @@ class RedditSpider(SocialSpider):
     source = "reddit"
     section: RedditSource
     custom_settings = API_SETTINGS
+    #: What each walk read of its listing this run (`_listing`), by walk key.
+    _listings: dict[str, _Listing]
 
     def initial_requests(self) -> list[scrapy.Request]:
         client_id = self.env_secret("reddit_client_id", self.section.client_id_env)
@@ -123,6 +125,7 @@ class RedditSpider(SocialSpider):
         yield from self.searches(token=token)
 
     def searches(self, token: str | None) -> Iterator[scrapy.Request]:
+        self._listings = {}
         scopes: list[str | None] = [None] if self.section.global_search else []
         scopes.extend(self.section.subreddits)
         for sub in scopes:
@@ -215,10 +218,9 @@ class RedditSpider(SocialSpider):
 
     def _listing(self, key: str) -> _Listing:
         """This run's record of `key`'s listing, its since-point taken when the walk begins."""
-        listings: dict[str, _Listing] = self.__dict__.setdefault("_listings", {})
-        if key not in listings:
-            listings[key] = _Listing(since=self.state.since_time(key))
-        return listings[key]
+        if key not in self._listings:
+            self._listings[key] = _Listing(since=self.state.since_time(key))
+        return self._listings[key]
 
     def _listing_ended(self, key: str, sub: str | None, term: str, start: datetime) -> None:
         """The listing answered `after: null` above the window's start: the true end, or Reddit's
