@@ -1,9 +1,11 @@
 """TCP relays in front of the test node: one that can be cut (the node lost mid-crawl), one that
-holds bulk requests (another writer's request lands first)."""
+holds bulk requests (another writer's request lands first), and a black hole (a cluster that
+takes connections and never answers), alone or after a relay's first bulk request."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from urllib.parse import urlsplit
@@ -90,3 +92,96 @@ class BulkGate(Proxy):
 
     def release(self) -> None:
         self.released.set()
+
+
+#: The first line of an HTTP request, as the client sends it.
+REQUEST_LINE = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE) \S+ HTTP/1\.[01]$")
+
+
+class BlackHole:
+    """Elasticsearch behind a firewall that black-holes it: every connection is accepted and every
+    request read, none answered, so the client waits out its timeout each time.
+
+    With `relay_to` (a node) it is a relay until a request whose first line holds `dark_after`
+    has been passed on, and a black hole from the next request on: a cluster lost between two
+    requests of one writer.
+    """
+
+    def __init__(self, relay_to: tuple[str, int] | None = None, dark_after: bytes = b"") -> None:
+        self.relay_to = relay_to
+        self.dark_after = dark_after
+        self.dark = relay_to is None
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self._swallowed: list[str] = []
+        self._readers: list[threading.Thread] = []
+        self._probe: tuple[str, int] | None = None
+        self._probe_accepted = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @classmethod
+    def after_first_bulk(cls, es_client: Elasticsearch):  # type: ignore[no-untyped-def]
+        """A relay to the node of `es_client` that goes dark once a bulk request went through."""
+        node = urlsplit(es_client.transport.node_pool.get().base_url)
+        return cls((node.hostname or "127.0.0.1", node.port or 9200), dark_after=b"/_bulk")
+
+    def client(self, timeout: float) -> Elasticsearch:
+        """A client that gives up on a request after `timeout` seconds and does not retry it."""
+        return Elasticsearch(
+            f"http://127.0.0.1:{self.port}", request_timeout=timeout, max_retries=0
+        )
+
+    def swallowed(self) -> list[str]:
+        """The first lines of the requests never answered, in order, once every connection made
+        so far was closed by its client (close the client first)."""
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self._probe = probe.getsockname()
+        probe.connect(("127.0.0.1", self.port))
+        probe.close()
+        # Connections are accepted in the order they were made: once the probe is, every
+        # connection before it has its reader, which ends when its client closes it.
+        self._probe_accepted.wait(30)
+        for reader in list(self._readers):
+            reader.join(30)
+        return list(self._swallowed)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
+        self.server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self.server.accept()
+            except OSError:
+                return
+            if peer == self._probe:
+                conn.close()
+                self._probe_accepted.set()
+                continue
+            upstream = socket.create_connection(self.relay_to) if self.relay_to else None
+            reader = threading.Thread(target=self._read, args=(conn, upstream), daemon=True)
+            self._readers.append(reader)
+            reader.start()
+            if upstream is not None:
+                threading.Thread(target=Proxy._pipe, args=(upstream, conn), daemon=True).start()
+
+    def _read(self, conn: socket.socket, upstream: socket.socket | None) -> None:
+        swallowing = self.dark
+        with contextlib.suppress(OSError):
+            while data := conn.recv(65536):
+                line = data.split(b"\r\n", 1)[0]
+                if REQUEST_LINE.match(line):  # a request starts (else: more of its body)
+                    swallowing = self.dark
+                    if swallowing:
+                        self._swallowed.append(line.decode())
+                    elif self.dark_after and self.dark_after in line:
+                        self.dark = True  # this one still goes through, and is answered
+                if not swallowing and upstream is not None:
+                    upstream.sendall(data)
+        for sock in (conn, upstream):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
