@@ -6,10 +6,16 @@ else. Crawls of several sources run in parallel on one prefix, so appends and th
 a replay hold an exclusive `flock`. Replay renames the file to `.replaying.<pid>.<token>` first;
 a crash during replay leaves that file, and the next writer start takes it over once its process
 is gone (ids are deterministic: a document replayed twice is written once).
+
+What a replay cannot write waits apart (`.again.<pid>.<token>`) until the replay ends; then it,
+and whatever the replay did not get to (it stops when the cluster cannot be reached), go back
+to the spool ahead of what other writers spooled meanwhile: they are older. Until then the
+replay file holds them all, so a crash loses none and the copy set apart is dropped.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -19,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from psutil import pid_exists
 
@@ -62,10 +68,18 @@ class Spool:
         # Unique per writer: one process may run several crawls (the demo worker) at once.
         token = uuid.uuid4().hex[:8]
         self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}.{token}"
+        #: What this writer's replay spools again, kept apart until the replay ends.
+        self.again_path = self.dir / f"{prefix}.jsonl.again.{os.getpid()}.{token}"
+        self._merge_path = self.dir / f"{prefix}.jsonl.merging.{os.getpid()}.{token}"
+        self._replaying = False
 
     def append(self, entries: Iterable[SpoolEntry]) -> int:
-        """Write entries durably; returns how many were written."""
-        return self._append(self.path, entries)
+        """Write entries durably; returns how many were written.
+
+        During this spool's replay (`take_for_replay` to `finish_replay`) what is appended is
+        what the replay could not write: it waits in `again_path` and goes back with the rest.
+        """
+        return self._append(self.again_path if self._replaying else self.path, entries)
 
     def _append(self, path: Path, entries: Iterable[SpoolEntry]) -> int:
         lines = [entry.to_json() + "\n" for entry in entries]
@@ -107,6 +121,10 @@ class Spool:
             logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
             return iter(())
         with folder_lock(self.dir):
+            # A dead replay's entries set apart or being given back are in its replay file
+            # still (or already back in the spool): that copy goes.
+            for leftover in self._left_by_dead(".jsonl.again.", ".jsonl.merging."):
+                leftover.unlink(missing_ok=True)
             # Oldest first: what a dead replay held was spooled before what the spool holds
             # now (a deletion notice replayed before its post would find nothing to mark).
             for orphan in self._orphaned_replays():
@@ -117,24 +135,68 @@ class Spool:
                 self._move_into_replay(self.path)
         if not self.replay_path.exists():
             return iter(())
+        self._replaying = True
         return iter(self._read(self.replay_path))
 
-    def finish_replay(self) -> None:
-        """The replayed entries are written or spooled again: the replay file can go."""
-        self.replay_path.unlink(missing_ok=True)
+    def finish_replay(self, rest: Iterable[SpoolEntry] = ()) -> int:
+        """End this replay: what it spooled again, then `rest` (the entries it did not get to,
+        in order), go back to the spool ahead of what was spooled since it began, and the
+        replay file goes. Returns how many entries `rest` held.
+
+        Copied in pieces, never read whole; the spool is replaced in one rename, under the lock
+        appends take. An error (`OSError`) leaves the replay file whole: `abandon_replay` then.
+        """
+        self._replaying = False
+        lines = (entry.to_json() + "\n" for entry in rest)
+        first = next(lines, None)
+        if first is None and not self.again_path.exists():
+            self.replay_path.unlink(missing_ok=True)
+            return 0
+        merged = self._merge_path
+        left = 0
+        try:
+            with merged.open("w", encoding="utf-8") as target:
+                if self.again_path.exists():
+                    _copy_lines(self.again_path, target)
+                for line in itertools.chain([first] if first is not None else [], lines):
+                    target.write(line)
+                    left += 1
+                with folder_lock(self.dir):
+                    if self.path.exists():  # spooled by others since the replay began
+                        _copy_lines(self.path, target)
+                    target.flush()
+                    os.fsync(target.fileno())
+                    merged.replace(self.path)
+                    self.replay_path.unlink(missing_ok=True)  # a crash between: doubles, no loss
+        except BaseException:
+            merged.unlink(missing_ok=True)
+            raise
+        self.again_path.unlink(missing_ok=True)
+        return left
+
+    def abandon_replay(self) -> None:
+        """Give this replay up: its replay file keeps every entry it held, for the next writer
+        (once this process is gone); the copy of those it spooled again goes."""
+        self._replaying = False
+        self.again_path.unlink(missing_ok=True)
 
     def entries(self) -> list[SpoolEntry]:
         """What the spool holds now (for `status` and tests)."""
         return list(self._read(self.path)) if self.path.exists() else []
 
     def _orphaned_replays(self) -> list[Path]:
-        orphans = []
-        marker = f"{self.prefix}.jsonl.replaying."
-        for path in self.dir.glob(f"{marker}*"):
-            pid = path.name[len(marker) :].split(".")[0]
-            if path != self.replay_path and pid.isdigit() and not pid_exists(int(pid)):
-                orphans.append(path)
-        return sorted(orphans, key=lambda p: p.stat().st_mtime)
+        return sorted(self._left_by_dead(".jsonl.replaying."), key=lambda p: p.stat().st_mtime)
+
+    def _left_by_dead(self, *kinds: str) -> list[Path]:
+        """This prefix's `<prefix><kind><pid>.<token>` files whose process is gone."""
+        found = []
+        for kind in kinds:
+            marker = f"{self.prefix}{kind}"
+            for path in self.dir.glob(f"{marker}*"):
+                pid = path.name[len(marker) :].split(".")[0]
+                if pid.isdigit() and not pid_exists(int(pid)):
+                    found.append(path)
+        return found
 
     def _move_into_replay(self, source: Path) -> None:
         start = _line_start(self.replay_path)
@@ -164,6 +226,14 @@ class Spool:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _copy_lines(source: Path, target: TextIO) -> None:
+    """Append `source` to `target` in pieces, ending on a line end (a torn last line stays torn,
+    but what follows it starts a line of its own)."""
+    with source.open(encoding="utf-8") as lines:
+        shutil.copyfileobj(lines, target)
+    target.write(_line_start(source))
 
 
 def _line_start(path: Path) -> str:

@@ -569,6 +569,7 @@ class BulkWriter:
         # What could not be spooled again is still in the replay file: not lost, kept for the
         # next writer (it takes over the file once this process is gone).
         logger.error("the spool replay could not be completed; %s is kept", self.spool.replay_path)
+        self.spool.abandon_replay()  # the replay file holds what was spooled again, too
         self.stats.lost = lost_before
 
 

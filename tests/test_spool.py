@@ -116,3 +116,39 @@ def test_an_entry_glued_to_a_torn_line_by_an_older_version_is_replayed(tmp_path:
     spool = Spool(tmp_path, "sw")
     assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["3"]
     assert (tmp_path / "sw.unreadable.jsonl").read_text() == TORN + "\n"
+
+
+def test_a_replay_stopped_short_gives_its_entries_back_before_what_was_spooled_meanwhile(
+    tmp_path: Path,
+):
+    """Oldest first, each once: what the replay spooled again, then what it did not get to,
+    then what another writer spooled while it ran."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry(n) for n in "123456"])
+    replaying = spool.take_for_replay()
+    assert [e.doc["native_id"] for e in (next(replaying), next(replaying))] == ["1", "2"]
+    spool.append([entry("2", "unreachable: again")])  # 1 was written; 2 was not
+    Spool(tmp_path, "sw").append([entry("new")])  # a crawl beside the replay, cluster down
+    assert spool.finish_replay(replaying) == 4
+    assert [(e.doc["native_id"], e.reason) for e in spool.entries()] == [
+        ("2", "unreachable: again"),
+        ("3", "unreachable: test"),
+        ("4", "unreachable: test"),
+        ("5", "unreachable: test"),
+        ("6", "unreachable: test"),
+        ("new", "unreachable: test"),
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sw.jsonl"]
+
+
+def test_what_a_dead_replay_spooled_again_is_not_taken_twice(tmp_path: Path):
+    """Its replay file still holds those entries: the copy it had spooled again is dropped."""
+    pid = dead_pid()
+    (tmp_path / f"sw.jsonl.replaying.{pid}.ab").write_text(
+        entry("1").to_json() + "\n" + entry("2").to_json() + "\n", encoding="utf-8"
+    )
+    again = tmp_path / f"sw.jsonl.again.{pid}.ab"
+    again.write_text(entry("1", "unreachable: again").to_json() + "\n", encoding="utf-8")
+    spool = Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["1", "2"]
+    assert not again.exists()
