@@ -7,11 +7,13 @@ only over the version it read (a post another writer stored meanwhile is merged 
 changed engagement adds snapshots to the activity index so growth can be plotted.
 
 Nothing collected is lost: when the cluster is unreachable or refuses a batch, the documents go
-to a local spool (see `spool.py`) and are replayed when the next writer starts. A document
-refused for its content (a mapping error) is spooled with the reason and does not hold back the
-rest of its batch. A node lost from a cluster is retried, not spooled at once: the client tries
-the other nodes, and documents refused because their shard is between copies (a replica being
-promoted) are written again after a short backoff; only what is still refused then is spooled.
+to a local spool (see `spool.py`) and are replayed when the next writer starts, up to the first
+batch none of which reaches the cluster (the rest waits, in order, for the writer after). A
+document refused for its content (a mapping error) is spooled with the reason and does not hold
+back the rest of its batch. A node lost from a cluster is retried, not spooled at once: the
+client tries the other nodes, and documents refused because their shard is between copies (a
+replica being promoted) are written again after a short backoff; only what is still refused then
+is spooled.
 Writes ask for `wait_for_active_shards` copies (`SPREADWATCH_ES_WAIT_FOR_ACTIVE_SHARDS`), waiting
 at most `SHARD_WAIT` for them.
 
@@ -28,7 +30,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +88,8 @@ class WriterStats:
     #: Checkpoints not committed because their documents reached only this host's spool.
     checkpoints_held: int = 0
     spool_replayed: int = 0
+    #: Spooled documents not tried: the replay stopped, the cluster could not be reached.
+    spool_left: int = 0
     edited: int = 0  # posts whose text changed (a version kept)
     deleted: int = 0  # posts newly marked deleted
     unknown_deletions: int = 0  # deletion notices for posts never stored (ignored)
@@ -159,6 +163,8 @@ class BulkWriter:
         #: writer's thread in the background): the ingest's batched stance model
         #: (`indexer.stance_enrich`). A failure is logged; the batch is written as it is.
         self.enrich: Callable[[list[dict[str, Any]]], None] | None = None
+        #: During a replay's batch: the documents no request brought to the cluster, and why.
+        self._cut_off: dict[tuple[str, str], str] | None = None
         self._replay_spool()
 
     # -- public API ---------------------------------------------------------------------------
@@ -330,6 +336,7 @@ class BulkWriter:
         try:
             stored = self._stored_posts(list(batch))
         except (TransportError, ApiError) as error:
+            self._not_reached(POST, batch, error)
             self._spool_batch(POST, batch, _failure_reason(error))
             return []
         except Exception as error:  # e.g. a stored document we cannot read: keep the batch
@@ -417,6 +424,7 @@ class BulkWriter:
             self._spool_batch(kind, bad, "content: serialization: not representable as JSON")
             return self._bulk_once(kind, good, batch) if good else ([], [])
         except (TransportError, ApiError) as error:
+            self._not_reached(kind, batch, error)
             self._spool_batch(kind, batch, _failure_reason(error))
             return [], []
         except Exception as error:  # the boundary where a batch would otherwise be lost
@@ -431,7 +439,7 @@ class BulkWriter:
         written: list[str] = []
         conflicts: list[str] = []
         for delay in (*RETRY_DELAYS, None):
-            done, refused, retry, conflicted = self._bulk_attempt(actions)
+            done, refused, retry, conflicted = self._bulk_attempt(kind, actions)
             written += done
             conflicts += conflicted
             for reason, ids in refused.items():
@@ -455,7 +463,7 @@ class BulkWriter:
         return written, conflicts
 
     def _bulk_attempt(
-        self, actions: list[dict[str, Any]]
+        self, kind: str, actions: list[dict[str, Any]]
     ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]], list[str]]:
         """One bulk request: (written ids, refused ids by reason, retryable ids by reason,
         ids refused for a version conflict)."""
@@ -489,8 +497,17 @@ class BulkWriter:
             # The client already tried every node: the cluster is unreachable, spool now.
             done = {*written, *conflicts} | {i for ids in refused.values() for i in ids}
             missing = [a["_id"] for a in actions if a["_id"] not in done]
+            self._not_reached(kind, missing, error)
             refused.setdefault(_failure_reason(error), []).extend(missing)
         return written, refused, retry, conflicts
+
+    def _not_reached(self, kind: str, ids: Iterable[str], error: Exception) -> None:
+        """Note, during a replay, documents a request failed whole for: the client reached no
+        node (or the cluster refused the request). Stored posts it could read but not all of
+        (`ShardsUnavailableError`) mean a cluster that answers: not noted."""
+        if self._cut_off is not None and not isinstance(error, ShardsUnavailableError):
+            reason = _failure_reason(error)
+            self._cut_off.update(((kind, doc_id), reason) for doc_id in ids)
 
     def _spool_batch(self, kind: str, batch: dict[str, _Pending], reason: str) -> None:
         if not batch:
@@ -549,28 +566,66 @@ class BulkWriter:
 
     def _replay_spool(self) -> None:
         """Write what earlier writers spooled, `batch_size` at a time like any crawl: after a
-        long outage the spool can hold more than one bulk request (or memory) should."""
+        long outage the spool can hold more than one bulk request (or memory) should.
+
+        The replay stops at the first batch none of whose documents reached the cluster:
+        against one that takes connections and never answers, every further batch would wait
+        out the client's timeouts before the writer could start its work. What it did not try
+        goes back to the spool after that batch, oldest first, for the next writer.
+        """
         lost_before = self.stats.lost
-        replayed = 0
-        for batch in _batched(self.spool.take_for_replay(), self.batch_size):
-            if not replayed:
+        entries = self.spool.take_for_replay()
+        tried = 0  # entries of the batches before the one that stopped it
+        stopped: tuple[int, str] | None = None
+        for number, batch in enumerate(_batched(entries, self.batch_size)):
+            if number == 0:
                 logger.info("replaying spooled documents from %s", self.spool.replay_path)
-            with self._buffer_lock:
-                for entry in batch:
-                    self._queue(entry.kind, entry.doc, replayed=True, attempts=entry.attempts)
-            self.flush()
-            replayed += len(batch)
-        if not replayed:
-            return
-        logger.info("%s spooled documents replayed", replayed)
+            stopped = self._replay_batch(batch)
+            if stopped is not None:
+                break
+            tried += len(batch)
         if self.stats.lost == lost_before:
-            self.spool.finish_replay()
-            return
+            try:
+                left = self.spool.finish_replay(entries)
+            except OSError as error:
+                logger.error("giving the spool replay's rest back failed: %s", error)
+            else:
+                self._replay_ended(tried, left, stopped)
+                return
         # What could not be spooled again is still in the replay file: not lost, kept for the
         # next writer (it takes over the file once this process is gone).
         logger.error("the spool replay could not be completed; %s is kept", self.spool.replay_path)
-        self.spool.abandon_replay()  # the replay file holds what was spooled again, too
+        self.spool.abandon_replay()
         self.stats.lost = lost_before
+
+    def _replay_batch(self, batch: list[SpoolEntry]) -> tuple[int, str] | None:
+        """Write one batch of spooled entries; when none reached the cluster: how many were
+        spooled again, and why."""
+        with self._buffer_lock:
+            for entry in batch:
+                self._queue(entry.kind, entry.doc, replayed=True, attempts=entry.attempts)
+            queued = {(POST, i) for i in self._posts} | {(ACTIVITY, i) for i in self._activity}
+        self._cut_off = {}
+        try:
+            self.flush()
+        finally:
+            cut_off, self._cut_off = self._cut_off, None
+        if not queued or not queued.issubset(cut_off):
+            return None
+        return len(queued), cut_off[next(iter(queued))]
+
+    def _replay_ended(self, tried: int, left: int, stopped: tuple[int, str] | None) -> None:
+        if stopped is None:
+            if tried:
+                logger.info("%s spooled documents replayed", tried)
+            return
+        again, reason = stopped
+        self.stats.spool_left += left
+        logger.warning(
+            "spool replay stopped: Elasticsearch could not be reached (%s); %d spooled again and "
+            "%d not tried are left in %s for the next writer (%d tried before)",
+            reason, again, left, self.spool.path, tried,
+        )  # fmt: skip
 
 
 def _batched(entries: Iterator[SpoolEntry], size: int) -> Iterator[list[SpoolEntry]]:
