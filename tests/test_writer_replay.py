@@ -20,7 +20,7 @@ TIMEOUT = 0.5
 
 
 def spool_posts(spool: Spool, ids: list[str]) -> None:
-    spool.append(SpoolEntry("post", post(native_id), "unreachable: earlier outage") for native_id in ids)  # fmt: skip
+    spool.append(SpoolEntry("post", post(n), "unreachable: earlier outage") for n in ids)
 
 
 def spooled_ids(spool: Spool) -> list[str]:
@@ -49,6 +49,7 @@ def test_a_black_holed_cluster_costs_one_batchs_requests_and_the_spool_stays_who
     assert hole.swallowed() == [f"POST /{index_names.posts}/_mget HTTP/1.1"]  # one lookup
     hole.close()
     assert spooled_ids(spool) == ids  # every one still there, once, oldest first
+    assert [p.name for p in spool.dir.iterdir()] == [spool.path.name]  # nowhere else
     assert (writer.stats.spooled, writer.stats.spool_left) == (4, 6)
     stopped = [r.getMessage() for r in caplog.records if "replay stopped" in r.getMessage()]
     assert len(stopped) == 1
