@@ -14,6 +14,9 @@ request of its bucket on that host and none other — a search limit never pause
 - A secondary limit (GitHub: too many requests at once, or too fast, across the API) holds every
   request to the host, per GitHub's guidance: `Retry-After` when given, else at least
   `SPREADWATCH_RATELIMIT_SECONDARY_MIN` (a minute), doubling on each repeat.
+- GitHub's GraphQL API answers a rate limit with a 200 whose `errors` hold one of type
+  `RATE_LIMITED` (github/docs#22607), with `x-ratelimit-resource: graphql`: waited out and
+  retried the same way, in the `graphql` bucket.
 - A reply that spends the bucket's last request (`x-ratelimit-remaining: 0`) holds the bucket
   until its reset, so the next request does not run into the limit.
 - Held requests wait in a loop (a wait that grows while one sleeps holds it on), so none slips
@@ -28,6 +31,7 @@ RetryMiddleware (priority 560), which keeps handling 5xx without `Retry-After`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from email.utils import parsedate_to_datetime
@@ -108,7 +112,8 @@ class RateLimitMiddleware:
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         bucket = _bucket(request, response)
-        if response.status not in _RATE_STATUSES or not self._is_rate_limit(response):
+        limited = response.status in _RATE_STATUSES and self._is_rate_limit(response)
+        if not limited and not _graphql_rate_limited(response):
             self._spent(request, response, bucket)
             if response.status == 403:
                 self._inc("ratelimit/refused")
@@ -211,6 +216,19 @@ def _bucket(request: Request, response: Response) -> str:
     """The bucket a reply counted against: the API's own word for it, else the request's."""
     resource = _header(response, "x-ratelimit-resource")
     return resource.strip() if resource else str(request.meta.get("ratelimit_bucket", ""))
+
+
+def _graphql_rate_limited(response: Response) -> bool:
+    """GraphQL's rate limit: a 200 whose `errors` name the type `RATE_LIMITED`."""
+    if response.status != 200 or b"RATE_LIMITED" not in response.body[:4000]:
+        return False
+    try:
+        errors = json.loads(response.body).get("errors")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors
+    )
 
 
 def _is_secondary(response: Response) -> bool:

@@ -26,12 +26,19 @@ stargazers, forks, commits): a *walk* over `Link rel="next"` pages.
   the oldest one read (`created:<=…`, `committer-date:<=…`: the field it is sorted by), as one
   walk; a repository search (sorted by an `updated` no qualifier filters) cannot, and is
   counted as capped.
+- **Past the 40,000th star.** The stargazers list serves its first 40,000 stars (400 pages of
+  100); the page past them answers 422 "pagination is limited for this resource" (PyGithub
+  #1876, jgehrcke/github-repo-stats#76, star-history/star-history#194, MeltanoLabs/tap-github
+  #120), so the last page it served is marked as the list's served end (`PageMeta.end`): the
+  walk is complete there, a 304 or a fresh full copy of that page never asks the page after it
+  again, and the stars past it are read newest first through GraphQL
+  (`crawlers.github.stars`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -69,9 +76,12 @@ class PageMeta:
     next: str | None
     full: bool
     oldest: str | None = None  # ISO time of the page's oldest record (newest-first lists)
+    #: The last page GitHub serves of the list (the page after it answered 422).
+    end: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"next": self.next, "full": self.full, "oldest": self.oldest}
+        shown: dict[str, Any] = {"next": self.next, "full": self.full, "oldest": self.oldest}
+        return shown | ({"end": True} if self.end else {})
 
     @classmethod
     def from_dict(cls, data: Any) -> PageMeta | None:
@@ -82,6 +92,7 @@ class PageMeta:
             next=nxt if isinstance(nxt, str) else None,
             full=data["full"],
             oldest=oldest if isinstance(oldest, str) else None,
+            end=data.get("end") is True,
         )
 
 
@@ -135,6 +146,9 @@ class Walk:
         have grown a next page that its (unchanged) body cannot tell.
         """
         self.read += 1
+        saved = self.saved_meta(rel)
+        if saved is not None and saved.end and meta.full:
+            meta = replace(meta, next=None, end=True)  # still the last page GitHub serves
         self.pages[rel] = meta
         self.last = rel
         unchanged_top = not fresh and rel == self.spec.first and self.saved.get("complete")
@@ -142,7 +156,7 @@ class Walk:
             self.complete = True  # an unchanged top, or records the last walks have seen
             return None
         following = meta.next
-        if following is None and not fresh and meta.full:
+        if following is None and not fresh and meta.full and not meta.end:
             following = page_after(rel)
         if following is None:
             self.complete = True
@@ -151,6 +165,23 @@ class Walk:
             self.resume = following  # capped: the next run goes on from here
             return None
         return following
+
+    def served_end(self) -> bool:
+        """The page after the last one read answered that GitHub pages no further: that last
+        page is the list's served end, and the walk is complete there. False when no page was
+        read this run (nothing to mark)."""
+        meta = self.pages.get(self.last) if self.last is not None else None
+        if meta is None:
+            return False
+        self.pages[self.last] = replace(meta, next=None, end=True)  # type: ignore[index]
+        self.complete, self.resume = True, None
+        return True
+
+    @property
+    def at_served_end(self) -> bool:
+        """Whether this run's walk ended at the list's served end."""
+        meta = self.pages.get(self.last) if self.last is not None else None
+        return meta is not None and meta.end
 
     def _past_cutoff(self, meta: PageMeta) -> bool:
         if self.cutoff is None or meta.oldest is None:
@@ -189,11 +220,17 @@ def next_link(link_header: str | None, base: str) -> str | None:
     return relative(match.group(1), base) if match else None
 
 
+def page_number(rel: str) -> int:
+    """The page `rel` asks for (no `page` parameter is page 1)."""
+    query = parse_qsl(urlsplit(rel).query, keep_blank_values=True)
+    return next((int(v) for k, v in query if k == "page" and v.isdigit()), 1)
+
+
 def page_after(rel: str) -> str:
     """The page after `rel` (`page=N` → `page=N+1`; no `page` parameter is page 1)."""
     parts = urlsplit(rel)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    current = next((int(v) for k, v in query if k == "page" and v.isdigit()), 1)
+    current = page_number(rel)
     query = [(k, v) for k, v in query if k != "page"] + [("page", str(current + 1))]
     return f"{parts.path}?{urlencode(query)}"
 

@@ -10,13 +10,14 @@ pull request `github:owner/name#12`, an issue comment `github:owner/name#12/comm
 review comment `github:owner/name#12/review-comment-<id>`, a commit `github:owner/name@<sha>`.
 Stars and forks from the stargazers/forks listings and from `WatchEvent`/`ForkEvent` share ids
 (`star`: `owner/name:login`, `fork`: the fork's full name), so the same star seen both ways is
-one activity document.
+one activity document; a star read through GraphQL (past the 40,000 the REST list serves) too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -295,21 +296,35 @@ def _file(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in shown.items() if v is not None}
 
 
-@record_parser
-def star_activity(star: Any, repo: str) -> Activity:
-    user = need(star, "user", dict, f"{repo} stargazer")
-    login = need(user, "login", str, f"{repo} stargazer")
-    when = from_iso(need(star, "starred_at", str, f"{repo} star by {login}"), f"{repo} star")
+def star_id(repo: str, login: str) -> str:
+    """A star's activity id, `owner/name:login` (case-folded): the one place it is made."""
+    return f"{canonical(repo)}:{canonical(login)}"
+
+
+def _star(repo: str, login: str, when: datetime) -> Activity:
     key = canonical(repo)
     return Activity(
         PLATFORM,
         "star",
         when,
-        f"{key}:{canonical(login)}",
+        star_id(key, login),
         repo=key,
         actor=login,
         post_id=f"{PLATFORM}:{key}",
     )
+
+
+@record_parser
+def star_activity(star: Any, repo: str) -> Activity:
+    """A star from the REST stargazers list (`{starred_at, user}`, read with the
+    `application/vnd.github.star+json` media type) or an edge of GraphQL's `stargazers`
+    connection (`{starredAt, node}`): the same activity either way, and the same as its
+    `WatchEvent`'s."""
+    graphql = isinstance(star, dict) and "node" in star and "user" not in star
+    user = need(star, "node" if graphql else "user", dict, f"{repo} stargazer")
+    login = need(user, "login", str, f"{repo} stargazer")
+    moment = need(star, "starredAt" if graphql else "starred_at", str, f"{repo} star by {login}")
+    return _star(repo, login, from_iso(moment, f"{repo} star"))
 
 
 @record_parser
@@ -340,8 +355,7 @@ def event_activity(event: Any) -> Activity:
     payload = _object(event, "payload")
     post_id = f"{PLATFORM}:{repo}" if repo else None
     if kind == "WatchEvent" and repo and isinstance(actor, str):
-        star_id = f"{repo}:{canonical(actor)}"
-        return Activity(PLATFORM, "star", when, star_id, repo=repo, actor=actor, post_id=post_id)
+        return _star(repo, actor, when)
     forkee = _object(payload, "forkee")
     if kind == "ForkEvent" and isinstance(forkee.get("full_name"), str):
         fork_id = canonical(forkee["full_name"])

@@ -40,6 +40,7 @@ from crawlers.github.paging import (
     search_slice,
 )
 from crawlers.github.records import KINDS, GithubRecords, Waiting
+from crawlers.github.stars import StarsPastServed, pagination_limited
 from crawlers.items import Activity, Author, Post
 from crawlers.normalise import plausible
 from crawlers.parsers import github as gh
@@ -85,6 +86,7 @@ class GithubSpider(IncidentSpider):
         self.authors = Authors(self)
         self.followers = self.authors.followers
         self.records = GithubRecords(self)
+        self.stars_past_served = StarsPastServed(self)
         if self.section is None:
             return
         self.registry = FollowRegistry(self.state, self.clock(), self.section.follow_expiry)
@@ -251,6 +253,8 @@ class GithubSpider(IncidentSpider):
         if post is None:
             return
         self.remember_rel(response)
+        if post.engagement.stars is not None:
+            self.stars_past_served.star_counts[gh.canonical(repo)] = post.engagement.stars
         yield from self.records.emit(post)
         pushed = _time_or(data.get("pushed_at") if isinstance(data, dict) else None, post.timestamp)
         yield self.api(
@@ -362,6 +366,12 @@ class GithubSpider(IncidentSpider):
             else:
                 yield from self.walk_on(walk, rel, meta, fresh=False, kind=kind, context=context)
             return
+        if kind == "stars" and pagination_limited(response):
+            # Not a refusal: the page before was the last GitHub serves (crawlers.github.stars).
+            if walk.served_end():
+                self.state.set_cursor(walk.spec.key, walk.cursor())
+            yield from self.stars_past_served.reached(walk, context["repo"], refused=rel)
+            return
         if self.unchanged(response):
             return  # a refusal, counted: the walk stops, its cursor stays as it was
         data = self.json_body(response)
@@ -430,6 +440,8 @@ class GithubSpider(IncidentSpider):
                 since -= self.section.refresh  # compacted, but recent records stay in the list
             self.state.advance_since(walk.spec.key, since)
         self.state.set_cursor(walk.spec.key, walk.cursor())
+        if walk.at_served_end:
+            yield from self.stars_past_served.reached(walk, context["repo"])
         if not walk.complete:
             self.count("github/capped")
             logger.warning(

@@ -38,6 +38,24 @@ def rate_limited(
     return reply
 
 
+def graphql_rate_limited(reset_in: float = 1) -> Reply:
+    """GitHub's GraphQL rate limit: HTTP 200 with an error of type `RATE_LIMITED`
+    (github/docs#22607) and the `graphql` resource's headers at 0."""
+    headers = {
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-used": "5000",
+        "x-ratelimit-resource": "graphql",
+        "x-ratelimit-reset": str(int(time.time() + reset_in)),
+    }
+    body = {
+        "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]
+    }
+    reply = Reply.json(body).with_headers(headers)
+    reply.etag = False
+    return reply
+
+
 def secondary_limit(
     retry_after: float | None = 60, resource: str = "core", remaining: int = 4990
 ) -> Reply:

@@ -16,11 +16,21 @@
 - Changes over time: a repo its owner deleted (`deleted_repos`) is 404 from then on and gone
   from search; a README reads as its latest edit by the clock (`readme_edits`).
   Stargazers carry `starred_at` only with `Accept: application/vnd.github.star+json`.
+- Stargazers serve a repo's first 40,000 stars (`stars_served`; 400 pages of 100): a page that
+  starts past them is a 422 "pagination is limited for this resource" (PyGithub/PyGithub#1876,
+  star-history/star-history#194, MeltanoLabs/tap-github#120: its `rel="last"` link, the real
+  last page, is refused the same way). `POST /graphql` answers the `repository.stargazers`
+  connection (`first` ≤ 100, `after`, `orderBy: {field: STARRED_AT, direction: ASC|DESC}`) with
+  GitHub's shapes: `totalCount`, `pageInfo {endCursor hasNextPage}`, `edges {starredAt node}`,
+  opaque cursors that hold their place as stars arrive; 401 without a token; its own `graphql`
+  rate limit, exhausted as a 200 with an error of type `RATE_LIMITED` (github/docs#22607); an
+  unknown repository is `repository: null` with a `NOT_FOUND` error.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import threading
@@ -45,6 +55,8 @@ STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 _BY_ID = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
 _EVENTS_WINDOW = 300
+#: GitHub's REST stargazers list serves a repo's first 40,000 stars (400 pages of 100).
+STARS_SERVED = 40_000
 _PULL_COMMITS_MAX = 250
 
 
@@ -73,13 +85,31 @@ class GithubReplay(ReplayApp):
 
     name = "github"
 
-    def __init__(self, data: GithubData, core_limit: int = 5000, search_limit: int = 30) -> None:
+    def __init__(
+        self,
+        data: GithubData,
+        core_limit: int = 5000,
+        search_limit: int = 30,
+        stars_served: int = STARS_SERVED,
+        graphql_limit: int = 5000,
+    ) -> None:
         super().__init__()
         self.data = data
         #: Answer searches as GitHub does when a search timed out part-way.
         self.incomplete_results = False
-        self._budgets = {"core": _Budget(core_limit, 3600), "search": _Budget(search_limit, 60)}
+        #: How many stars of a repo the REST stargazers list serves (GitHub: 40,000).
+        self.stars_served = stars_served
+        self._budgets = {
+            "core": _Budget(core_limit, 3600),
+            "search": _Budget(search_limit, 60),
+            "graphql": _Budget(graphql_limit, 3600),
+        }
         self._lock = threading.Lock()
+        #: The variables of every GraphQL query answered (cursors asked), for assertions.
+        self.graphql_asked: list[dict[str, Any]] = []
+        self._star_cache: dict[
+            tuple[str, int, int, datetime], list[tuple[datetime, int, Record]]
+        ] = {}
         self.route("GET", r"/search/(?P<kind>repositories|issues|commits)", self.search)
         self.route("GET", _REPO, self.repository)
         self.route("GET", _REPO + r"/readme", self.readme)
@@ -97,6 +127,7 @@ class GithubReplay(ReplayApp):
         self.route("GET", r"/users/(?P<login>[^/]+)", self.user)
         self.route("GET", r"/users/(?P<login>[^/]+)/events/public", self.user_events)
         self.route("GET", r"/rate_limit", self.rate_limit)
+        self.route("POST", r"/graphql", self.graphql)
 
     # Routing by repository id, rate limits (charged in `dispatch`, reported in `decorate`).
 
@@ -115,6 +146,8 @@ class GithubReplay(ReplayApp):
             exhausted = budget.used >= budget.limit
             # Charged up front; a 304 is refunded in `decorate` (conditional hits are free).
             budget.used += 0 if exhausted else 1
+        if exhausted and self._resource(request) == "graphql":
+            return _graphql_error("RATE_LIMITED", "API rate limit exceeded for user ID 1.")
         if exhausted:
             reply = Reply.json(
                 {
@@ -147,6 +180,8 @@ class GithubReplay(ReplayApp):
         return reply
 
     def _resource(self, request: ReplayRequest) -> str:
+        if request.path == "/graphql":
+            return "graphql"
         return "search" if request.path.startswith("/search/") else "core"
 
     def _budget(self, request: ReplayRequest) -> _Budget:
@@ -274,17 +309,100 @@ class GithubReplay(ReplayApp):
         shown = sorted(visible(events, now, _created), key=_created, reverse=True)
         return shown[:_EVENTS_WINDOW]
 
+    def _stars(self, name: str, now: datetime) -> list[tuple[datetime, int, Record]]:
+        """A repo's stars visible at `now`, oldest first, as (time, user id, record); cached
+        per list, size and moment (a 40,000-star list is read 400 times a crawl)."""
+        records = self.data.stargazers.get(name, [])
+        key = (name, id(records), len(records), now)
+        with self._lock:
+            cached = self._star_cache.get(key)
+        if cached is None:
+            cached = sorted(
+                ((_starred(s), int(s["user"].get("id") or 0), s) for s in records),
+                key=lambda entry: entry[:2],
+            )
+            cached = [entry for entry in cached if entry[0] <= now]
+            with self._lock:
+                if len(self._star_cache) > 16:
+                    self._star_cache.clear()
+                self._star_cache[key] = cached
+        return cached
+
     def stargazers(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
         if repo is None:
             return self.not_found(request)
-        stars = sorted(
-            visible(self.data.stargazers.get(repo["full_name"], []), request.now, _starred),
-            key=_starred,
-        )
+        per_page = request.int_param("per_page", 30, 1, 100)
+        if (request.int_param("page", 1) - 1) * per_page >= self.stars_served:
+            return _pagination_limited()
+        stars = [entry[2] for entry in self._stars(repo["full_name"], request.now)]
         if STAR_MEDIA_TYPE not in (request.header("accept") or ""):
             stars = [s["user"] for s in stars]
         return self._page(request, stars, repo)
+
+    # GraphQL: the stargazers connection.
+
+    def graphql(self, request: ReplayRequest) -> Reply:
+        authorization = request.header("authorization") or ""
+        if not authorization.lower().startswith(("bearer ", "token ")):
+            body = {
+                "message": "This endpoint requires you to be authenticated.",
+                "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
+            }
+            reply = Reply.json(body, status=401)
+            reply.etag = False
+            return reply
+        payload = request.json_body()
+        query = payload.get("query") if isinstance(payload, dict) else None
+        variables = payload.get("variables") if isinstance(payload, dict) else None
+        variables = variables if isinstance(variables, dict) else {}
+        with self._lock:
+            self.graphql_asked.append(dict(variables))
+        if not isinstance(query, str) or "stargazers(" not in query:
+            return _graphql_error("PARSE", "The replay answers repository.stargazers only.")
+        first = variables.get("first")
+        if not isinstance(first, int) or not 1 <= first <= 100:
+            message = f"Requesting {first} records on the `stargazers` connection exceeds the `first` limit of 100 records."
+            return _graphql_error("EXCESSIVE_PAGINATION", message)
+        owner, name = variables.get("owner"), variables.get("name")
+        repo = self.data.repo(f"{owner}/{name}")
+        if (
+            repo is None
+            or _created(repo) > request.now
+            or self.data.deleted(repo["full_name"], request.now)
+        ):
+            message = f"Could not resolve to a Repository with the name '{owner}/{name}'."
+            return _graphql_error("NOT_FOUND", message, data={"repository": None})
+        stars = self._stars(repo["full_name"], request.now)
+        descending = "DESC" in query.split("STARRED_AT", 1)[-1][:40]
+        ordered = list(reversed(stars)) if descending else stars
+        cursor = _read_cursor(variables.get("cursor"))
+        if cursor is None and variables.get("cursor") is not None:
+            message = f"`{variables['cursor']}` does not appear to be a valid cursor."
+            return _graphql_error("INVALID_CURSOR_ARGUMENTS", message)
+        if cursor is not None:  # the stars after the cursor's, in the asked order
+            keys = [entry[:2] for entry in stars]
+            if descending:
+                ordered = list(reversed(stars[: bisect.bisect_left(keys, cursor)]))
+            else:
+                ordered = stars[bisect.bisect_right(keys, cursor) :]
+        chunk = ordered[:first]
+        edges = [
+            {
+                "starredAt": record["starred_at"],
+                "node": {"login": record["user"]["login"], "databaseId": record["user"].get("id")},
+            }
+            for _, _, record in chunk
+        ]
+        end = _cursor(chunk[-1][0], chunk[-1][1]) if chunk else None
+        connection = {
+            "totalCount": len(stars),
+            "pageInfo": {"endCursor": end, "hasNextPage": len(ordered) > first},
+            "edges": edges,
+        }
+        reply = Reply.json({"data": {"repository": {"stargazers": connection}}})
+        reply.etag = False
+        return reply
 
     def forks(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
@@ -495,3 +613,41 @@ def _unprocessable(message: str) -> Reply:
     reply = Reply.json(body, status=422)
     reply.etag = False
     return reply
+
+
+def _pagination_limited() -> Reply:
+    """GitHub's answer to a stargazers page that starts past the stars it serves."""
+    body = {
+        "message": "In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last link relation in the Link response header to see how far back you can traverse.",
+        "documentation_url": "https://docs.github.com/v3/#pagination",
+    }
+    reply = Reply.json(body, status=422)
+    reply.etag = False
+    return reply
+
+
+def _graphql_error(kind: str, message: str, data: Any = None) -> Reply:
+    """A GraphQL error: HTTP 200 with an `errors` list (github/docs#22607)."""
+    body: dict[str, Any] = {"errors": [{"type": kind, "message": message}]}
+    if data is not None:
+        body = {"data": data, **body}
+        body["errors"][0]["path"] = list(data)
+    reply = Reply.json(body)
+    reply.etag = False
+    return reply
+
+
+def _cursor(moment: datetime, uid: int) -> str:
+    """An opaque cursor (GitHub's are base64 too) holding a star's place: its time and user."""
+    raw = f"cursor:v2:{moment.isoformat()}|{uid}"
+    return base64.b64encode(raw.encode()).decode("ascii")
+
+
+def _read_cursor(value: Any) -> tuple[datetime, int] | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment, uid = base64.b64decode(value).decode().removeprefix("cursor:v2:").split("|")
+        return datetime.fromisoformat(moment), int(uid)
+    except ValueError:
+        return None
