@@ -18,6 +18,7 @@ from crawlers.github.paging import (
     relative,
     search_slice,
 )
+from crawlers.github.stars import graphql_url
 
 NOW = datetime(2022, 1, 15, 12, tzinfo=UTC)
 STARS = ListSpec(
@@ -100,6 +101,35 @@ def test_a_304_on_a_full_last_page_reads_the_page_after() -> None:
     # ... but a fresh (200) full last page is GitHub's word: there is no next page.
     fresh = Walk(STARS, None, {})
     assert fresh.after(rel, PageMeta(next=None, full=True), fresh=True, max_pages=10) is None
+
+
+def test_the_last_page_github_serves_is_the_walks_end_from_then_on() -> None:
+    """Page 400 read, page 401 refused (422): 400 is marked the end; the next run's 304 on it,
+    or a fresh full copy still linking to 401, ends the walk there."""
+    rel = "/repositories/1/stargazers?per_page=100&page=400"
+    refused = "/repositories/1/stargazers?per_page=100&page=401"
+    walk = Walk(STARS, None, {})
+    assert walk.after(rel, PageMeta(next=refused, full=True), fresh=True, max_pages=10) == refused
+    assert walk.served_end() and walk.complete and walk.at_served_end
+    saved = walk.cursor()
+    assert saved["pages"][rel] == {"next": None, "full": True, "oldest": None, "end": True}
+    for meta, fresh in ((PageMeta.from_dict(saved["pages"][rel]), False), (PageMeta(refused, True), True)):  # fmt: skip
+        again = Walk(STARS, None, saved)
+        assert again.start == rel and meta is not None
+        assert again.after(rel, meta, fresh=fresh, max_pages=10) is None
+        assert again.complete and again.at_served_end
+
+
+@pytest.mark.parametrize(
+    ("base", "endpoint"),
+    [
+        ("https://api.github.com", "https://api.github.com/graphql"),
+        ("https://ghe.example.org/api/v3/", "https://ghe.example.org/api/graphql"),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123/graphql"),
+    ],
+)
+def test_the_graphql_endpoint_derives_from_the_base_url(base: str, endpoint: str) -> None:
+    assert graphql_url(base) == endpoint
 
 
 def test_a_newest_first_walk_keeps_its_cutoff_for_every_page() -> None:

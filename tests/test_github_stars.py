@@ -216,3 +216,14 @@ def test_a_graphql_rate_limit_is_waited_out_and_retried(tmp_path: Path) -> None:
     assert result.stat("spreadwatch/ratelimit/waits") == 1
     assert result.stat("spreadwatch/github/graphql_error/RATE_LIMITED") == 0
     assert Counter(read(result)) == once_each(data, SERVED)
+
+
+def test_a_dropped_connection_mid_walk_is_counted_and_loses_nothing(tmp_path: Path) -> None:
+    data = world(190)
+    replay = FaultyGraphql(data, {2: faults.connection_dropped()}, stars_served=SERVED)
+    with ReplayServer(replay, clock=clock_after(190)) as github:
+        first = crawl(tmp_path, github, {**TOKEN, **SMALL}, RETRY_TIMES=0)
+        second = crawl(tmp_path, github, {**TOKEN, **SMALL})
+    assert first.stat("spreadwatch/github/graphql_error/network") == 1
+    assert len(read(first)) == SERVED + 30
+    assert set(read(first) + read(second)) == star_ids(data)

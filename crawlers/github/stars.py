@@ -168,6 +168,7 @@ class StarsPastServed:
                 "Authorization": f"Bearer {spider.token()}",
             },
             callback=self.on_page,
+            errback=self.unanswered,
             cb_kwargs={"walk": walk},
             meta={"handle_httpstatus_list": GRAPHQL_STATUSES, "ratelimit_bucket": "graphql"},
             dont_filter=True,
@@ -221,6 +222,12 @@ class StarsPastServed:
             )  # fmt: skip
             return
         yield self.request(walk)
+
+    def unanswered(self, failure: Any) -> None:
+        """No answer (a dropped connection, retries spent): counted like an error reply."""
+        request = failure.request
+        walk = request.cb_kwargs["walk"]
+        self.failed(walk, "network", str(failure.value)[:200], request.url)
 
     def complete(self, walk: StarWalk) -> None:
         """Down to the floor: the since-value moves to the newest star the walk read."""

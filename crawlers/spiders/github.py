@@ -4,7 +4,8 @@ What is followed and kept (`crawlers.github.follow`): the incident's repos (ever
 default, `keep_all`), repos owned by a watched user, and repos that match the incident
 themselves (name, description or README). A search hit elsewhere is kept when it matches and
 its repo is only checked, never followed for the hit's sake. For each followed repo: metadata,
-README, events, stargazers (`starred_at`), forks, issues and pull requests, issue and review
+README, events, stargazers (`starred_at`; past the 40,000 GitHub's list serves, through GraphQL
+with a token: `crawlers.github.stars`), forks, issues and pull requests, issue and review
 comments, commits (the detail with its files for matching ones) and the commits of matching pull
 requests. Nothing from outside the incident's window is kept unless the section asks for
 `history` (then it is marked `before_window`). Ids and `repo` use case-folded names.
