@@ -2,8 +2,10 @@
 
 Items are held as the feed's own elements (`title`, `link`, `guid`, `pubDate` in RFC 822,
 `description`, `source` with its `url`; Atom `id`, `updated`, `summary`, `author`), rendered to
-XML on each request with only the items whose time has passed on the replay clock. Feeds answer
-conditional GETs both ways: ETag/If-None-Match and Last-Modified/If-Modified-Since.
+XML on each request with only the items whose time has passed on the replay clock, newest first;
+a feed with a `size` shows only its newest `size` of them, as real feeds do (older ones scroll
+off as the clock moves on and new ones appear). Feeds answer conditional GETs both ways:
+ETag/If-None-Match and Last-Modified/If-Modified-Since.
 Google News search lives at `/rss/search?q=..&hl=..&gl=..&ceid=..` as on news.google.com: no
 paging, headlines "Headline - Publisher", opaque `link` tokens, items filtered by the query's
 words and the edition's language (`ceid` = `US:en`, `DE:de`, `CN:zh-Hans`).
@@ -27,8 +29,9 @@ ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
 @dataclass
 class FeedsData:
-    """`feeds`: path → {format: rss|atom, title, link, items: [...]}; `google_news`: RSS items
-    each with a `lang` (zh, en, de, ...) naming the edition it appears in."""
+    """`feeds`: path → {format: rss|atom, title, link, size (the newest shown; all without),
+    items: [...]}; `google_news`: RSS items each with a `lang` (zh, en, de, ...) naming the
+    edition it appears in."""
 
     feeds: dict[str, dict[str, Any]] = field(default_factory=dict)
     google_news: list[dict[str, Any]] = field(default_factory=list)
@@ -58,7 +61,7 @@ class FeedsReplay(ReplayApp):
         feed = self.data.feeds.get(request.path)
         if feed is None:
             return Reply.text("<html><body>Not Found</body></html>", "text/html", status=404)
-        items = _visible_items(feed.get("items", []), request.now)
+        items = _visible_items(feed.get("items", []), request.now)[: feed.get("size")]
         if feed.get("format", "rss") == "atom":
             body, content_type = _atom(feed, items), ATOM_TYPE
         else:
