@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 from replay_helpers import DENIAL_DAY, SettableClock, write_incident
 from spider_harness import run_spider
 
+from crawlers.spiders.feeds import shown_url
 from spreadwatch.replay import ReplayServer, faults
-from spreadwatch.replay.feeds import FeedsData, FeedsReplay
+from spreadwatch.replay.feeds import FeedsData, FeedsReplay, item_time
 
 
 def rss_item(guid: str, title: str, hours: float, publisher: str = "Reuters", **extra: str) -> dict:
@@ -222,3 +224,156 @@ def test_an_official_feed_yields_statements_kept_without_a_match(
         True,
         True,
     )
+
+
+# A wire feed during a breaking story: an item every 5 minutes, the feed showing its newest 20.
+WIRE_START = DENIAL_DAY.replace(hour=0)
+WIRE_STEP = timedelta(minutes=5)
+WIRE_SIZE = 20
+WIRE_URL = "https://reader:s3cret@wire.example/wire/rss.xml?token=feedtoken"
+WIRE_SHOWN = "https://wire.example/wire/rss.xml"
+WIRE_SOURCES = {"feeds": {"feeds": [{"url": WIRE_URL, "lang": "en"}]}}
+SCROLLED = "spreadwatch/feeds/scrolled_past"
+
+
+def wire_guid(i: int) -> str:
+    return f"wire-{i:02d}"
+
+
+def wire_items(count: int) -> list[dict]:
+    return [
+        rss_item(wire_guid(i), f"ByteDance intern update {i}", i * WIRE_STEP / timedelta(hours=1))
+        for i in range(count)
+    ]
+
+
+def wire_at(newest: int) -> datetime:
+    """The clock when item `newest` is the wire's latest."""
+    return WIRE_START + newest * WIRE_STEP
+
+
+def wire_ids(first: int, last: int) -> list[str]:
+    return sorted(guid_id(wire_guid(i)) for i in range(first, last + 1))
+
+
+@pytest.fixture
+def wire(clock: SettableClock) -> Iterator[ReplayServer]:
+    data = FeedsData(feeds={"/wire/rss.xml": {"title": "Wire", "size": WIRE_SIZE}})
+    data.feeds["/wire/rss.xml"]["items"] = wire_items(60)
+    with ReplayServer(FeedsReplay(data), clock=clock) as server:
+        yield server
+
+
+def scrolled_warnings(crawl_log: str) -> list[str]:
+    return [line for line in crawl_log.splitlines() if "WARNING" in line and "scrolled" in line]
+
+
+def test_a_feed_that_scrolled_past_the_last_fetch_is_counted_and_logged(
+    tmp_path: Path, wire: ReplayServer, clock: SettableClock
+) -> None:
+    """Run 1 reads items 0..19; by run 2 the wire published 40 more and shows 40..59: none seen,
+    all newer than 19, so 20..39 scrolled off unread. Counted once, logged without the feed's
+    credentials or token; the 20 it shows are all read."""
+    clock.now = wire_at(19)
+    first = crawl(tmp_path, wire, WIRE_SOURCES)
+    clock.now = wire_at(59)
+    second = crawl(tmp_path, wire, WIRE_SOURCES)
+    assert sorted(first.ids()) == wire_ids(0, 19) and first.stat(SCROLLED) == 0
+    assert sorted(second.ids()) == wire_ids(40, 59)
+    assert second.stat(SCROLLED) == 1
+    (warning,) = scrolled_warnings(second.log)
+    assert f"feed {WIRE_SHOWN}: all {WIRE_SIZE} entries are new" in warning
+    assert f"the oldest ({wire_at(40).isoformat()})" in warning
+    assert f"the newest of the last fetch ({wire_at(19).isoformat()})" in warning
+    assert "cover 95m" in warning and "now 1h" in warning  # 19 steps of 5 minutes; the default
+    assert "s3cret" not in warning and "feedtoken" not in warning
+
+
+@pytest.mark.parametrize(
+    ("newest", "read"),
+    [(38, (20, 38)), (24, (20, 24))],
+    ids=["one-entry-overlap", "5-new-15-seen"],
+)
+def test_a_fetch_that_reaches_back_to_the_last_one_is_not_counted(
+    tmp_path: Path, wire: ReplayServer, clock: SettableClock, newest: int, read: tuple[int, int]
+) -> None:
+    clock.now = wire_at(19)
+    crawl(tmp_path, wire, WIRE_SOURCES)
+    clock.now = wire_at(newest)
+    second = crawl(tmp_path, wire, WIRE_SOURCES)
+    assert sorted(second.ids()) == wire_ids(*read)
+    assert second.stat(SCROLLED) == 0 and scrolled_warnings(second.log) == []
+
+
+def test_the_first_fetch_of_a_full_feed_is_not_counted(
+    tmp_path: Path, wire: ReplayServer, clock: SettableClock
+) -> None:
+    clock.now = wire_at(59)
+    result = crawl(tmp_path, wire, WIRE_SOURCES)
+    assert sorted(result.ids()) == wire_ids(40, 59)
+    assert result.stat(SCROLLED) == 0 and scrolled_warnings(result.log) == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "stat"),
+    [
+        (None, "spreadwatch/not_modified"),
+        (faults.forbidden(), "spreadwatch/refused/403"),
+        (faults.garbage("application/rss+xml"), "spreadwatch/dropped/bad_feed"),
+    ],
+    ids=["304", "refused", "broken"],
+)
+def test_a_fetch_that_read_nothing_is_no_gap_and_changes_nothing(
+    tmp_path: Path, wire: ReplayServer, clock: SettableClock, reply, stat: str
+) -> None:
+    """A 304, a refusal or a broken body between two fetches: not counted, and the next fetch
+    that did scroll past run 1's newest is still measured against run 1 (counted once)."""
+    clock.now = wire_at(19)
+    crawl(tmp_path, wire, WIRE_SOURCES)
+    if reply is not None:
+        wire.script(r"^/wire/rss\.xml", [reply])
+    second = crawl(tmp_path, wire, WIRE_SOURCES)
+    clock.now = wire_at(59)
+    third = crawl(tmp_path, wire, WIRE_SOURCES)
+    assert second.stat(stat) == 1 and second.ids() == []
+    assert second.stat(SCROLLED) == 0 and scrolled_warnings(second.log) == []
+    assert sorted(third.ids()) == wire_ids(40, 59) and third.stat(SCROLLED) == 1
+
+
+def test_a_feed_republishing_its_entries_with_new_times_is_not_counted(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    """The same 20 guids again, each with a time after the last fetch's newest: seen, no gap."""
+    data = FeedsData(feeds={"/wire/rss.xml": {"title": "Wire", "items": wire_items(WIRE_SIZE)}})
+    with ReplayServer(FeedsReplay(data), clock=clock) as server:
+        clock.now = wire_at(WIRE_SIZE - 1)
+        crawl(tmp_path, server, WIRE_SOURCES)
+        later = timedelta(hours=6)
+        for item in data.feeds["/wire/rss.xml"]["items"]:
+            item["pubDate"] = format_datetime(item_time(item) + later, usegmt=True)
+        clock.now += later
+        second = crawl(tmp_path, server, WIRE_SOURCES)
+    assert second.ids() == [] and second.stat("spreadwatch/feeds/already_seen") == WIRE_SIZE
+    assert second.stat(SCROLLED) == 0 and scrolled_warnings(second.log) == []
+
+
+def test_a_google_news_search_with_only_new_items_is_not_counted(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    """Google News search items come in relevance order, not newest first: its oldest item says
+    nothing about what scrolled off, so all-new items newer than the last fetch are no gap."""
+    old, new = wire_items(60)[:20], wire_items(60)[40:]
+    data = FeedsData(google_news=[{**item, "lang": "en"} for item in old])
+    sources = {"feeds": {"google_news": [{"query": "ByteDance", "lang": "en"}]}}
+    with ReplayServer(FeedsReplay(data), clock=clock) as server:
+        first = crawl(tmp_path, server, sources)
+        data.google_news = [{**item, "lang": "en"} for item in new]
+        second = crawl(tmp_path, server, sources)
+    assert sorted(first.ids()) == wire_ids(0, 19)
+    assert sorted(second.ids()) == wire_ids(40, 59)
+    assert second.stat(SCROLLED) == 0 and scrolled_warnings(second.log) == []
+
+
+def test_a_feed_url_is_logged_without_its_credentials_or_query() -> None:
+    assert shown_url(WIRE_URL) == WIRE_SHOWN
+    assert shown_url("http://[::1]:8080/a.xml?k=v#f") == "http://[::1]:8080/a.xml"

@@ -7,13 +7,22 @@ articles in `crawlers.parsers.feeds` (Google News items resolved to the publishe
 the item carries its address, the redirect kept as `via`). Articles are `news:<sha1 of guid>` (guids are long URLs or
 opaque tokens); a feed marked `official` yields statements kept regardless of query matches.
 `SPREADWATCH_FEEDS_BASE_URL` replaces every feed URL's scheme and host (replay servers, proxies).
+
+A feed shows only its newest entries. When more were published between two runs than it holds,
+the older ones scrolled off unread: a fetch of a configured feed read before that holds no entry
+seen before, all newer than the newest of the last fetch, is counted as `feeds/scrolled_past` and
+logged with the span that may be missing (crawl the feed more often). Each configured feed keeps
+one small record in the state (`extra`, `feed:<url>`): the newest entry time of its last fetch.
+Google News search feeds are left out: their items come in relevance order, not newest first.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import feedparser
 import scrapy
@@ -22,7 +31,10 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers.feeds import Feed, FeedEntryError, parse_entry
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase
+from spreadwatch.durations import duration_text
 from spreadwatch.sources import FeedsSource
+
+logger = logging.getLogger(__name__)
 
 GOOGLE_NEWS = "https://news.google.com/rss/search"
 #: Google News editions: hl, gl, ceid per language (facts/sources.md).
@@ -34,11 +46,30 @@ EDITIONS = {
     "ja": ("ja", "JP", "JP:ja"),
 }
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"
+#: `extra` key of a configured feed's record: the newest entry time of its last fetch.
+FETCHED_KEY = "feed:"
 
 
 def google_news_url(query: str, lang: str) -> str:
     hl, gl, ceid = EDITIONS[lang]
     return f"{GOOGLE_NEWS}?{urlencode({'q': query, 'hl': hl, 'gl': gl, 'ceid': ceid})}"
+
+
+def scrolled_past(
+    newest_before: datetime | None, oldest_now: datetime | None, overlap: bool
+) -> bool:
+    """Whether entries may have scrolled off a feed between its last fetch and this one: no entry
+    of this fetch was seen before and (where both times are known) its oldest entry is newer
+    than the last fetch's newest. A feed republishing its old entries overlaps: not a gap."""
+    if overlap:
+        return False
+    return newest_before is None or oldest_now is None or oldest_now > newest_before
+
+
+def shown_url(url: str) -> str:
+    """A feed URL fit for a log line: no user or password, no query (tokens ride in it)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 class FeedsSpider(IncidentSpider):
@@ -49,7 +80,11 @@ class FeedsSpider(IncidentSpider):
     def initial_requests(self) -> list[scrapy.Request]:
         requests = [
             self.feed_request(
-                feed.url, name=feed.name or feed.url, lang=feed.lang, official=feed.official
+                feed.url,
+                name=feed.name or feed.url,
+                lang=feed.lang,
+                official=feed.official,
+                configured=feed.url,
             )
             for feed in self.section.feeds
         ]
@@ -86,16 +121,54 @@ class FeedsSpider(IncidentSpider):
             if parsed.get("bozo") or not parsed.get("version"):  # broken, or not a feed at all
                 self.drop("bad_feed", response.url, parsed.get("bozo_exception") or "no feed")
             return
+        times: list[datetime] = []  # of the entries read, seen or not
+        fresh: set[str] = set()  # ids first seen in this fetch (a guid it repeats is no overlap)
+        overlap = False  # an entry seen before this fetch
         for entry in parsed.entries:
             post = self.convert(response, entry, feed, parsed.feed)
             if post is None:
                 continue
+            times.append(post.timestamp)
             if self.state.is_seen(post.native_id):
+                overlap = overlap or post.native_id not in fresh
                 self.count("feeds/already_seen")
                 continue
+            fresh.add(post.native_id)
             self.state.mark_seen(post.native_id)
             yield post
+        # Configured feeds only. A Google News search is not newest first, so its oldest item
+        # says nothing about what scrolled off: its items come in relevance order (news.google.com
+        # offers no sort: serpapi/google-search-results-python#78; a client of /rss/search was
+        # told its "random date order" is Google's, to re-sort: riftninja/google-news-api#4; the
+        # recorded live search feed of the conformance data, 2026-09-25, lists 13:53 before 16:11).
+        if times and "configured" in feed:
+            self.check_scrolled(feed, times, overlap)
         self.remember(response)
+
+    def check_scrolled(self, feed: dict[str, Any], times: list[datetime], overlap: bool) -> None:
+        """Compare this fetch of a configured feed with its last one and record it for the next
+        (its newest entry time: one value per feed, whatever the feed's size)."""
+        key = FETCHED_KEY + feed["configured"]
+        record = self.state.extra.get(key)
+        newest, oldest = max(times), min(times)
+        self.state.set_extra(key, {"newest": newest.isoformat()})
+        if not isinstance(record, dict):  # the first fetch of this feed: nothing to compare
+            return
+        before = record.get("newest")
+        newest_before = datetime.fromisoformat(before) if isinstance(before, str) else None
+        if not scrolled_past(newest_before, oldest, overlap):
+            return
+        self.count("feeds/scrolled_past")
+        url = shown_url(feed["configured"])
+        label = url if feed["name"] == feed["configured"] else f"{feed['name']} ({url})"
+        since = newest_before.isoformat() if newest_before else "its last fetch"
+        logger.warning(
+            "feed %s: all %d entries are new, the oldest (%s) after the newest of the last fetch "
+            "(%s): entries published in between may have scrolled off unread; its %d entries "
+            "cover %s, so crawl it more often than that (`every` of the feeds section, now %s)",
+            label, len(times), oldest.isoformat(), since, len(times),
+            duration_text(newest - oldest), duration_text(self.section.every),
+        )  # fmt: skip
 
     def convert(
         self, response: Response, entry: Any, feed: dict[str, Any], meta: Any
