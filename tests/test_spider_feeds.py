@@ -285,7 +285,8 @@ def test_a_feed_that_scrolled_past_the_last_fetch_is_counted_and_logged(
     assert f"feed {WIRE_SHOWN}: all {WIRE_SIZE} entries are new" in warning
     assert f"the oldest ({wire_at(40).isoformat()})" in warning
     assert f"the newest of the last fetch ({wire_at(19).isoformat()})" in warning
-    assert "cover 95m" in warning and "now 1h" in warning  # 19 steps of 5 minutes; the default
+    assert f"its {WIRE_SIZE} entries cover 95m" in warning  # 19 steps of 5 minutes
+    assert "`every` (now 1h)" in warning  # the feeds section's default
     assert "s3cret" not in warning and "feedtoken" not in warning
 
 

@@ -55,17 +55,6 @@ def google_news_url(query: str, lang: str) -> str:
     return f"{GOOGLE_NEWS}?{urlencode({'q': query, 'hl': hl, 'gl': gl, 'ceid': ceid})}"
 
 
-def scrolled_past(
-    newest_before: datetime | None, oldest_now: datetime | None, overlap: bool
-) -> bool:
-    """Whether entries may have scrolled off a feed between its last fetch and this one: no entry
-    of this fetch was seen before and (where both times are known) its oldest entry is newer
-    than the last fetch's newest. A feed republishing its old entries overlaps: not a gap."""
-    if overlap:
-        return False
-    return newest_before is None or oldest_now is None or oldest_now > newest_before
-
-
 def shown_url(url: str) -> str:
     """A feed URL fit for a log line: no user or password, no query (tokens ride in it)."""
     parts = urlsplit(url)
@@ -149,24 +138,25 @@ class FeedsSpider(IncidentSpider):
         """Compare this fetch of a configured feed with its last one and record it for the next
         (its newest entry time: one value per feed, whatever the feed's size)."""
         key = FETCHED_KEY + feed["configured"]
-        record = self.state.extra.get(key)
+        last = self.state.extra.get(key)
         newest, oldest = max(times), min(times)
         self.state.set_extra(key, {"newest": newest.isoformat()})
-        if not isinstance(record, dict):  # the first fetch of this feed: nothing to compare
+        before = last.get("newest") if isinstance(last, dict) else None
+        if not isinstance(before, str):  # the feed's first fetch: nothing to compare
             return
-        before = record.get("newest")
-        newest_before = datetime.fromisoformat(before) if isinstance(before, str) else None
-        if not scrolled_past(newest_before, oldest, overlap):
+        newest_before = datetime.fromisoformat(before)
+        # Every entry read has a time (one without is dropped as `no_time`), so the times decide;
+        # an entry seen before (a feed republishing its entries, with new times or not) is no gap.
+        if overlap or oldest <= newest_before:
             return
         self.count("feeds/scrolled_past")
         url = shown_url(feed["configured"])
         label = url if feed["name"] == feed["configured"] else f"{feed['name']} ({url})"
-        since = newest_before.isoformat() if newest_before else "its last fetch"
         logger.warning(
             "feed %s: all %d entries are new, the oldest (%s) after the newest of the last fetch "
             "(%s): entries published in between may have scrolled off unread; its %d entries "
-            "cover %s, so crawl it more often than that (`every` of the feeds section, now %s)",
-            label, len(times), oldest.isoformat(), since, len(times),
+            "cover %s: keep the feeds section's `every` (now %s) well under that",
+            label, len(times), oldest.isoformat(), newest_before.isoformat(), len(times),
             duration_text(newest - oldest), duration_text(self.section.every),
         )  # fmt: skip
 
