@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -378,3 +379,43 @@ def test_a_google_news_search_with_only_new_items_is_not_counted(
 def test_a_feed_url_is_logged_without_its_credentials_or_query() -> None:
     assert shown_url(WIRE_URL) == WIRE_SHOWN
     assert shown_url("http://[::1]:8080/a.xml?k=v#f") == "http://[::1]:8080/a.xml"
+
+
+def test_an_entry_dated_in_the_future_does_not_hide_the_next_gap(
+    tmp_path: Path, clock: SettableClock
+) -> None:
+    """A typo'd date years ahead (dropped by the ingest as bad_timestamp) is no fetch's newest:
+    kept as the record, every later fetch's entries would be older than it and a feed that
+    scrolled past its last fetch would never be counted."""
+    typo = rss_item("wire-typo", "ByteDance intern update (typo)", 0)
+    typo["pubDate"] = format_datetime(datetime.now(UTC) + timedelta(days=3650), usegmt=True)
+    data = FeedsData(feeds={"/wire/rss.xml": {"title": "Wire", "items": [typo, *wire_items(20)]}})
+    clock.now = datetime.now(UTC) + timedelta(days=7300)  # the replay shows every item
+    with ReplayServer(FeedsReplay(data), clock=clock) as server:
+        crawl(tmp_path, server, WIRE_SOURCES)
+        data.feeds["/wire/rss.xml"]["items"] = wire_items(60)[40:]
+        second = crawl(tmp_path, server, WIRE_SOURCES)
+    assert sorted(second.ids()) == wire_ids(40, 59)
+    assert second.stat(SCROLLED) == 1
+
+
+@pytest.mark.parametrize("stored", ["not a time", "2024-10-19T01:35:00", 17], ids=["junk", "naive", "number"])  # fmt: skip
+def test_a_corrupt_record_of_the_last_fetch_is_a_first_fetch(
+    tmp_path: Path, wire: ReplayServer, clock: SettableClock, stored: object
+) -> None:
+    """A record no version wrote (edited by hand, a time without its zone) is no crash: the
+    fetch is measured against nothing, and its own record replaces it for the next."""
+    clock.now = wire_at(19)
+    crawl(tmp_path, wire, WIRE_SOURCES)
+    (state_file,) = (tmp_path / "work" / "data" / "state").rglob("feeds.json")
+    state = json.loads(state_file.read_text())
+    state["extra"][f"feed:{WIRE_URL}"] = {"newest": stored}
+    state_file.write_text(json.dumps(state))
+    clock.now = wire_at(39)
+    second = crawl(tmp_path, wire, WIRE_SOURCES)
+    clock.now = wire_at(58)  # 39..58: one entry seen
+    third = crawl(tmp_path, wire, WIRE_SOURCES)
+    assert sorted(second.ids()) == wire_ids(20, 39)
+    assert not [k for k in second.stats if "spider_exceptions" in k], second.stats
+    assert second.stat(SCROLLED) == 0
+    assert sorted(third.ids()) == wire_ids(40, 58) and third.stat(SCROLLED) == 0

@@ -29,6 +29,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.items import Post
+from crawlers.normalise import plausible
 from crawlers.parsers.feeds import Feed, FeedEntryError, parse_entry
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase
 from spreadwatch.durations import duration_text
@@ -138,13 +139,17 @@ class FeedsSpider(IncidentSpider):
         """Compare this fetch of a configured feed with its last one and record it for the next
         (its newest entry time: one value per feed, whatever the feed's size)."""
         key = FETCHED_KEY + feed["configured"]
-        last = self.state.extra.get(key)
+        # An entry dated past now (a typo'd year) is dropped by the ingest as bad_timestamp; as
+        # the record it would put every later fetch's entries before it, hiding every gap.
+        now = self.clock()
+        times = [t for t in times if plausible(t, now)]
+        if not times:
+            return
+        newest_before = _last_newest(self.state.extra.get(key))
         newest, oldest = max(times), min(times)
         self.state.set_extra(key, {"newest": newest.isoformat()})
-        before = last.get("newest") if isinstance(last, dict) else None
-        if not isinstance(before, str):  # the feed's first fetch: nothing to compare
+        if newest_before is None:  # the feed's first fetch (or a record no version wrote)
             return
-        newest_before = datetime.fromisoformat(before)
         # Every entry read has a time (one without is dropped as `no_time`), so the times decide;
         # an entry seen before (a feed republishing its entries, with new times or not) is no gap.
         if overlap or oldest <= newest_before:
@@ -178,3 +183,14 @@ class FeedsSpider(IncidentSpider):
         except FeedEntryError as error:
             self.drop(error.reason, response.url, str(error))
             return None
+
+
+def _last_newest(record: Any) -> datetime | None:
+    """The newest entry time of a feed's record, or None when there is none to compare with:
+    a first fetch, or a value no version wrote (not a time, or one without its zone)."""
+    value = record.get("newest") if isinstance(record, dict) else None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
