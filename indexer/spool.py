@@ -10,7 +10,9 @@ is gone (ids are deterministic: a document replayed twice is written once).
 What a replay cannot write waits apart (`.again.<pid>.<token>`) until the replay ends; then it,
 and whatever the replay did not get to (it stops when the cluster cannot be reached), go back
 to the spool ahead of what other writers spooled meanwhile: they are older. Until then the
-replay file holds them all, so a crash loses none and the copy set apart is dropped.
+replay file holds them all, so a crash loses none and the copy set apart is dropped. What a
+replay made and could not write (a replayed post's engagement snapshots) is in no replay file:
+it goes to the spool at once (`append_new`).
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ class Spool:
         what the replay could not write: it waits in `again_path` and goes back with the rest.
         """
         return self._append(self.again_path if self._replaying else self.path, entries)
+
+    def append_new(self, entries: Iterable[SpoolEntry]) -> int:
+        """Write entries durably to the spool itself, during a replay too: documents the replay
+        did not read but made (a replayed post's engagement snapshots) are in no replay file, so
+        set apart they would go with a replay that died or was given up."""
+        return self._append(self.path, entries)
 
     def _append(self, path: Path, entries: Iterable[SpoolEntry]) -> int:
         lines = [entry.to_json() + "\n" for entry in entries]

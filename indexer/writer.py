@@ -522,30 +522,32 @@ class BulkWriter:
         goes to the dead letters instead (listed by `status`, never replayed again)."""
         now = datetime.now(UTC).isoformat()
         entries = [
-            SpoolEntry(kind=kind, doc=p.doc, reason=reason, spooled_at=now, attempts=p.attempts + 1)
+            (SpoolEntry(kind, p.doc, reason, spooled_at=now, attempts=p.attempts + 1), p.replayed)
             for p in pending
         ]
         if _is_content(reason):
-            dead = [e for e in entries if e.attempts >= DEAD_AFTER]
-            entries = [e for e in entries if e.attempts < DEAD_AFTER]
-            self._dead_letters(dead)
-        docs = [e.doc for e in entries]
+            self._dead_letters([e for e, _ in entries if e.attempts >= DEAD_AFTER])
+            entries = [(e, replayed) for e, replayed in entries if e.attempts < DEAD_AFTER]
         if not entries:
             return
         try:
-            written = self.spool.append(entries)
+            # During a replay what it read waits apart until it ends (`Spool.append`); what it
+            # made (a replayed post's engagement snapshots) is in no spool file: set apart, a
+            # replay that died would take it along, so it goes to the spool at once.
+            written = self.spool.append(e for e, replayed in entries if replayed)
+            written += self.spool.append_new(e for e, replayed in entries if not replayed)
         except OSError as error:  # full or read-only disk: these documents exist nowhere now
             logger.error(
                 "LOST %d %s documents: the spool %s cannot be written (%s); they were not "
                 "stored (%s)",
-                len(docs), kind, self.spool.path, error, reason,
+                len(entries), kind, self.spool.path, error, reason,
             )  # fmt: skip
             with self._stats_lock:
-                self.stats.lost += len(docs)
+                self.stats.lost += len(entries)
             return
         with self._stats_lock:
             self.stats.spooled += written
-            self._rejected[reason.split(":", 1)[0]] += len(docs)
+            self._rejected[reason.split(":", 1)[0]] += len(entries)
 
     def _dead_letters(self, entries: list[SpoolEntry]) -> None:
         if not entries:

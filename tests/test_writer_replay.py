@@ -4,6 +4,11 @@ batch that got nowhere, and what it did not write waits, in order and once, for 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from elasticsearch import Elasticsearch, helpers
@@ -82,3 +87,64 @@ def test_a_cluster_lost_after_the_first_batch_leaves_exactly_the_unwritten_ones(
     assert (recovered.spool_replayed, recovered.indexed_new) == (6, 6)
     assert stored_ids(es_client, index_names) == sorted(f"github:{n}" for n in ids)
     assert spooled_ids(spool) == []
+
+
+#: A writer started in a process of its own (killed by the test mid-replay): replays the spool
+#: of `argv[2]` for prefix `argv[3]` through the relay on port `argv[1]`.
+REPLAY_CHILD = """
+import sys
+from pathlib import Path
+from elasticsearch import Elasticsearch
+from indexer.connection import IndexNames
+from indexer.writer import BulkWriter
+client = Elasticsearch(f"http://127.0.0.1:{sys.argv[1]}", request_timeout=5, max_retries=0)
+BulkWriter(client, IndexNames(sys.argv[3]), Path(sys.argv[2]), batch_size=1)
+"""
+
+
+def snapshots_spooled(spool: Spool) -> bool:
+    """Whether activity documents were spooled (set apart or not) beside the replay file."""
+    return any(
+        '"kind": "activity"' in path.read_text()
+        for path in spool.dir.glob(f"{spool.prefix}.jsonl*")
+        if ".replaying." not in path.name
+    )
+
+
+def test_a_replay_that_dies_keeps_the_engagement_snapshots_it_could_not_write(
+    es_client, index_names, tmp_path: Path
+):
+    """A replayed post whose engagement changed is written with its snapshots (new activity
+    documents, in no spool file); the cluster goes dark before they are. A process that dies
+    later in the replay must leave them somewhere the next writer finds: the post is stored
+    with its new engagement by then, so replaying it again makes no snapshot."""
+    first = BulkWriter(es_client, index_names, tmp_path / "unused")
+    first.add_post(post("eng", engagement={"stars": 10}))
+    first.close()
+    spool = Spool(tmp_path / "spool", index_names.prefix)
+    later = "2024-10-19T09:00:00+00:00"
+    spool.append([SpoolEntry("post", post("eng", engagement={"stars": 5000}, last_seen=later), "unreachable: earlier outage")])  # fmt: skip
+    spool_posts(spool, ["old-1", "old-2"])
+    relay = BlackHole.after_first_bulk(es_client)  # the posts' bulk goes through, then dark
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", REPLAY_CHILD, str(relay.port), str(spool.dir), index_names.prefix],
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # The snapshots' bulk timed out and they were spooled; the next batch's lookup waits.
+        while not snapshots_spooled(spool) and time.monotonic() < deadline:
+            assert child.poll() is None, "the replay ended before the test could stop it"
+            time.sleep(0.02)
+        child.kill()
+    finally:
+        child.wait()
+        relay.close()
+    assert child.returncode == -signal.SIGKILL
+
+    BulkWriter(es_client, index_names, spool.dir, batch_size=1).close()
+    es_client.indices.refresh(index=index_names.activity)
+    snapshots = [h["_source"] for h in helpers.scan(es_client, index=index_names.activity)]
+    assert sorted(s["engagement"]["stars"] for s in snapshots) == [10, 5000]
+    assert stored_ids(es_client, index_names) == ["github:eng", "github:old-1", "github:old-2"]
