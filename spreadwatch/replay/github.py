@@ -149,15 +149,13 @@ class GithubReplay(ReplayApp):
         if exhausted and self._resource(request) == "graphql":
             return _graphql_error("RATE_LIMITED", "API rate limit exceeded for user ID 1.")
         if exhausted:
-            reply = Reply.json(
+            return _uncached(
                 {
                     "message": "API rate limit exceeded for 127.0.0.1.",
                     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
                 },
                 status=403,
             )
-            reply.etag = False
-            return reply
         return super().dispatch(request)
 
     def decorate(self, request: ReplayRequest, reply: Reply) -> Reply:
@@ -197,9 +195,7 @@ class GithubReplay(ReplayApp):
             }
             for name, b in self._budgets.items()
         }
-        reply = Reply.json({"resources": resources, "rate": resources["core"]})
-        reply.etag = False
-        return reply
+        return _uncached({"resources": resources, "rate": resources["core"]})
 
     # Search.
 
@@ -349,9 +345,7 @@ class GithubReplay(ReplayApp):
                 "message": "This endpoint requires you to be authenticated.",
                 "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql",
             }
-            reply = Reply.json(body, status=401)
-            reply.etag = False
-            return reply
+            return _uncached(body, status=401)
         payload = request.json_body()
         query = payload.get("query") if isinstance(payload, dict) else None
         variables = payload.get("variables") if isinstance(payload, dict) else None
@@ -400,9 +394,7 @@ class GithubReplay(ReplayApp):
             "pageInfo": {"endCursor": end, "hasNextPage": len(ordered) > first},
             "edges": edges,
         }
-        reply = Reply.json({"data": {"repository": {"stargazers": connection}}})
-        reply.etag = False
-        return reply
+        return _uncached({"data": {"repository": {"stargazers": connection}}})
 
     def forks(self, request: ReplayRequest) -> Reply:
         repo = self._repo(request)
@@ -566,12 +558,10 @@ class GithubReplay(ReplayApp):
         return self._page(request, self._events(events, request.now), extra=_POLL)
 
     def not_found(self, request: ReplayRequest) -> Reply:
-        reply = Reply.json(
+        return _uncached(
             {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"},
             status=404,
         )
-        reply.etag = False
-        return reply
 
 
 _POLL = {"X-Poll-Interval": "60"}
@@ -587,9 +577,7 @@ def _validation_failed(field_name: str, message: str = "Missing required field."
         ],
         "documentation_url": "https://docs.github.com/v3/search",
     }
-    reply = Reply.json(body, status=422)
-    reply.etag = False
-    return reply
+    return _uncached(body, status=422)
 
 
 def _past_served() -> Reply:
@@ -599,9 +587,7 @@ def _past_served() -> Reply:
         "documentation_url": "https://docs.github.com/v3/search/",
         "status": "422",
     }
-    reply = Reply.json(body, status=422)
-    reply.etag = False
-    return reply
+    return _uncached(body, status=422)
 
 
 def _unprocessable(message: str) -> Reply:
@@ -610,9 +596,7 @@ def _unprocessable(message: str) -> Reply:
         "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
         "status": "422",
     }
-    reply = Reply.json(body, status=422)
-    reply.etag = False
-    return reply
+    return _uncached(body, status=422)
 
 
 def _pagination_limited() -> Reply:
@@ -621,9 +605,7 @@ def _pagination_limited() -> Reply:
         "message": "In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last link relation in the Link response header to see how far back you can traverse.",
         "documentation_url": "https://docs.github.com/v3/#pagination",
     }
-    reply = Reply.json(body, status=422)
-    reply.etag = False
-    return reply
+    return _uncached(body, status=422)
 
 
 def _graphql_error(kind: str, message: str, data: Any = None) -> Reply:
@@ -632,9 +614,7 @@ def _graphql_error(kind: str, message: str, data: Any = None) -> Reply:
     if data is not None:
         body = {"data": data, **body}
         body["errors"][0]["path"] = list(data)
-    reply = Reply.json(body)
-    reply.etag = False
-    return reply
+    return _uncached(body)
 
 
 def _cursor(moment: datetime, uid: int) -> str:
@@ -651,3 +631,10 @@ def _read_cursor(value: Any) -> tuple[datetime, int] | None:
         return datetime.fromisoformat(moment), int(uid)
     except ValueError:
         return None
+
+
+def _uncached(body: Any, status: int = 200) -> Reply:
+    """A JSON reply GitHub sends without an ETag (errors, rate limits, GraphQL)."""
+    reply = Reply.json(body, status=status)
+    reply.etag = False
+    return reply
