@@ -34,6 +34,10 @@ from psutil import pid_exists
 from spreadwatch.locks import folder_lock
 
 logger = logging.getLogger(__name__)
+#: Spool files are read and written so that any byte goes through as it is: a line torn by a
+#: power cut or a full disk can end inside a character of Chinese text, and read strictly it
+#: would stop every writer's start; so it is quarantined like any torn line, byte for byte.
+BYTES = "surrogateescape"
 
 
 @dataclass
@@ -93,7 +97,7 @@ class Spool:
         lines = [entry.to_json() + "\n" for entry in entries]
         if not lines:
             return 0
-        with folder_lock(self.dir), path.open("a", encoding="utf-8") as handle:
+        with folder_lock(self.dir), path.open("a", encoding="utf-8", errors=BYTES) as handle:
             handle.write(_line_start(path) + "".join(lines))
             handle.flush()
             os.fsync(handle.fileno())
@@ -163,7 +167,7 @@ class Spool:
         merged = self._merge_path
         left = 0
         try:
-            with merged.open("w", encoding="utf-8") as target:
+            with merged.open("w", encoding="utf-8", errors=BYTES) as target:
                 if self.again_path.exists():
                     _copy_lines(self.again_path, target)
                 for line in itertools.chain([first] if first is not None else [], lines):
@@ -208,7 +212,7 @@ class Spool:
 
     def _move_into_replay(self, source: Path) -> None:
         start = _line_start(self.replay_path)
-        with self.replay_path.open("a", encoding="utf-8") as target, source.open(encoding="utf-8") as lines:  # fmt: skip
+        with self.replay_path.open("a", encoding="utf-8", errors=BYTES) as target, source.open(encoding="utf-8", errors=BYTES) as lines:  # fmt: skip
             target.write(start)
             shutil.copyfileobj(lines, target)  # a long outage's spool need not fit in memory
             target.flush()
@@ -216,7 +220,7 @@ class Spool:
         source.unlink()
 
     def _read(self, path: Path, quarantine: bool = True) -> Iterable[SpoolEntry]:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors=BYTES) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -230,7 +234,7 @@ class Spool:
     def _quarantine(self, path: Path, number: int, line: str) -> None:
         bad = self.dir / f"{self.prefix}.unreadable.jsonl"
         logger.error("unreadable spool line %s:%s kept in %s", path, number, bad)
-        with bad.open("a", encoding="utf-8") as handle:
+        with bad.open("a", encoding="utf-8", errors=BYTES) as handle:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -239,7 +243,7 @@ class Spool:
 def _copy_lines(source: Path, target: TextIO) -> None:
     """Append `source` to `target` in pieces, ending on a line end (a torn last line stays torn,
     but what follows it starts a line of its own)."""
-    with source.open(encoding="utf-8") as lines:
+    with source.open(encoding="utf-8", errors=BYTES) as lines:
         shutil.copyfileobj(lines, target)
     target.write(_line_start(source))
 

@@ -502,10 +502,12 @@ class BulkWriter:
         return written, refused, retry, conflicts
 
     def _not_reached(self, kind: str, ids: Iterable[str], error: Exception) -> None:
-        """Note, during a replay, documents a request failed whole for: the client reached no
-        node (or the cluster refused the request). Stored posts it could read but not all of
-        (`ShardsUnavailableError`) mean a cluster that answers: not noted."""
-        if self._cut_off is not None and not isinstance(error, ShardsUnavailableError):
+        """Note, during a replay, documents a request failed whole for because no node could
+        be reached: no answer at all, or a gateway's or an overloaded node's (429, 5xx). A
+        refusal of this request (a 413 for a batch too large, a 400) comes from a cluster that
+        answers, at once: the replay goes on to the next batch rather than stop every start
+        there; stored posts read in part (`ShardsUnavailableError`) are not noted either."""
+        if self._cut_off is not None and _unreachable(error):
             reason = _failure_reason(error)
             self._cut_off.update(((kind, doc_id), reason) for doc_id in ids)
 
@@ -658,6 +660,15 @@ def _changes(previous: dict[str, Any] | None, merged: dict[str, Any]) -> tuple[i
     edited = bool(merged.get("edited_at")) and merged.get("edited_at") != previous.get("edited_at")
     deleted = bool(merged.get("deleted_at")) and not previous.get("deleted_at")
     return int(edited), int(deleted)
+
+
+def _unreachable(error: Exception) -> bool:
+    """No node answered the request, or only a gateway or an overloaded node did."""
+    if isinstance(error, ShardsUnavailableError):
+        return False
+    if isinstance(error, ApiError):
+        return error.meta.status == 429 or error.meta.status >= 500
+    return isinstance(error, TransportError)
 
 
 def _conflict(result: dict[str, Any]) -> bool:

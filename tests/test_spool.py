@@ -152,3 +152,44 @@ def test_what_a_dead_replay_spooled_again_is_not_taken_twice(tmp_path: Path):
     spool = Spool(tmp_path, "sw")
     assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["1", "2"]
     assert not again.exists()
+
+
+#: A line torn inside a character: "字" is three bytes in UTF-8, and the cut keeps one.
+TORN_IN_A_CHARACTER = b'{"kind": "post", "reason": "unreachable: test", "doc": {"text": "' + "字".encode()[:1]  # fmt: skip
+
+
+def test_a_line_torn_inside_a_character_is_kept_aside_byte_for_byte(tmp_path: Path):
+    """A power cut in the middle of Chinese text: the spool still replays, and every writer
+    start does not stop on it."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    with spool.path.open("ab") as handle:
+        handle.write(TORN_IN_A_CHARACTER)
+    spool.append([entry("字节")])
+    assert [e.doc["native_id"] for e in spool.take_for_replay()] == ["1", "字节"]
+    kept = (tmp_path / "sw.unreadable.jsonl").read_bytes()
+    assert kept == TORN_IN_A_CHARACTER + b"\n"
+
+
+def test_status_reads_a_spool_with_a_line_torn_inside_a_character(tmp_path: Path):
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    with spool.path.open("ab") as handle:
+        handle.write(TORN_IN_A_CHARACTER)
+    assert spool_summary(tmp_path)["sw"]["documents"] == 1
+
+
+def test_a_replay_gives_back_a_spool_torn_inside_a_character_unchanged(tmp_path: Path):
+    """What other writers spooled while a replay ran is copied behind what it gives back: a
+    torn character in it goes through as it is, and its entries stay readable."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1")])
+    taken = spool.take_for_replay()
+    other = Spool(tmp_path, "sw")
+    other.append([entry("2")])
+    with other.path.open("ab") as handle:
+        handle.write(TORN_IN_A_CHARACTER)
+    other.append([entry("3")])
+    assert spool.finish_replay(taken) == 1
+    assert [e.doc["native_id"] for e in Spool(tmp_path, "sw").entries()] == ["1", "2", "3"]
+    assert TORN_IN_A_CHARACTER + b"\n" in spool.path.read_bytes()

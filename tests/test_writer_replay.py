@@ -3,11 +3,13 @@ batch that got nowhere, and what it did not write waits, in order and once, for 
 
 from __future__ import annotations
 
+import http.server
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -148,3 +150,54 @@ def test_a_replay_that_dies_keeps_the_engagement_snapshots_it_could_not_write(
     snapshots = [h["_source"] for h in helpers.scan(es_client, index=index_names.activity)]
     assert sorted(s["engagement"]["stars"] for s in snapshots) == [10, 5000]
     assert stored_ids(es_client, index_names) == ["github:eng", "github:old-1", "github:old-2"]
+
+
+class Refusing:
+    """A cluster that answers every request at once with 413 (`http.max_content_length`),
+    as Elasticsearch does: its own JSON error and product header. It counts the requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        refusing = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                refusing.requests.append(f"{self.command} {self.path.split('?')[0]}")
+                body = b'{"error":{"type":"content_too_long_exception","reason":"request too large"},"status":413}'  # fmt: skip
+                self.send_response(413)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("X-Elastic-Product", "Elasticsearch")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def client(self) -> Elasticsearch:
+        host, port = self.server.server_address[:2]
+        return Elasticsearch(f"http://{host}:{port}", request_timeout=5, max_retries=0)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_batch_the_cluster_refuses_at_once_does_not_stop_the_replay(index_names, tmp_path: Path):
+    """A refusal comes from a cluster that answers (a batch too large is refused 413): it costs
+    no timeout, and stopping there would hold every later batch back at every start."""
+    spool = Spool(tmp_path / "spool", index_names.prefix)
+    ids = [f"old-{n}" for n in range(10)]
+    spool_posts(spool, ids)
+    cluster = Refusing()
+    client = cluster.client()
+    writer = BulkWriter(client, index_names, tmp_path / "spool", batch_size=4)
+    client.close()
+    cluster.close()
+    assert cluster.requests == [f"POST /{index_names.posts}/_mget"] * 3  # every batch tried
+    assert writer.stats.spool_left == 0
+    assert spooled_ids(spool) == ids  # each refused, each kept once, in order
