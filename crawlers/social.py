@@ -42,27 +42,33 @@ WALK_PREFIX = "walk:"
 @dataclass
 class _KeyWalks:
     """The walks of one since-value key in this run: how many are open, the newest and oldest
-    post times they read, and whether one was stopped by `max_pages` (and where it would go on)."""
+    post times they read, and whether one was stopped by `max_pages` (and where it would go on,
+    with what its pages served so far)."""
 
     open: int = 0
     newest: datetime | None = None
     oldest: datetime | None = None
     capped: bool = False
     resume: Any = None
+    served: int = 0
 
 
 @dataclass(frozen=True)
 class SavedWalk:
     """A walk stopped by `max_pages`: the start it reads down to, the newest post it read
-    (the since-value once it is complete), and the platform's point to go on from."""
+    (the since-value once it is complete), the platform's point to go on from, and the things
+    its pages served over the runs so far, for a platform that counts them (Reddit tells a
+    listing it cut by them; 0, and not written, for the others and for a walk saved before)."""
 
     floor: datetime
     newest: datetime | None
     resume: Any
+    served: int = 0
 
     def to_state(self) -> dict[str, Any]:
         newest = self.newest.isoformat() if self.newest else None
-        return {"floor": self.floor.isoformat(), "newest": newest, "resume": self.resume}
+        state = {"floor": self.floor.isoformat(), "newest": newest, "resume": self.resume}
+        return {**state, "served": self.served} if self.served else state
 
     @classmethod
     def from_state(cls, raw: Any) -> SavedWalk | None:
@@ -75,7 +81,10 @@ class SavedWalk:
             newest = datetime.fromisoformat(newest).astimezone(UTC) if newest else None
         except (KeyError, TypeError, ValueError):
             return None
-        return cls(floor, newest, raw["resume"])
+        served = raw.get("served")
+        if not (type(served) is int and served > 0):  # none saved before Reddit counted them
+            served = 0
+        return cls(floor, newest, raw["resume"], served)
 
 
 class SocialSpider(IncidentSpider):
@@ -158,7 +167,7 @@ class SocialSpider(IncidentSpider):
         walks = self._walks().get(key)
         return walks.oldest if walks else None
 
-    def walk_ended(self, key: str, complete: bool, resume: Any = None) -> None:
+    def walk_ended(self, key: str, complete: bool, resume: Any = None, served: int = 0) -> None:
         """A walk of `key` ended: `complete` when it reached the window's start or the end of
         the results, not when `max_pages` stopped it first.
 
@@ -166,15 +175,18 @@ class SocialSpider(IncidentSpider):
         took; committed once durable). A capped walk with a `resume` point (the platform's
         way to ask for the page after: a cursor, an id, a time) is saved, and the next run
         goes on from there down to the same start: posts below the cap are read then, however
-        many new ones arrive meanwhile. Without one (Weibo's search pages shift as posts
-        arrive), the since-value stays and the next run reads down to it again. Moved to the
-        newest post, the next run would begin above the unread ones, skipped for good. A walk
-        that never ends (a page refused or unreadable) moves nothing.
+        many new ones arrive meanwhile; `served`, the things the walk's pages served in all
+        (its earlier runs' included), is saved with it (`SavedWalk.served`). Without one
+        (Weibo's search pages shift as posts arrive), the since-value stays and the next run
+        reads down to it again. Moved to the newest post, the next run would begin above the
+        unread ones, skipped for good. A walk that never ends (a page refused or unreadable)
+        moves nothing.
         """
         walks = self._close(key)
         if not complete:
             walks.capped = True
             walks.resume = resume
+            walks.served = served
             self.count(f"{self.name}/capped")
             goes_on = "goes on from there" if resume is not None else "reads down to it again"
             logger.warning(
@@ -206,7 +218,7 @@ class SocialSpider(IncidentSpider):
         newest = max((t for t in (walks.newest, saved and saved.newest) if t), default=None)
         if walks.capped and walks.resume is not None:
             floor = self.window_start(key)
-            self.state.set_extra(WALK_PREFIX + key, SavedWalk(floor, newest, walks.resume).to_state())  # fmt: skip
+            self.state.set_extra(WALK_PREFIX + key, SavedWalk(floor, newest, walks.resume, walks.served).to_state())  # fmt: skip
             return
         if walks.capped:
             return

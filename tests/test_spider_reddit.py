@@ -270,6 +270,34 @@ def test_a_first_run_counts_a_listing_cut_only_past_the_caps_worth(
 
 
 @pytest.mark.parametrize(
+    ("posts", "max_pages", "runs"),
+    [(1300, 5, 2), (1300, 3, 4), (250, 1, 3)],
+    ids=["cut-over-two-runs", "cut-over-four-runs", "small-over-three-runs"],
+)
+def test_a_first_walk_max_pages_splits_counts_the_cut_over_all_its_runs(
+    tmp_path: Path, posts: int, max_pages: int, runs: int
+) -> None:
+    """A first walk `max_pages` stops goes on at the next run: the posts its earlier runs read
+    count towards the cap's worth, so a listing Reddit cut at 1,000 is counted once, at the run
+    its walk ends (500 + 500, not two walks of 500) — and a small one ending over runs is not."""
+    data = RedditData.load(FIXTURES / "reddit.json")
+    burst = links("Rumours", posts)
+    data.things += burst
+    read = served(burst)
+    incident = _incident(tmp_path, subreddits=["Rumours"], global_search=False, max_pages=max_pages)  # fmt: skip
+    with ReplayServer(RedditReplay(data, listing_cap=REDDIT_CAP)) as server:
+        results = [crawl("reddit", incident, tmp_path, **env(server, **CREDENTIALS)) for _ in range(runs)]  # fmt: skip
+    assert set().union(*(r.ids() for r in results)) == ids(read)
+    assert [r.stat("reddit/capped") for r in results] == [1] * (runs - 1) + [0]
+    cut = int(len(burst) > REDDIT_CAP)
+    assert [r.stat("reddit/listing_capped") for r in results] == [0] * (runs - 1) + [cut]
+    logged = warnings(results[-1].log)
+    assert len(logged) == cut
+    if cut:
+        assert f"after {len(read)} posts" in logged[0] and "the window's start" in logged[0]
+
+
+@pytest.mark.parametrize(
     ("reply", "stat"),
     [
         (faults.garbage(), "dropped/bad_json"),

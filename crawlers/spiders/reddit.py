@@ -11,7 +11,9 @@ Reddit serves at most about 1,000 posts of a listing and then answers `after: nu
 true end. A walk that ends so above the last run's newest post (posts at or before it exist:
 that run read them) was cut: the posts between the oldest it read and that point cannot be
 fetched from the listing, and are counted as `reddit/listing_capped` with a warning. A first run
-has no such point, so it counts only a walk that read about the cap's worth (`FIRST_RUN_CUT`).
+has no such point, so it counts only a walk that read about the cap's worth (`FIRST_RUN_CUT`),
+over every run it took: a walk `max_pages` stops keeps what its pages served with the saved
+walk (`SavedWalk.served`), so 1,000 read as 500 and 500 still add up to a cut.
 Either way the since-value moves on to the newest post: reading down again would be cut at the
 same place.
 
@@ -77,9 +79,9 @@ FIRST_RUN_CUT = LISTING_CAP - PAGE_SIZE
 
 @dataclass
 class _Listing:
-    """What one walk read of its listing this run: the things served, the oldest time among the
-    listing's own posts (not a crosspost's original, which can be years older), and the
-    since-point it reads down to (None on a first run)."""
+    """What one walk read of its listing: the things served (over every run the walk took), the
+    oldest time this run among the listing's own posts (not a crosspost's original, which can
+    be years older), and the since-point it reads down to (None on a first run)."""
 
     since: datetime | None
     served: int = 0
@@ -191,7 +193,7 @@ class RedditSpider(SocialSpider):
                 self._listing_ended(key, meta["sub"], meta["term"], start)
             self.walk_ended(key, complete=True)
         elif meta["page"] + 1 >= self.section.max_pages:
-            self.walk_ended(key, complete=False, resume=after)
+            self.walk_ended(key, complete=False, resume=after, served=read.served)
         else:
             await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
@@ -217,9 +219,12 @@ class RedditSpider(SocialSpider):
     # Listings Reddit cut.
 
     def _listing(self, key: str) -> _Listing:
-        """This run's record of `key`'s listing, its since-point taken when the walk begins."""
+        """This run's record of `key`'s listing, its since-point taken when the walk begins and,
+        for a walk going on from a saved one, what that one's pages served."""
         if key not in self._listings:
-            self._listings[key] = _Listing(since=self.state.since_time(key))
+            saved = self.saved_walk(key) if self.resume_point(key, str) else None
+            served = saved.served if saved is not None else 0
+            self._listings[key] = _Listing(since=self.state.since_time(key), served=served)
         return self._listings[key]
 
     def _listing_ended(self, key: str, sub: str | None, term: str, start: datetime) -> None:
