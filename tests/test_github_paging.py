@@ -110,7 +110,7 @@ def test_the_last_page_github_serves_is_the_walks_end_from_then_on() -> None:
     refused = "/repositories/1/stargazers?per_page=100&page=401"
     walk = Walk(STARS, None, {})
     assert walk.after(rel, PageMeta(next=refused, full=True), fresh=True, max_pages=10) == refused
-    assert walk.served_end() and walk.complete and walk.at_served_end
+    assert walk.served_end(refused) and walk.complete and walk.at_served_end
     saved = walk.cursor()
     assert saved["pages"][rel] == {"next": None, "full": True, "oldest": None, "end": True}
     for meta, fresh in ((PageMeta.from_dict(saved["pages"][rel]), False), (PageMeta(refused, True), True)):  # fmt: skip
@@ -118,6 +118,28 @@ def test_the_last_page_github_serves_is_the_walks_end_from_then_on() -> None:
         assert again.start == rel and meta is not None
         assert again.after(rel, meta, fresh=fresh, max_pages=10) is None
         assert again.complete and again.at_served_end
+
+
+def test_a_refused_first_page_marks_the_page_before_it_as_the_end() -> None:
+    """The saved cursor's last page is past what GitHub serves now: the run asks it first and
+    reads no page, yet page 400 becomes the end, the cursor keeps its format and the newest
+    star read, and the next run starts at 400, never at 401."""
+    served = "/repositories/1/stargazers?per_page=100&page=400"
+    refused = "/repositories/1/stargazers?per_page=100&page=401"
+    newest = NOW.isoformat()
+    saved = {"first": STARS.first, "last": refused, "resume": None, "complete": True,
+             "newest": newest, "pages": {refused: {"next": None, "full": False, "oldest": None}}}  # fmt: skip
+    walk = Walk(STARS, None, saved)
+    assert walk.start == refused and walk.newest == NOW
+    assert walk.served_end(refused) and walk.complete and walk.at_served_end
+    cursor = walk.cursor()
+    assert cursor["last"] == served and cursor["resume"] is None and cursor["newest"] == newest
+    assert cursor["pages"] == {served: {"next": None, "full": True, "oldest": None, "end": True}}
+    again = Walk(STARS, None, cursor)
+    assert again.start == served
+    assert again.after(served, PageMeta(refused, True), fresh=True, max_pages=10) is None
+    assert again.at_served_end and again.cursor()["newest"] == newest
+    assert not Walk(STARS, None, {}).served_end(STARS.first)  # nothing before page 1
 
 
 @pytest.mark.parametrize(

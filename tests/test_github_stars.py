@@ -227,3 +227,56 @@ def test_a_dropped_connection_mid_walk_is_counted_and_loses_nothing(tmp_path: Pa
     assert first.stat("spreadwatch/github/graphql_error/network") == 1
     assert len(read(first)) == SERVED + 30
     assert set(read(first) + read(second)) == star_ids(data)
+
+
+def test_a_saved_page_github_no_longer_serves_is_asked_in_one_run_only(tmp_path: Path) -> None:
+    """The saved cursor's last page answers the 422 (GitHub served it when the state was
+    written): the first page asked is the refused one, no page is read, and the page before
+    it becomes the served end, so no later run asks the refused one again."""
+    data = world(100)
+    replay = GithubReplay(data, stars_served=120)  # four pages when the state is written
+    runs: list[CrawlResult] = []
+    asked: list[list[tuple[str, int]]] = []
+    with ReplayServer(replay, clock=clock_after(100)) as github:
+        for served in (120, SERVED, SERVED):
+            replay.stars_served = served
+            github.clear_log()
+            runs.append(crawl(tmp_path, github, {**TOKEN, **SMALL}))
+            asked.append([(r.query.get("page", "1"), r.status) for r in github.matching(path=STARS_PAGE)])  # fmt: skip
+    assert asked[1] == [("4", 422)]
+    assert asked[2] == [("3", 304)]
+    assert [run.stat("spreadwatch/github/stars_capped") for run in runs] == [0, 1, 1]
+    assert sum(run.stat("spreadwatch/refused/422") for run in runs) == 0
+    assert "serves the first 90 stars" in runs[1].log  # not 120: the page before the refused one
+    # REST read all 100 while it served them: GraphQL reads down to the newest of them only
+    # (and reads that one again at each run's since-point, see `newest_served`).
+    again = Counter([newest_served(data, 100)])
+    assert Counter(star_id for run in runs for star_id in read(run)) == once_each(data, 100) + again
+
+
+def test_stars_filling_the_served_pages_then_more_are_read_once(tmp_path: Path) -> None:
+    """Exactly the served 90 stars: the walk ends complete at page 3, unaware that it is the
+    served end. Ten stars later the next run's 304 on page 3 leads to the 422: GraphQL reads
+    down to the newest star REST read (kept by the cursor), not to the window's start."""
+    data = world(SERVED)
+    clock = clock_after(SERVED)
+    runs: list[CrawlResult] = []
+    asked: list[list[tuple[str, int]]] = []
+    graphql: list[int] = []
+    with ReplayServer(GithubReplay(data, stars_served=SERVED), clock=clock) as github:
+        for run in range(3):
+            if run == 1:
+                later = [star(f"late{i}", 9000 + i, clock.now + timedelta(minutes=i + 1)) for i in range(10)]  # fmt: skip
+                data.stargazers[CONFESSION].extend(later)
+                clock.advance(hours=3)
+            github.clear_log()
+            github.app.graphql_asked.clear()
+            runs.append(crawl(tmp_path, github, {**TOKEN, **SMALL}))
+            asked.append([(r.query.get("page", "1"), r.status) for r in github.matching(path=STARS_PAGE)])  # fmt: skip
+            graphql.append(len(github.app.graphql_asked))
+    assert asked[1:] == [[("3", 304), ("4", 422)], [("3", 304)]]
+    assert [run.stat("spreadwatch/github/stars_capped") for run in runs] == [0, 1, 1]
+    assert graphql == [0, 1, 1]
+    # The third run's GraphQL walk reads the star at its since-point again (`newest_served`).
+    read_all = Counter(star_id for run in runs for star_id in read(run))
+    assert read_all == once_each(data, SERVED) + Counter([f"{KEY}:late9"])

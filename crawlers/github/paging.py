@@ -17,7 +17,8 @@ stargazers, forks, commits): a *walk* over `Link rel="next"` pages.
   commits) are read whole every run — unchanged pages answer 304 — and keep the same `since`
   until they grow long, when it moves up to the newest record read. Oldest-first lists without
   a filter (stargazers) resume at the last page the previous run read, so years of stars are
-  read once, then only at their end.
+  read once, then only at their end; their cursor keeps the newest record read, even through
+  runs whose pages all answer 304.
 - **Capped, never lost.** At most `max_pages` pages per list per run; a capped walk saves where
   it stopped and the next run goes on from there.
 - **Past the first 1,000 search results.** GitHub serves a search's first 1,000 results only
@@ -29,7 +30,9 @@ stargazers, forks, commits): a *walk* over `Link rel="next"` pages.
 - **Past the 40,000th star.** The stargazers list serves its first 40,000 stars (400 pages of
   100); the page past them answers 422 "pagination is limited for this resource" (PyGithub
   #1876, jgehrcke/github-repo-stats#76, star-history/star-history#194, MeltanoLabs/tap-github
-  #120), so the last page it served is marked as the list's served end (`PageMeta.end`): the
+  #120), so the page before the refused one is marked as the list's served end (`PageMeta.end`;
+  the last page read, or the saved cursor's page before it when the refused one was the first
+  asked, a page GitHub served when the cursor was saved): the
   walk is complete there, a 304 or a fresh full copy of that page never asks the page after it
   again, and the stars past it are read newest first through GraphQL
   (`crawlers.github.stars`).
@@ -115,8 +118,10 @@ class Walk:
         if self.saved.get("first") != self.spec.first:
             self.saved = {}  # another list (its since moved): nothing saved applies
         newest = self.saved.get("newest")
-        if isinstance(newest, str) and not self.saved.get("complete"):
-            self.newest = datetime.fromisoformat(newest)  # a capped walk goes on
+        if isinstance(newest, str) and (self.spec.resume or not self.saved.get("complete")):
+            # A capped walk goes on; an oldest-first list's newest read stays its newest when a
+            # run reads nothing newer (its pages answer 304).
+            self.newest = datetime.fromisoformat(newest)
 
     @property
     def start(self) -> str:
@@ -166,14 +171,18 @@ class Walk:
             return None
         return following
 
-    def served_end(self) -> bool:
-        """The page after the last one read answered that GitHub pages no further: that last
-        page is the list's served end, and the walk is complete there. False when no page was
-        read this run (nothing to mark)."""
-        meta = self.pages.get(self.last) if self.last is not None else None
-        if meta is None:
-            return False
-        self.pages[self.last] = replace(meta, next=None, end=True)  # type: ignore[index]
+    def served_end(self, refused: str) -> bool:
+        """Page `refused` answered that GitHub pages no further: the page before it is the
+        list's served end, and the walk is complete there. That is the last page read, or, when
+        the refused page was the first asked (the saved cursor's last page, served when it was
+        saved), the page before it, so no later run asks the refused one. False when no page
+        comes before it."""
+        if self.last is None:
+            if page_number(refused) < 2:
+                return False
+            self.last = page_after(refused, -1)
+        meta = self.pages.get(self.last) or self.saved_meta(self.last) or PageMeta(None, True)
+        self.pages[self.last] = replace(meta, next=None, end=True)
         self.complete, self.resume = True, None
         return True
 
@@ -226,12 +235,13 @@ def page_number(rel: str) -> int:
     return next((int(v) for k, v in query if k == "page" and v.isdigit()), 1)
 
 
-def page_after(rel: str) -> str:
-    """The page after `rel` (`page=N` → `page=N+1`; no `page` parameter is page 1)."""
+def page_after(rel: str, step: int = 1) -> str:
+    """The page after `rel` (`page=N` → `page=N+1`; no `page` parameter is page 1), or
+    `step` pages on (-1: the page before)."""
     parts = urlsplit(rel)
     query = parse_qsl(parts.query, keep_blank_values=True)
     current = page_number(rel)
-    query = [(k, v) for k, v in query if k != "page"] + [("page", str(current + 1))]
+    query = [(k, v) for k, v in query if k != "page"] + [("page", str(current + step))]
     return f"{parts.path}?{urlencode(query)}"
 
 

@@ -108,22 +108,17 @@ class StarsPastServed:
         self.star_counts: dict[str, int] = {}
         self.noted: set[str] = set()
 
-    def reached(
-        self, walk: Walk, repo: str, refused: str | None = None
-    ) -> Iterator[scrapy.Request]:
-        """The REST walk of `repo`'s stargazers ended at the last page GitHub serves (or was
-        refused at `refused`, a page past it): counted and named once a run, and with a token
-        the stars past it are read through GraphQL."""
+    def reached(self, walk: Walk, repo: str) -> Iterator[scrapy.Request]:
+        """The REST walk of `repo`'s stargazers ended at the last page GitHub serves
+        (`Walk.served_end`): counted and named once a run, and with a token the stars past it
+        are read through GraphQL."""
         key = gh.canonical(repo)
         if key in self.noted:
             return
         self.noted.add(key)
         spider = self.spider
         spider.count("github/stars_capped")
-        if walk.last is not None:  # the last page served, full
-            served = page_number(walk.last) * spider.per_page
-        else:  # refused on the first page asked this run
-            served = (page_number(refused) - 1) * spider.per_page if refused else 0
+        served = page_number(walk.last) * spider.per_page if walk.last is not None else 0
         total = self.star_counts.get(key)
         past = (
             f"{total - served:,}"

@@ -369,9 +369,9 @@ class GithubSpider(IncidentSpider):
             return
         if kind == "stars" and pagination_limited(response):
             # Not a refusal: the page before was the last GitHub serves (crawlers.github.stars).
-            if walk.served_end():
+            if walk.served_end(rel):
                 self.state.set_cursor(walk.spec.key, walk.cursor())
-            yield from self.stars_past_served.reached(walk, context["repo"], refused=rel)
+            yield from self.stars_past_served.reached(walk, context["repo"])
             return
         if self.unchanged(response):
             return  # a refusal, counted: the walk stops, its cursor stays as it was
