@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, select_autoescape
 
@@ -33,7 +33,7 @@ from alerts.wording import stance_phrase, what_happened
 from indexer.kibana.objects import dashboard_id
 from spreadwatch.display import display_line, excerpt
 from spreadwatch.templating import template_environment
-from spreadwatch.urls import link_url
+from spreadwatch.urls import link_url, without_userinfo
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +98,6 @@ def report_link(report_url: str | None, incident: str) -> str | None:
     if not report_url:
         return None
     return f"{without_userinfo(report_url).rstrip('/')}/{quote(incident)}.html"
-
-
-def without_userinfo(url: str) -> str:
-    """`url` without `user:password@`: a setting may hold the credentials spreadwatch itself
-    uses there, and a link is mailed to every recipient (who signs in themselves)."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:

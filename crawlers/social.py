@@ -92,6 +92,15 @@ class SocialSpider(IncidentSpider):
 
     #: Statuses this platform's callbacks handle beyond the base's list.
     extra_statuses: tuple[int, ...] = ()
+    #: This run's records, by since-value key: where each search begins (`window_start`), the
+    #: walk an earlier run saved (`saved_walk`), and the walks open now (`walk_started`).
+    _window_starts: dict[str, datetime]
+    _saved_walks: dict[str, SavedWalk | None]
+    _key_walks: dict[str, _KeyWalks]
+
+    def configure(self, crawler: Any) -> None:
+        super().configure(crawler)
+        self._window_starts, self._saved_walks, self._key_walks = {}, {}, {}
 
     def terms(self) -> list[str]:
         """The section's own `terms`, else every search string of the incident's queries."""
@@ -106,7 +115,7 @@ class SocialSpider(IncidentSpider):
         Fixed at the first call of a run: the since-value advances as pages come in, and a
         later page must still reach back as far as the first one did.
         """
-        starts: dict[str, datetime] = self.__dict__.setdefault("_window_starts", {})
+        starts = self._window_starts
         saved = self.saved_walk(key)
         if key not in starts and saved is not None:
             starts[key] = max(saved.floor, self.incident.window.start.astimezone(UTC))
@@ -129,11 +138,10 @@ class SocialSpider(IncidentSpider):
     def saved_walk(self, key: str) -> SavedWalk | None:
         """The walk of `key` an earlier run stopped at `max_pages`: this run goes on with it
         (from its `resume` point, down to the same start) before anything newer is read."""
-        found = self.__dict__.setdefault("_saved_walks", {})
-        if key not in found:
-            found[key] = SavedWalk.from_state(self.state.extra.get(WALK_PREFIX + key))
-        saved: SavedWalk | None = found[key]
-        return saved
+        if key not in self._saved_walks:
+            raw = self.state.extra.get(WALK_PREFIX + key)
+            self._saved_walks[key] = SavedWalk.from_state(raw)
+        return self._saved_walks[key]
 
     def resume_point(self, key: str, kind: type | tuple[type, ...]) -> Any | None:
         """Where this run goes on with `key`'s saved walk: its resume point when it is of the
@@ -143,7 +151,7 @@ class SocialSpider(IncidentSpider):
 
     def walk_started(self, key: str) -> None:
         """A newest-first walk of `key` begins (one per key, or one per time slice of it)."""
-        self._walks().setdefault(key, _KeyWalks()).open += 1
+        self._key_walks.setdefault(key, _KeyWalks()).open += 1
 
     def walk_page(self, key: str, posts: list[Post]) -> None:
         """Note the newest and oldest post times of a page of `key`'s walk.
@@ -157,14 +165,14 @@ class SocialSpider(IncidentSpider):
             for p in posts
             if isinstance(p.timestamp, datetime) and plausible(p.timestamp, now)
         ]
-        walks = self._walks().setdefault(key, _KeyWalks())
+        walks = self._key_walks.setdefault(key, _KeyWalks())
         if times:
             walks.newest = max(times) if walks.newest is None else max(walks.newest, *times)
             walks.oldest = min(times) if walks.oldest is None else min(walks.oldest, *times)
 
     def walk_oldest(self, key: str) -> datetime | None:
         """The oldest post time this run's walk of `key` has read (a time-bounded resume)."""
-        walks = self._walks().get(key)
+        walks = self._key_walks.get(key)
         return walks.oldest if walks else None
 
     def walk_ended(self, key: str, complete: bool, resume: Any = None, served: int = 0) -> None:
@@ -202,15 +210,15 @@ class SocialSpider(IncidentSpider):
         self.count(f"{self.name}/resume_lost")
         logger.warning("%s %s: the saved walk's resume point answers nothing; the next run reads from the top", self.name, key)  # fmt: skip
         self.state.delete_extra(WALK_PREFIX + key)
-        self.__dict__.setdefault("_saved_walks", {})[key] = None
+        self._saved_walks[key] = None
         self._close(key)
 
     def _close(self, key: str) -> _KeyWalks:
         """One walk of `key` fewer open; the last one takes the key's record with it."""
-        walks = self._walks().setdefault(key, _KeyWalks())
+        walks = self._key_walks.setdefault(key, _KeyWalks())
         walks.open = max(walks.open - 1, 0)
         if walks.open == 0:
-            del self._walks()[key]
+            del self._key_walks[key]
         return walks
 
     def _settle(self, key: str, walks: _KeyWalks) -> None:
@@ -226,10 +234,6 @@ class SocialSpider(IncidentSpider):
             self.state.delete_extra(WALK_PREFIX + key)
         if newest is not None:
             self.state.advance_since(key, newest)
-
-    def _walks(self) -> dict[str, _KeyWalks]:
-        walks: dict[str, _KeyWalks] = self.__dict__.setdefault("_key_walks", {})
-        return walks
 
     def finish(self, post: Post, query: str | None = None) -> Post:
         """Flag official authors and note which query found the post."""

@@ -13,6 +13,8 @@ follows it). Three forms serve three purposes:
   shared on Weibo, Reddit and a news feed has one value to join on. It is never fetched.
 - `domain_of`: the host of the join key in Unicode, for grouping by site.
 
+`without_userinfo` is how an address that may carry credentials is shown or mailed.
+
 Hosts are split with `tldextract` on its bundled Public Suffix List snapshot (never downloaded
 at run time), so `www.` is only taken off a host that is more than a public suffix.
 """
@@ -214,3 +216,12 @@ def link_url(url: object) -> str | None:
     which a report opened from disk resolves to `file://host/x`)."""
     text = str(url).strip() if url else ""
     return text if _WEB_SCHEME.match(text) and is_http(text) else None
+
+
+def without_userinfo(url: str, *, query: bool = True) -> str:
+    """`url` without `user:password@` (and, `query=False`, without its query and fragment, where
+    a feed's token rides): a setting or an incident file may hold the credentials spreadwatch
+    itself uses there, and a link or a log line is read by others."""
+    parts = urlsplit(url)
+    parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return (parts if query else parts._replace(query="", fragment="")).geturl()

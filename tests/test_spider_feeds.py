@@ -13,9 +13,9 @@ import pytest
 from replay_helpers import DENIAL_DAY, SettableClock, write_incident
 from spider_harness import run_spider
 
-from crawlers.spiders.feeds import shown_url
 from spreadwatch.replay import ReplayServer, faults
 from spreadwatch.replay.feeds import FeedsData, FeedsReplay, item_time
+from spreadwatch.urls import without_userinfo
 
 
 def rss_item(guid: str, title: str, hours: float, publisher: str = "Reuters", **extra: str) -> dict:
@@ -377,8 +377,10 @@ def test_a_google_news_search_with_only_new_items_is_not_counted(
 
 
 def test_a_feed_url_is_logged_without_its_credentials_or_query() -> None:
-    assert shown_url(WIRE_URL) == WIRE_SHOWN
-    assert shown_url("http://[::1]:8080/a.xml?k=v#f") == "http://[::1]:8080/a.xml"
+    assert without_userinfo(WIRE_URL, query=False) == WIRE_SHOWN
+    assert (
+        without_userinfo("http://[::1]:8080/a.xml?k=v#f", query=False) == "http://[::1]:8080/a.xml"
+    )
 
 
 def test_an_entry_dated_in_the_future_does_not_hide_the_next_gap(

@@ -116,16 +116,18 @@ def test_a_run_stopped_by_max_pages_leaves_the_since_value_for_the_next_to_read_
     flood = {f"mastodon:https://mastodon.social/users/x/statuses/flood{n}" for n in range(100)}
     incident = _paged(tmp_path, max_pages=2)
     with ReplayServer(MastodonReplay(many)) as server:
-        first = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)
+        capped = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)
         asked = server.matching(path=r"/timelines/tag/")
         server.clear_log()
-        second = crawl("mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)
-        resumed = server.matching(path=r"/timelines/tag/")[0]
-    assert (len(flood & set(first.ids())), first.stat("mastodon/capped")) == (80, 1)
+        resumed_run = crawl(
+            "mastodon", incident, tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url
+        )
+        resuming = server.matching(path=r"/timelines/tag/")[0]
+    assert (len(flood & set(capped.ids())), capped.stat("mastodon/capped")) == (80, 1)
     assert asked[1].query["since_id"] == asked[0].query["since_id"]  # kept past Mastodon's link
-    assert resumed.query["since_id"] == asked[0].query["since_id"]
-    assert "max_id" in resumed.query
-    assert flood <= set(first.ids()) | set(second.ids())
+    assert resuming.query["since_id"] == asked[0].query["since_id"]
+    assert "max_id" in resuming.query
+    assert flood <= set(capped.ids()) | set(resumed_run.ids())
 
 
 @pytest.mark.parametrize(

@@ -38,14 +38,16 @@ class Waiting:
 Handled = Iterator["Item | Waiting"]
 
 
-def _time(value: Any) -> datetime | None:
+def time_or_none(value: Any) -> datetime | None:
+    """An ISO time, or None when it is missing or unreadable (a record is timed by it)."""
     try:
         return from_iso(value, "time")
     except ParseError:
         return None
 
 
-def _get(record: Any, *path: str) -> Any:
+def dig(record: Any, *path: str) -> Any:
+    """The value at `path` in nested objects, or None where a step is missing or not one."""
     for key in path:
         record = record.get(key) if isinstance(record, dict) else None
     return record
@@ -62,20 +64,26 @@ class RecordKind:
 
 KINDS: dict[str, RecordKind] = {
     "search-repositories": RecordKind(
-        lambda r: _time(_get(r, "updated_at")), "on_search_repo", "items"
+        lambda r: time_or_none(dig(r, "updated_at")), "on_search_repo", "items"
     ),
-    "search-issues": RecordKind(lambda r: _time(_get(r, "created_at")), "on_search_issue", "items"),
+    "search-issues": RecordKind(
+        lambda r: time_or_none(dig(r, "created_at")), "on_search_issue", "items"
+    ),
     "search-commits": RecordKind(
-        lambda r: _time(_get(r, "commit", "committer", "date")), "on_search_commit", "items"
+        lambda r: time_or_none(dig(r, "commit", "committer", "date")), "on_search_commit", "items"
     ),
-    "events": RecordKind(lambda r: _time(_get(r, "created_at")), "on_event"),
-    "user-events": RecordKind(lambda r: _time(_get(r, "created_at")), "on_user_event"),
-    "forks": RecordKind(lambda r: _time(_get(r, "created_at")), "on_fork"),
-    "stars": RecordKind(lambda r: _time(_get(r, "starred_at")), "on_star"),
-    "issues": RecordKind(lambda r: _time(_get(r, "updated_at")), "on_issue"),
-    "comments": RecordKind(lambda r: _time(_get(r, "updated_at")), "on_comment"),
-    "review-comments": RecordKind(lambda r: _time(_get(r, "updated_at")), "on_review_comment"),
-    "commits": RecordKind(lambda r: _time(_get(r, "commit", "committer", "date")), "on_commit"),
+    "events": RecordKind(lambda r: time_or_none(dig(r, "created_at")), "on_event"),
+    "user-events": RecordKind(lambda r: time_or_none(dig(r, "created_at")), "on_user_event"),
+    "forks": RecordKind(lambda r: time_or_none(dig(r, "created_at")), "on_fork"),
+    "stars": RecordKind(lambda r: time_or_none(dig(r, "starred_at")), "on_star"),
+    "issues": RecordKind(lambda r: time_or_none(dig(r, "updated_at")), "on_issue"),
+    "comments": RecordKind(lambda r: time_or_none(dig(r, "updated_at")), "on_comment"),
+    "review-comments": RecordKind(
+        lambda r: time_or_none(dig(r, "updated_at")), "on_review_comment"
+    ),
+    "commits": RecordKind(
+        lambda r: time_or_none(dig(r, "commit", "committer", "date")), "on_commit"
+    ),
 }
 
 
@@ -252,7 +260,7 @@ class GithubRecords:
         if post is None:
             return
         post.source_query = query
-        repo = str(_get(record, "repository", "full_name"))  # commit_post required it
+        repo = str(dig(record, "repository", "full_name"))  # commit_post required it
         for item in self.emit(post):
             yield from self.complete_commit(item, repo)
         if self.matches(post):

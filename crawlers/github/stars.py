@@ -40,10 +40,10 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.github.paging import Walk, page_number
+from crawlers.github.records import dig, time_or_none
 from crawlers.items import Activity, Post
 from crawlers.normalise import plausible
 from crawlers.parsers import github as gh
-from crawlers.parsers.common import ParseError, from_iso
 from crawlers.social import WALK_PREFIX, SavedWalk
 from crawlers.spiders.base import HANDLED_STATUSES
 
@@ -184,8 +184,8 @@ class StarsPastServed:
                 message = error.get("message") if isinstance(error, dict) else error
                 self.failed(walk, str(kind or "unknown"), str(message)[:200], response.url)
             return
-        stars = _get(data, "data", "repository", "stargazers")
-        edges, info = _get(stars, "edges"), _get(stars, "pageInfo")
+        stars = dig(data, "data", "repository", "stargazers")
+        edges, info = dig(stars, "edges"), dig(stars, "pageInfo")
         if not isinstance(edges, list) or not isinstance(info, dict):
             if data is not None:
                 self.spider.drop("bad_shape", response.url, "expected repository.stargazers")
@@ -196,7 +196,7 @@ class StarsPastServed:
         now = self.spider.clock()
         records = self.spider.records
         for edge in edges:
-            moment = _time(edge.get("starredAt") if isinstance(edge, dict) else None)
+            moment = time_or_none(edge.get("starredAt") if isinstance(edge, dict) else None)
             if moment is not None and moment < walk.floor:
                 reached = True  # read by an earlier walk (or before the window)
                 continue
@@ -246,16 +246,3 @@ class StarsPastServed:
         read before it this run are kept as a saved walk, so the next run goes on below them."""
         if walk.read > 0 and walk.cursor is not None:
             self.save(walk)
-
-
-def _get(record: Any, *path: str) -> Any:
-    for key in path:
-        record = record.get(key) if isinstance(record, dict) else None
-    return record
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return from_iso(value, "starredAt")
-    except ParseError:
-        return None

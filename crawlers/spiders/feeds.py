@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import feedparser
 import scrapy
@@ -34,6 +34,7 @@ from crawlers.parsers.feeds import Feed, FeedEntryError, parse_entry
 from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider, rebase
 from spreadwatch.durations import duration_text
 from spreadwatch.sources import FeedsSource
+from spreadwatch.urls import without_userinfo
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,6 @@ FETCHED_KEY = "feed:"
 def google_news_url(query: str, lang: str) -> str:
     hl, gl, ceid = EDITIONS[lang]
     return f"{GOOGLE_NEWS}?{urlencode({'q': query, 'hl': hl, 'gl': gl, 'ceid': ceid})}"
-
-
-def shown_url(url: str) -> str:
-    """A feed URL fit for a log line: no user or password, no query (tokens ride in it)."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 class FeedsSpider(IncidentSpider):
@@ -155,7 +150,7 @@ class FeedsSpider(IncidentSpider):
         if overlap or oldest <= newest_before:
             return
         self.count("feeds/scrolled_past")
-        url = shown_url(feed["configured"])
+        url = without_userinfo(feed["configured"], query=False)
         label = url if feed["name"] == feed["configured"] else f"{feed['name']} ({url})"
         logger.warning(
             "feed %s: all %d entries are new, the oldest (%s) after the newest of the last fetch "

@@ -96,6 +96,10 @@ class RedditSpider(SocialSpider):
     #: What each walk read of its listing this run (`_listing`), by walk key.
     _listings: dict[str, _Listing]
 
+    def configure(self, crawler: Any) -> None:
+        super().configure(crawler)
+        self._listings = {}
+
     def initial_requests(self) -> list[scrapy.Request]:
         client_id = self.env_secret("reddit_client_id", self.section.client_id_env)
         secret = self.env_secret("reddit_client_secret", self.section.client_secret_env)
@@ -127,7 +131,6 @@ class RedditSpider(SocialSpider):
         yield from self.searches(token=token)
 
     def searches(self, token: str | None) -> Iterator[scrapy.Request]:
-        self._listings = {}
         scopes: list[str | None] = [None] if self.section.global_search else []
         scopes.extend(self.section.subreddits)
         for sub in scopes:
