@@ -4,8 +4,10 @@ One file per index prefix (`<spool_dir>/<prefix>.jsonl`). Every append is flushe
 before the writer moves on, because a spooled document is collected data that exists nowhere
 else. Crawls of several sources run in parallel on one prefix, so appends and the hand-over to
 a replay hold an exclusive `flock`. Replay renames the file to `.replaying.<pid>.<token>` first;
-a crash during replay leaves that file, and the next writer start takes it over once its process
-is gone (ids are deterministic: a document replayed twice is written once).
+a replay that crashed, was given up or whose writer is gone leaves that file, and the next writer
+start takes it over once that replay no longer runs: its process is gone, or it is this process
+(the scheduler and the stream start every writer in one long-lived process) and its token is not
+among the replays running here (ids are deterministic: a document replayed twice is written once).
 
 What a replay cannot write waits apart (`.again.<pid>.<token>`) until the replay ends; then it,
 and whatever the replay did not get to (it stops when the cluster cannot be reached), go back
@@ -22,7 +24,9 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +42,11 @@ logger = logging.getLogger(__name__)
 #: power cut or a full disk can end inside a character of Chinese text, and read strictly it
 #: would stop every writer's start; so it is quarantined like any torn line, byte for byte.
 BYTES = "surrogateescape"
+#: The replays running in this process, by token (from `take_for_replay` until it finishes or is
+#: given up, or its `Spool` is gone): a replay file of this process whose token is not here is
+#: left behind, like a dead process's.
+_running: weakref.WeakValueDictionary[str, Spool] = weakref.WeakValueDictionary()
+_running_lock = threading.Lock()
 
 
 @dataclass
@@ -72,7 +81,7 @@ class Spool:
         self.prefix = prefix
         self.path = self.dir / f"{prefix}.jsonl"
         # Unique per writer: one process may run several crawls (the demo worker) at once.
-        token = uuid.uuid4().hex[:8]
+        token = self._token = uuid.uuid4().hex[:8]
         self.replay_path = self.dir / f"{prefix}.jsonl.replaying.{os.getpid()}.{token}"
         #: What this writer's replay spools again, kept apart until the replay ends.
         self.again_path = self.dir / f"{prefix}.jsonl.again.{os.getpid()}.{token}"
@@ -125,19 +134,21 @@ class Spool:
         return list(self._read(self.dead_path)) if self.dead_path.exists() else []
 
     def take_for_replay(self) -> Iterator[SpoolEntry]:
-        """Move the spool (and replays left by dead processes) aside for this process; its
-        entries, read as they are consumed: a long outage's spool can outgrow memory."""
+        """Move the spool (and replays left behind: by dead processes, or given up in this one)
+        aside for this replay; its entries, read as they are consumed: a long outage's spool can
+        outgrow memory."""
         if not self.dir.exists():
             return iter(())
         if self.path.exists() and not self.path.is_file():
             logger.error("spool %s is not a regular file; nothing replayed from it", self.path)
             return iter(())
         with folder_lock(self.dir):
-            # A dead replay's entries set apart or being given back are in its replay file
-            # still (or already back in the spool): that copy goes.
-            for leftover in self._left_by_dead(".jsonl.again.", ".jsonl.merging."):
+            self._set_running(True)  # before its file exists: no other writer takes it
+            # A replay left behind has its entries set apart or being given back in its replay
+            # file still (or already back in the spool): that copy goes.
+            for leftover in self._left_behind(".jsonl.again.", ".jsonl.merging."):
                 leftover.unlink(missing_ok=True)
-            # Oldest first: what a dead replay held was spooled before what the spool holds
+            # Oldest first: what a replay left behind held was spooled before what the spool holds
             # now (a deletion notice replayed before its post would find nothing to mark).
             for orphan in self._orphaned_replays():
                 self._move_into_replay(orphan)
@@ -146,6 +157,7 @@ class Spool:
             elif self.path.exists():
                 self._move_into_replay(self.path)
         if not self.replay_path.exists():
+            self._set_running(False)
             return iter(())
         self._replaying = True
         return iter(self._read(self.replay_path))
@@ -158,6 +170,12 @@ class Spool:
         Copied in pieces, never read whole; the spool is replaced in one rename, under the lock
         appends take. An error (`OSError`) leaves the replay file whole: `abandon_replay` then.
         """
+        try:
+            return self._give_back(rest)
+        finally:  # its file gone (or left whole): no longer running, whatever happened
+            self._set_running(False)
+
+    def _give_back(self, rest: Iterable[SpoolEntry]) -> int:
         self._replaying = False
         lines = (entry.to_json() + "\n" for entry in rest)
         first = next(lines, None)
@@ -188,25 +206,39 @@ class Spool:
 
     def abandon_replay(self) -> None:
         """Give this replay up: its replay file keeps every entry it held, for the next writer
-        (once this process is gone); the copy of those it spooled again goes."""
+        (this process's next one too); the copy of those it spooled again goes."""
         self._replaying = False
         self.again_path.unlink(missing_ok=True)
+        self._set_running(False)
 
     def entries(self) -> list[SpoolEntry]:
         """What the spool holds now (for `status` and tests)."""
         return list(self._read(self.path)) if self.path.exists() else []
 
-    def _orphaned_replays(self) -> list[Path]:
-        return sorted(self._left_by_dead(".jsonl.replaying."), key=lambda p: p.stat().st_mtime)
+    def _set_running(self, running: bool) -> None:
+        with _running_lock:
+            if running:
+                _running[self._token] = self
+            else:
+                _running.pop(self._token, None)
 
-    def _left_by_dead(self, *kinds: str) -> list[Path]:
-        """This prefix's `<prefix><kind><pid>.<token>` files whose process is gone."""
+    def _orphaned_replays(self) -> list[Path]:
+        return sorted(self._left_behind(".jsonl.replaying."), key=lambda p: p.stat().st_mtime)
+
+    def _left_behind(self, *kinds: str) -> list[Path]:
+        """This prefix's `<prefix><kind><pid>.<token>` files whose replay no longer runs: its
+        process is gone, or it is this process and the replay is not running here."""
         found = []
         for kind in kinds:
             marker = f"{self.prefix}{kind}"
             for path in self.dir.glob(f"{marker}*"):
-                pid = path.name[len(marker) :].split(".")[0]
-                if pid.isdigit() and not pid_exists(int(pid)):
+                pid, _, token = path.name[len(marker) :].partition(".")
+                if not pid.isdigit():
+                    continue
+                if int(pid) == os.getpid():
+                    if not _is_running(token):
+                        found.append(path)
+                elif not pid_exists(int(pid)):
                     found.append(path)
         return found
 
@@ -238,6 +270,11 @@ class Spool:
             handle.write(line if line.endswith("\n") else line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _is_running(token: str) -> bool:
+    with _running_lock:
+        return token in _running
 
 
 def _copy_lines(source: Path, target: TextIO) -> None:
@@ -295,7 +332,7 @@ def _entry(text: str) -> SpoolEntry | None:
 def spool_summary(spool_dir: Path) -> dict[str, dict[str, Any]]:
     """Documents waiting per index prefix, by reason kind, and dead letters (for `status`).
 
-    Waiting includes a replay a crashed process left behind (`*.jsonl.replaying.*`): those
+    Waiting includes a replay that crashed or was given up (`*.jsonl.replaying.*`): those
     documents are written by the next writer, and until then they exist only there."""
     summary: dict[str, dict[str, Any]] = {}
     folder = Path(spool_dir)

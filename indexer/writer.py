@@ -597,7 +597,7 @@ class BulkWriter:
                 self._replay_ended(tried, left, stopped)
                 return
         # What could not be spooled again is still in the replay file: not lost, kept for the
-        # next writer (it takes over the file once this process is gone).
+        # next writer (this process's next one too: it takes over a replay given up).
         logger.error("the spool replay could not be completed; %s is kept", self.spool.replay_path)
         self.spool.abandon_replay()
         self.stats.lost = lost_before

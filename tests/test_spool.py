@@ -83,6 +83,58 @@ def test_two_writers_in_one_process_do_not_replay_the_same_entries(tmp_path: Pat
     assert list(second.take_for_replay()) == []
 
 
+def test_a_replay_given_up_is_taken_over_by_the_next_writer_of_the_same_process(tmp_path: Path):
+    """A long-lived process (the scheduler, the stream) starts its next writers itself: what a
+    replay it gave up held is replayed by the next one, not when the process ends (days later),
+    oldest first and once."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1"), entry("2")])
+    given_up = spool.take_for_replay()
+    assert next(given_up).doc["native_id"] == "1"
+    spool.append([entry("1", "unreachable: again")])  # set apart: the replay file still has it
+    spool.abandon_replay()
+    Spool(tmp_path, "sw").append([entry("3")])  # spooled since: newer than what it held
+    after = Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in after.take_for_replay()] == ["1", "2", "3"]
+    assert after.finish_replay() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replay_whose_writer_is_gone_is_taken_over_in_the_same_process(tmp_path: Path):
+    """A writer that raised mid-replay neither finished nor gave it up: once its spool is gone,
+    the replay is as dead as a dead process's, and what it had set apart goes the same way."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1"), entry("2")])
+    replaying = spool.take_for_replay()
+    assert next(replaying).doc["native_id"] == "1"
+    spool.append([entry("1", "unreachable: again")])
+    again = spool.again_path
+    del spool, replaying
+    after = Spool(tmp_path, "sw")
+    assert [e.doc["native_id"] for e in after.take_for_replay()] == ["1", "2"]
+    assert not again.exists()
+
+
+def test_a_replay_running_in_this_process_is_left_to_it(tmp_path: Path):
+    """Another writer of the process (a parallel crawl) starting mid-replay takes only the spool;
+    the running replay keeps its file and what it set apart, and gives its rest back after."""
+    spool = Spool(tmp_path, "sw")
+    spool.append([entry("1"), entry("2")])
+    replaying = spool.take_for_replay()
+    assert next(replaying).doc["native_id"] == "1"
+    spool.append([entry("1", "unreachable: again")])
+    other = Spool(tmp_path, "sw")
+    other.append([entry("3")])
+    assert [e.doc["native_id"] for e in other.take_for_replay()] == ["3"]
+    assert other.finish_replay() == 0
+    assert spool.replay_path.exists() and spool.again_path.exists()
+    assert spool.finish_replay(replaying) == 1
+    assert [(e.doc["native_id"], e.reason) for e in spool.entries()] == [
+        ("1", "unreachable: again"),
+        ("2", "unreachable: test"),
+    ]
+
+
 def test_summary_counts_waiting_documents_per_prefix_and_reason(tmp_path: Path):
     Spool(tmp_path, "sw").append(
         [entry("1"), entry("2"), entry("3", "content: mapper_parsing_exception")]

@@ -201,3 +201,32 @@ def test_a_batch_the_cluster_refuses_at_once_does_not_stop_the_replay(index_name
     assert cluster.requests == [f"POST /{index_names.posts}/_mget"] * 3  # every batch tried
     assert writer.stats.spool_left == 0
     assert spooled_ids(spool) == ids  # each refused, each kept once, in order
+
+
+def test_a_replay_given_up_is_written_by_the_next_writer_of_the_same_process(
+    es_client, index_names, tmp_path: Path
+):
+    """The scheduler and the stream start every writer in one long-lived process: a replay one
+    of them gave up (a dead letter it could not keep, the disk full) is written by the next,
+    not days later when the service restarts."""
+    spool = Spool(tmp_path / "spool", index_names.prefix)
+    bad = post("bad", engagement={"stars": "a lot"})  # refused for its content a second time
+    spool.append([SpoolEntry("post", bad, "content: mapper_parsing_exception: stars")])
+    spool_posts(spool, ["old-1", "old-2"])
+    spool.dir.mkdir(parents=True, exist_ok=True)
+    spool.dead_path.symlink_to("/dev/full")  # ENOSPC on every write
+    relay = BlackHole.after_first_bulk(es_client)  # the bad post's bulk goes through, then dark
+    client = relay.client(TIMEOUT)
+    first = BulkWriter(client, index_names, spool.dir, batch_size=1)
+    client.close()
+    relay.close()
+    assert first.stats.spool_replayed == 0
+    assert stored_ids(es_client, index_names) == []
+    assert spooled_ids(spool) == ["bad", "old-1", "old-2"]  # its replay file kept them all
+    spool.dead_path.unlink()  # room again
+
+    second = BulkWriter(es_client, index_names, spool.dir, batch_size=1).close()
+    assert (second.spool_replayed, second.dead_lettered) == (2, 1)
+    assert stored_ids(es_client, index_names) == ["github:old-1", "github:old-2"]
+    assert [e.doc["native_id"] for e in spool.dead_letters()] == ["bad"]
+    assert sorted(p.name for p in spool.dir.iterdir()) == [spool.dead_path.name]
