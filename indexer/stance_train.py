@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -367,22 +368,28 @@ class Folds:
     groups: list[str]
     weights: np.ndarray
 
-    def leave_one_out(self, tested: Callable[[str], bool]) -> dict[str, Pairs]:
-        """Per held-out group: (gold, predicted), training on every other group."""
-        result = {}
-        for group in sorted({g for g in self.groups if tested(g)}):
-            train = [i for i, g in enumerate(self.groups) if g != group]
-            test = [i for i, g in enumerate(self.groups) if g == group]
-            head = fit_tuned(
-                self.design,
-                _rows(self.features, train),
-                [self.labels[i] for i in train],
-                [self.groups[i] for i in train],
-                self.weights[train],
-            )
-            predicted = head.predict(_rows(self.features, test)).tolist()
-            result[group] = ([self.labels[i] for i in test], predicted)
-        return result
+    def leave_one_out(self, tested: Callable[[str], bool], jobs: int = 1) -> dict[str, Pairs]:
+        """Per held-out group: (gold, predicted), training on every other group. The groups'
+        fits are independent and deterministic, so `jobs` processes give the same figures in
+        less time (each fold is a whole nested fit: minutes with fifteen own incidents)."""
+        from joblib import Parallel, delayed  # noqa: PLC0415 - heavy
+
+        held = sorted({g for g in self.groups if tested(g)})
+        pairs = Parallel(n_jobs=jobs)(delayed(self.held_out)(group) for group in held)
+        return dict(zip(held, pairs, strict=True))
+
+    def held_out(self, group: str) -> Pairs:
+        """(gold, predicted) for `group`, the head trained on every other group."""
+        train = [i for i, g in enumerate(self.groups) if g != group]
+        test = [i for i, g in enumerate(self.groups) if g == group]
+        head = fit_tuned(
+            self.design,
+            _rows(self.features, train),
+            [self.labels[i] for i in train],
+            [self.groups[i] for i in train],
+            self.weights[train],
+        )
+        return [self.labels[i] for i in test], head.predict(_rows(self.features, test)).tolist()
 
 
 Pairs = tuple[list[str], list[str]]
@@ -427,7 +434,11 @@ def pooled(
 
 
 def evaluate_design(
-    design: str, tweets: Sequence[Example], mine: Sequence[Example], cache: EmbeddingCache
+    design: str,
+    tweets: Sequence[Example],
+    mine: Sequence[Example],
+    cache: EmbeddingCache,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """RumourEval leave-one-event-out (4 and 3 classes) and own leave-one-incident-out."""
     began = time.perf_counter()
@@ -438,17 +449,17 @@ def evaluate_design(
         [e.group for e in tweets],
         np.ones(len(tweets)),
     )
-    loeo = events.leave_one_out(bool)
+    loeo = events.leave_one_out(bool, jobs)
     events.labels = [TO_THREE[label] for label in events.labels]
-    loeo_three = events.leave_one_out(bool)
+    loeo_three = events.leave_one_out(bool, jobs)
     gold = [g for pair in loeo.values() for g in pair[0]]
     predicted = [p for pair in loeo.values() for p in pair[1]]
     mixed = pooled(tweets, mine, design, cache)
-    loio = mixed.leave_one_out(lambda g: not g.startswith("re:"))
+    loio = mixed.leave_one_out(lambda g: not g.startswith("re:"), jobs)
     # The shipped configuration (RumourEval mapped + own posts) on each unseen event.
     as_shipped = {
         g.removeprefix("re:"): pair
-        for g, pair in mixed.leave_one_out(lambda g: g.startswith("re:")).items()
+        for g, pair in mixed.leave_one_out(lambda g: g.startswith("re:"), jobs).items()
     }
     own_gold = [g for pair in loio.values() for g in pair[0]]
     own_pred = [p for pair in loio.values() for p in pair[1]]
@@ -513,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--final", default=None, help="design to ship (default: best own LOIO)")
     parser.add_argument("--cache", type=Path, default=None, help="keep USE embeddings here")
     parser.add_argument("--no-save", action="store_true", help="compare designs only")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for the folds"
+    )
     args = parser.parse_args(argv)
     cache = EmbeddingCache(args.cache)
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
@@ -526,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "designs": {},
     }
     for design in args.designs.split(","):
-        report["designs"][design] = evaluate_design(design, tweets, mine, cache)
+        report["designs"][design] = evaluate_design(design, tweets, mine, cache, args.jobs)
         logger.warning("%s: %s", design, json.dumps(report["designs"][design]))
     report["designs"].update(_carried(report["designs"]))
     final = args.final or max(

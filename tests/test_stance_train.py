@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
-from indexer.stance_train import COLLAPSE, Scored, _accuracy, tune_offsets
+from indexer.stance_train import COLLAPSE, Folds, Scored, _accuracy, tune_offsets
 
 CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
 
@@ -54,3 +55,22 @@ def test_accuracy_pools_every_group_after_mapping_the_labels():
         "b": (["rumour", "other"], ["rumour", "denial"]),
     }
     assert _accuracy(pairs, COLLAPSE) == 0.75
+
+
+def test_folds_run_in_processes_give_the_figures_of_one_process():
+    # Three groups of twenty posts whose features say their label, with noise, so that each
+    # fold's nested fit (offsets chosen on the other groups) has something to get wrong.
+    rng = np.random.default_rng(7)
+    labels = [str(CLASSES[i % 5]) for i in range(60)]
+    features = rng.normal(0.0, 1.0, (60, 12))
+    features[np.arange(60), [i % 5 for i in range(60)]] += 1.5
+    folds = Folds(
+        "ngram",
+        sparse.csr_matrix(features),
+        labels,
+        [f"g{i // 20}" for i in range(60)],
+        np.ones(60),
+    )
+    alone = folds.leave_one_out(bool, jobs=1)
+    assert set(alone) == {"g0", "g1", "g2"}
+    assert folds.leave_one_out(bool, jobs=2) == alone
