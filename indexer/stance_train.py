@@ -525,7 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="keep USE embeddings here")
     parser.add_argument("--no-save", action="store_true", help="compare designs only")
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for the folds"
+        "--jobs", type=_processes, default=os.cpu_count() or 1, help="processes for the folds"
     )
     args = parser.parse_args(argv)
     cache = EmbeddingCache(args.cache)
@@ -565,6 +565,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def _processes(value: str) -> int:
+    """`--jobs`: a count of processes (joblib would read 0 as an error and -1 as "all")."""
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes (1 or more), got {value!r}"
+        )
+    return int(value)
 
 
 def _carried(measured: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from indexer.stance_train import COLLAPSE, Folds, Scored, _accuracy, tune_offsets
+from indexer.stance_train import COLLAPSE, Folds, Scored, _accuracy, main, tune_offsets
 
 CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
 
@@ -74,3 +74,11 @@ def test_folds_run_in_processes_give_the_figures_of_one_process():
     alone = folds.leave_one_out(bool, jobs=1)
     assert set(alone) == {"g0", "g1", "g2"}
     assert folds.leave_one_out(bool, jobs=2) == alone
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_a_count_of_processes_that_is_none_is_refused_before_any_work(jobs: str, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--jobs", jobs])
+    assert stopped.value.code == 2
+    assert "expected a number of processes" in capsys.readouterr().err
