@@ -52,7 +52,7 @@ class StanceEnricher:
         inputs = [
             dataclasses.replace(
                 StanceInput.from_doc(doc, claim_defs=self.incident.claims),
-                parent_text=parents.get(_parent_id(doc) or ""),
+                parent_text=parents.get(parent_id(doc) or ""),
             )
             for doc in posts
         ]
@@ -66,7 +66,7 @@ class StanceEnricher:
         """Text of each post's parent: from the batch, else stored (lookup failures: none).
         A parent of a kind in `NOT_CONTEXT_KINDS` gives none."""
         in_batch = {f"{d.get('platform')}:{d.get('native_id')}": d for d in posts}
-        wanted = {p for p in (_parent_id(d) for d in posts) if p}
+        wanted = {p for p in (parent_id(d) for d in posts) if p}
         found = {p: _context_text(in_batch[p]) for p in wanted if p in in_batch}
         missing = sorted(p for p in wanted if not found.get(p) and not _filed_in(in_batch.get(p)))
         if missing and self.client is not None and self.names is not None:
@@ -83,7 +83,8 @@ class StanceEnricher:
         return {p: text for p, text in found.items() if text}
 
 
-def _parent_id(doc: dict[str, Any]) -> str | None:
+def parent_id(doc: dict[str, Any]) -> str | None:
+    """The id of the post a post replies to, quotes or reposts (the first of them it names)."""
     for name in CONTEXT_FIELDS:
         value = doc.get(name)
         if isinstance(value, str) and value:

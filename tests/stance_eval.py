@@ -82,43 +82,77 @@ def table(result: dict[str, ClassScore]) -> str:
 
 def demo_predictions(classifier: str = "lexicon") -> list[tuple[dict[str, Any], str]]:
     """The demo's reconstructed corpus (matching posts), labelled by the demo's generator with its
-    own reading of the stances; a third, independent check of agreement. `classifier`: the
-    rules (`lexicon`) or the shipped learned head (`model`), which reads the corpus in one batch
-    as the ingest's writer does."""
-    from indexer.matching import Matcher
+    own reading of the stances (each with its record, `entry`); a third, independent check of
+    agreement. `classifier`: the
+    rules (`lexicon`) or the shipped learned head (`model`), which reads the corpus as the
+    demo's ingest does: a record the spiders' parsers read goes through the ingest stages, and
+    all of them through the stance enricher in one batch, each with the post it replies to,
+    quotes or reposts when that post is indexed too; a page or feed record (read by spiders
+    that give no parent) is read alone."""
+    from crawlers.ingest.context import IngestContext
+    from crawlers.ingest.stages import Dropped, PostDoc, run_stages
+    from indexer.stance_enrich import StanceEnricher
     from indexer.stance_model import StanceModel
-    from spreadwatch.demo.dataset import INCIDENT_FILE, all_entries, visible_text
+    from spreadwatch.demo.dataset import INCIDENT_FILE, all_entries, spider_posts
     from spreadwatch.incident import load_incident
+    from spreadwatch.settings import load_settings
 
     incident = load_incident(INCIDENT_FILE)
-    matcher = Matcher(incident)
-    gold, posts = [], []
+    context = IngestContext(load_settings(), incident, "stance-eval", "stance-eval")
+    scored = [e for e in all_entries() if e.matches and e.meta.get("stance")]
+    indexed: dict[str, PostDoc] = {}
     for entry in all_entries():
-        if not entry.matches or not entry.meta.get("stance"):
-            continue
-        title, text = visible_text(entry)
-        official = bool(entry.meta.get("official")) or bool(
-            incident.official and incident.official.is_official_url(entry.url)
-        )
-        posts.append(
-            StanceInput(
-                text=text,
-                title=title,
-                lang=entry.meta.get("lang"),
-                platform=entry.platform,
-                kind="article" if entry.platform == "feeds" else "post",
-                official=official,
-                claims=tuple(matcher.match(title, text).claims),
-                pinned=bool(incident.official and incident.official.is_statement(entry.url)),
-                claim_defs=tuple(incident.claims),
-            )
-        )
-        gold.append({"label": entry.meta["stance"], "lang": entry.meta.get("lang")})
-    if classifier == "model":
-        labels = [s.label for s in StanceModel.load().classify_batch(posts)]
+        for post in spider_posts(entry):
+            try:
+                doc = run_stages(post, context)
+            except Dropped:
+                continue
+            if isinstance(doc, PostDoc):
+                indexed[f"{doc['platform']}:{doc['native_id']}"] = doc
+    enricher = StanceEnricher(incident, StanceModel.load()) if classifier == "model" else None
+    parents = enricher.parent_texts(list(indexed.values())) if enricher else {}
+    posts = [_demo_input(entry, indexed, parents, context) for entry in scored]
+    gold = [{"label": e.meta["stance"], "lang": e.meta.get("lang"), "entry": e} for e in scored]
+    if enricher is not None:
+        labels = [s.label for s in enricher.model.classify_batch(posts)]
     else:
         labels = [classify(post).label for post in posts]
     return list(zip(gold, labels, strict=True))
+
+
+def _demo_input(
+    entry: Any, indexed: dict[str, Any], parents: dict[str, str], context: Any
+) -> StanceInput:
+    """What the classifier sees of one demo record: its indexed document with its parent's
+    text when a spider reads it, else its visible text as the pages and feeds spiders do."""
+    import dataclasses
+
+    from indexer.stance_enrich import parent_id
+    from spreadwatch.demo.dataset import spider_posts, visible_text
+
+    incident = context.incident
+    own = spider_posts(entry)
+    doc = indexed.get(f"{own[-1].platform}:{own[-1].native_id}") if own else None
+    if doc is not None:
+        return dataclasses.replace(
+            StanceInput.from_doc(doc, claim_defs=incident.claims),
+            parent_text=parents.get(parent_id(doc) or ""),
+        )
+    title, text = visible_text(entry)
+    official = bool(entry.meta.get("official")) or bool(
+        incident.official and incident.official.is_official_url(entry.url)
+    )
+    return StanceInput(
+        text=text,
+        title=title,
+        lang=entry.meta.get("lang"),
+        platform=entry.platform,
+        kind="article" if entry.platform == "feeds" else "post",
+        official=official,
+        claims=tuple(context.matcher.match(title, text).claims),
+        pinned=bool(incident.official and incident.official.is_statement(entry.url)),
+        claim_defs=tuple(incident.claims),
+    )
 
 
 #: The line above each demo-corpus table, naming its classifier (`tests/test_demo.py` finds the

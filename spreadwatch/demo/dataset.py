@@ -11,10 +11,13 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from crawlers.items import Post
+from crawlers.parsers import bluesky, github, hackernews, mastodon, reddit, weibo
 
 DATA_DIR = Path(__file__).with_name("data")
 INCIDENT_FILE = Path(__file__).with_name("incident.yml")
@@ -114,3 +117,36 @@ def visible_text(entry: Entry) -> tuple[str | None, str]:
     if kind == "reply":
         return None, d["content"]
     return None, ""
+
+
+#: Where a weibo record's relative times ("5分钟前") are read from: after the demo's window.
+PARSED_AT = datetime(2024, 10, 27, tzinfo=UTC)
+
+
+def spider_posts(entry: Entry) -> list[Post]:
+    """The posts the spiders' own parsers (`crawlers.parsers`) read from a record, the record's
+    own post last (a weibo repost brings its original first). Records read by the pages and
+    feeds spiders (V2EX, Toutiao, news feeds) and those that are not posts give none."""
+    d = entry.data
+    if entry.kind == "mblog":
+        return weibo.parse_mblog(d, PARSED_AT)
+    if entry.kind == "hit":
+        return [hackernews.parse_hit(d)]
+    if entry.kind == "thing":
+        return [reddit.parse_thing(d)]
+    if entry.kind == "status":
+        return mastodon.parse_status(d, "https://mastodon.social")
+    if entry.kind == "post":
+        return [bluesky.parse_post_view(d)]
+    if entry.kind == "repo":
+        return [github.repo_post(d)]
+    if entry.kind == "issue":
+        return [github.issue_post(d, github.repo_of_api_url(d["repository_url"]))]
+    if entry.kind == "comment":
+        return [github.comment_post(d, github.repo_of_api_url(d["issue_url"]))]
+    if entry.kind == "readme":
+        repo = entry.id
+        readme = github.readme_post(d, repo, github.author_of({"login": repo.split("/")[0]}))
+        readme.timestamp = entry.at  # the spider's: the repository's push time
+        return [readme]
+    return []
