@@ -423,14 +423,32 @@ def _macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
 def pooled(
     tweets: Sequence[Example], mine: Sequence[Example], design: str, cache: EmbeddingCache
 ) -> Folds:
-    """RumourEval (mapped to spreadwatch's labels) and the own posts, own posts weighing more."""
+    """RumourEval (mapped to spreadwatch's labels) and the own posts, own posts weighing more
+    (`own_weights`)."""
     return Folds(
         design,
         featurise(design, [*tweets, *mine], cache),
         [TO_SPREADWATCH[e.label] for e in tweets] + [e.label for e in mine],
         [f"re:{e.group}" for e in tweets] + [e.group for e in mine],
-        np.concatenate([np.ones(len(tweets)), np.full(len(mine), OWN_WEIGHT)]),
+        np.concatenate([np.ones(len(tweets)), own_weights(mine)]),
     )
+
+
+def own_weights(mine: Sequence[Example]) -> np.ndarray:
+    """`OWN_WEIGHT` each, shared so that among the replies (posts read with a parent) each class
+    weighs the same, and among the other posts too. The writers' mix of classes differs between
+    replies and posts (in the 2,610 own posts 40 % of the replies are rumours, 23 % of the
+    rest), and the head learned the mix as a prior (`has_parent` +1.3 on the rumour score): a
+    reply relaying a denial under a rumour was called a rumour for being a reply. Balanced
+    within each kind, being a reply says nothing by itself;
+    the classes stay balanced overall (`OneVsRestLogistic`)."""
+    weights = np.full(len(mine), OWN_WEIGHT)
+    for reply in (True, False):
+        kind = [i for i, e in enumerate(mine) if bool(e.post.parent_text) == reply]
+        counts = Counter(mine[i].label for i in kind)
+        for i in kind:
+            weights[i] *= len(kind) / (len(counts) * counts[mine[i].label])
+    return weights
 
 
 def evaluate_design(

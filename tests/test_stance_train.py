@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from indexer.stance_train import COLLAPSE, Folds, Scored, _accuracy, main, tune_offsets
+from indexer.stance import StanceInput
+from indexer.stance_train import (
+    COLLAPSE,
+    OWN_WEIGHT,
+    Example,
+    Folds,
+    Scored,
+    _accuracy,
+    main,
+    own_weights,
+    tune_offsets,
+)
 
 CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
 
@@ -55,6 +66,20 @@ def test_accuracy_pools_every_group_after_mapping_the_labels():
         "b": (["rumour", "other"], ["rumour", "denial"]),
     }
     assert _accuracy(pairs, COLLAPSE) == 0.75
+
+
+def _own(label: str, parent: str | None) -> Example:
+    return Example(StanceInput(text=f"a {label}", parent_text=parent), label, "inc", "en")
+
+
+def test_own_posts_weigh_each_class_alike_among_replies_and_among_the_rest():
+    # Replies: three rumours, one denial; the rest: one rumour, three reports.
+    mine = [_own("rumour", "p")] * 3 + [_own("denial", "p")] + [_own("rumour", None)]
+    mine += [_own("report", None)] * 3
+    weights = own_weights(mine)
+    assert weights[:3].sum() == pytest.approx(weights[3]) == pytest.approx(2 * OWN_WEIGHT)
+    assert weights[4] == pytest.approx(weights[5:].sum()) == pytest.approx(2 * OWN_WEIGHT)
+    assert weights.sum() == pytest.approx(len(mine) * OWN_WEIGHT)
 
 
 def test_folds_run_in_processes_give_the_figures_of_one_process():
