@@ -44,7 +44,9 @@ def card(report: dict[str, Any]) -> str:
         "from a debunk of the evidence, nor press from comment).",
         f"- spreadwatch's own `data/stance/train.jsonl`: {data['own_train']['posts']} posts "
         f"({_counts(data['own_train']['languages'])}; {_counts(data['own_train']['labels'])}), "
-        f"{_incidents(data['own_train'])}; weighted {_own_weight(report)}× in the final fit.",
+        f"{_incidents(data['own_train'])}; weighted {_own_weight(report)}× in the final fit, "
+        "shared so that each class weighs the same among the replies and among the other posts "
+        "(`indexer.stance_train.own_weights`).",
         f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
         f"`{data['own_holdout']['sha256'][:16]}…`, scored once by the final head.",
         "",
