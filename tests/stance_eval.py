@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -17,6 +17,11 @@ from indexer.documents import STANCES
 from indexer.matching import claim_matches, fold
 from indexer.stance import StanceInput, classify
 from spreadwatch.incident import Claim
+
+if TYPE_CHECKING:
+    from crawlers.ingest.context import IngestContext
+    from crawlers.ingest.stages import PostDoc
+    from spreadwatch.demo.dataset import Entry
 
 EVAL_FILE = Path(__file__).parent / "data" / "stance_eval.yml"
 
@@ -83,12 +88,11 @@ def table(result: dict[str, ClassScore]) -> str:
 def demo_predictions(classifier: str = "lexicon") -> list[tuple[dict[str, Any], str]]:
     """The demo's reconstructed corpus (matching posts), labelled by the demo's generator with its
     own reading of the stances (each with its record, `entry`); a third, independent check of
-    agreement. `classifier`: the
-    rules (`lexicon`) or the shipped learned head (`model`), which reads the corpus as the
-    demo's ingest does: a record the spiders' parsers read goes through the ingest stages, and
-    all of them through the stance enricher in one batch, each with the post it replies to,
-    quotes or reposts when that post is indexed too; a page or feed record (read by spiders
-    that give no parent) is read alone."""
+    agreement. `classifier`: the rules (`lexicon`) or the shipped learned head (`model`). The
+    corpus is read as the demo's ingest reads it: a record the spiders' parsers read goes
+    through the ingest stages, and the head labels all of them in one batch, each with the post
+    it replies to, quotes or reposts when that post is indexed too; a page or feed record (read
+    by spiders that give no parent) is read alone."""
     from crawlers.ingest.context import IngestContext
     from crawlers.ingest.stages import Dropped, PostDoc, run_stages
     from indexer.stance_enrich import StanceEnricher
@@ -121,7 +125,7 @@ def demo_predictions(classifier: str = "lexicon") -> list[tuple[dict[str, Any], 
 
 
 def _demo_input(
-    entry: Any, indexed: dict[str, Any], parents: dict[str, str], context: Any
+    entry: Entry, indexed: dict[str, PostDoc], parents: dict[str, str], context: IngestContext
 ) -> StanceInput:
     """What the classifier sees of one demo record: its indexed document with its parent's
     text when a spider reads it, else its visible text as the pages and feeds spiders do."""
