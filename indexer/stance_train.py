@@ -440,8 +440,10 @@ def own_weights(mine: Sequence[Example]) -> np.ndarray:
     replies and posts (in the 2,610 own posts 40 % of the replies are rumours, 23 % of the
     rest), and the head learned the mix as a prior (`has_parent` +1.3 on the rumour score): a
     reply relaying a denial under a rumour was called a rumour for being a reply. Balanced
-    within each kind, being a reply says nothing by itself;
-    the classes stay balanced overall (`OneVsRestLogistic`)."""
+    within each kind, being a reply says nothing by itself; the classes stay balanced overall
+    (`OneVsRestLogistic`). The shares are counted once over every own post, so a fold's weights
+    also count its held-out incident's labels (a few per cent of each count, not which post
+    holds them)."""
     weights = np.full(len(mine), OWN_WEIGHT)
     for reply in (True, False):
         kind = [i for i, e in enumerate(mine) if bool(e.post.parent_text) == reply]

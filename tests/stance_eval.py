@@ -103,40 +103,42 @@ def demo_predictions(classifier: str = "lexicon") -> list[tuple[dict[str, Any], 
 
     incident = load_incident(INCIDENT_FILE)
     context = IngestContext(load_settings(), incident, "stance-eval", "stance-eval")
-    scored = [e for e in all_entries() if e.matches and e.meta.get("stance")]
+    scored: list[tuple[Entry, str | None]] = []  # each scored record, its own post's id
     indexed: dict[str, PostDoc] = {}
     for entry in all_entries():
-        for post in spider_posts(entry):
+        posts = spider_posts(entry)
+        for post in posts:
             try:
                 doc = run_stages(post, context)
             except Dropped:
                 continue
             if isinstance(doc, PostDoc):
-                indexed[f"{doc['platform']}:{doc['native_id']}"] = doc
+                indexed[post.doc_id] = doc
+        if entry.matches and entry.meta.get("stance"):
+            scored.append((entry, posts[-1].doc_id if posts else None))
     enricher = StanceEnricher(incident, StanceModel.load()) if classifier == "model" else None
     parents = enricher.parent_texts(list(indexed.values())) if enricher else {}
-    posts = [_demo_input(entry, indexed, parents, context) for entry in scored]
-    gold = [{"label": e.meta["stance"], "lang": e.meta.get("lang"), "entry": e} for e in scored]
+    inputs = [_demo_input(entry, indexed.get(own or ""), parents, context) for entry, own in scored]
+    gold = [{"label": e.meta["stance"], "lang": e.meta.get("lang"), "entry": e} for e, _ in scored]
     if enricher is not None:
-        labels = [s.label for s in enricher.model.classify_batch(posts)]
+        labels = [s.label for s in enricher.model.classify_batch(inputs)]
     else:
-        labels = [classify(post).label for post in posts]
+        labels = [classify(post).label for post in inputs]
     return list(zip(gold, labels, strict=True))
 
 
 def _demo_input(
-    entry: Entry, indexed: dict[str, PostDoc], parents: dict[str, str], context: IngestContext
+    entry: Entry, doc: PostDoc | None, parents: dict[str, str], context: IngestContext
 ) -> StanceInput:
-    """What the classifier sees of one demo record: its indexed document with its parent's
-    text when a spider reads it, else its visible text as the pages and feeds spiders do."""
+    """What the classifier sees of one demo record: its indexed document (`doc`) with its
+    parent's text when a spider reads it, else its visible text as the pages and feeds spiders
+    do."""
     import dataclasses
 
     from indexer.stance_enrich import parent_id
-    from spreadwatch.demo.dataset import spider_posts, visible_text
+    from spreadwatch.demo.dataset import visible_text
 
     incident = context.incident
-    own = spider_posts(entry)
-    doc = indexed.get(f"{own[-1].platform}:{own[-1].native_id}") if own else None
     if doc is not None:
         return dataclasses.replace(
             StanceInput.from_doc(doc, claim_defs=incident.claims),
