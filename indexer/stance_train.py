@@ -1,21 +1,22 @@
 """Train and evaluate the learned stance head; writes the shipped artifact and its data card.
 
     .venv/bin/python -m indexer.stance_train [--rumoureval DIR] [--designs ngram,use]
-        [--cache DIR] [--no-save]
+        [--final DESIGN] [--cache DIR] [--no-save] [--jobs N]
 
 Data, read at training time only (never copied into the repository):
 - RumourEval 2017 subtask A (`../shared/data/rumoureval2017`: train + dev, eight events of real
   Twitter conversations, each reply labelled support / deny / query / comment).
-- spreadwatch's own zh/de/en posts (`data/stance/train.jsonl`, three invented incidents).
+- spreadwatch's own zh/de/en posts (`data/stance/train.jsonl`, about invented incidents, each
+  with its incident file in `data/stance/`).
   `data/stance/holdout.jsonl` is scored once, by the final head, never used to choose anything.
 
 What it measures:
 1. RumourEval leave-one-event-out, per design: train on seven events (the task's four labels),
    test on the eighth; macro-F1 averaged over the eight events, 4-class, and 3-class (support /
    deny / other: query and comment merged after predicting, and a head trained on the three).
-2. Own data leave-one-incident-out, per design: train on two incidents + all of RumourEval
-   (mapped: support → rumour, deny → denial, query and comment → other), test on the third
-   (5-class macro-F1). This, not the held-out set, chooses the design.
+2. Own data leave-one-incident-out, per design: train on the other incidents + all of
+   RumourEval (mapped: support → rumour, deny → denial, query and comment → other), test on
+   each incident in turn (5-class macro-F1). This, not the held-out set, chooses the design.
 3. The chosen design trained on all own training posts + all of RumourEval (mapped), scored on
    the held-out set, saved to `indexer/models/`, with the card `indexer/models/stance-card.md`.
 
@@ -437,13 +438,13 @@ def pooled(
 def own_weights(mine: Sequence[Example]) -> np.ndarray:
     """`OWN_WEIGHT` each, shared so that among the replies (posts read with a parent) each class
     weighs the same, and among the other posts too. The writers' mix of classes differs between
-    replies and posts (in the 2,610 own posts 40 % of the replies are rumours, 23 % of the
-    rest), and the head learned the mix as a prior (`has_parent` +1.3 on the rumour score): a
-    reply relaying a denial under a rumour was called a rumour for being a reply. Balanced
-    within each kind, being a reply says nothing by itself; the classes stay balanced overall
-    (`OneVsRestLogistic`). The shares are counted once over every own post, so a fold's weights
-    also count its held-out incident's labels (a few per cent of each count, not which post
-    holds them)."""
+    replies and posts (in the 2,610 own posts of 2026-12-05 40 % of the replies were rumours,
+    23 % of the rest), and the head learned the mix as a prior (`has_parent` +1.3 on the
+    rumour score): a reply relaying a denial under a rumour was called a rumour for being a
+    reply. Balanced within each kind, being a reply says nothing by itself; the classes stay
+    balanced overall (`OneVsRestLogistic`). The shares are counted once over every own post,
+    so a fold's weights also count its held-out incident's labels (a few per cent of each
+    count, not which post holds them)."""
     weights = np.full(len(mine), OWN_WEIGHT)
     for reply in (True, False):
         kind = [i for i, e in enumerate(mine) if bool(e.post.parent_text) == reply]
