@@ -62,6 +62,10 @@ def read_labelled(path: Path) -> list[Labelled]:
         text, label = record.get("text"), record.get("label")
         if not isinstance(text, str) or not (text.strip() or record.get("title")):
             raise EvalFileError(f"{path}:{number}: no text")
+        if label is None:
+            raise EvalFileError(
+                f"{path}:{number}: no label (a `label` or `gold` key, one of {', '.join(STANCES)})"
+            )
         if label not in STANCES:
             raise EvalFileError(
                 f"{path}:{number}: label {label!r} is not one of {', '.join(STANCES)}"

@@ -80,6 +80,7 @@ def test_posts_naming_an_incident_the_folder_lacks_are_scored_with_a_warning(tmp
         ('{"text": "x", "label": "maybe"}', ":2: label 'maybe' is not one of"),
         ("not json", ":2: not JSON"),
         ('{"label": "other"}', ":2: no text"),
+        ('{"text": "x", "stance": "other"}', ":2: no label (a `label` or `gold` key"),
         ("[1, 2]", ":2: a line must be a JSON object"),
         ('{"text": "x", "label": "other", "gold": "denial"}', ":2: label and gold disagree"),
     ],
