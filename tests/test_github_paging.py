@@ -183,6 +183,37 @@ def test_a_capped_walk_goes_on_next_run_from_where_it_stopped() -> None:
     assert again.newest == NOW
 
 
+EVENTS = ListSpec("repo-events:a/b", "/repos/a/b/events?per_page=30")
+
+
+@pytest.mark.parametrize(
+    ("last_page", "served_out"),
+    [
+        (PageMeta(None, full=True, oldest=(NOW - timedelta(days=1)).isoformat()), True),
+        (PageMeta(None, full=False, oldest=(NOW - timedelta(days=1)).isoformat()), False),
+        (PageMeta("/p3", full=True, oldest=(NOW - timedelta(days=9)).isoformat()), False),
+    ],
+    ids=["full-last-page", "partial-last-page", "past-the-cutoff"],
+)
+def test_a_walk_is_served_out_when_it_ends_on_a_full_last_page(
+    last_page: PageMeta, served_out: bool
+) -> None:
+    """Only a full last page, read before the cutoff, may hide older records a capped list
+    (GitHub's newest 300 events) does not serve; the end of the list or the cutoff does not."""
+    walk = Walk(EVENTS, NOW - timedelta(days=5), {})
+    newer = (NOW - timedelta(hours=1)).isoformat()
+    assert walk.after(EVENTS.first, PageMeta("/p2", True, newer), fresh=True, max_pages=10) == "/p2"
+    assert walk.after("/p2", last_page, fresh=True, max_pages=10) is None
+    assert walk.complete and walk.served_out is served_out
+
+
+def test_a_page_github_refuses_serves_the_walk_out() -> None:
+    walk = Walk(EVENTS, None, {})
+    walk.after(EVENTS.first, PageMeta("/p2", True), fresh=True, max_pages=10)
+    assert walk.served_end("/repos/a/b/events?per_page=30&page=2")
+    assert walk.complete and walk.served_out
+
+
 def test_a_record_dated_in_the_future_does_not_move_the_walks_newest() -> None:
     walk = Walk(FORKS, None, {})
     walk.seen([NOW - timedelta(hours=2), datetime(2099, 1, 1, tzinfo=UTC)], now=NOW)

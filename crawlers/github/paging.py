@@ -113,6 +113,9 @@ class Walk:
     last: str | None = None
     resume: str | None = None
     complete: bool = False
+    #: The walk ended at the last page the list serves, and that page was full: a list GitHub
+    #: cuts off (the events' newest 300) may hold older records it will not serve.
+    served_out: bool = False
 
     def __post_init__(self) -> None:
         if self.saved.get("first") != self.spec.first:
@@ -165,6 +168,7 @@ class Walk:
             following = page_after(rel)
         if following is None:
             self.complete = True
+            self.served_out = meta.full
             return None
         if self.read >= max_pages:
             self.resume = following  # capped: the next run goes on from here
@@ -183,7 +187,7 @@ class Walk:
             self.last = page_after(refused, -1)
         meta = self.pages.get(self.last) or self.saved_meta(self.last) or PageMeta(None, True)
         self.pages[self.last] = replace(meta, next=None, end=True)
-        self.complete, self.resume = True, None
+        self.complete, self.resume, self.served_out = True, None, True
         return True
 
     @property

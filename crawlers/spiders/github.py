@@ -4,10 +4,11 @@ What is followed and kept (`crawlers.github.follow`): the incident's repos (ever
 default, `keep_all`), repos owned by a watched user, and repos that match the incident
 themselves (name, description or README). A search hit elsewhere is kept when it matches and
 its repo is only checked, never followed for the hit's sake. For each followed repo: metadata,
-README, events, stargazers (`starred_at`; past the 40,000 GitHub's list serves, through GraphQL
-with a token: `crawlers.github.stars`), forks, issues and pull requests, issue and review
-comments, commits (the detail with its files for matching ones) and the commits of matching pull
-requests. Nothing from outside the incident's window is kept unless the section asks for
+README, events (GitHub serves a list's newest 300: a cut before the events read last time is
+counted, `github/events_capped`), stargazers (`starred_at`; past the 40,000 GitHub's list
+serves, through GraphQL with a token: `crawlers.github.stars`), forks, issues and pull
+requests, issue and review comments, commits (the detail with its files for matching ones) and
+the commits of matching pull requests. Nothing from outside the incident's window is kept unless the section asks for
 `history` (then it is marked `before_window`). Ids and `repo` use case-folded names.
 
 Every list is paged by one discipline (`crawlers.github.paging`): fixed once per run, relative
@@ -57,6 +58,9 @@ API_VERSION = "2022-11-28"
 JSON_MEDIA = "application/vnd.github+json"
 STAR_MEDIA = "application/vnd.github.star+json"
 _SEARCH_SORT = {"repositories": "updated", "issues": "created", "commits": "committer-date"}
+#: How many of a list's newest events GitHub serves (repository and user events alike).
+EVENTS_SERVED = 300
+EVENT_KINDS = frozenset({"events", "user-events"})
 #: A `since`-bounded list read over more pages than this moves its `since` up for the next run.
 COMPACT_PAGES = 5
 
@@ -373,6 +377,10 @@ class GithubSpider(IncidentSpider):
                 self.state.set_cursor(walk.spec.key, walk.cursor())
             yield from self.stars_past_served.reached(walk, context["repo"])
             return
+        if pagination_limited(response) and walk.served_end(rel):
+            # Events past their newest 300 (a 304 on a full last page asks the page after it).
+            yield from self.walk_ended(walk, rel, kind, context)
+            return
         if self.unchanged(response):
             return  # a refusal, counted: the walk stops, its cursor stays as it was
         data = self.json_body(response)
@@ -435,19 +443,33 @@ class GithubSpider(IncidentSpider):
         if following is not None:
             yield self.page_request(walk, following, kind, context)
             return
+        yield from self.walk_ended(walk, rel, kind, context)
+
+    def walk_ended(
+        self, walk: Walk, rel: str, kind: str, context: dict[str, Any]
+    ) -> Iterator[Item]:
+        """The walk's place saved for the next run; what it could not read counted."""
         if walk.newest is not None and _moves_since(walk):
             since = walk.newest
             if walk.spec.bounded and walk.complete:
                 since -= self.section.refresh  # compacted, but recent records stay in the list
             self.state.advance_since(walk.spec.key, since)
         self.state.set_cursor(walk.spec.key, walk.cursor())
-        if walk.at_served_end:
+        if kind == "stars" and walk.at_served_end:
             yield from self.stars_past_served.reached(walk, context["repo"])
         if not walk.complete:
             self.count("github/capped")
             logger.warning(
                 "%s: stopped after %d pages (max_pages); the next run goes on", rel, walk.read
             )
+        elif kind in EVENT_KINDS and walk.served_out:
+            self.count("github/events_capped")
+            logger.warning(
+                "%s: GitHub serves a list's newest %d events (and none older than 90 days); "
+                "the walk reached their end before the events it had read before, so older "
+                "ones may be missing (crawl more often)",
+                walk.spec.first, EVENTS_SERVED,
+            )  # fmt: skip
 
     def deliver(self, handled: Iterable[Item | Waiting]) -> Iterator[Item]:
         return self.authors.deliver(handled)

@@ -25,6 +25,9 @@
   opaque cursors that hold their place as stars arrive; 401 without a token; its own `graphql`
   rate limit, exhausted as a 200 with an error of type `RATE_LIMITED` (github/docs#22607); an
   unknown repository is `repository: null` with a `NOT_FOUND` error.
+- Events (a repository's, a user's public ones) serve the newest 300 (`events_served`), newest
+  first: a page that starts past them is the same 422 (MeltanoLabs/tap-github#26: `page=4` of
+  100; the last page served has no `next` link).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ __all__ = ["STAR_MEDIA_TYPE", "GithubData", "GithubReplay"]
 STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 _BY_ID = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
-_EVENTS_WINDOW = 300
+EVENTS_SERVED = 300
 #: GitHub's REST stargazers list serves a repo's first 40,000 stars (400 pages of 100).
 STARS_SERVED = 40_000
 _PULL_COMMITS_MAX = 250
@@ -92,6 +95,8 @@ class GithubReplay(ReplayApp):
         search_limit: int = 30,
         stars_served: int = STARS_SERVED,
         graphql_limit: int = 5000,
+        *,
+        events_served: int = EVENTS_SERVED,
     ) -> None:
         super().__init__()
         self.data = data
@@ -99,6 +104,9 @@ class GithubReplay(ReplayApp):
         self.incomplete_results = False
         #: How many stars of a repo the REST stargazers list serves (GitHub: 40,000).
         self.stars_served = stars_served
+        #: How many of a list's newest events GitHub serves (300; fewer on some busy repos,
+        #: MeltanoLabs/tap-github#26).
+        self.events_served = events_served
         self._budgets = {
             "core": _Budget(core_limit, 3600),
             "search": _Budget(search_limit, 60),
@@ -298,12 +306,17 @@ class GithubReplay(ReplayApp):
         if repo is None:
             return self.not_found(request)
         events = self.data.repo_events.get(repo["full_name"], [])
-        return self._page(request, self._events(events, request.now), repo, extra=_POLL)
+        return self._events_page(request, events, repo)
 
-    def _events(self, events: list[Record], now: datetime) -> list[Record]:
-        """Newest first, at most 300 (the events API's window)."""
-        shown = sorted(visible(events, now, _created), key=_created, reverse=True)
-        return shown[:_EVENTS_WINDOW]
+    def _events_page(
+        self, request: ReplayRequest, events: list[Record], repo: Record | None = None
+    ) -> Reply:
+        """Newest first, at most 300 (the events API's window); a page past them is a 422."""
+        per_page = request.int_param("per_page", 30, 1, 100)
+        if (request.int_param("page", 1) - 1) * per_page >= self.events_served:
+            return _pagination_limited()
+        shown = sorted(visible(events, request.now, _created), key=_created, reverse=True)
+        return self._page(request, shown[: self.events_served], repo, extra=_POLL)
 
     def _stars(self, name: str, now: datetime) -> list[tuple[datetime, int, Record]]:
         """A repo's stars visible at `now`, oldest first, as (time, user id, record); cached
@@ -554,8 +567,7 @@ class GithubReplay(ReplayApp):
         user = self.data.user(request.match["login"])
         if user is None:
             return self.not_found(request)
-        events = self.data.user_events.get(user["login"], [])
-        return self._page(request, self._events(events, request.now), extra=_POLL)
+        return self._events_page(request, self.data.user_events.get(user["login"], []))
 
     def not_found(self, request: ReplayRequest) -> Reply:
         return _uncached(
@@ -600,7 +612,7 @@ def _unprocessable(message: str) -> Reply:
 
 
 def _pagination_limited() -> Reply:
-    """GitHub's answer to a stargazers page that starts past the stars it serves."""
+    """GitHub's answer to a page that starts past what a list serves (stargazers, events)."""
     body = {
         "message": "In order to keep the API fast for everyone, pagination is limited for this resource. Check the rel=last link relation in the Link response header to see how far back you can traverse.",
         "documentation_url": "https://docs.github.com/v3/#pagination",
