@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from social_crawl import crawl, write_incident
@@ -46,7 +49,7 @@ def test_search_finds_posts_reposts_and_their_originals(
     assert posts[RUMOUR]["timestamp"].startswith("2024-10-18 02:15:00")
     (search,) = weibo.matching(path=r"getIndex")[:1]
     assert search.headers["referer"] == "https://m.weibo.cn/"
-    assert search.query["containerid"] == "100103type=1&q=字节跳动"
+    assert search.query["containerid"] == "100103type=61&q=字节跳动"
 
 
 def test_the_official_account_is_flagged_with_its_chinese_follower_count(
@@ -208,6 +211,62 @@ def test_a_repost_of_an_old_original_does_not_stop_paging(tmp_path: Path) -> Non
         pages = {r.query.get("page") for r in server.matching(path=r"getIndex")}
         assert "2" in pages
     assert {f"weibo:{m['id']}" for m in fresh} <= set(result.ids())
+
+
+def test_a_search_reads_the_real_time_tab_so_an_old_hit_does_not_end_it(tmp_path: Path) -> None:
+    """Weibo's 综合 tab ranks a much-shared post from before the window first; the 实时 tab
+    lists posts newest first, so every post of the window is read before an old one."""
+    fixture = WeiboData.load(FIXTURES / "weibo.json")
+    uid = next(iter(fixture.users))
+    now = datetime.now(UTC)
+    viral = {"id": "4000000000000002", "mid": "4000000000000002", "bid": "Viral", "user_id": uid,
+             "created_at": datetime(2024, 10, 1, tzinfo=UTC).strftime(ABSOLUTE),
+             "text": "字节跳动 旧闻", "reposts_count": 90_000, "comments_count": 5_000,
+             "attitudes_count": 200_000}  # fmt: skip
+    fresh = [
+        {"id": f"51{n:014d}", "mid": f"51{n:014d}", "bid": f"Fresh{n}", "user_id": uid,
+         "created_at": (now - timedelta(minutes=7 * n + 1)).strftime(ABSOLUTE),
+         "text": f"字节跳动 实习生 第{n}条", "reposts_count": n, "comments_count": 0,
+         "attitudes_count": 0}
+        for n in range(25)
+    ]  # fmt: skip
+    data = WeiboData(users=fixture.users, mblogs=[viral, *fresh], timelines={})
+    with serve(data) as server:
+        result = crawl("weibo", _incident(tmp_path), tmp_path, **env(server, **COOKIE))
+    assert {f"weibo:{m['id']}" for m in fresh} <= set(result.ids())
+    assert "weibo:4000000000000002" not in result.ids()
+
+
+@pytest.mark.parametrize(
+    ("tab", "first"),
+    [("61", "weibo:51000000000000000"), ("1", "weibo:4000000000000002")],
+    ids=["real-time-newest-first", "mixed-most-shared-first"],
+)
+def test_the_replayed_search_tabs_order_as_weibo_does(tab: str, first: str) -> None:
+    fixture = WeiboData.load(FIXTURES / "weibo.json")
+    uid = next(iter(fixture.users))
+    now = datetime.now(UTC)
+    posts = [
+        {"id": "4000000000000002", "mid": "4000000000000002", "bid": "Viral", "user_id": uid,
+         "created_at": (now - timedelta(days=20)).strftime(ABSOLUTE), "text": "字节跳动",
+         "reposts_count": 900, "comments_count": 0, "attitudes_count": 0},
+        {"id": "51000000000000000", "mid": "51000000000000000", "bid": "New", "user_id": uid,
+         "created_at": (now - timedelta(minutes=3)).strftime(ABSOLUTE), "text": "字节跳动",
+         "reposts_count": 0, "comments_count": 0, "attitudes_count": 0},
+    ]  # fmt: skip
+    with serve(WeiboData(users=fixture.users, mblogs=posts, timelines={})) as server:
+        query = urlencode({"containerid": f"100103type={tab}&q=字节跳动", "page_type": "searchall"})
+        request = urllib.request.Request(
+            f"{server.url}/api/container/getIndex?{query}",
+            headers={
+                "Cookie": COOKIE["SPREADWATCH_WEIBO_COOKIE"],
+                "Referer": "https://m.weibo.cn/",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            reply = json.load(answer)
+    (group,) = reply["data"]["cards"]
+    assert f"weibo:{group['card_group'][0]['mblog']['id']}" == first
 
 
 def test_a_card_of_an_unknown_type_is_a_counted_drop_and_the_posts_stay(tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
 """Weibo (m.weibo.cn): keyword search and watched users' timelines, with the login cookie.
 
+Searches read the 实时 (real-time) tab (`100103type=61`), newest first, so paging can stop at the
+window's start; the 综合 (mixed) tab, `type=1`, ranks much-shared posts first whatever their
+age, and its first old post would end paging before the fresh ones below it.
+
 Weibo answers nothing useful without a valid `SUB` cookie: HTTP 432 (since late 2025) or
 `{"ok": -100}`. The cookie comes from `SPREADWATCH_WEIBO_COOKIE` (or the variable the incident
 names) and is sent with the `Referer` Weibo checks. A 432 or -100 is counted as
@@ -37,6 +41,8 @@ LOGIN_STATUS = 432
 #: Weibo's answer to a client it finds too fast ("I'm a teapot"): back off until the next run.
 THROTTLED_STATUS = 418
 REFERER = "https://m.weibo.cn/"
+#: The search tab of posts newest first (实时); `1` is the 综合 tab, ranked by how much is shared.
+REALTIME_SEARCH = 61
 COOKIE_MESSAGE = "Weibo: cookie missing or expired; set SPREADWATCH_WEIBO_COOKIE to a logged-in m.weibo.cn cookie (with SUB=)"  # fmt: skip
 
 
@@ -65,7 +71,7 @@ class WeiboSpider(SocialSpider):
         requests = []
         if self.section.search:
             for term in self.terms():
-                container = f"100103type=1&q={term}"
+                container = f"100103type={REALTIME_SEARCH}&q={term}"
                 self.walk_started(f"search:{term}")
                 requests.append(self._page(container, f"search:{term}", page=1, extra={"page_type": "searchall"}))  # fmt: skip
         for uid in self.section.users:

@@ -1,7 +1,9 @@
 """m.weibo.cn, replayed: container search, user timelines, long text, and the login wall.
 
-- `GET /api/container/getIndex?containerid=100103type%3D1%26q%3D<kw>&page_type=searchall&page=N`:
-  page 1 wraps its posts in one `card_type: 11` group, later pages list `card_type: 9` cards;
+- `GET /api/container/getIndex?containerid=100103type%3D61%26q%3D<kw>&page_type=searchall&page=N`:
+  the search's 实时 (real-time) tab, newest first; `type=1` is its 综合 (mixed) tab, which puts
+  much-shared posts first whatever their age (as Weibo ranks it); another `type` is `ok: 0`.
+  Page 1 wraps its posts in one `card_type: 11` group, later pages list `card_type: 9` cards;
   past the end `{"ok": 0, "msg": "这里还没有内容"}`. `containerid=107603<uid>` is a user's
   timeline, paged by `since_id` from `cardlistInfo`.
 - `GET /statuses/extend?id=<id>`: `{ok: 1, data: {longTextContent}}` for `isLongText` posts.
@@ -26,6 +28,8 @@ from zoneinfo import ZoneInfo
 from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+#: The search's tabs (`100103type=<tab>&q=...`): 实时, newest first; 综合, most shared first.
+REALTIME_TAB, MIXED_TAB = "61", "1"
 PAGE_SIZE = 10
 ABSOLUTE = "%a %b %d %H:%M:%S %z %Y"
 
@@ -74,6 +78,11 @@ class WeiboReplay(ReplayApp):
             query = parse_qs(container[6:])
             words = (query.get("q") or [""])[0].casefold().split()
             found = [m for m in self._visible(request) if all(w in m["text"].casefold() for w in words)]  # fmt: skip
+            tab = (query.get("type") or [""])[0]
+            if tab == MIXED_TAB:
+                found.sort(key=_shared, reverse=True)  # stable: newest first among equals
+            elif tab != REALTIME_TAB:
+                return _reply(Reply.json({"ok": 0, "msg": "参数错误"}))
             return self._search_page(request, container, found)
         return _reply(Reply.json({"ok": 0, "msg": "参数错误"}))
 
@@ -159,6 +168,23 @@ def weibo_created_at(created: datetime, now: datetime) -> str:
 
 def _created(mblog: dict[str, Any]) -> datetime:
     return datetime.strptime(mblog["created_at"], ABSOLUTE)
+
+
+def _shared(mblog: dict[str, Any]) -> float:
+    """How much a post is shared, as the 综合 tab ranks it; counts as Weibo writes them."""
+    return sum(_count(mblog.get(k)) for k in ("reposts_count", "comments_count", "attitudes_count"))  # fmt: skip
+
+
+def _count(value: Any) -> float:
+    """12, "2.3万", "10万+", "1亿" → a number (0 when unreadable)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value or "").rstrip("+")
+    scale = {"万": 1e4, "亿": 1e8}.get(text[-1:], 1.0)
+    try:
+        return float(text.rstrip("万亿")) * scale
+    except ValueError:
+        return 0.0
 
 
 def _reply(reply: Reply) -> Reply:
