@@ -8,8 +8,9 @@ README, events (GitHub serves a list's newest 300: a cut before the events read 
 counted, `github/events_capped`), stargazers (`starred_at`; past the 40,000 GitHub's list
 serves, through GraphQL with a token: `crawlers.github.stars`), forks, issues and pull
 requests, issue and review comments, commits (the detail with its files for matching ones) and
-the commits of matching pull requests. Nothing from outside the incident's window is kept unless the section asks for
-`history` (then it is marked `before_window`). Ids and `repo` use case-folded names.
+the commits of matching pull requests. Nothing from outside the incident's window is kept unless
+the section asks for `history` (then it is marked `before_window`). Ids and `repo` use
+case-folded names.
 
 Every list is paged by one discipline (`crawlers.github.paging`): fixed once per run, relative
 cursors, conditional requests whose 304s still walk on. Record handling lives in
@@ -378,7 +379,8 @@ class GithubSpider(IncidentSpider):
             yield from self.stars_past_served.reached(walk, context["repo"])
             return
         if pagination_limited(response) and walk.served_end(rel):
-            # Events past their newest 300 (a 304 on a full last page asks the page after it).
+            # Not a refusal either: events past their newest 300 (a 304 on a full last page asks
+            # the page after it, or a saved resume page GitHub no longer serves).
             yield from self.walk_ended(walk, rel, kind, context)
             return
         if self.unchanged(response):
