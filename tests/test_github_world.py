@@ -77,7 +77,7 @@ def crawls(
     app = GithubReplay(world.data, core_limit=100_000, search_limit=10_000)
     with ReplayServer(app, clock=clock) as server:
         colors = REPO_IDS[COLORS]
-        server.script(rf"^/repositories/{colors}/stargazers\?.*page=2", [faults.secondary_limit(3)])
+        server.script(rf"^/repositories/{colors}/stargazers\?.*page=2", [faults.secondary_limit(5)])
         server.script(rf"^/repositories/{colors}/forks\?.*page=2", [faults.server_error(502)])
         env = {
             "SPREADWATCH_ES_URL": es_client.transport.node_pool.get().base_url,
@@ -209,7 +209,7 @@ def test_the_secondary_limit_held_every_request_and_the_502_was_retried(
 ) -> None:
     first = crawls["first"]
     ((start, wait, what),) = holds(first.run.stderr)
-    assert (wait, what) == (3.0, "every request")
+    assert (wait, what) == (5.0, "every request")
     # A request sent before the hold began may reach the replay a little later (IN_FLIGHT).
     held = [r.path for r in first.requests if start + IN_FLIGHT < r.received < start + wait]
     assert held == [], f"sent while every request was held (hold began at {start:.3f})"
