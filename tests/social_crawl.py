@@ -1,9 +1,10 @@
 """Run one social spider for real, in a subprocess: what it yielded, counted and logged.
 
 Scrapy's reactor cannot restart inside the pytest process, so each crawl runs as
-`python tests/social_crawl.py SPIDER INCIDENT OUT`; the child writes the items (as dicts) and
-the crawl stats to OUT as JSON. Settings come from the environment the test gives
-(`SPREADWATCH_<SOURCE>_BASE_URL` at a replay server, `SPREADWATCH_DATA_DIR` for the state).
+`python tests/social_crawl.py SPIDER INCIDENT OUT [SETTINGS]`; the child writes the items (as
+dicts) and the crawl stats to OUT as JSON. Settings come from the environment the test gives
+(`SPREADWATCH_<SOURCE>_BASE_URL` at a replay server, `SPREADWATCH_DATA_DIR` for the state);
+SETTINGS, JSON, replaces Scrapy settings of `_main` (a longer `SPREADWATCH_RATELIMIT_MAX_WAIT`).
 """
 
 from __future__ import annotations
@@ -81,8 +82,15 @@ def write_incident(folder: Path, sources: dict[str, Any], **extra: Any) -> Path:
     return path
 
 
-def crawl(spider: str, incident: Path, tmp_path: Path, **env: str) -> Crawl:
-    """Run `spider` on `incident`; `env` adds SPREADWATCH_* variables (base URLs, secrets)."""
+def crawl(
+    spider: str,
+    incident: Path,
+    tmp_path: Path,
+    scrapy_settings: dict[str, Any] | None = None,
+    **env: str,
+) -> Crawl:
+    """Run `spider` on `incident`; `env` adds SPREADWATCH_* variables (base URLs, secrets),
+    `scrapy_settings` replace the crawl's Scrapy settings."""
     out = tmp_path / f"crawl-{spider}.json"
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SPREADWATCH_")},
@@ -93,7 +101,7 @@ def crawl(spider: str, incident: Path, tmp_path: Path, **env: str) -> Crawl:
         **env,
     }
     done = subprocess.run(
-        [sys.executable, __file__, SPIDERS[spider], str(incident), str(out)],
+        [sys.executable, __file__, SPIDERS[spider], str(incident), str(out), json.dumps(scrapy_settings or {})],
         env=environment, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     if done.returncode != 0 or not out.exists():
@@ -106,7 +114,7 @@ def _to_dict(item: Any) -> dict[str, Any]:
     return dataclasses.asdict(item) if dataclasses.is_dataclass(item) else dict(item)
 
 
-def _main(target: str, incident: str, out: str) -> None:
+def _main(target: str, incident: str, out: str, settings: str = "{}") -> None:
     import importlib
 
     from scrapy import signals
@@ -127,6 +135,7 @@ def _main(target: str, incident: str, out: str) -> None:
             "RETRY_TIMES": 1,
             "SPREADWATCH_RATELIMIT_BACKOFF": 0.2,
             "SPREADWATCH_RATELIMIT_MAX_WAIT": 2,
+            **json.loads(settings),
         }
     )
     crawler = process.create_crawler(spider_class)
@@ -139,4 +148,4 @@ def _main(target: str, incident: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    _main(*sys.argv[1:4])
+    _main(*sys.argv[1:5])

@@ -7,7 +7,11 @@
   `GET /xrpc/app.bsky.actor.getProfiles?actors=..` need `Authorization: Bearer <accessJwt>`;
   without it 403 (as the public AppView now answers logged-out search). An access token
   expires after `access_uses` requests: 400 `{"error": "ExpiredToken"}`.
-- `ratelimit-limit/-remaining/-reset/-policy` headers on every reply (the PDS's own).
+- `ratelimit-limit/-remaining/-reset/-policy` headers on every reply, as the PDS's rate limiter
+  (atproto `xrpc-server`, rate-limiter-flexible) sends them: `budget` requests per
+  `window_seconds` (5 minutes), a window starting at the first request after the last one
+  ended, every request counted, the reset its end in epoch seconds (floored); over the budget,
+  429 `RateLimitExceeded`.
 """
 
 from __future__ import annotations
@@ -39,12 +43,20 @@ class BlueskyData:
 class BlueskyReplay(ReplayApp):
     name = "bluesky"
 
-    def __init__(self, data: BlueskyData, access_uses: int = 1000, budget: int = 3000) -> None:
+    def __init__(
+        self,
+        data: BlueskyData,
+        access_uses: int = 1000,
+        budget: int = 3000,
+        window_seconds: float = 300.0,
+    ) -> None:
         super().__init__()
         self.data = data
         self.access_uses = access_uses
         self.budget = budget
+        self.window_seconds = window_seconds
         self.used = 0
+        self._window_ends = 0.0
         self.sessions = 0
         self.refreshes = 0
         self._access: dict[str, int] = {}
@@ -56,13 +68,22 @@ class BlueskyReplay(ReplayApp):
         self.route("GET", r"/xrpc/app\.bsky\.actor\.getProfiles", self.get_profiles)
         self.route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread", self.get_post_thread)
 
+    def dispatch(self, request: ReplayRequest) -> Reply:
+        with self._lock:
+            if time.time() >= self._window_ends:
+                self.used, self._window_ends = 0, time.time() + self.window_seconds
+            self.used += 1
+            over = self.used > self.budget
+        if over:
+            return _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+        return super().dispatch(request)
+
     def decorate(self, request: ReplayRequest, reply: Reply) -> Reply:
         with self._lock:
-            self.used += 1
-            remaining = max(0, self.budget - self.used)
+            remaining, ends = max(0, self.budget - self.used), int(self._window_ends)
         reply.headers.update({
             "ratelimit-limit": str(self.budget), "ratelimit-remaining": str(remaining),
-            "ratelimit-reset": str(int(time.time()) + 300), "ratelimit-policy": f"{self.budget};w=300",
+            "ratelimit-reset": str(ends), "ratelimit-policy": f"{self.budget};w={self.window_seconds:g}",
         })  # fmt: skip
         return reply
 

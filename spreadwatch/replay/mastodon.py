@@ -9,22 +9,26 @@
   (`tokens`); without, Mastodon returns no statuses for full-text queries.
 - `GET /api/v1/statuses/:id`: one status; a deleted one (removed from `statuses`) answers 404
   `{"error": "Record not found"}` as Mastodon does.
-- `X-RateLimit-Limit/-Remaining/-Reset` (ISO time) on every reply; 429 over the budget.
+- `X-RateLimit-Limit/-Remaining/-Reset` on every reply; 429 over the budget. As Mastodon's
+  rack-attack throttle: `budget` requests per `window_seconds` (5 minutes), windows aligned to
+  the epoch, every request counted (a refused one too), the reset the window's end in wall time
+  as an ISO 8601 time with milliseconds (`2024-10-19T06:05:00.000Z`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from spreadwatch.replay.server import ReplayApp, ReplayRequest, Reply, parse_time
 
-WINDOW = timedelta(minutes=5)
+WINDOW_SECONDS = 300.0
 
 
 @dataclass
@@ -42,19 +46,32 @@ class MastodonData:
 class MastodonReplay(ReplayApp):
     name = "mastodon"
 
-    def __init__(self, data: MastodonData, tokens: tuple[str, ...] = (), budget: int = 300) -> None:
+    def __init__(
+        self,
+        data: MastodonData,
+        tokens: tuple[str, ...] = (),
+        budget: int = 300,
+        window_seconds: float = WINDOW_SECONDS,
+    ) -> None:
         super().__init__()
         self.data = data
         self.tokens = set(tokens)
         self.budget = budget
+        self.window_seconds = window_seconds
         self.used = 0
+        self._window = self._window_now()
         self._lock = threading.Lock()
         self.route("GET", r"/api/v1/timelines/tag/(?P<tag>[^/]+)", self.tag_timeline)
         self.route("GET", r"/api/v2/search", self.search)
         self.route("GET", r"/api/v1/statuses/(?P<id>\d+)", self.status)
 
+    def _window_now(self) -> int:
+        return int(time.time() // self.window_seconds)
+
     def dispatch(self, request: ReplayRequest) -> Reply:
         with self._lock:
+            if (window := self._window_now()) != self._window:
+                self.used, self._window = 0, window
             self.used += 1
             over = self.used > self.budget
         if over:
@@ -62,10 +79,12 @@ class MastodonReplay(ReplayApp):
         return super().dispatch(request)
 
     def decorate(self, request: ReplayRequest, reply: Reply) -> Reply:
-        reset = (request.now + WINDOW).isoformat().replace("+00:00", "Z")
+        with self._lock:
+            left, ends = max(0, self.budget - self.used), (self._window + 1) * self.window_seconds
+        reset = datetime.fromtimestamp(ends, UTC).isoformat(timespec="milliseconds")
         reply.headers.setdefault("X-RateLimit-Limit", str(self.budget))
-        reply.headers.setdefault("X-RateLimit-Remaining", str(max(0, self.budget - self.used)))
-        reply.headers.setdefault("X-RateLimit-Reset", reset)
+        reply.headers.setdefault("X-RateLimit-Remaining", str(left))
+        reply.headers.setdefault("X-RateLimit-Reset", reset.replace("+00:00", "Z"))
         return reply
 
     def _authorised(self, request: ReplayRequest) -> bool:
