@@ -9,7 +9,6 @@ organisation. They live here so each platform module holds only its platform.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -258,16 +257,3 @@ class SocialSpider(IncidentSpider):
         """A refusal the user must act on: counted under its reason and logged once, clearly."""
         self.count(f"refused/{reason}")
         logger.error("%s: %s (%s answered %d)", self.name, message, response.url, response.status)
-
-
-def header_number(value: Any) -> float | None:
-    """A numeric rate-limit header (bytes from Scrapy), or None when absent or not a finite
-    number (`inf`, `nan` and `1e999` read as floats, and would make a pause of forever or
-    of the longest allowed)."""
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    try:
-        number = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None

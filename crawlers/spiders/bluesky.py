@@ -26,8 +26,9 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_post_views, parse_profiles
+from crawlers.ratelimit_headers import header_number
 from crawlers.redirects import REDIRECT_STATUSES
-from crawlers.social import API_SETTINGS, SocialSpider, header_number
+from crawlers.social import API_SETTINGS, SocialSpider
 from crawlers.spiders.base import HANDLED_STATUSES
 from spreadwatch.sources import BlueskySource
 

@@ -48,7 +48,8 @@ from crawlers.parsers.reddit import (
     parse_thing,
     parse_things,
 )
-from crawlers.social import API_SETTINGS, SocialSpider, header_number
+from crawlers.ratelimit_headers import header_number
+from crawlers.social import API_SETTINGS, SocialSpider
 from spreadwatch.sources import RedditSource
 
 logger = logging.getLogger(__name__)
