@@ -1,24 +1,36 @@
-"""Waiting out rate limits per bucket: `Retry-After` and `x-ratelimit-reset` (Scrapy ignores both,
-scrapy#3849).
+"""Pacing requests by the budget each platform announces, and waiting out rate limits per bucket:
+`Retry-After` and the reset headers (Scrapy ignores both, scrapy#3849).
 
 APIs budget requests per *resource*: GitHub's search and core limits are separate (its
 `X-RateLimit-Resource` header names the one a reply counted against). A spider names a request's
 bucket in `request.meta["ratelimit_bucket"]` (else the host is one bucket); a wait holds every
 request of its bucket on that host and none other — a search limit never pauses core requests.
+A budget is kept under the bucket its reply names, and requests are paced under the one their
+spider named: the two agree (GitHub's spider names `search`, `core` and `graphql`).
 
-- A 429, or a 403/503 that says it is a rate limit (a `Retry-After`, `x-ratelimit-remaining: 0`,
-  or GitHub's "secondary rate limit" message), is retried after the wait: `Retry-After` (seconds
-  or an HTTP date), else the reset header (`x-ratelimit-reset` epoch seconds; Reddit's counts
-  seconds), else an exponential backoff from `SPREADWATCH_RATELIMIT_BACKOFF` — capped by
-  `SPREADWATCH_RATELIMIT_MAX_WAIT`, at most `SPREADWATCH_RATELIMIT_MAX_RETRIES` times.
+- Pacing: every reply's budget (requests left, seconds to the reset, read by
+  `crawlers.ratelimit_headers` for GitHub, Reddit, Mastodon, Bluesky and the IETF draft) is
+  kept per (host, bucket), the lowest `remaining` of one window (replies arrive out of order;
+  a later reset starts a new window). The requests of the bucket past this middleware and not
+  yet answered are counted (`outstanding`: in transfer, or queued in Scrapy's downloader slot,
+  behind this middleware): a request is held while `remaining - outstanding <= 0` until the
+  window's reset (plus `RESET_MARGIN`: resets are announced in whole seconds; at most
+  `SPREADWATCH_RATELIMIT_MAX_WAIT`), counted once per hold as
+  `spreadwatch/ratelimit/paced_seconds` and logged. At the reset the budget is forgotten; one
+  request goes first and the others wait for its reply to tell the new one.
+  The spiders do no pacing of their own: a pause in a callback held only that callback's next
+  requests, never those already scheduled.
+- A 429, or a 403/503 that says it is a rate limit (a `Retry-After`, no requests left, or
+  GitHub's "secondary rate limit" message), is retried after the wait: `Retry-After` (seconds
+  or an HTTP date), else the announced reset, else an exponential backoff from
+  `SPREADWATCH_RATELIMIT_BACKOFF` — capped by `SPREADWATCH_RATELIMIT_MAX_WAIT` (as every hold
+  is), at most `SPREADWATCH_RATELIMIT_MAX_RETRIES` times.
 - A secondary limit (GitHub: too many requests at once, or too fast, across the API) holds every
   request to the host, per GitHub's guidance: `Retry-After` when given, else at least
   `SPREADWATCH_RATELIMIT_SECONDARY_MIN` (a minute), doubling on each repeat.
 - GitHub's GraphQL API answers a rate limit with a 200 whose `errors` hold one of type
   `RATE_LIMITED` (github/docs#22607), with `x-ratelimit-resource: graphql`: waited out and
   retried the same way, in the `graphql` bucket.
-- A reply that spends the bucket's last request (`x-ratelimit-remaining: 0`) holds the bucket
-  until its reset, so the next request does not run into the limit.
 - Held requests wait in a loop (a wait that grows while one sleeps holds it on), so none slips
   through. A wait that would outlast the crawl's timeout (`crawl_timeout` of the settings, less a
   margin for the final flush) is not taken: the request is skipped, counted as
@@ -34,8 +46,8 @@ import asyncio
 import json
 import logging
 import time
-from email.utils import parsedate_to_datetime
-from typing import Any
+import weakref
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -43,18 +55,32 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawlers.ratelimit_headers import budget, header, remaining, reset_seconds, retry_after
 from spreadwatch.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
 PRIORITY = 560
 _RATE_STATUSES = (403, 429, 503)
-#: Reset values below this are a number of seconds (Reddit), above it an epoch time (GitHub).
-_EPOCH_THRESHOLD = 10**9
 #: The bucket a secondary limit holds: every request to the host.
 EVERY_BUCKET = "*"
 #: Seconds kept free at the end of a crawl's timeout for the writer's flush and the state.
 DEADLINE_MARGIN = 15.0
+#: Seconds a spent window is held past its announced reset: resets come in whole seconds
+#: (Reddit rounds its count, Bluesky floors its epoch), so the server's may be up to one later.
+RESET_MARGIN = 1.0
+#: Replies whose resets lie this close (seconds, or this share of the time left, if more) are
+#: of one window: Reddit's count of seconds is rounded and read on arrival, a slow transfer
+#: moves it on. A later reset starts a new window (a whole window later, never this close), an
+#: earlier one is a late reply of a window already over.
+SAME_WINDOW = 1.0
+SAME_WINDOW_SHARE = 0.05
+#: Seconds between looks while the first request after a reset is out: its reply has no time.
+PROBE_POLL = 0.05
+#: Longest single sleep of a held request: it looks again, in case a reply changed its hold.
+MAX_SLEEP = 1.0
+
+Key = tuple[str, str]
 
 
 class RateLimitSkipped(IgnoreRequest):
@@ -64,9 +90,25 @@ class RateLimitSkipped(IgnoreRequest):
     unfetched = True
 
 
+@dataclass
+class _Window:
+    """A bucket's known budget: the fewest requests left any reply of the window said, when
+    (monotonic, margin included) the window resets, and, once its budget is spent, when the
+    hold on it ends: at the reset, or `SPREADWATCH_RATELIMIT_MAX_WAIT` after the hold began."""
+
+    remaining: int
+    reset_at: float
+    hold_until: float | None = None
+
+    @property
+    def ends(self) -> float:
+        """When what is known of the window stops counting: at its hold's end, else its reset."""
+        return self.reset_at if self.hold_until is None else self.hold_until
+
+
 class RateLimitMiddleware:
-    """Hold, delay and retry rate-limited requests per (host, bucket); count waits, give-ups,
-    skips and refusals in stats."""
+    """Pace, hold, delay and retry rate-limited requests per (host, bucket); count holds, waits,
+    give-ups, skips and refusals in stats."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -77,7 +119,15 @@ class RateLimitMiddleware:
         self.secondary_min = settings.getfloat("SPREADWATCH_RATELIMIT_SECONDARY_MIN", 60.0)
         given = settings.get("SPREADWATCH_SETTINGS")
         self.deadline = _deadline(given if isinstance(given, Settings) else load_settings())
-        self._paused_until: dict[tuple[str, str], float] = {}
+        self._paused_until: dict[Key, float] = {}
+        self._windows: dict[Key, _Window] = {}
+        #: Requests past `process_request` not yet answered, by key. A set: a request is counted
+        #: once however often it is seen; weak: one a later middleware replaced without an
+        #: answer passing here (a redirect) leaves the count when it is dropped.
+        self._outstanding: dict[Key, weakref.WeakSet[Request]] = {}
+        #: Buckets whose window reset with no reply of the next yet: the first request sent
+        #: after the reset (None until one goes), whose reply tells the new budget.
+        self._probes: dict[Key, weakref.ref[Request] | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -88,8 +138,7 @@ class RateLimitMiddleware:
             self.crawler.stats.inc_value(f"spreadwatch/{key}", count)
 
     def _hold_until(self, request: Request) -> float:
-        host = urlsplit(request.url).netloc
-        bucket = request.meta.get("ratelimit_bucket", "")
+        host, bucket = _key(request)
         return max(
             self._paused_until.get((host, bucket), 0.0),
             self._paused_until.get((host, EVERY_BUCKET), 0.0),
@@ -100,21 +149,97 @@ class RateLimitMiddleware:
         self._paused_until[key] = max(self._paused_until.get(key, 0.0), time.monotonic() + seconds)
 
     async def process_request(self, request: Request) -> None:
-        """Hold a request while its bucket (or the whole host) is being waited out."""
+        """Hold a request while its bucket (or the whole host) is being waited out, or its
+        bucket's budget is spent by the requests already out; then count it as outstanding."""
         held = False
-        while (delay := self._hold_until(request) - time.monotonic()) > 0:
+        while (delay := self._delay(request)) > 0:
             if self._past_deadline(delay):
                 self._skip(request, delay)
             if not held:
                 self._inc("ratelimit/held")
                 held = True
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, MAX_SLEEP))
+        key = _key(request)
+        self._outstanding.setdefault(key, weakref.WeakSet()).add(request)
+        if key in self._probes and self._probes[key] is None:
+            self._probes[key] = weakref.ref(request)
+
+    def _delay(self, request: Request) -> float:
+        """Seconds `request` must still wait: the longer of a rate-limit hold and its budget's."""
+        now = time.monotonic()
+        return max(self._hold_until(request) - now, self._paced(request, now), 0.0)
+
+    def _paced(self, request: Request, now: float) -> float:
+        """Seconds until the bucket's budget lets `request` go (0: it goes now)."""
+        key = _key(request)
+        window = self._windows.get(key)
+        if window is not None and window.ends <= now:
+            del self._windows[key]  # the window is over: the next reply tells the new budget
+            self._probes[key] = None
+            window = None
+        outstanding = self._outstanding.get(key, weakref.WeakSet())
+        if window is None:
+            probe = self._probes.get(key)
+            first = probe() if probe is not None else None
+            return PROBE_POLL if first is not None and first in outstanding else 0.0
+        out = len(outstanding) - (request in outstanding)  # one seen again is not its own rival
+        if window.remaining - out > 0:
+            return 0.0
+        if window.hold_until is None:
+            window.hold_until = min(window.reset_at, now + self.max_wait)
+            wait = window.hold_until - now
+            self._inc("ratelimit/paced_seconds", round(wait))
+            logger.info(
+                "%s bucket %s: budget spent (%d left, %d not yet answered); pacing its "
+                "requests %.1fs (the window resets in %.1fs)",
+                key[0], key[1] or "default", window.remaining, out, wait, window.reset_at - now,
+            )  # fmt: skip
+        return window.hold_until - now
+
+    def _learn(self, request: Request, response: Response, bucket: str) -> None:
+        """Keep what a reply says of its bucket's window: the lowest `remaining` of a window,
+        a later window's budget in place of an earlier one's."""
+        told = budget(response)
+        key = (urlsplit(request.url).netloc, bucket)
+        if told is None:
+            return
+        now = time.monotonic()
+        reset_at = now + told.reset_in + RESET_MARGIN
+        known = self._windows.get(key)
+        blur = max(SAME_WINDOW, SAME_WINDOW_SHARE * told.reset_in)
+        if known is None or reset_at > known.reset_at + blur:
+            self._windows[key] = _Window(told.remaining, reset_at)
+        elif reset_at >= known.reset_at - blur:
+            known.remaining = min(known.remaining, told.remaining)
+            known.reset_at = max(known.reset_at, reset_at)
+        else:
+            return  # a late reply of a window already over
+        self._probes.pop(key, None)
+
+    def _release(self, request: Request, *, answered: bool) -> None:
+        """`request` is answered, or failed: no longer outstanding. The answer to the first
+        request after a reset ends the wait for one (what it told of the budget is kept, if
+        anything); a failed one lets the next request go in its place."""
+        key = _key(request)
+        if key in self._outstanding:
+            self._outstanding[key].discard(request)
+        probe = self._probes.get(key)
+        if probe is not None and probe() is request:
+            if answered:
+                del self._probes[key]
+            else:
+                self._probes[key] = None
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A request that failed (or was dropped) after this middleware: no longer outstanding."""
+        self._release(request, answered=False)
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         bucket = _bucket(request, response)
+        self._learn(request, response, bucket)
+        self._release(request, answered=True)
         limited = response.status in _RATE_STATUSES and self._is_rate_limit(response)
         if not limited and not _graphql_rate_limited(response):
-            self._spent(request, response, bucket)
             if response.status == 403:
                 self._inc("ratelimit/refused")
                 logger.warning("refused (403) without a rate limit: %s", request.url)
@@ -151,16 +276,6 @@ class RateLimitMiddleware:
         retry.meta["ratelimit_retries"] = attempts + 1
         return retry  # held in process_request until the wait is over
 
-    def _spent(self, request: Request, response: Response, bucket: str) -> None:
-        """A reply that used the bucket's last request: hold the bucket until its reset."""
-        remaining = _header(response, "x-ratelimit-remaining")
-        if remaining is None or remaining.strip() not in ("0", "0.0"):
-            return
-        wait = min(self.max_wait, self._reset_seconds(response) or 0.0)
-        if wait > 0:
-            self._pause(request, bucket, wait)
-            logger.info("bucket %s spent; holding it %.0fs until its reset", bucket, wait)
-
     def _past_deadline(self, wait: float) -> bool:
         return self.deadline is not None and time.monotonic() + wait > self.deadline
 
@@ -176,45 +291,36 @@ class RateLimitMiddleware:
     def _is_rate_limit(self, response: Response) -> bool:
         if response.status == 429:
             return True
-        headers = response.headers
-        if headers.get("Retry-After"):
+        if response.headers.get("Retry-After"):
             return True
-        remaining = _header(response, "x-ratelimit-remaining")
-        if remaining is not None and remaining.strip() in ("0", "0.0"):
+        left = remaining(response)
+        if left is not None and left < 1:
             return True
         return _is_secondary(response)
 
     def wait_seconds(self, response: Response, attempts: int, *, secondary: bool = False) -> float:
-        """Seconds to wait: Retry-After, else the reset header, else exponential backoff (for
-        a secondary limit at least a minute, per GitHub's guidance)."""
-        retry_after = _header(response, "Retry-After")
-        if retry_after:
-            seconds = _parse_retry_after(retry_after)
-            if seconds is not None:
-                return max(0.0, seconds)
+        """Seconds to wait: Retry-After, else the announced reset (at least a second: a window
+        that just reset may not have on the platform's clock), else exponential backoff (for a
+        secondary limit at least a minute, per GitHub's guidance)."""
+        seconds = retry_after(response)
+        if seconds is not None:
+            return max(0.0, seconds)
         if not secondary:
-            reset = self._reset_seconds(response)
+            reset = reset_seconds(response)
             if reset is not None:
-                return reset
+                return max(1.0, reset)
         backoff = self.base_backoff * (2**attempts)
         return max(backoff, self.secondary_min) if secondary else backoff
 
-    def _reset_seconds(self, response: Response) -> float | None:
-        reset = _header(response, "x-ratelimit-reset")
-        if not reset:
-            return None
-        try:
-            value = float(reset)
-        except ValueError:
-            return None
-        if value >= _EPOCH_THRESHOLD:
-            return max(1.0, value - time.time())
-        return value if value >= 0 else None
+
+def _key(request: Request) -> Key:
+    """The (host, bucket) a request is held and counted under: the bucket its spider named."""
+    return urlsplit(request.url).netloc, str(request.meta.get("ratelimit_bucket", ""))
 
 
 def _bucket(request: Request, response: Response) -> str:
     """The bucket a reply counted against: the API's own word for it, else the request's."""
-    resource = _header(response, "x-ratelimit-resource")
+    resource = header(response, "x-ratelimit-resource")
     return resource.strip() if resource else str(request.meta.get("ratelimit_bucket", ""))
 
 
@@ -241,22 +347,3 @@ def _deadline(settings: Settings) -> float | None:
     if timeout <= 0:
         return None
     return time.monotonic() + max(timeout - DEADLINE_MARGIN, timeout / 2)
-
-
-def _header(response: Response, name: str) -> str | None:
-    value: Any = response.headers.get(name)
-    if value is None:
-        return None
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
-
-
-def _parse_retry_after(value: str) -> float | None:
-    """`Retry-After` is delta seconds or an HTTP date."""
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(value).timestamp() - time.time()
-    except (TypeError, ValueError):
-        return None

@@ -24,8 +24,8 @@ from crawlers.spiders.base import HANDLED_STATUSES, IncidentSpider
 logger = logging.getLogger(__name__)
 
 
-#: For JSON APIs: their own rate-limit headers pace them (obeyed by the middleware and the
-#: spiders), not the politeness delay meant for HTML sites; robots.txt governs pages, not APIs.
+#: For JSON APIs: their own rate-limit headers pace them (`crawlers.middlewares`, for every
+#: spider), not the politeness delay meant for HTML sites; robots.txt governs pages, not APIs.
 API_SETTINGS = {
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.test import get_crawler
 from spider_harness import CrawlResult, run_spider
 
+from crawlers import middlewares
 from crawlers.middlewares import RateLimitMiddleware
 from spreadwatch.replay import ReplayServer, faults
 from spreadwatch.replay.github import GithubReplay
@@ -62,8 +64,6 @@ def test_the_retry_comes_no_sooner_than_retry_after(tmp_path: Path) -> None:
 
 
 def _wall_clock():  # the replay server logs request times by its clock: use real time here
-    from datetime import UTC, datetime
-
     return datetime.now(UTC)
 
 
@@ -255,3 +255,177 @@ def test_a_wait_past_the_crawls_timeout_is_skipped_and_said(
     assert result.stat("spreadwatch/refused/rate_limited") == 1
     assert "skipped" in result.log and "/repos/JusticeFighter110/confession" in result.log
     assert f"github:{CONFESSION.lower()}#1" in result.ids()
+
+
+# ---------------------------------------------------------------- pacing by the budget
+
+API = "https://api.example"
+
+
+def _request(path: str = "/x", bucket: str | None = None) -> Request:
+    return Request(f"{API}{path}", meta={"ratelimit_bucket": bucket} if bucket else {})
+
+
+def _answer(request: Request, status: int = 200, **headers: str) -> Response:
+    return Response(request.url, status=status, headers=headers, request=request)
+
+
+async def _goes(middleware: RateLimitMiddleware, request: Request, within: float = 0.2) -> bool:
+    """Whether `request` leaves `process_request` at once (False: it is held)."""
+    try:
+        await asyncio.wait_for(middleware.process_request(request), within)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _epoch(seconds: float) -> str:
+    return str(int(time.time() + seconds))
+
+
+@pytest.fixture
+def pacer(monkeypatch: pytest.MonkeyPatch) -> RateLimitMiddleware:
+    """A middleware holding to the announced reset exactly (no margin), for short tests."""
+    monkeypatch.setattr(middlewares, "RESET_MARGIN", 0.0)
+    return RateLimitMiddleware(get_crawler(settings_dict={}))
+
+
+def test_requests_wait_while_those_not_yet_answered_use_up_the_budget_left(
+    pacer: RateLimitMiddleware, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reddit says 2 left: two more go; the third waits for the window's reset (counted and
+    logged once), then goes first, and the next waits for its answer to tell the new budget."""
+
+    async def run() -> float:
+        first = _request("/1")
+        assert await _goes(pacer, first)
+        spent = {"X-Ratelimit-Remaining": "2.0", "X-Ratelimit-Reset": "1"}
+        await pacer.process_response(first, _answer(first, **spent))
+        out = [_request("/a"), _request("/b")]  # kept, as Scrapy's downloader keeps them
+        assert await _goes(pacer, out[0]) and await _goes(pacer, out[1])
+        started = time.monotonic()
+        third, fourth = _request("/c"), _request("/d")
+        assert not await _goes(pacer, third)
+        assert not await _goes(pacer, fourth, within=0.1)
+        await pacer.process_request(third)
+        waited = time.monotonic() - started
+        assert not await _goes(pacer, fourth)
+        renewed = {"X-Ratelimit-Remaining": "9.0", "X-Ratelimit-Reset": "1"}
+        await pacer.process_response(third, _answer(third, **renewed))
+        assert await _goes(pacer, fourth)  # 9 left, 2 of the last window out
+        return waited
+
+    with caplog.at_level(logging.INFO, logger="crawlers.middlewares"):
+        waited = asyncio.run(run())
+    assert 0.7 <= waited < 1.5
+    assert pacer.crawler.stats is not None
+    assert pacer.crawler.stats.get_value("spreadwatch/ratelimit/paced_seconds") == 1
+    (said,) = [r.message for r in caplog.records if "budget spent" in r.message]
+    assert said.startswith("api.example bucket default: budget spent (2 left, 2 not yet answered)")
+
+
+def _iso(seconds: float) -> str:
+    moment = datetime.fromtimestamp(time.time() + seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: Each platform's headers of requests left and of the reset, and how it writes a reset
+#: `seconds` from now: Reddit a count of seconds, GitHub and Bluesky an epoch, Mastodon ISO.
+FORMS = {
+    "reddit": ("X-Ratelimit-Remaining", "X-Ratelimit-Reset", lambda seconds: str(round(seconds))),
+    "github": ("x-ratelimit-remaining", "x-ratelimit-reset", _epoch),
+    "mastodon": ("X-RateLimit-Remaining", "X-RateLimit-Reset", _iso),
+    "bluesky": ("ratelimit-remaining", "ratelimit-reset", _epoch),
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_the_lowest_remaining_of_a_window_counts_and_a_later_window_replaces_it(
+    pacer: RateLimitMiddleware, form: str
+) -> None:
+    """Replies arrive out of order: one sent earlier, answered later, says more were left; the
+    fewer counts. A reply of a later window tells its budget; a late one of the earlier window
+    changes nothing. Each platform's own reset form."""
+    left, reset, written = FORMS[form]
+
+    def told(remaining: int, seconds: float) -> dict[str, str]:
+        return {left: str(remaining), reset: written(seconds)}
+
+    async def run() -> None:
+        early, late = _request("/early"), _request("/late")
+        assert await _goes(pacer, early) and await _goes(pacer, late)
+        await pacer.process_response(late, _answer(late, **told(1, 30)))
+        await pacer.process_response(early, _answer(early, **told(5, 30)))
+        one = _request("/one")
+        assert await _goes(pacer, one)  # 1 left, none out
+        assert not await _goes(pacer, _request("/two"))  # 1 left, 1 out: the 5 is stale
+        await pacer.process_response(one, _answer(one, **told(40, 90)))
+        stale = _request("/stale")
+        assert await _goes(pacer, stale)  # a new window: 40 left
+        await pacer.process_response(stale, _answer(stale, **told(0, 30)))
+        assert await _goes(pacer, _request("/three"))  # the earlier window's late word: ignored
+
+    asyncio.run(run())
+
+
+def test_a_request_is_counted_once_until_answered_or_failed_and_a_retry_anew(
+    pacer: RateLimitMiddleware,
+) -> None:
+    """Outstanding requests: one seen twice counts once; an answer or a failure ends it (a
+    second answer takes nothing more off); a 429's retry counts when it goes again."""
+
+    async def run() -> None:
+        seed = _request("/seed")
+        await _goes(pacer, seed)
+        budget = {"x-ratelimit-remaining": "2", "x-ratelimit-reset": _epoch(30)}
+        await pacer.process_response(seed, _answer(seed, **budget))
+        failing, twice = _request("/failing"), _request("/twice")
+        for request in (failing, twice, twice):
+            assert await _goes(pacer, request)
+        assert not await _goes(pacer, _request("/held"))  # 2 left, 2 out
+        pacer.process_exception(failing, TimeoutError())
+        limited = _request("/limited")
+        assert await _goes(pacer, limited)  # the failed one is out no more: 2 out again
+        retry = await pacer.process_response(limited, _answer(limited, 429, **{"Retry-After": "0"}))  # fmt: skip
+        await pacer.process_response(limited, _answer(limited, 429, **{"Retry-After": "0"}))
+        assert isinstance(retry, Request) and retry is not limited
+        assert await _goes(pacer, retry)  # answered twice, counted off once: 1 out, then 2
+        assert not await _goes(pacer, _request("/held"))
+
+    asyncio.run(run())
+
+
+def test_a_bucket_spent_by_its_requests_out_holds_none_of_another(
+    pacer: RateLimitMiddleware,
+) -> None:
+    """GitHub's search budget used up by the searches not yet answered holds searches only:
+    core requests (their own budget) go."""
+
+    async def run() -> None:
+        search = _request("/search/issues", "search")
+        await _goes(pacer, search)
+        left = {"x-ratelimit-remaining": "1", "x-ratelimit-reset": _epoch(30), "x-ratelimit-resource": "search"}  # fmt: skip
+        await pacer.process_response(search, _answer(search, **left))
+        out = _request("/search/commits", "search")
+        assert await _goes(pacer, out)
+        assert not await _goes(pacer, _request("/search/repositories", "search"))
+        assert await _goes(pacer, _request("/repos/a/b", "core"))
+
+    asyncio.run(run())
+
+
+def test_a_distant_reset_holds_no_longer_than_the_longest_wait() -> None:
+    """A window said to reset in an hour (or a reset no platform sends) holds its bucket
+    `SPREADWATCH_RATELIMIT_MAX_WAIT` at most; then one request goes to learn the budget."""
+    middleware = RateLimitMiddleware(get_crawler(settings_dict={"SPREADWATCH_RATELIMIT_MAX_WAIT": 0.5}))  # fmt: skip
+
+    async def run() -> float:
+        first = _request("/1")
+        await _goes(middleware, first)
+        distant = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": _epoch(3600)}
+        await middleware.process_response(first, _answer(first, **distant))
+        started = time.monotonic()
+        await middleware.process_request(_request("/2"))
+        return time.monotonic() - started
+
+    assert 0.4 <= asyncio.run(run()) < 1.0

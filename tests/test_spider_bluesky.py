@@ -226,3 +226,36 @@ def test_a_capped_walk_goes_on_below_its_oldest_post_not_below_a_post_it_quotes(
     first, second, resumed = two_runs_of_one_page(data, tmp_path)
     assert resumed.query["until"] == "2024-10-20T00:50:01Z"  # a second past the oldest result
     assert flood <= set(first.ids()) | set(second.ids())
+
+
+def _author(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Author `n` of a burst: the post view's author and the profile `getProfiles` gives."""
+    did, handle = f"did:plc:burst{n:04d}", f"burst{n:04d}.bsky.social"
+    return {"did": did, "handle": handle}, {"did": did, "handle": handle, "followersCount": 1000 + n}  # fmt: skip
+
+
+def test_a_burst_of_pages_and_profile_lookups_is_paced_by_the_epoch_reset_with_no_429(
+    tmp_path: Path,
+) -> None:
+    """300 posts by 300 authors: each page of 100 asks `getProfiles` four times at once, with
+    the next page, on a budget of 4 a second. The middleware reads Bluesky's
+    `ratelimit-remaining`/`-reset` (epoch seconds) and holds what the budget cannot take: no
+    429, and every post comes with its author's followers."""
+    world = BlueskyData.load(FIXTURES / "bluesky.json")
+    template = world.posts[0]
+    for n in range(300):
+        author, profile = _author(n)
+        at = (datetime(2024, 10, 18, 16, tzinfo=UTC) + timedelta(seconds=n)).isoformat().replace("+00:00", "Z")  # fmt: skip
+        record = {"$type": "app.bsky.feed.post", "createdAt": at, "langs": ["en"], "text": f"ByteDance intern, take {n}"}  # fmt: skip
+        uri = f"at://{author['did']}/app.bsky.feed.post/3burst{n:04d}"
+        world.posts.append({**template, "uri": uri, "author": author, "record": record, "indexedAt": at})  # fmt: skip
+        world.profiles.append(profile)
+    followers = {f"bluesky:at://did:plc:burst{n:04d}/app.bsky.feed.post/3burst{n:04d}": 1000 + n for n in range(300)}  # fmt: skip
+    with ReplayServer(BlueskyReplay(world, budget=4, window_seconds=1)) as server:
+        result = crawl("bluesky", _incident(tmp_path), tmp_path, **env(server, **LOGIN))
+        asked, limited = len(server.requests), server.count(status=429)
+    found = result.by_id()
+    read = {uri: (found.get(uri) or {}).get("author", {}).get("followers") for uri in followers}
+    assert (limited, result.stat("ratelimit/gave_up")) == (0, 0), f"{limited} of {asked} requests answered 429"  # fmt: skip
+    assert read == followers
+    assert result.stat("ratelimit/paced_seconds") >= 1

@@ -220,3 +220,30 @@ def test_a_spent_rate_limit_with_an_odd_reset_time_does_not_stop_the_paging(
     )
     assert instance.count(path=r"/timelines/tag/") == 2
     assert "spider_exceptions/count" not in result.stats
+
+
+KRITISCH = "https://chaos.social/users/kritisch"
+
+
+def test_a_flood_of_parent_lookups_is_paced_by_the_iso_reset_with_no_429(tmp_path: Path) -> None:
+    """Sixty replies to statuses from another server: a page of 40 asks for 40 parents at once,
+    on a budget of 20 a second. The middleware reads Mastodon's reset (an ISO 8601 time) and
+    holds what the budget cannot take, so no request meets a 429 and every reply names its
+    parent."""
+    world = data()
+    kritisch = world.statuses[1]  # a status from another server, as this instance shows it
+    parents = [
+        dict(kritisch, id=str(113333000000000000 + n), uri=f"{KRITISCH}/statuses/p{n}")
+        for n in range(60)
+    ]
+    replies = [_remote_reply(str(113334000000000000 + n), p["id"], f"ByteDance: reply {n}") for n, p in enumerate(parents)]  # fmt: skip
+    world.statuses += parents + replies
+    with ReplayServer(MastodonReplay(world, budget=20, window_seconds=1)) as server:
+        result = crawl("mastodon", _incident(tmp_path, ["bytedance"]), tmp_path, SPREADWATCH_MASTODON_BASE_URL=server.url)  # fmt: skip
+        asked, limited = len(server.requests), server.count(status=429)
+    found = result.by_id()
+    truth = {f"mastodon:{r['uri']}": f"mastodon:{p['uri']}" for r, p in zip(replies, parents, strict=True)}  # fmt: skip
+    told = {reply: found.get(reply, {}).get("reply_to") for reply in truth}
+    assert (limited, result.stat("ratelimit/gave_up")) == (0, 0), f"{limited} of {asked} requests answered 429"  # fmt: skip
+    assert told == truth and set(truth.values()) <= set(found)
+    assert result.stat("ratelimit/paced_seconds") >= 1

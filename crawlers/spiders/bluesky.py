@@ -12,7 +12,6 @@ without followers. Windows are `since`/`until`; pages follow `cursor`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +25,6 @@ from scrapy.http import Response
 from crawlers.items import Post
 from crawlers.parsers import ParseError
 from crawlers.parsers.bluesky import parse_post_views, parse_profiles
-from crawlers.ratelimit_headers import header_number
 from crawlers.redirects import REDIRECT_STATUSES
 from crawlers.social import API_SETTINGS, SocialSpider
 from crawlers.spiders.base import HANDLED_STATUSES
@@ -37,7 +35,6 @@ logger = logging.getLogger(__name__)
 XRPC = "/xrpc"
 PAGE_SIZE = 100
 PROFILES_PER_CALL = 25
-MAX_PAUSE = 120.0
 
 
 class BlueskySpider(SocialSpider):
@@ -151,7 +148,6 @@ class BlueskySpider(SocialSpider):
         elif meta["page"] + 1 >= self.section.max_pages:
             self.walk_ended(meta["key"], complete=False, resume=self._resume(meta["key"]))
         else:
-            await self._obey_ratelimit(response)
             yield self._search({**meta["query"], "cursor": cursor}, meta["key"], meta["page"] + 1)
 
     def _resume(self, key: str) -> str | None:
@@ -219,7 +215,6 @@ class BlueskySpider(SocialSpider):
         for post in posts:
             post.author.followers = counts.get(post.author.id or "", post.author.followers)
             yield self.finish(post, response.meta["term"])
-        await self._obey_ratelimit(response)
 
     def _expired(self, response: Response) -> bool:
         if response.status != 400:
@@ -235,13 +230,3 @@ class BlueskySpider(SocialSpider):
             return
         self.count("bluesky/session_refreshed")
         yield self._post("com.atproto.server.refreshSession", "", self.parse_session, token=self.refresh_token)  # fmt: skip
-
-    async def _obey_ratelimit(self, response: Response) -> None:
-        remaining = header_number(response.headers.get("ratelimit-remaining"))
-        reset = header_number(response.headers.get("ratelimit-reset"))
-        if remaining is not None and remaining < 1 and reset:
-            import time  # noqa: PLC0415
-
-            pause = max(0.0, min(MAX_PAUSE, reset - time.time()))
-            self.count("ratelimit/paused_seconds", round(pause))
-            await asyncio.sleep(pause)

@@ -18,7 +18,6 @@ private) leaves `reply_to` empty, counted as `mastodon/parent_unknown`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -31,7 +30,6 @@ from scrapy.http import Response
 
 from crawlers.items import Post
 from crawlers.parsers import ParseError
-from crawlers.parsers.common import from_iso
 from crawlers.parsers.mastodon import parse_status, unnamed_parents
 from crawlers.social import API_SETTINGS, SocialSpider
 from spreadwatch.sources import MastodonInstance, MastodonSource
@@ -39,7 +37,6 @@ from spreadwatch.sources import MastodonInstance, MastodonSource
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 40
-MAX_PAUSE = 120.0
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
@@ -120,7 +117,6 @@ class MastodonSpider(SocialSpider):
             max_id = dict(parse_qsl(urlsplit(following).query)).get("max_id")
             self.walk_ended(response.meta["key"], complete=False, resume=max_id)
         else:
-            await self._obey_ratelimit(response)
             yield self._get(instance, following, self.parse_timeline, key=response.meta["key"], page=response.meta["page"] + 1)  # fmt: skip
 
     def parse_search(self, response: Response) -> Iterator[Any]:
@@ -195,19 +191,6 @@ class MastodonSpider(SocialSpider):
             yield self.finish(post, key)
         for parent in parents:
             yield self.finish(parent, waiting[0][1] if waiting else None)
-
-    async def _obey_ratelimit(self, response: Response) -> None:
-        remaining = _decoded(response.headers.get("X-RateLimit-Remaining"))
-        reset = _decoded(response.headers.get("X-RateLimit-Reset"))
-        if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0 or not reset:
-            return
-        try:  # an ISO time; one without an offset is UTC, as everywhere the parsers read times
-            wait = (from_iso(reset, "X-RateLimit-Reset") - datetime.now(UTC)).total_seconds()
-        except ParseError:
-            return
-        pause = max(0.0, min(MAX_PAUSE, wait))
-        self.count("ratelimit/paused_seconds", round(pause))
-        await asyncio.sleep(pause)
 
 
 def _host(url: str) -> str:

@@ -2,10 +2,11 @@
 
 With credentials (`SPREADWATCH_REDDIT_CLIENT_ID`/`_SECRET`, or the variables the incident names)
 the spider takes an application-only token (client-credentials grant) and searches the OAuth
-API, pacing itself by `X-Ratelimit-Remaining/-Reset`. Without them it tries the public JSON,
-which Reddit now mostly answers with 403: that is counted as `refused/public_json_forbidden`
-and logged once with what to configure, never a crash. Paging stops at posts older than the
-window (the last run's newest post minus `refresh`, so recent scores are re-read).
+API, paced by the rate-limit middleware (`crawlers.middlewares`) from
+`X-Ratelimit-Remaining/-Reset`. Without them it tries the public JSON, which Reddit now mostly
+answers with 403: that is counted as `refused/public_json_forbidden` and logged once with what
+to configure, never a crash. Paging stops at posts older than the window (the last run's newest
+post minus `refresh`, so recent scores are re-read).
 
 Reddit serves at most about 1,000 posts of a listing and then answers `after: null`, as at the
 true end. A walk that ends so above the last run's newest post (posts at or before it exist:
@@ -27,7 +28,6 @@ the posts seen, as the search window is, so a replay on a simulated clock behave
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -48,7 +48,6 @@ from crawlers.parsers.reddit import (
     parse_thing,
     parse_things,
 )
-from crawlers.ratelimit_headers import header_number
 from crawlers.social import API_SETTINGS, SocialSpider
 from spreadwatch.sources import RedditSource
 
@@ -61,8 +60,6 @@ TREE_LIMIT = 500
 MORE_PER_REQUEST = 100
 #: Crawl-state key prefix of the remembered links whose comment trees are re-read.
 THREAD_KEY = "thread:"
-#: Never sleep longer than this for Reddit's window in one crawl; the next run continues.
-MAX_PAUSE = 120.0
 #: Posts of a listing Reddit serves at most before it answers `after: null` as at the end:
 #: "the precompute limit is hardcoded to 1000 items. this applies to almost all standard
 #: listings" (r/redditdev wiki, api/faq: "why are only 1000 items returned on a listing even
@@ -199,7 +196,6 @@ class RedditSpider(SocialSpider):
         elif meta["page"] + 1 >= self.section.max_pages:
             self.walk_ended(key, complete=False, resume=after, served=read.served)
         else:
-            await self._obey_ratelimit(response)
             yield self._page(meta["term"], meta["sub"], meta["token"], after, meta["page"] + 1)
 
     def _posts(self, children: list[Any], url: str, start: datetime, read: _Listing) -> tuple[list[Any], bool]:  # fmt: skip
@@ -322,8 +318,6 @@ class RedditSpider(SocialSpider):
                 continue
             comment.always_keep = True  # the discussion of a matched link belongs to the spread
             yield self.finish(comment, meta["term"])
-        if more:
-            await self._obey_ratelimit(response)
         for start in range(0, len(more), MORE_PER_REQUEST):
             yield self._more(meta, more[start : start + MORE_PER_REQUEST])
 
@@ -342,17 +336,6 @@ class RedditSpider(SocialSpider):
             self.refused(response, "public_json_forbidden", "Reddit refused the unauthenticated JSON API; set SPREADWATCH_REDDIT_CLIENT_ID and SPREADWATCH_REDDIT_CLIENT_SECRET (an approved app) to search Reddit")  # fmt: skip
         else:
             self.refused(response, f"oauth_{response.status}", "Reddit refused the OAuth token")
-
-    async def _obey_ratelimit(self, response: Response) -> None:
-        """Sleep out Reddit's window when the last request used the remaining budget."""
-        remaining = header_number(response.headers.get("X-Ratelimit-Remaining"))
-        reset = header_number(response.headers.get("X-Ratelimit-Reset"))
-        if remaining is not None and remaining < 1 and reset:
-            # The header counts whole seconds (rounded): one more keeps us past the window's end.
-            pause = max(0.0, min(MAX_PAUSE, reset + 1))
-            self.count("ratelimit/paused_seconds", round(pause))
-            logger.info("reddit: rate-limit budget used; pausing %.0fs", pause)
-            await asyncio.sleep(pause)
 
 
 def _walk_key(sub: str | None, term: str) -> str:
