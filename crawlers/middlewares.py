@@ -75,7 +75,8 @@ RESET_MARGIN = 1.0
 #: earlier one is a late reply of a window already over.
 SAME_WINDOW = 1.0
 SAME_WINDOW_SHARE = 0.05
-#: Seconds between looks while the first request after a reset is out: its reply has no time.
+#: Seconds between looks while the first request after a reset is out (when its reply comes,
+#: no header says).
 PROBE_POLL = 0.05
 #: Longest single sleep of a held request: it looks again, in case a reply changed its hold.
 MAX_SLEEP = 1.0
