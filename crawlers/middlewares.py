@@ -17,7 +17,9 @@ spider named: the two agree (GitHub's spider names `search`, `core` and `graphql
   window's reset (plus `RESET_MARGIN`: resets are announced in whole seconds; at most
   `SPREADWATCH_RATELIMIT_MAX_WAIT`), counted once per hold as
   `spreadwatch/ratelimit/paced_seconds` and logged. At the reset the budget is forgotten; one
-  request goes first and the others wait for its reply to tell the new one.
+  request goes first and the others wait for its reply to tell the new one. So does a bucket's
+  very first request: a crawl's opening burst (a dozen GitHub searches at once, on a budget of
+  30 a minute) would otherwise go out before any reply said what is left.
   The spiders do no pacing of their own: a pause in a callback held only that callback's next
   requests, never those already scheduled.
 - A 429, or a 403/503 that says it is a rate limit (a `Retry-After`, no requests left, or
@@ -126,9 +128,13 @@ class RateLimitMiddleware:
         #: once however often it is seen; weak: one a later middleware replaced without an
         #: answer passing here (a redirect) leaves the count when it is dropped.
         self._outstanding: dict[Key, weakref.WeakSet[Request]] = {}
-        #: Buckets whose window reset with no reply of the next yet: the first request sent
-        #: after the reset (None until one goes), whose reply tells the new budget.
+        #: Buckets whose budget is not known (never asked yet, or its window reset) with no
+        #: reply since: the first request sent (None until one goes), whose reply tells it.
         self._probes: dict[Key, weakref.ref[Request] | None] = {}
+        #: Buckets a request was ever sent to: a new one starts with a probe, as after a reset
+        #: (a crawl's first burst went out before any reply said the budget: GitHub's search
+        #: allows 30 a minute, and a spider asks more than that at once).
+        self._seen: set[Key] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -173,6 +179,9 @@ class RateLimitMiddleware:
     def _paced(self, request: Request, now: float) -> float:
         """Seconds until the bucket's budget lets `request` go (0: it goes now)."""
         key = _key(request)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._probes.setdefault(key, None)
         window = self._windows.get(key)
         if window is not None and window.ends <= now:
             del self._windows[key]  # the window is over: the next reply tells the new budget

@@ -340,6 +340,31 @@ FORMS = {
 
 
 @pytest.mark.parametrize("form", list(FORMS))
+def test_a_new_buckets_first_request_asks_alone_and_its_reply_paces_the_rest(
+    pacer: RateLimitMiddleware, form: str
+) -> None:
+    """Before any reply, a bucket's budget is unknown: one request goes first and the others
+    wait for its reply, so a crawl's first burst cannot overrun a small budget (GitHub's search:
+    30 a minute). Its reply's budget then paces them; a bucket whose replies say nothing goes
+    freely after its first reply."""
+    left, reset, written = FORMS[form]
+
+    async def run() -> None:
+        first, second, third = _request("/1"), _request("/2"), _request("/3")
+        assert await _goes(pacer, first)
+        assert not await _goes(pacer, second)
+        await pacer.process_response(first, _answer(first, **{left: "1", reset: written(30)}))
+        assert await _goes(pacer, second)  # 1 left, none out
+        assert not await _goes(pacer, third)  # 1 left, 1 out
+        other = [_request("/o1", bucket="other"), _request("/o2", bucket="other")]
+        assert await _goes(pacer, other[0]) and not await _goes(pacer, other[1])
+        await pacer.process_response(other[0], _answer(other[0]))
+        assert await _goes(pacer, other[1]) and await _goes(pacer, _request("/o3", "other"))
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("form", list(FORMS))
 def test_the_lowest_remaining_of_a_window_counts_and_a_later_window_replaces_it(
     pacer: RateLimitMiddleware, form: str
 ) -> None:
@@ -352,6 +377,9 @@ def test_the_lowest_remaining_of_a_window_counts_and_a_later_window_replaces_it(
         return {left: str(remaining), reset: written(seconds)}
 
     async def run() -> None:
+        first = _request("/first")
+        assert await _goes(pacer, first)  # a new bucket: its first request asks alone
+        await pacer.process_response(first, _answer(first))  # (no budget said)
         early, late = _request("/early"), _request("/late")
         assert await _goes(pacer, early) and await _goes(pacer, late)
         await pacer.process_response(late, _answer(late, **told(1, 30)))
@@ -429,3 +457,33 @@ def test_a_distant_reset_holds_no_longer_than_the_longest_wait() -> None:
         return time.monotonic() - started
 
     assert 0.4 <= asyncio.run(run()) < 1.0
+
+
+SEARCH_TERMS = ["ByteDance intern", "JusticeFighter110", "H100 sabotage", "字节跳动 实习生"]
+
+
+def _search_crawl(tmp_path: Path, search_limit: int) -> tuple[CrawlResult, int, int]:
+    """A crawl of four search terms (three searches each) on a search budget of `search_limit`
+    a 2 s window, GitHub's resets read on the wall clock: (result, searches, 403s)."""
+    sources = {"github": {"repos": [CONFESSION], "terms": SEARCH_TERMS}}
+    app = GithubReplay(
+        founding_world(stars=5, mirrors=0), search_limit=search_limit, search_window=2
+    )
+    tmp_path.mkdir()
+    with ReplayServer(app, clock=_wall_clock) as github:
+        incident = write_incident(tmp_path, sources)
+        env = {"SPREADWATCH_GITHUB_BASE_URL": github.url}
+        settings = {"SPREADWATCH_RATELIMIT_MAX_WAIT": 10}
+        result = run_spider("github", incident, tmp_path / "work", env, scrapy_settings=settings)
+        return result, github.count(path=r"^/search/"), github.count(path=r"^/search/", status=403)
+
+
+def test_a_small_search_budget_is_paced_with_no_403_and_nothing_lost(tmp_path: Path) -> None:
+    """GitHub's search budget (`x-ratelimit-resource: search`, 30 a minute) is far smaller than
+    its core one: searches are held to what the last reply said was left, less those not yet
+    answered, so none meets a 403, and the crawl finds what it finds with no limit at all."""
+    unlimited, _, _ = _search_crawl(tmp_path / "unlimited", 10_000)
+    paced, searches, refused = _search_crawl(tmp_path / "paced", 3)
+    assert (refused, paced.stat("spreadwatch/ratelimit/gave_up")) == (0, 0), f"{refused} of {searches} searches answered 403"  # fmt: skip
+    assert sorted(paced.ids()) == sorted(unlimited.ids()) and len(unlimited.ids()) > 0
+    assert searches >= 4 * 3 and paced.stat("spreadwatch/ratelimit/paced_seconds") >= 1

@@ -97,6 +97,7 @@ class GithubReplay(ReplayApp):
         graphql_limit: int = 5000,
         *,
         events_served: int = EVENTS_SERVED,
+        search_window: int = 60,
     ) -> None:
         super().__init__()
         self.data = data
@@ -109,7 +110,7 @@ class GithubReplay(ReplayApp):
         self.events_served = events_served
         self._budgets = {
             "core": _Budget(core_limit, 3600),
-            "search": _Budget(search_limit, 60),
+            "search": _Budget(search_limit, search_window),  # GitHub: 30 a minute
             "graphql": _Budget(graphql_limit, 3600),
         }
         self._lock = threading.Lock()
