@@ -126,15 +126,12 @@ class RateLimitMiddleware:
         self._windows: dict[Key, _Window] = {}
         #: Requests past `process_request` not yet answered, by key. A set: a request is counted
         #: once however often it is seen; weak: one a later middleware replaced without an
-        #: answer passing here (a redirect) leaves the count when it is dropped.
+        #: answer passing here (a redirect) leaves the count when it is dropped. A key, once
+        #: here, stays: its bucket has been asked.
         self._outstanding: dict[Key, weakref.WeakSet[Request]] = {}
         #: Buckets whose budget is not known (never asked yet, or its window reset) with no
         #: reply since: the first request sent (None until one goes), whose reply tells it.
         self._probes: dict[Key, weakref.ref[Request] | None] = {}
-        #: Buckets a request was ever sent to: a new one starts with a probe, as after a reset
-        #: (a crawl's first burst went out before any reply said the budget: GitHub's search
-        #: allows 30 a minute, and a spider asks more than that at once).
-        self._seen: set[Key] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -179,8 +176,10 @@ class RateLimitMiddleware:
     def _paced(self, request: Request, now: float) -> float:
         """Seconds until the bucket's budget lets `request` go (0: it goes now)."""
         key = _key(request)
-        if key not in self._seen:
-            self._seen.add(key)
+        if key not in self._outstanding:
+            # No request sent to this bucket yet: it starts with a probe, as after a reset (a
+            # crawl's first burst went out before any reply said the budget: GitHub's search
+            # allows 30 a minute, and a spider asks more than that at once).
             self._probes.setdefault(key, None)
         window = self._windows.get(key)
         if window is not None and window.ends <= now:

@@ -11,7 +11,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from github_fixture import CONFESSION, T0, founding_world
+from github_fixture import CONFESSION, FAKE_CALL, T0, founding_world
 from replay_helpers import MS_LOG_FORMAT, SettableClock, holds, write_incident
 from scrapy.http import Request, Response
 from scrapy.utils.test import get_crawler
@@ -482,8 +482,10 @@ def test_a_small_search_budget_is_paced_with_no_403_and_nothing_lost(tmp_path: P
     """GitHub's search budget (`x-ratelimit-resource: search`, 30 a minute) is far smaller than
     its core one: searches are held to what the last reply said was left, less those not yet
     answered, so none meets a 403, and the crawl finds what it finds with no limit at all."""
-    unlimited, _, _ = _search_crawl(tmp_path / "unlimited", 10_000)
+    unlimited, asked, _ = _search_crawl(tmp_path / "unlimited", 10_000)
     paced, searches, refused = _search_crawl(tmp_path / "paced", 3)
     assert (refused, paced.stat("spreadwatch/ratelimit/gave_up")) == (0, 0), f"{refused} of {searches} searches answered 403"  # fmt: skip
-    assert sorted(paced.ids()) == sorted(unlimited.ids()) and len(unlimited.ids()) > 0
-    assert searches >= 4 * 3 and paced.stat("spreadwatch/ratelimit/paced_seconds") >= 1
+    assert searches == asked == len(SEARCH_TERMS) * 3  # repositories, issues, commits per term
+    assert sorted(paced.ids()) == sorted(unlimited.ids())
+    assert f"github:{FAKE_CALL.lower()}" in paced.ids()  # a repository only the search finds
+    assert paced.stat("spreadwatch/ratelimit/paced_seconds") >= 1
