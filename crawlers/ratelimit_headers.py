@@ -34,6 +34,9 @@ from crawlers.parsers.common import from_iso
 
 #: Reset values below this are a number of seconds (Reddit, the draft), above it an epoch time.
 EPOCH_THRESHOLD = 10**9
+#: Epoch resets come in whole seconds, rounded down (Bluesky): a window whose announced reset
+#: passed less than this long ago may still be running, and its budget still counts.
+EPOCH_GRACE = 1.0
 #: (requests left, reset) header pairs, in the order they are read: the `x-` form first.
 _FAMILIES = (
     ("x-ratelimit-remaining", "x-ratelimit-reset"),
@@ -44,7 +47,8 @@ _FAMILIES = (
 @dataclass(frozen=True)
 class Budget:
     """What one reply said of its window: `remaining` requests (whole ones) at the time the
-    platform answered, and `reset_in` seconds from now to the window's reset (above 0)."""
+    platform answered, and `reset_in` seconds from now to the window's reset (0 for an epoch
+    reset passed under a second ago: `EPOCH_GRACE`)."""
 
     remaining: int
     reset_in: float
@@ -101,8 +105,9 @@ def budget(response: Response, now: float | None = None) -> Budget | None:
         value = header(response, reset_name)
         if left is None or left < 0 or value is None:
             return None
-        reset_in = _seconds_to(value.strip(), time.time() if now is None else now)
-        if reset_in is None or reset_in <= 0:
+        at = time.time() if now is None else now
+        reset_in = _seconds_to(value.strip(), at)
+        if reset_in is None or (reset_in <= 0 and not _epoch_just_passed(value.strip(), at)):
             return None
         return Budget(remaining=math.floor(left), reset_in=reset_in)
     return None
@@ -122,6 +127,14 @@ def retry_after(response: Response, now: float | None = None) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return when - (time.time() if now is None else now)
+
+
+def _epoch_just_passed(value: str, now: float) -> bool:
+    """An epoch reset within `EPOCH_GRACE` behind `now`: rounded down, its window may run on
+    (a reply read just after the floor of a 1 s window's end told the budget as unknown, and
+    the requests let go on that ran into a 429)."""
+    number = header_number(value)
+    return number is not None and number >= EPOCH_THRESHOLD and 0 <= now - number < EPOCH_GRACE
 
 
 def _seconds_to(value: str, now: float) -> float | None:

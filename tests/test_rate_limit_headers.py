@@ -41,6 +41,22 @@ def _reply(status: int = 200, **headers: str) -> Response:
 @pytest.mark.parametrize(
     ("headers", "told"),
     [
+        ({"ratelimit-remaining": "2", "ratelimit-reset": str(int(NOW))}, Budget(2, 0.0)),
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(NOW) - 1)}, None),
+    ],
+    ids=["passed-under-a-second", "passed-a-second-ago"],
+)
+def test_an_epoch_reset_rounded_down_still_counts_for_a_second(
+    headers: dict[str, str], told: Budget | None
+) -> None:
+    """Epoch resets are whole seconds, rounded down: at 0.5 s past the announced second the
+    window may still run, so its budget is kept (the middleware holds past it by its margin)."""
+    assert budget(_reply(**headers), now=NOW + 0.5) == told
+
+
+@pytest.mark.parametrize(
+    ("headers", "told"),
+    [
         (
             {
                 "x-ratelimit-remaining": "4987",
