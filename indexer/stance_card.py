@@ -47,6 +47,7 @@ def card(report: dict[str, Any]) -> str:
         f"{_incidents(data['own_train'])}; weighted {_own_weight(report)}× in the final fit, "
         "shared so that each class weighs the same among the replies and among the other posts "
         "(`indexer.stance_train.own_weights`).",
+        *_claimless_share(report),
         f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
         f"`{data['own_holdout']['sha256'][:16]}…`, scored once by the final head.",
         "",
@@ -115,6 +116,7 @@ def card(report: dict[str, Any]) -> str:
             )
         )
     lines += _accuracy_line(report)
+    lines += _claimless_line(report)
     lines += ["", "RumourEval leave-one-event-out per event (macro-F1, 4-class / 3-class):", ""]
     events = sorted(
         k for k in next(iter(report["designs"].values()))["rumoureval_loeo_4"] if k != "mean"
@@ -192,6 +194,31 @@ def _accuracy_line(report: dict[str, Any]) -> list[str]:
         f"{_f(lexicon['rumoureval_accuracy_3'])}, always `other` (the majority baseline) "
         f"{_f(lexicon['rumoureval_majority_accuracy_3'])}. The head is fitted for macro-F1 "
         "(classes balanced), not for accuracy.",
+    ]
+
+
+def _claimless_share(report: dict[str, Any]) -> list[str]:
+    share = report.get("head", {}).get("claimless_share")
+    if not share:
+        return []
+    return [
+        f"- Every training post with a matched claim is, with probability {share:g} (by a hash "
+        "of its text), read as if no claim had matched (`indexer.stance_train.claims_dropped`), "
+        "so that a rumour is found by its words as well as by the incident's claims."
+    ]
+
+
+def _claimless_line(report: dict[str, Any]) -> list[str]:
+    """How the shipped configuration does when an incident's claims match none of the posts."""
+    shipped = report["designs"].get(report.get("final", ""), {})
+    if "rumoureval_loeo_3_as_shipped_claimless" not in shipped:
+        return []
+    return [
+        "",
+        "Read with no claim matched (an incident whose claims miss its replies' words, or no "
+        "incident file), the unseen events' 3-class macro-F1 as shipped is "
+        f"{_f(shipped['rumoureval_loeo_3_as_shipped_claimless']['mean'])}, against "
+        f"{_f(shipped['rumoureval_loeo_3_as_shipped']['mean'])} with their claims.",
     ]
 
 

@@ -29,6 +29,7 @@ keep their last measured figures in the report (marked with the date they were m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -83,6 +84,16 @@ TO_THREE = {"support": "support", "deny": "deny", "query": "other", "comment": "
 #: (1 / 3 / 10): own 0.87 / 0.89 / 0.93, RumourEval "as shipped" 3-class 0.49 / 0.52 / 0.50;
 #: 10 has the best mean of the two.
 OWN_WEIGHT = 10.0
+#: Share of the training posts with a matched claim read as if none had matched (chosen per
+#: post by a hash of its incident and text, so every fold and the shipped head drop the same
+#: posts): 0, none, in the shipped head. Trained only on posts read with their claims, the head
+#: leans on a matched claim to find a rumour: on unseen RumourEval events read with no claims
+#: its 3-class macro-F1 as shipped falls from 0.48 to 0.38 (one-off measure). A full run at 0.5
+#: (2026-12-05, `…T1929`, docs/stance.md "Claims dropped in training") raised RumourEval as
+#: shipped 0.46 → 0.49 on all eight events and own leave-one-incident-out 0.85 → 0.86, and
+#: lowered every fixed probe by one to two points and the relay check from 12 to 9 of 12
+#: relayed denials found: not shipped.
+CLAIMLESS_SHARE = 0.0
 
 
 @dataclass
@@ -238,6 +249,22 @@ class OneVsRestLogistic:
         return np.asarray(self.classes_[np.argmax(self.decision_function(features), axis=1)])
 
 
+def claimless(example: Example) -> Example:
+    """The post as read when none of its incident's claims matched (the lexicon read again)."""
+    post = dataclasses.replace(example.post, claims=(), claim_defs=())
+    return Example(post, example.label, example.group, example.lang, classify(post))
+
+
+def claims_dropped(examples: Sequence[Example], share: float = CLAIMLESS_SHARE) -> list[Example]:
+    """The training posts, `share` of those with a matched claim read without it."""
+    return [claimless(e) if e.post.claims and _dropped(e, share) else e for e in examples]
+
+
+def _dropped(example: Example, share: float) -> bool:
+    digest = hashlib.sha256(f"{example.group}\n{example.post.text}".encode()).digest()
+    return digest[0] < 256 * share
+
+
 #: Designs whose head gets per-class score offsets (`tune_offsets`); `use` is left as measured.
 TUNED = frozenset({"ngram"})
 #: The offsets tried per class, each round of the coordinate search (`tune_offsets`).
@@ -250,12 +277,16 @@ def fit_tuned(
     labels: Sequence[str],
     groups: Sequence[str],
     weights: np.ndarray,
+    *,
+    read: Any = None,
 ) -> Any:
-    """`fit`, then (designs in `TUNED`) per-class offsets folded into the intercepts: chosen to
+    """`fit` on `features` (the posts as trained on: some claims dropped, `claims_dropped`), then (designs in `TUNED`) per-class offsets folded into the intercepts: chosen to
     maximise the mean per-group macro-F1 of inner leave-one-group-out predictions over these
     training groups only. A balanced head still ranks the rare classes by the common class's
     scale (on RumourEval it over-predicts query and under-predicts deny), and the measure is
-    macro-F1; the groups it is later tested on never see this choice (nested).
+    macro-F1; the groups it is later tested on never see this choice (nested). The inner
+    predictions read each post as it is read when deployed (`read`, row for row; default
+    `features`), so the offsets suit the posts the head will see.
 
     With both kinds of group in the set (the shipped head's: RumourEval events `re:…` and own
     incidents), each kind counts half: own incidents by the five labels, RumourEval events by
@@ -269,13 +300,14 @@ def fit_tuned(
         return head
     gold = np.asarray(labels)
     where = np.asarray(groups)
+    read = features if read is None else read
     mixed = any(g.startswith("re:") for g in names) and not all(g.startswith("re:") for g in names)
     scored = []
     for group in names:
         train, test = np.flatnonzero(where != group), np.flatnonzero(where == group)
         inner = fit(design, _rows(features, train), gold[train].tolist(), weights[train])
         order = [list(inner.classes_).index(c) for c in head.classes_]
-        scores = inner.decision_function(_rows(features, test))[:, order]
+        scores = inner.decision_function(_rows(read, test))[:, order]
         kind = "rumoureval" if mixed and group.startswith("re:") else "own"
         scored.append(Scored(gold[test], scores, kind))
     offsets = tune_offsets(scored, head.classes_)
@@ -361,39 +393,52 @@ def _rows(matrix: Any, index: Sequence[int] | np.ndarray) -> Any:
 
 @dataclass
 class Folds:
-    """One design's features over a pooled set, with what leave-one-group-out needs."""
+    """One design's features over a pooled set, with what leave-one-group-out needs: the posts
+    as read (`features`), as trained on (`trained_on`: some claims dropped; default the same)
+    and, to measure how the head does when no claim matches, as read with none (`claimless`)."""
 
     design: str
     features: Any
     labels: list[str]
     groups: list[str]
     weights: np.ndarray
+    trained_on: Any = None
+    claimless: Any = None
 
-    def leave_one_out(self, tested: Callable[[str], bool], jobs: int = 1) -> dict[str, Pairs]:
-        """Per held-out group: (gold, predicted), training on every other group. The groups'
-        fits are independent and deterministic, so `jobs` processes give the same figures in
-        less time (each fold is a whole nested fit: minutes with fifteen own incidents)."""
+    def leave_one_out(self, tested: Callable[[str], bool], jobs: int = 1) -> dict[str, Held]:
+        """Per held-out group: (gold, predicted) as read and as read with no claims (empty when
+        `claimless` is not given), training on every other group. The groups' fits are
+        independent and deterministic, so `jobs` processes give the same figures in less time
+        (each fold is a whole nested fit: minutes with fifteen own incidents)."""
         from joblib import Parallel, delayed  # noqa: PLC0415 - heavy
 
         held = sorted({g for g in self.groups if tested(g)})
         pairs = Parallel(n_jobs=jobs)(delayed(self.held_out)(group) for group in held)
         return dict(zip(held, pairs, strict=True))
 
-    def held_out(self, group: str) -> Pairs:
-        """(gold, predicted) for `group`, the head trained on every other group."""
+    def held_out(self, group: str) -> Held:
+        """`leave_one_out`'s figures for `group`, the head trained on every other group."""
         train = [i for i, g in enumerate(self.groups) if g != group]
         test = [i for i, g in enumerate(self.groups) if g == group]
+        trained_on = self.features if self.trained_on is None else self.trained_on
         head = fit_tuned(
             self.design,
-            _rows(self.features, train),
+            _rows(trained_on, train),
             [self.labels[i] for i in train],
             [self.groups[i] for i in train],
             self.weights[train],
+            read=_rows(self.features, train),
         )
-        return [self.labels[i] for i in test], head.predict(_rows(self.features, test)).tolist()
+        gold = [self.labels[i] for i in test]
+        read = gold, head.predict(_rows(self.features, test)).tolist()
+        if self.claimless is None:
+            return read, ([], [])
+        return read, (gold, head.predict(_rows(self.claimless, test)).tolist())
 
 
 Pairs = tuple[list[str], list[str]]
+#: A held-out group's (gold, predicted) as read, and as read with no claims matched.
+Held = tuple[Pairs, Pairs]
 
 
 def macro(pairs: dict[str, Pairs], mapping: dict[str, str] | None) -> dict[str, float]:
@@ -426,12 +471,15 @@ def pooled(
 ) -> Folds:
     """RumourEval (mapped to spreadwatch's labels) and the own posts, own posts weighing more
     (`own_weights`)."""
+    every = [*tweets, *mine]
     return Folds(
         design,
-        featurise(design, [*tweets, *mine], cache),
+        featurise(design, every, cache),
         [TO_SPREADWATCH[e.label] for e in tweets] + [e.label for e in mine],
         [f"re:{e.group}" for e in tweets] + [e.group for e in mine],
         np.concatenate([np.ones(len(tweets)), own_weights(mine)]),
+        trained_on=featurise(design, claims_dropped(every), cache),
+        claimless=featurise(design, [claimless(e) for e in every], cache),
     )
 
 
@@ -469,19 +517,23 @@ def evaluate_design(
         [e.label for e in tweets],
         [e.group for e in tweets],
         np.ones(len(tweets)),
+        trained_on=featurise(design, claims_dropped(tweets), cache),
     )
-    loeo = events.leave_one_out(bool, jobs)
+    loeo = {g: held[0] for g, held in events.leave_one_out(bool, jobs).items()}
     events.labels = [TO_THREE[label] for label in events.labels]
-    loeo_three = events.leave_one_out(bool, jobs)
+    loeo_three = {g: held[0] for g, held in events.leave_one_out(bool, jobs).items()}
     gold = [g for pair in loeo.values() for g in pair[0]]
     predicted = [p for pair in loeo.values() for p in pair[1]]
     mixed = pooled(tweets, mine, design, cache)
-    loio = mixed.leave_one_out(lambda g: not g.startswith("re:"), jobs)
-    # The shipped configuration (RumourEval mapped + own posts) on each unseen event.
-    as_shipped = {
-        g.removeprefix("re:"): pair
-        for g, pair in mixed.leave_one_out(lambda g: g.startswith("re:"), jobs).items()
+    loio = {
+        g: held[0]
+        for g, held in mixed.leave_one_out(lambda g: not g.startswith("re:"), jobs).items()
     }
+    # The shipped configuration (RumourEval mapped + own posts) on each unseen event, its
+    # tweets read with their event's claims and with none.
+    shipped = mixed.leave_one_out(lambda g: g.startswith("re:"), jobs)
+    as_shipped = {g.removeprefix("re:"): held[0] for g, held in shipped.items()}
+    no_claims = {g.removeprefix("re:"): held[1] for g, held in shipped.items()}
     own_gold = [g for pair in loio.values() for g in pair[0]]
     own_pred = [p for pair in loio.values() for p in pair[1]]
     langs = [e.lang for group in loio for e in mine if e.group == group]
@@ -491,6 +543,7 @@ def evaluate_design(
         "rumoureval_loeo_3_trained": macro(loeo_three, None),
         "rumoureval_loeo_3_as_shipped": macro(as_shipped, COLLAPSE),
         "rumoureval_as_shipped_accuracy_3": _accuracy(as_shipped, COLLAPSE),
+        "rumoureval_loeo_3_as_shipped_claimless": macro(no_claims, COLLAPSE),
         "rumoureval_pooled_4": _macro_f1(gold, predicted),
         "rumoureval_pooled_accuracy": float(np.mean(np.array(gold) == np.array(predicted))),
         "own_loio": macro(loio, None),
@@ -572,7 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
         return 0
     folds = pooled(tweets, mine, final, cache)
-    head = fit_tuned(final, folds.features, folds.labels, folds.groups, folds.weights)
+    head = fit_tuned(
+        final, folds.trained_on, folds.labels, folds.groups, folds.weights, read=folds.features
+    )
     # Minutes in the version: a head retrained the same day is another `stance_model` value.
     version = f"{final}-lr-{time.strftime('%Y%m%dT%H%M', time.gmtime())}"
     model = StanceModel(final, tuple(head.classes_), head.coef_, head.intercept_, version)
@@ -619,6 +674,7 @@ def _head_info(head: Any) -> dict[str, Any]:
             "fit": "one-vs-rest logistic regression (liblinear), classes balanced",
             "C": head.C,
             "own_weight": OWN_WEIGHT,
+            "claimless_share": CLAIMLESS_SHARE,
             "offsets": {
                 str(c): round(float(o), 3) for c, o in zip(head.classes_, offsets, strict=True)
             },

@@ -8,18 +8,21 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from indexer.stance import StanceInput
+from indexer.stance import StanceInput, classify
 from indexer.stance_train import (
+    CLAIMLESS_SHARE,
     COLLAPSE,
     OWN_WEIGHT,
     Example,
     Folds,
     Scored,
     _accuracy,
+    claims_dropped,
     main,
     own_weights,
     tune_offsets,
 )
+from spreadwatch.incident import Claim
 
 CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
 
@@ -107,3 +110,68 @@ def test_a_count_of_processes_that_is_none_is_refused_before_any_work(jobs: str,
         main(["--jobs", jobs])
     assert stopped.value.code == 2
     assert "expected a number of processes" in capsys.readouterr().err
+
+
+SCALE = Claim(name="scale", patterns=["8000 gpus"])
+
+
+def _claimed(n: int) -> Example:
+    post = StanceInput(
+        text=f"post {n}: an intern wrecked 8000 GPUs", claims=("scale",), claim_defs=(SCALE,)
+    )
+    return Example(post, "rumour", "inc", "en", classify(post))
+
+
+def test_a_share_of_the_posts_with_a_claim_is_trained_on_as_read_without_it():
+    claimed = [_claimed(n) for n in range(400)]
+    plain = Example(StanceInput(text="what a day"), "other", "inc", "en")
+    trained = claims_dropped([*claimed, plain], share=0.5)
+    dropped = [t for t in trained[:-1] if not t.post.claims]
+    assert 0.4 * 400 < len(dropped) < 0.6 * 400  # half of 400, by a hash
+    assert all(t.post.claim_defs == () and t.post.text.endswith("8000 GPUs") for t in dropped)
+    assert all(t.label == "rumour" and t.group == "inc" for t in dropped)
+    # The lexicon's reading, a feature of the head, is read again without the claim.
+    assert claimed[0].lexicon and claimed[0].lexicon.cues == ["claim:scale"]
+    assert {(t.lexicon.label, tuple(t.lexicon.cues)) for t in dropped if t.lexicon} == {
+        ("other", ())
+    }
+    assert trained[-1] is plain
+    again = claims_dropped([*claimed, plain], share=0.5)
+    assert [t.post for t in again] == [t.post for t in trained]
+
+
+def test_the_shipped_share_drops_no_claim():
+    # The shipped head is trained on every post as read (docs/stance.md: a share of 0.5 was
+    # measured and not shipped); the training script must reproduce it.
+    assert CLAIMLESS_SHARE == 0.0
+    claimed = [_claimed(n) for n in range(50)]
+    assert claims_dropped(claimed) == claimed
+
+
+def test_a_held_out_group_is_scored_as_read_and_as_read_without_claims():
+    # Column 0 says "rumour" only where a claim is read; the training rows lose it for some
+    # posts (`trained_on`), the claimless reading for every post.
+    rng = np.random.default_rng(3)
+    labels = ["rumour" if i % 2 else "other" for i in range(60)]
+    read = rng.normal(0.0, 0.3, (60, 4))
+    read[:, 0] += [3.0 if label == "rumour" else 0.0 for label in labels]
+    read[:, 1] += [1.0 if label == "rumour" else 0.0 for label in labels]
+    trained_on = read.copy()
+    trained_on[::4, 0] = 0.0
+    claimless = read.copy()
+    claimless[:, 0] = 0.0
+    folds = Folds(
+        "ngram",
+        sparse.csr_matrix(read),
+        labels,
+        [f"g{i // 20}" for i in range(60)],
+        np.ones(60),
+        trained_on=sparse.csr_matrix(trained_on),
+        claimless=sparse.csr_matrix(claimless),
+    )
+    (gold, as_read), (gold_again, without) = folds.held_out("g1")
+    assert gold == gold_again == labels[20:40]
+    assert as_read == gold  # column 0 is read
+    assert without != as_read  # the same posts, scored from column 1 alone
+    plain = Folds("ngram", sparse.csr_matrix(read), labels, folds.groups, np.ones(60))
+    assert plain.held_out("g1")[1] == ([], [])
