@@ -85,6 +85,18 @@ def test_own_posts_weigh_each_class_alike_among_replies_and_among_the_rest():
     assert weights.sum() == pytest.approx(len(mine) * OWN_WEIGHT)
 
 
+def _three_groups(features: np.ndarray, labels: list[str], **readings: np.ndarray) -> Folds:
+    """Sixty posts in three groups of twenty (`readings`: `trained_on`, `claimless`)."""
+    return Folds(
+        "ngram",
+        sparse.csr_matrix(features),
+        labels,
+        [f"g{i // 20}" for i in range(60)],
+        np.ones(60),
+        **{name: sparse.csr_matrix(matrix) for name, matrix in readings.items()},
+    )
+
+
 def test_folds_run_in_processes_give_the_figures_of_one_process():
     # Three groups of twenty posts whose features say their label, with noise, so that each
     # fold's nested fit (offsets chosen on the other groups) has something to get wrong.
@@ -92,13 +104,7 @@ def test_folds_run_in_processes_give_the_figures_of_one_process():
     labels = [str(CLASSES[i % 5]) for i in range(60)]
     features = rng.normal(0.0, 1.0, (60, 12))
     features[np.arange(60), [i % 5 for i in range(60)]] += 1.5
-    folds = Folds(
-        "ngram",
-        sparse.csr_matrix(features),
-        labels,
-        [f"g{i // 20}" for i in range(60)],
-        np.ones(60),
-    )
+    folds = _three_groups(features, labels)
     alone = folds.leave_one_out(bool, jobs=1)
     assert set(alone) == {"g0", "g1", "g2"}
     assert folds.leave_one_out(bool, jobs=2) == alone
@@ -160,18 +166,9 @@ def test_a_held_out_group_is_scored_as_read_and_as_read_without_claims():
     trained_on[::4, 0] = 0.0
     claimless = read.copy()
     claimless[:, 0] = 0.0
-    folds = Folds(
-        "ngram",
-        sparse.csr_matrix(read),
-        labels,
-        [f"g{i // 20}" for i in range(60)],
-        np.ones(60),
-        trained_on=sparse.csr_matrix(trained_on),
-        claimless=sparse.csr_matrix(claimless),
-    )
+    folds = _three_groups(read, labels, trained_on=trained_on, claimless=claimless)
     (gold, as_read), (gold_again, without) = folds.held_out("g1")
     assert gold == gold_again == labels[20:40]
     assert as_read == gold  # column 0 is read
     assert without != as_read  # the same posts, scored from column 1 alone
-    plain = Folds("ngram", sparse.csr_matrix(read), labels, folds.groups, np.ones(60))
-    assert plain.held_out("g1")[1] == ([], [])
+    assert _three_groups(read, labels).held_out("g1")[1] == ([], [])
