@@ -186,11 +186,10 @@ def _head_cost(lexicon: tuple[float, dict[str, Any]], head_s: float, batch: int)
     head labels each writer batch before it is written, so a post is labelled when it is
     indexed: its cost is throughput, never a wait for labels."""
     lexicon_s, stats = lexicon
-    batches = max(1, -(-int(stats.get("spreadwatch/writer/indexed_new", 0)) // batch))
+    indexed = int(stats.get("spreadwatch/writer/indexed_new", 0))
+    batches = max(1, -(-indexed // batch))
     return {
-        "pipeline, lexicon only, first crawl (indexed docs / s)": round(
-            int(stats.get("spreadwatch/writer/indexed_new", 0)) / lexicon_s
-        ),
+        "pipeline, lexicon only, first crawl (indexed docs / s)": round(indexed / lexicon_s),
         "first crawl time, with the head / lexicon only": round(head_s / lexicon_s, 2),
         "time the head adds per writer batch (ms)": round((head_s - lexicon_s) / batches * 1000),
     }

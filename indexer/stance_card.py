@@ -203,7 +203,7 @@ def _claimless_share(report: dict[str, Any]) -> list[str]:
         return []
     return [
         f"- Every training post with a matched claim is, with probability {share:g} (by a hash "
-        "of its text), read as if no claim had matched (`indexer.stance_train.claims_dropped`), "
+        "of its incident and text), read as if no claim had matched (`indexer.stance_train.claims_dropped`), "
         "so that a rumour is found by its words as well as by the incident's claims."
     ]
 

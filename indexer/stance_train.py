@@ -280,8 +280,8 @@ def fit_tuned(
     *,
     read: Any = None,
 ) -> Any:
-    """`fit` on `features` (the posts as trained on: some claims dropped, `claims_dropped`), then (designs in `TUNED`) per-class offsets folded into the intercepts: chosen to
-    maximise the mean per-group macro-F1 of inner leave-one-group-out predictions over these
+    """`fit` on `features` (the posts as trained on: `claims_dropped`), then (designs in
+    `TUNED`) per-class offsets folded into the intercepts: chosen to maximise the mean per-group macro-F1 of inner leave-one-group-out predictions over these
     training groups only. A balanced head still ranks the rare classes by the common class's
     scale (on RumourEval it over-predicts query and under-predicts deny), and the measure is
     macro-F1; the groups it is later tested on never see this choice (nested). The inner
@@ -405,6 +405,11 @@ class Folds:
     trained_on: Any = None
     claimless: Any = None
 
+    @property
+    def training(self) -> Any:
+        """The posts as the head is fitted on them."""
+        return self.features if self.trained_on is None else self.trained_on
+
     def leave_one_out(self, tested: Callable[[str], bool], jobs: int = 1) -> dict[str, Held]:
         """Per held-out group: (gold, predicted) as read and as read with no claims (empty when
         `claimless` is not given), training on every other group. The groups' fits are
@@ -420,10 +425,9 @@ class Folds:
         """`leave_one_out`'s figures for `group`, the head trained on every other group."""
         train = [i for i, g in enumerate(self.groups) if g != group]
         test = [i for i, g in enumerate(self.groups) if g == group]
-        trained_on = self.features if self.trained_on is None else self.trained_on
         head = fit_tuned(
             self.design,
-            _rows(trained_on, train),
+            _rows(self.training, train),
             [self.labels[i] for i in train],
             [self.groups[i] for i in train],
             self.weights[train],
@@ -478,9 +482,17 @@ def pooled(
         [TO_SPREADWATCH[e.label] for e in tweets] + [e.label for e in mine],
         [f"re:{e.group}" for e in tweets] + [e.group for e in mine],
         np.concatenate([np.ones(len(tweets)), own_weights(mine)]),
-        trained_on=featurise(design, claims_dropped(every), cache),
-        claimless=featurise(design, [claimless(e) for e in every], cache),
+        trained_on=_trained_on(design, every, cache),
     )
+
+
+def _trained_on(design: str, examples: Sequence[Example], cache: EmbeddingCache) -> Any:
+    """The features of `examples` as trained on, or None when that is as read (nothing dropped:
+    `CLAIMLESS_SHARE` 0), so a second featurising of every post is not done for nothing."""
+    trained = claims_dropped(examples)
+    if all(t is e for t, e in zip(trained, examples, strict=True)):
+        return None
+    return featurise(design, trained, cache)
 
 
 def own_weights(mine: Sequence[Example]) -> np.ndarray:
@@ -517,7 +529,7 @@ def evaluate_design(
         [e.label for e in tweets],
         [e.group for e in tweets],
         np.ones(len(tweets)),
-        trained_on=featurise(design, claims_dropped(tweets), cache),
+        trained_on=_trained_on(design, tweets, cache),
     )
     loeo = {g: held[0] for g, held in events.leave_one_out(bool, jobs).items()}
     events.labels = [TO_THREE[label] for label in events.labels]
@@ -525,6 +537,7 @@ def evaluate_design(
     gold = [g for pair in loeo.values() for g in pair[0]]
     predicted = [p for pair in loeo.values() for p in pair[1]]
     mixed = pooled(tweets, mine, design, cache)
+    mixed.claimless = featurise(design, [claimless(e) for e in [*tweets, *mine]], cache)
     loio = {
         g: held[0]
         for g, held in mixed.leave_one_out(lambda g: not g.startswith("re:"), jobs).items()
@@ -626,7 +639,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     folds = pooled(tweets, mine, final, cache)
     head = fit_tuned(
-        final, folds.trained_on, folds.labels, folds.groups, folds.weights, read=folds.features
+        final, folds.training, folds.labels, folds.groups, folds.weights, read=folds.features
     )
     # Minutes in the version: a head retrained the same day is another `stance_model` value.
     version = f"{final}-lr-{time.strftime('%Y%m%dT%H%M', time.gmtime())}"

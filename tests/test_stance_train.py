@@ -13,10 +13,12 @@ from indexer.stance_train import (
     CLAIMLESS_SHARE,
     COLLAPSE,
     OWN_WEIGHT,
+    EmbeddingCache,
     Example,
     Folds,
     Scored,
     _accuracy,
+    _trained_on,
     claims_dropped,
     main,
     own_weights,
@@ -152,6 +154,8 @@ def test_the_shipped_share_drops_no_claim():
     assert CLAIMLESS_SHARE == 0.0
     claimed = [_claimed(n) for n in range(50)]
     assert claims_dropped(claimed) == claimed
+    # Nothing dropped: the posts are not featurised a second time, the head fits them as read.
+    assert _trained_on("ngram", claimed, EmbeddingCache(None)) is None
 
 
 def test_a_held_out_group_is_scored_as_read_and_as_read_without_claims():
