@@ -10,6 +10,11 @@ Claims are matched as the ingest does (`indexer.matching`) against the incident'
 `--incident` given, or each line's own `incident` looked up in the incidents folder. Macro-F1 is
 the unweighted mean of the F1 of the classes present in the gold labels or the predictions
 (scikit-learn's definition), so a class never predicted and never labelled does not count.
+
+Figures say how often; the misses say why. Every post labelled other than its gold label is kept
+(`Miss`: its line, the label given, how sure, the claims matched and the cues) — in the JSON
+always, in the tables with `--misses` — so a team can tell a classifier's error from an incident
+file whose claims miss how people actually write about it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 from indexer.documents import STANCES
 from indexer.matching import claim_matches, fold
 from indexer.stance import Stance, StanceInput
-from spreadwatch.display import display_line
+from spreadwatch.display import display_line, display_markdown
 from spreadwatch.incident import Incident
 
 Predict = Callable[[Sequence[StanceInput]], list[Stance]]
@@ -168,6 +173,41 @@ class Scores:
         }
 
 
+@dataclass(frozen=True)
+class Miss:
+    """A post labelled other than its gold label, and what the label rested on."""
+
+    line: int
+    id: str | None
+    lang: str
+    gold: str
+    predicted: str
+    confidence: float
+    #: `model`, `lexicon` or `official`.
+    source: str
+    #: The incident's claims the post matched: none often means the claims' patterns miss how
+    #: people write about it, which the incident file can fix.
+    claims: tuple[str, ...]
+    cues: tuple[str, ...]
+    text: str
+    parent: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "id": self.id,
+            "lang": self.lang,
+            "gold": self.gold,
+            "predicted": self.predicted,
+            "confidence": round(self.confidence, 4),
+            "source": self.source,
+            "claims": list(self.claims),
+            "cues": list(self.cues),
+            "text": self.text,
+            "parent": self.parent,
+        }
+
+
 @dataclass
 class Evaluation:
     classifier: str
@@ -175,6 +215,8 @@ class Evaluation:
     languages: dict[str, Scores] = field(default_factory=dict)
     #: Where the predictions came from (`model`, `lexicon`, `official`), with counts.
     sources: dict[str, int] = field(default_factory=dict)
+    #: The posts labelled other than their gold label, in the file's order.
+    misses: list[Miss] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +224,7 @@ class Evaluation:
             "overall": self.overall.as_dict(),
             "languages": {lang: s.as_dict() for lang, s in self.languages.items()},
             "sources": self.sources,
+            "misses": [m.as_dict() for m in self.misses],
         }
 
 
@@ -216,10 +259,32 @@ def evaluate(
     gold = [p.label for p in posts]
     result = Evaluation(classifier, score(gold, predicted))
     result.sources = dict(Counter(s.source for s in stances))
+    result.misses = [
+        _miss(post, given, stance)
+        for post, given, stance in zip(posts, inputs, stances, strict=True)
+        if stance.label != post.label
+    ]
     for lang in sorted({p.lang for p in posts}):
         mine = [i for i, p in enumerate(posts) if p.lang == lang]
         result.languages[lang] = score([gold[i] for i in mine], [predicted[i] for i in mine])
     return result
+
+
+def _miss(post: Labelled, given: StanceInput, stance: Stance) -> Miss:
+    identifier = post.record.get("id")
+    return Miss(
+        line=post.line,
+        id=None if identifier is None else str(identifier),
+        lang=post.lang,
+        gold=post.label,
+        predicted=stance.label,
+        confidence=stance.confidence,
+        source=stance.source,
+        claims=given.claims,
+        cues=tuple(stance.cues),
+        text=str(post.record.get("text") or ""),
+        parent=given.parent_text,
+    )
 
 
 class NoModelError(RuntimeError):
@@ -281,6 +346,46 @@ def table(result: Evaluation) -> str:
         for lang, s in result.languages.items()
     ]
     return "\n".join(lines)
+
+
+#: How much of a missed post's text its table row shows (the JSON carries all of it).
+MISS_EXCERPT = 160
+
+
+def misses_table(result: Evaluation) -> str:
+    """The posts labelled other than their gold label, one row each, in the file's order. Post
+    text, cues and ids are strangers' words: one line each, markdown escaped."""
+    lines = [
+        f"misses: {len(result.misses)} of {result.overall.posts} posts "
+        "(line of the file, gold, predicted, how sure, claims matched, cues)",
+    ]
+    if not result.misses:
+        return "\n".join(lines)
+    lines += [
+        "",
+        "| line | lang | gold | predicted | confidence | claims | cues | text |",
+        "|---:|---|---|---|---:|---|---|---|",
+    ]
+    for miss in result.misses:
+        text = _cell_excerpt(miss.text, MISS_EXCERPT)
+        if miss.parent:
+            text += " ↳ replying to: " + _cell_excerpt(miss.parent, MISS_EXCERPT // 2)
+        cells = [
+            str(miss.line),
+            display_markdown(miss.lang, cell=True),
+            miss.gold,
+            miss.predicted,
+            f"{miss.confidence:.2f}",
+            display_markdown(", ".join(miss.claims), cell=True) or "–",
+            display_markdown(", ".join(miss.cues), cell=True) or "–",
+            text,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell_excerpt(text: str, limit: int) -> str:
+    return display_markdown(" ".join(text.split()), limit, cell=True)
 
 
 def as_json(result: Evaluation) -> str:

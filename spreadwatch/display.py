@@ -4,9 +4,10 @@ Post text, titles, author names and handles are written by strangers. Shown as t
 lie (`@admin\\u202emoc.elgoog` renders as "@adminelgoog.com" reversed — "…google.com"), corrupt
 a terminal (ESC sequences) or break a mail header (NUL, CR/LF). Escaping markup is not enough,
 so every renderer passes such text through `display_text` (plain text: terminal, CLI tables,
-e-mail bodies), `display_line` (one line: subjects, headers, table cells) or `display_html`
-(an autoescaped HTML fragment isolated with `<bdi>`, so a right-to-left name cannot reorder the
-text around it). Control characters, bidi embeddings/overrides/isolates and lone surrogates
+e-mail bodies), `display_line` (one line: subjects, headers, table cells), `display_markdown`
+(one line inside markdown: every punctuation mark escaped) or `display_html` (an autoescaped
+HTML fragment isolated with `<bdi>`, so a right-to-left name cannot reorder the text around
+it). Control characters, bidi embeddings/overrides/isolates and lone surrogates
 (which no UTF-8 file, page or e-mail can hold) are made visible as `\\u202e`-style escapes
 rather than dropped: a reader sees that something was there. A surrogate pair written as two
 code points (YAML reads a JSON-style `"\\ud83d\\udd25"` so) is the one character it encodes.
@@ -17,6 +18,7 @@ Arabic or Hebrew posts use them. Plain module: every layer may import it.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 from markupsafe import Markup, escape
@@ -26,6 +28,12 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _LINE_BREAKS = "\n\r\u2028\u2029\x0b\x0c\x85"
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _HOSTILE_CATEGORIES = ("Cc", "Cs")  # controls, and surrogates left unpaired by `_paired`
+#: What markdown may backslash-escape: every ASCII punctuation character (CommonMark 2.4).
+_MD_PUNCTUATION = frozenset(string.punctuation)
+#: What starts markdown inside a table cell, where no block (heading, list, `===`) can begin:
+#: escapes, code, emphasis, links and images, HTML and autolinks, entities, strikethrough, and
+#: the `|` that would end the cell.
+_MD_INLINE = frozenset("\\`*_[]<>&~|")
 
 
 def _visible(char: str) -> str:
@@ -71,6 +79,17 @@ def display_cell(value: object) -> str:
     as a record): breaks show as `\\x0a`/`\\x0d` escapes instead of spaces."""
     text = "" if value is None else str(value)
     return display_line(text.replace("\n", "\\x0a").replace("\r", "\\x0d"))
+
+
+def display_markdown(value: object, limit: int | None = None, *, cell: bool = False) -> str:
+    """One line of markdown text (a heading, a Kibana markdown panel; with `cell`, a table
+    cell): shown the way `display_line` shows it, then backslash-escaped, as CommonMark allows
+    for any ASCII punctuation, so nothing in it starts markdown (`~~`, `&amp;` entities, `<`, a
+    setext `===`, ...) and a renderer shows the text as written. A line may begin a block, so
+    every punctuation mark is escaped; a cell cannot, so only the marks that act inside a line
+    are, and the apostrophes and full stops of a post stay readable in a terminal."""
+    marks = _MD_INLINE if cell else _MD_PUNCTUATION
+    return "".join("\\" + c if c in marks else c for c in display_line(value, limit))
 
 
 def display_html(value: object, limit: int | None = None) -> Markup:

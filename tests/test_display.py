@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lxml.html
 import pytest
+from markdown_it import MarkdownIt
 
 from crawlers.ingest import IngestContext, normalise
 from crawlers.items import Author, Post
@@ -13,6 +15,7 @@ from spreadwatch.display import (
     display_cell,
     display_html,
     display_line,
+    display_markdown,
     display_text,
     excerpt,
 )
@@ -133,3 +136,37 @@ def test_an_excerpt_is_one_line_cut_to_its_limit() -> None:
     shown = excerpt("first line\n\n  second\u202e line " + "x" * 50, 30)
     assert shown == "first line second\\u202e line …"
     assert len(shown) == 30
+
+
+#: A markdown reader as GitHub and most viewers read a table: CommonMark with tables, no HTML.
+TABLE_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a | b || c", "a | b || c"),  # would end the cell and shift every column after it
+        ("`code` *b* _i_ ~~s~~", "`code` *b* _i_ ~~s~~"),
+        ("[link](https://evil.example) ![x](y)", "[link](https://evil.example) ![x](y)"),
+        ("<img src=x> <b>bold</b>", "<img src=x> <b>bold</b>"),
+        ("AT&amp;T &#x202e;", "AT&amp;T &#x202e;"),  # entities stay as typed
+        ("ends in a backslash \\", "ends in a backslash \\"),
+        ("two\nlines", "two lines"),
+        ("it's 8,000 H100s. Really?", "it's 8,000 H100s. Really?"),
+        (SPOOF, "@admin\\u202emoc.elgoog"),
+    ],
+    ids=["pipes", "emphasis", "links", "html", "entities", "backslash", "break", "plain", "bidi"],
+)
+def test_a_markdown_cell_reads_as_written_and_stays_one_cell(raw: str, shown: str) -> None:
+    row = f"| {display_markdown(raw, cell=True)} | after |"
+    page = lxml.html.fragment_fromstring(
+        TABLE_MARKDOWN.render(f"| text | next |\n|---|---|\n{row}\n"), create_parent="div"
+    )
+    cells = page.xpath("//tbody/tr/td")
+    assert [c.text_content() for c in cells] == [shown, "after"]
+    assert not page.xpath("//tbody//*[not(self::tr or self::td)]")  # no link, code, emphasis
+
+
+def test_a_markdown_cell_leaves_plain_punctuation_readable() -> None:
+    assert display_markdown("it's 8,000 H100s. Really?", cell=True) == "it's 8,000 H100s. Really?"
+    assert display_markdown("it's over.") == "it\\'s over\\."  # a line may begin a block

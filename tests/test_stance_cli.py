@@ -169,3 +169,55 @@ def test_parent_text_reaches_the_classifier(tmp_path: Path):
     labelled.write_text(json.dumps(record) + "\n", encoding="utf-8")
     (post,) = read_labelled(labelled)
     assert stance_input(post.record, None).parent_text == "X leaked"
+
+
+def test_json_lists_each_miss_with_its_line_and_reasons():
+    # the lexicon misses one post of small.jsonl: line 2, "Popcorn bereit" (no cue → other)
+    result = run(str(DATA / "small.jsonl"), "--format", "json", "--classifier", "lexicon")
+    misses = json.loads(result.output)["misses"]
+    assert misses == [
+        {
+            "line": 2, "id": None, "lang": "de", "gold": "denial", "predicted": "other",
+            "confidence": misses[0]["confidence"], "source": "lexicon", "claims": [],
+            "cues": misses[0]["cues"], "text": "Popcorn bereit", "parent": None,
+        }
+    ]  # fmt: skip
+
+
+def test_a_miss_names_the_claims_it_matched(tmp_path: Path):
+    # "angeblich" hedges the arrest claim: the lexicon reads a rumour, the team says denial
+    labelled = tmp_path / "x.jsonl"
+    record = {"id": "p-7", "text": "Angeblich wurde der CEO festgenommen", "lang": "de",
+              "label": "denial", "parent": "Stimmt das?"}  # fmt: skip
+    labelled.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    incident = str(INCIDENTS / "xinghe-battery.yml")
+    result = run(str(labelled), "--incident", incident, "--format", "json",
+                 "--classifier", "lexicon")  # fmt: skip
+    (miss,) = json.loads(result.output)["misses"]
+    assert (miss["id"], miss["predicted"], miss["claims"], miss["parent"]) == (
+        "p-7", "rumour", ["arrest"], "Stimmt das?",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("flag", "listed"), [((), False), (("--misses",), True)])
+def test_the_tables_list_the_misses_only_when_asked(flag: tuple[str, ...], listed: bool):
+    result = run(str(DATA / "small.jsonl"), "--classifier", "lexicon", *flag)
+    assert result.exit_code == 0, result.output
+    assert ("misses: 1 of 5 posts" in result.output) is listed
+    assert ("| 2 | de | denial | other |" in result.output) is listed
+
+
+def test_a_missed_posts_hostile_text_is_one_escaped_row(tmp_path: Path):
+    labelled = tmp_path / "x.jsonl"
+    text = "a | b\n\n# big\n[click](https://evil.example) \u202emoc.elgoog <b>x</b>"
+    labelled.write_text(
+        json.dumps({"text": text, "lang": "en", "label": "report"}) + "\n", encoding="utf-8"
+    )
+    result = run(str(labelled), "--classifier", "lexicon", "--misses")
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.output.splitlines() if line.startswith("| 1 |")]
+    # the override is shown as the escape `\u202e`, its backslash escaped in turn
+    assert row.endswith(
+        "| a \\| b # big \\[click\\](https://evil.example) \\\\u202emoc.elgoog \\<b\\>x\\</b\\> |"
+    )
+    assert "\u202e" not in result.output

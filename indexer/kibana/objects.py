@@ -6,7 +6,6 @@ Ids are derived from the index prefix (and the incident id), so re-importing a b
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,14 +18,12 @@ from indexer.kibana.versions import (
     DATA_VIEW_MIGRATION_VERSION,
     SEARCH_MIGRATION_VERSION,
 )
-from spreadwatch.display import display_line
+from spreadwatch.display import display_line, display_markdown
 
 SEARCH_COLUMNS = ["platform", "author.handle", "title", "text", "url", "reach"]
 SEARCH_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 FILTER_INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index"
 GRID_COLUMNS = 48
-#: What markdown may backslash-escape: every ASCII punctuation character (CommonMark 2.4).
-_MD_PUNCTUATION = frozenset(string.punctuation)
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,7 @@ def _layout(panels: list[LensPanel]) -> list[tuple[str, dict[str, int]]]:
 
 def markdown_text(facts: DashboardFacts) -> str:
     """The time-to-denial tile: a figure Lens cannot compute (a difference of two first times)."""
-    lines = [f"### {_md_escape(facts.title)}", ""]
+    lines = [f"### {display_markdown(facts.title)}", ""]
     ttd = facts.time_to_denial
     if ttd is None:
         since = ""
@@ -162,19 +159,10 @@ def markdown_text(facts: DashboardFacts) -> str:
     if facts.onset_at is not None:
         lines.append(f"\nRumour onset: {facts.onset_at:%Y-%m-%d %H:%M} UTC")
     if facts.denial_at is not None:
-        by = f" by {_md_escape(facts.denial_by)}" if facts.denial_by else ""
+        by = f" by {display_markdown(facts.denial_by)}" if facts.denial_by else ""
         lines.append(f"\nFirst official denial: {facts.denial_at:%Y-%m-%d %H:%M} UTC{by}")
     lines.append("\n_As of the export; re-export to refresh._")
     return "\n".join(lines)
-
-
-def _md_escape(text: str) -> str:
-    """Handles and titles come from posts and incident files: shown as one line the way every
-    output shows them (`display_line`: breaks as spaces, controls and bidi overrides as escapes,
-    surrogates joined or escaped), then every ASCII punctuation character backslash-escaped, as
-    CommonMark allows for each of them, so none starts markdown (`~~`, `&amp;` entities, `<`,
-    a setext `===`, ...) and Kibana's markdown-it shows the text as written."""
-    return "".join("\\" + c if c in _MD_PUNCTUATION else c for c in display_line(text))
 
 
 def _markdown_panel(facts: DashboardFacts, index: str, grid: dict[str, int]) -> dict[str, Any]:

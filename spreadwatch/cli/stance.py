@@ -36,10 +36,23 @@ def stance() -> None:
     show_default=True,
     help="auto: the learned model when one is installed, else the lexicon rules.",
 )
+@click.option(
+    "--misses",
+    "show_misses",
+    is_flag=True,
+    help="Also list every post labelled other than its gold label: its line, the label given, "
+    "how sure, the claims it matched, the cues (the JSON always carries them).",
+)
 @incidents_dir_option
 @format_option("table", "json", help="Markdown tables for people, or JSON for scripts.")
 def evaluate(
-    labelled: Path, incident_ref: str | None, classifier: str, incidents_dir: Path, fmt: str
+    labelled: Path,
+    *,
+    incident_ref: str | None,
+    classifier: str,
+    show_misses: bool,
+    incidents_dir: Path,
+    fmt: str,
 ) -> None:
     """Score the stance classifier on FILE.jsonl: one JSON object a line with `text` and its
     gold `label` (rumour, denial, debunk, report, other; also read as `gold`), and
@@ -47,7 +60,8 @@ def evaluate(
     `platform`, `kind`, `domain`, `official`, `incident`.
 
     Prints the confusion matrix, per-class precision/recall/F1, macro-F1, and the same per
-    language. A malformed line is an error naming it: nothing is skipped.
+    language; with --misses, each post labelled wrong and why. A malformed line is an error
+    naming it: nothing is skipped.
     """
     from indexer import stance_eval
     from spreadwatch.incident import ConfigFileError, resolve_incident
@@ -87,7 +101,12 @@ def evaluate(
         echo_error(str(error))
         raise SystemExit(EXIT_BAD_INPUT) from None
     result = stance_eval.evaluate(posts, inputs, predict, name)
-    click.echo(stance_eval.as_json(result) if fmt == "json" else stance_eval.table(result))
+    if fmt == "json":
+        click.echo(stance_eval.as_json(result))
+        return
+    click.echo(stance_eval.table(result))
+    if show_misses:
+        click.echo("\n" + stance_eval.misses_table(result))
 
 
 commands = [stance]
