@@ -5,18 +5,22 @@ APIs budget requests per *resource*: GitHub's search and core limits are separat
 `X-RateLimit-Resource` header names the one a reply counted against). A spider names a request's
 bucket in `request.meta["ratelimit_bucket"]` (else the host is one bucket); a wait holds every
 request of its bucket on that host and none other — a search limit never pauses core requests.
-A budget is kept under the bucket its reply names, and requests are paced under the one their
-spider named: the two agree (GitHub's spider names `search`, `core` and `graphql`).
+Held requests wait in the scheduler, not here (`crawlers.scheduler.BucketScheduler` asks
+`held_until` before it hands a request out, and says `handed_out`): a request waiting in
+`process_request` is active for Scrapy's engine and takes a place of `CONCURRENT_REQUESTS`, so
+searches waiting for their reset kept core requests from going. A budget is kept under the
+bucket its reply names, and requests are paced under the one their spider named: the two agree
+(GitHub's spider names `search`, `core` and `graphql`).
 
 - Pacing: every reply's budget (requests left, seconds to the reset, read by
   `crawlers.ratelimit_headers` for GitHub, Reddit, Mastodon, Bluesky and the IETF draft) is
   kept per (host, bucket), the lowest `remaining` of one window (replies arrive out of order;
-  a later reset starts a new window). The requests of the bucket past this middleware and not
-  yet answered are counted (`outstanding`: in transfer, or queued in Scrapy's downloader slot,
-  behind this middleware): a request is held while `remaining - outstanding <= 0` until the
-  window's reset (plus `RESET_MARGIN`: resets are announced in whole seconds; at most
-  `SPREADWATCH_RATELIMIT_MAX_WAIT`), counted once per hold as
-  `spreadwatch/ratelimit/paced_seconds` and logged. At the reset the budget is forgotten; one
+  a later reset starts a new window). The requests of the bucket handed out and not yet
+  answered are counted (`outstanding`: from the scheduler's hand-out or this middleware on, in
+  transfer, or queued in Scrapy's downloader slot behind it): a request is held while
+  `remaining - outstanding <= 0` until the window's reset (plus `RESET_MARGIN`: resets are
+  announced in whole seconds; at most `SPREADWATCH_RATELIMIT_MAX_WAIT`), counted once per hold
+  as `spreadwatch/ratelimit/paced_seconds` and logged. At the reset the budget is forgotten; one
   request goes first and the others wait for its reply to tell the new one. So does a bucket's
   very first request: a crawl's opening burst (a dozen GitHub searches at once, on a budget of
   30 a minute) would otherwise go out before any reply said what is left.
@@ -33,9 +37,11 @@ spider named: the two agree (GitHub's spider names `search`, `core` and `graphql
 - GitHub's GraphQL API answers a rate limit with a 200 whose `errors` hold one of type
   `RATE_LIMITED` (github/docs#22607), with `x-ratelimit-resource: graphql`: waited out and
   retried the same way, in the `graphql` bucket.
-- Held requests wait in a loop (a wait that grows while one sleeps holds it on), so none slips
-  through. A wait that would outlast the crawl's timeout (`crawl_timeout` of the settings, less a
-  margin for the final flush) is not taken: the request is skipped, counted as
+- A request that reaches `process_request` held all the same (its hold began after the
+  scheduler handed it out; a spider scheduled otherwise) waits there in a loop (a wait that
+  grows while one sleeps holds it on), so none slips through. A wait that would outlast the
+  crawl's timeout (`crawl_timeout` of the settings, less a margin for the final flush) is not
+  taken (the scheduler lets such a request go): the request is skipped, counted as
   `spreadwatch/refused/rate_limited` and logged with its URL, and the crawl ends in time.
 
 A plain 403 passes through to the spider as a refusal, counted in stats. Sits before Scrapy's
@@ -142,7 +148,7 @@ class RateLimitMiddleware:
             self.crawler.stats.inc_value(f"spreadwatch/{key}", count)
 
     def _hold_until(self, request: Request) -> float:
-        host, bucket = _key(request)
+        host, bucket = hold_key(request)
         return max(
             self._paused_until.get((host, bucket), 0.0),
             self._paused_until.get((host, EVERY_BUCKET), 0.0),
@@ -163,7 +169,23 @@ class RateLimitMiddleware:
                 self._inc("ratelimit/held")
                 held = True
             await asyncio.sleep(min(delay, MAX_SLEEP))
-        key = _key(request)
+        self.handed_out(request)
+
+    def held_until(self, request: Request) -> float:
+        """When (monotonic) `request` may go: its rate-limit hold's end or its budget's, the
+        moment `process_request` would let it through (now, or earlier: not held). A wait that
+        would outlast the crawl's deadline is no hold: `process_request` skips the request at
+        once. While a bucket's first request after a reset is out, a moment ahead (its reply
+        ends the wait). `crawlers.scheduler.BucketScheduler` keeps held requests back with it."""
+        now = time.monotonic()
+        delay = self._delay(request)
+        return now if self._past_deadline(delay) else now + delay
+
+    def handed_out(self, request: Request) -> None:
+        """`request` goes to the downloader: it counts against its bucket's budget from now,
+        and is the bucket's first request if none is out (the scheduler says so as it hands
+        a request out: requests it hands out in one go reach `process_request` later)."""
+        key = hold_key(request)
         self._outstanding.setdefault(key, weakref.WeakSet()).add(request)
         if key in self._probes and self._probes[key] is None:
             self._probes[key] = weakref.ref(request)
@@ -175,7 +197,7 @@ class RateLimitMiddleware:
 
     def _paced(self, request: Request, now: float) -> float:
         """Seconds until the bucket's budget lets `request` go (0: it goes now)."""
-        key = _key(request)
+        key = hold_key(request)
         if key not in self._outstanding:
             # No request sent to this bucket yet: it starts with a probe, as after a reset (a
             # crawl's first burst went out before any reply said the budget: GitHub's search
@@ -190,7 +212,8 @@ class RateLimitMiddleware:
         if window is None:
             probe = self._probes.get(key)
             first = probe() if probe is not None else None
-            return PROBE_POLL if first is not None and first in outstanding else 0.0
+            asking = first is not None and first is not request and first in outstanding
+            return PROBE_POLL if asking else 0.0
         out = len(outstanding) - (request in outstanding)  # one seen again is not its own rival
         if window.remaining - out > 0:
             return 0.0
@@ -229,7 +252,7 @@ class RateLimitMiddleware:
         """`request` is answered, or failed: no longer outstanding. The answer to the first
         request after a reset ends the wait for one (what it told of the budget is kept, if
         anything); a failed one lets the next request go in its place."""
-        key = _key(request)
+        key = hold_key(request)
         if key in self._outstanding:
             self._outstanding[key].discard(request)
         probe = self._probes.get(key)
@@ -283,7 +306,7 @@ class RateLimitMiddleware:
         )
         retry = request.replace(dont_filter=True)
         retry.meta["ratelimit_retries"] = attempts + 1
-        return retry  # held in process_request until the wait is over
+        return retry  # rescheduled: kept back by the scheduler until the wait is over
 
     def _past_deadline(self, wait: float) -> bool:
         return self.deadline is not None and time.monotonic() + wait > self.deadline
@@ -322,7 +345,7 @@ class RateLimitMiddleware:
         return max(backoff, self.secondary_min) if secondary else backoff
 
 
-def _key(request: Request) -> Key:
+def hold_key(request: Request) -> Key:
     """The (host, bucket) a request is held and counted under: the bucket its spider named."""
     return urlsplit(request.url).netloc, str(request.meta.get("ratelimit_bucket", ""))
 

@@ -489,3 +489,4 @@ def test_a_small_search_budget_is_paced_with_no_403_and_nothing_lost(tmp_path: P
     assert sorted(paced.ids()) == sorted(unlimited.ids())
     assert f"github:{FAKE_CALL.lower()}" in paced.ids()  # a repository only the search finds
     assert paced.stat("spreadwatch/ratelimit/paced_seconds") >= 1
+    assert paced.stat("spreadwatch/ratelimit/kept_back") >= 1  # in the scheduler, not a slot

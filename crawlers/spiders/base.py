@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy.settings import BaseSettings
+from scrapy.settings import BaseSettings, default_settings
 
 from crawlers.checkpoint import DOWNLOADER_PRIORITY as CHECKPOINT_DOWNLOADER_PRIORITY
 from crawlers.checkpoint import SPIDER_PRIORITY as CHECKPOINT_SPIDER_PRIORITY
@@ -35,6 +35,7 @@ from spreadwatch.sources import SourceBase
 logger = logging.getLogger(__name__)
 
 RATELIMIT_MIDDLEWARE = "crawlers.middlewares.RateLimitMiddleware"
+BUCKET_SCHEDULER = "crawlers.scheduler.BucketScheduler"
 CHECKPOINT_MIDDLEWARE = "crawlers.checkpoint.CheckpointMiddleware"
 REDIRECT_LOOP_MIDDLEWARE = "crawlers.redirects.RedirectLoopCounter"
 #: Statuses the callbacks handle themselves (304 = unchanged; 4xx are counted refusals).
@@ -61,9 +62,12 @@ class IncidentSpider(scrapy.Spider):
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
-        """Enable the rate-limit and checkpoint middlewares and the private-network guard
-        whatever runs the spider, without replacing the project's middleware lists."""
+        """Enable the rate-limit and checkpoint middlewares, the scheduler that keeps a held
+        bucket's requests back (unless another than Scrapy's is set) and the private-network
+        guard whatever runs the spider, without replacing the project's middleware lists."""
         super().update_settings(settings)
+        if settings.get("SCHEDULER") == default_settings.SCHEDULER:
+            settings.set("SCHEDULER", BUCKET_SCHEDULER, priority="spider")
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
         handlers.update({"http": GUARDED_HANDLER, "https": GUARDED_HANDLER})
         settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
