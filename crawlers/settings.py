@@ -1,10 +1,12 @@
 """Scrapy settings of the spreadwatch project (`scrapy.cfg` points here).
 
 Politeness first: robots.txt obeyed, few requests per domain, AutoThrottle on; APIs' own rate
-limits are obeyed by `crawlers.middlewares.RateLimitMiddleware`, which spiders enable. Every
-pipeline stage of `crawlers.pipelines` runs in the order below. Spreadwatch's own values
-(`SPREADWATCH_*`) are filled by `crawlers.run` per crawl; with `scrapy crawl` they fall back to
-`load_settings()` and `-a incident=PATH`.
+limits are obeyed by `crawlers.middlewares.RateLimitMiddleware` and the scheduler that keeps a
+held bucket's requests out of the downloader (`crawlers.scheduler.BucketScheduler`): no
+`SCHEDULER` here, `IncidentSpider.update_settings` enables both, so that whatever runs a spider
+has them. Every pipeline stage of `crawlers.pipelines` runs in the order below. Spreadwatch's
+own values (`SPREADWATCH_*`) are filled by `crawlers.run` per crawl; with `scrapy crawl` they
+fall back to `load_settings()` and `-a incident=PATH`.
 """
 
 BOT_NAME = "spreadwatch"

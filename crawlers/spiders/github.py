@@ -73,9 +73,12 @@ class GithubSpider(IncidentSpider):
     source = "github"
     section: GithubSource
     #: GitHub's own limits (x-ratelimit-*, obeyed per resource by the middleware) pace it; 8 at a
-    #: time stays far below the secondary limit (100 concurrent). As many per host as in all: a
-    #: request never waits in Scrapy's per-host queue after the rate-limit hold let it through,
-    #: so none reaches GitHub while its bucket is being waited out.
+    #: time stays far below the secondary limit (100 concurrent). The 8 go to the resources that
+    #: may go: a search waiting for its window's reset waits in the scheduler
+    #: (`crawlers.scheduler`), not in one of the 8 places, so issues, comments, events and
+    #: stargazers (`core`, 5,000 an hour) go on while search (30 a minute) is spent. As many per
+    #: host as in all: a request never waits in Scrapy's per-host queue after the rate-limit
+    #: hold let it through, so none reaches GitHub while its bucket is being waited out.
     custom_settings = {  # noqa: RUF012 (Scrapy's own class attribute)
         **API_SETTINGS,
         "CONCURRENT_REQUESTS": 8,
