@@ -23,7 +23,11 @@ bucket its reply names, and requests are paced under the one their spider named:
   as `spreadwatch/ratelimit/paced_seconds` and logged. At the reset the budget is forgotten; one
   request goes first and the others wait for its reply to tell the new one. So does a bucket's
   very first request: a crawl's opening burst (a dozen GitHub searches at once, on a budget of
-  30 a minute) would otherwise go out before any reply said what is left.
+  30 a minute) would otherwise go out before any reply said what is left. The scheduler keeps
+  the others back from the first one's hand-out; `process_request` makes them wait only once it
+  has passed there: until then it may be waiting in a middleware in front of this one for a
+  request that must pass here (a page in Scrapy's RobotsTxtMiddleware for its host's
+  robots.txt, same host and bucket), and a wait for its reply would never end.
   The spiders do no pacing of their own: a pause in a callback held only that callback's next
   requests, never those already scheduled.
 - A 429, or a 403/503 that says it is a rate limit (a `Retry-After`, no requests left, or
@@ -138,6 +142,11 @@ class RateLimitMiddleware:
         #: Buckets whose budget is not known (never asked yet, or its window reset) with no
         #: reply since: the first request sent (None until one goes), whose reply tells it.
         self._probes: dict[Key, weakref.ref[Request] | None] = {}
+        #: Outstanding requests that have passed `process_request` (weak, as above). One handed
+        #: out by the scheduler may still be in a middleware in front of this one, waiting on a
+        #: request that must pass here: a page waits in Scrapy's RobotsTxtMiddleware for its
+        #: host's robots.txt (same host, bucket ""), fetched through this chain.
+        self._passed: weakref.WeakSet[Request] = weakref.WeakSet()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -162,7 +171,7 @@ class RateLimitMiddleware:
         """Hold a request while its bucket (or the whole host) is being waited out, or its
         bucket's budget is spent by the requests already out; then count it as outstanding."""
         held = False
-        while (delay := self._delay(request)) > 0:
+        while (delay := self._delay(request, passed_only=True)) > 0:
             if self._past_deadline(delay):
                 self._skip(request, delay)
             if not held:
@@ -170,15 +179,17 @@ class RateLimitMiddleware:
                 held = True
             await asyncio.sleep(min(delay, MAX_SLEEP))
         self.handed_out(request)
+        self._passed.add(request)
 
     def held_until(self, request: Request) -> float:
         """When (monotonic) `request` may go: its rate-limit hold's end or its budget's, the
         moment `process_request` would let it through (now, or earlier: not held). A wait that
         would outlast the crawl's deadline is no hold: `process_request` skips the request at
-        once. While a bucket's first request after a reset is out, a moment ahead (its reply
-        ends the wait). `crawlers.scheduler.BucketScheduler` keeps held requests back with it."""
+        once. While a bucket's first request after a reset is out (from its hand-out on), a
+        moment ahead (its reply ends the wait). `crawlers.scheduler.BucketScheduler` keeps held
+        requests back with it."""
         now = time.monotonic()
-        delay = self._delay(request)
+        delay = self._delay(request, passed_only=False)
         return now if self._past_deadline(delay) else now + delay
 
     def handed_out(self, request: Request) -> None:
@@ -190,13 +201,20 @@ class RateLimitMiddleware:
         if key in self._probes and self._probes[key] is None:
             self._probes[key] = weakref.ref(request)
 
-    def _delay(self, request: Request) -> float:
-        """Seconds `request` must still wait: the longer of a rate-limit hold and its budget's."""
+    def _delay(self, request: Request, *, passed_only: bool) -> float:
+        """Seconds `request` must still wait: the longer of a rate-limit hold and its budget's
+        (`passed_only`: see `_paced`)."""
         now = time.monotonic()
-        return max(self._hold_until(request) - now, self._paced(request, now), 0.0)
+        return max(self._hold_until(request) - now, self._paced(request, now, passed_only), 0.0)
 
-    def _paced(self, request: Request, now: float) -> float:
-        """Seconds until the bucket's budget lets `request` go (0: it goes now)."""
+    def _paced(self, request: Request, now: float, passed_only: bool) -> float:
+        """Seconds until the bucket's budget lets `request` go (0: it goes now). While the
+        budget is not known, the bucket's first request out is waited for: by the scheduler
+        from its hand-out on, in `process_request` (`passed_only`) only once it has passed
+        there. Before that it may be waiting on `request` itself (a page in RobotsTxtMiddleware
+        on its host's robots.txt): a wait for its reply here would never end, and Scrapy's
+        engine does not close a crawl with a request in its downloader. A wait until a reset
+        ends by the clock, whatever is counted in it."""
         key = hold_key(request)
         if key not in self._outstanding:
             # No request sent to this bucket yet: it starts with a probe, as after a reset (a
@@ -212,7 +230,8 @@ class RateLimitMiddleware:
         if window is None:
             probe = self._probes.get(key)
             first = probe() if probe is not None else None
-            asking = first is not None and first is not request and first in outstanding
+            on_its_way = self._passed if passed_only else outstanding
+            asking = first is not None and first is not request and first in on_its_way
             return PROBE_POLL if asking else 0.0
         out = len(outstanding) - (request in outstanding)  # one seen again is not its own rival
         if window.remaining - out > 0:
@@ -255,6 +274,7 @@ class RateLimitMiddleware:
         key = hold_key(request)
         if key in self._outstanding:
             self._outstanding[key].discard(request)
+        self._passed.discard(request)
         probe = self._probes.get(key)
         if probe is not None and probe() is request:
             if answered:

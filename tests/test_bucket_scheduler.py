@@ -85,7 +85,9 @@ def _plan(server: ReplayServer, searches: int, cores: int) -> list[tuple[str, st
     ]
 
 
-def _crawl(tmp_path: Path, plan: list[tuple[str, str]]) -> CrawlResult:
+def _crawl(
+    tmp_path: Path, plan: list[tuple[str, str]], timeout: float = 120, **more: object
+) -> CrawlResult:
     tests = str(PROJECT_ROOT / "tests")
     env = {"PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), tests])}
     settings = {
@@ -93,8 +95,10 @@ def _crawl(tmp_path: Path, plan: list[tuple[str, str]]) -> CrawlResult:
         "BUCKET_PLAN": plan,
         "CONCURRENT_REQUESTS": CONCURRENCY,
         "CONCURRENT_REQUESTS_PER_DOMAIN": CONCURRENCY,
+        **more,
     }
-    return run_spider("buckets", tmp_path / "incident.yml", tmp_path, env, scrapy_settings=settings)
+    incident = tmp_path / "incident.yml"
+    return run_spider("buckets", incident, tmp_path, env, scrapy_settings=settings, timeout=timeout)
 
 
 def test_a_spent_search_budget_leaves_the_crawls_concurrency_to_core_requests(
@@ -134,6 +138,26 @@ def test_requests_kept_back_are_counted_and_the_crawl_waits_for_them(
     assert [(r.status, r.received >= app.reset) for r in later] == [(200, True)] * (len(plan) - 1)
     assert sorted(i["url"] for i in result.items) == sorted(u for u, _ in plan)
     assert "bucket search is held for" in result.log
+
+
+def test_a_hosts_first_request_waiting_for_its_robots_txt_does_not_hold_the_robots_txt(
+    tmp_path: Path, github: tuple[ReplayServer, SpentSearch]
+) -> None:
+    """Robots.txt obeyed, as the project's settings have it: the scheduler hands a host's first
+    request out (the one whose reply tells its bucket's budget) and Scrapy's robots.txt
+    middleware, in front of the rate-limit middleware, keeps it until the host's robots.txt is
+    answered; the robots.txt, in the same (host, bucket), passes the rate-limit middleware
+    without waiting for that first request. The crawl ends by itself with every page answered
+    once (a crawl whose request waits forever does not close: Scrapy's engine waits for it)."""
+    server, _ = github
+    plan = [(f"{server.url}/core/{n}", "") for n in range(3)]
+    result = _crawl(tmp_path, plan, timeout=60, ROBOTSTXT_OBEY=True)
+    assert result.stats["finish_reason"] == "finished"
+    assert server.count(path=r"^/robots\.txt$") == 1
+    assert sorted(f"{server.url}{r.path}" for r in server.matching(path=r"^/core/")) == sorted(
+        u for u, _ in plan
+    )
+    assert sorted(i["url"] for i in result.items) == sorted(u for u, _ in plan)
 
 
 # ---------------------------------------------------------------- the scheduler alone
