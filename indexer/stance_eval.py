@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -193,19 +193,7 @@ class Miss:
     parent: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "id": self.id,
-            "lang": self.lang,
-            "gold": self.gold,
-            "predicted": self.predicted,
-            "confidence": round(self.confidence, 4),
-            "source": self.source,
-            "claims": list(self.claims),
-            "cues": list(self.cues),
-            "text": self.text,
-            "parent": self.parent,
-        }
+        return {**asdict(self), "confidence": round(self.confidence, 4)}
 
 
 @dataclass
