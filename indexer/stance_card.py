@@ -98,7 +98,7 @@ def card(report: dict[str, Any]) -> str:
         lines.append(
             _row(
                 [
-                    f"{name} (measured {d['measured'][:10]})" if "measured" in d else name,
+                    _design_name(name, d),
                     _f(d["rumoureval_loeo_4"]["mean"]),
                     f"{_f(d['rumoureval_loeo_3']['mean'])} / "
                     f"{_f(d['rumoureval_loeo_3_trained']['mean'])}",
@@ -163,6 +163,16 @@ def card(report: dict[str, Any]) -> str:
         for lang, s in held["languages"].items():
             lines.append(_row([lang, s["posts"], _f(s["accuracy"]), _f(s["macro_f1"])]))
     return "\n".join(lines)
+
+
+def _design_name(name: str, figures: dict[str, Any]) -> str:
+    """A design's row name; a carried row says when, and on how many own posts, it was measured
+    (a head refitted on more posts keeps the last comparison's figures until it is re-run)."""
+    if "measured" not in figures:
+        return name
+    posts = figures.get("measured_own_posts")
+    on = f" on {posts:,} own posts" if posts else ""
+    return f"{name} (measured {figures['measured'][:10]}{on})"
 
 
 def _own_weight(report: dict[str, Any]) -> str:

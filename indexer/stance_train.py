@@ -2,6 +2,7 @@
 
     .venv/bin/python -m indexer.stance_train [--rumoureval DIR] [--designs ngram,use]
         [--final DESIGN] [--cache DIR] [--no-save] [--jobs N]
+    .venv/bin/python -m indexer.stance_train --designs '' --final ngram   # refit only
 
 Data, read at training time only (never copied into the repository):
 - RumourEval 2017 subtask A (`../shared/data/rumoureval2017`: train + dev, eight events of real
@@ -23,7 +24,10 @@ What it measures:
 Every head of design `ngram` (in each fold and the shipped one) gets per-class score offsets
 chosen by an inner leave-one-group-out over its own training groups (`fit_tuned`), so a test
 event or incident never influences what is fitted for it. Designs not named in `--designs`
-keep their last measured figures in the report (marked with the date they were measured).
+keep their last measured figures in the report (marked with the date they were measured and
+the number of own posts they were measured on). `--designs ''` compares none: it refits the
+`--final` design on the current data in minutes, where the comparison takes hours, and the
+card says that its figures are the last comparison's.
 """
 
 from __future__ import annotations
@@ -615,6 +619,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--jobs", type=_processes, default=os.cpu_count() or 1, help="processes for the folds"
     )
     args = parser.parse_args(argv)
+    designs = [d for d in args.designs.split(",") if d]
+    if not designs and not args.final:
+        parser.error("--designs '' (refit only) needs --final DESIGN")
     cache = EmbeddingCache(args.cache)
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     held = own(OWN / "holdout.jsonl")
@@ -626,13 +633,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lexicon": _lexicon_baseline(tweets, mine),
         "designs": {},
     }
-    for design in args.designs.split(","):
+    for design in designs:
         report["designs"][design] = evaluate_design(design, tweets, mine, cache, args.jobs)
         logger.warning("%s: %s", design, json.dumps(report["designs"][design]))
     report["designs"].update(_carried(report["designs"]))
-    final = args.final or max(
-        args.designs.split(","), key=lambda d: report["designs"][d]["own_loio"]["mean"]
-    )
+    final = args.final or max(designs, key=lambda d: report["designs"][d]["own_loio"]["mean"])
+    if final not in report["designs"]:
+        parser.error(
+            f"--final {final}: no figures measured or carried for it; run --designs {final}"
+        )
     report["final"] = final
     if args.no_save:  # development runs never look at the held-out set
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
@@ -667,13 +676,19 @@ def _processes(value: str) -> int:
 
 def _carried(measured: dict[str, Any]) -> dict[str, Any]:
     """The figures of designs not re-run this time, from the last report (marked `measured`
-    with its date), so that the card keeps comparing every design (`use` takes minutes)."""
+    with its date and `measured_own_posts`, the own training posts of that run), so that the
+    card keeps comparing every design (`use` takes minutes, `ngram` hours)."""
     report = MODEL_DIR / "stance-training.json"
     if not report.exists():
         return {}
     last = json.loads(report.read_text(encoding="utf-8"))
+    own_posts = last.get("data", {}).get("own_train", {}).get("posts")
     return {
-        name: {**figures, "measured": figures.get("measured", last["started"])}
+        name: {
+            **figures,
+            "measured": figures.get("measured", last["started"]),
+            "measured_own_posts": figures.get("measured_own_posts", own_posts),
+        }
         for name, figures in last.get("designs", {}).items()
         if name not in measured
     }

@@ -4,11 +4,14 @@ spreadwatch's own groups are scored by all five labels. Scores are written by ha
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy import sparse
 
 from indexer.stance import StanceInput, classify
+from indexer.stance_card import _design_name
 from indexer.stance_train import (
     CLAIMLESS_SHARE,
     COLLAPSE,
@@ -18,6 +21,7 @@ from indexer.stance_train import (
     Folds,
     Scored,
     _accuracy,
+    _carried,
     _trained_on,
     claims_dropped,
     main,
@@ -118,6 +122,40 @@ def test_a_count_of_processes_that_is_none_is_refused_before_any_work(jobs: str,
         main(["--jobs", jobs])
     assert stopped.value.code == 2
     assert "expected a number of processes" in capsys.readouterr().err
+
+
+def test_a_refit_without_a_comparison_needs_the_design_to_ship(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--designs", ""])
+    assert stopped.value.code == 2
+    assert "needs --final DESIGN" in capsys.readouterr().err
+
+
+def test_figures_not_measured_again_are_carried_with_when_and_on_what_they_were(
+    tmp_path, monkeypatch
+):
+    last = {
+        "started": "2026-12-06T00:15:35Z",
+        "data": {"own_train": {"posts": 5580}},
+        "designs": {
+            "ngram": {"own_loio": {"mean": 0.85}},
+            "use": {"own_loio": {"mean": 0.93}, "measured": "2026-12-02T10:00:00Z"},
+        },
+    }
+    (tmp_path / "stance-training.json").write_text(json.dumps(last), encoding="utf-8")
+    monkeypatch.setattr("indexer.stance_train.MODEL_DIR", tmp_path)
+    carried = _carried({})
+    assert carried["ngram"] == {
+        "own_loio": {"mean": 0.85},
+        "measured": "2026-12-06T00:15:35Z",
+        "measured_own_posts": 5580,
+    }
+    assert carried["use"]["measured"] == "2026-12-02T10:00:00Z"  # its own date, kept
+    assert "ngram" not in _carried({"ngram": {}})  # measured this time: not carried
+    assert (
+        _design_name("ngram", carried["ngram"]) == "ngram (measured 2026-12-06 on 5,580 own posts)"
+    )
+    assert _design_name("ngram", {"own_loio": {"mean": 0.85}}) == "ngram"
 
 
 SCALE = Claim(name="scale", patterns=["8000 gpus"])
