@@ -683,15 +683,19 @@ def _carried(measured: dict[str, Any]) -> dict[str, Any]:
         return {}
     last = json.loads(report.read_text(encoding="utf-8"))
     own_posts = last.get("data", {}).get("own_train", {}).get("posts")
-    return {
-        name: {
-            **figures,
-            "measured": figures.get("measured", last["started"]),
-            "measured_own_posts": figures.get("measured_own_posts", own_posts),
-        }
-        for name, figures in last.get("designs", {}).items()
-        if name not in measured
-    }
+    carried = {}
+    for name, figures in last.get("designs", {}).items():
+        if name in measured:
+            continue
+        if "measured" in figures:  # carried already: its date and size stay as they were
+            carried[name] = figures
+        else:  # measured by the last run, on the last run's own posts
+            carried[name] = {
+                **figures,
+                "measured": last["started"],
+                "measured_own_posts": own_posts,
+            }
+    return carried
 
 
 def _head_info(head: Any) -> dict[str, Any]:

@@ -150,7 +150,8 @@ def test_figures_not_measured_again_are_carried_with_when_and_on_what_they_were(
         "measured": "2026-12-06T00:15:35Z",
         "measured_own_posts": 5580,
     }
-    assert carried["use"]["measured"] == "2026-12-02T10:00:00Z"  # its own date, kept
+    # Carried before: its own date kept, and no size it was not measured on.
+    assert carried["use"] == last["designs"]["use"]
     assert "ngram" not in _carried({"ngram": {}})  # measured this time: not carried
     assert (
         _design_name("ngram", carried["ngram"]) == "ngram (measured 2026-12-06 on 5,580 own posts)"
