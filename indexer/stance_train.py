@@ -622,6 +622,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     designs = [d for d in args.designs.split(",") if d]
     if not designs and not args.final:
         parser.error("--designs '' (refit only) needs --final DESIGN")
+    unknown = [d for d in [*designs, args.final] if d and d not in LINK]
+    if unknown:  # before minutes of loading and featurising, not after
+        parser.error(f"unknown design {unknown[0]!r}; known: {', '.join(LINK)}")
     cache = EmbeddingCache(args.cache)
     tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
     held = own(OWN / "holdout.jsonl")

@@ -131,6 +131,14 @@ def test_a_refit_without_a_comparison_needs_the_design_to_ship(capsys):
     assert "needs --final DESIGN" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["--designs", "", "--final", "ngarm"], ["--designs", "bert"]])
+def test_an_unknown_design_is_refused_before_any_work(argv: list[str], capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert "unknown design" in capsys.readouterr().err
+
+
 def test_figures_not_measured_again_are_carried_with_when_and_on_what_they_were(
     tmp_path, monkeypatch
 ):
