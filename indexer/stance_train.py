@@ -358,6 +358,7 @@ def tune_offsets(scored: Sequence[Scored], classes: Any) -> np.ndarray:
     groups = [(s.kind, np.searchsorted(classes, s.gold), s.scores) for s in scored]
 
     def by_kind(offsets: np.ndarray) -> dict[str, float]:
+        """The mean macro-F1 of each kind of group."""
         figures: dict[str, list[float]] = {}
         for kind, gold, scores in groups:
             predicted = np.argmax(scores + offsets, axis=1)
@@ -368,9 +369,11 @@ def tune_offsets(scored: Sequence[Scored], classes: Any) -> np.ndarray:
             figures.setdefault(kind, []).append(figure)
         return {kind: float(np.mean(values)) for kind, values in figures.items()}
 
+    def mean(kinds: dict[str, float]) -> float:
+        return float(np.mean(list(kinds.values())))
+
     offsets = np.zeros(len(classes))
     kinds = by_kind(offsets)
-    best = float(np.mean(list(kinds.values())))
     for _ in range(3):
         moved = False
         for k in range(len(classes)):
@@ -378,10 +381,10 @@ def tune_offsets(scored: Sequence[Scored], classes: Any) -> np.ndarray:
                 trial = offsets.copy()
                 trial[k] = value
                 tried = by_kind(trial)
-                figure = float(np.mean(list(tried.values())))
+                gains = mean(tried) > mean(kinds) + 1e-9
                 no_loss = all(tried[kind] >= kinds[kind] - 1e-9 for kind in kinds)
-                if figure > best + 1e-9 and no_loss:
-                    best, offsets, kinds, moved = figure, trial, tried, True
+                if gains and no_loss:
+                    offsets, kinds, moved = trial, tried, True
         if not moved:
             break
     return np.asarray(offsets - offsets.mean())

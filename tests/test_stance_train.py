@@ -33,11 +33,12 @@ from spreadwatch.incident import Claim
 CLASSES = np.array(["debunk", "denial", "other", "report", "rumour"])
 
 
-def one_hot_scores(predicted: list[str]) -> np.ndarray:
-    """Scores whose argmax is `predicted`, the runner-up `denial` one point behind."""
+def one_hot_scores(predicted: list[str], denial: list[float] | None = None) -> np.ndarray:
+    """Scores whose argmax is `predicted` (2), `denial` at the given scores (default: the
+    runner-up, one point behind), every other class at 0."""
     scores = np.zeros((len(predicted), len(CLASSES)))
     for row, label in enumerate(predicted):
-        scores[row, list(CLASSES).index("denial")] = 1.0
+        scores[row, list(CLASSES).index("denial")] = 1.0 if denial is None else denial[row]
         scores[row, list(CLASSES).index(label)] = 2.0
     return scores
 
@@ -47,8 +48,8 @@ GOLD = np.array(["denial"] * 4 + ["other"] * 4)
 SCORES = one_hot_scores(["debunk"] * 4 + ["other"] * 4)
 
 
-def predicted(offsets: np.ndarray) -> list[str]:
-    return [str(CLASSES[i]) for i in np.argmax(SCORES + offsets, axis=1)]
+def predicted(offsets: np.ndarray, scores: np.ndarray = SCORES) -> list[str]:
+    return [str(CLASSES[i]) for i in np.argmax(scores + offsets, axis=1)]
 
 
 def test_a_rumoureval_group_counts_a_debunk_as_the_denial_it_is():
@@ -62,25 +63,12 @@ def test_an_own_group_tells_a_debunk_from_a_denial():
     assert predicted(offsets) == ["denial"] * 4 + ["other"] * 4
 
 
-def scores_near(top: list[str], denial: list[float]) -> np.ndarray:
-    """Each row's `top` label at 2, `denial` at the given score, every other class at 0."""
-    scores = np.zeros((len(top), len(CLASSES)))
-    for row, (label, runner_up) in enumerate(zip(top, denial, strict=True)):
-        scores[row, list(CLASSES).index("denial")] = runner_up
-        scores[row, list(CLASSES).index(label)] = 2.0
-    return scores
-
-
-def read(group: Scored, offsets: np.ndarray) -> list[str]:
-    return [str(CLASSES[i]) for i in np.argmax(group.scores + offsets, axis=1)]
-
-
 #: RumourEval: four denials the head calls other, denial one point behind; four comments far
 #: from denial. Raising `denial` (or lowering `other`) past 1 finds all four: its 3-class
 #: macro-F1 goes 0.33 -> 1.00.
 TWEETS = Scored(
     np.array(["denial"] * 4 + ["other"] * 4),
-    scores_near(["other"] * 8, [1.0] * 4 + [-1.0] * 4),
+    one_hot_scores(["other"] * 8, [1.0] * 4 + [-1.0] * 4),
     "rumoureval",
 )
 
@@ -91,7 +79,7 @@ def own_posts(side_talk_near_denial: int) -> Scored:
     near = [1.0] * side_talk_near_denial + [0.0] * (8 - side_talk_near_denial)
     return Scored(
         np.array(["other"] * 4 + ["report"] * 4),
-        scores_near(["other"] * 4 + ["report"] * 4, near),
+        one_hot_scores(["other"] * 4 + ["report"] * 4, near),
     )
 
 
@@ -101,14 +89,14 @@ def test_a_gain_on_rumoureval_is_not_bought_with_a_loss_on_the_own_posts():
     # own posts would pay for it.
     mine = own_posts(side_talk_near_denial=1)
     offsets = tune_offsets([TWEETS, mine], CLASSES)
-    assert read(mine, offsets) == list(mine.gold)
+    assert predicted(offsets, mine.scores) == list(mine.gold)
 
 
 def test_a_move_that_helps_one_kind_and_costs_the_other_nothing_is_taken():
     mine = own_posts(side_talk_near_denial=0)
     offsets = tune_offsets([TWEETS, mine], CLASSES)
-    assert read(TWEETS, offsets) == ["denial"] * 4 + ["other"] * 4
-    assert read(mine, offsets) == list(mine.gold)
+    assert predicted(offsets, TWEETS.scores) == ["denial"] * 4 + ["other"] * 4
+    assert predicted(offsets, mine.scores) == list(mine.gold)
 
 
 @pytest.mark.parametrize("kind", ["own", "rumoureval"])
