@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from spreadwatch.cli.context import EXIT_FAILED, fail_cleanly
 from spreadwatch.settings import Settings
 
 from child_support import children_take_ctrl_c  # isort: skip
@@ -144,6 +145,89 @@ def test_sigterm_ends_a_command_without_a_traceback(tmp_path: Path, delay: float
     silent.close()
     assert "Traceback" not in err
     assert process.returncode in (128 + signal.SIGTERM, -signal.SIGTERM), err
+
+
+class _StoppedWhileNamed:
+    """A descriptor whose `__set_name__` is where the stop lands, as a SIGTERM did in CI while
+    pydantic-settings built a class during `spreadwatch search`'s imports."""
+
+    def __init__(self, stop: BaseException) -> None:
+        self.stop = stop
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        raise self.stop
+
+
+@pytest.mark.parametrize(
+    ("stop", "exit_code", "said"),
+    [(SystemExit(128 + signal.SIGTERM), 143, ""), (KeyboardInterrupt(), 130, "interrupted")],
+)
+def test_a_stop_python_wraps_while_a_class_is_built_still_ends_as_a_stop(
+    capsys: pytest.CaptureFixture[str], stop: BaseException, exit_code: int, said: str
+) -> None:
+    with pytest.raises(SystemExit) as ended, fail_cleanly(debug=False):
+        type("Model", (), {"field": _StoppedWhileNamed(stop)})
+    assert ended.value.code == exit_code
+    assert capsys.readouterr().err.strip() == (f"error: {said}" if said else "")
+
+
+def test_a_runtime_error_with_an_ordinary_cause_is_still_a_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as ended, fail_cleanly(debug=False):
+        type("Model", (), {"field": _StoppedWhileNamed(LookupError("no such field"))})
+    assert ended.value.code == EXIT_FAILED
+    assert "Error calling __set_name__" in capsys.readouterr().err
+
+
+def _ended(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` the way `spreadwatch` runs a command: stop handling installed, inside the
+    CLI's edge."""
+    prelude = (
+        "import signal, time\n"
+        "from spreadwatch.cli import stop\n"
+        "from spreadwatch.cli.context import fail_cleanly\n"
+        "stop.install()\n"
+        "with fail_cleanly(debug=False):\n"
+    )
+    body = textwrap.indent(textwrap.dedent(script), "    ")
+    return subprocess.run(
+        [sys.executable, "-c", prelude + body],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_stop_python_could_not_raise_where_it_landed_is_delivered_again() -> None:
+    done = _ended(
+        """
+        class Finalised:
+            def __del__(self):  # Python cannot raise from a finaliser: it prints and goes on
+                signal.raise_signal(signal.SIGTERM)
+                sum(range(100))
+        Finalised()
+        for _ in range(100):
+            time.sleep(0.01)
+        print("went on")
+        """
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (128 + signal.SIGTERM, "", "")
+
+
+def test_a_failure_that_follows_a_stop_ends_as_the_stop() -> None:
+    done = _ended(
+        """
+        try:
+            signal.raise_signal(signal.SIGTERM)
+            time.sleep(5)
+        except SystemExit:  # a library turning the stop into an error of its own
+            raise ValueError("String should match pattern '<unprintable str object>'")
+        """
+    )
+    assert (done.returncode, done.stderr) == (128 + signal.SIGTERM, "")
 
 
 def test_sigusr1_prints_every_threads_stack_and_the_command_goes_on(tmp_path: Path) -> None:

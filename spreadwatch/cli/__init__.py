@@ -19,10 +19,10 @@ import pkgutil
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 import click
 
+from spreadwatch.cli import stop
 from spreadwatch.cli.context import AppContext, fail_cleanly
 from spreadwatch.logs import configure_logging
 
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 #: Long-running services log what they do at INFO by default; other commands only warnings.
 SERVICE_COMMANDS = frozenset({"run", "stream"})
 #: Modules of this package that hold no commands.
-_HELPERS = frozenset({"context", "params"})
+_HELPERS = frozenset({"context", "params", "stop"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -77,16 +77,11 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def _terminated(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM ends a command the way Ctrl-C does: cleanup runs, no traceback, exit 143."""
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
     """Console-script entry point: every failure is one line and a non-zero exit. SIGUSR1
     prints every thread's stack to stderr (a long-running monitor or demo that does not stop
     can be asked where it is, without stopping it)."""
-    signal.signal(signal.SIGTERM, _terminated)
+    stop.install()
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     with fail_cleanly(debug="--debug" in sys.argv):
         code = cli.main(standalone_mode=False)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spreadwatch.cli.params import Name
+from spreadwatch.cli.stop import stops_unwrapped
 from spreadwatch.logs import configure_logging, redact
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ def echo_error(message: str) -> None:
 def fail_cleanly(debug: bool) -> Iterator[None]:
     """Turn any failure into one line on stderr and an exit code; tracebacks only with --debug."""
     try:
-        yield
+        with stops_unwrapped():
+            yield
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:
