@@ -11,7 +11,7 @@ import pytest
 from scipy import sparse
 
 from indexer.stance import StanceInput, classify
-from indexer.stance_card import _design_name
+from indexer.stance_card import _as_shipped_line, _design_name
 from indexer.stance_train import (
     CLAIMLESS_SHARE,
     COLLAPSE,
@@ -23,9 +23,11 @@ from indexer.stance_train import (
     _accuracy,
     _carried,
     _trained_on,
+    as_shipped,
     claims_dropped,
     main,
     own_weights,
+    record_as_shipped,
     tune_offsets,
 )
 from spreadwatch.incident import Claim
@@ -260,3 +262,75 @@ def test_a_held_out_group_is_scored_as_read_and_as_read_without_claims():
     assert as_read == gold  # column 0 is read
     assert without != as_read  # the same posts, scored from column 1 alone
     assert _three_groups(read, labels).held_out("g1")[1] == ([], [])
+
+
+def _events_and_own(features: np.ndarray, labels: list[str], claimless: np.ndarray) -> Folds:
+    """Two RumourEval events (`re:` groups) and one own incident, twenty posts each."""
+    groups = ["re:e1"] * 20 + ["re:e2"] * 20 + ["own"] * 20
+    return Folds(
+        "ngram",
+        sparse.csr_matrix(features),
+        labels,
+        groups,
+        np.ones(60),
+        claimless=sparse.csr_matrix(claimless),
+    )
+
+
+def test_as_shipped_scores_each_unseen_event_by_three_labels_read_with_and_without_claims():
+    # Column 0 is the claim: it marks every rumour; read without claims, it is gone.
+    rng = np.random.default_rng(5)
+    labels = [("rumour", "denial", "other", "report")[i % 4] for i in range(60)]
+    read = rng.normal(0.0, 0.2, (60, 5))
+    for i, label in enumerate(labels):
+        read[i, ("rumour", "denial", "other", "report").index(label)] += 3.0
+    claimless = read.copy()
+    claimless[:, 0] = 0.0
+    figures = as_shipped(_events_and_own(read, labels, claimless))
+    assert set(figures["rumoureval_loeo_3_as_shipped"]) == {"e1", "e2", "mean"}  # own: trained on
+    # `report` and `other` are one class of three: read with the claim every post is right.
+    assert figures["rumoureval_loeo_3_as_shipped"]["mean"] == 1.0
+    assert figures["rumoureval_as_shipped_accuracy_3"] == 1.0
+    assert figures["rumoureval_loeo_3_as_shipped_claimless"]["mean"] < 1.0
+
+
+def test_as_shipped_figures_are_kept_with_when_and_on_what_in_the_heads_report(
+    tmp_path, monkeypatch
+):
+    report = {"started": "2026-12-06T08:46:10Z", "final": "ngram", "designs": {}}
+    (tmp_path / "stance-training.json").write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.setattr("indexer.stance_train.MODEL_DIR", tmp_path)
+    figures = {
+        "rumoureval_loeo_3_as_shipped": {"mean": 0.465},
+        "rumoureval_as_shipped_accuracy_3": 0.676,
+        "rumoureval_loeo_3_as_shipped_claimless": {"mean": 0.405},
+    }
+    kept = record_as_shipped(figures, own_posts=7848, seconds=2011.4)
+    on_disk = json.loads((tmp_path / "stance-training.json").read_text(encoding="utf-8"))
+    assert on_disk == kept
+    assert {k: v for k, v in kept.items() if k != "as_shipped"} == report
+    assert kept["as_shipped"]["design"] == "ngram"
+    assert kept["as_shipped"]["measured_own_posts"] == 7848
+    assert kept["as_shipped"]["rumoureval_loeo_3_as_shipped"] == {"mean": 0.465}
+    line = " ".join(_as_shipped_line(kept))
+    assert "on 7,848 own posts" in line and "34 minutes" in line
+    assert "as shipped 0.47, accuracy 0.68, read with no claim matched 0.41" in line
+    assert _as_shipped_line(report) == []  # a refit's report: no figures of another head
+
+
+@pytest.mark.parametrize(
+    "argv", [["--as-shipped", "--final", "ngram"], ["--as-shipped", "--designs", "ngram"]]
+)
+def test_as_shipped_takes_the_shipped_design_and_no_other(argv: list[str], capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert "measures the shipped head's design alone" in capsys.readouterr().err
+
+
+def test_as_shipped_without_a_trained_head_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("indexer.stance_train.MODEL_DIR", tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--as-shipped"])
+    assert stopped.value.code == 2
+    assert "no training report" in capsys.readouterr().err
