@@ -239,10 +239,16 @@ def _as_shipped_line(report: dict[str, Any]) -> list[str]:
     measured = report.get("as_shipped")
     if not measured:
         return []
+    posts = measured["measured_own_posts"]
+    trained_on = report.get("data", {}).get("own_train", {}).get("posts", posts)
+    other_data = (
+        f" — not the {trained_on:,} the head was trained on: measure again" if posts != trained_on
+        else ""
+    )  # fmt: skip
     return [
         "",
         f"The shipped head's configuration ({measured['design']}) on the unseen events, "
-        f"measured {measured['measured'][:10]} on {measured['measured_own_posts']:,} own posts "
+        f"measured {measured['measured'][:10]} on {posts:,} own posts{other_data} "
         "(`python -m indexer.stance_train --as-shipped`, "
         f"{round(measured['seconds'] / 60)} minutes): 3-class macro-F1 as shipped "
         f"{_f(measured['rumoureval_loeo_3_as_shipped']['mean'])}, accuracy "

@@ -612,8 +612,7 @@ def as_shipped(mixed: Folds, jobs: int = 1) -> dict[str, Any]:
 def record_as_shipped(figures: dict[str, Any], own_posts: int, seconds: float) -> dict[str, Any]:
     """Keep `as_shipped` figures in the shipped head's training report, saying when and on how
     many own posts they were measured (a refit writes a new report, which drops them)."""
-    path = MODEL_DIR / "stance-training.json"
-    report = json.loads(path.read_text(encoding="utf-8"))
+    report = _last_report()  # read again: the measure took half an hour
     report["as_shipped"] = {
         **figures,
         "design": report["final"],
@@ -621,8 +620,33 @@ def record_as_shipped(figures: dict[str, Any], own_posts: int, seconds: float) -
         "measured_own_posts": own_posts,
         "seconds": round(seconds, 1),
     }
-    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_report(report)
     return report
+
+
+def _report_path() -> Path:
+    return MODEL_DIR / "stance-training.json"
+
+
+def _last_report() -> dict[str, Any]:
+    """The shipped head's training report ({} before any head was trained)."""
+    path = _report_path()
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _write_report(report: dict[str, Any]) -> None:
+    _report_path().write_text(
+        json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def _training_posts(folder: Path) -> tuple[list[Example], list[Example]]:
+    """RumourEval's tweets and the own training posts, each with the lexicon's reading (a
+    feature of the head)."""
+    tweets, mine = rumoureval(folder), own(OWN / "train.jsonl")
+    for e in [*tweets, *mine]:
+        e.lexicon = classify(e.post)
+    return tweets, mine
 
 
 def describe(
@@ -687,10 +711,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [d for d in [*designs, args.final] if d and d not in LINK]
     if unknown:  # before minutes of loading and featurising, not after
         parser.error(f"unknown design {unknown[0]!r}; known: {', '.join(LINK)}")
+    _require_rumoureval(parser, args.rumoureval)
     cache = EmbeddingCache(args.cache)
-    tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
+    tweets, mine = _training_posts(args.rumoureval)
     held = own(OWN / "holdout.jsonl")
-    for e in [*tweets, *mine, *held]:
+    for e in held:
         e.lexicon = classify(e.post)
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -723,9 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.meta = {"trained": report["started"], "data": report["data"], "head": _head_info(head)}
     report["head"] = model.meta["head"]
     model.save()
-    (MODEL_DIR / "stance-training.json").write_text(
-        json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    _write_report(report)
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
     return 0
 
@@ -736,19 +759,27 @@ def _measure_as_shipped(parser: argparse.ArgumentParser, args: argparse.Namespac
     if args.designs is not None or args.final or args.no_save:
         parser.error("--as-shipped measures the shipped head's design alone: no --designs, "
                      "--final or --no-save")  # fmt: skip
-    report = MODEL_DIR / "stance-training.json"
-    if not report.exists():
-        parser.error(f"--as-shipped: no training report at {report}; train a head first")
-    design = json.loads(report.read_text(encoding="utf-8"))["final"]
+    design = _last_report().get("final")
+    if design is None:
+        parser.error(f"--as-shipped: no training report at {_report_path()}; train a head first")
+    _require_rumoureval(parser, args.rumoureval)
     began = time.perf_counter()
-    tweets, mine = rumoureval(args.rumoureval), own(OWN / "train.jsonl")
-    for e in [*tweets, *mine]:
-        e.lexicon = classify(e.post)
+    tweets, mine = _training_posts(args.rumoureval)
     mixed = shipped_mixture(design, tweets, mine, EmbeddingCache(args.cache))
     figures = as_shipped(mixed, args.jobs)
     kept = record_as_shipped(figures, len(mine), time.perf_counter() - began)
     sys.stdout.write(json.dumps(kept["as_shipped"], indent=1) + "\n")
     return 0
+
+
+def _require_rumoureval(parser: argparse.ArgumentParser, folder: Path) -> None:
+    """Before any work: every head is trained and measured on RumourEval's tweets."""
+    missing = [name for name in ("train.jsonl", "dev.jsonl") if not (folder / name).is_file()]
+    if missing:
+        parser.error(
+            f"no RumourEval data: {folder / missing[0]} is missing (--rumoureval DIR: the "
+            "folder holding RumourEval 2017's train.jsonl and dev.jsonl)"
+        )
 
 
 def _processes(value: str) -> int:
@@ -764,10 +795,9 @@ def _carried(measured: dict[str, Any]) -> dict[str, Any]:
     """The figures of designs not re-run this time, from the last report (marked `measured`
     with its date and `measured_own_posts`, the own training posts of that run), so that the
     card keeps comparing every design (`use` takes minutes, `ngram` hours)."""
-    report = MODEL_DIR / "stance-training.json"
-    if not report.exists():
+    last = _last_report()
+    if not last:
         return {}
-    last = json.loads(report.read_text(encoding="utf-8"))
     own_posts = last.get("data", {}).get("own_train", {}).get("posts")
     carried = {}
     for name, figures in last.get("designs", {}).items():

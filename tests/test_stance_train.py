@@ -316,6 +316,8 @@ def test_as_shipped_figures_are_kept_with_when_and_on_what_in_the_heads_report(
     assert "on 7,848 own posts" in line and "34 minutes" in line
     assert "as shipped 0.47, accuracy 0.68, read with no claim matched 0.41" in line
     assert _as_shipped_line(report) == []  # a refit's report: no figures of another head
+    retrained = {**kept, "data": {"own_train": {"posts": 8028}}}
+    assert "not the 8,028 the head was trained on" in " ".join(_as_shipped_line(retrained))
 
 
 @pytest.mark.parametrize(
@@ -334,3 +336,13 @@ def test_as_shipped_without_a_trained_head_says_so(tmp_path, monkeypatch, capsys
         main(["--as-shipped"])
     assert stopped.value.code == 2
     assert "no training report" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--designs", "", "--final", "ngram"], ["--as-shipped"]])
+def test_a_missing_rumoureval_folder_is_named_before_any_work(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--rumoureval", str(tmp_path / "nowhere")])
+    assert stopped.value.code == 2
+    assert f"no RumourEval data: {tmp_path / 'nowhere' / 'train.jsonl'} is missing" in (
+        capsys.readouterr().err
+    )
