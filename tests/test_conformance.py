@@ -10,13 +10,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawlers.conformance.__main__ import main
-from crawlers.conformance.check import compare, run, table
+from crawlers.conformance.check import (
+    SIDED_BOUND,
+    SIDED_JUDGED,
+    Tally,
+    compare,
+    run,
+    stance_failed,
+    table,
+)
 from crawlers.conformance.expected import Expectation, Want
 
 ANNA = {"id": "1", "username": "anna", "acct": "anna", "url": "https://toot.example/@anna", "followers_count": 3}  # fmt: skip
@@ -166,3 +175,33 @@ def test_it_runs_as_a_module(folder: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].startswith("platform")
+
+
+def test_the_stance_of_every_recorded_post_is_tallied_and_reported(tmp_path: Path, capsys: Any) -> None:  # fmt: skip
+    """Four statuses, four post documents: each labelled once, as the writer labels a batch."""
+    statuses = [status(str(n), f"<p>{text}</p>") for n, text in enumerate(["Toot!", "gm", "lunch time", "see you at 8"], 1)]  # fmt: skip
+    write(tmp_path, "mastodon", line("m1", "statuses", statuses, instance="https://toot.example"))
+    (tally,) = run(tmp_path)
+    assert tally.stances.total() == 4
+    main([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "of 4 recorded posts (about no incident) labelled rumour/denial/debunk" in out
+    assert "info mastodon stances: " in out
+    assert "(not judged: under 200)" in out
+
+
+@pytest.mark.parametrize(
+    ("labels", "fails"),
+    [
+        ({"other": 160, "report": 10, "rumour": 20, "denial": 10}, False),  # 15 %
+        ({"other": 160, "rumour": 20, "denial": 10, "debunk": 10}, False),  # 20 %: at the bound
+        ({"other": 158, "rumour": 22, "denial": 10, "debunk": 10}, True),  # 21 %
+        ({"rumour": 200}, True),
+        ({"rumour": 199}, False),  # under 200 posts: reported, not judged
+        ({}, False),
+    ],
+)
+def test_the_check_fails_when_too_many_posts_about_nothing_take_a_side(labels: dict[str, int], fails: bool) -> None:  # fmt: skip
+    assert (SIDED_BOUND, SIDED_JUDGED) == (0.20, 200)
+    tallies = [Tally("mastodon", stances=Counter(labels))]
+    assert stance_failed(tallies) is fails

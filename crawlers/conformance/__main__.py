@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from crawlers.conformance.check import details, run, table
+from crawlers.conformance.check import details, run, stance_failed, stance_line, table
 from crawlers.conformance.corpus import CorpusError
 
 
@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     shown = "" if args.quiet else details(tallies)
     if shown:
         out += ["", shown]
+    out += ["", stance_line(tallies)]
     failed = [t.platform for t in tallies if t.failed]
+    if stance_failed(tallies):
+        failed.append("stance")
     total = sum(t.records for t in tallies)
     verdict = f"FAILED on {', '.join(failed)}" if failed else "passed"
     out += ["", f"conformance: {total} records in {time.monotonic() - started:.1f}s: {verdict}"]

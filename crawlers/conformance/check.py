@@ -1,5 +1,6 @@
 """Every record through the spider's parser and the ingest stages, compared with what
-`crawlers.conformance.expected` reads from the record itself, tallied per platform."""
+`crawlers.conformance.expected` reads from the record itself, tallied per platform; and what
+the shipped stance labelling makes of the recorded posts, none of them about an incident."""
 
 from __future__ import annotations
 
@@ -16,12 +17,24 @@ from crawlers.conformance.expected import GATING, Expectation, Want, comparable
 from crawlers.ingest import Dropped, IngestContext, run_stages
 from crawlers.ingest.stages import PostDoc
 from crawlers.items import Post
+from indexer.stance_enrich import StanceEnricher
+from indexer.stance_model import shipped
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 from spreadwatch.urls import canonical_url, clean_url
 
 #: How many examples of each wrong field the report shows.
 EXAMPLES = 3
+#: Labels that take a side on a rumour. The recorded posts are about no incident (the check's
+#: incident has no claims): chatter, help threads, reactions, everyday news. Each one labelled
+#: so is a post a keyword crawl's off-topic catch would add to a rumour's or a denial's reach.
+SIDED = ("rumour", "denial", "debunk")
+#: The largest share of the recorded posts the stance labelling may give a side before the
+#: check fails (docs/stance.md, "Posts about nothing"): the head shipped until 2026-12-06 gave
+#: 36 % of them one, the lexicon 1 %.
+SIDED_BOUND = 0.20
+#: Fewer labelled posts than this are reported, not judged: a share of a handful says nothing.
+SIDED_JUDGED = 200
 
 
 @dataclass
@@ -37,6 +50,7 @@ class Tally:
     crashes: list[str] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)  # field → documents compared
     examples: dict[str, list[str]] = field(default_factory=dict)
+    stances: Counter[str] = field(default_factory=Counter)  # label → post documents
 
     @property
     def failed(self) -> bool:
@@ -60,13 +74,15 @@ def context() -> IngestContext:
 
 def run(folder: Path) -> list[Tally]:
     ctx = context()
+    model = shipped()  # the writer's stance step; without a head the lexicon's labels stand
+    label = StanceEnricher(ctx.incident, model) if model is not None else None
     tallies = []
     for platform in corpus.platforms(folder):
         records = list(corpus.records(folder, platform))
         index = expected.mastodon_index(records) if platform == "mastodon" else {}
         tally = Tally(platform)
         for record in records:
-            check_record(record, folder, index, ctx, tally)
+            check_record(record, folder, index, ctx, tally, label=label)
         tallies.append(tally)
     return tallies
 
@@ -77,12 +93,15 @@ def check_record(
     index: dict[tuple[str, str], str],
     ctx: IngestContext,
     tally: Tally,
+    *,
+    label: StanceEnricher | None = None,
 ) -> None:
     tally.records += 1
     try:
         parsed = spiders.read(record, folder)
         docs, drops, dropped = _stages(parsed.items, ctx)
         want = expected.expect(record, folder, index)
+        tally.stances.update(_stances(docs, label))
     except Exception as error:
         where = traceback.extract_tb(error.__traceback__)[-1]
         tally.crashes.append(f"{record.id}: {type(error).__name__}: {error} ({where.filename}:{where.lineno})")  # fmt: skip
@@ -126,6 +145,45 @@ def _stages(items: list[Any], ctx: IngestContext) -> tuple[dict[str, Any], Count
         # The first of one id wins, as in the spiders (a feed's guid is marked seen).
         docs.setdefault(f"{doc['platform']}:{doc.get('native_id', '')}", doc)
     return docs, drops, dropped
+
+
+def _stances(docs: dict[str, Any], label: StanceEnricher | None) -> list[str]:
+    """The stance of each post document, as the writer labels a batch (one record's posts,
+    parents looked up among them); copies, so the compared documents stay as the stages left
+    them."""
+    posts = [dict(doc) for doc in docs.values() if isinstance(doc, PostDoc) and doc.get("stance")]
+    if label is not None:
+        label(posts)
+    return [str(post["stance"]) for post in posts]
+
+
+def sided_share(tallies: list[Tally]) -> tuple[int, int]:
+    """(posts labelled one of `SIDED`, posts labelled), every platform together."""
+    total: Counter[str] = Counter()
+    for t in tallies:
+        total.update(t.stances)
+    return sum(total[s] for s in SIDED), total.total()
+
+
+def stance_failed(tallies: list[Tally]) -> bool:
+    sided, labelled = sided_share(tallies)
+    return labelled >= SIDED_JUDGED and sided / labelled > SIDED_BOUND
+
+
+def stance_line(tallies: list[Tally]) -> str:
+    sided, labelled = sided_share(tallies)
+    share = sided / labelled if labelled else 0.0
+    model = shipped()
+    by = f"the learned head {model.version}" if model is not None else "the lexicon (no head installed)"  # fmt: skip
+    return (
+        f"stance by {by}: {sided} of {labelled} recorded posts (about no incident) labelled "
+        f"{'/'.join(SIDED)}: {share:.1%} "
+        + (
+            f"(bound {SIDED_BOUND:.0%})"
+            if labelled >= SIDED_JUDGED
+            else f"(not judged: under {SIDED_JUDGED})"
+        )
+    )
 
 
 def compare(want: Expectation, docs: dict[str, Any], dropped: set[str]) -> list[tuple[str, str]]:
@@ -240,5 +298,7 @@ def details(tallies: list[Tally]) -> str:
             lines.append(f"info {t.platform} fields compared: {_counts(t.checked)}")
         if t.skipped:
             lines.append(f"info {t.platform} not posts: {_counts(t.skipped)}")
+        if t.stances:
+            lines.append(f"info {t.platform} stances: {_counts(t.stances)}")
         lines += [f"CRASH {t.platform} {crash}" for crash in t.crashes]
     return "\n".join(lines)
