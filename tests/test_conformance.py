@@ -27,6 +27,7 @@ from crawlers.conformance.check import (
     table,
 )
 from crawlers.conformance.expected import Expectation, Want
+from indexer.stance_model import StanceModel
 
 ANNA = {"id": "1", "username": "anna", "acct": "anna", "url": "https://toot.example/@anna", "followers_count": 3}  # fmt: skip
 
@@ -181,7 +182,7 @@ def test_the_stance_of_every_recorded_post_is_tallied_and_reported(tmp_path: Pat
     """Four statuses, four post documents: each labelled once, as the writer labels a batch."""
     statuses = [status(str(n), f"<p>{text}</p>") for n, text in enumerate(["Toot!", "gm", "lunch time", "see you at 8"], 1)]  # fmt: skip
     write(tmp_path, "mastodon", line("m1", "statuses", statuses, instance="https://toot.example"))
-    (tally,) = run(tmp_path)
+    (tally,) = run(tmp_path, StanceModel.load())
     assert tally.stances.total() == 4
     main([str(tmp_path)])
     out = capsys.readouterr().out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.documents import STANCES
@@ -156,3 +157,16 @@ def test_a_missing_head_is_an_error_naming_it(tmp_path: Path):
 def test_a_mixed_batch_keeps_each_posts_source(model: StanceModel):
     posts = [StanceInput(text="ByteDance denies it"), StanceInput(text="x", pinned=True)]
     assert [s.source for s in classify_batch(posts, model)] == ["model", "official"]
+
+
+def test_a_saved_head_labels_as_the_head_in_memory(model: StanceModel, tmp_path: Path):
+    """Heads are stored in half precision: saved and loaded again, the same labels."""
+    head, meta = tmp_path / "head.npz", tmp_path / "head.json"
+    model.save(head, meta)
+    again = StanceModel.load(head, meta)
+    posts = [stance_input(p.record, None) for p in read_labelled(FIXTURES)]
+    assert [s.label for s in again.classify_batch(posts)] == [
+        s.label for s in model.classify_batch(posts)
+    ]
+    with np.load(head) as stored:
+        assert stored["coef"].dtype == np.float16

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from crawlers.conformance.check import details, run, stance_failed, stance_line, table
 from crawlers.conformance.corpus import CorpusError
+from indexer.stance_model import shipped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="the table only, no examples")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    model = shipped()  # the head the ingest labels with; without one the lexicon's labels stand
     try:
-        tallies = run(args.folder)
+        tallies = run(args.folder, model)
     except (CorpusError, OSError) as error:
         sys.stderr.write(f"conformance: {error}\n")
         return 2
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = "" if args.quiet else details(tallies)
     if shown:
         out += ["", shown]
-    out += ["", stance_line(tallies)]
+    out += ["", stance_line(tallies, model)]
     failed = [t.platform for t in tallies if t.failed]
     if stance_failed(tallies):
         failed.append("stance")

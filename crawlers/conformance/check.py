@@ -18,7 +18,7 @@ from crawlers.ingest import Dropped, IngestContext, run_stages
 from crawlers.ingest.stages import PostDoc
 from crawlers.items import Post
 from indexer.stance_enrich import StanceEnricher
-from indexer.stance_model import shipped
+from indexer.stance_model import StanceModel
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
 from spreadwatch.urls import canonical_url, clean_url
@@ -74,9 +74,10 @@ def context() -> IngestContext:
     return IngestContext.build(Settings(), incident, spider_name="conformance")
 
 
-def run(folder: Path) -> list[Tally]:
+def run(folder: Path, model: StanceModel | None = None) -> list[Tally]:
+    """`model`: the head that relabels each record's posts, as the writer's stance step does
+    (None: the lexicon's labels stand, as when no head is installed)."""
     ctx = context()
-    model = shipped()  # the writer's stance step; without a head the lexicon's labels stand
     label = StanceEnricher(ctx.incident, model) if model is not None else None
     tallies = []
     for platform in corpus.platforms(folder):
@@ -172,10 +173,10 @@ def stance_failed(tallies: list[Tally]) -> bool:
     return labelled >= SIDED_JUDGED and sided / labelled > SIDED_BOUND
 
 
-def stance_line(tallies: list[Tally]) -> str:
+def stance_line(tallies: list[Tally], model: StanceModel | None) -> str:
+    """The sided share of `run`'s tallies, naming what labelled them (`run`'s `model`)."""
     sided, labelled = sided_share(tallies)
     share = sided / labelled if labelled else 0.0
-    model = shipped()
     by = f"the learned head {model.version}" if model is not None else "the lexicon (no head installed)"  # fmt: skip
     return (
         f"stance by {by}: {sided} of {labelled} recorded posts (about no incident) labelled "
