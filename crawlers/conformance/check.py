@@ -177,14 +177,10 @@ def stance_line(tallies: list[Tally], model: StanceModel | None) -> str:
     sided, labelled = sided_share(tallies)
     share = sided / labelled if labelled else 0.0
     by = f"the learned head {model.version}" if model is not None else "the lexicon (no head installed)"  # fmt: skip
+    judged = f"bound {SIDED_BOUND:.0%}" if labelled >= SIDED_JUDGED else f"not judged: under {SIDED_JUDGED}"  # fmt: skip
     return (
         f"stance by {by}: {sided} of {labelled} recorded posts (about no incident) labelled "
-        f"{'/'.join(SIDED)}: {share:.1%} "
-        + (
-            f"(bound {SIDED_BOUND:.0%})"
-            if labelled >= SIDED_JUDGED
-            else f"(not judged: under {SIDED_JUDGED})"
-        )
+        f"{'/'.join(SIDED)}: {share:.1%} ({judged})"
     )
 
 
