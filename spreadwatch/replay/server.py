@@ -302,6 +302,10 @@ def _conditional(reply: Reply, headers: dict[str, str]) -> Reply:
 def _handler_class(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        #: Headers and body are two writes: with Nagle's algorithm the body waits for the
+        #: client's delayed ACK of the headers, ~40 ms on every reply of a kept-alive connection
+        #: (most of a replayed crawl's time); real APIs answer without that stall.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
