@@ -20,7 +20,7 @@ from spreadwatch.demo import DEFAULT_ROUND, DEFAULT_SPEED, DEMO_INCIDENT_FILE
     default=DEFAULT_SPEED,
     show_default=True,
     help="Simulated hours per wall-clock second between rounds (the default paces the 12 days "
-    "over two minutes; a round's crawls that take longer than its pace stretch it: about 8 "
+    "over two minutes; a round's crawls that take longer than its pace stretch it: about 4½ "
     "minutes in all on a 2-core machine).",
 )
 @click.option(
