@@ -11,12 +11,20 @@ position in the converted text is the same position in the text before it. It re
 (乾隆 stays 乾隆, 乾燥 becomes 干燥), so a character converts as its phrase does: a lone
 term is converted as it stands alone. Every table key is a CJK ideograph: text without one is
 returned as it is, and the tables are loaded only when the first such text arrives.
+
+The conversion walks a text phrase by phrase in pure Python, and ingest folds each post's text
+several times (matching, lexicon, claims): it was the largest single cost of indexing a post.
+An entry can change a text only where the text holds one of the characters the entry changes,
+so a text holding none of them — most simplified Chinese — is returned as it is, unwalked.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 #: CJK ideographs (radicals, unified, compatibility, the supplementary planes): every character
@@ -31,7 +39,42 @@ def has_han(text: str) -> bool:
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (OpenCC t2s); the same length, anything else unchanged."""
-    return _opencc().convert(text) if has_han(text) else text
+    if not has_han(text) or _changing().isdisjoint(text):
+        return text
+    return _opencc().convert(text)
+
+
+@cache
+def _changing() -> frozenset[str]:
+    """Every character some t2s entry changes (an entry matching a text replaces it with a
+    string of the same length; the characters where the two differ)."""
+    changing: set[str] = set()
+    for table in _t2s_tables():
+        for line in table.read_text(encoding="utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            for value in values.split(" "):
+                changing.update(k for k, v in zip(key, value, strict=False) if k != v)
+    return frozenset(changing)
+
+
+def _t2s_tables() -> Iterator[Path]:
+    """The table files OpenCC's own t2s configuration chains (its package's data)."""
+    import opencc  # noqa: PLC0415 - loaded with the tables, on the first Chinese text
+
+    package = Path(opencc.__file__).parent
+    config = json.loads((package / "config" / "t2s.json").read_text(encoding="utf-8"))
+
+    def files(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if node.get("type") == "txt":
+                yield node["file"]
+            for child in node.get("dicts", []):
+                yield from files(child)
+            yield from files(node.get("dict"))
+
+    for link in config["conversion_chain"]:
+        for name in files(link):
+            yield package / "dictionary" / name
 
 
 @cache
