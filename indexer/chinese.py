@@ -20,11 +20,8 @@ so a text holding none of them — most simplified Chinese — is returned as it
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 #: CJK ideographs (radicals, unified, compatibility, the supplementary planes): every character
@@ -47,34 +44,14 @@ def to_simplified(text: str) -> str:
 @cache
 def _changing() -> frozenset[str]:
     """Every character some t2s entry changes (an entry matching a text replaces it with a
-    string of the same length; the characters where the two differ)."""
+    string of the same length; the characters where the two differ), from the tables the
+    converter loaded."""
     changing: set[str] = set()
-    for table in _t2s_tables():
-        for line in table.read_text(encoding="utf-8").splitlines():
-            key, _, values = line.partition("\t")
+    for _longest, _shortest, table in _opencc().dict_cache.values():
+        for key, values in table.items():
             for value in values.split(" "):
                 changing.update(k for k, v in zip(key, value, strict=False) if k != v)
     return frozenset(changing)
-
-
-def _t2s_tables() -> Iterator[Path]:
-    """The table files OpenCC's own t2s configuration chains (its package's data)."""
-    import opencc  # noqa: PLC0415 - loaded with the tables, on the first Chinese text
-
-    package = Path(opencc.__file__).parent
-    config = json.loads((package / "config" / "t2s.json").read_text(encoding="utf-8"))
-
-    def files(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            if node.get("type") == "txt":
-                yield node["file"]
-            for child in node.get("dicts", []):
-                yield from files(child)
-            yield from files(node.get("dict"))
-
-    for link in config["conversion_chain"]:
-        for name in files(link):
-            yield package / "dictionary" / name
 
 
 @cache

@@ -9,11 +9,12 @@ in either script, mixed with Latin text.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opencc import OpenCC
 
-from indexer.chinese import _t2s_tables, has_han, to_simplified
+from indexer.chinese import _opencc, has_han, to_simplified
 
 LIBRARY = OpenCC("t2s")
 POSTS = [
@@ -30,9 +31,8 @@ POSTS = [
 
 def table_texts() -> Iterator[str]:
     """Every entry's key and values, alone and inside a simplified sentence."""
-    for table in _t2s_tables():
-        for line in table.read_text(encoding="utf-8").splitlines():
-            key, _, values = line.partition("\t")
+    for _longest, _shortest, table in LIBRARY.dict_cache.values():
+        for key, values in table.items():
             for text in [key, *values.split(" ")]:
                 yield text
                 yield "这是" + text + "的消息"
@@ -61,7 +61,7 @@ def test_traditional_text_is_converted_and_simplified_left_as_is() -> None:
     assert has_han("否認") and not has_han("denied")
 
 
-def test_the_tables_are_the_packages_own() -> None:
-    names = [table.name for table in _t2s_tables()]
+def test_the_tables_are_the_packages_own_t2s_tables() -> None:
+    names = [Path(table).name for table in _opencc().dict_cache]
     assert names == ["TSPhrases.txt", "TSCharacters.txt"]
-    assert all(table.is_file() for table in _t2s_tables())
+    assert all(Path(table).is_file() for table in _opencc().dict_cache)
