@@ -47,6 +47,7 @@ def card(report: dict[str, Any]) -> str:
         f"{_incidents(data['own_train'])}; weighted {_own_weight(report)}× in the final fit, "
         "shared so that each class weighs the same among the replies and among the other posts "
         "(`indexer.stance_train.own_weights`).",
+        *_recorded(data),
         *_claimless_share(report),
         f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
         f"`{data['own_holdout']['sha256'][:16]}…`, scored once by the final head.",
@@ -205,6 +206,20 @@ def _accuracy_line(report: dict[str, Any]) -> list[str]:
         f"{_f(lexicon['rumoureval_accuracy_3'])}, always `other` (the majority baseline) "
         f"{_f(lexicon['rumoureval_majority_accuracy_3'])}. The head is fitted for macro-F1 "
         "(classes balanced), not for accuracy.",
+    ]
+
+
+def _recorded(data: dict[str, Any]) -> list[str]:
+    """The recorded real posts trained on (none before the heads of 2026-12-07)."""
+    real = data.get("recorded") or {}
+    if not real.get("posts"):
+        return []
+    return [
+        f"- Recorded real posts (`../shared/data/real-responses`, read as `python -m "
+        f"crawlers.conformance` reads them; about no incident, so `other`): the `train` part, "
+        f"{real['posts']} distinct texts ({_counts(real['platforms'])}), "
+        f"weighted {real['weight']:g} each. The `dev` part chose the weight; the `test` part is "
+        "never trained on or chosen by, and the conformance check reports it apart."
     ]
 
 

@@ -48,14 +48,7 @@ class StanceEnricher:
         posts = list(docs)
         if not posts:
             return
-        parents = self.parent_texts(posts)
-        inputs = [
-            dataclasses.replace(
-                StanceInput.from_doc(doc, claim_defs=self.incident.claims),
-                parent_text=parents.get(parent_id(doc) or ""),
-            )
-            for doc in posts
-        ]
+        inputs = stance_inputs(posts, self.incident, self.parent_texts(posts))
         for doc, stance in zip(posts, self.model.classify_batch(inputs), strict=True):
             doc.update(stance.fields())
             with_claim_stances(doc, self.incident)
@@ -65,10 +58,7 @@ class StanceEnricher:
     def parent_texts(self, posts: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Text of each post's parent: from the batch, else stored (lookup failures: none).
         A parent of a kind in `NOT_CONTEXT_KINDS` gives none."""
-        in_batch = {f"{d.get('platform')}:{d.get('native_id')}": d for d in posts}
-        wanted = {p for p in (parent_id(d) for d in posts) if p}
-        found = {p: _context_text(in_batch[p]) for p in wanted if p in in_batch}
-        missing = sorted(p for p in wanted if not found.get(p) and not _filed_in(in_batch.get(p)))
+        found, missing = batch_parents(posts)
         if missing and self.client is not None and self.names is not None:
             try:
                 reply = self.client.mget(
@@ -81,6 +71,30 @@ class StanceEnricher:
                 if hit.get("found"):
                     found[hit["_id"]] = _context_text(hit.get("_source") or {})
         return {p: text for p, text in found.items() if text}
+
+
+def stance_inputs(
+    posts: Sequence[dict[str, Any]], incident: Incident, parents: dict[str, str]
+) -> list[StanceInput]:
+    """What the head reads of each post document: the post, its matched claims of `incident`,
+    and the text of the post it answers (`parents`, by id)."""
+    return [
+        dataclasses.replace(
+            StanceInput.from_doc(doc, claim_defs=incident.claims),
+            parent_text=parents.get(parent_id(doc) or ""),
+        )
+        for doc in posts
+    ]
+
+
+def batch_parents(posts: Sequence[dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
+    """The texts of the posts' parents found in the batch itself (by id; a parent of a kind in
+    `NOT_CONTEXT_KINDS` gives ""), and the ids of the parents still to look up."""
+    in_batch = {f"{d.get('platform')}:{d.get('native_id')}": d for d in posts}
+    wanted = {p for p in (parent_id(d) for d in posts) if p}
+    found = {p: _context_text(in_batch[p]) for p in wanted if p in in_batch}
+    missing = sorted(p for p in wanted if not found.get(p) and not _filed_in(in_batch.get(p)))
+    return found, missing
 
 
 def parent_id(doc: dict[str, Any]) -> str | None:

@@ -18,12 +18,16 @@ import pytest
 
 from crawlers.conformance.__main__ import main
 from crawlers.conformance.check import (
+    PARTS,
     SIDED_BOUND,
     SIDED_JUDGED,
     Tally,
     compare,
+    part,
+    recorded_posts,
     run,
     stance_failed,
+    stance_line,
     table,
 )
 from crawlers.conformance.expected import Expectation, Want
@@ -206,3 +210,49 @@ def test_the_check_fails_when_too_many_posts_about_nothing_take_a_side(labels: d
     assert (SIDED_BOUND, SIDED_JUDGED) == (0.12, 200)
     tallies = [Tally("mastodon", stances=Counter(labels))]
     assert stance_failed(tallies) is fails
+
+
+def test_each_recorded_post_is_read_as_the_head_reads_it(folder: Path) -> None:
+    """The posts a stance head may learn from are the check's own: the same documents, each
+    with the text of the post it answers when the record holds it (a boost: its original)."""
+    read = [(platform, post.title, post.text, post.parent_text) for platform, post in recorded_posts(folder)]  # fmt: skip
+    assert read == [
+        ("mastodon", None, "the intern did it", None),
+        ("mastodon", None, "the intern did it", "the intern did it"),  # the boost
+        ("mastodon", None, "no", None),  # its parent is in another record
+        ("bluesky", None, "see", None),
+        ("reddit", None, "a & b", None),
+        ("hackernews", None, "old\ntext here", None),
+        ("weibo", None, "哈[doge]", None),
+        ("github", "isType<T>() fails", "See https://example.org/x.", None),
+        ("feeds", "x", "x", None),
+    ]
+    assert len(read) == sum(t.stances.total() for t in run(folder))
+    assert all(not post.claims for _, post in recorded_posts(folder))  # about no incident
+
+
+def test_the_parts_share_the_texts_as_declared_and_keep_copies_together() -> None:
+    texts = [f"recorded post number {n}" for n in range(6000)]
+    shares = Counter(part(None, text) for text in texts)
+    for name, share in PARTS:
+        assert abs(shares[name] / len(texts) - share / 256) < 0.02, name
+    assert sum(share for _, share in PARTS) == 256
+    assert all(part(None, text) == part("", text) == part(None, text) for text in texts[:50])
+
+
+def test_the_posts_of_the_test_part_are_tallied_apart_and_reported(tmp_path: Path, capsys: Any) -> None:  # fmt: skip
+    texts = [f"lunch at {n}" for n in range(12)]
+    statuses = [status(str(n), f"<p>{text}</p>") for n, text in enumerate(texts, 1)]
+    write(tmp_path, "mastodon", line("m1", "statuses", statuses, instance="https://toot.example"))
+    tested = sum(part(None, text) == "test" for text in texts)
+    assert 0 < tested < len(texts)  # the texts fall in more than one part
+    (tally,) = run(tmp_path, StanceModel.load())
+    assert (tally.stances.total(), tally.unseen.total()) == (12, tested)
+    assert f"of the test part, which no head learns from: {sum(tally.unseen[s] for s in ('rumour', 'denial', 'debunk'))} of {tested}," in stance_line([tally], None)  # fmt: skip
+
+
+def test_the_stance_line_counts_the_test_part_alone() -> None:
+    tally = Tally("mastodon", stances=Counter({"rumour": 3, "other": 7}), unseen=Counter({"debunk": 1, "other": 3}))  # fmt: skip
+    line = stance_line([tally], None)
+    assert "3 of 10 recorded posts (about no incident) labelled rumour/denial/debunk: 30.0%" in line
+    assert "of the test part, which no head learns from: 1 of 4, 25.0%" in line

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from crawlers.conformance.check import part
 from indexer.stance import StanceInput, classify
 from indexer.stance_card import _as_shipped_line, _design_name
 from indexer.stance_train import (
     CLAIMLESS_SHARE,
     COLLAPSE,
     OWN_WEIGHT,
+    RECORDED_WEIGHT,
     EmbeddingCache,
     Example,
     Folds,
@@ -27,7 +29,9 @@ from indexer.stance_train import (
     claims_dropped,
     main,
     own_weights,
+    pooled,
     record_as_shipped,
+    recorded,
     tune_offsets,
 )
 from spreadwatch.incident import Claim
@@ -346,3 +350,50 @@ def test_a_missing_rumoureval_folder_is_named_before_any_work(argv, tmp_path, ca
     assert f"no RumourEval data: {tmp_path / 'nowhere' / 'train.jsonl'} is missing" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("argv", [["--designs", "", "--final", "ngram"], ["--as-shipped"]])
+def test_a_missing_recorded_responses_folder_is_named_before_any_work(argv, tmp_path, capsys):
+    for name in ("train.jsonl", "dev.jsonl"):  # RumourEval is there: the next check speaks
+        (tmp_path / name).write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--rumoureval", str(tmp_path), "--recorded", str(tmp_path / "nowhere")])
+    assert stopped.value.code == 2
+    assert f"no recorded responses: {tmp_path / 'nowhere'} is not a folder" in (
+        capsys.readouterr().err
+    )
+
+
+def _toots(folder, texts: list[str]) -> None:
+    """One recorded Mastodon page of `texts`, in the recorded-responses layout."""
+    account = {"id": "1", "username": "a", "acct": "a", "url": "https://toot.example/@a"}
+    statuses = [
+        {"id": str(n), "uri": f"https://toot.example/users/a/statuses/{n}",
+         "url": f"https://toot.example/@a/{n}", "created_at": "2024-10-19T08:00:00.000Z",
+         "content": f"<p>{text}</p>", "account": account, "mentions": [], "tags": [],
+         "media_attachments": [], "in_reply_to_id": None, "in_reply_to_account_id": None}
+        for n, text in enumerate(texts, 1)
+    ]  # fmt: skip
+    origin = {"repo": "written-for-this-test", "path": "-", "commit": None, "note": ""}
+    record = {"id": "m1", "origin": origin, "kind": "statuses", "payload": statuses, "meta": {"instance": "https://toot.example"}}  # fmt: skip
+    (folder / "mastodon.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def test_recorded_posts_of_the_train_part_are_taken_once_each_as_other(tmp_path):
+    texts = [f"see you at {n}" for n in range(20)]
+    _toots(tmp_path, [*texts, *texts])  # every text twice
+    taken = recorded(tmp_path)
+    assert sorted(e.post.text for e in taken) == sorted(t for t in texts if part(None, t) == "train")  # fmt: skip
+    assert 0 < len(taken) < len(texts)  # the other parts are left out
+    assert {(e.label, e.group) for e in taken} == {("other", "recorded:mastodon")}
+
+
+def test_recorded_posts_weigh_their_own_weight_in_the_pool():
+    tweets = [Example(StanceInput(text="so true"), "support", "e1", "en")]
+    mine = [_own("rumour", None), _own("denial", None)]
+    real = [Example(StanceInput(text="gm"), "other", "recorded:mastodon", "en")]
+    folds = pooled(tweets, mine, "ngram", EmbeddingCache(None), real)
+    assert folds.groups == ["re:e1", "inc", "inc", "recorded:mastodon"]
+    assert folds.labels == ["rumour", "rumour", "denial", "other"]
+    assert folds.weights[-1] == RECORDED_WEIGHT
+    assert folds.features.shape[0] == 4

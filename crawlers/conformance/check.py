@@ -4,6 +4,7 @@ the shipped stance labelling makes of the recorded posts, none of them about an 
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from crawlers.conformance.expected import GATING, Expectation, Want, comparable
 from crawlers.ingest import Dropped, IngestContext, run_stages
 from crawlers.ingest.stages import PostDoc
 from crawlers.items import Post
-from indexer.stance_enrich import StanceEnricher
+from indexer.stance import StanceInput
+from indexer.stance_enrich import StanceEnricher, batch_parents, stance_inputs
 from indexer.stance_model import StanceModel
 from spreadwatch.incident import Incident
 from spreadwatch.settings import Settings
@@ -36,6 +38,11 @@ SIDED = ("rumour", "denial", "debunk")
 SIDED_BOUND = 0.12
 #: Fewer labelled posts than this are reported, not judged: a share of a handful says nothing.
 SIDED_JUDGED = 200
+#: The parts of the recorded posts by a hash of their text (`part`), as shares of 256: a stance
+#: head may learn from `train` (`indexer.stance_train`, posts about no incident read as
+#: `other`), its choices may look at `dev`, and `test` is what neither saw. A text's copies
+#: (the same toot recorded by many cassettes) fall in one part.
+PARTS = (("train", 128), ("dev", 64), ("test", 64))
 
 
 @dataclass
@@ -52,6 +59,7 @@ class Tally:
     checked: Counter[str] = field(default_factory=Counter)  # field → documents compared
     examples: dict[str, list[str]] = field(default_factory=dict)
     stances: Counter[str] = field(default_factory=Counter)  # label → post documents
+    unseen: Counter[str] = field(default_factory=Counter)  # the same, `test` part only
 
     @property
     def failed(self) -> bool:
@@ -103,7 +111,9 @@ def check_record(
         parsed = spiders.read(record, folder)
         docs, drops, dropped = _stages(parsed.items, ctx)
         want = expected.expect(record, folder, index)
-        tally.stances.update(_stances(docs, label))
+        stances = _stances(docs, label)
+        tally.stances.update(stance for stance, _ in stances)
+        tally.unseen.update(stance for stance, where in stances if where == "test")
     except Exception as error:
         where = traceback.extract_tb(error.__traceback__)[-1]
         tally.crashes.append(f"{record.id}: {type(error).__name__}: {error} ({where.filename}:{where.lineno})")  # fmt: skip
@@ -149,21 +159,54 @@ def _stages(items: list[Any], ctx: IngestContext) -> tuple[dict[str, Any], Count
     return docs, drops, dropped
 
 
-def _stances(docs: dict[str, Any], label: StanceEnricher | None) -> list[str]:
-    """The stance of each post document, as the writer labels a batch (one record's posts,
-    parents looked up among them); copies, so the compared documents stay as the stages left
-    them."""
-    posts = [dict(doc) for doc in docs.values() if isinstance(doc, PostDoc) and doc.get("stance")]
+def _stances(docs: dict[str, Any], label: StanceEnricher | None) -> list[tuple[str, str]]:
+    """The stance and `part` of each post document, labelled as the writer labels a batch (one
+    record's posts, parents looked up among them); copies, so the compared documents stay as
+    the stages left them."""
+    posts = _posts(docs)
     if label is not None:
         label(posts)
-    return [str(post["stance"]) for post in posts]
+    return [(str(post["stance"]), part(post.get("title"), post.get("text"))) for post in posts]
 
 
-def sided_share(tallies: list[Tally]) -> tuple[int, int]:
-    """(posts labelled one of `SIDED`, posts labelled), every platform together."""
+def _posts(docs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Copies of the post documents the stance stage labelled."""
+    return [dict(doc) for doc in docs.values() if isinstance(doc, PostDoc) and doc.get("stance")]
+
+
+def part(title: str | None, text: str | None) -> str:
+    """The part of `PARTS` a recorded post with this title and text falls in."""
+    left = hashlib.sha256(f"{title or ''}\n{text or ''}".encode()).digest()[0]
+    for name, share in PARTS:
+        if left < share:
+            return name
+        left -= share
+    raise AssertionError("PARTS must share out all 256 values")
+
+
+def recorded_posts(folder: Path) -> list[tuple[str, StanceInput]]:
+    """(platform, what the head reads) of every recorded post in `folder`, read as `run` reads
+    them: through the spiders' parsers and the ingest stages, parents looked up among the
+    record's posts, with the check's neutral incident (no claims). A record the parsers cannot
+    read raises: `run` reports it; a head is not trained on half a corpus."""
+    ctx = context()
+    read: list[tuple[str, StanceInput]] = []
+    for platform in corpus.platforms(folder):
+        for record in corpus.records(folder, platform):
+            docs, _, _ = _stages(spiders.read(record, folder).items, ctx)
+            posts = _posts(docs)
+            found, _ = batch_parents(posts)
+            parents = {p: text for p, text in found.items() if text}
+            read += [(platform, post) for post in stance_inputs(posts, ctx.incident, parents)]
+    return read
+
+
+def sided_share(tallies: list[Tally], part: str | None = None) -> tuple[int, int]:
+    """(posts labelled one of `SIDED`, posts labelled), every platform together (`part`
+    "test": that part's posts only)."""
     total: Counter[str] = Counter()
     for t in tallies:
-        total.update(t.stances)
+        total.update(t.unseen if part == "test" else t.stances)
     return sum(total[s] for s in SIDED), total.total()
 
 
@@ -178,9 +221,11 @@ def stance_line(tallies: list[Tally], model: StanceModel | None) -> str:
     share = sided / labelled if labelled else 0.0
     by = f"the learned head {model.version}" if model is not None else "the lexicon (no head installed)"  # fmt: skip
     judged = f"bound {SIDED_BOUND:.0%}" if labelled >= SIDED_JUDGED else f"not judged: under {SIDED_JUDGED}"  # fmt: skip
+    unseen, tested = sided_share(tallies, "test")
     return (
         f"stance by {by}: {sided} of {labelled} recorded posts (about no incident) labelled "
-        f"{'/'.join(SIDED)}: {share:.1%} ({judged})"
+        f"{'/'.join(SIDED)}: {share:.1%} ({judged}); of the test part, which no head learns "
+        f"from: {unseen} of {tested}, {unseen / tested if tested else 0.0:.1%}"
     )
 
 
