@@ -54,7 +54,8 @@ def card(report: dict[str, Any]) -> str:
         "",
         "Designs compared (macro-F1; RumourEval leave-one-event-out: trained on seven events, "
         'tested on the eighth, averaged over the eight; "as shipped": the same, trained as the '
-        "shipped head is, on the seven events mapped to spreadwatch's labels + all own posts, its "
+        "shipped head is, on the seven events mapped to spreadwatch's labels + all own posts "
+        "(+ the recorded posts' `train` part since 2026-12-07), its "
         "five labels read as three (rumour / denial or debunk / the rest); own: "
         "leave-one-incident-out, trained on the other incidents + all of RumourEval, tested on "
         "each in turn, averaged over the incidents):",

@@ -198,18 +198,31 @@ def test_the_stance_of_every_recorded_post_is_tallied_and_reported(tmp_path: Pat
 @pytest.mark.parametrize(
     ("labels", "fails"),
     [
-        ({"other": 170, "report": 10, "rumour": 10, "denial": 10}, False),  # 10 %
-        ({"other": 176, "rumour": 12, "denial": 6, "debunk": 6}, False),  # 12 %: at the bound
-        ({"other": 175, "rumour": 13, "denial": 6, "debunk": 6}, True),  # 12.5 %
+        ({"other": 180, "report": 10, "rumour": 5, "denial": 5}, False),  # 5 %
+        ({"other": 184, "rumour": 8, "denial": 4, "debunk": 4}, False),  # 8 %: at the bound
+        ({"other": 183, "rumour": 9, "denial": 4, "debunk": 4}, True),  # 8.5 %
         ({"rumour": 200}, True),
         ({"rumour": 199}, False),  # under 200 posts: reported, not judged
         ({}, False),
     ],
 )
 def test_the_check_fails_when_too_many_posts_about_nothing_take_a_side(labels: dict[str, int], fails: bool) -> None:  # fmt: skip
-    assert (SIDED_BOUND, SIDED_JUDGED) == (0.12, 200)
+    assert (SIDED_BOUND, SIDED_JUDGED) == (0.08, 200)
     tallies = [Tally("mastodon", stances=Counter(labels))]
     assert stance_failed(tallies) is fails
+
+
+@pytest.mark.parametrize(
+    ("unseen", "fails"),
+    [
+        ({"other": 184, "rumour": 16}, False),  # 8 %
+        ({"other": 183, "rumour": 17}, True),  # 8.5 % of the test part, 0.8 % of all
+        ({"other": 100, "rumour": 99}, False),  # under 200: not judged
+    ],
+)
+def test_the_check_fails_when_the_test_part_alone_takes_a_side_too_often(unseen: dict[str, int], fails: bool) -> None:  # fmt: skip
+    everything = Counter({"other": 2000}) + Counter(unseen)
+    assert stance_failed([Tally("reddit", stances=everything, unseen=Counter(unseen))]) is fails
 
 
 def test_each_recorded_post_is_read_as_the_head_reads_it(folder: Path) -> None:

@@ -31,11 +31,14 @@ EXAMPLES = 3
 #: incident has no claims): chatter, help threads, reactions, everyday news. Each one labelled
 #: so is a post a keyword crawl's off-topic catch would add to a rumour's or a denial's reach.
 SIDED = ("rumour", "denial", "debunk")
-#: The largest share of the recorded posts the stance labelling may give a side before the
-#: check fails (docs/stance.md, "Posts about nothing"). A guard against a head that reads more
-#: of them as sided than the one shipped (`…T1831`: 9.6 %; `…T1504` before it 16.3 %, `…T0855`
-#: 36.3 %; the lexicon 0.8 %): lower it when a head that reads fewer so ships.
-SIDED_BOUND = 0.12
+#: The largest share of the recorded posts, and of their `test` part alone, the stance labelling
+#: may give a side before the check fails (docs/stance.md, "Posts about nothing"). A guard
+#: against a head that reads more of them as sided than the one shipped (`…T0016`, the first
+#: trained on the `train` part: 1.9 %, its `test` part 4.9 %; `…T1831` before it 9.6 % and
+#: 11.7 %, `…T1504` 16.3 %, `…T0855` 36.3 %; the lexicon 0.8 %), with room for a folder of
+#: other recordings, none of which a head has learned from: lower it when a head that reads
+#: fewer so ships.
+SIDED_BOUND = 0.08
 #: Fewer labelled posts than this are reported, not judged: a share of a handful says nothing.
 SIDED_JUDGED = 200
 #: The parts of the recorded posts by a hash of their text (`part`), as shares of 256: a stance
@@ -211,8 +214,12 @@ def sided_share(tallies: list[Tally], part: str | None = None) -> tuple[int, int
 
 
 def stance_failed(tallies: list[Tally]) -> bool:
-    sided, labelled = sided_share(tallies)
-    return labelled >= SIDED_JUDGED and sided / labelled > SIDED_BOUND
+    """Every post, or the `test` part alone, given a side above `SIDED_BOUND` (each judged from
+    `SIDED_JUDGED` posts up)."""
+    for sided, labelled in (sided_share(tallies), sided_share(tallies, "test")):
+        if labelled >= SIDED_JUDGED and sided / labelled > SIDED_BOUND:
+            return True
+    return False
 
 
 def stance_line(tallies: list[Tally], model: StanceModel | None) -> str:
