@@ -859,10 +859,14 @@ def _require_data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             f"no RumourEval data: {folder / missing[0]} is missing (--rumoureval DIR: the "
             "folder holding RumourEval 2017's train.jsonl and dev.jsonl)"
         )
-    if not args.recorded.is_dir():
+    from crawlers.conformance.corpus import CorpusError, platforms  # noqa: PLC0415 - crawlers
+
+    try:
+        platforms(args.recorded)
+    except CorpusError as error:
         parser.error(
-            f"no recorded responses: {args.recorded} is not a folder (--recorded DIR: the "
-            "folder holding the recorded real API responses, <platform>.jsonl)"
+            f"no recorded responses: {error} (--recorded DIR: the folder holding the recorded "
+            "real API responses, <platform>.jsonl)"
         )
 
 

@@ -364,6 +364,18 @@ def test_a_missing_recorded_responses_folder_is_named_before_any_work(argv, tmp_
     )
 
 
+def test_a_recorded_responses_folder_holding_no_platform_file_is_named(tmp_path, capsys):
+    for name in ("train.jsonl", "dev.jsonl"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    argv = ["--designs", "", "--final", "ngram", "--rumoureval", str(tmp_path)]
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--recorded", str(tmp_path)])  # RumourEval's files, no <platform>.jsonl
+    assert stopped.value.code == 2
+    assert f"no recorded responses: {tmp_path} holds none of mastodon.jsonl" in (
+        capsys.readouterr().err
+    )
+
+
 def _toots(folder, texts: list[str]) -> None:
     """One recorded Mastodon page of `texts`, in the recorded-responses layout."""
     account = {"id": "1", "username": "a", "acct": "a", "url": "https://toot.example/@a"}

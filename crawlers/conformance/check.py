@@ -204,19 +204,19 @@ def recorded_posts(folder: Path) -> list[tuple[str, StanceInput]]:
     return read
 
 
-def sided_share(tallies: list[Tally], part: str | None = None) -> tuple[int, int]:
-    """(posts labelled one of `SIDED`, posts labelled), every platform together (`part`
-    "test": that part's posts only)."""
+def sided_share(tallies: list[Tally], test_part: bool = False) -> tuple[int, int]:
+    """(posts labelled one of `SIDED`, posts labelled), every platform together (`test_part`:
+    the posts of the `test` part only)."""
     total: Counter[str] = Counter()
     for t in tallies:
-        total.update(t.unseen if part == "test" else t.stances)
+        total.update(t.unseen if test_part else t.stances)
     return sum(total[s] for s in SIDED), total.total()
 
 
 def stance_failed(tallies: list[Tally]) -> bool:
     """Every post, or the `test` part alone, given a side above `SIDED_BOUND` (each judged from
     `SIDED_JUDGED` posts up)."""
-    for sided, labelled in (sided_share(tallies), sided_share(tallies, "test")):
+    for sided, labelled in (sided_share(tallies), sided_share(tallies, test_part=True)):
         if labelled >= SIDED_JUDGED and sided / labelled > SIDED_BOUND:
             return True
     return False
@@ -228,7 +228,7 @@ def stance_line(tallies: list[Tally], model: StanceModel | None) -> str:
     share = sided / labelled if labelled else 0.0
     by = f"the learned head {model.version}" if model is not None else "the lexicon (no head installed)"  # fmt: skip
     judged = f"bound {SIDED_BOUND:.0%}" if labelled >= SIDED_JUDGED else f"not judged: under {SIDED_JUDGED}"  # fmt: skip
-    unseen, tested = sided_share(tallies, "test")
+    unseen, tested = sided_share(tallies, test_part=True)
     return (
         f"stance by {by}: {sided} of {labelled} recorded posts (about no incident) labelled "
         f"{'/'.join(SIDED)}: {share:.1%} ({judged}); of the test part, which no head learns "
