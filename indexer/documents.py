@@ -154,7 +154,7 @@ class Post(Document):
     reach = Long()
     stance = Keyword()
     stance_confidence = Float()
-    stance_source = Keyword()  # official, lexicon or model
+    stance_source = Keyword()  # official, lexicon, model or human (set by hand)
     stance_cues = Keyword()
     stance_model = Keyword()
     matched = Object(Matched)

@@ -10,6 +10,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from indexer.stance_human import is_human, kept_human_stance
+
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
@@ -26,11 +28,13 @@ def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     page had). When `new` was crawled before `stored` (a spooled document replayed late), the
     stored crawl times and engagement win. A newer crawl with a different text is an edit: the
     stored text, title and evidence become a version (`versions`, oldest first) and `edited_at`
-    is set; a deletion keeps the time it was first seen.
+    is set; a deletion keeps the time it was first seen. A stance set by hand
+    (`indexer.stance_human`) stands unless the text was edited.
     """
     merged = copy.deepcopy(stored)
     newer = _time(new.get("last_seen")) >= _time(stored.get("last_seen"))
-    if newer and is_edit(stored, new):
+    edited = newer and is_edit(stored, new)
+    if edited:
         merged["versions"] = [*(stored.get("versions") or []), _version(stored)]
         merged["edited_at"] = new.get("last_seen")
     for key, value in new.items():
@@ -46,6 +50,8 @@ def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             merged["author"] = _merge_author(stored.get("author") or {}, value)
             continue
         merged[key] = copy.deepcopy(value)
+    if is_human(stored) and not edited:  # a person judged these words: the label stands
+        merged.update(kept_human_stance(stored))
     merged["first_seen"] = _earliest(stored.get("first_seen"), new.get("first_seen"))
     merged["last_seen"] = new.get("last_seen") if newer else stored.get("last_seen")
     merged["incident"] = _union(stored.get("incident"), new.get("incident"))

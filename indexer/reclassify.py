@@ -11,7 +11,8 @@ snapshots. Every change is counted by reason, so `spreadwatch reclassify` can sa
 
 The stance comes from the current classifier: with `learned=True` (the setting
 `SPREADWATCH_STANCE_MODEL`) the learned head when installed, labelling each scanned chunk as one
-batch with the parent posts' texts looked up; else the lexicon.
+batch with the parent posts' texts looked up; else the lexicon. A stance a person set
+(`indexer.stance_human`) is kept and counted, never relabelled.
 
 No painless, no update-by-query (the embedded node has neither): scan, decide client-side,
 write back only what changed with bulk partial updates and deletes, each only over the version
@@ -37,6 +38,7 @@ from indexer.documents import STANCE_FIELDS
 from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
 from indexer.stance_enrich import StanceEnricher
+from indexer.stance_human import is_human
 from indexer.stance_model import StanceModel, shipped
 from indexer.stemming import STEMMED_FIELDS, with_stems
 from indexer.versioned import CONFLICT, Versioned, bulk_condition
@@ -56,6 +58,8 @@ class ReclassifyResult:
     detached: int = 0
     deleted: int = 0
     failed: int = 0
+    #: Posts whose stance a person set (`indexer.stance_human`): kept, never relabelled.
+    human: int = 0
     #: Why posts changed ("official source → not official", "detached: ..."), with counts.
     reasons: Counter[str] = field(default_factory=Counter)
     stances: Counter[str] = field(default_factory=Counter)
@@ -63,7 +67,7 @@ class ReclassifyResult:
 
     def add(self, other: ReclassifyResult, sign: int = 1) -> None:
         """Add (`sign=-1`: take back) what `other` counted."""
-        for name in ("scanned", "changed", "detached", "deleted", "failed"):
+        for name in ("scanned", "changed", "detached", "deleted", "failed", "human"):
             setattr(self, name, getattr(self, name) + sign * getattr(other, name))
         for name in ("reasons", "stances", "moves"):
             _add_counts(getattr(self, name), getattr(other, name), sign)
@@ -90,7 +94,7 @@ def reclassify(
     """Re-derive every post of `incident` from its file; failures are counted and logged."""
     result = ReclassifyResult()
     head = shipped() if learned else None
-    label = _Labeller(incident, head, client, names)
+    label = Labeller(incident, head, client, names)
     hits = helpers.scan(
         client,
         index=names.posts,
@@ -199,7 +203,7 @@ def _chunks(hits: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
-class _Labeller:
+class Labeller:
     """Stances of a chunk of recomputed posts: the learned head in one batch, else the lexicon."""
 
     def __init__(
@@ -228,7 +232,7 @@ def _actions(
     matcher: Matcher,
     incident: Incident,
     writes: _Writes,
-    label: _Labeller,
+    label: Labeller,
 ) -> Iterator[dict[str, Any]]:
     kept: list[tuple[ReclassifyResult, dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     for hit in hits:
@@ -249,6 +253,10 @@ def _actions(
         kept.append((counts, source, where, doc))
     label([doc for _, _, _, doc in kept])
     for counts, source, where, doc in kept:
+        if is_human(source):  # a person's label stands; the claims it names may have changed
+            doc.update({name: source.get(name) for name in STANCE_FIELDS})
+            with_claim_stances(doc, incident)
+            counts.human += 1
         fields = {name: doc[name] for name in (*_DECIDED, *STANCE_FIELDS)}
         fields["claim_stances"] = doc.get("claim_stances") or None
         fields.update(searchable_copies(source))

@@ -58,6 +58,21 @@ def format_option(
     )
 
 
+@contextlib.contextmanager
+def indices_needed(app: AppContext) -> Iterator[None]:
+    """A missing posts index is a setup step not yet done, not an Elasticsearch failure."""
+    from elasticsearch import NotFoundError
+
+    try:
+        yield
+    except NotFoundError as error:
+        if "index_not_found" not in str(error.message):
+            raise
+        raise click.ClickException(
+            f"no posts index {app.names.posts!r} yet; run `spreadwatch init` (or a crawl) first"
+        ) from None
+
+
 @dataclass
 class AppContext:
     """Per-invocation state: the settings file, how loud to log, and lazily the settings/client.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ from spreadwatch.cli.context import (
     echo_error,
     format_option,
     incidents_dir_option,
+    indices_needed,
 )
 from spreadwatch.cli.params import WHEN, Duration, Name, bad_name, check_out, format_named
 from spreadwatch.durations import duration_text
@@ -45,21 +44,6 @@ SEARCH_FILES = {
 CHART_BUCKETS = 48
 #: A timeline interval giving more rows than this is refused with a coarser one suggested.
 MAX_TIMELINE_ROWS = 500
-
-
-@contextlib.contextmanager
-def _indices_needed(app: AppContext) -> Iterator[None]:
-    """A missing posts index is a setup step not yet done, not an Elasticsearch failure."""
-    from elasticsearch import NotFoundError
-
-    try:
-        yield
-    except NotFoundError as error:
-        if "index_not_found" not in str(error.message):
-            raise
-        raise click.ClickException(
-            f"no posts index {app.names.posts!r} yet; run `spreadwatch init` (or a crawl) first"
-        ) from None
 
 
 @click.command("search")
@@ -129,7 +113,7 @@ def search(
         limit=filters["limit"],
     )
     try:
-        with _indices_needed(app):
+        with indices_needed(app):
             _check_platforms(app, request.platform)
             result = search_posts(app.client, app.names, request, app.settings.evidence_replay_url)
             if result.total == 0 and request.incident:
@@ -246,7 +230,7 @@ def timeline(
     from indexer.phases import phases
     from spreadwatch.cli._output import json_text, render_chart, render_phases
 
-    with _indices_needed(app):
+    with indices_needed(app):
         scope = _incident_scope(app, incident, incidents_dir)
         incident_id = scope.id
         step = _interval_text(app, scope, interval)
@@ -280,7 +264,7 @@ def _claims_timeline(
         claims = list(resolve_incident(ref, [folder]).claims)
     except ConfigFileError:
         claims = []  # a bare id: the claims its posts name
-    with _indices_needed(app):
+    with indices_needed(app):
         scope = _incident_scope(app, ref, folder)
         step = _interval_text(app, scope, interval)
         claims = claims or indexed_claims(app.client, app.names, scope)
@@ -346,7 +330,7 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     from spreadwatch.incident import resolve_incident
 
     model = resolve_incident(incident, [incidents_dir])
-    with _indices_needed(app):
+    with indices_needed(app):
         result = reclassify_posts(app.client, app.names, model, learned=app.settings.stance_model)
     deleted = f" ({result.deleted} deleted: no other incident has them)" if result.deleted else ""
     click.echo(
@@ -355,6 +339,8 @@ def reclassify(app: AppContext, incident: str, incidents_dir: Path) -> None:
     )
     for reason, count in sorted(result.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         click.echo(f"  {reason}: {count}")
+    if result.human:
+        click.echo(f"  stance set by hand, kept: {result.human}")
     stances = ", ".join(f"{k} {v}" for k, v in sorted(result.stances.items())) or "none"
     click.echo(f"stances now: {stances}")
     if result.failed:

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from spreadwatch.cli.context import EXIT_BAD_INPUT, echo_error, format_option, incidents_dir_option
+from spreadwatch.cli.context import (
+    EXIT_BAD_INPUT,
+    AppContext,
+    echo_error,
+    format_option,
+    incidents_dir_option,
+    indices_needed,
+)
 from spreadwatch.cli.params import Name
+from spreadwatch.names import STANCES
 
 if TYPE_CHECKING:
     from spreadwatch.incident import Incident
@@ -17,7 +25,7 @@ if TYPE_CHECKING:
 
 @click.group("stance")
 def stance() -> None:
-    """Stance labelling: evaluate it on posts you labelled."""
+    """Stance labelling: evaluate it on posts you labelled; set a post's label by hand."""
 
 
 @stance.command("eval")
@@ -110,3 +118,70 @@ def evaluate(
 
 
 commands = [stance]
+
+
+@stance.command("set")
+@click.argument("incident", metavar="INCIDENT")
+@click.argument("post_id", metavar="POST_ID")
+@click.argument("label", type=Name(STANCES, "stance"))
+@click.option("--note", help="Why (kept with the label, shown in its cues).")
+@incidents_dir_option
+@click.pass_obj
+def set_label(  # noqa: PLR0917 - click passes the arguments and options by name
+    app: AppContext,
+    incident: str,
+    post_id: str,
+    label: str,
+    note: str | None,
+    incidents_dir: Path,
+) -> None:
+    """Set the stance of POST_ID (its id as `spreadwatch search --format json` shows it) to
+    LABEL by hand: rumour, denial, debunk, report or other.
+
+    The measures, the alerts and the dashboards read it from now on. It has
+    `stance_source: human` and stands over re-crawls of the same words and `spreadwatch
+    reclassify`; a re-crawl that finds the text edited gives the post back to the classifier.
+    Posts labelled by hand: `spreadwatch search 'stance_source:human' --incident INCIDENT`.
+    """
+    from indexer.stance_human import HumanLabelError
+    from indexer.stance_human import set_label as set_human_label
+    from spreadwatch.incident import resolve_incident
+
+    model = resolve_incident(incident, [incidents_dir])
+    with indices_needed(app):
+        try:
+            change = set_human_label(app.client, app.names, model, post_id, label, note=note)
+        except HumanLabelError as error:
+            echo_error(str(error))
+            raise SystemExit(EXIT_BAD_INPUT) from None
+    was = f"{change.before} ({change.before_source})" if change.before else "(none)"
+    click.echo(f"{change.post_id}: stance {was} -> {change.after} (set by hand)")
+
+
+@stance.command("unset")
+@click.argument("incident", metavar="INCIDENT")
+@click.argument("post_id", metavar="POST_ID")
+@incidents_dir_option
+@click.pass_obj
+def unset_label(app: AppContext, incident: str, post_id: str, incidents_dir: Path) -> None:
+    """Give POST_ID back to the classifier: drop the stance set by hand and label it as the
+    current classifier reads it (the learned head unless SPREADWATCH_STANCE_MODEL=false)."""
+    from indexer.reclassify import Labeller
+    from indexer.stance_human import HumanLabelError
+    from indexer.stance_human import unset_label as unset_human_label
+    from indexer.stance_model import shipped
+    from spreadwatch.incident import resolve_incident
+
+    model = resolve_incident(incident, [incidents_dir])
+    with indices_needed(app):
+        head = shipped() if app.settings.stance_model else None
+        relabel = Labeller(model, head, app.client, app.names)
+        try:
+            change = unset_human_label(app.client, app.names, model, post_id, relabel)
+        except HumanLabelError as error:
+            echo_error(str(error))
+            raise SystemExit(EXIT_BAD_INPUT) from None
+    click.echo(
+        f"{change.post_id}: stance {change.before} (set by hand) -> {change.after} "
+        f"({change.after_source})"
+    )

@@ -1,0 +1,164 @@
+"""Stance labels set by a person, which no classifier run overwrites.
+
+The incident's measures rest on a few posts: the reach ratio weighs each post by its author's
+followers, so one large account read the wrong way moves it more than a thousand small ones, and
+the official-denial alert fires on one post. A comms team that sees such a post mislabelled sets
+its label by hand (`spreadwatch stance set`); the label has `stance_source` "human", confidence
+1, and cues that say who decided and what the classifier had said. It stands:
+
+- a re-crawl of the same words keeps it (`indexer.merge.merge_post`); a re-crawl that finds the
+  text edited drops it, since the person judged other words;
+- `spreadwatch reclassify` keeps it (`indexer.reclassify`);
+- `spreadwatch stance unset` gives the post back to the classifier.
+
+The write is conditional on the version read, as every other writer's is, so a crawl storing the
+post meanwhile is never undone: the person is told to try again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from indexer.claims import with_claim_stances
+from indexer.connection import IndexNames
+from indexer.documents import STANCE_FIELDS, STANCES
+from spreadwatch.incident import Incident
+
+HUMAN = "human"
+#: The cue that marks a human label; the others say what the classifier had said.
+HUMAN_CUE = "human"
+
+
+class HumanLabelError(ValueError):
+    """A label that cannot be set or unset as asked (no such post, not of the incident, …)."""
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    post_id: str
+    before: str | None
+    before_source: str | None
+    after: str
+    after_source: str
+
+
+def is_human(doc: dict[str, Any]) -> bool:
+    return doc.get("stance_source") == HUMAN
+
+
+def human_fields(label: str, previous: dict[str, Any], note: str | None) -> dict[str, Any]:
+    """The stance fields of a label set by a person over `previous` (the stored post)."""
+    if label not in STANCES:
+        raise HumanLabelError(f"unknown stance {label!r}; one of: {', '.join(STANCES)}")
+    was = _machine_label(previous)
+    cues = [HUMAN_CUE]
+    if note:
+        cues.append(f"note: {note.strip()}")
+    if was:
+        cues.append(f"was: {was}")
+    return {
+        "stance": label,
+        "stance_confidence": 1.0,
+        "stance_source": HUMAN,
+        "stance_cues": cues,
+        "stance_model": None,
+    }
+
+
+def kept_human_stance(stored: dict[str, Any]) -> dict[str, Any]:
+    """The fields a human label holds in `stored`, to be carried over a machine's."""
+    return {name: stored.get(name) for name in (*STANCE_FIELDS, "claim_stances")}
+
+
+def _machine_label(previous: dict[str, Any]) -> str | None:
+    """What the classifier had said (or, over an earlier human label, what it had said then)."""
+    if is_human(previous):
+        return next(
+            (
+                cue[len("was: ") :]
+                for cue in previous.get("stance_cues") or []
+                if cue.startswith("was: ")
+            ),
+            None,
+        )
+    if not previous.get("stance"):
+        return None
+    source = previous.get("stance_source") or "unknown"
+    confidence = previous.get("stance_confidence")
+    sure = f" {confidence:.2f}" if isinstance(confidence, int | float) else ""
+    return f"{source} {previous['stance']}{sure}"
+
+
+def set_label(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    post_id: str,
+    label: str,
+    *,
+    note: str | None = None,
+) -> LabelChange:
+    """Set `post_id`'s stance to `label` by hand; the measures and alerts read it from now on."""
+    stored = _stored(client, names, incident, post_id)
+    source = stored["_source"]
+    fields = human_fields(label, source, note)
+    fields["claim_stances"] = with_claim_stances({**source, **fields}, incident)["claim_stances"]
+    _write(client, names, stored, fields)
+    return LabelChange(post_id, source.get("stance"), source.get("stance_source"), label, HUMAN)
+
+
+def unset_label(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    post_id: str,
+    relabel: Any,
+) -> LabelChange:
+    """Give `post_id` back to the classifier: `relabel` (the reclassify labeller) sets its stance
+    fields as the current classifier reads it."""
+    stored = _stored(client, names, incident, post_id)
+    source = stored["_source"]
+    if not is_human(source):
+        raise HumanLabelError(
+            f"{post_id} has no label set by hand (its stance is the classifier's)"
+        )
+    doc = {**source, "stance_source": None}
+    relabel([doc])
+    fields = {name: doc.get(name) for name in STANCE_FIELDS}
+    fields["claim_stances"] = doc.get("claim_stances") or None
+    _write(client, names, stored, fields)
+    return LabelChange(post_id, source.get("stance"), HUMAN, doc["stance"], doc["stance_source"])
+
+
+def _stored(
+    client: Elasticsearch, names: IndexNames, incident: Incident, post_id: str
+) -> dict[str, Any]:
+    try:
+        found = client.get(index=names.posts, id=post_id)
+    except NotFoundError:
+        raise HumanLabelError(f"no post {post_id!r} in {names.posts}") from None
+    incidents = found["_source"].get("incident") or []
+    if incident.id not in (incidents if isinstance(incidents, list) else [incidents]):
+        raise HumanLabelError(f"post {post_id!r} is not one of {incident.id}'s posts")
+    return dict(found)
+
+
+def _write(
+    client: Elasticsearch, names: IndexNames, stored: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    try:
+        client.update(
+            index=names.posts,
+            id=stored["_id"],
+            doc=fields,
+            if_seq_no=stored["_seq_no"],
+            if_primary_term=stored["_primary_term"],
+            refresh=True,
+        )
+    except ConflictError:
+        raise HumanLabelError(
+            f"{stored['_id']} was written by a crawl while its label was being set; try again"
+        ) from None

@@ -1,0 +1,233 @@
+"""A stance set by hand (`spreadwatch stance set`) is what the measures and alerts read, and it
+stands over re-crawls of the same words and over `reclassify` until it is unset."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alerts_support import index_posts, post
+from click.testing import CliRunner
+from elasticsearch import Elasticsearch
+
+from indexer.connection import IndexNames
+from indexer.reclassify import Labeller, reclassify
+from indexer.scope import OFFICIAL_DENIAL
+from indexer.stance_human import HumanLabelError, human_fields, set_label, unset_label
+from indexer.writer import BulkWriter
+from spreadwatch.cli import cli
+from spreadwatch.incident import Incident
+from spreadwatch.settings import Settings
+
+T = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+ID = "aurora-air"
+INCIDENT_FILE = f"""\
+id: {ID}
+title: Aurora Air fleet grounding rumour
+window: {{start: {(T - timedelta(days=1)).isoformat()}}}
+queries:
+  - {{name: grounding, any: ["Aurora Air"]}}
+claims:
+  - {{name: fleet, patterns: ["whole fleet"]}}
+official:
+  organisation: Aurora Air
+  accounts: [{{platform: mastodon, handle: auroraair}}]
+"""
+#: A large account's post the classifier read as a rumour; a person reads it as a report.
+BIG = "mastodon:big"
+BIG_TEXT = "Aurora Air grounded the whole fleet, the BBC says, and the airline says it did not"
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Incident:
+    path = tmp_path / f"{ID}.yml"
+    path.write_text(INCIDENT_FILE, encoding="utf-8")
+    from spreadwatch.incident import load_incident
+
+    return load_incident(path)
+
+
+def machine_post(native_id: str, text: str, **fields: Any) -> dict[str, Any]:
+    values = {
+        "platform": "mastodon",
+        "author": {"id": native_id, "handle": native_id, "followers": 2_000_000},
+        "matched": {"queries": ["grounding"], "claims": ["fleet"]},
+        "stance": "rumour",
+        "stance_confidence": 0.62,
+        "stance_source": "model",
+        "stance_model": "ngram-lr-test",
+        "text": text,
+        "first_seen": T.isoformat(),
+        "last_seen": T.isoformat(),
+        **fields,
+    }
+    return post(native_id, T, incident=ID, **values)
+
+
+def stored(client: Elasticsearch, names: IndexNames, doc_id: str) -> dict[str, Any]:
+    client.indices.refresh(index=names.posts)
+    return client.get(index=names.posts, id=doc_id)["_source"]
+
+
+def recrawl(client: Elasticsearch, names: IndexNames, tmp: Path, doc: dict[str, Any]) -> None:
+    """The same post stored again by a crawl, a day later, with the classifier's label."""
+    later = (T + timedelta(days=1)).isoformat()
+    writer = BulkWriter(client, names, tmp / "spool")
+    writer.add_post({k: v for k, v in doc.items() if k != "_id"} | {"last_seen": later})
+    writer.close()
+
+
+def test_a_label_set_by_hand_says_who_decided_and_what_the_classifier_had_said(
+    es_client, index_names, incident
+):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT)])
+    change = set_label(es_client, index_names, incident, BIG, "report", note="BBC relay")
+    doc = stored(es_client, index_names, BIG)
+    assert (change.before, change.after) == ("rumour", "report")
+    assert (doc["stance"], doc["stance_source"], doc["stance_confidence"]) == (
+        "report",
+        "human",
+        1.0,
+    )
+    assert doc["stance_cues"] == ["human", "note: BBC relay", "was: model rumour 0.62"]
+    assert doc.get("stance_model") is None
+    assert doc["claim_stances"] == ["fleet:report"]
+
+
+def test_an_official_post_labelled_denial_by_hand_is_the_official_denial(
+    es_client, index_names, incident
+):
+    statement = machine_post("auroraair-1", "Aurora Air: the whole fleet is flying today",
+                             stance="other", stance_confidence=0.55,
+                             author={"id": "a", "handle": "auroraair", "official": True})  # fmt: skip
+    index_posts(es_client, index_names, [statement])
+    query = {"query": OFFICIAL_DENIAL.to_dict()}
+    assert es_client.count(index=index_names.posts, body=query)["count"] == 0
+    set_label(es_client, index_names, incident, "mastodon:auroraair-1", "denial")
+    assert es_client.count(index=index_names.posts, body=query)["count"] == 1
+
+
+def test_a_recrawl_of_the_same_words_keeps_the_label(es_client, index_names, incident, tmp_path):
+    doc = machine_post("big", BIG_TEXT)
+    index_posts(es_client, index_names, [dict(doc)])
+    set_label(es_client, index_names, incident, BIG, "report")
+    recrawl(es_client, index_names, tmp_path, doc | {"engagement": {"likes": 5}})
+    kept = stored(es_client, index_names, BIG)
+    assert (kept["stance"], kept["stance_source"], kept["engagement"]) == ("report", "human", {"likes": 5})  # fmt: skip
+
+
+def test_a_recrawl_that_finds_the_text_edited_gives_the_post_back_to_the_classifier(
+    es_client, index_names, incident, tmp_path
+):
+    doc = machine_post("big", BIG_TEXT)
+    index_posts(es_client, index_names, [dict(doc)])
+    set_label(es_client, index_names, incident, BIG, "report")
+    recrawl(
+        es_client, index_names, tmp_path, doc | {"text": "Aurora Air grounded the whole fleet!"}
+    )
+    edited = stored(es_client, index_names, BIG)
+    assert (edited["stance"], edited["stance_source"]) == ("rumour", "model")
+    assert edited["versions"][0]["text"] == BIG_TEXT
+
+
+def test_reclassify_keeps_a_label_set_by_hand_and_counts_it(es_client, index_names, incident):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT),
+                                         machine_post("small", "Aurora Air grounded the whole fleet")])  # fmt: skip
+    set_label(es_client, index_names, incident, BIG, "other")
+    result = reclassify(es_client, index_names, incident)
+    assert result.human == 1
+    assert stored(es_client, index_names, BIG)["stance"] == "other"
+    assert stored(es_client, index_names, "mastodon:small")["stance_source"] == "lexicon"
+
+
+def test_unset_gives_the_post_back_to_the_classifier(es_client, index_names, incident):
+    index_posts(
+        es_client, index_names, [machine_post("big", "Aurora Air grounded the whole fleet")]
+    )
+    set_label(es_client, index_names, incident, BIG, "other")
+    relabel = Labeller(incident, None, es_client, index_names)
+    change = unset_label(es_client, index_names, incident, BIG, relabel)
+    doc = stored(es_client, index_names, BIG)
+    assert (change.before, change.after) == ("other", "rumour")
+    assert (doc["stance"], doc["stance_source"]) == ("rumour", "lexicon")
+
+
+@pytest.mark.parametrize(
+    ("post_id", "incident_of_post", "message"),
+    [
+        ("mastodon:nobody", ID, "no post 'mastodon:nobody'"),
+        (BIG, "another-case", f"post {BIG!r} is not one of {ID}'s posts"),
+    ],
+)
+def test_a_post_that_is_not_the_incidents_is_refused(  # noqa: PLR0917 (fixtures)
+    es_client, index_names, incident, post_id, incident_of_post, message
+):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT) | {"incident": [incident_of_post]}])  # fmt: skip
+    with pytest.raises(HumanLabelError, match=message):
+        set_label(es_client, index_names, incident, post_id, "report")
+
+
+def test_unset_of_a_label_no_person_set_is_refused(es_client, index_names, incident):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT)])
+    relabel = Labeller(incident, None, es_client, index_names)
+    with pytest.raises(HumanLabelError, match="no label set by hand"):
+        unset_label(es_client, index_names, incident, BIG, relabel)
+
+
+def test_a_label_that_is_no_stance_is_refused() -> None:
+    with pytest.raises(HumanLabelError, match="unknown stance 'fake'"):
+        human_fields("fake", {}, None)
+
+
+def test_a_second_label_by_hand_remembers_what_the_classifier_said() -> None:
+    first = human_fields("report", {"stance": "rumour", "stance_source": "lexicon"}, None)
+    assert human_fields("other", first, None)["stance_cues"] == ["human", "was: lexicon rumour"]
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+def run(names: IndexNames, settings: Settings, *args: str):  # type: ignore[no-untyped-def]
+    env = {
+        "SPREADWATCH_INDEX_PREFIX": names.prefix,
+        "SPREADWATCH_DATA_DIR": str(settings.data_dir),
+        "SPREADWATCH_ES_URL": settings.es_url or "",
+        "SPREADWATCH_STANCE_MODEL": "false",
+    }
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_the_cli_sets_and_unsets_a_label(es_client, es_settings, index_names, tmp_path, incident):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT)])
+    where = ["--incidents-dir", str(tmp_path)]
+    done = run(
+        index_names, es_settings, "stance", "set", ID, BIG, "report", "--note", "BBC", *where
+    )
+    assert (done.exit_code, done.output) == (0, f"{BIG}: stance rumour (model) -> report (set by hand)\n")  # fmt: skip
+    listed = run(index_names, es_settings, "search", "stance_source:human", "--incident", ID,
+                 "--format", "json")  # fmt: skip
+    assert [row["id"] for row in json.loads(listed.output)["posts"]] == [BIG]
+    undone = run(index_names, es_settings, "stance", "unset", ID, BIG, *where)
+    assert undone.exit_code == 0, undone.output
+    assert undone.output.startswith(f"{BIG}: stance report (set by hand) -> ")
+    assert stored(es_client, index_names, BIG)["stance_source"] == "lexicon"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["set", ID, "mastodon:nobody", "report"], "no post 'mastodon:nobody'"),
+        (["set", ID, BIG, "fake"], "fake"),
+        (["unset", ID, BIG], "no label set by hand"),
+    ],
+)
+def test_the_cli_refuses_what_cannot_be_done_with_a_usage_error(  # noqa: PLR0917 (fixtures)
+    es_client, es_settings, index_names, tmp_path, incident, args, message
+):
+    index_posts(es_client, index_names, [machine_post("big", BIG_TEXT)])
+    result = run(index_names, es_settings, "stance", *args, "--incidents-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert message in result.output
