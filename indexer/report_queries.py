@@ -1,6 +1,6 @@
 """Queries the report needs beyond `indexer.analytics`: the most-read posts of each phase (one
-`filters` aggregation with a `top_hits` per phase, then one post per author), the
-languages and each GitHub repository's activity.
+`filters` aggregation with a `top_hits` per phase, then one post per author), the posts that
+decide the reach ratio, the languages and each GitHub repository's activity.
 """
 
 from __future__ import annotations
@@ -122,3 +122,63 @@ def github_repos(
     ]
     rows.sort(key=lambda r: (-(r.stars + r.forks + r.issues), r.repo))
     return rows[:size]
+
+
+#: The two sides of the reach ratio (`indexer.phases`: denial reach ÷ rumour reach).
+REACH_SIDES = ("rumour", "denial")
+
+
+@dataclass(frozen=True)
+class ReachDecider:
+    """A post with much of its side's reach, and how its label was decided."""
+
+    post: PostRef
+    share: float  # of the summed reach of its side's posts
+    source: str | None  # stance_source: official, model, lexicon, human
+    confidence: float | None
+
+
+def reach_deciders(
+    client: Elasticsearch, names: IndexNames, incident: str | IncidentScope, size: int = 5
+) -> dict[str, list[ReachDecider]]:
+    """Per side of the reach ratio, its `size` posts with most reach and each one's share of the
+    side's summed reach (posts with no reach left out).
+
+    The ratio weighs each post by its author's followers, so a handful of large accounts
+    decide it and one of them read the wrong way moves it more than a thousand small ones:
+    these are the labels a person checks first (and corrects with `spreadwatch stance set`).
+    """
+    search = incident_search(
+        client,
+        names.posts,
+        incident,
+        Q("terms", stance=list(REACH_SIDES)),
+        Q("range", reach={"gt": 0}),
+    )
+    sides = search.aggs.bucket("side", "terms", field="stance", include=list(REACH_SIDES))
+    sides.metric("reach", "sum", field="reach")
+    sides.metric(
+        "top",
+        A(
+            "top_hits",
+            size=size,
+            sort=[{"reach": {"order": "desc"}}, {TIMESTAMP: "asc"}],
+            _source=[TIMESTAMP, "platform", "author", "url", "text", "title", "stance", "reach",
+                     "stance_source", "stance_confidence"],
+        ),
+    )  # fmt: skip
+    found: dict[str, list[ReachDecider]] = {side: [] for side in REACH_SIDES}
+    for bucket in search.execute().aggregations.side.buckets:
+        total = float(bucket.reach.value or 0)
+        for hit in bucket.top.hits.hits:
+            source = hit.to_dict().get("_source", {})
+            ref = post_ref(hit)
+            found[str(bucket.key)].append(
+                ReachDecider(
+                    post=ref,
+                    share=ref.reach / total if total else 0.0,
+                    source=source.get("stance_source"),
+                    confidence=source.get("stance_confidence"),
+                )
+            )
+    return found

@@ -25,7 +25,7 @@ from indexer.templates import delete_all, init
 from spreadwatch.cli import cli
 from spreadwatch.names import platform_colours, platform_label
 from spreadwatch.report import collect, render_html, write_report
-from spreadwatch.report.render import fmt_delta
+from spreadwatch.report.render import fmt_delta, number
 from spreadwatch.settings import Settings
 
 NOW = datetime(2024, 11, 1, 12, 0, tzinfo=UTC)
@@ -328,6 +328,56 @@ def test_cli_refuses_a_report_name_that_is_not_html(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", INCIDENT, "--out", str(tmp_path / "r.txt")])
     assert result.exit_code == 2
     assert "must end in .html" in result.output
+
+
+def _side_truth(side: str) -> list[tuple[str, int, str]]:
+    """(id, reach, share) of the side's five widest posts, from the case's rows themselves."""
+    rows = [(r[0], r[6]) for r in POSTS if r[4] == side and r[6] > 0]
+    if side == "rumour":
+        rows.append(("weibo:66", 10))  # the hostile post index_report_case adds
+    total = sum(reach for _, reach in rows)
+    widest = sorted(rows, key=lambda row: -row[1])[:5]
+    return [(pid, reach, f"{reach / total:.0%}") for pid, reach in widest]
+
+
+def test_the_posts_that_decide_the_reach_ratio_are_each_sides_widest_with_their_share(
+    page: lxml.html.HtmlElement,
+) -> None:
+    rows = page.xpath("//section[@id='reach-deciders']//tbody/tr")
+    shown = [[" ".join(c.text_content().split()) for c in row.xpath("td")] for row in rows]
+    expected = [
+        (side, pid, share, number(reach))
+        for side in ("rumour", "denial")
+        for pid, reach, share in _side_truth(side)
+    ]
+    assert [(r[0], r[7], r[1], r[2]) for r in shown] == expected
+
+
+def test_the_reach_deciders_say_how_each_label_was_decided(
+    es_client: Elasticsearch, case: IndexNames
+) -> None:
+    es_client.update(index=case.posts, id="weibo:1", doc={"stance_source": "model",
+                     "stance_confidence": 0.61}, refresh=True)  # fmt: skip
+    try:
+        data = collect(es_client, case, INCIDENT, now=NOW)
+    finally:
+        es_client.update(index=case.posts, id="weibo:1", doc={"stance_source": None,
+                         "stance_confidence": None}, refresh=True)  # fmt: skip
+    page = lxml.html.fromstring(render_html(data))
+    row = page.xpath("//section[@id='reach-deciders']//tbody/tr[td[@class='id']='weibo:1']")[0]
+    assert row.xpath("td")[3].text_content() == "model (0.61)"
+    assert (
+        "spreadwatch stance set bytedance-intern-2024 ID LABEL"
+        in page.xpath("//section[@id='reach-deciders']")[0].text_content()
+    )
+
+
+def test_without_reach_figures_there_is_no_reach_deciders_section(
+    es_client: Elasticsearch, case: IndexNames
+) -> None:
+    data = collect(es_client, case, INCIDENT, now=NOW)
+    page = lxml.html.fromstring(render_html(replace(data, deciders={})))
+    assert page.xpath("//section[@id='reach-deciders']") == []
 
 
 def test_amplifiers_without_reach_figures_say_so(

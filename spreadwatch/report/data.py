@@ -6,7 +6,7 @@ consistent even while crawls keep indexing, and rendering can be tested on known
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch, NotFoundError
@@ -27,9 +27,11 @@ from indexer.evidence_queries import archived_link, changed_posts, status_of
 from indexer.phases import Phases, phases
 from indexer.report_queries import (
     LanguageShare,
+    ReachDecider,
     RepoActivity,
     github_repos,
     languages,
+    reach_deciders,
     top_posts_per_phase,
 )
 from indexer.scope import IncidentScope
@@ -121,6 +123,8 @@ class ReportData:
     languages: tuple[LanguageShare, ...] = ()
     repos: tuple[RepoActivity, ...] = ()  # GitHub activity per repository
     alerts: tuple[AlertLine, ...] = ()
+    #: Per side of the reach ratio (rumour, denial), the posts with most of its reach.
+    deciders: dict[str, list[ReachDecider]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -168,4 +172,5 @@ def collect(
         languages=tuple(languages(client, names, scope)),
         repos=tuple(github_repos(client, names, scope)),
         alerts=alert_lines(client, names, incident_id),
+        deciders=reach_deciders(client, names, scope),
     )
