@@ -31,6 +31,7 @@ from indexer.matching import claim_matches, fold
 from indexer.stance import Stance, StanceInput
 from spreadwatch.display import display_line, display_markdown
 from spreadwatch.incident import Incident
+from spreadwatch.jsonl import JsonlError, json_objects
 
 Predict = Callable[[Sequence[StanceInput]], list[Stance]]
 
@@ -53,17 +54,12 @@ def read_labelled(path: Path) -> list[Labelled]:
     """Every labelled post of a JSONL file; a bad line is an error naming it (nothing is
     silently skipped: a sample with holes would give figures for posts nobody chose)."""
     posts = []
-    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
-        line = _decoded(raw, f"{path}:{number}", first=number == 1)
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise EvalFileError(f"{path}:{number}: not JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise EvalFileError(f"{path}:{number}: a line must be a JSON object")
-        record = _canonical(record, f"{path}:{number}")
+    try:
+        lines = list(json_objects(path))
+    except JsonlError as error:
+        raise EvalFileError(str(error)) from None
+    for number, found in lines:
+        record = _canonical(found, f"{path}:{number}")
         text, label = record.get("text"), record.get("label")
         if not isinstance(text, str) or not (text.strip() or record.get("title")):
             raise EvalFileError(f"{path}:{number}: no text")
@@ -80,17 +76,6 @@ def read_labelled(path: Path) -> list[Labelled]:
     if not posts:
         raise EvalFileError(f"{path}: no labelled post")
     return posts
-
-
-def _decoded(raw: bytes, where: str, first: bool) -> str:
-    """A line as UTF-8 text; the first may start with a byte-order mark (Notepad, PowerShell)."""
-    try:
-        return raw.decode("utf-8-sig" if first else "utf-8")
-    except UnicodeDecodeError as error:
-        raise EvalFileError(
-            f"{where}: not UTF-8 (byte {raw[error.start]:#04x} at byte {error.start + 1}); "
-            "save the file as UTF-8"
-        ) from None
 
 
 #: Other names labelling tools give the two fields that matter, read as the canonical ones.

@@ -11,14 +11,17 @@ its label by hand (`spreadwatch stance set`); the label has `stance_source` "hum
 - `spreadwatch reclassify` keeps it (`indexer.reclassify`);
 - `spreadwatch stance unset` gives the post back to the classifier.
 
+`spreadwatch stance import` sets many at once from a reviewed export (`import_labels`).
+
 The write is conditional on the version read, as every other writer's is, so a crawl storing the
 post meanwhile is never undone: the person is told to try again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
@@ -103,11 +106,71 @@ def set_label(
 ) -> LabelChange:
     """Set `post_id`'s stance to `label` by hand; the measures and alerts read it from now on."""
     stored = _stored(client, names, incident, post_id)
+    return _set_on(client, names, incident, stored, label=label, note=note)
+
+
+class Labelled(Protocol):
+    """A row of a file of labels (`spreadwatch.label_files.LabelRow`)."""
+
+    @property
+    def where(self) -> str: ...
+    @property
+    def post_id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+@dataclass
+class ImportResult:
+    changed: list[LabelChange] = field(default_factory=list)
+    #: Rows whose label the post already had (a reviewed export's rows left as they were).
+    unchanged: int = 0
+    #: (row, why) for rows that could not be set: no such post, not the incident's, a conflict.
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def import_labels(
+    client: Elasticsearch, names: IndexNames, incident: Incident, rows: Sequence[Labelled]
+) -> ImportResult:
+    """Set by hand each row's label that differs from its post's stored one.
+
+    A row whose label the post already has is left alone, so a reviewed export with a few
+    corrections turns only those into labels set by hand; a row that cannot be set is refused
+    with its reason and the others are still set.
+    """
+    result = ImportResult()
+    for row in rows:
+        try:
+            stored = _stored(client, names, incident, row.post_id)
+            if stored["_source"].get("stance") == row.label:
+                result.unchanged += 1
+                continue
+            result.changed.append(
+                _set_on(client, names, incident, stored, label=row.label, note=row.note)
+            )
+        except HumanLabelError as error:
+            result.refused.append((row.where, str(error)))
+    return result
+
+
+def _set_on(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    stored: dict[str, Any],
+    *,
+    label: str,
+    note: str | None,
+) -> LabelChange:
     source = stored["_source"]
     fields = human_fields(label, source, note)
     fields["claim_stances"] = with_claim_stances({**source, **fields}, incident)["claim_stances"]
     _write(client, names, stored, fields)
-    return LabelChange(post_id, source.get("stance"), source.get("stance_source"), label, HUMAN)
+    return LabelChange(
+        stored["_id"], source.get("stance"), source.get("stance_source"), label, HUMAN
+    )
 
 
 def unset_label(

@@ -3,11 +3,14 @@ stands over re-crawls of the same words and over `reclassify` until it is unset.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from alerts_support import index_posts, post
 from click.testing import CliRunner
@@ -20,6 +23,7 @@ from indexer.stance_human import HumanLabelError, human_fields, set_label, unset
 from indexer.writer import BulkWriter
 from spreadwatch.cli import cli
 from spreadwatch.incident import Incident
+from spreadwatch.label_files import LabelFileError, LabelRow, read_labels
 from spreadwatch.settings import Settings
 
 T = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -231,3 +235,113 @@ def test_the_cli_refuses_what_cannot_be_done_with_a_usage_error(  # noqa: PLR091
     result = run(index_names, es_settings, "stance", *args, "--incidents-dir", str(tmp_path))
     assert result.exit_code == 2
     assert message in result.output
+
+
+# ------------------------------------------------------------------ a reviewed export, imported
+
+
+def _two_posts(client: Elasticsearch, names: IndexNames) -> None:
+    index_posts(client, names, [machine_post("big", BIG_TEXT),
+                                machine_post("small", "Aurora Air grounded the whole fleet")])  # fmt: skip
+
+
+def test_a_reviewed_csv_export_sets_only_the_corrected_rows(
+    es_client, es_settings, index_names, tmp_path, incident
+):
+    _two_posts(es_client, index_names)
+    export = tmp_path / "review.csv"
+    done = run(index_names, es_settings, "search", "*", "--incident", ID, "--out", str(export))
+    assert done.exit_code == 0, done.output
+    with export.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # the reviewer corrects the large account's post and says why
+        row["note"] = "relays the BBC" if row["id"] == BIG else ""
+        row["stance"] = "report" if row["id"] == BIG else row["stance"]
+    with export.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run(index_names, es_settings, "stance", "import", ID, str(export),
+                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "1 set by hand, 1 unchanged, 0 refused"
+    big, small = (stored(es_client, index_names, f"mastodon:{n}") for n in ("big", "small"))
+    assert (big["stance"], big["stance_source"], big["stance_cues"][1]) == ("report", "human", "note: relays the BBC")  # fmt: skip
+    assert (small["stance"], small["stance_source"]) == ("rumour", "model")
+
+
+def test_a_reviewed_xlsx_export_is_read_as_the_csv_is(
+    es_client, es_settings, index_names, tmp_path, incident
+):
+    _two_posts(es_client, index_names)
+    export = tmp_path / "review.xlsx"
+    done = run(index_names, es_settings, "search", "*", "--incident", ID, "--format", "xlsx",
+               "--out", str(export))  # fmt: skip
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(export)
+    sheet = book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    for cells in sheet.iter_rows(min_row=2):
+        if cells[header.index("id")].value == BIG:
+            cells[header.index("stance")].value = "other"
+    book.save(export)
+    result = run(index_names, es_settings, "stance", "import", ID, str(export),
+                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    assert result.output.splitlines()[-1] == "1 set by hand, 1 unchanged, 0 refused"
+    assert stored(es_client, index_names, BIG)["stance"] == "other"
+
+
+def test_a_row_that_cannot_be_set_is_listed_and_the_others_are_still_set(
+    es_client, es_settings, index_names, tmp_path, incident
+):
+    _two_posts(es_client, index_names)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": "mastodon:gone", "label": "denial"}) + "\n"
+                      + json.dumps({"id": BIG, "stance": "Report"}) + "\n", encoding="utf-8")  # fmt: skip
+    result = run(index_names, es_settings, "stance", "import", ID, str(labels),
+                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 1
+    assert "labels.jsonl row 1: not set: no post 'mastodon:gone'" in result.stderr
+    assert result.stdout.splitlines()[-1] == "1 set by hand, 0 unchanged, 1 refused"
+    assert stored(es_client, index_names, BIG)["stance"] == "report"
+
+
+def test_a_file_with_one_bad_row_writes_nothing(
+    es_client, es_settings, index_names, tmp_path, incident
+):
+    _two_posts(es_client, index_names)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"id": BIG, "label": "report"}) + "\n"
+                      + json.dumps({"id": "mastodon:small", "label": "fake news"}) + "\n", encoding="utf-8")  # fmt: skip
+    result = run(index_names, es_settings, "stance", "import", ID, str(labels),
+                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 2
+    assert "labels.jsonl row 2: 'fake news' is no stance" in result.output
+    assert stored(es_client, index_names, BIG)["stance_source"] == "model"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("labels.txt", b"id,stance\nx,report\n", "a file of labels is one of .csv"),
+        ("labels.csv", b"id,stance\n,report\n", "labels.csv row 2: a label without a post id"),
+        ("labels.csv", b"id,stance\n\xff\xfe,report\n", "not UTF-8 text"),
+        ("labels.csv", b"id,stance\n,\n", "no row with an id and a label"),
+        ("labels.jsonl", b"[1, 2]\n", "labels.jsonl:1: a line must be a JSON object"),
+        ("labels.jsonl", b'{"id": "a:1", "label": "rumour"\n', "labels.jsonl:1: not JSON"),
+        ("labels.xlsx", b"not a workbook", "not a workbook"),
+    ],
+)
+def test_a_file_that_is_no_file_of_labels_is_refused_naming_the_row(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LabelFileError, match=re.escape(message)):
+        read_labels(path)
+
+
+def test_blank_rows_of_a_spreadsheet_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("id,stance,note\n\na:1, Denial ,official reply\n,,\n", encoding="utf-8")
+    assert read_labels(path) == [LabelRow("labels.csv row 3", "a:1", "denial", "official reply")]

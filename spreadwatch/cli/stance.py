@@ -10,6 +10,7 @@ import click
 
 from spreadwatch.cli.context import (
     EXIT_BAD_INPUT,
+    EXIT_FAILED,
     AppContext,
     echo_error,
     format_option,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 @click.group("stance")
 def stance() -> None:
-    """Stance labelling: evaluate it on posts you labelled; set a post's label by hand."""
+    """Stance labelling: evaluate it on posts you labelled; set labels by hand."""
 
 
 @stance.command("eval")
@@ -185,3 +186,42 @@ def unset_label(app: AppContext, incident: str, post_id: str, incidents_dir: Pat
         f"{change.post_id}: stance {change.before} (set by hand) -> {change.after} "
         f"({change.after_source})"
     )
+
+
+@stance.command("import")
+@click.argument("incident", metavar="INCIDENT")
+@click.argument("labels", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@incidents_dir_option
+@click.pass_obj
+def import_labels(app: AppContext, incident: str, labels: Path, incidents_dir: Path) -> None:
+    """Set by hand the labels of FILE: a `spreadwatch search --format csv` or `--format xlsx`
+    export whose `stance` column a person corrected (a `note` column may say why), or JSONL
+    (`{"id": …, "label": …, "note": …}` a line).
+
+    Only rows whose label differs from the post's stored one are set (as `stance set` does);
+    the rest are left as they are. The whole file is checked before anything is written. A
+    row that cannot be set (no such post, not INCIDENT's) is listed and the others are still
+    set; the command then exits 1.
+    """
+    from indexer.stance_human import import_labels as import_human_labels
+    from spreadwatch.incident import resolve_incident
+    from spreadwatch.label_files import LabelFileError, read_labels
+
+    try:
+        rows = read_labels(labels)
+    except LabelFileError as error:
+        echo_error(str(error))
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    model = resolve_incident(incident, [incidents_dir])
+    with indices_needed(app):
+        result = import_human_labels(app.client, app.names, model, rows)
+    for change in result.changed:
+        click.echo(f"{change.post_id}: stance {change.before or '(none)'} -> {change.after}")
+    for where, reason in result.refused:
+        click.echo(f"{where}: not set: {reason}", err=True)
+    click.echo(
+        f"{len(result.changed)} set by hand, {result.unchanged} unchanged, "
+        f"{len(result.refused)} refused"
+    )
+    if result.refused:
+        raise SystemExit(EXIT_FAILED)
