@@ -218,13 +218,14 @@ def test_metric_tiles_count_posts_authors_and_reach(slug: str, operation: str, f
     assert (column["operationType"], column["sourceField"]) == (operation, field)
 
 
-def test_there_is_one_saved_search_per_stance() -> None:
+def test_there_is_one_saved_search_per_stance_and_one_of_the_labels_set_by_hand() -> None:
     searches = [o for o in BUNDLE if o["type"] == "search"]
     queries = sorted(
         json.loads(s["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
         for s in searches
     )
-    assert queries == [f"stance:{s}" for s in ("debunk", "denial", "other", "report", "rumour")]
+    stances = [f"stance:{s}" for s in ("debunk", "denial", "other", "report", "rumour")]
+    assert queries == [*stances, "stance_source:human"]
 
 
 def test_dashboard_panels_match_their_grid_slots_and_references() -> None:

@@ -79,18 +79,45 @@ def data_view(prefix: str, kind: str) -> dict[str, Any]:
 
 def saved_search(prefix: str, stance: str) -> dict[str, Any]:
     """The posts of one stance, newest first, as a Discover session."""
+    return _discover(
+        prefix,
+        slug=stance,
+        kql=f"stance:{stance}",
+        title=f"spreadwatch: {stance} posts",
+        description=f"Posts classified as {stance}, newest first.",
+        columns=SEARCH_COLUMNS,
+    )
+
+
+def human_labels_search(prefix: str) -> dict[str, Any]:
+    """The posts whose stance a person set (`spreadwatch stance set`/`import`), with the label,
+    the note and what the classifier had said (the cues): the team's own corrections."""
+    return _discover(
+        prefix,
+        slug="human",
+        kql="stance_source:human",
+        title="spreadwatch: stance set by hand",
+        description="Posts whose stance a person set, newest first; the cues hold the note "
+        "and what the classifier had said.",
+        columns=["stance", "stance_cues", *SEARCH_COLUMNS],
+    )
+
+
+def _discover(  # noqa: PLR0917 - one saved search's parts, each distinct
+    prefix: str, slug: str, kql: str, title: str, description: str, columns: list[str]
+) -> dict[str, Any]:
     source = {
-        "query": {"language": "kuery", "query": f"stance:{stance}"},
+        "query": {"language": "kuery", "query": kql},
         "filter": [],
         "indexRefName": SEARCH_INDEX_REF,
     }
     return {
         "type": "search",
-        "id": f"{prefix}-search-{stance}",
+        "id": f"{prefix}-search-{slug}",
         "attributes": {
-            "title": f"spreadwatch: {stance} posts",
-            "description": f"Posts classified as {stance}, newest first.",
-            "columns": SEARCH_COLUMNS,
+            "title": title,
+            "description": description,
+            "columns": columns,
             "sort": [["@timestamp", "desc"]],
             "grid": {},
             "hideChart": False,
@@ -110,7 +137,7 @@ def saved_search(prefix: str, stance: str) -> dict[str, Any]:
 
 
 def all_saved_searches(prefix: str) -> list[dict[str, Any]]:
-    return [saved_search(prefix, stance) for stance in STANCES]
+    return [*(saved_search(prefix, stance) for stance in STANCES), human_labels_search(prefix)]
 
 
 def _incident_filter(incident_id: str) -> dict[str, Any]:
