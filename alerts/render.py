@@ -29,7 +29,7 @@ from alerts.chart import counts_png, stance_chart_png
 from alerts.digest import chart_alert, summarise
 from alerts.model import human_number, platform_name
 from alerts.store import parse_time
-from alerts.wording import stance_phrase, what_happened
+from alerts.wording import label_provenance, stance_phrase, what_happened
 from indexer.kibana.objects import dashboard_id
 from spreadwatch.display import display_line, excerpt
 from spreadwatch.templating import template_environment
@@ -103,7 +103,14 @@ def report_link(report_url: str | None, incident: str) -> str | None:
 def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
     posts = []
     for post in details.get("posts") or []:
-        blank = {"title": "", "text": "", "author": None, "platform": None, "reach": None}
+        blank = {
+            "title": "",
+            "text": "",
+            "author": None,
+            "platform": None,
+            "reach": None,
+            "id": None,
+        }
         posts.append(
             blank
             | post
@@ -111,6 +118,7 @@ def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
                 "stance": post.get("stance") or "other",
                 "claims": [c for c in post.get("claims") or [] if c],
                 "url": link_url(post.get("url")),
+                "label_by": label_provenance(post.get("source"), post.get("confidence")),
             }
         )
     return posts

@@ -71,6 +71,7 @@ def _trim_post(post: dict[str, Any]) -> dict[str, Any]:
         "reach": post.get("reach"),
         "stance": post.get("stance"),
         "confidence": post.get("stance_confidence"),
+        "source": post.get("stance_source"),
         "claims": list((post.get("matched") or {}).get("claims") or [])[:10],
         "kind": post.get("kind"),
     }

@@ -46,6 +46,24 @@ def stance_phrase(stance: str | None) -> str:
     return STANCE_VERBS.get(stance or "other", STANCE_VERBS["other"])
 
 
+#: Who decided a post's stance (`stance_source`), as an e-mail says it.
+LABELLED_BY = {
+    "model": "labelled by the model",
+    "lexicon": "labelled by the lexicon rules",
+    "official": "the pinned statement",
+    "human": "label set by hand",
+}
+
+
+def label_provenance(source: str | None, confidence: float | None) -> str:
+    """Who decided a post's label, and how sure a classifier was: a reader judges an alert
+    raised on a label the model was unsure of (and corrects it with `spreadwatch stance set`)."""
+    said = LABELLED_BY.get(source or "", "label source unknown")
+    if source in ("model", "lexicon") and isinstance(confidence, int | float):
+        return f"{said}, {confidence:.0%} sure"
+    return said
+
+
 def what_happened(alert: dict[str, Any]) -> str:
     """One sentence (clauses joined by semicolons) for a stored alert; empty without a snapshot."""
     details = alert.get("details") or {}

@@ -23,6 +23,7 @@ from PIL import Image
 from alerts.engine import Delivery, raise_alerts
 from alerts.mailer import SmtpConfig, SmtpSender
 from alerts.store import AlertStore
+from alerts.wording import label_provenance
 from spreadwatch.names import DENIAL_COLOUR
 
 pytest_plugins = ["conftest_alerts"]
@@ -50,7 +51,7 @@ def founding_spread(client, names):  # type: ignore[no-untyped-def]
             author={"id": "liu", "handle": "liuzhang", "followers": 2_507_000},
             **CLAIMS,
         ),
-        official_denial("s1", DENIED, reach=93_000, **CLAIMS),
+        official_denial("s1", DENIED, reach=93_000, stance_source="model", **CLAIMS),
     ]
     # The last 3 h: 12 posts, 9 of them by one loud Weibo account.
     docs += [post(f"loud{i}", NOW - H * 2.5 + i * 10 * (H / 60), reach=900_000 - i,
@@ -102,9 +103,36 @@ def test_the_denial_mail_opens_with_what_happened(denial_mail) -> None:  # type:
     assert sentence in " ".join(unescape(html).split())
 
 
-def test_each_post_says_its_stance_and_claims(denial_mail) -> None:  # type: ignore[no-untyped-def]
-    plain, _ = parts(denial_mail)
-    assert "@bytedance on Toutiao (reach 93.0k): denies the rumour; claims: gpus-8000" in plain
+def test_each_post_says_its_stance_who_labelled_it_and_its_claims(denial_mail) -> None:  # type: ignore[no-untyped-def]
+    plain, html = parts(denial_mail)
+    line = "@bytedance on Toutiao (reach 93.0k): denies the rumour (labelled by the model, 90% sure); claims: gpus-8000"  # fmt: skip
+    assert line in plain
+    assert "denies the rumour (labelled by the model, 90% sure)" in unescape(html)
+
+
+def test_each_post_gives_its_id_and_how_to_correct_its_label(denial_mail) -> None:  # type: ignore[no-untyped-def]
+    plain, html = parts(denial_mail)
+    listed = plain.split("The posts behind this alert:")[1]
+    assert " id toutiao:s1 " in listed
+    hint = "A label wrong? Set it by hand: spreadwatch stance set bytedance-intern-2024 ID LABEL"
+    assert hint in listed
+    assert "<code>toutiao:s1</code>" in html and hint in " ".join(
+        unescape(html).replace("<code>", "").replace("</code>", "").split()
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "confidence", "said"),
+    [
+        ("model", 0.523, "labelled by the model, 52% sure"),
+        ("lexicon", 0.8, "labelled by the lexicon rules, 80% sure"),
+        ("human", 1.0, "label set by hand"),
+        ("official", 1.0, "the pinned statement"),
+        (None, None, "label source unknown"),
+    ],
+)
+def test_who_labelled_a_post_is_said_in_words(source, confidence, said) -> None:  # type: ignore[no-untyped-def]
+    assert label_provenance(source, confidence) == said
 
 
 def test_the_chart_covers_the_incident_with_the_denial_marked(

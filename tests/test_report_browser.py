@@ -285,7 +285,8 @@ def test_the_email_says_what_happened_first(email_page: Page) -> None:
         "of the rumour's reach so far."
     )
     body = email_page.evaluate("document.body.innerText")
-    assert "denies the rumour · claims: gpus-8000" in body and "reach 2.5M" in body
+    assert "denies the rumour (label source unknown) · claims: gpus-8000" in body
+    assert "reach 2.5M" in body and "A label wrong? Set it by hand" in body
     assert HOSTILE_TEXT in body and email_page.evaluate("document.scripts.length") == 0
     links = email_page.evaluate("[...document.querySelectorAll('a')].map(a => a.textContent)")
     assert {"Full report", "Kibana dashboard", "Discover"} <= set(links)
