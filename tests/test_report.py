@@ -368,7 +368,7 @@ def test_the_reach_deciders_say_how_each_label_was_decided(
                          "stance_confidence": None}, refresh=True)  # fmt: skip
     page = lxml.html.fromstring(render_html(data))
     row = page.xpath("//section[@id='reach-deciders']//tbody/tr[.//code[@class='id']='weibo:1']")[0]
-    assert row.xpath("td")[3].text_content() == "model (0.61)"
+    assert row.xpath("td")[3].text_content() == "labelled by the model, 61% sure"
     assert (
         "spreadwatch stance set bytedance-intern-2024 ID LABEL"
         in page.xpath("//section[@id='reach-deciders']")[0].text_content()

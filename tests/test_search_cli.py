@@ -407,6 +407,30 @@ def test_timeline_json_carries_boundaries_and_measures(case, es_settings, tmp_pa
     assert [p["platform"] for p in payload["origin"]["per_platform"]][:2] == ["weibo", "reddit"]
 
 
+def _widest(side: str, size: int = 3) -> list[tuple[str, str]]:
+    """(id, share of the side's reach) of the side's widest posts, from the case's rows."""
+    rows = [(r[0], r[1], r[6]) for r in POSTS if r[4] == side and r[6] > 0]
+    total = sum(reach for _, _, reach in rows)
+    widest = sorted(rows, key=lambda row: (-row[2], row[1]))[:size]
+    return [(pid, f"{reach / total * 100:5.1f} %") for pid, _, reach in widest]
+
+
+def test_timeline_names_the_posts_that_decide_the_reach_ratio(case, es_settings, tmp_path):
+    result = run(case, es_settings, "timeline", INCIDENT, "--incidents-dir", str(tmp_path))
+    lines = result.output.split("Posts that decide the reach ratio")[1].split("\n\n")[0]
+    shown = [(line.split()[4], line[10:17]) for line in lines.splitlines()[1:]]
+    assert shown == _widest("rumour") + _widest("denial")
+    assert "label source unknown" in lines  # the case's posts carry no stance_source
+
+
+def test_timeline_json_carries_the_posts_that_decide_the_reach_ratio(case, es_settings, tmp_path):
+    result = run(case, es_settings, "timeline", INCIDENT, "--format", "json",
+                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    deciders = json.loads(result.output)["reach_deciders"]
+    assert [d["post"]["id"] for d in deciders["rumour"]] == [i for i, _ in _widest("rumour")]
+    assert [round(d["share"], 3) for d in deciders["denial"]] == [1.0]
+
+
 @pytest.mark.parametrize(
     ("interval", "message"),
     [

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from indexer.analytics import Origin, Timeline
     from indexer.claims import ClaimReport
     from indexer.phases import Phases
+    from indexer.report_queries import ReachDecider
     from indexer.search import Row, SearchResult
 
 #: What json.dumps leaves unescaped but a terminal would act on (it escapes C0 itself).
@@ -127,8 +128,14 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
-def render_phases(incident: str, found: Phases, origin: Origin) -> str:
-    """Boundaries, phases, measures and the platform order, as aligned text."""
+def render_phases(
+    incident: str,
+    found: Phases,
+    origin: Origin,
+    deciders: dict[str, list[ReachDecider]] | None = None,
+) -> str:
+    """Boundaries, phases, measures, the posts that decide the reach ratio and the platform
+    order, as aligned text."""
     if found.span is None:
         return f"{incident}: no posts indexed"
     span = found.span
@@ -149,6 +156,7 @@ def render_phases(incident: str, found: Phases, origin: Origin) -> str:
         f"  rumour share after       {percent(m.rumour_share_after)}",
         f"  denial reach ÷ rumour    {ratio}  ({m.denial_reach} / {m.rumour_reach})",
         f"  post-denial half-life    {duration(m.half_life)}  (resolution {found.interval})",
+        *_decider_lines(deciders or {}),
         "",
         "Platform order",
         *[
@@ -157,6 +165,26 @@ def render_phases(incident: str, found: Phases, origin: Origin) -> str:
         ],
     ]
     return "\n".join(lines)
+
+
+def _decider_lines(deciders: dict[str, list[ReachDecider]]) -> list[str]:
+    """The posts with most of each side's reach: a wrong label among them moves the ratio most."""
+    from alerts.model import human_number  # formatting helpers, light to import
+    from alerts.wording import label_provenance
+
+    rows = [d for side in ("rumour", "denial") for d in deciders.get(side, [])]
+    if not rows:
+        return []
+    return [
+        "",
+        "Posts that decide the reach ratio (check their labels first; `spreadwatch stance set`)",
+        *[
+            f"  {d.post.stance or '':<7} {d.share * 100:5.1f} %  {human_number(float(d.post.reach)):>6}"
+            f"  {escape(d.post.id)}  {escape(d.post.author or 'unknown')}  "
+            f"{label_provenance(d.source, d.confidence)}"
+            for d in rows
+        ],
+    ]
 
 
 def _time_to_denial(found: Phases) -> str:

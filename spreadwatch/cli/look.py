@@ -228,6 +228,7 @@ def timeline(
     from indexer import analytics
     from indexer.intervals import auto_interval
     from indexer.phases import phases
+    from indexer.report_queries import reach_deciders
     from spreadwatch.cli._output import json_text, render_chart, render_phases
 
     with indices_needed(app):
@@ -242,11 +243,13 @@ def timeline(
             )
         series = analytics.timeline(app.client, app.names, scope, interval=chart_interval)
         origin = analytics.first_seen(app.client, app.names, scope)
+        deciders = reach_deciders(app.client, app.names, scope, size=3)
     if fmt == "json":
-        payload = {"incident": incident_id, "phases": found, "timeline": series, "origin": origin}
+        payload = {"incident": incident_id, "phases": found, "timeline": series, "origin": origin,
+                   "reach_deciders": deciders}  # fmt: skip
         click.echo(json_text(_plain(payload), indent=2))
         return
-    click.echo(render_phases(incident_id, found, origin))
+    click.echo(render_phases(incident_id, found, origin, deciders))
     chart = render_chart(series, found)
     if chart:
         click.echo("")

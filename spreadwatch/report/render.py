@@ -15,7 +15,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from alerts.model import human_number
+from alerts.wording import label_provenance
 from indexer.analytics import PostRef
+from indexer.report_queries import ReachDecider
 from spreadwatch.display import excerpt
 from spreadwatch.names import platform_label
 from spreadwatch.report import charts
@@ -64,7 +66,12 @@ def _environment() -> Environment:
         share=fmt_share,
         ratio=fmt_ratio,
         excerpt=_excerpt,
+        labelled_by=_labelled_by,
     )
+
+
+def _labelled_by(decider: ReachDecider) -> str:
+    return label_provenance(decider.source, decider.confidence)
 
 
 def _excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
