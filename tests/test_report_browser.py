@@ -227,7 +227,8 @@ EMAIL_ALERT = {
         "posts": [
             {"author": "bytedance_pr", "platform": "toutiao", "stance": "denial", "reach": 2507000,
              "claims": ["gpus-8000"], "text": "关于实习生破坏模型训练的声明 " + HOSTILE_TEXT,
-             "url": "https://www.toutiao.com/article/1"},
+             "url": "https://www.toutiao.com/article/1", "id": "toutiao:1",
+             "source": "model", "confidence": 0.93},
         ],
         "story": {
             "platforms": [{"platform": "weibo", "at": "2024-10-17T22:10:00+00:00"},
@@ -285,7 +286,7 @@ def test_the_email_says_what_happened_first(email_page: Page) -> None:
         "of the rumour's reach so far."
     )
     body = email_page.evaluate("document.body.innerText")
-    assert "denies the rumour (label source unknown) · claims: gpus-8000" in body
+    assert "denies the rumour (labelled by the model, 93% sure) · claims: gpus-8000" in body
     assert "reach 2.5M" in body and "A label wrong? Set it by hand" in body
     assert HOSTILE_TEXT in body and email_page.evaluate("document.scripts.length") == 0
     links = email_page.evaluate("[...document.querySelectorAll('a')].map(a => a.textContent)")
