@@ -19,7 +19,7 @@ post meanwhile is never undone: the person is told to try again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -178,7 +178,7 @@ def unset_label(
     names: IndexNames,
     incident: Incident,
     post_id: str,
-    relabel: Any,
+    relabel: Callable[[list[dict[str, Any]]], None],
 ) -> LabelChange:
     """Give `post_id` back to the classifier: `relabel` (the reclassify labeller) sets its stance
     fields as the current classifier reads it."""
