@@ -291,15 +291,19 @@ def test_a_reviewed_xlsx_export_is_read_as_the_csv_is(
     assert stored(es_client, index_names, BIG)["stance"] == "other"
 
 
+def import_jsonl(names: IndexNames, settings: Settings, folder: Path, records: list[dict]):  # type: ignore[no-untyped-def]
+    """`spreadwatch stance import` of a JSONL file holding `records`, one a line."""
+    labels = folder / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return run(names, settings, "stance", "import", ID, str(labels), "--incidents-dir", str(folder))
+
+
 def test_a_row_that_cannot_be_set_is_listed_and_the_others_are_still_set(
     es_client, es_settings, index_names, tmp_path, incident
 ):
     _two_posts(es_client, index_names)
-    labels = tmp_path / "labels.jsonl"
-    labels.write_text(json.dumps({"id": "mastodon:gone", "label": "denial"}) + "\n"
-                      + json.dumps({"id": BIG, "stance": "Report"}) + "\n", encoding="utf-8")  # fmt: skip
-    result = run(index_names, es_settings, "stance", "import", ID, str(labels),
-                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    records = [{"id": "mastodon:gone", "label": "denial"}, {"id": BIG, "stance": "Report"}]
+    result = import_jsonl(index_names, es_settings, tmp_path, records)
     assert result.exit_code == 1
     assert "labels.jsonl row 1: not set: no post 'mastodon:gone'" in result.stderr
     assert result.stdout.splitlines()[-1] == "1 set by hand, 0 unchanged, 1 refused"
@@ -310,11 +314,8 @@ def test_a_file_with_one_bad_row_writes_nothing(
     es_client, es_settings, index_names, tmp_path, incident
 ):
     _two_posts(es_client, index_names)
-    labels = tmp_path / "labels.jsonl"
-    labels.write_text(json.dumps({"id": BIG, "label": "report"}) + "\n"
-                      + json.dumps({"id": "mastodon:small", "label": "fake news"}) + "\n", encoding="utf-8")  # fmt: skip
-    result = run(index_names, es_settings, "stance", "import", ID, str(labels),
-                 "--incidents-dir", str(tmp_path))  # fmt: skip
+    records = [{"id": BIG, "label": "report"}, {"id": "mastodon:small", "label": "fake news"}]
+    result = import_jsonl(index_names, es_settings, tmp_path, records)
     assert result.exit_code == 2
     assert "labels.jsonl row 2: 'fake news' is no stance" in result.output
     assert stored(es_client, index_names, BIG)["stance_source"] == "model"
