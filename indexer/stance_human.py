@@ -141,17 +141,22 @@ def import_labels(
     with its reason and the others are still set.
     """
     result = ImportResult()
-    for row in rows:
-        try:
-            stored = _stored(client, names, incident, row.post_id)
-            if stored["_source"].get("stance") == row.label:
-                result.unchanged += 1
-                continue
-            result.changed.append(
-                _set_on(client, names, incident, stored, label=row.label, note=row.note)
-            )
-        except HumanLabelError as error:
-            result.refused.append((row.where, str(error)))
+    try:
+        for row in rows:
+            try:
+                stored = _stored(client, names, incident, row.post_id)
+                if stored["_source"].get("stance") == row.label:
+                    result.unchanged += 1
+                    continue
+                change = _set_on(
+                    client, names, incident, stored, label=row.label, note=row.note, refresh=False
+                )
+                result.changed.append(change)
+            except HumanLabelError as error:
+                result.refused.append((row.where, str(error)))
+    finally:  # one refresh for the whole file, not one per row
+        if result.changed:
+            client.indices.refresh(index=names.posts)
     return result
 
 
@@ -163,11 +168,12 @@ def _set_on(
     *,
     label: str,
     note: str | None,
+    refresh: bool = True,
 ) -> LabelChange:
     source = stored["_source"]
     fields = human_fields(label, source, note)
     fields["claim_stances"] = with_claim_stances({**source, **fields}, incident)["claim_stances"]
-    _write(client, names, stored, fields)
+    _write(client, names, stored, fields, refresh)
     return LabelChange(
         stored["_id"], source.get("stance"), source.get("stance_source"), label, HUMAN
     )
@@ -210,7 +216,11 @@ def _stored(
 
 
 def _write(
-    client: Elasticsearch, names: IndexNames, stored: dict[str, Any], fields: dict[str, Any]
+    client: Elasticsearch,
+    names: IndexNames,
+    stored: dict[str, Any],
+    fields: dict[str, Any],
+    refresh: bool = True,
 ) -> None:
     try:
         client.update(
@@ -219,7 +229,7 @@ def _write(
             doc=fields,
             if_seq_no=stored["_seq_no"],
             if_primary_term=stored["_primary_term"],
-            refresh=True,
+            refresh=refresh,
         )
     except ConflictError:
         raise HumanLabelError(

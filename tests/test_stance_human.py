@@ -265,6 +265,8 @@ def test_a_reviewed_csv_export_sets_only_the_corrected_rows(
                  "--incidents-dir", str(tmp_path))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "1 set by hand, 1 unchanged, 0 refused"
+    human = {"query": {"term": {"stance_source": "human"}}}
+    assert es_client.count(index=index_names.posts, body=human)["count"] == 1  # searchable at once
     big, small = (stored(es_client, index_names, f"mastodon:{n}") for n in ("big", "small"))
     assert (big["stance"], big["stance_source"], big["stance_cues"][1]) == ("report", "human", "note: relays the BBC")  # fmt: skip
     assert (small["stance"], small["stance_source"]) == ("rumour", "model")
