@@ -7,6 +7,8 @@ template at setup time when the cluster has the analysis-common module (see `tem
 
 from __future__ import annotations
 
+from typing import Any
+
 from elasticsearch.dsl import (
     Boolean,
     Date,
@@ -37,6 +39,19 @@ STANCE_FIELDS = (
     "stance_cues",
     "stance_model",
 )
+#: `stance_source` of a label a person set (`indexer.stance_human`): no classifier overwrites it.
+HUMAN = "human"
+
+
+def is_human(doc: dict[str, Any]) -> bool:
+    return doc.get("stance_source") == HUMAN
+
+
+def kept_human_stance(stored: dict[str, Any]) -> dict[str, Any]:
+    """The fields a human label holds in `stored`, to be carried over a classifier's."""
+    return {name: stored.get(name) for name in (*STANCE_FIELDS, "claim_stances")}
+
+
 KINDS = (
     "post", "comment", "repost", "repo", "issue", "pull_request", "commit", "article", "statement",
     "event",

@@ -10,7 +10,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.stance_human import is_human, kept_human_stance
+from indexer.documents import is_human, kept_human_stance
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 

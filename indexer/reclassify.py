@@ -34,11 +34,10 @@ from elasticsearch import Elasticsearch, helpers
 
 from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
-from indexer.documents import STANCE_FIELDS
+from indexer.documents import STANCE_FIELDS, is_human
 from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
 from indexer.stance_enrich import StanceEnricher
-from indexer.stance_human import is_human
 from indexer.stance_model import StanceModel, shipped
 from indexer.stemming import STEMMED_FIELDS, with_stems
 from indexer.versioned import CONFLICT, Versioned, bulk_condition

@@ -27,10 +27,9 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
-from indexer.documents import STANCE_FIELDS, STANCES
+from indexer.documents import HUMAN, STANCE_FIELDS, STANCES, is_human
 from spreadwatch.incident import Incident
 
-HUMAN = "human"
 #: The cue that marks a human label; the others say what the classifier had said.
 HUMAN_CUE = "human"
 
@@ -46,10 +45,6 @@ class LabelChange:
     before_source: str | None
     after: str
     after_source: str
-
-
-def is_human(doc: dict[str, Any]) -> bool:
-    return doc.get("stance_source") == HUMAN
 
 
 def human_fields(label: str, previous: dict[str, Any], note: str | None) -> dict[str, Any]:
@@ -69,11 +64,6 @@ def human_fields(label: str, previous: dict[str, Any], note: str | None) -> dict
         "stance_cues": cues,
         "stance_model": None,
     }
-
-
-def kept_human_stance(stored: dict[str, Any]) -> dict[str, Any]:
-    """The fields a human label holds in `stored`, to be carried over a machine's."""
-    return {name: stored.get(name) for name in (*STANCE_FIELDS, "claim_stances")}
 
 
 def _machine_label(previous: dict[str, Any]) -> str | None:
@@ -208,7 +198,11 @@ def _stored(
     try:
         found = client.get(index=names.posts, id=post_id)
     except NotFoundError:
-        raise HumanLabelError(f"no post {post_id!r} in {names.posts}") from None
+        cut = (
+            " (it looks cut: the search table shortens long ids, `--format json` shows them whole)"
+        )
+        hint = cut if post_id.endswith("…") else ""
+        raise HumanLabelError(f"no post {post_id!r} in {names.posts}{hint}") from None
     incidents = found["_source"].get("incident") or []
     if incident.id not in (incidents if isinstance(incidents, list) else [incidents]):
         raise HumanLabelError(f"post {post_id!r} is not one of {incident.id}'s posts")

@@ -10,7 +10,7 @@ or with a label that is no stance, is an error naming its row.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,10 +68,24 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+#: What a spreadsheet separates CSV columns with: a comma, or a semicolon where the comma is
+#: the decimal mark (Excel in German, among others), or a tab.
+_DELIMITERS = ",;\t"
+
+
 def _csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
+            first = handle.readline()
+            handle.seek(0)
+            if first.startswith("\ufeff"):
+                handle.read(1)
+            try:
+                dialect: Any = csv.Sniffer().sniff(first, delimiters=_DELIMITERS)
+            except csv.Error:  # one column: nothing to tell the delimiter by
+                dialect = csv.excel
+            reader = csv.DictReader(handle, dialect=dialect)
+            _check_header(path, reader.fieldnames or [])
             for record in reader:  # the line it ends on: the row a spreadsheet shows
                 yield reader.line_num, record
     except UnicodeDecodeError as error:
@@ -83,12 +97,26 @@ def _xlsx(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises several kinds for a file that is no workbook
         raise LabelFileError(f"{path}: not a workbook ({type(error).__name__})") from None
-    sheet = workbook.worksheets[0]
-    lines = sheet.iter_rows(values_only=True)
-    header = [_text(cell) for cell in next(lines, ())]
-    for number, values in enumerate(lines, start=2):
-        yield number, dict(zip(header, values, strict=False))
-    workbook.close()
+    try:
+        lines = workbook.worksheets[0].iter_rows(values_only=True)
+        header = [_text(cell) for cell in next(lines, ())]
+        _check_header(path, header)
+        for number, values in enumerate(lines, start=2):
+            yield number, dict(zip(header, values, strict=False))
+    finally:
+        workbook.close()
+
+
+def _check_header(path: Path, header: Sequence[str]) -> None:
+    """A table without an `id` column, or without `stance`/`label`, says which it lacks."""
+    wanted = [("id",), ("stance", "label")]
+    missing = [" or ".join(names) for names in wanted if not set(names) & set(header)]
+    if missing:
+        shown = ", ".join(repr(h) for h in header[:8]) or "none"
+        raise LabelFileError(
+            f"{path}: no {' and no '.join(missing)} column (its columns: {shown}); "
+            "export one with `spreadwatch search … --format csv` or `--format xlsx`"
+        )
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

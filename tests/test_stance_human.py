@@ -348,3 +348,40 @@ def test_blank_rows_of_a_spreadsheet_are_skipped(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_text("id,stance,note\n\na:1, Denial ,official reply\n,,\n", encoding="utf-8")
     assert read_labels(path) == [LabelRow("labels.csv row 3", "a:1", "denial", "official reply")]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "id;stance;note\na:1;Denial;official reply\n",  # Excel where the comma is the decimal mark
+        "id\tstance\tnote\na:1\tdenial\tofficial reply\n",
+        "\ufeffid,stance,note\na:1,denial,official reply\n",
+    ],
+)
+def test_a_csv_is_read_whatever_its_spreadsheet_separated_columns_with(
+    tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content, encoding="utf-8")
+    assert read_labels(path) == [LabelRow("labels.csv row 2", "a:1", "denial", "official reply")]
+
+
+@pytest.mark.parametrize(
+    ("content", "missing"),
+    [
+        ("post,stance\na:1,denial\n", "no id column (its columns: 'post', 'stance')"),
+        ("id,verdict\na:1,denial\n", "no stance or label column"),
+    ],
+)
+def test_a_table_without_the_columns_says_which_it_lacks(
+    tmp_path: Path, content: str, missing: str
+) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(LabelFileError, match=re.escape(missing)):
+        read_labels(path)
+
+
+def test_an_id_cut_by_the_search_table_is_named_as_such(es_client, index_names, incident):
+    with pytest.raises(HumanLabelError, match="it looks cut"):
+        set_label(es_client, index_names, incident, "github:repo:justicefighter110/byte…", "other")

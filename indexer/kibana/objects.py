@@ -103,8 +103,8 @@ def human_labels_search(prefix: str) -> dict[str, Any]:
     )
 
 
-def _discover(  # noqa: PLR0917 - one saved search's parts, each distinct
-    prefix: str, slug: str, kql: str, title: str, description: str, columns: list[str]
+def _discover(
+    prefix: str, *, slug: str, kql: str, title: str, description: str, columns: list[str]
 ) -> dict[str, Any]:
     source = {
         "query": {"language": "kuery", "query": kql},
