@@ -185,6 +185,14 @@ class IncidentRegistry:
         tmp = copy.with_name(f".{copy.name}.{uuid.uuid4().hex}.tmp")
         try:
             shutil.copyfile(path, tmp)
+            # The file is read twice (validated, then copied): an edit saved in between would
+            # put text that never validated in the last good copy, and every crawl would then
+            # fail on it. The copy itself must validate before it replaces the last good one.
+            try:
+                load_incident(tmp)
+            except ConfigFileError:
+                logger.info("%s changed while it was being copied; the last good copy stays", path)
+                return
             tmp.replace(copy)
         finally:
             tmp.unlink(missing_ok=True)

@@ -104,3 +104,27 @@ def test_an_edit_python_cannot_read_runs_the_last_good_version_and_is_a_problem(
     assert running is not None and running.id == "bytedance-intern-2024"
     problem = registry.problem(path)
     assert problem is not None and f"{path.resolve()}:{line}: " in problem.error
+
+
+def test_an_edit_saved_between_validating_and_copying_never_becomes_the_last_good_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitor validates the file, then copies it: a person saving a typo in between (the
+    airline scenario's 'a typo while running') must not put the typo in the copy every crawl
+    reads, or every crawl fails on it until the file is mended."""
+    path = write_incident(tmp_path)
+    registry = IncidentRegistry(tmp_path / "last-good", lambda: datetime.now(UTC))
+    assert registry.load(path) is not None
+    good = path.read_bytes()
+    copyfile: Callable[..., Any] = shutil.copyfile
+
+    def saved_meanwhile(source: Any, target: Any, **options: Any) -> Any:
+        Path(source).write_text(good.decode().replace("queries:", "[zh, en]: 1\nqueries:"))
+        return copyfile(source, target, **options)
+
+    monkeypatch.setattr(shutil, "copyfile", saved_meanwhile)
+    registry.load(path)
+    monkeypatch.undo()
+
+    assert registry.crawl_path(path).read_bytes() == good
+    assert sorted(p.name for p in registry.folder.iterdir()) == [registry.crawl_path(path).name]
