@@ -4,7 +4,9 @@ A comms team labels a sample of its own incident — one JSON object a line: `te
 of `indexer.documents.STANCES`; `gold` also read), and optionally `parent` (the
 text it replies to or quotes; `parent_text` also read), `title`, `lang`, `platform`, `kind`,
 `domain`, `official`, `pinned`, `incident` — and gets the
-confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language.
+confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language, each beside
+what always answering the most common gold label would score (a sample of a real incident is
+mostly side talk: accuracy alone flatters a classifier that finds none of the rumours).
 
 Claims are matched as the ingest does (`indexer.matching`) against the incident's claims: the
 `--incident` given, or each line's own `incident` looked up in the incidents folder. Macro-F1 is
@@ -129,6 +131,24 @@ class ClassScore:
     f1: float
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What always answering the most common gold label scores on the same posts. A team's own
+    sample is mostly side talk, and a classifier can be right about most of it while finding
+    none of the rumours and denials; its figures mean something only above this line."""
+
+    label: str
+    accuracy: float
+    macro_f1: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+        }
+
+
 @dataclass
 class Scores:
     """Figures for one group of posts (all, or one language)."""
@@ -139,12 +159,14 @@ class Scores:
     classes: list[ClassScore]
     #: gold label → predicted label → posts
     confusion: dict[str, dict[str, int]]
+    baseline: Baseline
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "posts": self.posts,
             "accuracy": round(self.accuracy, 4),
             "macro_f1": round(self.macro_f1, 4),
+            "baseline": self.baseline.as_dict(),
             "classes": {
                 c.label: {
                     "support": c.support,
@@ -202,7 +224,25 @@ class Evaluation:
 
 
 def score(gold: Sequence[str], predicted: Sequence[str]) -> Scores:
-    """Accuracy, per-class P/R/F1 and macro-F1 (scikit-learn), and the confusion matrix."""
+    """Accuracy, per-class P/R/F1 and macro-F1 (scikit-learn), the confusion matrix, and the
+    same posts scored by always answering their most common gold label."""
+    classes, macro = _per_class(gold, predicted)
+    pairs = Counter(zip(gold, predicted, strict=True))
+    confusion = {g: {p: pairs[(g, p)] for p in STANCES} for g in STANCES}
+    correct = sum(pairs[(label, label)] for label in STANCES)
+    return Scores(len(gold), correct / len(gold), macro, classes, confusion, majority(gold))
+
+
+def majority(gold: Sequence[str]) -> Baseline:
+    """Always the most common gold label (a tie goes to the first in `STANCES`)."""
+    counts = Counter(gold)
+    label = max(STANCES, key=lambda candidate: counts[candidate])
+    _, macro = _per_class(gold, [label] * len(gold))
+    return Baseline(label, counts[label] / len(gold), macro)
+
+
+def _per_class(gold: Sequence[str], predicted: Sequence[str]) -> tuple[list[ClassScore], float]:
+    """Per-class P/R/F1 over every label, and macro-F1 over those labelled or predicted."""
     from sklearn.metrics import precision_recall_fscore_support  # noqa: PLC0415 - heavy import
 
     present = [label for label in STANCES if label in set(gold) | set(predicted)]
@@ -213,11 +253,7 @@ def score(gold: Sequence[str], predicted: Sequence[str]) -> Scores:
         ClassScore(label, int(support[i]), float(precision[i]), float(recall[i]), float(f1[i]))
         for i, label in enumerate(STANCES)
     ]
-    macro = sum(c.f1 for c in classes if c.label in present) / len(present)
-    pairs = Counter(zip(gold, predicted, strict=True))
-    confusion = {g: {p: pairs[(g, p)] for p in STANCES} for g in STANCES}
-    correct = sum(pairs[(label, label)] for label in STANCES)
-    return Scores(len(gold), correct / len(gold), macro, classes, confusion)
+    return classes, sum(c.f1 for c in classes if c.label in present) / len(present)
 
 
 def evaluate(
@@ -298,6 +334,7 @@ def table(result: Evaluation) -> str:
         "",
         f"posts {overall.posts} · accuracy {overall.accuracy:.2f} · "
         f"macro-F1 {overall.macro_f1:.2f}",
+        _baseline_line(overall.baseline),
         "",
         "| class | posts | precision | recall | F1 |",
         "|---|---:|---:|---:|---:|",
@@ -313,12 +350,24 @@ def table(result: Evaluation) -> str:
         f"| {g} | " + " | ".join(str(overall.confusion[g][p]) for p in STANCES) + " |"
         for g in STANCES
     ]
-    lines += ["", "| language | posts | accuracy | macro-F1 |", "|---|---:|---:|---:|"]
     lines += [
-        f"| {display_line(lang)} | {s.posts} | {s.accuracy:.2f} | {s.macro_f1:.2f} |"
+        "",
+        "| language | posts | accuracy | macro-F1 | always the most common: label, accuracy |",
+        "|---|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {display_line(lang)} | {s.posts} | {s.accuracy:.2f} | {s.macro_f1:.2f} | "
+        f"{s.baseline.label} {s.baseline.accuracy:.2f} |"
         for lang, s in result.languages.items()
     ]
     return "\n".join(lines)
+
+
+def _baseline_line(baseline: Baseline) -> str:
+    return (
+        f"always `{baseline.label}` (the most common gold label): accuracy "
+        f"{baseline.accuracy:.2f} · macro-F1 {baseline.macro_f1:.2f}"
+    )
 
 
 #: How much of a missed post's text its table row shows (the JSON carries all of it).

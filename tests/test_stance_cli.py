@@ -49,6 +49,31 @@ def test_the_table_shows_the_matrix_and_each_language():
     assert "| de | 1 | 0.00 | 0.00 |" in result.output
 
 
+def test_each_figure_stands_beside_always_answering_the_most_common_gold_label():
+    # gold: denial 2, rumour 1, other 1, debunk 1 -> always denial: 2 of 5 right; its F1
+    # 2·0.4·1/(0.4+1), the other three labelled classes 0 -> macro-F1 over four classes.
+    # de: one denial, always denial is right. en: a four-way tie goes to rumour (first label):
+    # 1 of 4 right, F1 2·0.25/1.25 over four classes.
+    figures = json.loads(
+        run(str(DATA / "small.jsonl"), "--format", "json", "--classifier", "lexicon").output
+    )
+    assert figures["overall"]["baseline"] == {
+        "label": "denial", "accuracy": 0.4, "macro_f1": round(0.8 / 1.4 / 4, 4),
+    }  # fmt: skip
+    assert {k: v["baseline"] for k, v in figures["languages"].items()} == {
+        "de": {"label": "denial", "accuracy": 1.0, "macro_f1": 1.0},
+        "en": {"label": "rumour", "accuracy": 0.25, "macro_f1": round(0.5 / 1.25 / 4, 4)},
+    }
+
+
+def test_the_table_says_what_always_answering_the_most_common_label_scores():
+    result = run(str(DATA / "small.jsonl"), "--classifier", "lexicon")
+    assert "always `denial` (the most common gold label): accuracy 0.40 · macro-F1 0.14" in (
+        result.output
+    )
+    assert "| en | 4 | 1.00 | 1.00 | rumour 0.25 |" in result.output
+
+
 def test_claims_of_the_incident_are_matched(tmp_path: Path):
     labelled = tmp_path / "x.jsonl"
     labelled.write_text(
