@@ -6,7 +6,9 @@ text it replies to or quotes; `parent_text` also read), `title`, `lang`, `platfo
 `domain`, `official`, `pinned`, `incident` — and gets the
 confusion matrix, per-class precision/recall/F1, macro-F1 and the same per language, each beside
 what always answering the most common gold label would score (a sample of a real incident is
-mostly side talk: accuracy alone flatters a classifier that finds none of the rumours).
+mostly side talk: accuracy alone flatters a classifier that finds none of the rumours). Real
+labelled tweets come in RumourEval's scheme (`SCHEMES`: support, deny, query, comment), read as
+it is and scored on the three classes both schemes tell apart.
 
 Claims are matched as the ingest does (`indexer.matching`) against the incident's claims: the
 `--incident` given, or each line's own `incident` looked up in the incidents folder. Macro-F1 is
@@ -38,6 +40,46 @@ from spreadwatch.jsonl import JsonlError, json_objects
 Predict = Callable[[Sequence[StanceInput]], list[Stance]]
 
 
+@dataclass(frozen=True)
+class Scheme:
+    """The gold labels a file may use, the classes they are scored as, and how each label is
+    read in those classes — the file's gold and the classifier's five."""
+
+    name: str
+    gold: tuple[str, ...]
+    classes: tuple[str, ...]
+    read_gold: dict[str, str]
+    read_predicted: dict[str, str]
+
+
+#: RumourEval's reply stances (SemEval-2017 Task 8 subtask A; support, deny, query, comment) read
+#: as the three that tell apart what spreadwatch's labels can: query and comment are `other`.
+RUMOUREVAL_THREE = {"support": "support", "deny": "deny", "query": "other", "comment": "other"}
+#: spreadwatch's labels as those three: RumourEval does not tell a debunk of the evidence from a
+#: denial, nor press from comment.
+AS_RUMOUREVAL = {
+    "rumour": "support",
+    "denial": "deny",
+    "debunk": "deny",
+    "report": "other",
+    "other": "other",
+}
+SCHEMES = {
+    scheme.name: scheme
+    for scheme in (
+        Scheme("spreadwatch", STANCES, STANCES, {s: s for s in STANCES}, {s: s for s in STANCES}),
+        Scheme(
+            "rumoureval",
+            tuple(RUMOUREVAL_THREE),
+            ("support", "deny", "other"),
+            RUMOUREVAL_THREE,
+            AS_RUMOUREVAL,
+        ),
+    )
+}
+SPREADWATCH = SCHEMES["spreadwatch"]
+
+
 class EvalFileError(ValueError):
     """A line of the labelled file is unusable; the message names the line."""
 
@@ -52,9 +94,10 @@ class Labelled:
     record: dict[str, Any]
 
 
-def read_labelled(path: Path) -> list[Labelled]:
-    """Every labelled post of a JSONL file; a bad line is an error naming it (nothing is
-    silently skipped: a sample with holes would give figures for posts nobody chose)."""
+def read_labelled(path: Path, scheme: Scheme = SPREADWATCH) -> list[Labelled]:
+    """Every labelled post of a JSONL file, its gold label one of `scheme`'s; a bad line is an
+    error naming it (nothing is silently skipped: a sample with holes would give figures for
+    posts nobody chose)."""
     posts = []
     try:
         lines = list(json_objects(path))
@@ -65,19 +108,26 @@ def read_labelled(path: Path) -> list[Labelled]:
         text, label = record.get("text"), record.get("label")
         if not isinstance(text, str) or not (text.strip() or record.get("title")):
             raise EvalFileError(f"{path}:{number}: no text")
+        labels = ", ".join(scheme.gold)
         if label is None:
             raise EvalFileError(
-                f"{path}:{number}: no label (a `label` or `gold` key, one of {', '.join(STANCES)})"
+                f"{path}:{number}: no label (a `label` or `gold` key, one of {labels})"
             )
-        if label not in STANCES:
+        if label not in scheme.gold:
             raise EvalFileError(
-                f"{path}:{number}: label {label!r} is not one of {', '.join(STANCES)}"
+                f"{path}:{number}: label {label!r} is not one of {labels}"
+                + ("" if scheme.name != "spreadwatch" else _other_scheme_hint(label))
             )
         lang = str(record.get("lang") or "und")
         posts.append(Labelled(number, label, lang, record))
     if not posts:
         raise EvalFileError(f"{path}: no labelled post")
     return posts
+
+
+def _other_scheme_hint(label: object) -> str:
+    others = [s.name for s in SCHEMES.values() if s.name != "spreadwatch" and label in s.gold]
+    return f" (a {others[0]} label: read the file with --labels {others[0]})" if others else ""
 
 
 #: Other names labelling tools give the two fields that matter, read as the canonical ones.
@@ -157,7 +207,7 @@ class Scores:
     accuracy: float
     macro_f1: float
     classes: list[ClassScore]
-    #: gold label → predicted label → posts
+    #: gold class → predicted class → posts
     confusion: dict[str, dict[str, int]]
     baseline: Baseline
 
@@ -187,7 +237,9 @@ class Miss:
     line: int
     id: str | None
     lang: str
+    #: As the file gives it.
     gold: str
+    #: The classifier's label (one of spreadwatch's five).
     predicted: str
     confidence: float
     #: `model`, `lexicon` or `official`.
@@ -207,6 +259,7 @@ class Miss:
 class Evaluation:
     classifier: str
     overall: Scores
+    scheme: Scheme = SPREADWATCH
     languages: dict[str, Scores] = field(default_factory=dict)
     #: Where the predictions came from (`model`, `lexicon`, `official`), with counts.
     sources: dict[str, int] = field(default_factory=dict)
@@ -216,6 +269,8 @@ class Evaluation:
     def as_dict(self) -> dict[str, Any]:
         return {
             "classifier": self.classifier,
+            "labels": self.scheme.name,
+            "classes": list(self.scheme.classes),
             "overall": self.overall.as_dict(),
             "languages": {lang: s.as_dict() for lang, s in self.languages.items()},
             "sources": self.sources,
@@ -223,35 +278,38 @@ class Evaluation:
         }
 
 
-def score(gold: Sequence[str], predicted: Sequence[str]) -> Scores:
-    """Accuracy, per-class P/R/F1 and macro-F1 (scikit-learn), the confusion matrix, and the
-    same posts scored by always answering their most common gold label."""
-    classes, macro = _per_class(gold, predicted)
+def score(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = STANCES) -> Scores:
+    """Accuracy, per-class P/R/F1 and macro-F1 (scikit-learn) over `labels`, the confusion
+    matrix, and the same posts scored by always answering their most common gold label."""
+    classes, macro = _per_class(gold, predicted, labels)
     pairs = Counter(zip(gold, predicted, strict=True))
-    confusion = {g: {p: pairs[(g, p)] for p in STANCES} for g in STANCES}
-    correct = sum(pairs[(label, label)] for label in STANCES)
-    return Scores(len(gold), correct / len(gold), macro, classes, confusion, majority(gold))
+    confusion = {g: {p: pairs[(g, p)] for p in labels} for g in labels}
+    correct = sum(pairs[(label, label)] for label in labels)
+    baseline = majority(gold, labels)
+    return Scores(len(gold), correct / len(gold), macro, classes, confusion, baseline)
 
 
-def majority(gold: Sequence[str]) -> Baseline:
-    """Always the most common gold label (a tie goes to the first in `STANCES`)."""
+def majority(gold: Sequence[str], labels: Sequence[str] = STANCES) -> Baseline:
+    """Always the most common gold label (a tie goes to the first in `labels`)."""
     counts = Counter(gold)
-    label = max(STANCES, key=lambda candidate: counts[candidate])
-    _, macro = _per_class(gold, [label] * len(gold))
+    label = max(labels, key=lambda candidate: counts[candidate])
+    _, macro = _per_class(gold, [label] * len(gold), labels)
     return Baseline(label, counts[label] / len(gold), macro)
 
 
-def _per_class(gold: Sequence[str], predicted: Sequence[str]) -> tuple[list[ClassScore], float]:
+def _per_class(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> tuple[list[ClassScore], float]:
     """Per-class P/R/F1 over every label, and macro-F1 over those labelled or predicted."""
     from sklearn.metrics import precision_recall_fscore_support  # noqa: PLC0415 - heavy import
 
-    present = [label for label in STANCES if label in set(gold) | set(predicted)]
+    present = [label for label in labels if label in set(gold) | set(predicted)]
     precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=list(STANCES), zero_division=0
+        gold, predicted, labels=list(labels), zero_division=0
     )
     classes = [
         ClassScore(label, int(support[i]), float(precision[i]), float(recall[i]), float(f1[i]))
-        for i, label in enumerate(STANCES)
+        for i, label in enumerate(labels)
     ]
     return classes, sum(c.f1 for c in classes if c.label in present) / len(present)
 
@@ -261,21 +319,28 @@ def evaluate(
     inputs: Sequence[StanceInput],
     predict: Predict,
     classifier: str,
+    scheme: Scheme = SPREADWATCH,
 ) -> Evaluation:
-    """Score `predict` on the labelled posts, overall and per language."""
+    """Score `predict` on the labelled posts, overall and per language, gold and predictions
+    read as `scheme`'s classes."""
     stances = predict(inputs)
-    predicted = [s.label for s in stances]
-    gold = [p.label for p in posts]
-    result = Evaluation(classifier, score(gold, predicted))
+    predicted = [scheme.read_predicted[s.label] for s in stances]
+    gold = [scheme.read_gold[p.label] for p in posts]
+    classes = scheme.classes
+    result = Evaluation(classifier, score(gold, predicted, classes), scheme)
     result.sources = dict(Counter(s.source for s in stances))
     result.misses = [
         _miss(post, given, stance)
-        for post, given, stance in zip(posts, inputs, stances, strict=True)
-        if stance.label != post.label
+        for post, given, stance, wanted, got in zip(
+            posts, inputs, stances, gold, predicted, strict=True
+        )
+        if got != wanted
     ]
     for lang in sorted({p.lang for p in posts}):
         mine = [i for i, p in enumerate(posts) if p.lang == lang]
-        result.languages[lang] = score([gold[i] for i in mine], [predicted[i] for i in mine])
+        result.languages[lang] = score(
+            [gold[i] for i in mine], [predicted[i] for i in mine], classes
+        )
     return result
 
 
@@ -322,15 +387,16 @@ def predictor(choice: str) -> tuple[str, Predict]:
 
 # -- rendering -----------------------------------------------------------------------------------
 
-_SHORT = {"rumour": "rum", "denial": "den", "debunk": "deb", "report": "rep", "other": "oth"}
-
 
 def table(result: Evaluation) -> str:
     """Markdown tables: overall figures, per class, the confusion matrix, per language."""
     overall = result.overall
+    classes = result.scheme.classes
     sources = ", ".join(f"{k} {v}" for k, v in sorted(result.sources.items()))
-    lines = [
-        f"classifier: {result.classifier} (labels from: {sources})",
+    lines = [f"classifier: {result.classifier} (labels from: {sources})"]
+    if result.scheme is not SPREADWATCH:
+        lines.append(_reading(result.scheme))
+    lines += [
         "",
         f"posts {overall.posts} · accuracy {overall.accuracy:.2f} · "
         f"macro-F1 {overall.macro_f1:.2f}",
@@ -344,11 +410,11 @@ def table(result: Evaluation) -> str:
         for c in overall.classes
     ]
     lines += ["", "confusion (rows: gold, columns: predicted)", ""]
-    lines += ["| gold \\ predicted | " + " | ".join(_SHORT[p] for p in STANCES) + " |"]
-    lines += ["|---|" + "---:|" * len(STANCES)]
+    lines += ["| gold \\ predicted | " + " | ".join(p[:3] for p in classes) + " |"]
+    lines += ["|---|" + "---:|" * len(classes)]
     lines += [
-        f"| {g} | " + " | ".join(str(overall.confusion[g][p]) for p in STANCES) + " |"
-        for g in STANCES
+        f"| {g} | " + " | ".join(str(overall.confusion[g][p]) for p in classes) + " |"
+        for g in classes
     ]
     lines += [
         "",
@@ -361,6 +427,21 @@ def table(result: Evaluation) -> str:
         for lang, s in result.languages.items()
     ]
     return "\n".join(lines)
+
+
+def _reading(scheme: Scheme) -> str:
+    """How the file's labels and the classifier's are read in `scheme`'s classes."""
+
+    def grouped(mapping: dict[str, str]) -> str:
+        return "; ".join(
+            f"{' and '.join(k for k, v in mapping.items() if v == target)} → {target}"
+            for target in scheme.classes
+        )
+
+    return (
+        f"scored as {scheme.name}'s classes ({', '.join(scheme.classes)}): gold "
+        f"{grouped(scheme.read_gold)}; the classifier's {grouped(scheme.read_predicted)}"
+    )
 
 
 def _baseline_line(baseline: Baseline) -> str:

@@ -54,7 +54,13 @@ from typing import Any
 import numpy as np
 
 from indexer.stance import Stance, StanceInput, classify
-from indexer.stance_eval import read_labelled, score, stance_input
+from indexer.stance_eval import (
+    AS_RUMOUREVAL,
+    RUMOUREVAL_THREE,
+    read_labelled,
+    score,
+    stance_input,
+)
 from indexer.stance_features import context_matrix
 from indexer.stance_model import (
     MODEL_DIR,
@@ -95,7 +101,8 @@ FOUR = ("support", "deny", "query", "comment")
 #: false denies it (RumourEval does not tell a denial from a debunk of the evidence: "denial"),
 #: asking and commenting take no side.
 TO_SPREADWATCH = {"support": "rumour", "deny": "denial", "query": "other", "comment": "other"}
-TO_THREE = {"support": "support", "deny": "deny", "query": "other", "comment": "other"}
+#: RumourEval's four read as three (`stance eval --labels rumoureval` reads them so too).
+TO_THREE = RUMOUREVAL_THREE
 #: Own posts weigh more than RumourEval's in the final fit: they are the target's forms and
 #: languages, and 450 against 4,519. Chosen on the own leave-one-incident-out (never the
 #: held-out set): with the liblinear head, 3 gave 0.84 macro-F1, 10 gave 0.91 (the SGD head
@@ -374,13 +381,7 @@ def fit_tuned(
 
 
 #: spreadwatch's labels as the three that RumourEval's gold can tell apart.
-COLLAPSE = {
-    "rumour": "support",
-    "denial": "deny",
-    "debunk": "deny",
-    "report": "other",
-    "other": "other",
-}
+COLLAPSE = AS_RUMOUREVAL
 
 
 @dataclass

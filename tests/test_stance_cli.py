@@ -74,6 +74,54 @@ def test_the_table_says_what_always_answering_the_most_common_label_scores():
     assert "| en | 4 | 1.00 | 1.00 | rumour 0.25 |" in result.output
 
 
+def test_rumoureval_labels_are_scored_as_support_deny_other():
+    # the lexicon: denial (denies), other, rumour (heard … leaked), other, debunk (doctored);
+    # read as support / deny / other: deny, other, support, other, deny. Gold comment, query,
+    # support, comment, deny -> other, other, support, other, deny: 4 of 5, the first missed.
+    # support P1 R1; deny P1/2 R1 (F1 2/3); other P1 R2/3 (F1 0.8). Always other: 3 of 5.
+    result = run(
+        str(DATA / "rumoureval-small.jsonl"), "--labels", "rumoureval",
+        "--format", "json", "--classifier", "lexicon",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert (figures["labels"], figures["classes"]) == ("rumoureval", ["support", "deny", "other"])
+    overall = figures["overall"]
+    assert (overall["accuracy"], overall["macro_f1"]) == (0.8, round((1 + 2 / 3 + 0.8) / 3, 4))
+    assert overall["confusion"]["other"] == {"support": 0, "deny": 1, "other": 2}
+    assert overall["baseline"] == {
+        "label": "other", "accuracy": 0.6, "macro_f1": round(1.2 / 1.6 / 3, 4),
+    }  # fmt: skip
+    assert [(m["line"], m["gold"], m["predicted"]) for m in figures["misses"]] == [
+        (1, "comment", "denial")
+    ]
+
+
+def test_the_rumoureval_table_says_how_each_label_is_read():
+    result = run(str(DATA / "rumoureval-small.jsonl"), "--labels", "rumoureval",
+                 "--classifier", "lexicon")  # fmt: skip
+    assert "gold support → support; deny → deny; query and comment → other" in result.output
+    assert "rumour → support; denial and debunk → deny; report and other → other" in (result.output)
+    assert "| gold \\ predicted | sup | den | oth |" in result.output
+
+
+@pytest.mark.parametrize(
+    ("labels", "file_label", "said"),
+    [
+        ("spreadwatch", "deny", "(a rumoureval label: read the file with --labels rumoureval)"),
+        ("rumoureval", "rumour", "is not one of support, deny, query, comment"),
+    ],
+)
+def test_a_label_of_the_other_scheme_is_an_error_naming_the_line(
+    tmp_path: Path, labels: str, file_label: str, said: str
+):
+    labelled = tmp_path / "x.jsonl"
+    labelled.write_text(json.dumps({"text": "no", "label": file_label}) + "\n", encoding="utf-8")
+    result = run(str(labelled), "--labels", labels, "--classifier", "lexicon")
+    assert result.exit_code != 0
+    assert f"x.jsonl:1: label '{file_label}'" in result.output and said in result.output
+
+
 def test_claims_of_the_incident_are_matched(tmp_path: Path):
     labelled = tmp_path / "x.jsonl"
     labelled.write_text(

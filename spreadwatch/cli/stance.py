@@ -52,6 +52,16 @@ def stance() -> None:
     help="Also list every post labelled other than its gold label: its line, the label given, "
     "how sure, the claims it matched, the cues (the JSON always carries them).",
 )
+@click.option(
+    "--labels",
+    "scheme_name",
+    type=Name(("spreadwatch", "rumoureval"), "labels"),
+    default="spreadwatch",
+    show_default=True,
+    help="The file's gold labels: spreadwatch's five, or RumourEval's reply stances (support, "
+    "deny, query, comment), scored as support / deny / other with the classifier's labels read "
+    "so (rumour → support; denial, debunk → deny; report, other → other).",
+)
 @incidents_dir_option
 @format_option("table", "json", help="Markdown tables for people, or JSON for scripts.")
 def evaluate(
@@ -60,6 +70,7 @@ def evaluate(
     incident_ref: str | None,
     classifier: str,
     show_misses: bool,
+    scheme_name: str,
     incidents_dir: Path,
     fmt: str,
 ) -> None:
@@ -69,7 +80,9 @@ def evaluate(
     `platform`, `kind`, `domain`, `official`, `incident`.
 
     Prints the confusion matrix, per-class precision/recall/F1, macro-F1, and the same per
-    language; with --misses, each post labelled wrong and why. A malformed line is an error
+    language, beside always answering the most common gold label; with --misses, each post
+    labelled wrong and why. With --labels rumoureval the file holds RumourEval's reply stances
+    (support, deny, query, comment), as real labelled tweets do. A malformed line is an error
     naming it: nothing is skipped.
     """
     from indexer import stance_eval
@@ -79,7 +92,8 @@ def evaluate(
         echo_error(f"{labelled}: no such file")
         raise SystemExit(EXIT_BAD_INPUT)
     try:
-        posts = stance_eval.read_labelled(labelled)
+        scheme = stance_eval.SCHEMES[scheme_name]
+        posts = stance_eval.read_labelled(labelled, scheme)
         incident = resolve_incident(incident_ref, [incidents_dir]) if incident_ref else None
     except (stance_eval.EvalFileError, ConfigFileError) as error:
         echo_error(str(error))
@@ -109,7 +123,7 @@ def evaluate(
     except stance_eval.NoModelError as error:
         echo_error(str(error))
         raise SystemExit(EXIT_BAD_INPUT) from None
-    result = stance_eval.evaluate(posts, inputs, predict, name)
+    result = stance_eval.evaluate(posts, inputs, predict, name, scheme)
     if fmt == "json":
         click.echo(stance_eval.as_json(result))
         return
