@@ -380,6 +380,26 @@ def fit_tuned(
     return head
 
 
+def fit_kept(
+    design: str,
+    features: Any,
+    labels: Sequence[str],
+    weights: np.ndarray,
+    offsets: dict[str, float],
+) -> Any:
+    """`fit`, then the given per-class offsets (a head's, as its training report records
+    them) folded into the intercepts, with no search. The search's objective weighs each own
+    incident's five classes alike; trained with posts where a rumour is hard to tell from a
+    denial, it moved weight to `rumour` and the head read more denials as rumours (docs/stance.md,
+    "Sixteenth round"). Keeping the shipped head's offsets lets new posts change the weights
+    alone, and takes one fit instead of one per group."""
+    head = fit(design, features, labels, weights)
+    kept = np.array([float(offsets[str(c)]) for c in head.classes_])
+    head.intercept_ = head.intercept_ + kept
+    head.offsets_ = kept
+    return head
+
+
 #: spreadwatch's labels as the three that RumourEval's gold can tell apart.
 COLLAPSE = AS_RUMOUREVAL
 
@@ -476,6 +496,8 @@ class Folds:
     weights: np.ndarray
     trained_on: Any = None
     claimless: Any = None
+    #: Per-class offsets every fold keeps (`fit_kept`) instead of searching its own.
+    offsets: dict[str, float] | None = None
 
     @property
     def training(self) -> Any:
@@ -497,14 +519,20 @@ class Folds:
         """`leave_one_out`'s figures for `group`, the head trained on every other group."""
         train = [i for i, g in enumerate(self.groups) if g != group]
         test = [i for i, g in enumerate(self.groups) if g == group]
-        head = fit_tuned(
-            self.design,
-            _rows(self.training, train),
-            [self.labels[i] for i in train],
-            [self.groups[i] for i in train],
-            self.weights[train],
-            read=_rows(self.features, train),
-        )
+        labels = [self.labels[i] for i in train]
+        if self.offsets is not None:
+            head = fit_kept(
+                self.design, _rows(self.training, train), labels, self.weights[train], self.offsets
+            )
+        else:
+            head = fit_tuned(
+                self.design,
+                _rows(self.training, train),
+                labels,
+                [self.groups[i] for i in train],
+                self.weights[train],
+                read=_rows(self.features, train),
+            )
         gold = [self.labels[i] for i in test]
         read = gold, head.predict(_rows(self.features, test)).tolist()
         if self.claimless is None:
@@ -776,6 +804,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(its design, the current training posts) and keep the figures in its training report",
     )
     parser.add_argument(
+        "--keep-offsets",
+        action="store_true",
+        help="refit (with --designs '' --final ngram) keeping the shipped head's per-class "
+        "offsets instead of searching new ones (one fit; --as-shipped then keeps them in each fold)",
+    )
+    parser.add_argument(
         "--jobs", type=_processes, default=os.cpu_count() or 1, help="processes for the folds"
     )
     args = parser.parse_args(argv)
@@ -784,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     designs = [d for d in (DESIGNS if args.designs is None else args.designs).split(",") if d]
     if not designs and not args.final:
         parser.error("--designs '' (refit only) needs --final DESIGN")
+    kept = _kept_offsets(parser, args, designs)
     unknown = [d for d in [*designs, args.final] if d and d not in LINK]
     if unknown:  # before minutes of loading and featurising, not after
         parser.error(f"unknown design {unknown[0]!r}; known: {', '.join(LINK)}")
@@ -815,9 +850,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
         return 0
     folds = pooled(tweets, mine, final, cache, real)
-    head = fit_tuned(
-        final, folds.training, folds.labels, folds.groups, folds.weights, read=folds.features
-    )
+    if kept is not None:
+        head = fit_kept(final, folds.training, folds.labels, folds.weights, kept["offsets"])
+    else:
+        head = fit_tuned(
+            final, folds.training, folds.labels, folds.groups, folds.weights, read=folds.features
+        )
     # Minutes in the version: a head retrained the same day is another `stance_model` value.
     version = f"{final}-lr-{time.strftime('%Y%m%dT%H%M', time.gmtime())}"
     model = StanceModel(final, tuple(head.classes_), head.coef_, head.intercept_, version)
@@ -825,10 +863,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["holdout"] = score_holdout(model, held)
     model.meta = {"trained": report["started"], "data": report["data"], "head": _head_info(head)}
     report["head"] = model.meta["head"]
+    if kept is not None:
+        report["head"]["offsets_kept_from"] = kept["version"]
     model.save()
     _write_report(report)
     sys.stdout.write(json.dumps(report, indent=1) + "\n")
     return 0
+
+
+def _kept_offsets(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, designs: Sequence[str]
+) -> dict[str, Any] | None:
+    """`--keep-offsets`: the shipped head's offsets and version, read before the refit
+    overwrites its report; refused where there is nothing to keep or nothing to refit."""
+    if not args.keep_offsets:
+        return None
+    if designs or args.final != "ngram" or args.no_save:
+        parser.error("--keep-offsets refits the shipped design alone: --designs '' --final ngram")
+    offsets = _last_report().get("head", {}).get("offsets")
+    if not offsets:
+        parser.error(f"--keep-offsets: no offsets in {_report_path()}; train a head first")
+    meta = json.loads((MODEL_DIR / "stance-head.json").read_text(encoding="utf-8"))
+    return {"offsets": offsets, "version": str(meta.get("version", "?"))}
 
 
 def _measure_as_shipped(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -844,6 +900,9 @@ def _measure_as_shipped(parser: argparse.ArgumentParser, args: argparse.Namespac
     began = time.perf_counter()
     tweets, mine, real = _training_posts(args.rumoureval, args.recorded)
     mixed = shipped_mixture(design, tweets, mine, EmbeddingCache(args.cache), real)
+    head = _last_report().get("head", {})
+    if head.get("offsets_kept_from"):  # as it was fitted: the same offsets in every fold
+        mixed.offsets = head["offsets"]
     figures = as_shipped(mixed, args.jobs)
     kept = record_as_shipped(figures, len(mine), time.perf_counter() - began)
     sys.stdout.write(json.dumps(kept["as_shipped"], indent=1) + "\n")

@@ -27,6 +27,8 @@ from indexer.stance_train import (
     _trained_on,
     as_shipped,
     claims_dropped,
+    fit,
+    fit_kept,
     main,
     own_weights,
     pooled,
@@ -409,3 +411,49 @@ def test_recorded_posts_weigh_their_own_weight_in_the_pool():
     assert folds.labels == ["rumour", "rumour", "denial", "other"]
     assert folds.weights[-1] == RECORDED_WEIGHT
     assert folds.features.shape[0] == 4
+
+
+def _separable(seed: int) -> tuple[np.ndarray, list[str]]:
+    """Sixty posts whose first two columns say rumour or other, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = ["rumour" if i % 2 else "other" for i in range(60)]
+    features = rng.normal(0.0, 0.3, (60, 3))
+    features[:, 0] += [2.0 if label == "rumour" else 0.0 for label in labels]
+    features[:, 1] += [2.0 if label == "other" else 0.0 for label in labels]
+    return features, labels
+
+
+def test_kept_offsets_are_added_to_a_plain_fit_class_by_class():
+    features, labels = _separable(7)
+    matrix, weights = sparse.csr_matrix(features), np.ones(60)
+    plain = fit("ngram", matrix, labels, weights)
+    kept = fit_kept("ngram", matrix, labels, weights, {"other": -1.0, "rumour": 0.25})
+    assert list(kept.classes_) == ["other", "rumour"]
+    assert np.array_equal(kept.coef_, plain.coef_)
+    assert np.allclose(kept.intercept_ - plain.intercept_, [-1.0, 0.25])
+
+
+def test_folds_that_keep_offsets_score_every_held_out_group_with_them():
+    # Offsets this large decide every post: the held-out group is all `rumour`, whatever its
+    # features say; without them (searched on the other groups) the features decide.
+    features, labels = _separable(8)
+    folds = _three_groups(features, labels)
+    (gold, searched), _ = folds.held_out("g2")
+    assert searched == gold
+    folds.offsets = {"other": -50.0, "rumour": 50.0}
+    (_, kept), _ = folds.held_out("g2")
+    assert kept == ["rumour"] * 20
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--keep-offsets", "--designs", "ngram", "--final", "ngram"],
+        ["--keep-offsets", "--designs", "", "--final", "use"],
+    ],
+)
+def test_keeping_offsets_is_a_refit_of_the_shipped_design_alone(argv: list[str], capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert "--keep-offsets refits the shipped design alone" in capsys.readouterr().err
