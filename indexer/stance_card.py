@@ -141,11 +141,16 @@ def card(report: dict[str, Any]) -> str:
     if "head" in report:
         head = report["head"]
         offsets = ", ".join(f"{k} {v:+.2f}" for k, v in head.get("offsets", {}).items())
+        chosen = (
+            f"kept from `{head['offsets_kept_from']}`"
+            if head.get("offsets_kept_from")
+            else "chosen on inner folds"
+        )
         lines += [
             "",
             f"Final head: {head['fit']}"
             + (f", C {head['C']}" if "C" in head else "")
-            + (f"; per-class score offsets (chosen on inner folds): {offsets}" if offsets else "")
+            + (f"; per-class score offsets ({chosen}): {offsets}" if offsets else "")
             + ".",
         ]
     if "holdout" in report:
