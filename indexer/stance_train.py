@@ -26,7 +26,8 @@ What it measures:
 
 Every head of design `ngram` (in each fold and the shipped one) gets per-class score offsets
 chosen by an inner leave-one-group-out over its own training groups (`fit_tuned`), so a test
-event or incident never influences what is fitted for it. Designs not named in `--designs`
+event or incident never influences what is fitted for it — or, with `--keep-offsets`, the
+installed head's offsets, kept in the refit and in every fold (`fit_kept`). Designs not named in `--designs`
 keep their last measured figures in the report (marked with the date they were measured and
 the number of own posts they were measured on). `--designs ''` compares none: it refits the
 `--final` design on the current data in minutes, where the comparison takes hours, and the
