@@ -116,7 +116,7 @@ def read_labelled(path: Path, scheme: Scheme = SPREADWATCH) -> list[Labelled]:
         if label not in scheme.gold:
             raise EvalFileError(
                 f"{path}:{number}: label {label!r} is not one of {labels}"
-                + ("" if scheme.name != "spreadwatch" else _other_scheme_hint(label))
+                + _other_scheme_hint(label, scheme)
             )
         lang = str(record.get("lang") or "und")
         posts.append(Labelled(number, label, lang, record))
@@ -125,8 +125,9 @@ def read_labelled(path: Path, scheme: Scheme = SPREADWATCH) -> list[Labelled]:
     return posts
 
 
-def _other_scheme_hint(label: object) -> str:
-    others = [s.name for s in SCHEMES.values() if s.name != "spreadwatch" and label in s.gold]
+def _other_scheme_hint(label: object, scheme: Scheme) -> str:
+    """Which option reads `label`, when another scheme's gold has it."""
+    others = [s.name for s in SCHEMES.values() if s is not scheme and label in s.gold]
     return f" (a {others[0]} label: read the file with --labels {others[0]})" if others else ""
 
 

@@ -64,6 +64,7 @@ from indexer.stance_eval import (
 )
 from indexer.stance_features import context_matrix
 from indexer.stance_model import (
+    META,
     MODEL_DIR,
     StanceModel,
     embed,
@@ -884,7 +885,7 @@ def _kept_offsets(
     offsets = _last_report().get("head", {}).get("offsets")
     if not offsets:
         parser.error(f"--keep-offsets: no offsets in {_report_path()}; train a head first")
-    meta = json.loads((MODEL_DIR / "stance-head.json").read_text(encoding="utf-8"))
+    meta = json.loads(META.read_text(encoding="utf-8"))
     return {"offsets": offsets, "version": str(meta.get("version", "?"))}
 
 
@@ -894,14 +895,15 @@ def _measure_as_shipped(parser: argparse.ArgumentParser, args: argparse.Namespac
     if args.designs is not None or args.final or args.no_save:
         parser.error("--as-shipped measures the shipped head's design alone: no --designs, "
                      "--final or --no-save")  # fmt: skip
-    design = _last_report().get("final")
+    shipped = _last_report()
+    design = shipped.get("final")
     if design is None:
         parser.error(f"--as-shipped: no training report at {_report_path()}; train a head first")
     _require_data(parser, args)
     began = time.perf_counter()
     tweets, mine, real = _training_posts(args.rumoureval, args.recorded)
     mixed = shipped_mixture(design, tweets, mine, EmbeddingCache(args.cache), real)
-    head = _last_report().get("head", {})
+    head = shipped.get("head", {})
     if head.get("offsets_kept_from"):  # as it was fitted: the same offsets in every fold
         mixed.offsets = head["offsets"]
     figures = as_shipped(mixed, args.jobs)

@@ -11,6 +11,9 @@ import difflib
 from collections.abc import Iterable
 
 STANCES = ("rumour", "denial", "debunk", "report", "other")
+#: The schemes a labelled file's gold may use (`indexer.stance_eval.SCHEMES`): spreadwatch's
+#: five stances, or RumourEval's reply stances.
+LABEL_SCHEMES = ("spreadwatch", "rumoureval")
 
 #: Platforms the built-in spiders write; configured web pages may add their own (`platform:`).
 PLATFORMS = (

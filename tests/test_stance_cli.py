@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.stance_eval import read_labelled, stance_input
+from indexer.stance_eval import SCHEMES, read_labelled, stance_input
 from spreadwatch.cli import cli
+from spreadwatch.names import LABEL_SCHEMES
 
 DATA = Path(__file__).parent / "data" / "stance"
 INCIDENTS = Path(__file__).resolve().parent.parent / "data" / "stance"
@@ -110,6 +111,7 @@ def test_the_rumoureval_table_says_how_each_label_is_read():
     [
         ("spreadwatch", "deny", "(a rumoureval label: read the file with --labels rumoureval)"),
         ("rumoureval", "rumour", "is not one of support, deny, query, comment"),
+        ("rumoureval", "rumour", "(a spreadwatch label: read the file with --labels spreadwatch)"),
     ],
 )
 def test_a_label_of_the_other_scheme_is_an_error_naming_the_line(
@@ -294,3 +296,7 @@ def test_a_missed_posts_hostile_text_is_one_escaped_row(tmp_path: Path):
         "| a \\| b # big \\[click\\](https://evil.example) \\\\u202emoc.elgoog \\<b\\>x\\</b\\> |"
     )
     assert "\u202e" not in result.output
+
+
+def test_the_option_offers_every_scheme_the_library_scores():
+    assert tuple(SCHEMES) == LABEL_SCHEMES

@@ -18,7 +18,7 @@ from spreadwatch.cli.context import (
     indices_needed,
 )
 from spreadwatch.cli.params import Name
-from spreadwatch.names import STANCES
+from spreadwatch.names import LABEL_SCHEMES, STANCES
 
 if TYPE_CHECKING:
     from spreadwatch.incident import Incident
@@ -55,7 +55,7 @@ def stance() -> None:
 @click.option(
     "--labels",
     "scheme_name",
-    type=Name(("spreadwatch", "rumoureval"), "labels"),
+    type=Name(LABEL_SCHEMES, "labels"),
     default="spreadwatch",
     show_default=True,
     help="The file's gold labels: spreadwatch's five, or RumourEval's reply stances (support, "
