@@ -109,6 +109,16 @@ class _Pending:
     attempts: int = 0  # earlier failed writes (from the spool)
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """A post as one try of a batch wrote it, with what that write would count as."""
+
+    source: dict[str, Any]
+    outcome: str
+    changes: tuple[int, int]  # (edited, deleted)
+    snapshots: list[dict[str, Any]]
+
+
 class ShardsUnavailableError(TransportError):
     """Stored versions could not be read: a shard of the posts index has no active copy."""
 
@@ -314,11 +324,16 @@ class BulkWriter:
         there was none): another writer (a parallel crawl, the stream) may store the same post
         between this one's read and write. Such a post is read and merged again, so neither
         write is lost; still changing after `CONFLICT_ATTEMPTS` merges, it waits in the spool.
+        A conflict may also be this writer's own write: the node that took the bulk request died
+        before it replied, the client sent it again to another node, and that found the post
+        already written. Read again, the post is then exactly what was sent (`sent`): it counts
+        once, as what that write was (new, updated), not as unchanged.
         """
         snapshots: dict[str, _Pending] = {}
+        sent: dict[str, _Sent] = {}
         todo = dict(batch)
         for _ in range(CONFLICT_ATTEMPTS):
-            conflicts = self._merge_and_write(todo, snapshots)
+            conflicts = self._merge_and_write(todo, snapshots, sent)
             if not conflicts:
                 return snapshots
             logger.info(
@@ -330,9 +345,10 @@ class BulkWriter:
         return snapshots
 
     def _merge_and_write(
-        self, batch: dict[str, _Pending], snapshots: dict[str, _Pending]
+        self, batch: dict[str, _Pending], snapshots: dict[str, _Pending], sent: dict[str, _Sent]
     ) -> list[str]:
-        """Read, merge and write `batch` once; returns the ids that met a newer stored version."""
+        """Read, merge and write `batch` once; returns the ids that met a newer stored version.
+        `sent` holds what earlier tries of this batch wrote, and gains what this one writes."""
         try:
             stored = self._stored_posts(list(batch))
         except (TransportError, ApiError) as error:
@@ -343,8 +359,11 @@ class BulkWriter:
             logger.exception("unexpected failure reading %s stored posts", len(batch))
             self._spool_batch(POST, batch, f"error: {type(error).__name__}: {error}")
             return []
+        landed = self._own_writes(batch, stored, sent, snapshots)
         actions, outcomes, changes, wanted = [], {}, {}, {}
         for doc_id, pending in list(batch.items()):
+            if doc_id in landed:
+                continue
             found = stored.get(doc_id)
             previous = found.source if found is not None else None
             if previous is None and pending.only_existing:
@@ -361,16 +380,60 @@ class BulkWriter:
                 {"_index": self.names.posts, "_id": doc_id, "_source": merged}
                 | bulk_condition(found)
             )
+        for action in actions:
+            doc_id = action["_id"]
+            sent[doc_id] = _Sent(
+                action["_source"], outcomes[doc_id], changes[doc_id], wanted[doc_id]
+            )
         written, conflicts = self._bulk(POST, actions, batch)
         for doc_id in written:
-            self._count_outcome(outcomes[doc_id], batch[doc_id].replayed)
-            edited, deleted = changes[doc_id]
-            self.stats.edited += edited
-            self.stats.deleted += deleted
+            self._count_written(sent[doc_id], batch[doc_id].replayed)
         for doc_id in set(wanted) - set(conflicts):
             for snapshot in wanted[doc_id]:
                 self._add_to(snapshots, ACTIVITY, snapshot)
         return conflicts
+
+    def _own_writes(
+        self,
+        batch: dict[str, _Pending],
+        stored: dict[str, Versioned],
+        sent: dict[str, _Sent],
+        snapshots: dict[str, _Pending],
+    ) -> set[str]:
+        """The posts of `batch` stored exactly as an earlier try of this batch sent them: that
+        write landed though its reply was lost. They are counted as written and left out of
+        this try. (Another writer storing the very same document, crawl times included, would
+        be taken for this one's write: both then count it.)"""
+        landed = {
+            doc_id
+            for doc_id in batch
+            if doc_id in sent
+            and doc_id in stored
+            and stored[doc_id].source == self._as_stored(sent[doc_id].source)
+        }
+        if landed:
+            logger.info(
+                "%d posts were already stored as this writer sent them (a reply lost, the request "
+                "sent again): counted once",
+                len(landed),
+            )
+        for doc_id in landed:
+            self._count_written(sent[doc_id], batch[doc_id].replayed)
+            for snapshot in sent[doc_id].snapshots:
+                self._add_to(snapshots, ACTIVITY, snapshot)
+        return landed
+
+    def _count_written(self, write: _Sent, replayed: bool) -> None:
+        self._count_outcome(write.outcome, replayed)
+        edited, deleted = write.changes
+        self.stats.edited += edited
+        self.stats.deleted += deleted
+
+    def _as_stored(self, source: dict[str, Any]) -> Any:
+        """`source` as Elasticsearch keeps it (through the client's JSON serializer), so that
+        it compares equal to what a later read returns."""
+        serializer = self.client.transport.serializers.get_serializer("application/json")
+        return json.loads(serializer.dumps(source))
 
     def _stored_posts(self, ids: list[str]) -> dict[str, Versioned]:
         response = self.client.mget(index=self.names.posts, ids=ids)

@@ -1,6 +1,7 @@
 """TCP relays in front of the test node: one that can be cut (the node lost mid-crawl), one that
-holds bulk requests (another writer's request lands first), and a black hole (a cluster that
-takes connections and never answers), alone or after a relay's first bulk request."""
+holds bulk requests (another writer's request lands first), one that loses the first bulk
+request's reply (the node died after writing, before answering), and a black hole (a cluster
+that takes connections and never answers), alone or after a relay's first bulk request."""
 
 from __future__ import annotations
 
@@ -92,6 +93,51 @@ class BulkGate(Proxy):
 
     def release(self) -> None:
         self.released.set()
+
+
+class LostReply(Proxy):
+    """A relay to the node that passes the first bulk request on and then closes the client's
+    connection instead of answering it: the node wrote the documents and died before its reply
+    left. Everything after (the client sending the request again) is relayed as it is."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.lost = threading.Event()
+        super().__init__(target)
+
+    def _relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        bulk_sent = threading.Event()
+        threading.Thread(
+            target=self._watch, args=(client, upstream, bulk_sent), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._reply, args=(upstream, client, bulk_sent), daemon=True
+        ).start()
+
+    def _watch(self, src: socket.socket, dst: socket.socket, bulk_sent: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                first_line = data.split(b"\r\n", 1)[0]
+                is_bulk = REQUEST_LINE.match(first_line) and b"/_bulk" in first_line
+                if is_bulk and not self.lost.is_set():
+                    bulk_sent.set()
+                dst.sendall(data)
+
+    def _reply(self, src: socket.socket, dst: socket.socket, bulk_sent: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if bulk_sent.is_set() and not self.lost.is_set():
+                    self.lost.set()  # the bulk reply: dropped, and the connection with it
+                    for sock in (dst, src):  # shut down first: it wakes the other reader
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+                        sock.close()
+                    return
+                dst.sendall(data)
+
+    def client(self) -> Elasticsearch:
+        """A client that sends a request again once when its connection breaks, as the
+        default client does (there to another node)."""
+        return Elasticsearch(f"http://127.0.0.1:{self.port}", request_timeout=30, max_retries=1)
 
 
 #: The first line of an HTTP request, as the client sends it.

@@ -15,7 +15,7 @@ from indexer.connection import IndexNames
 from indexer.spool import Spool, SpoolEntry
 from indexer.writer import BulkWriter
 
-from es_relay import BulkGate, Proxy  # isort: skip
+from es_relay import BulkGate, LostReply, Proxy  # isort: skip
 
 
 def post(native_id: str = "1", **fields: Any) -> dict[str, Any]:
@@ -448,3 +448,38 @@ def test_two_writers_on_one_post_at_once_lose_neither_write(  # noqa: PLR0917
     if "versions" in expected:
         doc = {"versions": [v["text"] for v in doc.get("versions", [])]}
     assert {k: doc.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("stored_first", "sent", "counts", "snapshots"),
+    [
+        # A new post: counted new once, not "unchanged" when the request is sent again.
+        (None, {}, {"indexed_new": 1, "updated": 0, "unchanged": 0}, 0),
+        # A stored post with more stars: counted updated once, its growth plotted.
+        (
+            {},
+            {"engagement": {"stars": 250}, "last_seen": "2024-10-19T09:00:00+00:00"},
+            {"indexed_new": 0, "updated": 1, "unchanged": 0},
+            2,
+        ),
+    ],
+)
+def test_a_write_whose_reply_was_lost_counts_once_as_what_it_was(  # noqa: PLR0917
+    es_client, index_names, writer_for, stored_first, sent, counts, snapshots
+):
+    """The node that took a bulk request wrote it and died before replying; the client sent it
+    again to another node, which refused it as a version conflict: the post is already there,
+    written by this very writer."""
+    if stored_first is not None:
+        first = writer_for()
+        first.add_post(post("p", **stored_first))
+        first.close()
+    relay = LostReply.to(es_client)
+    writer = writer_for(client=relay.client())
+    writer.add_post(post("p", **sent))
+    stats = writer.close()
+    relay.cut()
+    assert relay.lost.is_set(), "the relay never lost a bulk reply: nothing was tested"
+    assert {k: getattr(stats, k) for k in counts} == counts
+    assert (stats.spooled, count(es_client, index_names.activity)) == (0, snapshots)
+    assert stored(es_client, index_names, "github:p")["engagement"] == post(**sent)["engagement"]
