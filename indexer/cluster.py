@@ -104,9 +104,13 @@ class LocalCluster:
         if down:
             home, java = self._distribution()  # once: unpacking is not safe in parallel
             with ThreadPoolExecutor(max_workers=len(down)) as pool:
-                starts = [pool.submit(self._launch, n, home, java, fresh) for n in down]
-                for future in starts:
-                    future.result()
+                starts = {n: pool.submit(self._launch, n, home, java, fresh) for n in down}
+                failed = {n: f.exception() for n, f in starts.items() if f.exception()}
+            for node, error in failed.items():
+                # Booting side by side on a small machine, a node can give up before the
+                # others answer; once they are up it starts alone (a second failure raises).
+                logger.warning("cluster node %s did not start (%s); starting it again", node.name, error)  # fmt: skip
+                self._launch(node, home, java, fresh)
         self.wait_for_nodes(len(nodes))
         return [node.url for node in nodes]
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -268,16 +269,51 @@ def _free_port() -> int:
     return free_ports(1)[0]
 
 
+#: Where the kernel picks the local ports of outgoing connections (Linux), and how far below
+#: it node ports are chosen.
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+NODE_PORT_SPAN = 8192
+
+
 def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports (all held open while choosing, so none repeats)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    """`count` distinct free loopback ports, below the ephemeral range where the system can tell
+    it (all held open while choosing, so none repeats).
+
+    A node binds its ports only once it boots, and again at each restart: a port from the
+    ephemeral range may be taken meanwhile by any outgoing connection (a client's, another
+    node's), and the node then cannot start. Ports below that range are only ever taken by a
+    program that binds them by number.
+    """
+    sockets: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+        for port in _candidate_ports():
+            if len(sockets) == count:
+                break
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
         return [int(sock.getsockname()[1]) for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _candidate_ports() -> Iterator[int]:
+    """Ports below the ephemeral range in random order, then any (port 0: the kernel's pick)."""
+    try:
+        low = int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    start = max(low - NODE_PORT_SPAN, 1024)
+    below = list(range(start, low))
+    random.shuffle(below)
+    yield from below
+    while True:
+        yield 0
 
 
 def _write_config(paths: NodePaths, home: Path, port: int) -> None:
@@ -406,9 +442,11 @@ def _wait_healthy(url: str, paths: NodePaths, timeout: float) -> None:
 
 
 def _boot_failure(paths: NodePaths) -> str:
-    """The cause of a failed boot: the server log's fatal exception, else the launcher's output."""
-    server_log = paths.logs / "spreadwatch-embedded.log"
-    if server_log.is_file():
+    """The cause of a failed boot: the server log's fatal exception, else the launcher's output.
+
+    The server log is named after the cluster (`spreadwatch-embedded.log`, a local cluster's
+    `spreadwatch-local.log`), so every log of the node is searched."""
+    for server_log in sorted(paths.logs.glob("*.log")):
         lines = server_log.read_text(errors="replace").splitlines()
         fatal = [i for i, line in enumerate(lines) if "fatal exception" in line]
         if fatal and fatal[-1] + 1 < len(lines):

@@ -160,3 +160,27 @@ def test_processes_starting_together_each_find_the_data_folder_writable(tmp_path
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(prepare_many, range(4)))  # raises what a worker raised
     assert list(paths.root.iterdir()) == []
+
+
+def test_node_ports_are_chosen_below_the_ephemeral_range() -> None:
+    """A node binds its ports when it boots (and again at each restart): a port the kernel may
+    hand any outgoing connection meanwhile would keep it from starting."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = embedded.free_ports(6)
+    assert len(set(ports)) == 6
+    assert all(1024 <= port < low for port in ports)
+
+
+@pytest.mark.parametrize("server_log", ["spreadwatch-embedded.log", "spreadwatch-local.log"])
+def test_a_node_that_cannot_boot_is_reported_with_its_fatal_exception(
+    tmp_path: Path, server_log: str
+) -> None:
+    paths = embedded.NodePaths(root=tmp_path / "node")
+    paths.logs.mkdir(parents=True)
+    cause = "org.elasticsearch.transport.BindTransportException: Failed to bind to 127.0.0.1:9301"
+    (paths.logs / "startup.log").write_text("[WARN ][o.e.c.c.JoinHelper] failed to join node-1\n")
+    (paths.logs / server_log).write_text(
+        "[ERROR][o.e.b.Elasticsearch] [node-2] fatal exception while booting Elasticsearch\n"
+        f"{cause}\n\tat org.elasticsearch.transport.TcpTransport.bindToPort(TcpTransport.java:1)\n"
+    )
+    assert embedded._boot_failure(paths) == cause
