@@ -698,8 +698,23 @@ def as_shipped(mixed: Folds, jobs: int = 1) -> dict[str, Any]:
     return {
         "rumoureval_loeo_3_as_shipped": macro(read, COLLAPSE),
         "rumoureval_as_shipped_accuracy_3": _accuracy(read, COLLAPSE),
+        "rumoureval_as_shipped_classes_3": per_class_counts(read, COLLAPSE),
         "rumoureval_loeo_3_as_shipped_claimless": macro(no_claims, COLLAPSE),
     }
+
+
+def per_class_counts(pairs: dict[str, Pairs], mapping: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Per class, every group pooled (labels mapped first): how many posts have it (`gold`),
+    how many were given it (`read`) and how many of those rightly (`right`) — where a macro-F1
+    comes from, e.g. a class given often and rarely right."""
+    counts: dict[str, dict[str, int]] = {}
+    for gold, predicted in pairs.values():
+        for g, p in zip(gold, predicted, strict=True):
+            truth, given = mapping[g], mapping[p]
+            counts.setdefault(truth, {"gold": 0, "read": 0, "right": 0})["gold"] += 1
+            counts.setdefault(given, {"gold": 0, "read": 0, "right": 0})["read"] += 1
+            counts[truth]["right"] += int(truth == given)
+    return dict(sorted(counts.items()))
 
 
 def record_as_shipped(figures: dict[str, Any], own_posts: int, seconds: float) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from scipy import sparse
 
 from crawlers.conformance.check import part
 from indexer.stance import StanceInput, classify
-from indexer.stance_card import _as_shipped_line, _design_name
+from indexer.stance_card import _as_shipped_line, _classes_line, _design_name
 from indexer.stance_train import (
     CLAIMLESS_SHARE,
     COLLAPSE,
@@ -31,6 +31,7 @@ from indexer.stance_train import (
     fit_kept,
     main,
     own_weights,
+    per_class_counts,
     pooled,
     record_as_shipped,
     recorded,
@@ -298,6 +299,26 @@ def test_as_shipped_scores_each_unseen_event_by_three_labels_read_with_and_witho
     assert figures["rumoureval_loeo_3_as_shipped"]["mean"] == 1.0
     assert figures["rumoureval_as_shipped_accuracy_3"] == 1.0
     assert figures["rumoureval_loeo_3_as_shipped_claimless"]["mean"] < 1.0
+    # The forty event posts: 10 rumours (support), 10 denials (deny), 20 other and report.
+    assert figures["rumoureval_as_shipped_classes_3"] == {
+        "deny": {"gold": 10, "read": 10, "right": 10},
+        "other": {"gold": 20, "read": 20, "right": 20},
+        "support": {"gold": 10, "read": 10, "right": 10},
+    }
+
+
+def test_per_class_counts_say_how_often_a_class_was_given_and_how_often_rightly():
+    pairs = {
+        "e1": (["rumour", "other", "other", "denial"], ["denial", "report", "denial", "denial"]),
+        "e2": (["debunk", "rumour"], ["rumour", "rumour"]),
+    }
+    assert per_class_counts(pairs, COLLAPSE) == {
+        "deny": {"gold": 2, "read": 3, "right": 1},
+        "other": {"gold": 2, "read": 1, "right": 1},
+        "support": {"gold": 2, "read": 2, "right": 1},
+    }
+    line = " ".join(_classes_line(per_class_counts(pairs, COLLAPSE)))
+    assert "`deny` 2 tweets, given 3 times, 1 rightly (precision 0.33, recall 0.50)" in line
 
 
 def test_as_shipped_figures_are_kept_with_when_and_on_what_in_the_heads_report(
