@@ -218,11 +218,6 @@ def find_claims(text: str, post: StanceInput) -> list[ClaimHit]:
     return found
 
 
-def find_negations(text: str) -> list[Hit]:
-    """The negations in folded text ("not", "no", 不, kein …), wherever they stand."""
-    return _matches(text, "negation")
-
-
 def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text) if s.strip()]
 

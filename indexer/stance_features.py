@@ -8,8 +8,7 @@ The learned head (`indexer.stance_model`) sees, for each post:
   lexicon finds in it (a reply "false!" under a rumour is a denial; "so true" under a denial is
   not a rumour);
 - `context_features` below: the lexicon's label and cue counts on the post, negated and asked
-  claims, matched claims, a negation bearing on none of them, question and link marks, the
-  press flag.
+  claims, matched claims, question and link marks, the press flag.
 
 Whether the author is an official account is deliberately not a feature: in the own training
 posts every official post is a denial, so a head given the flag learned "official → denial"
@@ -34,14 +33,11 @@ import numpy as np
 from indexer.documents import STANCES
 from indexer.stance import (
     COUNTER,
-    ClaimHit,
-    Hit,
     Stance,
     StanceInput,
     classify,
     find_claims,
     find_cues,
-    find_negations,
     is_news,
     stance_text,
 )
@@ -62,7 +58,6 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "claims_standing",
     "claims_negated",
     "claims_asked",
-    "negation_bare",
     "question_mark",
     "ends_with_question",
     "has_link",
@@ -105,7 +100,6 @@ def context_features(post: StanceInput, lexicon: Stance | None = None) -> list[f
         float(sum(1 for c in claims if not (c.negated or c.asked))),
         float(sum(1 for c in claims if c.negated)),
         float(sum(1 for c in claims if c.asked)),
-        _bare_negation(text, hits, claims),
         1.0 if ("?" in raw or "？" in raw) else 0.0,
         1.0 if raw.rstrip().endswith(("?", "？", "吗", "吗？")) else 0.0,
         1.0 if _URL.search(raw) else 0.0,
@@ -120,15 +114,6 @@ def context_features(post: StanceInput, lexicon: Stance | None = None) -> list[f
         float(sum(1 for h in parent_hits if h.category == "rumour" and not h.negated)),
     ]
     return row
-
-
-def _bare_negation(text: str, hits: Sequence[Hit], claims: Sequence[ClaimHit]) -> float:
-    """1 when the post says "no" about nothing the rules know: a negation, and neither a claim
-    nor a denial, debunk or fake cue. Such replies ("no shit", "not good news", "not surprised")
-    are side talk far more often than denials; the n-grams alone read their "no" as one."""
-    if claims or any(h.category in COUNTER for h in hits):
-        return 0.0
-    return 1.0 if find_negations(text) else 0.0
 
 
 def context_matrix(posts: Sequence[StanceInput], lexicon: Sequence[Stance]) -> np.ndarray:
