@@ -1,6 +1,6 @@
 """A three-node cluster: a crawl keeps every post through the loss of a node; status sees it.
 
-The node-killing test comes last in the module, so the others find all three nodes up without
+The node-killing tests come last in the module, so the others find all three nodes up without
 waiting for a restart.
 
 Real processes throughout: three Elasticsearch nodes, `crawlers.run` crawling a replayed news
@@ -10,7 +10,9 @@ host, and SIGKILL on the node that holds the posts primary while the crawl is wr
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -143,3 +145,40 @@ def test_a_crawl_loses_no_post_and_indexes_none_twice_when_a_node_is_killed(
     assert sorted(stored) == sorted(expected)  # every post, each once
     # Counted as new once each across both runs: a retry after the node loss is no second post.
     assert first["items_indexed"] + second["items_indexed"] == len(expected)
+
+
+class _FreeOnWarning(logging.Handler):
+    """Closes `held` once the cluster says a node did not start, before it starts it again."""
+
+    def __init__(self, held: socket.socket) -> None:
+        super().__init__(logging.WARNING)
+        self.held = held
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "did not start" in message:
+            self.warnings.append(message)
+            self.held.close()
+
+
+@pytest.mark.timeout(900)
+def test_a_node_that_cannot_boot_beside_the_others_is_started_again_with_its_cause_logged(
+    healthy_cluster: LocalCluster,
+) -> None:
+    """A node's HTTP port taken while it was down: its boot fails on the bind, the cause is the
+    node log's fatal exception, and once the port is free the node starts alone."""
+    victim = healthy_cluster.nodes()[-1]
+    healthy_cluster.kill_node(victim)
+    held = socket.create_server(("127.0.0.1", victim.http_port))
+    watcher = _FreeOnWarning(held)
+    cluster_log = logging.getLogger("indexer.cluster")
+    cluster_log.addHandler(watcher)
+    try:
+        healthy_cluster.start(len(healthy_cluster.nodes()))
+    finally:
+        cluster_log.removeHandler(watcher)
+        held.close()
+    (warning,) = watcher.warnings
+    assert victim.name in warning and str(victim.http_port) in warning  # the bind, by its port
+    assert healthy_cluster.status()["number_of_nodes"] == 3
