@@ -105,7 +105,7 @@ class LocalCluster:
             home, java = self._distribution()  # once: unpacking is not safe in parallel
             with ThreadPoolExecutor(max_workers=len(down)) as pool:
                 starts = {n: pool.submit(self._launch, n, home, java, fresh) for n in down}
-                failed = {n: f.exception() for n, f in starts.items() if f.exception()}
+                failed = {n: error for n, f in starts.items() if (error := f.exception())}
             for node, error in failed.items():
                 # Booting side by side on a small machine, a node can give up before the
                 # others answer; once they are up it starts alone (a second failure raises).

@@ -402,6 +402,23 @@ def fit_kept(
     return head
 
 
+def fit_head(
+    design: str,
+    features: Any,
+    labels: Sequence[str],
+    groups: Sequence[str],
+    weights: np.ndarray,
+    *,
+    read: Any,
+    offsets: dict[str, float] | None = None,
+) -> Any:
+    """A head as `--keep-offsets` asks: with `offsets` kept (`fit_kept`), else with offsets
+    searched on inner folds (`fit_tuned`) — the one choice the refit and every fold make."""
+    if offsets is not None:
+        return fit_kept(design, features, labels, weights, offsets)
+    return fit_tuned(design, features, labels, groups, weights, read=read)
+
+
 #: spreadwatch's labels as the three that RumourEval's gold can tell apart.
 COLLAPSE = AS_RUMOUREVAL
 
@@ -521,20 +538,15 @@ class Folds:
         """`leave_one_out`'s figures for `group`, the head trained on every other group."""
         train = [i for i, g in enumerate(self.groups) if g != group]
         test = [i for i, g in enumerate(self.groups) if g == group]
-        labels = [self.labels[i] for i in train]
-        if self.offsets is not None:
-            head = fit_kept(
-                self.design, _rows(self.training, train), labels, self.weights[train], self.offsets
-            )
-        else:
-            head = fit_tuned(
-                self.design,
-                _rows(self.training, train),
-                labels,
-                [self.groups[i] for i in train],
-                self.weights[train],
-                read=_rows(self.features, train),
-            )
+        head = fit_head(
+            self.design,
+            _rows(self.training, train),
+            [self.labels[i] for i in train],
+            [self.groups[i] for i in train],
+            self.weights[train],
+            read=_rows(self.features, train),
+            offsets=self.offsets,
+        )
         gold = [self.labels[i] for i in test]
         read = gold, head.predict(_rows(self.features, test)).tolist()
         if self.claimless is None:
@@ -867,12 +879,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
         return 0
     folds = pooled(tweets, mine, final, cache, real)
-    if kept is not None:
-        head = fit_kept(final, folds.training, folds.labels, folds.weights, kept["offsets"])
-    else:
-        head = fit_tuned(
-            final, folds.training, folds.labels, folds.groups, folds.weights, read=folds.features
-        )
+    head = fit_head(
+        final,
+        folds.training,
+        folds.labels,
+        folds.groups,
+        folds.weights,
+        read=folds.features,
+        offsets=kept["offsets"] if kept is not None else None,
+    )
     # Minutes in the version: a head retrained the same day is another `stance_model` value.
     version = f"{final}-lr-{time.strftime('%Y%m%dT%H%M', time.gmtime())}"
     model = StanceModel(final, tuple(head.classes_), head.coef_, head.intercept_, version)
