@@ -46,7 +46,7 @@ def card(report: dict[str, Any]) -> str:
         f"({_counts(data['own_train']['languages'])}; {_counts(data['own_train']['labels'])}), "
         f"{_incidents(data['own_train'])}; weighted {_own_weight(report)}× in the final fit, "
         "shared so that each class weighs the same among the replies and among the other posts "
-        "(`indexer.stance_train.own_weights`).",
+        "(`indexer.stance_corpus.own_weights`).",
         *_recorded(data),
         *_claimless_share(report),
         f"- Held-out `data/stance/holdout.jsonl`: {data['own_holdout']['posts']} posts, sha256 "
@@ -235,7 +235,7 @@ def _claimless_share(report: dict[str, Any]) -> list[str]:
         return []
     return [
         f"- Every training post with a matched claim is, with probability {share:g} (by a hash "
-        "of its incident and text), read as if no claim had matched (`indexer.stance_train.claims_dropped`), "
+        "of its incident and text), read as if no claim had matched (`indexer.stance_corpus.claims_dropped`), "
         "so that a rumour is found by its words as well as by the incident's claims."
     ]
 

@@ -35,20 +35,19 @@ from typing import Any
 import numpy as np
 
 from indexer import stance_encoder as enc
-from indexer.stance_train import (
+from indexer.stance_corpus import (
     FOUR,
-    MODEL_DIR,
     OWN,
     OWN_WEIGHT,
     RUMOUREVAL,
     TO_SPREADWATCH,
     TO_THREE,
     Example,
-    Pairs,
-    macro,
     own,
     rumoureval,
 )
+from indexer.stance_fit import Pairs, macro
+from indexer.stance_model import MODEL_DIR
 
 logger = logging.getLogger(__name__)
 

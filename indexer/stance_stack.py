@@ -32,23 +32,18 @@ from typing import Any
 
 import numpy as np
 
+from indexer.stance_corpus import FOUR, RUMOUREVAL, TO_THREE, Example, rumoureval
 from indexer.stance_finetune import PROBABILITIES, print_card, save_out_of_fold
-from indexer.stance_model import ovr_probabilities
-from indexer.stance_train import (
-    FOUR,
-    MODEL_DIR,
-    RUMOUREVAL,
-    TO_THREE,
+from indexer.stance_fit import (
     EmbeddingCache,
-    Example,
     Scored,
-    _fast_macro_f1,
-    _rows,
+    fast_macro_f1,
     featurise,
     fit_tuned,
-    rumoureval,
+    select_rows,
     tune_offsets,
 )
+from indexer.stance_model import MODEL_DIR, ovr_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +87,11 @@ def ngram_out_of_fold(tweets: Sequence[Example]) -> np.ndarray:
     for event in sorted(set(groups)):
         train, test = np.flatnonzero(groups != event), np.flatnonzero(groups == event)
         head = fit_tuned(
-            "ngram", _rows(features, train), labels[train].tolist(), groups[train].tolist(),
+            "ngram", select_rows(features, train), labels[train].tolist(), groups[train].tolist(),
             np.ones(len(train)),
         )  # fmt: skip
         order = [list(head.classes_).index(c) for c in CLASSES_4]
-        scores = head.decision_function(_rows(features, test))
+        scores = head.decision_function(select_rows(features, test))
         result[test] = ovr_probabilities(scores)[:, order]
         logger.warning("ngram out-of-fold: %s done", event)
     return result
@@ -134,7 +129,7 @@ def _mean_f1(
     return float(
         np.mean(
             [
-                _fast_macro_f1(
+                fast_macro_f1(
                     np.searchsorted(np.asarray(classes), gold),
                     np.argmax(scores + offsets, axis=1),
                     len(classes),
@@ -173,11 +168,11 @@ def stacked(
 def per_event(
     gold: np.ndarray, events: np.ndarray, predicted: np.ndarray, classes: Sequence[str]
 ) -> dict[str, float]:
-    """Macro-F1 per event and their unweighted mean (as `stance_train.macro`)."""
+    """Macro-F1 per event and their unweighted mean (as `stance_fit.macro`)."""
     index = np.searchsorted(np.asarray(classes), gold)
     names = sorted(set(events.tolist()))
     figures = {
-        e: _fast_macro_f1(index[events == e], predicted[events == e], len(classes)) for e in names
+        e: fast_macro_f1(index[events == e], predicted[events == e], len(classes)) for e in names
     }
     figures["mean"] = float(np.mean(list(figures.values())))
     return figures

@@ -13,8 +13,8 @@ from sklearn.metrics import f1_score
 
 from indexer import stance_stack as stack
 from indexer.stance import StanceInput
+from indexer.stance_corpus import FOUR, Example
 from indexer.stance_finetune import save_out_of_fold
-from indexer.stance_train import FOUR, Example
 
 EVENTS = ("alpha", "beta", "gamma", "delta")
 

@@ -1,4 +1,4 @@
-"""How the shipped head's per-class offsets are chosen (`indexer.stance_train.tune_offsets`):
+"""How the shipped head's per-class offsets are chosen (`indexer.stance_fit.tune_offsets`):
 RumourEval's gold tells only three stances apart, so its groups are scored by those three, while
 spreadwatch's own groups are scored by all five labels. Scores are written by hand."""
 
@@ -13,29 +13,33 @@ from scipy import sparse
 from crawlers.conformance.check import part
 from indexer.stance import StanceInput, classify
 from indexer.stance_card import _as_shipped_line, _classes_line, _design_name
-from indexer.stance_train import (
+from indexer.stance_corpus import (
     CLAIMLESS_SHARE,
-    COLLAPSE,
     OWN_WEIGHT,
     RECORDED_WEIGHT,
-    EmbeddingCache,
     Example,
+    claims_dropped,
+    own_weights,
+    recorded,
+)
+from indexer.stance_fit import (
+    COLLAPSE,
+    EmbeddingCache,
     Folds,
     Scored,
-    _accuracy,
+    fit,
+    fit_kept,
+    per_class_counts,
+    pooled_accuracy,
+    tune_offsets,
+)
+from indexer.stance_train import (
     _carried,
     _trained_on,
     as_shipped,
-    claims_dropped,
-    fit,
-    fit_kept,
     main,
-    own_weights,
-    per_class_counts,
     pooled,
     record_as_shipped,
-    recorded,
-    tune_offsets,
 )
 from spreadwatch.incident import Claim
 
@@ -120,7 +124,7 @@ def test_accuracy_pools_every_group_after_mapping_the_labels():
         "a": (["denial", "other"], ["debunk", "other"]),
         "b": (["rumour", "other"], ["rumour", "denial"]),
     }
-    assert _accuracy(pairs, COLLAPSE) == 0.75
+    assert pooled_accuracy(pairs, COLLAPSE) == 0.75
 
 
 def _own(label: str, parent: str | None) -> Example:
