@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml README.md scrapy.cfg setup.py ./
+COPY pyproject.toml README.md scrapy.cfg setup.py constraints.txt ./
 COPY spreadwatch ./spreadwatch
 COPY crawlers ./crawlers
 COPY indexer ./indexer
@@ -19,7 +19,7 @@ RUN if [ "$WITH_CHROMIUM" = "true" ]; then apt-get update \
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
     fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 # [scrapyd]: the same image runs the Scrapyd crawl hosts of the `scale` profile.
-RUN pip install ".[scrapyd]" && useradd --system --create-home spreadwatch \
+RUN pip install -c constraints.txt ".[scrapyd]" && useradd --system --create-home spreadwatch \
     && mkdir -p /var/lib/spreadwatch && chown spreadwatch /var/lib/spreadwatch
 USER spreadwatch
 CMD ["spreadwatch", "run", "/app/incidents"]
