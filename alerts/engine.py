@@ -16,11 +16,12 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch
 
 from alerts import story
+from alerts.context import Context
 from alerts.decide import judge, supersede
 from alerts.mailer import Sender, SendError
 from alerts.model import Finding
 from alerts.render import render_message
-from alerts.rules import EVALUATORS, Context
+from alerts.rules import EVALUATORS
 from alerts.store import MAX_AGE, AlertStore, recipient_states
 from indexer.alert_queries import IncidentQueries
 from indexer.claims import claim_report

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from alerts.model import Finding, human_number, platform_name
 
 if TYPE_CHECKING:
-    from alerts.rules import Context
+    from alerts.context import Context
     from spreadwatch.alert_rules import Rule
 
 MAX_DIFF_LINES = 40

@@ -7,34 +7,19 @@ An evaluator returns every `Finding` its rule sees now; whether a finding become
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
+from alerts.context import Context
 from alerts.evidence import edited_finding, removed_finding
 from alerts.model import Finding, human_number, human_window, platform_name
 from alerts.wording import stance_phrase
-from indexer.alert_queries import DENIAL, IncidentQueries
+from indexer.alert_queries import DENIAL
 from indexer.scope import OFFICIAL_DENIAL
 from spreadwatch.alert_rules import Rule
-from spreadwatch.incident import Incident
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every evaluator sees: the incident, its queries, the clock, and open spikes."""
-
-    incident: Incident
-    queries: IncidentQueries
-    now: datetime
-    open_spikes: Callable[[str], list[dict[str, Any]]]
-
-    @property
-    def since(self) -> datetime:
-        return self.incident.window.start
 
 
 def _platform_keys(rule: Rule, ctx: Context, start: datetime) -> list[str | None]:

@@ -32,9 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from spreadwatch.locks import folder_lock
 
 if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
-
-    from spreadwatch.settings import Settings
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -325,16 +323,6 @@ class FileStateStore:
                 path.replace(path.with_suffix(".broken"))
             return {}
         return data if isinstance(data, dict) else {}
-
-
-def state_store(settings: Settings, client: Elasticsearch | None = None) -> StateStore:
-    """The configured store: Elasticsearch (`<prefix>-state`) unless `SPREADWATCH_STATE_STORE`
-    is `file`, for a single host that wants its state beside its spool."""
-    if settings.state_store == "file":
-        return FileStateStore(settings.data_dir)
-    from crawlers.state_es import EsStateStore  # noqa: PLC0415 - it builds on this module
-
-    return EsStateStore(settings, client)
 
 
 def _write_atomically(path: Path, payload: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from crawlers.state import CrawlState, StateConflictError, StateDelta
+from crawlers.state import CrawlState, FileStateStore, StateConflictError, StateDelta, StateStore
 from indexer import versioned
 from indexer.connection import ConnectionFailedError, IndexNames, make_client
 from indexer.embedded import EmbeddedNodeError
@@ -123,3 +123,11 @@ class EsStateStore:
             if not client.indices.exists_alias(name=self.names.state):
                 init(client, self.names)
             self._ready = True
+
+
+def state_store(settings: Settings, client: Elasticsearch | None = None) -> StateStore:
+    """The configured store: Elasticsearch (`<prefix>-state`) unless `SPREADWATCH_STATE_STORE`
+    is `file`, for a single host that wants its state beside its spool."""
+    if settings.state_store == "file":
+        return FileStateStore(settings.data_dir)
+    return EsStateStore(settings, client)

@@ -21,7 +21,8 @@ import pytest
 from elasticsearch import Elasticsearch
 from social_crawl import write_incident
 
-from crawlers.state import StateDelta, state_store
+from crawlers.state import StateDelta
+from crawlers.state_es import state_store
 from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames
 from spreadwatch.incident import Incident, load_incident

@@ -19,7 +19,7 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from crawlers.launch import run_crawl
-from crawlers.state import state_store
+from crawlers.state_es import state_store
 from indexer.connection import IndexNames, es_url
 from indexer.templates import delete_all, init
 from spreadwatch.replay import ReplayServer, faults

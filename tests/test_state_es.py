@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from crawlers.state import CrawlState, FileStateStore, StateDelta, state_store
-from crawlers.state_es import EsStateStore
+from crawlers.state import CrawlState, FileStateStore, StateDelta
+from crawlers.state_es import EsStateStore, state_store
 from indexer.connection import IndexNames
 from spreadwatch.settings import Settings
 

@@ -26,7 +26,8 @@ from crawlers.checkpoint import SPIDER_PRIORITY as CHECKPOINT_SPIDER_PRIORITY
 from crawlers.middlewares import PRIORITY as RATELIMIT_PRIORITY
 from crawlers.netguard import HANDLER as GUARDED_HANDLER
 from crawlers.redirects import PRIORITY as REDIRECT_LOOP_PRIORITY
-from crawlers.state import CrawlState, StateStore, state_store
+from crawlers.state import CrawlState, StateStore
+from crawlers.state_es import state_store
 from spreadwatch.clock import crawl_clock
 from spreadwatch.incident import Incident, resolve_incident
 from spreadwatch.settings import Settings, load_settings

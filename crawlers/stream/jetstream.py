@@ -37,7 +37,8 @@ from crawlers.parsers.bluesky import (
     parse_jetstream_event,
 )
 from crawlers.parsers.common import flag_official
-from crawlers.state import CrawlState, state_store
+from crawlers.state import CrawlState
+from crawlers.state_es import state_store
 from spreadwatch.incident import Incident
 from spreadwatch.netpolicy import AddressPolicy
 from spreadwatch.settings import Settings
