@@ -35,7 +35,8 @@ the number of own posts they were measured on). `--designs ''` compares none: it
 `--final` design on the current data in minutes, where the comparison takes hours, and the
 card says that its figures are the last comparison's. `--as-shipped` then measures the
 shipped head's configuration alone on RumourEval's unseen events (the "as shipped" figures of
-the comparison, in about two minutes with `--jobs 2` here) and keeps them in the head's training report.
+the comparison, in about two minutes with `--jobs 2` here) and keeps them in the head's
+training report.
 """
 
 from __future__ import annotations
