@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.stance import Stance, StanceInput, classify
-from indexer.stance_eval import RUMOUREVAL_THREE, read_labelled, stance_input
+from indexer.stance_eval import read_labelled, stance_input
 from spreadwatch.incident import load_incident
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +53,6 @@ FOUR = ("support", "deny", "query", "comment")
 #: false denies it (RumourEval does not tell a denial from a debunk of the evidence: "denial"),
 #: asking and commenting take no side.
 TO_SPREADWATCH = {"support": "rumour", "deny": "denial", "query": "other", "comment": "other"}
-#: RumourEval's four read as three (`stance eval --labels rumoureval` reads them so too).
-TO_THREE = RUMOUREVAL_THREE
 #: Own posts weigh more than RumourEval's in the final fit: they are the target's forms and
 #: languages, and 450 against 4,519. Chosen on the own leave-one-incident-out (never the
 #: held-out set): with the liblinear head, 3 gave 0.84 macro-F1, 10 gave 0.91 (the SGD head

@@ -41,11 +41,11 @@ from indexer.stance_corpus import (
     OWN_WEIGHT,
     RUMOUREVAL,
     TO_SPREADWATCH,
-    TO_THREE,
     Example,
     own,
     rumoureval,
 )
+from indexer.stance_eval import RUMOUREVAL_THREE
 from indexer.stance_fit import Pairs, macro
 from indexer.stance_model import MODEL_DIR
 
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # fmt: skip
         save_out_of_fold(args.probabilities or probabilities_path(run), tweets, out_of_fold)
         report["rumoureval_loeo_4"] = macro(loeo, None)
-        report["rumoureval_loeo_3"] = macro(loeo, TO_THREE)
+        report["rumoureval_loeo_3"] = macro(loeo, RUMOUREVAL_THREE)
         report["rumoureval_seconds"] = round(time.perf_counter() - began)
         report["rumoureval_measured"] = time.strftime("%Y-%m-%d", time.gmtime())
     if "own" in parts:

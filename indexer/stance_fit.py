@@ -153,7 +153,7 @@ def fit_tuned(
 
     With both kinds of group in the set (the shipped head's: RumourEval events `re:…` and own
     incidents), each kind counts half: own incidents by the five labels, RumourEval events by
-    the three their gold can tell (`COLLAPSE`: rumour / denial or debunk / the rest). Tuned on
+    the three their gold can tell (`AS_RUMOUREVAL`: rumour / denial or debunk / the rest). Tuned on
     the own incidents alone, the head found 5 % of the denials of an unseen RumourEval event
     (3-class macro-F1 0.47); RumourEval's gold never says debunk or report, so scored by five
     labels its events would push those two classes down. The recorded posts (`RECORDED_GROUP`)
@@ -219,14 +219,10 @@ def fit_head(
     return fit_tuned(design, features, labels, groups, weights, read=read)
 
 
-#: spreadwatch's labels as the three that RumourEval's gold can tell apart.
-COLLAPSE = AS_RUMOUREVAL
-
-
 @dataclass
 class Scored:
     """One group's gold labels and scores (a column per class), and how it is scored: `own`
-    by every class, `rumoureval` by `COLLAPSE`."""
+    by every class, `rumoureval` by `AS_RUMOUREVAL`."""
 
     gold: np.ndarray
     scores: np.ndarray
@@ -246,8 +242,8 @@ def tune_offsets(scored: Sequence[Scored], classes: Any) -> np.ndarray:
     posts are the deployed languages and labels, RumourEval the only real tweets: neither is
     traded for the other."""
     classes = np.asarray(classes)
-    three = sorted(set(COLLAPSE.values()))
-    collapse = np.array([three.index(COLLAPSE.get(str(c), "other")) for c in classes])
+    three = sorted(set(AS_RUMOUREVAL.values()))
+    collapse = np.array([three.index(AS_RUMOUREVAL.get(str(c), "other")) for c in classes])
     groups = [(s.kind, np.searchsorted(classes, s.gold), s.scores) for s in scored]
 
     def by_kind(offsets: np.ndarray) -> dict[str, float]:

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from indexer.stance_corpus import FOUR, RUMOUREVAL, TO_THREE, Example, rumoureval
+from indexer.stance_corpus import FOUR, RUMOUREVAL, Example, rumoureval
+from indexer.stance_eval import RUMOUREVAL_THREE
 from indexer.stance_finetune import PROBABILITIES, print_card, save_out_of_fold
 from indexer.stance_fit import (
     EmbeddingCache,
@@ -51,7 +52,7 @@ logger = logging.getLogger(__name__)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Columns in sorted order (`tune_offsets` reads classes sorted).
 CLASSES_4 = tuple(sorted(FOUR))
-CLASSES_3 = tuple(sorted(set(TO_THREE.values())))
+CLASSES_3 = tuple(sorted(set(RUMOUREVAL_THREE.values())))
 #: Named for its inputs: the tweets read with their events' claims (the file without them,
 #: `ngram-oof.npz`, is from before claims were matched).
 NGRAM_CACHE = PROBABILITIES.with_name("ngram-oof-claims.npz")
@@ -180,7 +181,7 @@ def per_event(
 
 def _to_three(predicted: np.ndarray) -> np.ndarray:
     """`CLASSES_4` indices as `CLASSES_3` ones (query and comment are other)."""
-    return np.array([CLASSES_3.index(TO_THREE[c]) for c in CLASSES_4])[predicted]
+    return np.array([CLASSES_3.index(RUMOUREVAL_THREE[c]) for c in CLASSES_4])[predicted]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,7 +227,7 @@ def _measure(args: argparse.Namespace) -> int:
         save_out_of_fold(args.ngram, tweets, ngram[:, order])
     gold = np.array([e.label for e in tweets])
     events = np.array([e.group for e in tweets])
-    gold3 = np.array([TO_THREE[g] for g in gold])
+    gold3 = np.array([RUMOUREVAL_THREE[g] for g in gold])
     report: dict[str, Any] = {}
     blends: dict[str, Sequence[float]] = {"encoder": (1.0,), "ngram": (0.0,), "stacked": WEIGHTS}
     for name, probabilities in (

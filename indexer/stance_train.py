@@ -65,7 +65,6 @@ from indexer.stance_corpus import (
     RECORDED_WEIGHT,
     RUMOUREVAL,
     TO_SPREADWATCH,
-    TO_THREE,
     Example,
     claimless,
     claims_dropped,
@@ -74,9 +73,8 @@ from indexer.stance_corpus import (
     own_weights,
     training_posts,
 )
-from indexer.stance_eval import score
+from indexer.stance_eval import AS_RUMOUREVAL, RUMOUREVAL_THREE, score
 from indexer.stance_fit import (
-    COLLAPSE,
     LINK,
     EmbeddingCache,
     Folds,
@@ -145,7 +143,7 @@ def evaluate_design(
         trained_on=_trained_on(design, tweets, cache),
     )
     loeo = {g: held[0] for g, held in events.leave_one_out(bool, jobs).items()}
-    events.labels = [TO_THREE[label] for label in events.labels]
+    events.labels = [RUMOUREVAL_THREE[label] for label in events.labels]
     loeo_three = {g: held[0] for g, held in events.leave_one_out(bool, jobs).items()}
     gold = [g for pair in loeo.values() for g in pair[0]]
     predicted = [p for pair in loeo.values() for p in pair[1]]
@@ -159,7 +157,7 @@ def evaluate_design(
     langs = [e.lang for group in loio for e in mine if e.group == group]
     return {
         "rumoureval_loeo_4": macro(loeo, None),
-        "rumoureval_loeo_3": macro(loeo, TO_THREE),
+        "rumoureval_loeo_3": macro(loeo, RUMOUREVAL_THREE),
         "rumoureval_loeo_3_trained": macro(loeo_three, None),
         **as_shipped(mixed, jobs),
         "rumoureval_pooled_4": macro_f1(gold, predicted),
@@ -199,10 +197,10 @@ def as_shipped(mixed: Folds, jobs: int = 1) -> dict[str, Any]:
     read = {g.removeprefix("re:"): held[0] for g, held in shipped.items()}
     no_claims = {g.removeprefix("re:"): held[1] for g, held in shipped.items()}
     return {
-        "rumoureval_loeo_3_as_shipped": macro(read, COLLAPSE),
-        "rumoureval_as_shipped_accuracy_3": pooled_accuracy(read, COLLAPSE),
-        "rumoureval_as_shipped_classes_3": per_class_counts(read, COLLAPSE),
-        "rumoureval_loeo_3_as_shipped_claimless": macro(no_claims, COLLAPSE),
+        "rumoureval_loeo_3_as_shipped": macro(read, AS_RUMOUREVAL),
+        "rumoureval_as_shipped_accuracy_3": pooled_accuracy(read, AS_RUMOUREVAL),
+        "rumoureval_as_shipped_classes_3": per_class_counts(read, AS_RUMOUREVAL),
+        "rumoureval_loeo_3_as_shipped_claimless": macro(no_claims, AS_RUMOUREVAL),
     }
 
 
@@ -491,9 +489,13 @@ def _lexicon_baseline(tweets: Sequence[Example], mine: Sequence[Example]) -> dic
         "rumoureval_3": _lexicon_on_rumoureval(tweets, three=True),
         # Accuracy on RumourEval's three classes (support / deny / other), every tweet pooled:
         # the lexicon's, and that of always answering the most common class.
-        "rumoureval_accuracy_3": sum(TO_THREE[e.label] == COLLAPSE[_label(e)] for e in tweets)
+        "rumoureval_accuracy_3": sum(
+            RUMOUREVAL_THREE[e.label] == AS_RUMOUREVAL[_label(e)] for e in tweets
+        )
         / len(tweets),
-        "rumoureval_majority_accuracy_3": max(Counter(TO_THREE[e.label] for e in tweets).values())
+        "rumoureval_majority_accuracy_3": max(
+            Counter(RUMOUREVAL_THREE[e.label] for e in tweets).values()
+        )
         / len(tweets),
     }
 
@@ -504,14 +506,17 @@ def _label(example: Example) -> str:
 
 def _lexicon_on_rumoureval(tweets: Sequence[Example], three: bool = False) -> dict[str, float]:
     """The lexicon's macro-F1 per event (its labels read as RumourEval's: 4-class, or the
-    3-class `COLLAPSE` against support / deny / other)."""
+    3-class `AS_RUMOUREVAL` against support / deny / other)."""
     back = {"rumour": "support", "denial": "deny", "debunk": "deny", "report": "comment",
             "other": "comment"}  # fmt: skip
     pairs = {}
     for event in sorted({e.group for e in tweets}):
         mine = [e for e in tweets if e.group == event]
         if three:
-            pairs[event] = ([TO_THREE[e.label] for e in mine], [COLLAPSE[_label(e)] for e in mine])
+            pairs[event] = (
+                [RUMOUREVAL_THREE[e.label] for e in mine],
+                [AS_RUMOUREVAL[_label(e)] for e in mine],
+            )
         else:
             pairs[event] = ([e.label for e in mine], [back[_label(e)] for e in mine])
     return macro(pairs, None)

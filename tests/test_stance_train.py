@@ -22,8 +22,8 @@ from indexer.stance_corpus import (
     own_weights,
     recorded,
 )
+from indexer.stance_eval import AS_RUMOUREVAL
 from indexer.stance_fit import (
-    COLLAPSE,
     EmbeddingCache,
     Folds,
     Scored,
@@ -124,7 +124,7 @@ def test_accuracy_pools_every_group_after_mapping_the_labels():
         "a": (["denial", "other"], ["debunk", "other"]),
         "b": (["rumour", "other"], ["rumour", "denial"]),
     }
-    assert pooled_accuracy(pairs, COLLAPSE) == 0.75
+    assert pooled_accuracy(pairs, AS_RUMOUREVAL) == 0.75
 
 
 def _own(label: str, parent: str | None) -> Example:
@@ -316,12 +316,12 @@ def test_per_class_counts_say_how_often_a_class_was_given_and_how_often_rightly(
         "e1": (["rumour", "other", "other", "denial"], ["denial", "report", "denial", "denial"]),
         "e2": (["debunk", "rumour"], ["rumour", "rumour"]),
     }
-    assert per_class_counts(pairs, COLLAPSE) == {
+    assert per_class_counts(pairs, AS_RUMOUREVAL) == {
         "deny": {"gold": 2, "read": 3, "right": 1},
         "other": {"gold": 2, "read": 1, "right": 1},
         "support": {"gold": 2, "read": 2, "right": 1},
     }
-    line = " ".join(_classes_line(per_class_counts(pairs, COLLAPSE)))
+    line = " ".join(_classes_line(per_class_counts(pairs, AS_RUMOUREVAL)))
     assert "`deny` 2 tweets, given 3 times, 1 rightly (precision 0.33, recall 0.50)" in line
 
 
