@@ -88,9 +88,15 @@ def suppression_reason(
 
 
 def raise_alerts(
-    client: Elasticsearch, names: IndexNames, incident: Incident, now: datetime
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    now: datetime,
+    provisional: int = 0,
 ) -> list[dict[str, Any]]:
-    """Evaluate and store each new finding as a pending alert; returns the new alerts."""
+    """Evaluate and store each new finding as a pending alert; returns the new alerts.
+    `provisional`: posts still carrying the lexicon's label, waiting for the learned head
+    (`indexer.stance_pending`); each alert says so."""
     store = AlertStore(client, names)
     queries = IncidentQueries(client, names, IncidentScope.of(incident))
     raised = []
@@ -114,6 +120,7 @@ def raise_alerts(
             digest=incident.alerts.digest_on and ev.rule.type not in URGENT_TYPES,
             kibana_dashboard=incident.kibana_dashboard,
             claims=claims,
+            **({"provisional_stances": provisional} if provisional else {}),
         )
         raised.append(alert)
     return raised

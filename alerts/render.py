@@ -29,7 +29,7 @@ from alerts.chart import counts_png, stance_chart_png
 from alerts.digest import chart_alert, summarise
 from alerts.model import human_number, platform_name
 from alerts.store import parse_time
-from alerts.wording import label_provenance, stance_phrase, what_happened
+from alerts.wording import label_provenance, provisional_note, stance_phrase, what_happened
 from indexer.kibana.objects import dashboard_id
 from spreadwatch.display import display_line, excerpt
 from spreadwatch.templating import template_environment
@@ -118,7 +118,9 @@ def _posts(details: dict[str, Any]) -> list[dict[str, Any]]:
                 "stance": post.get("stance") or "other",
                 "claims": [c for c in post.get("claims") or [] if c],
                 "url": link_url(post.get("url")),
-                "label_by": label_provenance(post.get("source"), post.get("confidence")),
+                "label_by": label_provenance(
+                    post.get("source"), post.get("confidence"), post.get("pending")
+                ),
             }
         )
     return posts
@@ -135,6 +137,7 @@ def _context(
         "sentence": what_happened(alert),
         "summary": alert.get("summary") or "",
         "numbers": [(label, _number(value)) for label, value in details.get("numbers") or []],
+        "provisional": provisional_note(details.get("provisional_stances")),
         "posts": _posts(details),
         "claims": details.get("claims") or [],
         "incident": alert["incident"],

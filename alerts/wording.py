@@ -55,13 +55,29 @@ LABELLED_BY = {
 }
 
 
-def label_provenance(source: str | None, confidence: float | None) -> str:
+def label_provenance(
+    source: str | None, confidence: float | None, pending: bool | None = False
+) -> str:
     """Who decided a post's label, and how sure a classifier was: a reader judges an alert
-    raised on a label the model was unsure of (and corrects it with `spreadwatch stance set`)."""
+    raised on a label the model was unsure of (and corrects it with `spreadwatch stance set`).
+    `pending`: the lexicon's label, provisional until the learned head's comes."""
     said = LABELLED_BY.get(source or "", "label source unknown")
+    if pending:
+        said = f"{said}, provisional (the model has not labelled it yet)"
     if source in ("model", "lexicon") and isinstance(confidence, int | float):
         return f"{said}, {confidence:.0%} sure"
     return said
+
+
+def provisional_note(count: int | None) -> str:
+    """What an alert says when it was raised while posts still waited for the learned head."""
+    if not count:
+        return ""
+    posts = "1 post" if count == 1 else f"{count:,} posts"
+    return (
+        f"When this alert was raised, {posts} of the incident still carried the lexicon's "
+        "provisional stance: the model had not labelled them yet."
+    )
 
 
 def what_happened(alert: dict[str, Any]) -> str:

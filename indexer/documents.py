@@ -47,9 +47,23 @@ def is_human(doc: dict[str, Any]) -> bool:
     return doc.get("stance_source") == HUMAN
 
 
-def kept_human_stance(stored: dict[str, Any]) -> dict[str, Any]:
-    """The fields a human label holds in `stored`, to be carried over a classifier's."""
-    return {name: stored.get(name) for name in (*STANCE_FIELDS, "claim_stances")}
+#: Set on a post written with the lexicon's provisional label, until the learned head labels it
+#: (`indexer.stance_pending`); and when it did.
+PENDING = "stance_pending"
+LABELLED_AT = "stance_labelled_at"
+#: Everything a post's stance is: what a label that stands carries over a newer crawl's.
+KEPT_STANCE_FIELDS = (*STANCE_FIELDS, "claim_stances", PENDING, LABELLED_AT)
+
+
+def is_settled(doc: dict[str, Any]) -> bool:
+    """Labelled for good (by a person, the learned head, or as a pinned statement), not by the
+    lexicon alone or waiting for the head."""
+    return doc.get("stance_source") in (HUMAN, "model", "official") and not doc.get(PENDING)
+
+
+def kept_stance(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stance fields of `stored`, to be carried over a newer crawl's label."""
+    return {name: stored.get(name) for name in KEPT_STANCE_FIELDS}
 
 
 KINDS = (
@@ -172,6 +186,9 @@ class Post(Document):
     stance_source = Keyword()  # official, lexicon, model or human (set by hand)
     stance_cues = Keyword()
     stance_model = Keyword()
+    #: The lexicon's label waits for the learned head (`indexer.stance_pending`); when it came.
+    stance_pending = Boolean()
+    stance_labelled_at = Date()
     matched = Object(Matched)
     claim_stances = Keyword()  # "<claim>:<stance>" per claim named (indexer/claims.py)
     fingerprint = Keyword()

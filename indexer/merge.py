@@ -10,7 +10,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from indexer.documents import is_human, kept_human_stance
+from indexer.documents import PENDING, is_human, is_settled, kept_stance
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
@@ -29,7 +29,8 @@ def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     stored crawl times and engagement win. A newer crawl with a different text is an edit: the
     stored text, title and evidence become a version (`versions`, oldest first) and `edited_at`
     is set; a deletion keeps the time it was first seen. A stance set by hand
-    (`indexer.stance_human`) stands unless the text was edited.
+    (`indexer.stance_human`) stands unless the text was edited, and so does one of the learned
+    head over a provisional label (`indexer.stance_pending`).
     """
     merged = copy.deepcopy(stored)
     newer = _time(new.get("last_seen")) >= _time(stored.get("last_seen"))
@@ -50,8 +51,10 @@ def merge_post(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             merged["author"] = _merge_author(stored.get("author") or {}, value)
             continue
         merged[key] = copy.deepcopy(value)
-    if is_human(stored) and not edited:  # a person judged these words: the label stands
-        merged.update(kept_human_stance(stored))
+    # A person judged these words, or the learned head did and this crawl brings only the
+    # lexicon's provisional label: the stored label stands.
+    if (is_human(stored) or (new.get(PENDING) and is_settled(stored))) and not edited:
+        merged.update(kept_stance(stored))
     merged["first_seen"] = _earliest(stored.get("first_seen"), new.get("first_seen"))
     merged["last_seen"] = new.get("last_seen") if newer else stored.get("last_seen")
     merged["incident"] = _union(stored.get("incident"), new.get("incident"))

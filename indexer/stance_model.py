@@ -235,6 +235,11 @@ def use_features(
 # -- the shipped head ------------------------------------------------------------------------------
 
 
+def installed() -> bool:
+    """Whether a head is installed (without loading it: a deferred crawl only marks posts)."""
+    return HEAD.exists()
+
+
 @cache
 def shipped() -> StanceModel | None:
     """The installed head, or None (then the lexicon labels; said once in the log)."""

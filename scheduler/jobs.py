@@ -28,6 +28,8 @@ from evidence.recheck import prepare, render_pages
 from evidence.retention import prune
 from indexer.evidence_queries import referenced_records
 from indexer.scope import IncidentScope
+from indexer.stance_model import shipped
+from indexer.stance_pending import label_pending, pending_count
 from scheduler import runtime
 from scheduler.crawl import run_crawl
 from spreadwatch.incident import Incident
@@ -119,7 +121,8 @@ def alerts(incident_path: str) -> None:
         store = AlertStore(rt.client, rt.names)
         config_alert = raise_invalid_file(store, problem, started, incident.alerts.realert)
         raised += [config_alert] if config_alert else []
-    raised += raise_alerts(rt.client, rt.names, incident, started)
+    provisional = label_stances(rt, incident)  # the rules read the head's labels
+    raised += raise_alerts(rt.client, rt.names, incident, started, provisional)
     delivery = _delivery(rt)
     report = delivery.deliver(rt.clock(), incident.id)
     if not incident.alerts.digest_on:
@@ -129,6 +132,35 @@ def alerts(incident_path: str) -> None:
     _record_alert_run(
         rt, incident.id, started, len(raised), len(report.retrying) + len(report.failed)
     )
+
+
+def stance(incident_path: str) -> None:
+    """Label the incident's posts waiting for the learned head (every few seconds: a failure
+    is logged, not recorded as a run, and the next run tries again)."""
+    rt = runtime.current()
+    if not rt.may_run(f"stance:{incident_path}"):
+        return
+    incident = _incident(rt, incident_path)
+    if incident is None:
+        return
+    try:
+        label_stances(rt, incident)
+    except (ApiError, TransportError) as error:
+        logger.warning("stance labels of %s not written: %s", incident.id, error)
+
+
+def label_stances(rt: runtime.Runtime, incident: Incident) -> int:
+    """The learned head labels what ingest wrote with the lexicon's provisional label
+    (`indexer.stance_pending`); returns how many posts still carry one (no head installed)."""
+    model = shipped() if rt.settings.stance_model else None
+    if model is not None:
+        run = label_pending(rt.client, rt.names, incident, model)
+        if run.labelled or run.failed:
+            logger.info(
+                "stance of %s: %d posts labelled by the head in %.2fs (%d failed, %d changed "
+                "meanwhile)", incident.id, run.labelled, run.seconds, run.failed, run.conflicts,
+            )  # fmt: skip
+    return pending_count(rt.client, rt.names, incident.id)
 
 
 @_guarded("recheck")

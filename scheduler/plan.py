@@ -1,7 +1,7 @@
 """From incident files to the jobs and supervised streams they call for (pure: no scheduler).
 
 Each job has an explicit id (`crawl:<incident>:<source>`, `alerts:<incident>`,
-`digest:<incident>`, `recheck:<incident>`) and a `signature` naming everything that defines its schedule: the monitor
+`digest:<incident>`, `recheck:<incident>`, `stance:<incident>`) and a `signature` naming everything that defines its schedule: the monitor
 replaces a stored job only when its signature changed, so a restart or an unrelated edit keeps
 next run times, and an edited interval takes effect at once.
 """
@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from spreadwatch.incident import Incident
 
-JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:", "report:")
+JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:", "report:", "stance:")
 #: Crawls that miss their time (monitor down, all workers busy) still run if this late at most.
 MIN_MISFIRE_GRACE = 60
 DAILY_DIGEST_HOUR = 8
@@ -77,8 +77,9 @@ def _interval(seconds: float, jitter: float = 0) -> tuple[IntervalTrigger, str]:
     return trigger, f"every {int(seconds)}s jitter {int(jitter)}s"
 
 
-def jobs_for(incident: Incident) -> list[JobSpec]:
-    """Crawl jobs per enabled source, the alert job, and the digest job if asked for."""
+def jobs_for(incident: Incident, stance_every: int | None = None) -> list[JobSpec]:
+    """Crawl jobs per enabled source, the alert job, and the digest job if asked for; with
+    `stance_every` (seconds), the job that labels posts waiting for the learned stance head."""
     path = str(incident.path)
     specs = []
     for source, section in incident.sources.enabled().items():
@@ -112,6 +113,8 @@ def jobs_for(incident: Incident) -> list[JobSpec]:
         if incident.alerts.digest_on:
             specs.append(_digest(incident, path))
     specs += [_report(incident, path, n) for n in range(len(incident.reports))]
+    if stance_every is not None and (specs or streams_for(incident)):
+        specs.append(_stance(incident, path, stance_every))
     if incident.evidence.recheck is not None and specs:
         every = incident.evidence.recheck.total_seconds()
         trigger, timing = _interval(every, min(every / 10, 600))
@@ -126,6 +129,18 @@ def jobs_for(incident: Incident) -> list[JobSpec]:
             )
         )
     return specs
+
+
+def _stance(incident: Incident, path: str, every: int) -> JobSpec:
+    trigger, timing = _interval(every)
+    return JobSpec(
+        id=f"stance:{incident.id}",
+        func="scheduler.jobs:stance",
+        args=(path,),
+        trigger=trigger,
+        signature=f"stance {path} {timing}",
+        misfire_grace_time=MIN_MISFIRE_GRACE,
+    )
 
 
 def _digest(incident: Incident, path: str) -> JobSpec:

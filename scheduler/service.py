@@ -27,6 +27,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
+from indexer.stance_model import installed
 from scheduler import jobs as job_functions
 from scheduler import runtime
 from scheduler.heartbeat import Heartbeat, Identity
@@ -195,13 +196,21 @@ class Monitor:
         for gone in set(self.incidents) - set(files):
             self.rt.incidents.forget(gone)
         self.incidents = loaded
-        specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i)}
+        every = self.stance_every()
+        specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i, every)}
         # Jobs of a file that does not load (and has no last good version) stay as they are:
         # fixing the file must not have cost its schedule (the broken file is alerted on).
         unreadable = {p.file for p in self.rt.incidents.problems() if p.file not in loaded}
         self._sync_jobs(specs, keep=unreadable)
         self._sync_streams({s.id: s for i in loaded.values() for s in streams_for(i)})
         self._wake_alert_jobs()
+
+    def stance_every(self) -> int | None:
+        """Seconds between runs of the learned head over pending posts; None when ingest
+        labels with it per batch, or not at all."""
+        settings = self.rt.settings
+        deferred = settings.stance_model and settings.stance_deferred and installed()
+        return settings.stance_every if deferred else None
 
     def _wake_alert_jobs(self) -> None:
         """A newly broken file is reported by its incident's alert job, run now (the job that

@@ -141,10 +141,17 @@ class Settings(BaseSettings):
     github_per_page: int = Field(default=100, ge=1, le=100)
     #: Post texts and titles longer than this are cut (flagged `truncated`, counted).
     text_max_chars: int = Field(default=100_000, ge=1_000)
-    #: The learned stance head relabels each writer batch (on by default: it beats the lexicon
+    #: The learned stance head labels every post (on by default: it beats the lexicon
     #: on real tweets, the zh/de/en held-out set, press relays and flat claims about an unseen
     #: incident; docs/stance.md). False: the explainable lexicon alone.
     stance_model: bool = True
+    #: With the head on: crawls and the stream write the lexicon's label at once (marked
+    #: `stance_pending`) and the head labels those posts afterwards (the monitor's `stance:`
+    #: job, each alert run first, the end of `spreadwatch crawl`), so it never slows the
+    #: ingest. False: the head labels each writer batch before it is written.
+    stance_deferred: bool = True
+    #: Seconds between the monitor's runs of the head over each incident's pending posts.
+    stance_every: int = Field(default=2, ge=1, le=3600)
     #: The moment a crawl happens at, for replays on a simulated clock (the demo sets it per
     #: round): first_seen, last_seen, deleted_at, captures are stamped with it. Unset: real time.
     crawl_as_of: datetime | None = None

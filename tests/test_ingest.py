@@ -51,12 +51,13 @@ INCIDENT = Incident.model_validate(
 )
 
 
-def ingest_for(settings: Settings, stance_model: bool = False) -> Ingest:
+def ingest_for(settings: Settings, stance_model: bool = False, deferred: bool = False) -> Ingest:
     """One crawl's ingest, as `crawlers.run`, the stream and the benchmarks build it (the
-    stage's lexicon label unless `stance_model`: the learned head is tested on its own)."""
+    stage's lexicon label unless `stance_model`: the learned head per writer batch, or marked
+    for it to label after indexing when `deferred`)."""
     context = IngestContext.build(
         settings, INCIDENT, spider_name="tiny", run_id="run-1", flush_seconds=3600,
-        stance_model=stance_model,
+        stance_model=stance_model, stance_deferred=deferred,
     )  # fmt: skip
     return Ingest(context)
 
@@ -67,9 +68,12 @@ def run(settings_for, index_names) -> Iterator[Any]:  # type: ignore[no-untyped-
     settings = settings_for(index_prefix=index_names.prefix)
 
     def process(
-        *items: Any, settings: Settings = settings, stance_model: bool = False
+        *items: Any,
+        settings: Settings = settings,
+        stance_model: bool = False,
+        deferred: bool = False,
     ) -> dict[str, Any]:
-        ingest = ingest_for(settings, stance_model)
+        ingest = ingest_for(settings, stance_model, deferred)
         for item in items:
             ingest.process(item)
         ingest.close()
@@ -421,6 +425,129 @@ def test_with_the_learned_head_each_batch_is_labelled_with_its_context(run, es_c
         "weibo:1": stored["weibo:1"]["text"],
         "weibo:3": "no",
     }
+
+
+# -- the learned head after indexing (SPREADWATCH_STANCE_DEFERRED) --------------------------------
+
+STATEMENT_URL = "https://www.toutiao.com/article/7427384520000000001/"
+HEAD_FIELDS = ("stance", "stance_confidence", "stance_source", "stance_cues", "stance_model")
+
+
+def story_items() -> list[Post]:
+    """A claim, a reply denying it, a post naming no claim, and the pinned official statement."""
+    return [
+        post("1"),
+        post("2", text="ByteDance intern story: 8,000 H100 is false", reply_to="weibo:1",
+             url="https://m.weibo.cn/status/2"),
+        post("5", text="字节跳动实习生的事有后续吗", url="https://m.weibo.cn/status/5"),
+        post("7427384520000000001", platform="toutiao", url=STATEMENT_URL,
+             text="关于字节跳动实习生的声明：网传8000 H100 严重夸大", author=Author(handle="字节跳动")),
+    ]  # fmt: skip
+
+
+def label_now(es_client: Elasticsearch, index_names: IndexNames) -> Any:
+    from indexer.stance_model import StanceModel
+    from indexer.stance_pending import label_pending
+
+    return label_pending(es_client, index_names, INCIDENT, StanceModel.load())
+
+
+def test_deferred_ingest_writes_the_lexicon_label_marked_pending(run, es_client, index_names):
+    """The head is not run while indexing: each post keeps the lexicon's label, marked for the
+    head; the pinned statement's label is final already."""
+    from indexer.stance_pending import pending_count
+
+    run(*story_items(), stance_model=True, deferred=True)
+    stored = posts(es_client, index_names)
+    waiting = {i for i, d in stored.items() if d.get("stance_pending")}
+    assert waiting == {"weibo:1", "weibo:2", "weibo:5"}
+    assert {stored[i]["stance_model"] for i in waiting} == {LEXICON_MODEL}
+    assert stored["toutiao:7427384520000000001"]["stance_source"] == "official"
+    assert pending_count(es_client, index_names, INCIDENT.id) == 3
+
+
+def test_deferred_labels_equal_the_per_batch_head(
+    run, settings_for, index_pool, es_client, index_names
+):
+    """Labelled after indexing, each post carries what the head gives it when it labels the
+    writer's batch (same context: the reply's parent), and is no longer pending."""
+    from indexer.stance_pending import pending_count
+
+    run(*story_items(), stance_model=True, deferred=True)
+    labelled = label_now(es_client, index_names)
+    per_batch = index_pool.take()
+    try:
+        run(*story_items(), stance_model=True, settings=settings_for(index_prefix=per_batch.prefix))
+        expected = posts(es_client, per_batch)
+    finally:
+        index_pool.give_back(per_batch)
+    stored = posts(es_client, index_names)
+    assert (labelled.labelled, labelled.conflicts, labelled.failed) == (3, 0, 0)
+    assert pending_count(es_client, index_names, INCIDENT.id) == 0
+    for post_id, doc in stored.items():
+        want = expected[post_id]
+        assert [doc.get(f) for f in (*HEAD_FIELDS, "claim_stances")] == [
+            want.get(f) for f in (*HEAD_FIELDS, "claim_stances")
+        ], post_id
+    assert {d["stance_source"] for d in stored.values()} == {"model", "official"}
+    assert all(d["stance_labelled_at"] for i, d in stored.items() if i.startswith("weibo:"))
+
+
+def test_a_recrawl_keeps_the_heads_label(run, es_client, index_names):
+    """A post crawled again with the same words brings only the lexicon's provisional label:
+    the head's stands, and the post counts as unchanged."""
+    run(*story_items(), stance_model=True, deferred=True)
+    label_now(es_client, index_names)
+    before = posts(es_client, index_names)
+    again = run(*story_items(), stance_model=True, deferred=True)
+    assert (again["spreadwatch/writer/unchanged"], again["spreadwatch/writer/updated"]) == (4, 0)
+    crawl_times = ("last_seen", "source")
+    assert {i: {k: v for k, v in d.items() if k not in crawl_times} for i, d in before.items()} == {
+        i: {k: v for k, v in d.items() if k not in crawl_times}
+        for i, d in posts(es_client, index_names).items()
+    }
+
+
+def test_an_edited_post_waits_for_the_head_again(run, es_client, index_names):
+    run(post("1"), stance_model=True, deferred=True)
+    label_now(es_client, index_names)
+    edited = post("1", text="网传字节跳动实习生破坏了8000 H100的训练？已辟谣，纯属谣言",
+                  timestamp="2024-10-18T08:00:00+08:00")  # fmt: skip
+    run(edited, stance_model=True, deferred=True)
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert (doc["stance_pending"], doc["stance_source"]) == (True, "lexicon")
+    assert label_now(es_client, index_names).labelled == 1
+    assert posts(es_client, index_names)["weibo:1"]["stance_source"] == "model"
+
+
+def test_a_post_stored_again_meanwhile_is_labelled_by_the_next_pass(run, es_client, index_names):
+    """A label is written only over the version it was computed from: a crawl that stored the
+    post between the read and the write wins, and the post stays pending until the next pass."""
+    from indexer.stance_pending import LabelRun, _pending_hits, _write_labels
+
+    run(post("1"), stance_model=True, deferred=True)
+    es_client.indices.refresh(index=index_names.posts)
+    hits = _pending_hits(es_client, index_names, INCIDENT.id, 10)
+    run(post("1", engagement=Engagement(likes=9, reposts=2)), stance_model=True, deferred=True)
+    stale = LabelRun()
+    _write_labels(
+        es_client, hits, [dict(h["_source"]) for h in hits], "2026-01-01T00:00:00Z", stale
+    )
+    assert (stale.labelled, stale.conflicts) == (0, 1)
+    assert posts(es_client, index_names)["weibo:1"]["stance_pending"] is True
+    assert label_now(es_client, index_names).labelled == 1
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert (doc["stance_source"], doc["engagement"]["likes"]) == ("model", 9)
+
+
+def test_a_label_set_by_hand_is_never_relabelled(run, es_client, index_names):
+    from indexer.stance_human import set_label
+
+    run(post("1"), stance_model=True, deferred=True)
+    set_label(es_client, index_names, INCIDENT, "weibo:1", "denial", note="read it twice")
+    assert label_now(es_client, index_names).labelled == 0
+    doc = posts(es_client, index_names)["weibo:1"]
+    assert (doc["stance"], doc["stance_source"]) == ("denial", "human")
 
 
 def test_a_repository_is_not_the_context_of_what_is_filed_in_it(run, es_client, index_names):

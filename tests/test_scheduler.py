@@ -42,7 +42,7 @@ def schedule(monitor):
     return {job.id: job.trigger.interval for job in monitor.jobs()}
 
 
-def test_one_crawl_job_per_source_and_one_alert_and_recheck_job_per_incident(
+def test_one_crawl_job_per_source_and_one_alert_recheck_and_stance_job_per_incident(
     incidents, monitor_for
 ):
     write_incident(incidents)
@@ -51,6 +51,7 @@ def test_one_crawl_job_per_source_and_one_alert_and_recheck_job_per_incident(
         "crawl:bytedance-intern-2024:feeds": timedelta(hours=1),
         "alerts:bytedance-intern-2024": timedelta(minutes=5),
         "recheck:bytedance-intern-2024": timedelta(hours=6),  # evidence: deleted? edited?
+        "stance:bytedance-intern-2024": timedelta(seconds=2),  # the head, after indexing
     }
 
 
@@ -86,7 +87,25 @@ def test_added_and_removed_files_add_and_remove_jobs(incidents, monitor_for):
         "crawl:other-rumour:feeds",
         "crawl:other-rumour:github",
         "recheck:other-rumour",
+        "stance:other-rumour",
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [({"stance_deferred": False}, "the head labels each writer batch"),
+     ({"stance_model": False}, "the lexicon alone labels")],
+)  # fmt: skip
+def test_no_stance_job_when_nothing_waits_for_the_head(incidents, make_runtime, change, why):
+    write_incident(incidents)
+    rt = make_runtime()
+    rt.settings = rt.settings.model_copy(update=change)
+    monitor = Monitor(rt, [incidents], watch_interval=60)
+    monitor.start(paused=True)
+    try:
+        assert [j for j in schedule(monitor) if j.startswith("stance:")] == [], why
+    finally:
+        monitor.stop()
 
 
 def test_broken_edit_keeps_the_last_good_jobs(incidents, monitor_for, caplog):

@@ -29,6 +29,9 @@ class IngestContext:
     flush_seconds: float = 5.0
     #: Whether the learned stance head (when installed) labels each writer batch.
     stance_model: bool = False
+    #: With `stance_model`: posts are written with the lexicon's label, marked pending, and
+    #: labelled by the head afterwards (`indexer.stance_pending`), not per writer batch.
+    stance_deferred: bool = False
     #: What the crawl stamps on what it sees (`first_seen`, `last_seen`, `deleted_at`): the
     #: real clock, or the settings' fixed `crawl_as_of` (`spreadwatch.clock.crawl_clock`).
     clock: Clock = utc_now
@@ -48,6 +51,7 @@ class IngestContext:
         batch_size: int = 500,
         flush_seconds: float = 5.0,
         stance_model: bool | None = None,
+        stance_deferred: bool | None = None,
     ) -> IngestContext:
         return cls(
             settings=settings,
@@ -57,6 +61,9 @@ class IngestContext:
             batch_size=batch_size,
             flush_seconds=flush_seconds,
             stance_model=settings.stance_model if stance_model is None else stance_model,
+            stance_deferred=(
+                settings.stance_deferred if stance_deferred is None else stance_deferred
+            ),
             clock=crawl_clock(settings),
         )
 

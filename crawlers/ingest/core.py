@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -20,13 +21,16 @@ from crawlers.ingest.context import IngestContext
 from crawlers.ingest.stages import ActivityDoc, Dropped, PostDoc, run_stages, take_notes
 from indexer.connection import ConnectionFailedError, IndexNames, make_client
 from indexer.stance_enrich import StanceEnricher
-from indexer.stance_model import shipped
+from indexer.stance_model import installed, shipped
+from indexer.stance_pending import mark_pending
 from indexer.templates import ShardLayout, init
 from indexer.writer import BulkWriter, WriterStats
 
 logger = logging.getLogger(__name__)
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
+#: Called with each batch's new posts just before it is written (`BulkWriter.enrich`).
+StanceStep = Callable[[list[dict[str, Any]]], None]
 
 
 class Ingest:
@@ -84,12 +88,22 @@ def open_writer(
         wait_for_active_shards=settings.es_wait_for_active_shards,
         spool_is_durable=settings.state_store == "file",
     )
-    model = shipped() if context.stance_model else None
-    if model is not None:  # the learned head relabels each batch (the lexicon's label until then)
-        writer.enrich = StanceEnricher(
-            context.incident, model, writer.client, IndexNames(settings.index_prefix)
-        )
+    writer.enrich = stance_step(context, writer)
     return writer
+
+
+def stance_step(context: IngestContext, writer: BulkWriter) -> StanceStep | None:
+    """What the learned head does to each batch: nothing (lexicon only, or no head installed),
+    mark its posts for the head to label after indexing (deferred), or label them now."""
+    if not context.stance_model or not installed():
+        return None
+    if context.stance_deferred:
+        return mark_pending
+    model = shipped()
+    if model is None:
+        return None
+    names = IndexNames(context.settings.index_prefix)
+    return StanceEnricher(context.incident, model, writer.client, names)
 
 
 def add_to_writer(doc: Any, context: IngestContext, writer: BulkWriter) -> None:

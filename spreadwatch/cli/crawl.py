@@ -104,6 +104,7 @@ def crawl(
         if not out.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
             out = Console(width=200)
         out.print(summary_table(model.id, outcomes))
+    _label_stances(app, model)
     spooled = sum(int(o.summary.get("items_spooled") or 0) for o in outcomes)
     if spooled:
         spool = app.settings.data_dir / "spool" / f"{app.settings.index_prefix}.jsonl"
@@ -113,6 +114,31 @@ def crawl(
         )
     if any(o.status in FAILED for o in outcomes):
         raise click.exceptions.Exit(1)
+
+
+def _label_stances(app: AppContext, incident: Incident) -> None:
+    """The learned head labels what the crawls wrote with the lexicon's provisional label
+    (`SPREADWATCH_STANCE_DEFERRED`; the monitor's `stance:` job does this when it runs)."""
+    settings = app.settings
+    if not (settings.stance_model and settings.stance_deferred):
+        return
+    from elasticsearch import ApiError, TransportError
+
+    from indexer.stance_model import shipped
+    from indexer.stance_pending import label_pending
+
+    model = shipped()
+    if model is None:
+        return
+    try:
+        run = label_pending(app.client, app.names, incident, model)
+    except (ApiError, TransportError) as error:
+        click.echo(f"note: stance labels not written ({error}); the monitor writes them", err=True)
+        return
+    if run.labelled:
+        click.echo(
+            f"stance: {run.labelled} posts labelled by the model ({run.seconds:.1f}s)", err=True
+        )
 
 
 def _crawl_one(

@@ -202,6 +202,36 @@ def unset_label(app: AppContext, incident: str, post_id: str, incidents_dir: Pat
     )
 
 
+@stance.command("label")
+@click.argument("incident", metavar="INCIDENT")
+@incidents_dir_option
+@click.pass_obj
+def label_pending_posts(app: AppContext, incident: str, incidents_dir: Path) -> None:
+    """Label now the posts of INCIDENT still carrying the lexicon's provisional stance (written
+    by a crawl or the stream, waiting for the learned head: the monitor's `stance:` job labels
+    them within seconds; a stream run without the monitor leaves them to this command)."""
+    from indexer.stance_model import shipped
+    from indexer.stance_pending import label_pending, pending_count
+    from spreadwatch.incident import resolve_incident
+
+    model = resolve_incident(incident, [incidents_dir])
+    head = shipped() if app.settings.stance_model else None
+    if head is None:
+        echo_error(
+            "no learned stance head to label with (SPREADWATCH_STANCE_MODEL, docs/stance.md)"
+        )
+        raise SystemExit(1)
+    with indices_needed(app):
+        run = label_pending(app.client, app.names, model, head)
+        left = pending_count(app.client, app.names, model.id)
+    click.echo(
+        f"{model.id}: {run.labelled} posts labelled by {head.version} in {run.seconds:.1f}s; "
+        f"{left} still provisional ({run.conflicts} changed meanwhile, {run.failed} failed)"
+    )
+    if run.failed:
+        raise SystemExit(1)
+
+
 @stance.command("import")
 @click.argument("incident", metavar="INCIDENT")
 @click.argument("labels", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))

@@ -81,7 +81,8 @@ def crawl_env(
 
     No SPREADWATCH_* or platform credential of the caller's shell reaches it (a real token must
     not be sent to a replay server); the cluster's own credentials do, from `settings`, and so
-    does the choice of stance classifier (`stance_model`), which the demo must not drop.
+    does the choice of stance classifier (`stance_model`, `stance_deferred`), which the demo
+    must not drop.
     """
     env = {
         k: v
@@ -95,6 +96,7 @@ def crawl_env(
         SPREADWATCH_LOG_LEVEL="warning",
         SPREADWATCH_ALLOW_PRIVATE_NETWORKS=REPLAY_NETWORKS,  # the replays listen on loopback
         SPREADWATCH_STANCE_MODEL=str(settings.stance_model).lower(),
+        SPREADWATCH_STANCE_DEFERRED=str(settings.stance_deferred).lower(),
         **DEMO_CREDENTIALS,
     )
     for name in _CLUSTER_SETTINGS:

@@ -1,0 +1,170 @@
+"""The learned stance head as a step after indexing (`SPREADWATCH_STANCE_DEFERRED`, the default).
+
+Labelling each writer batch with the head before it is written made the ingest a third slower
+(docs/benchmarks.md, `bench_ingest`). Deferred, a crawl or the stream writes every post with
+the lexicon's label at once, marked `stance_pending`, and the head labels the pending posts
+afterwards, in batches, with their context (`indexer.stance_enrich`): the monitor's `stance:`
+job every `SPREADWATCH_STANCE_EVERY` seconds, each alert run before it reads anything, and the
+end of `spreadwatch crawl`. Until then a post counts with its provisional label, and an alert
+raised meanwhile says how many posts carry one.
+
+A label is written only over the version it was computed from (`if_seq_no`): a post that a
+crawl stored again meanwhile is left pending and labelled by the next pass. A re-crawl of a
+post the head already labelled keeps that label (`indexer.merge`), unless its text changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+
+from indexer.connection import IndexNames
+from indexer.documents import HUMAN, KEPT_STANCE_FIELDS, LABELLED_AT, PENDING
+from indexer.stance_enrich import StanceEnricher
+from indexer.stance_model import StanceModel
+from spreadwatch.clock import Clock, utc_now
+from spreadwatch.incident import Incident
+
+logger = logging.getLogger(__name__)
+
+#: Kept out of what a labelling pass reads: large, and the head never looks at them.
+_UNREAD = ["versions", "rendered", "evidence", "deleted_evidence", "*_stemmed"]
+
+
+@dataclass
+class LabelRun:
+    """What one pass over an incident's pending posts did."""
+
+    labelled: int = 0
+    #: Stored again by a crawl between the read and the write: left for the next pass.
+    conflicts: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+def mark_pending(docs: list[dict[str, Any]]) -> None:
+    """The writer's hook in deferred mode: the lexicon's label stands until the head's comes.
+    A pinned statement (`stance_source` official) is final already."""
+    for doc in docs:
+        if doc.get("stance_source") == "lexicon":
+            doc[PENDING] = True
+
+
+def pending_query(incident_id: str) -> dict[str, Any]:
+    return {
+        "bool": {
+            "filter": [{"term": {"incident": incident_id}}, {"term": {PENDING: True}}],
+            "must_not": [{"term": {"stance_source": HUMAN}}],
+        }
+    }
+
+
+def pending_count(client: Elasticsearch, names: IndexNames, incident_id: str) -> int:
+    """Posts of the incident still carrying the lexicon's provisional label."""
+    reply = client.count(index=names.posts, query=pending_query(incident_id))
+    return int(reply["count"])
+
+
+def label_pending(
+    client: Elasticsearch,
+    names: IndexNames,
+    incident: Incident,
+    model: StanceModel,
+    *,
+    batch_size: int = 500,
+    max_posts: int | None = None,
+    clock: Clock = utc_now,
+) -> LabelRun:
+    """Label the incident's pending posts, oldest first, until none is left (or `max_posts`
+    were tried); what a crawl adds meanwhile is labelled too. Labels are visible on return."""
+    started = time.monotonic()
+    run = LabelRun()
+    enrich = StanceEnricher(incident, model, client, names)
+    client.indices.refresh(index=names.posts)  # what the last writer batch stored, too
+    tried = 0
+    while max_posts is None or tried < max_posts:
+        size = batch_size if max_posts is None else min(batch_size, max_posts - tried)
+        hits = _pending_hits(client, names, incident.id, size)
+        if not hits:
+            break
+        tried += len(hits)
+        docs = [dict(hit["_source"]) for hit in hits]  # the stored versions stay in `hits`
+        enrich(docs)
+        before = run.labelled
+        _write_labels(client, hits, docs, clock().isoformat(), run)
+        if run.labelled == before or len(hits) < size:
+            break  # nothing written (every post changed meanwhile), or nothing more waits
+    if run.labelled:
+        client.indices.refresh(index=names.posts)
+    run.seconds = round(time.monotonic() - started, 3)
+    return run
+
+
+def _pending_hits(
+    client: Elasticsearch, names: IndexNames, incident_id: str, size: int
+) -> list[dict[str, Any]]:
+    reply = client.search(
+        index=names.posts,
+        query=pending_query(incident_id),
+        sort=[{"first_seen": {"order": "asc", "unmapped_type": "date"}}, "_doc"],
+        size=size,
+        seq_no_primary_term=True,
+        source_excludes=_UNREAD,
+    )
+    return list(reply["hits"]["hits"])
+
+
+def _write_labels(
+    client: Elasticsearch,
+    hits: list[dict[str, Any]],
+    docs: list[dict[str, Any]],
+    now: str,
+    run: LabelRun,
+) -> None:
+    actions = [_label_action(hit, doc, now) for hit, doc in zip(hits, docs, strict=True)]
+    for ok, item in _bulk(client, actions):
+        if ok:
+            run.labelled += 1
+            continue
+        error = next(iter(item.values()))
+        if error.get("status") == 409:
+            run.conflicts += 1
+        elif error.get("status") != 404:  # 404: removed meanwhile (reclassify), nothing to do
+            run.failed += 1
+            logger.warning("stance label of %s not written: %s", error.get("_id"), error)
+
+
+def _label_action(hit: dict[str, Any], doc: dict[str, Any], now: str) -> dict[str, Any]:
+    """A partial update over the version read; a field the label leaves empty is cleared only
+    when the stored post has it (no null is stored where there was nothing)."""
+    stored = hit["_source"]
+    fields = {
+        name: doc.get(name)
+        for name in KEPT_STANCE_FIELDS
+        if doc.get(name) is not None or stored.get(name) is not None
+    }
+    fields.update({PENDING: False, LABELLED_AT: now})
+    return {
+        "_op_type": "update",
+        "_index": hit["_index"],
+        "_id": hit["_id"],
+        "if_seq_no": hit["_seq_no"],
+        "if_primary_term": hit["_primary_term"],
+        "doc": fields,
+    }
+
+
+def _bulk(
+    client: Elasticsearch, actions: list[dict[str, Any]]
+) -> Iterable[tuple[bool, dict[str, Any]]]:
+    try:
+        yield from helpers.streaming_bulk(
+            client, actions, raise_on_error=False, raise_on_exception=False, max_retries=2
+        )
+    except (ApiError, TransportError) as error:
+        logger.warning("stance labels of %d posts not written: %s", len(actions), error)
