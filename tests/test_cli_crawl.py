@@ -64,6 +64,25 @@ def test_crawl_records_the_run(invoke, tiny_incident, es_client, index_names):
     assert [(r["_source"]["source"], r["_source"]["status"]) for r in runs] == [("jsonposts", "ok")]
 
 
+@pytest.mark.parametrize("deferred", ["true", "false"])
+def test_every_post_crawled_carries_the_heads_label_when_the_command_ends(
+    invoke, tiny_incident, stored_posts, monkeypatch, deferred
+):
+    """Deferred (the default), the crawl writes the lexicon's label and the command has the
+    head label what waits before it returns; per batch, the crawl's writer already did."""
+    monkeypatch.setenv("SPREADWATCH_STANCE_DEFERRED", deferred)
+    result = invoke(
+        "crawl", str(tiny_incident), "--source", "jsonposts", "--spider-module", "crawl_spiders"
+    )
+    posts = stored_posts()
+    assert len(posts) == 2
+    assert {(d["stance_source"], bool(d.get("stance_pending"))) for d in posts.values()} == {
+        ("model", False)
+    }
+    said = "stance: 2 posts labelled by the model"
+    assert (said in result.stderr) is (deferred == "true")
+
+
 def test_a_failed_source_makes_the_command_fail(invoke, tiny_incident):
     # With plugin spider modules a name is only known when the crawl looks for it.
     result = invoke(
@@ -124,6 +143,7 @@ def test_spooled_documents_are_pointed_out(invoke, tiny_incident, monkeypatch, c
     assert result.exit_code == 0, result.output
     assert "note: 2 documents are waiting in" in result.stderr
     assert crawl_env["SPREADWATCH_DATA_DIR"] in result.stderr
+    assert "note: the model's stance labels are not written yet" in result.stderr
 
 
 def test_an_unknown_source_is_refused_before_anything_runs(invoke, tiny_incident):

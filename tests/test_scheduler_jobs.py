@@ -51,6 +51,50 @@ def test_alert_job_raises_sends_and_records_its_run(
     assert (run["status"], run["items_indexed"]) == ("ok", 1)
 
 
+def provisional(count: int) -> list[dict]:
+    """Posts as a deferred ingest stores them: the lexicon's label, waiting for the head."""
+    now = datetime.now(UTC)
+    return spread(count, now - H / 2, now, "w", stance_source="lexicon", stance_pending=True,
+                  text="A ByteDance intern sabotaged 8,000 H100 GPUs")  # fmt: skip
+
+
+def stored_posts(es_client, index_names) -> list[dict]:
+    es_client.indices.refresh(index=index_names.posts)
+    hits = es_client.search(index=index_names.posts, size=100)["hits"]["hits"]
+    return [hit["_source"] for hit in hits]
+
+
+def test_the_alert_job_lets_the_head_label_waiting_posts_before_its_rules_read_them(
+    alert_runtime, es_client, index_names, smtp_server, tmp_path
+):
+    path = write_incident(tmp_path)
+    index_posts(es_client, index_names, provisional(8))
+    jobs.alerts(str(path))
+    [message] = smtp_server.inbox.messages
+    stored = stored_posts(es_client, index_names)
+    assert {(d["stance_source"], d["stance_pending"]) for d in stored} == {("model", False)}
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    assert "provisional" not in plain
+
+
+def test_an_alert_raised_while_posts_wait_for_the_head_says_so(
+    alert_runtime, es_client, index_names, smtp_server, tmp_path
+):
+    """No head to label with (here: switched off after the crawl): the rules read the lexicon's
+    labels, and the e-mail says how many posts carry one and marks each such post."""
+    alert_runtime.settings = alert_runtime.settings.model_copy(update={"stance_model": False})
+    path = write_incident(tmp_path)
+    index_posts(es_client, index_names, provisional(8))
+    jobs.alerts(str(path))
+    [message] = smtp_server.inbox.messages
+    plain = " ".join(message.get_body(preferencelist=("plain",)).get_content().split())
+    html = message.get_body(preferencelist=("html",)).get_content()
+    note = "8 posts of the incident still carried the lexicon's provisional stance"
+    assert note in plain and note.replace("'", "&#39;") in html
+    assert "labelled by the lexicon rules, provisional (the model has not labelled it yet)" in plain
+    assert {d["stance_pending"] for d in stored_posts(es_client, index_names)} == {True}
+
+
 def test_a_rule_whose_query_fails_does_not_silence_the_others(
     es_client, index_names, tmp_path, caplog
 ):

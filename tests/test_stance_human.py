@@ -385,3 +385,25 @@ def test_a_table_without_the_columns_says_which_it_lacks(
 def test_an_id_cut_by_the_search_table_is_named_as_such(es_client, index_names, incident):
     with pytest.raises(HumanLabelError, match="it looks cut"):
         set_label(es_client, index_names, incident, "github:repo:justicefighter110/byte…", "other")
+
+
+@pytest.mark.parametrize(
+    ("head", "exit_code", "said", "source"),
+    [("true", 0, f"{ID}: labelled 1 with ngram-lr-", "model"),
+     ("false", 1, "no learned stance head to label with", "lexicon")],
+)  # fmt: skip
+def test_the_cli_labels_what_waits_for_the_head(  # noqa: PLR0917 - fixtures and cases
+    es_client, es_settings, index_names, tmp_path, incident, head, exit_code, said, source
+):
+    waiting = machine_post("a", BIG_TEXT, stance_source="lexicon", stance_model="lexicon-3",
+                           stance_pending=True)  # fmt: skip
+    index_posts(es_client, index_names, [waiting])
+    env = {"SPREADWATCH_INDEX_PREFIX": index_names.prefix, "SPREADWATCH_ES_URL": es_settings.es_url or "",
+           "SPREADWATCH_DATA_DIR": str(es_settings.data_dir), "SPREADWATCH_STANCE_MODEL": head}  # fmt: skip
+    done = CliRunner().invoke(
+        cli, ["stance", "label", ID, "--incidents-dir", str(tmp_path)], env=env
+    )
+    assert done.exit_code == exit_code, done.output
+    assert said in done.output
+    doc = stored(es_client, index_names, "mastodon:a")
+    assert (doc["stance_source"], doc["stance_pending"]) == (source, head == "false")

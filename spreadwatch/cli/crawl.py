@@ -124,6 +124,7 @@ def _label_stances(app: AppContext, incident: Incident) -> None:
         return
     from elasticsearch import ApiError, TransportError
 
+    from indexer.connection import ConnectionFailedError
     from indexer.stance_model import shipped
     from indexer.stance_pending import label_pending
 
@@ -132,8 +133,12 @@ def _label_stances(app: AppContext, incident: Incident) -> None:
         return
     try:
         run = label_pending(app.client, app.names, incident, model)
-    except (ApiError, TransportError) as error:
-        click.echo(f"note: stance labels not written ({error}); the monitor writes them", err=True)
+    except (ApiError, TransportError, ConnectionFailedError) as error:
+        click.echo(
+            f"note: the model's stance labels are not written yet ({error}); the monitor's "
+            "stance job or `spreadwatch stance label` writes them",
+            err=True,
+        )
         return
     if run.labelled:
         click.echo(

@@ -225,8 +225,8 @@ def label_pending_posts(app: AppContext, incident: str, incidents_dir: Path) -> 
         run = label_pending(app.client, app.names, model, head)
         left = pending_count(app.client, app.names, model.id)
     click.echo(
-        f"{model.id}: {run.labelled} posts labelled by {head.version} in {run.seconds:.1f}s; "
-        f"{left} still provisional ({run.conflicts} changed meanwhile, {run.failed} failed)"
+        f"{model.id}: labelled {run.labelled} with {head.version} in {run.seconds:.1f}s; "
+        f"still provisional {left} (changed meanwhile {run.conflicts}, failed {run.failed})"
     )
     if run.failed:
         raise SystemExit(1)
