@@ -34,19 +34,20 @@ from elasticsearch import Elasticsearch, helpers
 
 from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
-from indexer.documents import STANCE_FIELDS, is_human
+from indexer.documents import LABELLED_AT, PENDING, STANCE_FIELDS, is_human
 from indexer.matching import Matcher, MatchResult, belongs
 from indexer.stance import StanceInput, classify
 from indexer.stance_enrich import StanceEnricher
 from indexer.stance_model import StanceModel, shipped
 from indexer.stemming import STEMMED_FIELDS, with_stems
 from indexer.versioned import CONFLICT, Versioned, bulk_condition
+from spreadwatch.clock import utc_now
 from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
 _FIELDS = ["incident", "platform", "kind", "title", "text", "lang", "domain", "url", "author"]
-_FIELDS += ["matched", "source", "claim_stances", *STANCE_FIELDS]
+_FIELDS += ["matched", "source", "claim_stances", PENDING, *STANCE_FIELDS]
 _FIELDS += ["native_id", "reply_to", "quote_of", "repost_of", *STEMMED_FIELDS.values()]
 
 
@@ -259,6 +260,8 @@ def _actions(
         fields = {name: doc[name] for name in (*_DECIDED, *STANCE_FIELDS)}
         fields["claim_stances"] = doc.get("claim_stances") or None
         fields.update(searchable_copies(source))
+        if label.enricher is not None and source.get(PENDING) and not is_human(source):
+            fields.update({PENDING: False, LABELLED_AT: utc_now().isoformat()})
         counts.stances[fields["stance"]] += 1
         reasons = _reasons(source, fields)
         if not reasons:
@@ -383,6 +386,8 @@ def _reasons(source: dict[str, Any], fields: dict[str, Any]) -> list[str]:
         reasons.append("stance confidence or source changed")
     if list(source.get("claim_stances") or []) != list(fields["claim_stances"] or []):
         reasons.append("stance towards a claim changed")
+    if source.get(PENDING) and fields.get(PENDING) is False:
+        reasons.append("provisional label replaced by the model's")
     if any(source.get(name) != fields[name] for name in STEMMED_FIELDS.values()):
         reasons.append("searchable copies refreshed")
     return reasons

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from spreadwatch.incident import Incident
 
 JOB_PREFIXES = ("crawl:", "alerts:", "digest:", "recheck:", "report:", "stance:")
+STANCE_EXECUTOR = "stance"
 #: Crawls that miss their time (monitor down, all workers busy) still run if this late at most.
 MIN_MISFIRE_GRACE = 60
 DAILY_DIGEST_HOUR = 8
@@ -32,6 +33,9 @@ class JobSpec:
     trigger: BaseTrigger
     signature: str
     misfire_grace_time: int
+    #: The labelling job has its own worker: crawls holding every default worker for minutes
+    #: must not hold back the labels.
+    executor: str = "default"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ def _stance(incident: Incident, path: str, every: int) -> JobSpec:
         trigger=trigger,
         signature=f"stance {path} {timing}",
         misfire_grace_time=MIN_MISFIRE_GRACE,
+        executor=STANCE_EXECUTOR,
     )
 
 

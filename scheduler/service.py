@@ -32,7 +32,7 @@ from scheduler import jobs as job_functions
 from scheduler import runtime
 from scheduler.heartbeat import Heartbeat, Identity
 from scheduler.lease import Lease
-from scheduler.plan import JOB_PREFIXES, JobSpec, StreamSpec, jobs_for, streams_for
+from scheduler.plan import JOB_PREFIXES, STANCE_EXECUTOR, JobSpec, StreamSpec, jobs_for, streams_for
 from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
 from scheduler.watch import FileWatcher, incident_files
@@ -83,7 +83,10 @@ class Monitor:
         self.supervisors: dict[str, Supervisor] = {}
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=job_store_url(rt.settings))},
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=workers),
+                STANCE_EXECUTOR: ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
@@ -305,6 +308,7 @@ class Monitor:
                 name=spec.signature,
                 replace_existing=True,
                 misfire_grace_time=spec.misfire_grace_time,
+                executor=spec.executor,
                 **first_run,
             )
             logger.info("job %s %s: %s", job_id, "replaced" if current else "added", spec.signature)

@@ -68,7 +68,7 @@ def test_a_running_monitor_says_where_since_when_and_what_it_holds(rt, monitor, 
     [me] = state["monitor"]["monitors"]
     assert state["monitor"]["running"] is True
     assert (me["host"], me["pid"], me["state"]) == (socket.gethostname(), os.getpid(), "running")
-    assert me["jobs_held"] == 4  # two crawls, alerts, the evidence re-check
+    assert me["jobs_held"] == 5  # two crawls, alerts, the evidence re-check, the stance head
     assert monitor_problems(state) == []
     assert state["health"]["exit_code"] == ok_unless_the_cluster_is_not(state)
 
@@ -81,6 +81,7 @@ def test_the_heartbeat_record_names_host_pid_version_jobs_and_last_tick(rt, moni
         "crawl:bytedance-intern-2024:feeds",
         "crawl:bytedance-intern-2024:github",
         "recheck:bytedance-intern-2024",
+        "stance:bytedance-intern-2024",
     ]
     assert datetime.now(UTC) - datetime.fromisoformat(doc["@timestamp"]) < timedelta(minutes=1)
 

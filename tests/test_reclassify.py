@@ -177,12 +177,17 @@ def test_with_the_learned_head_every_post_is_relabelled_by_it(es_client, index_n
                   text="Aurora Air grounded the whole fleet, engine cracks everywhere")  # fmt: skip
     reply = post("q", T, incident=ID, platform="mastodon", author={"id": "b", "handle": "b"},
                  text="Aurora Air grounded? Source?", reply_to="mastodon:r")  # fmt: skip
-    index_posts(es_client, index_names, [rumour, reply])
+    waiting = post("w", T, incident=ID, platform="mastodon", author={"id": "c", "handle": "c"},
+                   text="Aurora Air grounded the whole fleet", stance_source="lexicon",
+                   stance_pending=True)  # fmt: skip
+    index_posts(es_client, index_names, [rumour, reply, waiting])
     result = reclassify(es_client, index_names, incident(False, []), chunk_size=1, learned=True)
     version = StanceModel.load().version
-    docs = [stored(es_client, index_names, f"mastodon:{n}") for n in ("r", "q")]
-    assert [(d["stance_source"], d["stance_model"]) for d in docs] == [("model", version)] * 2
-    assert result.scanned == 2 and result.changed == 2
+    docs = [stored(es_client, index_names, f"mastodon:{n}") for n in ("r", "q", "w")]
+    assert [(d["stance_source"], d["stance_model"]) for d in docs] == [("model", version)] * 3
+    assert result.scanned == 3 and result.changed == 3
+    assert docs[2]["stance_pending"] is False  # no longer waiting for the head
+    assert result.reasons["provisional label replaced by the model's"] == 1
 
 
 def test_stale_searchable_copies_are_rewritten_so_a_simplified_search_finds_the_post(

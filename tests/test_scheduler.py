@@ -91,6 +91,13 @@ def test_added_and_removed_files_add_and_remove_jobs(incidents, monitor_for):
     ]
 
 
+def test_the_stance_job_has_a_worker_of_its_own(incidents, monitor_for):
+    """Crawls holding every default worker must not hold back the labels."""
+    write_incident(incidents)
+    job = monitor_for(incidents).scheduler.get_job("stance:bytedance-intern-2024")
+    assert (job.func_ref, job.executor, job.max_instances) == ("scheduler.jobs:stance", "stance", 1)
+
+
 @pytest.mark.parametrize(
     ("change", "why"),
     [({"stance_deferred": False}, "the head labels each writer batch"),

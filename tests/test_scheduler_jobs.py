@@ -77,6 +77,16 @@ def test_the_alert_job_lets_the_head_label_waiting_posts_before_its_rules_read_t
     assert "provisional" not in plain
 
 
+def test_the_stance_job_labels_the_waiting_posts(alert_runtime, es_client, index_names, tmp_path):
+    path = write_incident(tmp_path)
+    index_posts(es_client, index_names, provisional(3))
+    jobs.stance(str(path))
+    stored = stored_posts(es_client, index_names)
+    assert (
+        sorted((d["stance_source"], d["stance_pending"]) for d in stored) == [("model", False)] * 3
+    )
+
+
 def test_an_alert_raised_while_posts_wait_for_the_head_says_so(
     alert_runtime, es_client, index_names, smtp_server, tmp_path
 ):

@@ -69,6 +69,7 @@ def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(es_client, index_n
         "crawl:bytedance-intern-2024:feeds",
         "crawl:bytedance-intern-2024:github",
         "recheck:bytedance-intern-2024",
+        "stance:bytedance-intern-2024",
     ]
     assert all(j["next_run"] for j in jobs)
 
