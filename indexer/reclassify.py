@@ -109,7 +109,7 @@ def reclassify(
     matcher = Matcher(incident)
     actions = (
         action
-        for chunk in _chunks(hits, chunk_size)
+        for chunk in chunks(hits, chunk_size)
         for action in _actions(chunk, matcher, incident, writes, label)
     )
     _bulk(client, actions, writes, chunk_size)
@@ -192,7 +192,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _chunks(hits: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def chunks(hits: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for hit in hits:
         chunk.append(hit)

@@ -25,6 +25,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from indexer.connection import IndexNames
 from indexer.documents import HUMAN, KEPT_STANCE_FIELDS, LABELLED_AT, PENDING
+from indexer.reclassify import chunks
 from indexer.stance_enrich import StanceEnricher
 from indexer.stance_model import StanceModel
 from spreadwatch.clock import Clock, utc_now
@@ -77,46 +78,33 @@ def label_pending(
     model: StanceModel,
     *,
     batch_size: int = 500,
-    max_posts: int | None = None,
     clock: Clock = utc_now,
 ) -> LabelRun:
-    """Label the incident's pending posts, oldest first, until none is left (or `max_posts`
-    were tried); what a crawl adds meanwhile is labelled too. Labels are visible on return."""
+    """Label every post of the incident pending when the pass starts (one scroll over them,
+    `batch_size` at a time); what a crawl adds meanwhile waits for the next pass. Labels are
+    visible on return."""
     started = time.monotonic()
     run = LabelRun()
     enrich = StanceEnricher(incident, model, client, names)
     client.indices.refresh(index=names.posts)  # what the last writer batch stored, too
-    tried = 0
-    while max_posts is None or tried < max_posts:
-        size = batch_size if max_posts is None else min(batch_size, max_posts - tried)
-        hits = _pending_hits(client, names, incident.id, size)
-        if not hits:
-            break
-        tried += len(hits)
-        docs = [dict(hit["_source"]) for hit in hits]  # the stored versions stay in `hits`
+    hits = helpers.scan(
+        client,
+        index=names.posts,
+        query={
+            "query": pending_query(incident.id),
+            "_source": {"excludes": _UNREAD},
+            "seq_no_primary_term": True,
+        },
+        size=batch_size,
+    )
+    for batch in chunks(hits, batch_size):
+        docs = [dict(hit["_source"]) for hit in batch]  # the stored versions stay in `batch`
         enrich(docs)
-        before = run.labelled
-        _write_labels(client, hits, docs, clock().isoformat(), run)
-        if run.labelled == before or len(hits) < size:
-            break  # nothing written (every post changed meanwhile), or nothing more waits
+        _write_labels(client, batch, docs, clock().isoformat(), run)
     if run.labelled:
         client.indices.refresh(index=names.posts)
     run.seconds = round(time.monotonic() - started, 3)
     return run
-
-
-def _pending_hits(
-    client: Elasticsearch, names: IndexNames, incident_id: str, size: int
-) -> list[dict[str, Any]]:
-    reply = client.search(
-        index=names.posts,
-        query=pending_query(incident_id),
-        sort=[{"first_seen": {"order": "asc", "unmapped_type": "date"}}, "_doc"],
-        size=size,
-        seq_no_primary_term=True,
-        source_excludes=_UNREAD,
-    )
-    return list(reply["hits"]["hits"])
 
 
 def _write_labels(

@@ -493,6 +493,16 @@ def test_deferred_labels_equal_the_per_batch_head(
     assert all(d["stance_labelled_at"] for i, d in stored.items() if i.startswith("weibo:"))
 
 
+def test_one_pass_labels_every_waiting_post_batch_by_batch(run, es_client, index_names):
+    from indexer.stance_model import StanceModel
+    from indexer.stance_pending import label_pending, pending_count
+
+    run(*(post(str(n), url=f"https://m.weibo.cn/status/{n}") for n in range(5)),
+        stance_model=True, deferred=True)  # fmt: skip
+    done = label_pending(es_client, index_names, INCIDENT, StanceModel.load(), batch_size=2)
+    assert (done.labelled, pending_count(es_client, index_names, INCIDENT.id)) == (5, 0)
+
+
 def test_a_recrawl_keeps_the_heads_label(run, es_client, index_names):
     """A post crawled again with the same words brings only the lexicon's provisional label:
     the head's stands, and the post counts as unchanged."""
@@ -523,11 +533,14 @@ def test_an_edited_post_waits_for_the_head_again(run, es_client, index_names):
 def test_a_post_stored_again_meanwhile_is_labelled_by_the_next_pass(run, es_client, index_names):
     """A label is written only over the version it was computed from: a crawl that stored the
     post between the read and the write wins, and the post stays pending until the next pass."""
-    from indexer.stance_pending import LabelRun, _pending_hits, _write_labels
+    from indexer.stance_pending import LabelRun, _write_labels, pending_query
 
     run(post("1"), stance_model=True, deferred=True)
     es_client.indices.refresh(index=index_names.posts)
-    hits = _pending_hits(es_client, index_names, INCIDENT.id, 10)
+    found = es_client.search(
+        index=index_names.posts, query=pending_query(INCIDENT.id), seq_no_primary_term=True
+    )
+    hits = found["hits"]["hits"]  # what a pass read
     run(post("1", engagement=Engagement(likes=9, reposts=2)), stance_model=True, deferred=True)
     stale = LabelRun()
     _write_labels(
