@@ -1,5 +1,7 @@
-"""Posts/s through the whole ingest into Elasticsearch, with the stance head three ways, and how
-long posts wait for the head's label when it runs after indexing.
+"""Ingest posts/s with the stance head per batch, after indexing (deferred) or absent; label waits.
+
+Posts/s through the whole ingest into Elasticsearch, and how long posts wait for the head's
+label when it runs after indexing.
 
 Builds N replayed posts (default 50,000: zh/en/de, a fifth of them HTML, tracking parameters in
 URLs, engagement counts, ~10% matching no query) and feeds them through the ingest core every
