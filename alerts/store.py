@@ -72,7 +72,7 @@ def _trim_post(post: dict[str, Any]) -> dict[str, Any]:
         "stance": post.get("stance"),
         "confidence": post.get("stance_confidence"),
         "source": post.get("stance_source"),
-        "pending": bool(post.get("stance_pending")),
+        "pending": bool(post.get("stance_pending")) and post.get("stance_source") == "lexicon",
         "claims": list((post.get("matched") or {}).get("claims") or [])[:10],
         "kind": post.get("kind"),
     }

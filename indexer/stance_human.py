@@ -27,7 +27,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
-from indexer.documents import HUMAN, STANCE_FIELDS, STANCES, is_human
+from indexer.documents import HUMAN, PENDING, STANCE_FIELDS, STANCES, is_human
 from spreadwatch.incident import Incident
 
 #: The cue that marks a human label; the others say what the classifier had said.
@@ -163,6 +163,8 @@ def _set_on(
     source = stored["_source"]
     fields = human_fields(label, source, note)
     fields["claim_stances"] = with_claim_stances({**source, **fields}, incident)["claim_stances"]
+    if source.get(PENDING):  # a person's label ends the wait for the head's
+        fields[PENDING] = False
     _write(client, names, stored, fields, refresh)
     return LabelChange(
         stored["_id"], source.get("stance"), source.get("stance_source"), label, HUMAN

@@ -56,12 +56,35 @@ def mark_pending(docs: list[dict[str, Any]]) -> None:
             doc[PENDING] = True
 
 
-def pending_query(incident_id: str) -> dict[str, Any]:
+def pending_query(incident_id: str | None = None) -> dict[str, Any]:
+    """Posts still carrying the lexicon's provisional label (of one incident, or of all)."""
+    incident = [{"term": {"incident": incident_id}}] if incident_id is not None else []
     return {
         "bool": {
-            "filter": [{"term": {"incident": incident_id}}, {"term": {PENDING: True}}],
+            "filter": [*incident, {"term": {PENDING: True}}],
             "must_not": [{"term": {"stance_source": HUMAN}}],
         }
+    }
+
+
+def backlog(client: Elasticsearch, names: IndexNames) -> dict[str, Any]:
+    """What waits for the head, for `spreadwatch status`: posts per incident, and since when
+    the longest waiting one was written (its `last_seen`, the crawl that wrote it)."""
+    reply = client.search(
+        index=names.posts,
+        query=pending_query(),
+        size=0,
+        aggs={
+            "incidents": {"terms": {"field": "incident", "size": 100}},
+            "oldest": {"min": {"field": "last_seen"}},
+        },
+    )
+    aggs = reply["aggregations"]
+    oldest = aggs["oldest"].get("value_as_string") if aggs["oldest"].get("value") else None
+    return {
+        "posts": int(reply["hits"]["total"]["value"]),
+        "by_incident": {b["key"]: b["doc_count"] for b in aggs["incidents"]["buckets"]},
+        "oldest": oldest,
     }
 
 

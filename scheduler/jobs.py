@@ -151,10 +151,15 @@ def stance(incident_path: str) -> None:
 
 def label_stances(rt: runtime.Runtime, incident: Incident) -> int:
     """The learned head labels what ingest wrote with the lexicon's provisional label
-    (`indexer.stance_pending`); returns how many posts still carry one (no head installed)."""
+    (`indexer.stance_pending`); returns how many posts still carry one (no head installed, or
+    it failed: the alerts go out on the lexicon's labels and say so)."""
     model = shipped() if rt.settings.stance_model else None
     if model is not None:
-        run = label_pending(rt.client, rt.names, incident, model)
+        try:
+            run = label_pending(rt.client, rt.names, incident, model)
+        except Exception:  # the head's failure must not stop the alerts
+            logger.exception("the stance head did not label the pending posts of %s", incident.id)
+            return pending_count(rt.client, rt.names, incident.id)
         if run.labelled or run.failed:
             logger.info(
                 "stance of %s: %d posts labelled by the head in %.2fs (%d failed, %d changed "

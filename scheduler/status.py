@@ -4,7 +4,8 @@ last run per source, spool, broken incident files, open alerts and why each is s
 Read from where the monitor keeps its state (its heartbeat, the job store, the runs and alerts
 indices, the spool folder), so it works whether or not a monitor is running right now. `health`
 sums it up the way cron and Nagios checks expect: 0 ok, 1 warning (overdue jobs, broken
-incident files, undeliverable alerts), 2 critical (no monitor running).
+incident files, undeliverable alerts, posts waiting minutes for the stance head), 2 critical
+(no monitor running).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from evidence.warcstore import archive_sizes
 from indexer.connection import IndexNames, cluster_health
 from indexer.monitors import heartbeats, liveness
 from indexer.spool import spool_summary
+from indexer.stance_pending import backlog
 from scheduler.lease import lease_document
 from scheduler.plan import JOB_PREFIXES
 from scheduler.service import job_store_label, job_store_url
@@ -170,6 +172,9 @@ def _at_or_due(when: datetime, now: datetime) -> str:
 
 #: A job whose next run is this far in the past is overdue (the monitor would have run it).
 OVERDUE_AFTER = timedelta(seconds=60)
+#: A post still waiting for the stance head this long after it was written: the monitor's
+#: `stance:` job is not keeping up, or cannot run the head.
+STANCE_LAG_WARNING = timedelta(minutes=5)
 
 
 def mark_overdue(jobs: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -225,6 +230,16 @@ def health(state: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"{len(state['monitor']['incident_errors'])} incident file(s) invalid")
     if any(a["state"] in ("failed", "sent") for a in state["open_alerts"]):
         problems.append("alerts could not be delivered")
+    stance = state["stance"]
+    if (
+        stance["oldest"]
+        and parse_time(stance["oldest"]) < parse_time(state["at"]) - STANCE_LAG_WARNING
+    ):
+        problems.append(
+            f"{stance['posts']} posts carry the lexicon's provisional stance, the oldest since "
+            f"{stance['oldest']}: the stance head has not labelled them (is the monitor's stance "
+            "job running? is the head installed?)"
+        )
     if state["spool"].get("dead_letters"):
         problems.append(f"{state['spool']['dead_letters']} dead letters in the spool folder")
     cluster = state["cluster"]
@@ -254,6 +269,7 @@ def collect(settings: Settings, client: Elasticsearch, now: datetime) -> dict[st
         "spool": spool_size(settings.data_dir / "spool"),
         "evidence": archive_sizes(settings.data_dir),
         "open_alerts": open_alerts(client, names, now, jobs, monitor["running"]),
+        "stance": backlog(client, names),
     }
     state["health"] = health(state)
     return state

@@ -560,7 +560,11 @@ def test_a_label_set_by_hand_is_never_relabelled(run, es_client, index_names):
     set_label(es_client, index_names, INCIDENT, "weibo:1", "denial", note="read it twice")
     assert label_now(es_client, index_names).labelled == 0
     doc = posts(es_client, index_names)["weibo:1"]
-    assert (doc["stance"], doc["stance_source"]) == ("denial", "human")
+    assert (doc["stance"], doc["stance_source"], doc["stance_pending"]) == (
+        "denial",
+        "human",
+        False,
+    )
 
 
 def test_a_repository_is_not_the_context_of_what_is_filed_in_it(run, es_client, index_names):

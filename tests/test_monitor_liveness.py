@@ -9,6 +9,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alerts_support import index_posts, post
 from click.testing import CliRunner
 from scheduler_support import write_incident
 
@@ -124,6 +125,26 @@ def invoke(rt, monkeypatch):
     monkeypatch.setenv("SPREADWATCH_INDEX_PREFIX", rt.names.prefix)
     monkeypatch.setenv("SPREADWATCH_SCHEDULER_DB_URL", rt.settings.scheduler_db_url)
     return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize(("written_ago", "warned"), [(timedelta(minutes=10), True),
+                                                     (timedelta(seconds=30), False)])  # fmt: skip
+def test_posts_waiting_minutes_for_the_stance_head_are_a_warning(
+    rt, monitor, es_client, written_ago, warned
+):
+    now = datetime.now(UTC)
+    written = now - written_ago
+    index_posts(es_client, rt.names, [
+        post("p1", written, stance_source="lexicon", stance_pending=True, last_seen=written.isoformat()),
+        post("p2", now, stance_source="model", stance_pending=False, last_seen=written.isoformat()),
+    ])  # fmt: skip
+    state = collect(rt.settings, es_client, now)
+    assert (state["stance"]["posts"], state["stance"]["by_incident"]) == (
+        1, {"bytedance-intern-2024": 1}
+    )  # fmt: skip
+    waiting = [p for p in monitor_problems(state) if "provisional stance" in p]
+    assert bool(waiting) is warned
+    assert state["health"]["exit_code"] == (1 if warned else ok_unless_the_cluster_is_not(state))
 
 
 def test_status_command_running_exits_zero(monitor, invoke):

@@ -108,7 +108,8 @@ def status(app: AppContext, fmt: str) -> None:
     """Is the monitor running; jobs and next runs; last run per source; spool; open alerts.
 
     Exits 0 when all is well, 1 on a warning (overdue jobs, invalid incident files, alerts that
-    could not be delivered), 2 when no monitor is running: usable from cron or Nagios.
+    could not be delivered, posts waiting minutes for the stance model), 2 when no monitor is
+    running: usable from cron or Nagios.
     """
     from scheduler.status import collect
 
@@ -181,6 +182,14 @@ def _table(state: dict[str, Any]) -> str:
                 f"  dead letters ({prefix}): {s['dead_letters']} documents refused for their "
                 f"content twice, kept in {s['dead_letter_file']}"
             )
+    stance = state["stance"]
+    per = ", ".join(f"{incident} {n}" for incident, n in stance["by_incident"].items())
+    lines.append(
+        f"stance: {stance['posts']} posts waiting for the model ({per}), oldest since "
+        f"{stance['oldest']}"
+        if stance["posts"]
+        else "stance: no post waiting for the model"
+    )
     archives = state.get("evidence") or {}
     sizes = ", ".join(
         f"{name} {_mib(s['bytes'])} in {s['files']} files" for name, s in archives.items()
