@@ -237,6 +237,7 @@ def report(incident_path: str, number: str) -> None:
     if incident is None or int(number) >= len(incident.reports):
         return
     wanted = incident.reports[int(number)]
+    label_stances(rt, incident)  # the report counts the head's labels, as the alerts do
     data = collect(
         rt.client, rt.names, IncidentScope.of(incident), title=incident.title,
         description=incident.description, now=rt.clock(),

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alerts_support import index_posts, post
 from scheduler_support import write_incident
 from spread_case import PLATFORM_ORDER, POSTS
 from test_report import index_report_case
@@ -144,6 +145,19 @@ def test_the_report_job_mails_the_summary_with_the_pdf_attached(
     assert attachment.get_content().startswith(b"%PDF-")
     latest = rt.settings.data_dir / "reports" / "bytedance-intern-2024.html"
     assert '<section id="summary">' in latest.read_text(encoding="utf-8")
+
+
+def test_the_report_job_lets_the_head_label_waiting_posts_first(
+    make_runtime, es_client, index_names, smtp_server, tmp_path
+) -> None:
+    now = datetime.now(UTC)
+    waiting = post("w1", now - timedelta(minutes=1), stance_source="lexicon", stance_pending=True,
+                   text="A ByteDance intern sabotaged 8,000 H100 GPUs")  # fmt: skip
+    index_posts(es_client, index_names, [waiting])
+    run_report_job(make_runtime(names=index_names), write_incident(tmp_path, extra=REPORTS),
+                   smtp_server.url)  # fmt: skip
+    stored = es_client.get(index=index_names.posts, id="weibo:w1")["_source"]
+    assert (stored["stance_source"], stored["stance_pending"]) == ("model", False)
 
 
 def test_the_report_mail_links_the_published_report_without_the_urls_credentials(
