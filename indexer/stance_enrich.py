@@ -19,7 +19,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from indexer.claims import with_claim_stances
 from indexer.connection import IndexNames
-from indexer.stance import StanceInput
+from indexer.stance import Stance, StanceInput
 from indexer.stance_model import StanceModel
 from spreadwatch.incident import Incident
 
@@ -44,16 +44,43 @@ class StanceEnricher:
     ) -> None:
         self.incident, self.model, self.client, self.names = incident, model, client, names
 
-    def __call__(self, docs: list[dict[str, Any]]) -> None:
+    def __call__(self, docs: list[dict[str, Any]]) -> list[int]:
+        """Returns the positions of the posts the head could not label (left as they were)."""
         posts = list(docs)
         if not posts:
-            return
+            return []
         inputs = stance_inputs(posts, self.incident, self.parent_texts(posts))
-        for doc, stance in zip(posts, self.model.classify_batch(inputs), strict=True):
+        failed = []
+        for position, (doc, stance) in enumerate(zip(posts, self._classify(inputs), strict=True)):
+            if stance is None:
+                failed.append(position)
+                continue
             doc.update(stance.fields())
             with_claim_stances(doc, self.incident)
             if doc.get("claim_stances") is None:  # no claim named: no field, as at ingest
                 doc.pop("claim_stances", None)
+        return failed
+
+    def _classify(self, inputs: list[StanceInput]) -> list[Stance | None]:
+        """The head's labels; when a batch fails (a stored post of a shape it cannot read),
+        each post alone, so one bad post costs only its own label."""
+        try:
+            return list(self.model.classify_batch(inputs))
+        except Exception as error:
+            logger.warning(
+                "stance head failed on a batch of %d (%s); one by one", len(inputs), error
+            )
+        labels: list[Stance | None] = []
+        for one in inputs:
+            try:
+                labels.append(self.model.classify_batch([one])[0])
+            except Exception as error:
+                logger.warning(
+                    "stance head cannot label a post (%s: %s); it keeps the lexicon's label",
+                    type(error).__name__, error,
+                )  # fmt: skip
+                labels.append(None)
+        return labels
 
     def parent_texts(self, posts: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Text of each post's parent: from the batch, else stored (lookup failures: none).

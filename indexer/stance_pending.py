@@ -33,6 +33,7 @@ from spreadwatch.incident import Incident
 
 logger = logging.getLogger(__name__)
 
+UNLABELLED_CUE = "model: could not label"
 #: Kept out of what a labelling pass reads: large, and the head never looks at them.
 _UNREAD = ["versions", "rendered", "evidence", "deleted_evidence", "*_stemmed"]
 
@@ -42,6 +43,9 @@ class LabelRun:
     """What one pass over an incident's pending posts did."""
 
     labelled: int = 0
+    #: Posts the head cannot read (a stored shape it fails on): they keep the lexicon's label,
+    #: no longer pending, with the cue `UNLABELLED_CUE`, and are logged.
+    unlabelled: int = 0
     #: Stored again by a crawl between the read and the write: left for the next pass.
     conflicts: int = 0
     failed: int = 0
@@ -122,7 +126,13 @@ def label_pending(
     )
     for batch in chunks(hits, batch_size):
         docs = [dict(hit["_source"]) for hit in batch]  # the stored versions stay in `batch`
-        enrich(docs)
+        for position in enrich(docs):
+            doc = docs[position]
+            doc["stance_cues"] = [*(doc.get("stance_cues") or []), UNLABELLED_CUE]
+            run.unlabelled += 1
+            logger.warning(
+                "%s keeps the lexicon's stance: the head cannot label it", batch[position]["_id"]
+            )
         _write_labels(client, batch, docs, clock().isoformat(), run)
     if run.labelled:
         client.indices.refresh(index=names.posts)

@@ -172,7 +172,7 @@ class BulkWriter:
         #: Called with the new post documents of each batch just before it is written (on the
         #: writer's thread in the background): the ingest's batched stance model
         #: (`indexer.stance_enrich`). A failure is logged; the batch is written as it is.
-        self.enrich: Callable[[list[dict[str, Any]]], None] | None = None
+        self.enrich: Callable[[list[dict[str, Any]]], object] | None = None
         #: During a replay's batch: the documents no request brought to the cluster, and why.
         self._cut_off: dict[tuple[str, str], str] | None = None
         self._replay_spool()

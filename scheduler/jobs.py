@@ -162,8 +162,9 @@ def label_stances(rt: runtime.Runtime, incident: Incident) -> int:
             return pending_count(rt.client, rt.names, incident.id)
         if run.labelled or run.failed:
             logger.info(
-                "stance of %s: %d posts labelled by the head in %.2fs (%d failed, %d changed "
-                "meanwhile)", incident.id, run.labelled, run.seconds, run.failed, run.conflicts,
+                "stance of %s: %d posts labelled in %.2fs (%d the head cannot read, %d failed, "
+                "%d changed meanwhile)", incident.id, run.labelled, run.seconds, run.unlabelled,
+                run.failed, run.conflicts,
             )  # fmt: skip
     return pending_count(rt.client, rt.names, incident.id)
 

@@ -503,6 +503,30 @@ def test_one_pass_labels_every_waiting_post_batch_by_batch(run, es_client, index
     assert (done.labelled, pending_count(es_client, index_names, INCIDENT.id)) == (5, 0)
 
 
+def test_a_stored_post_the_head_cannot_read_costs_only_its_own_label(run, es_client, index_names):
+    """A post stored in a shape the head fails on (a text that is a list: written by another
+    tool) keeps the lexicon's label, is no longer pending, and says why; the rest of its batch
+    is labelled."""
+    from indexer.stance_pending import UNLABELLED_CUE
+
+    run(post("1"), stance_model=True, deferred=True)
+    stored = posts(es_client, index_names)["weibo:1"]
+    odd = {**stored, "native_id": "9", "text": ["ByteDance intern", "8000 H100"]}
+    es_client.index(index=index_names.posts, id="weibo:9", document=odd, refresh=True)
+    done = label_now(es_client, index_names)
+    assert (done.labelled, done.unlabelled, done.failed) == (2, 1, 0)
+    after = posts(es_client, index_names)
+    assert (after["weibo:1"]["stance_source"], after["weibo:1"]["stance_pending"]) == (
+        "model",
+        False,
+    )
+    assert (after["weibo:9"]["stance_source"], after["weibo:9"]["stance_pending"]) == (
+        "lexicon",
+        False,
+    )
+    assert after["weibo:9"]["stance_cues"][-1] == UNLABELLED_CUE
+
+
 def test_a_recrawl_keeps_the_heads_label(run, es_client, index_names):
     """A post crawled again with the same words brings only the lexicon's provisional label:
     the head's stands, and the post counts as unchanged."""

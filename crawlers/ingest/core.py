@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 #: Called with each batch's new posts just before it is written (`BulkWriter.enrich`).
-StanceStep = Callable[[list[dict[str, Any]]], None]
+StanceStep = Callable[[list[dict[str, Any]]], object]
 
 
 class Ingest:

@@ -226,7 +226,8 @@ def label_pending_posts(app: AppContext, incident: str, incidents_dir: Path) -> 
         left = pending_count(app.client, app.names, model.id)
     click.echo(
         f"{model.id}: labelled {run.labelled} with {head.version} in {run.seconds:.1f}s; "
-        f"still provisional {left} (changed meanwhile {run.conflicts}, failed {run.failed})"
+        f"still provisional {left} (changed meanwhile {run.conflicts}, failed {run.failed}, "
+        f"kept the lexicon's as the head cannot read them {run.unlabelled})"
     )
     if run.failed:
         raise SystemExit(1)
