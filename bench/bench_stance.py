@@ -1,6 +1,6 @@
 """Stance classification throughput: what the ingest and `reclassify` pay per post, for the
 explainable lexicon (one post at a time, as the stance stage runs it) and for the learned head
-(batched, as the writer's enrichment runs it per writer batch).
+(batched, as it labels pending posts after indexing, or each writer batch).
 
 Classifies spreadwatch's own labelled posts (data/stance/train.jsonl and holdout.jsonl, zh/de/en,
 claims matched as the ingest does), over and over, N posts in all, in one process, and prints

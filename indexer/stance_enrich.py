@@ -1,11 +1,12 @@
-"""The learned stance head, run once per writer batch (`BulkWriter.enrich`) or `reclassify` chunk.
+"""The learned stance head over a batch of post documents, with their context.
 
 The per-item stance stage labels every post with the explainable lexicon at once (cheap, and
-what a post keeps if the model cannot run). Just before a batch is written, the learned head
-(`indexer.stance_model`) labels all of the batch's new posts in one call, with their context:
-the post each replies to or quotes (`reply_to`, `quote_of`, `repost_of`), looked up in the
-batch first and in Elasticsearch for the rest (one `mget` per batch). In a crawl the writer
-works on its own thread, so the model's cost is paid beside the downloads, per batch.
+what a post keeps if the model cannot run). The learned head (`indexer.stance_model`) then
+labels a batch of posts in one call, with their context: the post each replies to or quotes
+(`reply_to`, `quote_of`, `repost_of`), looked up in the batch first and in Elasticsearch for
+the rest (one `mget` per batch). Its batches: the pending posts of a pass after indexing
+(`indexer.stance_pending`, the default), each writer batch just before it is written
+(`BulkWriter.enrich`, with `SPREADWATCH_STANCE_DEFERRED=false`), each `reclassify` chunk.
 """
 
 from __future__ import annotations

@@ -170,8 +170,9 @@ class BulkWriter:
         self._in_flight: Future[None] | None = None
         self._callbacks: list[Callable[[], None]] = []
         #: Called with the new post documents of each batch just before it is written (on the
-        #: writer's thread in the background): the ingest's batched stance model
-        #: (`indexer.stance_enrich`). A failure is logged; the batch is written as it is.
+        #: writer's thread in the background): the ingest's stance step, which marks them for the
+        #: learned head to label after indexing (`indexer.stance_pending.mark_pending`) or labels
+        #: them now (`indexer.stance_enrich`). A failure is logged; the batch is written as it is.
         self.enrich: Callable[[list[dict[str, Any]]], object] | None = None
         #: During a replay's batch: the documents no request brought to the cluster, and why.
         self._cut_off: dict[tuple[str, str], str] | None = None

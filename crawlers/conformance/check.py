@@ -85,7 +85,8 @@ def context() -> IngestContext:
 
 
 def run(folder: Path, model: StanceModel | None = None) -> list[Tally]:
-    """`model`: the head that relabels each record's posts, as the writer's stance step does
+    """`model`: the head that relabels each record's posts in one batch, as it labels a batch
+    after indexing or a writer batch
     (None: the lexicon's labels stand, as when no head is installed)."""
     ctx = context()
     label = StanceEnricher(ctx.incident, model) if model is not None else None

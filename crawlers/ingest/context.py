@@ -27,7 +27,8 @@ class IngestContext:
     spider_name: str
     batch_size: int = 500
     flush_seconds: float = 5.0
-    #: Whether the learned stance head (when installed) labels each writer batch.
+    #: Whether the learned stance head (when installed) labels the posts (after indexing, or
+    #: per writer batch: `stance_deferred`).
     stance_model: bool = False
     #: With `stance_model`: posts are written with the lexicon's label, marked pending, and
     #: labelled by the head afterwards (`indexer.stance_pending`), not per writer batch.
