@@ -4,8 +4,8 @@ Labelling each writer batch with the head before it is written made the ingest a
 (docs/benchmarks.md, `bench_ingest`). Deferred, a crawl or the stream writes every post with
 the lexicon's label at once, marked `stance_pending`, and the head labels the pending posts
 afterwards, in batches, with their context (`indexer.stance_enrich`): the monitor's `stance:`
-job every `SPREADWATCH_STANCE_EVERY` seconds, each alert run before it reads anything, and the
-end of `spreadwatch crawl`. Until then a post counts with its provisional label, and an alert
+job every `SPREADWATCH_STANCE_EVERY` seconds, each alert run and scheduled report before they
+read anything, the end of `spreadwatch crawl`, and `spreadwatch stance label`. Until then a post counts with its provisional label, and an alert
 raised meanwhile says how many posts carry one.
 
 A label is written only over the version it was computed from (`if_seq_no`): a post that a
@@ -28,6 +28,7 @@ from indexer.documents import HUMAN, KEPT_STANCE_FIELDS, LABELLED_AT, PENDING
 from indexer.reclassify import chunks
 from indexer.stance_enrich import StanceEnricher
 from indexer.stance_model import StanceModel
+from indexer.versioned import CONFLICT, Versioned, bulk_condition
 from spreadwatch.clock import Clock, utc_now
 from spreadwatch.incident import Incident
 
@@ -153,7 +154,7 @@ def _write_labels(
             run.labelled += 1
             continue
         error = next(iter(item.values()))
-        if error.get("status") == 409:
+        if (error.get("error") or {}).get("type") == CONFLICT:
             run.conflicts += 1
         elif error.get("status") != 404:  # 404: removed meanwhile (reclassify), nothing to do
             run.failed += 1
@@ -170,14 +171,9 @@ def _label_action(hit: dict[str, Any], doc: dict[str, Any], now: str) -> dict[st
         if doc.get(name) is not None or stored.get(name) is not None
     }
     fields.update({PENDING: False, LABELLED_AT: now})
-    return {
-        "_op_type": "update",
-        "_index": hit["_index"],
-        "_id": hit["_id"],
-        "if_seq_no": hit["_seq_no"],
-        "if_primary_term": hit["_primary_term"],
-        "doc": fields,
-    }
+    read = Versioned(stored, int(hit["_seq_no"]), int(hit["_primary_term"]))
+    where = {"_index": hit["_index"], "_id": hit["_id"], **bulk_condition(read)}
+    return {"_op_type": "update", **where, "doc": fields}
 
 
 def _bulk(

@@ -29,7 +29,7 @@ from evidence.retention import prune
 from indexer.evidence_queries import referenced_records
 from indexer.scope import IncidentScope
 from indexer.stance_model import shipped
-from indexer.stance_pending import label_pending, pending_count
+from indexer.stance_pending import LabelRun, label_pending, pending_count
 from scheduler import runtime
 from scheduler.crawl import run_crawl
 from spreadwatch.incident import Incident
@@ -159,14 +159,18 @@ def label_stances(rt: runtime.Runtime, incident: Incident) -> int:
             run = label_pending(rt.client, rt.names, incident, model)
         except Exception:  # the head's failure must not stop the alerts
             logger.exception("the stance head did not label the pending posts of %s", incident.id)
-            return pending_count(rt.client, rt.names, incident.id)
-        if run.labelled or run.failed:
-            logger.info(
-                "stance of %s: %d posts labelled in %.2fs (%d the head cannot read, %d failed, "
-                "%d changed meanwhile)", incident.id, run.labelled, run.seconds, run.unlabelled,
-                run.failed, run.conflicts,
-            )  # fmt: skip
+        else:
+            _log_labels(incident, run)
     return pending_count(rt.client, rt.names, incident.id)
+
+
+def _log_labels(incident: Incident, run: LabelRun) -> None:
+    if run.labelled or run.failed:
+        logger.info(
+            "stance of %s: %d posts labelled in %.2fs (%d the head cannot read, %d failed, "
+            "%d changed meanwhile)", incident.id, run.labelled, run.seconds, run.unlabelled,
+            run.failed, run.conflicts,
+        )  # fmt: skip
 
 
 @_guarded("recheck")
