@@ -5,8 +5,9 @@ Labelling each writer batch with the head before it is written made the ingest a
 the lexicon's label at once, marked `stance_pending`, and the head labels the pending posts
 afterwards, in batches, with their context (`indexer.stance_enrich`): the monitor's `stance:`
 job every `SPREADWATCH_STANCE_EVERY` seconds, each alert run and scheduled report before they
-read anything, the end of `spreadwatch crawl`, and `spreadwatch stance label`. Until then a post counts with its provisional label, and an alert
-raised meanwhile says how many posts carry one.
+read anything, the end of `spreadwatch crawl`, a `spreadwatch stream` run on its own
+(`spreadwatch.cli.deferred`) and `spreadwatch stance label`. Until then a post counts with its
+provisional label, and an alert raised meanwhile says how many posts carry one.
 
 A label is written only over the version it was computed from (`if_seq_no`): a post that a
 crawl stored again meanwhile is left pending and labelled by the next pass. A re-crawl of a

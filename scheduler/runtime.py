@@ -33,8 +33,10 @@ DEFAULT_CRAWL_COMMAND = (
     sys.executable, "-m", "crawlers.run",
     "--incident", "{incident}", "--source", "{source}", "--run-id", "{run_id}",
 )  # fmt: skip
+#: The monitor's own `stance:` job labels what the stream writes (`--no-label`).
 DEFAULT_STREAM_COMMAND = (
     sys.executable, "-m", "spreadwatch", "stream", "{incident}", "--source", "{source}",
+    "--no-label",
 )  # fmt: skip
 
 

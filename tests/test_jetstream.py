@@ -12,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from crawlers.state import StateDelta
 from crawlers.state_es import state_store
 from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames
+from scheduler.runtime import DEFAULT_STREAM_COMMAND
 from spreadwatch.incident import Incident, load_incident
 from spreadwatch.netpolicy import PrivateAddressError
 from spreadwatch.replay import REPLAY_NETWORKS
@@ -211,6 +214,72 @@ def test_the_stream_command_indexes_a_burst_and_prints_a_summary(
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert (summary["incident"], summary["indexed"]) == (incident.id, 10)
     assert set(stored_ids(es_client, index_names)) == expected_ids(events)
+    assert summary["stance_labelled"] == 10
+    assert stance_states(es_client, index_names) == {("model", False): 10}
+
+
+def stance_states(client: Elasticsearch, names: IndexNames) -> dict[tuple[str, bool], int]:
+    """How many posts carry each (stance_source, still pending) pair."""
+    client.indices.refresh(index=names.posts)
+    hits = client.search(index=names.posts, size=1000, query={"match_all": {}})["hits"]["hits"]
+    states = [
+        (h["_source"]["stance_source"], bool(h["_source"].get("stance_pending"))) for h in hits
+    ]
+    return dict(Counter(states))
+
+
+def test_a_stream_run_on_its_own_labels_its_posts_while_it_runs(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    """Without the monitor nothing else would label them: the stream's own passes do, every
+    SPREADWATCH_STANCE_EVERY seconds, before it stops."""
+    events = burst(50)
+    assert incident.path is not None
+    with JetstreamReplay(events) as server:
+        env = _cli_env(stream_settings(server.url), SPREADWATCH_JETSTREAM_BASE_URL=server.url,
+                       SPREADWATCH_STANCE_EVERY="1")  # fmt: skip
+        command = [sys.executable, "-m", "spreadwatch", "stream", str(incident.path)]
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as running:  # fmt: skip
+            try:
+                labelled_while_running = wait_for_states(es_client, index_names, {("model", False): 10}, running)  # fmt: skip
+            finally:
+                running.terminate()
+            out, err = running.communicate(timeout=60)
+    assert labelled_while_running, err[-2000:]
+    assert running.returncode == 0, err[-2000:]
+    assert json.loads(out.strip().splitlines()[-1])["stance_labelled"] == 10
+
+
+def wait_for_states(
+    client: Elasticsearch,
+    names: IndexNames,
+    wanted: dict[tuple[str, bool], int],
+    running: subprocess.Popen[str],
+) -> bool:
+    """Whether the posts reach `wanted` while the process still runs (within a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and running.poll() is None:
+        if stance_states(client, names) == wanted:
+            return running.poll() is None
+        time.sleep(0.2)
+    return False
+
+
+def test_under_the_monitor_the_stream_leaves_labelling_to_its_stance_job(
+    stream_settings: Any, incident: Incident, es_client: Elasticsearch, index_names: IndexNames
+) -> None:
+    events = burst(50)
+    assert incident.path is not None
+    assert "--no-label" in DEFAULT_STREAM_COMMAND
+    with JetstreamReplay(events) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "spreadwatch", "stream", str(incident.path), "--idle-timeout", "1", "--no-label"],
+            env=_cli_env(stream_settings(server.url), SPREADWATCH_JETSTREAM_BASE_URL=server.url),
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stance_labelled" not in json.loads(done.stdout.strip().splitlines()[-1])
+    assert stance_states(es_client, index_names) == {("lexicon", True): 10}
 
 
 def test_the_stream_command_refuses_an_unknown_incident_in_one_line(

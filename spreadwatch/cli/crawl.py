@@ -119,28 +119,19 @@ def crawl(
 def _label_stances(app: AppContext, incident: Incident) -> None:
     """The learned head labels what the crawls wrote with the lexicon's provisional label
     (`SPREADWATCH_STANCE_DEFERRED`; the monitor's `stance:` job does this when it runs)."""
-    settings = app.settings
-    if not (settings.stance_model and settings.stance_deferred):
-        return
-    from elasticsearch import ApiError, TransportError
+    from spreadwatch.cli.deferred import deferred_head, label_pass
 
-    from indexer.connection import ConnectionFailedError
-    from indexer.stance_model import shipped
-    from indexer.stance_pending import label_pending
-
-    model = shipped()
-    if model is None:
+    head = deferred_head(app.settings)
+    if head is None:
         return
-    try:
-        run = label_pending(app.client, app.names, incident, model)
-    except (ApiError, TransportError, ConnectionFailedError) as error:
+    run = label_pass(app, incident, head)
+    if run is None:
         click.echo(
-            f"note: the model's stance labels are not written yet ({error}); the monitor's "
-            "stance job or `spreadwatch stance label` writes them",
+            "note: the model's stance labels are not written yet (the log above says why); "
+            "the monitor's stance job or `spreadwatch stance label` writes them",
             err=True,
         )
-        return
-    if run.labelled:
+    elif run.labelled:
         click.echo(
             f"stance: {run.labelled} posts labelled by the model ({run.seconds:.1f}s)", err=True
         )

@@ -57,7 +57,7 @@ from spreadwatch.cli.params import SECONDS
     "--stream-command",
     default=None,
     help="Command kept running for each streamed source, with {incident} and {source} filled "
-    "in [default: python -m spreadwatch stream {incident} --source {source}].",
+    "in [default: python -m spreadwatch stream {incident} --source {source} --no-label].",
 )
 @click.pass_obj
 def run(app: AppContext, paths: tuple[Path, ...], **options: Any) -> None:

@@ -208,8 +208,8 @@ def unset_label(app: AppContext, incident: str, post_id: str, incidents_dir: Pat
 @click.pass_obj
 def label_pending_posts(app: AppContext, incident: str, incidents_dir: Path) -> None:
     """Label now the posts of INCIDENT still carrying the lexicon's provisional stance (written
-    by a crawl or the stream, waiting for the learned head: the monitor's `stance:` job labels
-    them within seconds; a stream run without the monitor leaves them to this command)."""
+    by a crawl or the stream, waiting for the learned head: the monitor's `stance:` job, a crawl
+    and a stream run on their own label them within seconds; this catches up by hand)."""
     from indexer.stance_model import shipped
     from indexer.stance_pending import label_pending, pending_count
     from spreadwatch.incident import resolve_incident
