@@ -27,7 +27,9 @@ from crawlers.state import StateDelta
 from crawlers.state_es import state_store
 from crawlers.stream import JetstreamConsumer
 from indexer.connection import IndexNames
+from indexer.stance_pending import LabelRun
 from scheduler.runtime import DEFAULT_STREAM_COMMAND
+from spreadwatch.cli.stream import Labeller
 from spreadwatch.incident import Incident, load_incident
 from spreadwatch.netpolicy import PrivateAddressError
 from spreadwatch.replay import REPLAY_NETWORKS
@@ -386,3 +388,37 @@ def test_a_stored_cursor_at_an_impossible_time_is_dropped_and_the_stream_starts_
     assert server.connections == [None]
     assert stats.skipped_replayed == 0
     assert set(stored_ids(es_client, index_names)) == expected_ids(events)
+
+
+def test_a_failing_stance_pass_is_logged_and_the_next_one_still_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stream's labeller: a pass that raises costs only that pass, and one last pass runs
+    after the stream has finished."""
+    calls: list[bool] = []
+
+    async def scenario() -> Labeller:
+        finished = asyncio.Event()
+
+        def one_pass() -> LabelRun:
+            calls.append(finished.is_set())
+            if len(calls) == 1:
+                raise RuntimeError("the head broke")
+            return LabelRun(labelled=3)
+
+        labeller = Labeller(one_pass)
+        labelling = asyncio.create_task(labeller.every(0.05, finished))
+
+        async def second_pass() -> None:
+            while len(calls) < 2 and not labelling.done():
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(second_pass(), timeout=30)
+        finished.set()
+        await labelling
+        return labeller
+
+    labeller = asyncio.run(scenario())
+    assert calls[:2] == [False, False] and calls[-1] is True
+    assert labeller.labelled == 3 * (len(calls) - 1)
+    assert "the stance head's pass failed" in caplog.text and "the head broke" in caplog.text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 from collections.abc import Callable
 from dataclasses import asdict
@@ -28,6 +29,8 @@ from spreadwatch.cli.params import SECONDS
 if TYPE_CHECKING:
     from crawlers.stream import JetstreamConsumer, StreamStats
     from indexer.stance_pending import LabelRun
+
+logger = logging.getLogger(__name__)
 
 STREAMS = ("bluesky",)
 
@@ -98,7 +101,13 @@ class Labeller:
         self.labelled = 0
 
     async def __call__(self) -> None:
-        run = await asyncio.to_thread(self.one_pass)
+        """One pass; its failure is logged and the stream reads on (the posts stay pending for
+        the next pass): collecting must not stop for the labels."""
+        try:
+            run = await asyncio.to_thread(self.one_pass)
+        except Exception:
+            logger.exception("the stance head's pass failed; its posts stay pending")
+            return
         self.labelled += run.labelled if run is not None else 0
 
     async def every(self, seconds: float, finished: asyncio.Event) -> None:
