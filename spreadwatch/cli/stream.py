@@ -19,6 +19,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import TYPE_CHECKING
 
 import click
@@ -87,7 +88,7 @@ def stream(  # noqa: PLR0917 - click passes the arguments and options by name
         app.settings, incident, idle_timeout=idle_timeout, max_events=max_events
     )
     head = deferred_head(app.settings) if label else None
-    labeller = None if head is None else Labeller(lambda: label_pass(app, incident, head))
+    labeller = None if head is None else Labeller(partial(label_pass, app, incident, head))
     stats = asyncio.run(_run(consumer, labeller, float(app.settings.stance_every)))
     labelled = {} if labeller is None else {"stance_labelled": labeller.labelled}
     click.echo(json.dumps({"source": source, "incident": incident.id, **asdict(stats), **labelled}))
