@@ -135,9 +135,7 @@ def validate_file(model: type[Model], path: Path, context: dict[str, Any] | None
     """Read `path` and validate it as `model`; one error message lists every problem by line."""
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigFileError(
-            f"{path}: expected a mapping at the top level, got {type(data).__name__}"
-        )
+        raise ConfigFileError(f"{path}: expected a mapping at the top level, got {_kind(data)}")
     try:
         return model.model_validate(data, context=context)
     except ValidationError as error:
@@ -153,3 +151,16 @@ def describe(error: ValidationError, data: Any, path: Path) -> str:
         where = f"{path}:{line}" if line else str(path)
         problems.append(f"{where}: {field}: {item['msg']}")
     return "; ".join(problems)
+
+
+def _kind(data: Any) -> str:
+    """What YAML read, in the words of someone who wrote the file (not a Python type name)."""
+    if data is None:
+        return "nothing (the file is empty or only comments)"
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, bool):
+        return f"the boolean {data!r}"
+    if isinstance(data, int | float):
+        return f"the number {data!r}"
+    return f"the text {str(data)[:40]!r}"

@@ -150,9 +150,12 @@ def test_a_bad_field_is_named_with_file_and_line(
     [
         ("id: case\ntitle: [unclosed\n", ":3: invalid YAML"),  # YAML reports the end of the stream
         ("id: case\nid: again\n", ":2: key 'id' appears twice"),
-        ("- just\n- a list\n", "expected a mapping at the top level"),
+        ("- just\n- a list\n", "expected a mapping at the top level, got a list"),
+        ("# nothing yet\n", "expected a mapping at the top level, got nothing (the file is empty"),
+        ("bytedance\n", "expected a mapping at the top level, got the text 'bytedance'"),
+        ("42\n", "expected a mapping at the top level, got the number 42"),
     ],
-    ids=["invalid-yaml", "duplicate-key", "not-a-mapping"],
+    ids=["invalid-yaml", "duplicate-key", "a-list", "empty", "text", "number"],
 )
 def test_a_file_that_is_not_an_incident_says_where(
     tmp_path: Path, text: str, expected: str
