@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from indexer.connection import IndexNames, make_client
+from indexer.connection import IndexNames, es_url, make_client
 from indexer.templates import delete_all, init
 from spreadwatch.replay import REPLAY_NETWORKS
 from spreadwatch.settings import Settings, load_settings
@@ -68,12 +68,23 @@ def index_names(index_pool: IndexPool) -> Iterator[IndexNames]:
     index_pool.give_back(names)
 
 
+@pytest.fixture(scope="session")
+def es_node_url(es_settings: Settings) -> str:
+    """The session node's URL(s), as a child process is given them (`SPREADWATCH_ES_URL`)."""
+    return es_url(es_settings)
+
+
 @pytest.fixture
-def settings_for(es_settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Build test settings on the session's cluster with overrides (index prefix, base URLs...)."""
+def settings_for(es_node_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Build test settings on the session's cluster with overrides (index prefix, base URLs...).
+
+    The data folder is the test's own: what a test keeps there (crawl state, spool, evidence
+    archives and ledgers, last good incident files) is never another test's, and never lands in
+    the developer's data folder, where `spreadwatch status` would list it. The node is given by
+    its URL, as it is found from the default data folder once for the session."""
 
     def build(**overrides: object) -> Settings:
-        values = {"data_dir": es_settings.data_dir, "es_url": es_settings.es_url, **overrides}
+        values = {"data_dir": tmp_path / "data", "es_url": es_node_url, **overrides}
         return load_settings(**values)
 
     return build

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +64,10 @@ def expected_ids(events: list[dict[str, Any]]) -> set[str]:
 
 
 @pytest.fixture
-def incident(tmp_path: Path, es_settings: Settings) -> Iterator[Incident]:
-    """An incident with its own id, so its cursor file is its own; removed afterwards."""
+def incident(tmp_path: Path) -> Incident:
+    """An incident with its own id (its cursor file lives in the test's own data folder)."""
     path = write_incident(tmp_path, {"bluesky": {"stream": True}}, id=f"jet-{uuid.uuid4().hex[:8]}")
-    loaded = load_incident(path)
-    yield loaded
-    state = es_settings.data_dir / "state" / loaded.id
-    for file in state.glob("*"):
-        file.unlink()
-    if state.exists():
-        state.rmdir()
+    return load_incident(path)
 
 
 @pytest.fixture
