@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -161,3 +162,20 @@ def test_status_table_is_readable(invoke):
     assert result.exit_code == 2  # no monitor has ever run with this job store: it is down
     assert result.stdout.startswith("monitor NOT running (never seen with this job store)")
     assert "jobs (0)" in result.stdout and "spool:" in result.stdout
+
+
+def test_status_lists_only_the_evidence_archives_holding_warc_files(
+    invoke, tmp_path, monkeypatch, es_node_url
+):
+    evidence = tmp_path / "data" / "evidence"
+    (evidence / "kept").mkdir(parents=True)
+    (evidence / "kept" / "2024-10-18.warc.gz").write_bytes(b"x" * 3072)
+    (evidence / "no-capture").mkdir()
+    (evidence / "no-capture" / "ledger.sqlite").write_bytes(b"")
+    monkeypatch.setenv("SPREADWATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SPREADWATCH_ES_URL", es_node_url)
+    line = next(x for x in invoke("status").stdout.splitlines() if x.startswith("evidence"))
+    assert line == "evidence archive: 3 KiB for 1 incident (kept 3 KiB in 1 file)"
+    shutil.rmtree(evidence / "kept")
+    line = next(x for x in invoke("status").stdout.splitlines() if x.startswith("evidence"))
+    assert line == "evidence archive: empty"

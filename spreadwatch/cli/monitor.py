@@ -190,11 +190,7 @@ def _table(state: dict[str, Any]) -> str:
         if stance["posts"]
         else "stance: no post waiting for the model"
     )
-    archives = state.get("evidence") or {}
-    sizes = ", ".join(
-        f"{name} {_mib(s['bytes'])} in {s['files']} files" for name, s in archives.items()
-    )
-    lines.append(f"evidence archive: {sizes or 'empty'}")
+    lines.append(_archive_line(state.get("evidence") or {}))
     lines.append(f"open alerts ({len(state['open_alerts'])})")
     for alert in state["open_alerts"]:
         lines.append(f"  {alert['state']:<8} {alert['raised']}  {alert['subject']}")
@@ -206,6 +202,24 @@ def _table(state: dict[str, Any]) -> str:
 
 
 commands = [run, status]
+
+
+def _archive_line(archives: dict[str, dict[str, int]]) -> str:
+    """Only the incidents whose archive holds a WARC file: a folder with only its ledger (an
+    incident that never captured a post) is no archive to look at, and there may be hundreds."""
+    kept = {name: sizes for name, sizes in archives.items() if sizes["files"]}
+    if not kept:
+        return "evidence archive: empty"
+    total = sum(sizes["bytes"] for sizes in kept.values())
+    each = ", ".join(
+        f"{name} {_mib(sizes['bytes'])} in {_count(sizes['files'], 'file')}"
+        for name, sizes in kept.items()
+    )
+    return f"evidence archive: {_mib(total)} for {_count(len(kept), 'incident')} ({each})"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _mib(size: int) -> str:
