@@ -68,7 +68,7 @@ def test_start_refuses_with_one_line_when_every_incident_file_is_invalid(
     settings = make_runtime().settings
     env = {**os.environ, "SPREADWATCH_INDEX_PREFIX": settings.index_prefix,
            "SPREADWATCH_SCHEDULER_DB_URL": str(settings.scheduler_db_url),
-           "SPREADWATCH_ES_URL": es_url(settings)}  # fmt: skip
+           "SPREADWATCH_ES_URL": es_url(settings), "SPREADWATCH_DATA_DIR": str(settings.data_dir)}  # fmt: skip
     env.pop("SPREADWATCH_SMTP_URL", None)
     done = subprocess.run(
         [PY, "-m", "spreadwatch", "run", str(incidents)], env=env, capture_output=True,

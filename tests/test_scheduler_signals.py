@@ -31,7 +31,9 @@ FAKE_CRAWL = dedent(
 )
 
 
-def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(es_client, index_names, tmp_path):
+def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(
+    es_client, index_names, tmp_path, es_node_url
+):
     incidents, started = tmp_path / "incidents", tmp_path / "started"
     incidents.mkdir()
     started.mkdir()
@@ -43,6 +45,8 @@ def test_sigterm_lets_running_crawls_finish_and_exits_cleanly(es_client, index_n
         **os.environ,
         "SPREADWATCH_INDEX_PREFIX": index_names.prefix,
         "SPREADWATCH_SCHEDULER_DB_URL": db_url,
+        "SPREADWATCH_DATA_DIR": str(tmp_path / "data"),
+        "SPREADWATCH_ES_URL": es_node_url,
     }
     env.pop("SPREADWATCH_SMTP_URL", None)
     crawl = f"{PY} {script} {{incident}} {{source}} {{run_id}} {started}"
