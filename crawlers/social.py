@@ -9,7 +9,6 @@ organisation. They live here so each platform module holds only its platform.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -248,10 +247,7 @@ class SocialSpider(IncidentSpider):
 
     def env_secret(self, setting: str, env_name: str | None) -> str | None:
         """A secret from the settings, else from the variable the incident file names."""
-        value = self.settings_obj.secret(setting)
-        if not value and env_name:
-            value = os.environ.get(env_name) or None
-        return value
+        return self.settings_obj.credential(setting, env_name)
 
     def refused(self, response: Any, reason: str, message: str) -> None:
         """A refusal the user must act on: counted under its reason and logged once, clearly."""

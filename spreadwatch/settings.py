@@ -303,6 +303,14 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         return value.get_secret_value() if isinstance(value, SecretStr) else value
 
+    def credential(self, setting: str, variable: str | None) -> str | None:
+        """A source's secret: the setting, else the environment variable the incident file
+        names for it (`token_env`, `cookie_env`...; `spreadwatch.sources.Credential`)."""
+        value = self.secret(setting)
+        if not value and variable:
+            value = os.environ.get(variable) or None
+        return value
+
 
 def without_password(url: str) -> str:
     """`url` with the password of its userinfo written `***` (`https://elastic:***@host`): how a

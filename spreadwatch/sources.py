@@ -7,6 +7,7 @@ query terms for that platform's search.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -188,6 +189,29 @@ class TelegramSource(SourceBase):
     channels: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Credential:
+    """A secret one source reads: the setting (`SPREADWATCH_<SETTING>`), else the environment
+    variable the incident file names (`variable`); `instance` for a Mastodon server's own."""
+
+    source: str
+    setting: str
+    variable: str | None
+    instance: str | None = None
+
+
+#: What a source does when a credential it reads is missing (`spreadwatch check` says it).
+WITHOUT_CREDENTIAL = {
+    "github": "GitHub is read at 60 requests an hour and 10 searches a minute, and stars past "
+    "the 40,000 GitHub lists are not read",
+    "reddit": "Reddit mostly refuses its public JSON: searching needs an approved app's id and "
+    "secret",
+    "bluesky": "Bluesky's post search works only logged in",
+    "mastodon": "only hashtag timelines are read (status search needs a user token)",
+    "weibo": "Weibo answers nothing useful without a valid SUB cookie",
+}
+
+
 class SourcesConfig(Strict):
     github: GithubSource | None = None
     feeds: FeedsSource | None = None
@@ -201,16 +225,22 @@ class SourcesConfig(Strict):
 
     def secret_env_names(self) -> list[str]:
         """Names of the environment variables this file takes secrets from (`*_env` fields)."""
-        names: list[str] = []
+        return [c.variable for c in self.credentials(enabled_only=False) if c.variable]
+
+    def credentials(self, *, enabled_only: bool = True) -> list[Credential]:
+        """The secrets the sources read: each `*_env` field names the variable, and the setting
+        of the same name (`reddit.client_id_env` → `reddit_client_id`) comes first."""
+        found: list[Credential] = []
         for name in type(self).model_fields:
             section = getattr(self, name)
-            if section is None:
+            if section is None or (enabled_only and not section.enabled):
                 continue
-            names += [v for k, v in section if k.endswith("_env") and isinstance(v, str)]
+            for key, value in section:
+                if key.endswith("_env") and isinstance(value, str):
+                    found.append(Credential(name, f"{name}_{key.removesuffix('_env')}", value))
             for instance in getattr(section, "instances", []):
-                if instance.token_env:
-                    names.append(instance.token_env)
-        return names
+                found.append(Credential(name, f"{name}_token", instance.token_env, instance.url))
+        return found
 
     def enabled(self) -> dict[str, SourceBase]:
         """Configured and enabled sources by name, in file order."""

@@ -21,7 +21,6 @@ the state, asked conditionally at most once a run and page).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,10 +106,8 @@ class GithubSpider(IncidentSpider):
 
     def token(self) -> str | None:
         """The settings' token, else the incident's `token_env` variable; none is fine (60/h)."""
-        token = self.settings_obj.secret("github_token")
-        if not token and self.section is not None:
-            token = os.environ.get(self.section.token_env) or None
-        return token
+        variable = self.section.token_env if self.section is not None else None
+        return self.settings_obj.credential("github_token", variable)
 
     def api(
         self,
