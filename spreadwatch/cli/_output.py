@@ -35,6 +35,11 @@ def escape(text: str, keep_lines: bool = False) -> str:
     return display_text(text) if keep_lines else display_cell(text)
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `3 files` (`plural` where adding an s is wrong: `query`, `queries`)."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
 def width(text: str) -> int:
     """Terminal columns `text` takes (CJK characters take two)."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

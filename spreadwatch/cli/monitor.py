@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from spreadwatch.cli._output import escape
+from spreadwatch.cli._output import count, escape
 from spreadwatch.cli.context import AppContext, format_option
 from spreadwatch.cli.params import SECONDS
 
@@ -212,14 +212,10 @@ def _archive_line(archives: dict[str, dict[str, int]]) -> str:
         return "evidence archive: empty"
     total = sum(sizes["bytes"] for sizes in kept.values())
     each = ", ".join(
-        f"{name} {_mib(sizes['bytes'])} in {_count(sizes['files'], 'file')}"
+        f"{name} {_mib(sizes['bytes'])} in {count(sizes['files'], 'file')}"
         for name, sizes in kept.items()
     )
-    return f"evidence archive: {_mib(total)} for {_count(len(kept), 'incident')} ({each})"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+    return f"evidence archive: {_mib(total)} for {count(len(kept), 'incident')} ({each})"
 
 
 def _mib(size: int) -> str:

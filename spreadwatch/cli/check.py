@@ -1,0 +1,154 @@
+"""`spreadwatch check [PATH ...]`: read incident files as the monitor will, before it does.
+
+A comms team edits an incident file by hand; the monitor would refuse a broken one (or go on
+with its last good version) and a source without its credential would crawl little or nothing.
+This says both at once, with no Elasticsearch and nothing crawled, as `promtool check` or
+`nginx -t` do: each file valid or not (file, line, field), ids used twice, and what each valid
+file will not do as things stand (a source's missing credential, alerts that reach nobody).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from spreadwatch.cli._output import count, escape
+from spreadwatch.cli.context import EXIT_BAD_INPUT, AppContext, format_option
+
+if TYPE_CHECKING:
+    from spreadwatch.incident import Incident
+    from spreadwatch.settings import Settings
+
+
+@dataclass
+class FileCheck:
+    """One file's verdict: its error, or what it sets up and the notes on what it will not do."""
+
+    file: str
+    error: str | None = None
+    id: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@format_option("table", "json", help="Lines for people, or one JSON object for scripts.")
+@click.pass_obj
+def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
+    """Check incident files (PATHS: files or folders; default: incidents/) as the monitor reads
+    them, without Elasticsearch: each valid or not (file, line, field), ids used by two files,
+    and for each valid one what it will not do as things stand: a source whose credential is
+    set neither in the settings nor in the variable the file names, alerts with no recipient or
+    no SMTP server. Secrets are only looked for, never shown. Exits 2 when a file is invalid."""
+    files = _incident_files(list(paths) or [Path("incidents")])
+    if not files:
+        raise click.BadParameter("no incident file (*.yml, *.yaml) there", param_hint="PATHS")
+    checks = _check_files(files, app.settings)
+    if fmt == "json":
+        click.echo(json.dumps([asdict(c) for c in checks], ensure_ascii=False, indent=2))
+    else:
+        click.echo(_lines(checks))
+    if any(c.error for c in checks):
+        raise click.exceptions.Exit(EXIT_BAD_INPUT)
+
+
+def _incident_files(paths: list[Path]) -> list[Path]:
+    """The files among `paths`, a folder's `*.yml`/`*.yaml` in name order (as the monitor),
+    each once."""
+    files: dict[Path, Path] = {}  # resolved → as given: a file named twice is read once
+    for path in paths:
+        found = sorted(p for p in path.glob("*.y*ml") if p.is_file()) if path.is_dir() else [path]
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
+
+
+def _check_files(files: list[Path], settings: Settings) -> list[FileCheck]:
+    from spreadwatch.incident import ConfigFileError, load_incident
+
+    checks: list[FileCheck] = []
+    first_with: dict[str, str] = {}
+    for file in files:
+        try:
+            incident = load_incident(file)
+        except ConfigFileError as error:
+            checks.append(FileCheck(str(file), error=str(error)))
+            continue
+        if incident.id in first_with:
+            twice = f"{file}: id {incident.id!r} is also the id of {first_with[incident.id]}"
+            checks.append(FileCheck(str(file), error=twice, id=incident.id))
+            continue
+        first_with[incident.id] = str(file)
+        checks.append(
+            FileCheck(
+                str(file),
+                id=incident.id,
+                summary=_summary(incident),
+                notes=_notes(incident, settings),
+            )
+        )
+    return checks
+
+
+def _summary(incident: Incident) -> dict[str, Any]:
+    return {
+        "queries": len(incident.queries),
+        "languages": sorted({q.lang for q in incident.queries}),
+        "claims": len(incident.claims),
+        "sources": list(incident.sources.enabled()),
+        "alert_rules": len(incident.alerts.rules),
+        "recipients": len(incident.alerts.recipients),
+        "reports": len(incident.reports),
+    }
+
+
+def _notes(incident: Incident, settings: Settings) -> list[str]:
+    """What the file will not do with these settings and this environment."""
+    from spreadwatch.sources import WITHOUT_CREDENTIAL
+
+    missing: dict[tuple[str, str | None], list[str]] = {}
+    for cred in incident.sources.credentials():
+        if not settings.credential(cred.setting, cred.variable):
+            where = f"SPREADWATCH_{cred.setting.upper()}"
+            where += f" (or {cred.variable})" if cred.variable else ""
+            missing.setdefault((cred.source, cred.instance), []).append(where)
+    notes = []
+    for (source, instance), names in missing.items():
+        server = f" for {instance}" if instance else ""
+        verb = "is" if len(names) == 1 else "are"
+        notes.append(
+            f"{source}: {' and '.join(names)} {verb} not set{server}: {WITHOUT_CREDENTIAL[source]}"
+        )
+    if incident.alerts.rules and not incident.alerts.recipients:
+        notes.append("alerts: no recipients: alerts are raised and listed, never e-mailed")
+    elif incident.alerts.recipients and settings.smtp_url is None:
+        notes.append("alerts: SPREADWATCH_SMTP_URL is not set: no alert e-mail can be sent")
+    return notes
+
+
+def _lines(checks: list[FileCheck]) -> str:
+    lines = []
+    for one in checks:
+        if one.error:
+            lines.append(f"INVALID  {one.error}")
+            continue
+        s = one.summary
+        lines.append(
+            f"ok       {one.file}  {one.id}: {count(s['queries'], 'query', 'queries')} "
+            f"({', '.join(s['languages'])}), {count(s['claims'], 'claim')}, sources "
+            f"{', '.join(s['sources']) or 'none'}, {count(s['alert_rules'], 'alert rule')} "
+            f"for {count(s['recipients'], 'recipient')}, "
+            f"{count(s['reports'], 'scheduled report')}"
+        )
+        lines += [f"  note: {note}" for note in one.notes]
+    invalid = sum(1 for c in checks if c.error)
+    lines.append(f"{count(len(checks), 'file')}: {len(checks) - invalid} valid, {invalid} invalid")
+    return escape("\n".join(lines), keep_lines=True)
+
+
+commands = [check]
