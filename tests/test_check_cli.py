@@ -128,7 +128,12 @@ REDDIT_BOTH = (
             ["mastodon: SPREADWATCH_MASTODON_TOKEN is not set for https://b.example: "],
         ),
         (MASTODON, {"SPREADWATCH_MASTODON_TOKEN": "t"}, []),
-        ("sources:\n  github: {enabled: false}\n", {}, []),
+        (
+            "sources:\n  github: {enabled: false}\n",
+            {},
+            ["sources: none is enabled: the monitor crawls nothing"],
+        ),
+        (FEEDS, {}, []),
         (
             "sources:\n  github: {users: [someone]}\n",
             {},
@@ -143,6 +148,7 @@ REDDIT_BOTH = (
         "mastodon-per-instance",
         "mastodon-setting",
         "github-disabled",
+        "feeds-need-none",
         "github-none",
     ],
 )

@@ -42,9 +42,9 @@ class FileCheck:
 def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
     """Check incident files (PATHS: files or folders; default: incidents/) as the monitor reads
     them, without Elasticsearch: each valid or not (file, line, field), ids used by two files,
-    and for each valid one what it will not do as things stand: a source whose credential is
-    set neither in the settings nor in the variable the file names, alerts with no recipient or
-    no SMTP server. Secrets are only looked for, never shown. Exits 2 when a file is invalid."""
+    and for each valid one what it will not do as things stand: no source enabled, a source
+    whose credential is set neither in the settings nor in the variable the file names, alerts
+    with no recipient or no SMTP server. Secrets are only looked for, never shown. Exits 2 when a file is invalid."""
     files = _incident_files(list(paths) or [Path("incidents")])
     if not files:
         raise click.BadParameter("no incident file (*.yml, *.yaml) there", param_hint="PATHS")
@@ -118,6 +118,8 @@ def _notes(incident: Incident, settings: Settings) -> list[str]:
             where += f" (or {cred.variable})" if cred.variable else ""
             missing.setdefault((cred.source, cred.instance), []).append(where)
     notes = []
+    if not incident.sources.enabled():
+        notes.append("sources: none is enabled: the monitor crawls nothing for this incident")
     for (source, instance), names in missing.items():
         server = f" for {instance}" if instance else ""
         verb = "is" if len(names) == 1 else "are"
