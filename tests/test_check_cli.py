@@ -218,3 +218,16 @@ def test_control_characters_of_a_file_reach_the_terminal_as_escapes(tmp_path: Pa
     result = run(str(path))
     assert result.exit_code == 2
     assert "\x1b" not in result.stdout and "\\x1b[2Jgone" in result.stdout
+
+
+def test_every_source_that_reads_a_credential_says_what_it_does_without_it() -> None:
+    from spreadwatch.sources import WITHOUT_CREDENTIAL, SourcesConfig
+
+    reading = {
+        name
+        for name, info in SourcesConfig.model_fields.items()
+        for model in getattr(info.annotation, "__args__", ())
+        if hasattr(model, "model_fields")
+        and any(f.endswith("_env") or f == "instances" for f in model.model_fields)
+    }
+    assert reading == set(WITHOUT_CREDENTIAL)
