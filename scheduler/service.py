@@ -37,6 +37,7 @@ from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
 from scheduler.watch import FileWatcher, incident_files
 from spreadwatch.incident import Incident
+from spreadwatch.readiness import incident_notes
 from spreadwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class Monitor:
         self.watch_interval = watch_interval
         self.stream_command = tuple(stream_command)
         self.incidents: dict[Path, Incident] = {}
+        #: The notes last logged per file (`spreadwatch.readiness`), so each is logged once.
+        self._noted: dict[Path, list[str]] = {}
         self.supervisors: dict[str, Supervisor] = {}
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=job_store_url(rt.settings))},
@@ -199,6 +202,7 @@ class Monitor:
         for gone in set(self.incidents) - set(files):
             self.rt.incidents.forget(gone)
         self.incidents = loaded
+        self._log_notes(loaded)
         every = self.stance_every()
         specs = {spec.id: spec for i in loaded.values() for spec in jobs_for(i, every)}
         # Jobs of a file that does not load (and has no last good version) stay as they are:
@@ -207,6 +211,18 @@ class Monitor:
         self._sync_jobs(specs, keep=unreadable)
         self._sync_streams({s.id: s for i in loaded.values() for s in streams_for(i)})
         self._wake_alert_jobs()
+
+    def _log_notes(self, loaded: dict[Path, Incident]) -> None:
+        """What each incident will not do as things stand (a source without its credential,
+        alerts that reach nobody): logged when its file is first loaded or changed them."""
+        noted = {
+            path: incident_notes(incident, self.rt.settings) for path, incident in loaded.items()
+        }
+        for path, notes in noted.items():
+            if notes != self._noted.get(path):
+                for note in notes:
+                    logger.warning("incident %s (%s): %s", loaded[path].id, path, note)
+        self._noted = noted
 
     def stance_every(self) -> int | None:
         """Seconds between runs of the learned head over pending posts; None when ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from datetime import timedelta
@@ -211,3 +212,22 @@ def test_watcher_picks_up_an_edit_on_its_own(incidents, make_runtime):
         wait_for(lambda: schedule(monitor)[github] == timedelta(minutes=15))
     finally:
         monitor.stop()
+
+
+def test_a_source_without_its_credential_is_logged_once_when_the_file_is_loaded(
+    incidents, monitor_for, caplog, monkeypatch
+):
+    path = write_incident(incidents)  # github, with `token_env: GITHUB_TOKEN` by default
+    with caplog.at_level(logging.WARNING, logger="scheduler.service"):
+        monitor = monitor_for(incidents)
+        monitor.reload()  # nothing changed: nothing more to say
+        monkeypatch.setenv("GITHUB_TOKEN", "ghp_set-since")
+        write_incident(incidents, github_every="10m")
+        monitor.reload()  # edited, and the token is there now
+    github = [r.getMessage() for r in caplog.records if ": github: " in r.getMessage()]
+    assert github == [
+        f"incident bytedance-intern-2024 ({path.resolve()}): github: SPREADWATCH_GITHUB_TOKEN "
+        "(or GITHUB_TOKEN) is not set: GitHub is read at 60 requests an hour and 10 searches a "
+        "minute, and stars past the 40,000 GitHub lists are not read"
+    ]
+    assert "ghp_set-since" not in caplog.text

@@ -70,6 +70,7 @@ def _incident_files(paths: list[Path]) -> list[Path]:
 
 def _check_files(files: list[Path], settings: Settings) -> list[FileCheck]:
     from spreadwatch.incident import ConfigFileError, load_incident
+    from spreadwatch.readiness import incident_notes
 
     checks: list[FileCheck] = []
     first_with: dict[str, str] = {}
@@ -89,7 +90,7 @@ def _check_files(files: list[Path], settings: Settings) -> list[FileCheck]:
                 str(file),
                 id=incident.id,
                 summary=_summary(incident),
-                notes=_notes(incident, settings),
+                notes=incident_notes(incident, settings),
             )
         )
     return checks
@@ -105,32 +106,6 @@ def _summary(incident: Incident) -> dict[str, Any]:
         "recipients": len(incident.alerts.recipients),
         "reports": len(incident.reports),
     }
-
-
-def _notes(incident: Incident, settings: Settings) -> list[str]:
-    """What the file will not do with these settings and this environment."""
-    from spreadwatch.sources import WITHOUT_CREDENTIAL
-
-    missing: dict[tuple[str, str | None], list[str]] = {}
-    for cred in incident.sources.credentials():
-        if not settings.credential(cred.setting, cred.variable):
-            where = f"SPREADWATCH_{cred.setting.upper()}"
-            where += f" (or {cred.variable})" if cred.variable else ""
-            missing.setdefault((cred.source, cred.instance), []).append(where)
-    notes = []
-    if not incident.sources.enabled():
-        notes.append("sources: none is enabled: the monitor crawls nothing for this incident")
-    for (source, instance), names in missing.items():
-        server = f" for {instance}" if instance else ""
-        verb = "is" if len(names) == 1 else "are"
-        notes.append(
-            f"{source}: {' and '.join(names)} {verb} not set{server}: {WITHOUT_CREDENTIAL[source]}"
-        )
-    if incident.alerts.rules and not incident.alerts.recipients:
-        notes.append("alerts: no recipients: alerts are raised and listed, never e-mailed")
-    elif incident.alerts.recipients and settings.smtp_url is None:
-        notes.append("alerts: SPREADWATCH_SMTP_URL is not set: no alert e-mail can be sent")
-    return notes
 
 
 def _lines(checks: list[FileCheck]) -> str:
