@@ -231,3 +231,14 @@ def test_a_source_without_its_credential_is_logged_once_when_the_file_is_loaded(
         "minute, and stars past the 40,000 GitHub lists are not read"
     ]
     assert "ghp_set-since" not in caplog.text
+
+
+def test_a_file_named_itself_and_through_its_folder_is_one_incident(incidents, make_runtime):
+    path = write_incident(incidents)
+    monitor = Monitor(make_runtime(), [incidents, path], watch_interval=60)
+    monitor.start(paused=True)
+    try:
+        assert list(monitor.incidents) == [path.resolve()]
+        assert monitor.rt.incidents.problems() == []
+    finally:
+        monitor.stop()

@@ -45,7 +45,9 @@ def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
     and for each valid one what it will not do as things stand: no source enabled, a source
     whose credential is set neither in the settings nor in the variable the file names, alerts
     with no recipient or no SMTP server. Secrets are only looked for, never shown. Exits 2 when a file is invalid."""
-    files = _incident_files(list(paths) or [Path("incidents")])
+    from scheduler.watch import incident_files
+
+    files = incident_files(list(paths) or [Path("incidents")])
     if not files:
         raise click.BadParameter("no incident file (*.yml, *.yaml) there", param_hint="PATHS")
     checks = _check_files(files, app.settings)
@@ -55,17 +57,6 @@ def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
         click.echo(_lines(checks))
     if any(c.error for c in checks):
         raise click.exceptions.Exit(EXIT_BAD_INPUT)
-
-
-def _incident_files(paths: list[Path]) -> list[Path]:
-    """The files among `paths`, a folder's `*.yml`/`*.yaml` in name order (as the monitor),
-    each once."""
-    files: dict[Path, Path] = {}  # resolved → as given: a file named twice is read once
-    for path in paths:
-        found = sorted(p for p in path.glob("*.y*ml") if p.is_file()) if path.is_dir() else [path]
-        for file in found:
-            files.setdefault(file.resolve(), file)
-    return list(files.values())
 
 
 def _check_files(files: list[Path], settings: Settings) -> list[FileCheck]:
