@@ -37,14 +37,15 @@ class FileCheck:
 
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@format_option("table", "json", help="Lines for people, or one JSON object for scripts.")
+@format_option("table", "json", help="Lines for people, or a JSON list (a file each) for scripts.")
 @click.pass_obj
 def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
     """Check incident files (PATHS: files or folders; default: incidents/) as the monitor reads
     them, without Elasticsearch: each valid or not (file, line, field), ids used by two files,
     and for each valid one what it will not do as things stand: no source enabled, a source
     whose credential is set neither in the settings nor in the variable the file names, alerts
-    with no recipient or no SMTP server. Secrets are only looked for, never shown. Exits 2 when a file is invalid."""
+    with no recipient or no SMTP server. Secrets are only looked for, never shown. Exits 2
+    when a file is invalid."""
     from scheduler.watch import incident_files
 
     files = incident_files(list(paths) or [Path("incidents")])
