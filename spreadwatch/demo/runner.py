@@ -100,9 +100,12 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         else:
             options.out.mkdir(parents=True, exist_ok=True)
             rounds = CrawlWorker(options.incident_file, env, options.out / "crawl.log")
+        # The alert job's runtime keeps its files (the incident's last good copy) in the demo's
+        # own folder, as the crawls and the re-check do: the demo leaves nothing in the data
+        # folder but the node.
         job = AlertJob(
             client, names, incident, incident_file=options.incident_file, smtp_url=sink.url,
-            settings=settings, clock=clock,
+            settings=settings.model_copy(update={"data_dir": Path(work.name)}), clock=clock,
         ).__enter__()  # fmt: skip
         recheck = _Recheck(client, names, Path(work.name), incident, settings)
         played = _play(
