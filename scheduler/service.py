@@ -35,8 +35,8 @@ from scheduler.lease import Lease
 from scheduler.plan import JOB_PREFIXES, STANCE_EXECUTOR, JobSpec, StreamSpec, jobs_for, streams_for
 from scheduler.runtime import DEFAULT_STREAM_COMMAND, Runtime, fill
 from scheduler.supervise import Supervisor
-from scheduler.watch import FileWatcher, incident_files
-from spreadwatch.incident import Incident
+from scheduler.watch import FileWatcher
+from spreadwatch.incident import Incident, incident_files
 from spreadwatch.readiness import incident_notes
 from spreadwatch.settings import Settings
 

@@ -11,21 +11,11 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from spreadwatch.incident import incident_files
+
 logger = logging.getLogger(__name__)
 
 Snapshot = dict[Path, tuple[int, int]]
-
-
-def incident_files(paths: Sequence[Path]) -> list[Path]:
-    """Every incident file named, or inside a named folder (*.yml, *.yaml), each once: a file
-    named both itself and through its folder is one incident, not two with the same id."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.glob("*.y*ml") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-    return list(dict.fromkeys(f.resolve() for f in files))
 
 
 def snapshot(paths: Sequence[Path]) -> Snapshot:

@@ -9,6 +9,7 @@ This module imports nothing from the project but its sibling models, so every la
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -290,15 +291,21 @@ def _incidents_by_id(search_dirs: list[Path]) -> dict[str, Incident]:
     return found
 
 
-def load_incidents(paths: list[Path]) -> list[Incident]:
-    """Every incident file among `paths` (files or folders)."""
+def incident_files(paths: Sequence[Path]) -> list[Path]:
+    """Every incident file named, or inside a named folder (*.yml, *.yaml), each once: a file
+    named both itself and through its folder is one incident, not two with the same id."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files.extend(sorted(p for p in path.glob("*.y*ml") if p.is_file()))
-        else:
+        elif path.is_file():
             files.append(path)
-    return [load_incident(f) for f in files]
+    return list(dict.fromkeys(f.resolve() for f in files))
+
+
+def load_incidents(paths: list[Path]) -> list[Incident]:
+    """Every incident file among `paths` (files or folders)."""
+    return [load_incident(f) for f in incident_files(paths)]
 
 
 __all__ = [
@@ -308,6 +315,7 @@ __all__ = [
     "Incident",
     "Official",
     "Query",
+    "incident_files",
     "incident_ids",
     "load_incident",
     "load_incidents",

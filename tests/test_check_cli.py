@@ -96,7 +96,7 @@ def test_a_folder_with_no_incident_file_is_a_usage_error(tmp_path: Path) -> None
 
 REDDIT = "sources:\n  reddit: {subreddits: [china]}\n"
 REDDIT_OWN = "sources:\n  reddit: {client_id_env: ACME_ID, client_secret_env: ACME_SECRET}\n"
-MASTODON = (
+TWO_INSTANCES = (
     "sources:\n  mastodon:\n    instances:\n"
     "      - {url: 'https://a.example', token_env: A_TOKEN}\n"
     "      - {url: 'https://b.example'}\n"
@@ -123,11 +123,11 @@ REDDIT_BOTH = (
             ["reddit: SPREADWATCH_REDDIT_CLIENT_SECRET (or ACME_SECRET) is not set: "],
         ),
         (
-            MASTODON,
+            TWO_INSTANCES,
             {"A_TOKEN": "t"},
             ["mastodon: SPREADWATCH_MASTODON_TOKEN is not set for https://b.example: "],
         ),
-        (MASTODON, {"SPREADWATCH_MASTODON_TOKEN": "t"}, []),
+        (TWO_INSTANCES, {"SPREADWATCH_MASTODON_TOKEN": "t"}, []),
         (
             "sources:\n  github: {enabled: false}\n",
             {},

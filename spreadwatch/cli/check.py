@@ -46,7 +46,7 @@ def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
     whose credential is set neither in the settings nor in the variable the file names, alerts
     with no recipient or no SMTP server. Secrets are only looked for, never shown. Exits 2
     when a file is invalid."""
-    from scheduler.watch import incident_files
+    from spreadwatch.incident import incident_files
 
     files = incident_files(list(paths) or [Path("incidents")])
     if not files:

@@ -84,12 +84,11 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
     servers = replays.start_servers(clock)
     sink = SmtpSink().start()
     work = tempfile.TemporaryDirectory(prefix="spreadwatch-demo-")
+    work_dir = Path(work.name)
     rounds: CrawlRounds | CrawlWorker | None = None
     job: AlertJob | None = None
     try:
-        env = crawl_env(
-            settings, names.prefix, Path(work.name), {s: v.url for s, v in servers.items()}
-        )
+        env = crawl_env(settings, names.prefix, work_dir, {s: v.url for s, v in servers.items()})
         if options.process_per_crawl:
             rounds = CrawlRounds(
                 options.incident_file,
@@ -105,9 +104,9 @@ def run_demo(settings: Settings, options: DemoOptions, display: Display) -> Demo
         # folder but the node.
         job = AlertJob(
             client, names, incident, incident_file=options.incident_file, smtp_url=sink.url,
-            settings=settings.model_copy(update={"data_dir": Path(work.name)}), clock=clock,
+            settings=settings.model_copy(update={"data_dir": work_dir}), clock=clock,
         ).__enter__()  # fmt: skip
-        recheck = _Recheck(client, names, Path(work.name), incident, settings)
+        recheck = _Recheck(client, names, work_dir, incident, settings)
         played = _play(
             incident, clock=clock, rounds=rounds, job=job, servers=servers, options=options,
             display=display, client=client, names=names, recheck=recheck,
