@@ -48,9 +48,11 @@ def check(app: AppContext, paths: tuple[Path, ...], fmt: str) -> None:
     when a file is invalid."""
     from spreadwatch.incident import incident_files
 
-    files = incident_files(list(paths) or [Path("incidents")])
+    looked = list(paths) or [Path("incidents")]
+    files = incident_files(looked)
     if not files:
-        raise click.BadParameter("no incident file (*.yml, *.yaml) there", param_hint="PATHS")
+        where = ", ".join(str(p) for p in looked)
+        raise click.BadParameter(f"no incident file (*.yml, *.yaml) in {where}", param_hint="PATHS")
     checks = _check_files(files, app.settings)
     if fmt == "json":
         click.echo(json.dumps([asdict(c) for c in checks], ensure_ascii=False, indent=2))
